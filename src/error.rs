@@ -1,0 +1,83 @@
+//! Every way a Darkchat operation can fail, and the stable code each failure shows callers.
+//!
+//! Codes are part of the public API (`{ success = false, error = "<code>" }`, `false, "<code>"`):
+//! they are mapped in exactly one place, [`Error::code`], and never change once released.
+
+use thiserror::Error;
+
+/// Result of a Darkchat operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A value of the wrong type or outside its range; `what` names the argument.
+    #[error("invalid argument: {what}")]
+    InvalidArgument { what: &'static str },
+
+    #[error("no phone number for player source {source_id}")]
+    PlayerNotFound { source_id: i64 },
+
+    #[error("conversation {id} not found")]
+    ConversationNotFound { id: i64 },
+
+    #[error("{number} is already a member of conversation {id}")]
+    AlreadyMember { number: String, id: i64 },
+
+    #[error("{number} is not a member of conversation {id}")]
+    NotMember { number: String, id: i64 },
+
+    #[error("join code {code} is taken")]
+    JoinCodeTaken { code: String },
+
+    #[error("join code must be 4-16 letters or digits")]
+    InvalidJoinCode,
+
+    #[error("name must be 1-64 characters without control characters")]
+    InvalidName,
+
+    #[error("{what} must be 1-{max} characters and not blank")]
+    InvalidMessage { what: &'static str, max: usize },
+
+    #[error("too many requests; try again shortly")]
+    RateLimited,
+
+    #[error("not allowed: {reason}")]
+    Forbidden { reason: &'static str },
+
+    #[error("limit reached: {what} (at most {max})")]
+    LimitReached { what: &'static str, max: u32 },
+
+    #[error("storage error: {0}")]
+    Storage(#[from] rusqlite::Error),
+
+    /// The database cannot be used by this build (newer schema, unreadable file, ...).
+    #[error("{0}")]
+    Unusable(String),
+
+    /// An operation panicked; reported instead of unwinding into the host.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The stable code callers see. The only place codes are spelled.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument { .. } | Error::InvalidMessage { .. } => "invalid_argument",
+            Error::PlayerNotFound { .. } => "player_not_found",
+            Error::ConversationNotFound { .. } => "conversation_not_found",
+            Error::AlreadyMember { .. } => "already_member",
+            Error::NotMember { .. } => "not_member",
+            Error::JoinCodeTaken { .. } => "join_code_taken",
+            Error::InvalidJoinCode => "invalid_join_code",
+            Error::InvalidName => "invalid_name",
+            Error::RateLimited => "rate_limited",
+            Error::Forbidden { .. } | Error::LimitReached { .. } => "forbidden",
+            Error::Storage(_) | Error::Unusable(_) | Error::Internal(_) => "storage_error",
+        }
+    }
+
+    pub(crate) fn invalid(what: &'static str) -> Self {
+        Error::InvalidArgument { what }
+    }
+}

@@ -1,0 +1,218 @@
+//! Validated inputs. Every value from outside (Lua, JSON, the console) becomes one of these
+//! types before the core sees it, so the rules of DESIGN "Inputs" live here and nowhere else.
+//!
+//! Size guard: any string over [`MAX_INPUT_BYTES`] is `invalid_argument` before its own rule is
+//! looked at, so a 10 MB string costs one length check, never a scan or an allocation.
+
+use crate::error::{Error, Result};
+
+/// Hard cap on any string argument, in bytes (names, numbers, codes).
+pub const MAX_INPUT_BYTES: usize = 4096;
+/// Largest integer accepted where an integer id or number is expected (2^53: exact in a double,
+/// the largest a JS or MessagePack caller can send without rounding).
+pub const MAX_SAFE_INTEGER: i64 = 1 << 53;
+
+const NUMBER_MAX_CHARS: usize = 20;
+const NAME_MAX_CHARS: usize = 64;
+const CODE_MIN_LEN: usize = 4;
+const CODE_MAX_LEN: usize = 16;
+
+/// Alphabet of generated join codes: no 0/O, 1/I, so codes read aloud survive.
+pub const GENERATED_CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+pub const GENERATED_CODE_LEN: usize = 6;
+
+/// A phone number as the framework writes it: trimmed, 1-20 characters, no control characters.
+/// `5550123` and `"5550123"` are the same number; `"555-0123"` is kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let text = bounded(raw, "number")?.trim();
+        let chars = text.chars().count();
+        if chars == 0 || chars > NUMBER_MAX_CHARS || text.chars().any(char::is_control) {
+            return Err(Error::invalid("number"));
+        }
+        Ok(PhoneNumber(text.to_owned()))
+    }
+
+    /// A number given as an integer (Lua or JSON): positive, written in decimal.
+    pub fn from_integer(value: i64) -> Result<Self> {
+        if value <= 0 || value > MAX_SAFE_INTEGER {
+            return Err(Error::invalid("number"));
+        }
+        Ok(PhoneNumber(value.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A conversation name: trimmed, 1-64 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationName(String);
+
+impl ConversationName {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let text = bounded(raw, "name")?.trim();
+        let chars = text.chars().count();
+        if chars == 0 || chars > NAME_MAX_CHARS || text.chars().any(char::is_control) {
+            return Err(Error::InvalidName);
+        }
+        Ok(ConversationName(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A join code, stored upper-case so that uniqueness and lookup are case-insensitive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinCode(String);
+
+impl JoinCode {
+    /// A code typed by a person or chosen by a script: 4-16 ASCII letters or digits.
+    /// Surrounding whitespace is forgiven (it comes from copy and paste); inner is not.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let text = bounded(raw, "joinCode")?.trim();
+        if !(CODE_MIN_LEN..=CODE_MAX_LEN).contains(&text.len())
+            || !text.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(Error::InvalidJoinCode);
+        }
+        Ok(JoinCode(text.to_ascii_uppercase()))
+    }
+
+    /// A fresh code from [`GENERATED_CODE_ALPHABET`]; the caller checks it is free.
+    pub fn generate(rng: &mut impl rand::Rng) -> Self {
+        let code = (0..GENERATED_CODE_LEN)
+            .map(|_| {
+                GENERATED_CODE_ALPHABET[rng.random_range(0..GENERATED_CODE_ALPHABET.len())] as char
+            })
+            .collect();
+        JoinCode(code)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A conversation id: a positive integer.
+pub fn conversation_id(value: i64) -> Result<i64> {
+    if value <= 0 || value > MAX_SAFE_INTEGER {
+        return Err(Error::invalid("conversationId"));
+    }
+    Ok(value)
+}
+
+/// A player's server id ("source"). 0 is the console, never a player.
+pub fn player_source(value: i64) -> Result<i64> {
+    if value <= 0 || value > i64::from(i32::MAX) {
+        return Err(Error::invalid("src"));
+    }
+    Ok(value)
+}
+
+/// An integer given as a double (Lua float, JSON number): only exact integers in the safe
+/// range count; NaN, infinities and fractions are rejected.
+pub fn integral(value: f64, what: &'static str) -> Result<i64> {
+    if value.is_finite() && value.fract() == 0.0 && value.abs() <= MAX_SAFE_INTEGER as f64 {
+        Ok(value as i64)
+    } else {
+        Err(Error::invalid(what))
+    }
+}
+
+/// Message text: trimmed, not blank, at most `max_chars` characters. Newlines and tabs are
+/// allowed in messages; other control characters are not.
+pub fn message_text(raw: &str, max_chars: usize) -> Result<String> {
+    let invalid = Error::InvalidMessage { what: "message", max: max_chars };
+    if raw.len() > max_chars.saturating_mul(4) {
+        return Err(invalid);
+    }
+    let text = raw.trim();
+    let chars = text.chars().count();
+    if chars == 0
+        || chars > max_chars
+        || text.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(invalid);
+    }
+    Ok(text.to_owned())
+}
+
+fn bounded<'a>(raw: &'a str, what: &'static str) -> Result<&'a str> {
+    if raw.len() > MAX_INPUT_BYTES {
+        return Err(Error::invalid(what));
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn numbers_are_trimmed_and_kept_as_written() {
+        assert_eq!(PhoneNumber::parse("  5550123 ").unwrap().as_str(), "5550123");
+        assert_eq!(PhoneNumber::parse("555-0123").unwrap().as_str(), "555-0123");
+        assert_eq!(PhoneNumber::from_integer(5550123).unwrap(), PhoneNumber::parse("5550123").unwrap());
+        for bad in ["", "   ", "123456789012345678901", "555\n0123", "\u{7f}"] {
+            assert_eq!(PhoneNumber::parse(bad).unwrap_err().code(), "invalid_argument", "{bad:?}");
+        }
+        assert!(PhoneNumber::from_integer(0).is_err());
+        assert!(PhoneNumber::from_integer(-5).is_err());
+        assert!(PhoneNumber::from_integer(MAX_SAFE_INTEGER + 1).is_err());
+    }
+
+    #[test]
+    fn names_follow_their_rule_and_huge_strings_are_invalid_arguments() {
+        assert_eq!(ConversationName::parse("  Heist Planning ").unwrap().as_str(), "Heist Planning");
+        assert_eq!(ConversationName::parse(&"é".repeat(64)).unwrap().as_str().chars().count(), 64);
+        for bad in ["", "  ", "a\u{0}b", "tab\there", &"x".repeat(65)] {
+            assert_eq!(ConversationName::parse(bad).unwrap_err().code(), "invalid_name", "{bad:?}");
+        }
+        let huge = "x".repeat(MAX_INPUT_BYTES + 1);
+        assert_eq!(ConversationName::parse(&huge).unwrap_err().code(), "invalid_argument");
+    }
+
+    #[test]
+    fn join_codes_are_case_insensitive_and_generated_from_the_alphabet() {
+        assert_eq!(JoinCode::parse("ab12").unwrap().as_str(), "AB12");
+        for bad in ["abc", "a-bc", "ÄBCD", "abcdefghijklmnopq", "ab cd"] {
+            assert_eq!(JoinCode::parse(bad).unwrap_err().code(), "invalid_join_code", "{bad:?}");
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..1000 {
+            let code = JoinCode::generate(&mut rng);
+            assert_eq!(code.as_str().len(), GENERATED_CODE_LEN);
+            assert!(code.as_str().bytes().all(|b| GENERATED_CODE_ALPHABET.contains(&b)));
+            assert!(!code.as_str().contains(['0', 'O', '1', 'I']));
+            assert_eq!(JoinCode::parse(code.as_str()).unwrap(), code);
+        }
+    }
+
+    #[test]
+    fn integral_floats_only() {
+        assert_eq!(integral(3.0, "src").unwrap(), 3);
+        for bad in [1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 2f64.powi(63)] {
+            assert!(integral(bad, "src").is_err(), "{bad}");
+        }
+        assert!(player_source(0).is_err());
+        assert!(player_source(-1).is_err());
+        assert!(player_source(1 << 40).is_err());
+        assert!(conversation_id(0).is_err());
+    }
+
+    #[test]
+    fn messages_are_trimmed_and_capped() {
+        assert_eq!(message_text("  hi\nthere ", 10).unwrap(), "hi\nthere");
+        assert!(message_text("   ", 10).is_err());
+        assert!(message_text(&"x".repeat(11), 10).is_err());
+        assert!(message_text("bell\u{7}", 10).is_err());
+    }
+}

@@ -1,0 +1,175 @@
+//! The SQLite store: the only code that knows SQL or rusqlite.
+//!
+//! Invariants:
+//! - One write transaction per domain operation (`BEGIN IMMEDIATE`), run through
+//!   [`Store::write`]; an `Err` or a panic inside rolls everything back, so a failed operation
+//!   writes nothing.
+//! - Every statement is prepared through the connection's statement cache and takes bound
+//!   parameters; no SQL text is ever built from values.
+//! - WAL with `synchronous = NORMAL`: a commit is durable against a crash of the process (the
+//!   log is in the OS page cache) with no fsync on the caller's thread. Checkpoints (the only
+//!   fsyncs) run on a background thread with its own connection ([`checkpoint`]), so the
+//!   calling thread (FXServer's main thread) never waits for the disk.
+//! - Files are touched only here: the database, its `-wal`/`-shm`, and backups.
+
+mod checkpoint;
+pub mod migrations;
+mod queries;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+pub use queries::{ConversationRow, MemberRow, Tx};
+
+/// Page cache per connection, in KiB: bounds memory whatever the database size.
+const CACHE_KIB: i64 = 8 * 1024;
+/// How long a statement waits for another process's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The log file is truncated back to this size after a checkpoint resets it.
+const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+    #[cfg(not(target_arch = "wasm32"))]
+    checkpointer: Option<checkpoint::Checkpointer>,
+}
+
+impl Store {
+    /// Opens (creating if absent) the database at `path` and brings its schema up to date.
+    /// A file that is not a database, or has a newer schema, is refused with an error naming
+    /// the file and the cause; it is never replaced.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let describe = |e: Error| {
+            Error::Unusable(format!("cannot open database {}: {}", path.display(), cause(&e)))
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::Unusable(format!("cannot create folder {}: {e}", dir.display()))
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| describe(e.into()))?;
+        let mut store = Store {
+            conn,
+            path: Some(path.to_owned()),
+            #[cfg(not(target_arch = "wasm32"))]
+            checkpointer: None,
+        };
+        store.configure(true).map_err(describe)?;
+        migrations::migrate(&mut store.conn).map_err(describe)?;
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            store.checkpointer = Some(checkpoint::Checkpointer::start(path).map_err(describe)?);
+        }
+        Ok(store)
+    }
+
+    /// A private in-memory database (tests, fuzzing).
+    pub fn open_in_memory() -> Result<Self> {
+        let mut store = Store {
+            conn: Connection::open_in_memory()?,
+            path: None,
+            #[cfg(not(target_arch = "wasm32"))]
+            checkpointer: None,
+        };
+        store.configure(false)?;
+        migrations::migrate(&mut store.conn)?;
+        Ok(store)
+    }
+
+    fn configure(&mut self, on_disk: bool) -> Result<()> {
+        let conn = &self.conn;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(128);
+        // Reading the header first turns "file is not a database" into an error here.
+        let _: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if on_disk {
+            let mode: String =
+                conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(Error::Unusable(format!("could not switch to WAL (got {mode})")));
+            }
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            // Checkpoints belong to the background thread, never to a caller's commit.
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
+        }
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        Ok(())
+    }
+
+    /// Runs `f` in one write transaction: committed when it returns `Ok`, rolled back on `Err`
+    /// or panic.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&Tx::new(&tx))?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` on one consistent snapshot (a read transaction).
+    pub fn read<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.unchecked_transaction()?;
+        let value = f(&Tx::new(&tx))?;
+        tx.finish()?;
+        Ok(value)
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        migrations::version(&self.conn)
+    }
+
+    /// A consistent copy of the live database at `dest`, made with SQLite's online backup in
+    /// small steps so the server keeps serving between them.
+    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
+        let mut target = Connection::open(dest.as_ref())?;
+        let backup = rusqlite::backup::Backup::new(&self.conn, &mut target)?;
+        backup.run_to_completion(256, Duration::from_millis(1), None)?;
+        Ok(())
+    }
+
+    /// Bytes used by the main database file (page count × page size).
+    pub fn size_bytes(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// A full `PRAGMA integrity_check`: "ok" or SQLite's first complaint.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// The underlying connection, for tests that inspect query plans.
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// The most useful words of an error for a one-line message.
+fn cause(e: &Error) -> String {
+    match e {
+        Error::Storage(rusqlite::Error::SqliteFailure(code, Some(msg))) => {
+            format!("{msg} ({:?})", code.code)
+        }
+        Error::Storage(rusqlite::Error::SqliteFailure(code, None)) => format!("{:?}", code.code),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,369 @@
+//! Every SQL statement of Darkchat, each in the method that owns it.
+//!
+//! A [`Tx`] is the view of one open transaction (read or write). Methods return `Option` for
+//! "not found" and never decide domain rules: that is the service's job.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::error::Result;
+use crate::model::{Message, MessageKind, SystemEvent};
+
+pub struct Tx<'c> {
+    conn: &'c Connection,
+}
+
+/// A conversation row with its owner's number resolved.
+#[derive(Debug, Clone)]
+pub struct ConversationRow {
+    pub id: i64,
+    pub name: String,
+    pub app_name: String,
+    pub created_by: i64,
+    pub owner_id: i64,
+    pub owner_number: String,
+    pub join_code: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_message_id: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct MemberRow {
+    /// Membership age: smaller is longer-standing.
+    pub id: i64,
+    pub last_read_message_id: i64,
+}
+
+/// The columns [`ConversationRow::from_row`] reads, as a macro so statements stay `&'static str`.
+macro_rules! conversation_columns {
+    () => {
+        "c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, \
+         c.created_at, c.updated_at, c.last_message_id"
+    };
+}
+
+impl ConversationRow {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(ConversationRow {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            app_name: row.get(2)?,
+            created_by: row.get(3)?,
+            owner_id: row.get(4)?,
+            owner_number: row.get(5)?,
+            join_code: row.get(6)?,
+            created_at: row.get(7)?,
+            updated_at: row.get(8)?,
+            last_message_id: row.get(9)?,
+        })
+    }
+}
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let kind: String = row.get(3)?;
+    let event: Option<String> = row.get(4)?;
+    Ok(Message {
+        id: row.get(0)?,
+        sender: row.get(1)?,
+        content: row.get(2)?,
+        kind: if kind == "system" { MessageKind::System } else { MessageKind::Text },
+        event: event.as_deref().and_then(SystemEvent::parse),
+        created_at: row.get(5)?,
+    })
+}
+
+impl<'c> Tx<'c> {
+    pub(super) fn new(conn: &'c Connection) -> Self {
+        Tx { conn }
+    }
+
+    // --- phones -------------------------------------------------------------------------
+
+    pub fn phone_id(&self, number: &str) -> Result<Option<i64>> {
+        let mut stmt = self.conn.prepare_cached("SELECT id FROM phones WHERE number = ?1")?;
+        Ok(stmt.query_row([number], |r| r.get(0)).optional()?)
+    }
+
+    /// The phone id of `number`, creating it on first sight.
+    pub fn ensure_phone(&self, number: &str) -> Result<i64> {
+        if let Some(id) = self.phone_id(number)? {
+            return Ok(id);
+        }
+        let mut stmt = self.conn.prepare_cached("INSERT INTO phones (number) VALUES (?1)")?;
+        stmt.execute([number])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    // --- conversations ------------------------------------------------------------------
+
+    pub fn conversation(&self, id: i64) -> Result<Option<ConversationRow>> {
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT ", conversation_columns!(), " FROM conversations c \
+             JOIN phones o ON o.id = c.owner_id WHERE c.id = ?1"
+        ))?;
+        Ok(stmt.query_row([id], ConversationRow::from_row).optional()?)
+    }
+
+    pub fn conversation_id_by_code(&self, code: &str) -> Result<Option<i64>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT id FROM conversations WHERE join_code = ?1")?;
+        Ok(stmt.query_row([code], |r| r.get(0)).optional()?)
+    }
+
+    pub fn join_code_taken(&self, code: &str) -> Result<bool> {
+        Ok(self.conversation_id_by_code(code)?.is_some())
+    }
+
+    pub fn insert_conversation(
+        &self,
+        name: &str,
+        creator: i64,
+        join_code: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO conversations (name, created_by, owner_id, join_code, created_at, updated_at) \
+             VALUES (?1, ?2, ?2, ?3, ?4, ?4)",
+        )?;
+        stmt.execute(params![name, creator, join_code, now])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn set_owner(&self, conversation: i64, phone: i64) -> Result<()> {
+        let mut stmt =
+            self.conn.prepare_cached("UPDATE conversations SET owner_id = ?2 WHERE id = ?1")?;
+        stmt.execute(params![conversation, phone])?;
+        Ok(())
+    }
+
+    pub fn set_name(&self, conversation: i64, name: &str, now: i64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE conversations SET name = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1",
+        )?;
+        stmt.execute(params![conversation, name, now])?;
+        Ok(())
+    }
+
+    pub fn set_join_code(&self, conversation: i64, code: &str) -> Result<()> {
+        let mut stmt =
+            self.conn.prepare_cached("UPDATE conversations SET join_code = ?2 WHERE id = ?1")?;
+        stmt.execute(params![conversation, code])?;
+        Ok(())
+    }
+
+    /// Deletes the conversation; members and messages go with it (ON DELETE CASCADE).
+    pub fn delete_conversation(&self, conversation: i64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached("DELETE FROM conversations WHERE id = ?1")?;
+        stmt.execute([conversation])?;
+        Ok(())
+    }
+
+    /// Conversations of `phone`, most recently active first, at most `limit`.
+    pub fn conversations_of(&self, phone: i64, limit: u32) -> Result<Vec<(ConversationRow, MemberRow)>> {
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT ", conversation_columns!(), ", m.id, m.last_read_message_id \
+             FROM members m JOIN conversations c ON c.id = m.conversation_id \
+             JOIN phones o ON o.id = c.owner_id \
+             WHERE m.phone_id = ?1 ORDER BY c.updated_at DESC, c.id DESC LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![phone, limit], |r| {
+            Ok((
+                ConversationRow::from_row(r)?,
+                MemberRow { id: r.get(10)?, last_read_message_id: r.get(11)? },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// All conversations, newest first, at most `limit` (admin listing).
+    pub fn all_conversations(&self, limit: u32) -> Result<Vec<ConversationRow>> {
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT ", conversation_columns!(), " FROM conversations c \
+             JOIN phones o ON o.id = c.owner_id ORDER BY c.id DESC LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit], ConversationRow::from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn count_conversations(&self) -> Result<i64> {
+        self.count("SELECT count(*) FROM conversations", [])
+    }
+
+    pub fn count_messages(&self) -> Result<i64> {
+        self.count("SELECT count(*) FROM messages", [])
+    }
+
+    pub fn count_memberships(&self) -> Result<i64> {
+        self.count("SELECT count(*) FROM members", [])
+    }
+
+    pub fn count_phones(&self) -> Result<i64> {
+        self.count("SELECT count(*) FROM phones", [])
+    }
+
+    // --- members ------------------------------------------------------------------------
+
+    pub fn member(&self, conversation: i64, phone: i64) -> Result<Option<MemberRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, last_read_message_id FROM members \
+             WHERE conversation_id = ?1 AND phone_id = ?2",
+        )?;
+        Ok(stmt
+            .query_row(params![conversation, phone], |r| {
+                Ok(MemberRow { id: r.get(0)?, last_read_message_id: r.get(1)? })
+            })
+            .optional()?)
+    }
+
+    pub fn insert_member(&self, conversation: i64, phone: i64, now: i64, read_up_to: i64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO members (conversation_id, phone_id, joined_at, last_read_message_id) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        stmt.execute(params![conversation, phone, now, read_up_to])?;
+        Ok(())
+    }
+
+    pub fn delete_member(&self, conversation: i64, phone: i64) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM members WHERE conversation_id = ?1 AND phone_id = ?2")?;
+        stmt.execute(params![conversation, phone])?;
+        Ok(())
+    }
+
+    /// Members' numbers, longest-standing first.
+    pub fn recipients(&self, conversation: i64) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.number FROM members m JOIN phones p ON p.id = m.phone_id \
+             WHERE m.conversation_id = ?1 ORDER BY m.id",
+        )?;
+        let rows = stmt.query_map([conversation], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Phone id of the longest-standing member, if any is left.
+    pub fn oldest_member(&self, conversation: i64) -> Result<Option<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT phone_id FROM members WHERE conversation_id = ?1 ORDER BY id LIMIT 1",
+        )?;
+        Ok(stmt.query_row([conversation], |r| r.get(0)).optional()?)
+    }
+
+    pub fn count_members(&self, conversation: i64) -> Result<i64> {
+        self.count("SELECT count(*) FROM members WHERE conversation_id = ?1", [conversation])
+    }
+
+    pub fn count_memberships_of(&self, phone: i64) -> Result<i64> {
+        self.count("SELECT count(*) FROM members WHERE phone_id = ?1", [phone])
+    }
+
+    /// Moves a member's read position forward (never back).
+    pub fn mark_read(&self, conversation: i64, phone: i64, up_to: i64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE members SET last_read_message_id = max(last_read_message_id, ?3) \
+             WHERE conversation_id = ?1 AND phone_id = ?2",
+        )?;
+        stmt.execute(params![conversation, phone, up_to])?;
+        Ok(())
+    }
+
+    // --- messages -----------------------------------------------------------------------
+
+    /// Stores a message and makes it the conversation's newest: `updated_at` moves.
+    pub fn insert_message(
+        &self,
+        conversation: i64,
+        sender: Option<i64>,
+        kind: MessageKind,
+        event: Option<SystemEvent>,
+        content: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO messages (conversation_id, sender_id, kind, event, content, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        insert.execute(params![
+            conversation,
+            sender,
+            kind.as_str(),
+            event.map(SystemEvent::as_str),
+            content,
+            now
+        ])?;
+        let id = self.conn.last_insert_rowid();
+        let mut touch = self.conn.prepare_cached(
+            "UPDATE conversations SET last_message_id = ?2, updated_at = max(updated_at, ?3) \
+             WHERE id = ?1",
+        )?;
+        touch.execute(params![conversation, id, now])?;
+        Ok(id)
+    }
+
+    /// Up to `limit` messages older than `before` (all newest when `before` is None),
+    /// returned oldest first.
+    pub fn messages_before(
+        &self,
+        conversation: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.id, p.number, m.content, m.kind, m.event, m.created_at \
+             FROM messages m LEFT JOIN phones p ON p.id = m.sender_id \
+             WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![conversation, before.unwrap_or(i64::MAX), limit],
+            message_from_row,
+        )?;
+        let mut messages: Vec<Message> = rows.collect::<rusqlite::Result<_>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    /// The conversation a message belongs to, if the message exists.
+    pub fn message_conversation(&self, message: i64) -> Result<Option<i64>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT conversation_id FROM messages WHERE id = ?1")?;
+        Ok(stmt.query_row([message], |r| r.get(0)).optional()?)
+    }
+
+    /// Messages after `after` in the conversation, counted up to `cap` (unread badge).
+    pub fn count_messages_after(&self, conversation: i64, after: i64, cap: u32) -> Result<i64> {
+        self.count(
+            "SELECT count(*) FROM (SELECT 1 FROM messages \
+             WHERE conversation_id = ?1 AND id > ?2 LIMIT ?3)",
+            params![conversation, after, cap],
+        )
+    }
+
+    // --- standalone numbers -------------------------------------------------------------
+
+    pub fn standalone_number(&self, license: &str) -> Result<Option<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT number FROM standalone_numbers WHERE license = ?1")?;
+        Ok(stmt.query_row([license], |r| r.get(0)).optional()?)
+    }
+
+    pub fn standalone_number_taken(&self, number: &str) -> Result<bool> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT 1 FROM standalone_numbers WHERE number = ?1")?;
+        Ok(stmt.exists([number])?)
+    }
+
+    pub fn insert_standalone_number(&self, license: &str, number: &str, now: i64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO standalone_numbers (license, number, created_at) VALUES (?1, ?2, ?3)",
+        )?;
+        stmt.execute(params![license, number, now])?;
+        Ok(())
+    }
+
+    fn count(&self, sql: &str, params: impl rusqlite::Params) -> Result<i64> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        Ok(stmt.query_row(params, |r| r.get(0))?)
+    }
+}
