@@ -1,0 +1,23 @@
+-- 17mov_Phone: the Darkchat backend (anonymous group chats joined by a code).
+-- The repository root is the resource folder: `ensure 17mov_Phone` in server.cfg.
+fx_version 'cerulean'
+game 'gta5'
+lua54 'yes'
+
+name '17mov_Phone'
+description 'Darkchat backend for 17mov_Phone: Rust core, SQLite store'
+version '0.1.0'
+
+server_scripts {
+  'lua/config.lua',
+  'lua/core.lua',
+  'lua/bridge/base.lua',
+  'lua/bridge/qbox.lua',
+  'lua/bridge/qbcore.lua',
+  'lua/bridge/esx.lua',
+  'lua/bridge/ox.lua',
+  'lua/bridge/standalone.lua',
+  'lua/bridge/select.lua',
+  'lua/notify.lua',
+  'lua/exports.lua',
+}

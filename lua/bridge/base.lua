@@ -1,0 +1,92 @@
+-- The bridge to the player framework: source (server id) → phone number, and back.
+-- Framework files (`lua/bridge/<name>.lua`) register an adapter here; `select.lua` picks one
+-- (convar `darkchat:framework`, else detection) and this file adds a per-player cache that
+-- is forgotten when the player drops or their character unloads. Framework names appear only
+-- in the adapters.
+
+---@class DarkchatAdapter
+---@field resource string?          resource whose `started` state means the framework is there
+---@field init fun()?               called once when chosen
+---@field numberOf fun(src: integer): (string|integer|nil)  asks the framework
+---@field forgetOn table<string, fun(...): integer?>?  events after which a player's number may change; each returns the source to forget (nil: forget all)
+
+Bridge = {
+  adapters = {},   ---@type table<string, DarkchatAdapter>
+  order = {},      -- detection order
+  name = nil,      -- chosen adapter's name
+  adapter = nil,   ---@type DarkchatAdapter?
+}
+
+local numberBySource = {}  -- src → number (string)
+local sourceByNumber = {}  -- number → src
+
+---@param name string
+---@param adapter DarkchatAdapter
+function Bridge.register(name, adapter)
+  Bridge.adapters[name] = adapter
+  Bridge.order[#Bridge.order + 1] = name
+end
+
+---@param src integer
+function Bridge.forget(src)
+  local number = numberBySource[src]
+  if number then
+    numberBySource[src] = nil
+    if sourceByNumber[number] == src then sourceByNumber[number] = nil end
+  end
+end
+
+function Bridge.forgetAll()
+  numberBySource, sourceByNumber = {}, {}
+end
+
+---@param src integer
+---@param number string
+function Bridge.remember(src, number)
+  Bridge.forget(src)
+  local previous = sourceByNumber[number]
+  if previous then numberBySource[previous] = nil end
+  numberBySource[src], sourceByNumber[number] = number, src
+end
+
+--- The number already known for `src`, without asking the framework.
+---@param src integer
+---@return string?
+function Bridge.cached(src)
+  return numberBySource[src]
+end
+
+--- The phone number of an online player's source, or nil (offline, no character loaded).
+---@param src integer a validated source
+---@return string?
+function Bridge.numberOf(src)
+  local cached = numberBySource[src]
+  if cached then return cached end
+  if not Bridge.adapter or GetPlayerName(src) == nil then return nil end
+  local ok, raw = pcall(Bridge.adapter.numberOf, src)
+  if not ok then
+    Darkchat.log(('%s bridge failed for player %d: %s'):format(Bridge.name, src, tostring(raw)))
+    return nil
+  end
+  if raw == nil then return nil end
+  local valid, number = Darkchat.call('checkNumber', raw)
+  if not valid then return nil end
+  Bridge.remember(src, number)
+  return number
+end
+
+--- Sources of the online players among `numbers` (each player at most once).
+---@param numbers string[]
+---@return integer[]
+function Bridge.onlineSources(numbers)
+  for _, id in ipairs(GetPlayers()) do
+    local src = math.tointeger(tonumber(id))
+    if src and not numberBySource[src] then Bridge.numberOf(src) end
+  end
+  local sources = {}
+  for _, number in ipairs(numbers) do
+    local src = sourceByNumber[number]
+    if src then sources[#sources + 1] = src end
+  end
+  return sources
+end

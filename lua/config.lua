@@ -1,0 +1,26 @@
+-- Darkchat settings a server owner may change. Convars (server.cfg) cover what differs per
+-- server; everything else is here:
+--   set darkchat:db "data/darkchat.db"   -- SQLite file; relative paths are under the resource folder
+--   set darkchat:framework "auto"        -- auto | qbcore | qbox | esx | ox | standalone
+
+Config = {}
+
+-- Enforced by the core on every call, whoever makes it.
+Config.Limits = {
+  maxMembers = 100,                -- members in one conversation
+  maxConversationsPerNumber = 100, -- conversations one phone number may be in
+  maxMessageLength = 1000,         -- characters in one message
+  pageSize = 50,                   -- messages in a conversation's latest page
+  maxPageSize = 100,               -- largest page a client may ask for when scrolling back
+  maxList = 200,                   -- conversations listed at once
+}
+
+-- Per player, counted over a sliding window; beyond it the request gets `rate_limited`.
+Config.RateLimits = {
+  join = { count = 5, seconds = 60 },      -- join-code guesses (stops brute-forcing codes)
+  message = { count = 10, seconds = 10 },  -- messages sent
+  request = { count = 30, seconds = 5 },   -- any other request from the phone UI
+}
+
+-- Print one line per failed call into the core (bad input from scripts, refusals).
+Config.Debug = false

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Every test: the Rust core tests, then the end-to-end tests that load the built module into a
+# real Lua 5.4 interpreter under the FXServer emulation. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+cargo test --release
+lua5.4 tests/lua/run.lua

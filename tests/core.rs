@@ -1,0 +1,315 @@
+//! The domain core on a real (in-memory or on-disk) SQLite store, without Lua.
+
+use darkchat::input::{ConversationName, JoinCode, PhoneNumber, GENERATED_CODE_ALPHABET};
+use darkchat::model::{MessageKind, SystemEvent};
+use darkchat::{Actor, Darkchat, Limits, Store};
+
+const NOW: i64 = 1_700_000_000;
+
+fn core() -> Darkchat {
+    Darkchat::new(Store::open_in_memory().unwrap(), Limits::default(), [7; 32])
+}
+
+fn n(s: &str) -> PhoneNumber {
+    PhoneNumber::parse(s).unwrap()
+}
+
+fn name(s: &str) -> ConversationName {
+    ConversationName::parse(s).unwrap()
+}
+
+#[test]
+fn create_returns_the_documented_conversation() {
+    let mut dc = core();
+    let conv = dc.create_conversation(&n("5550123"), &name(" Heist Planning "), None, NOW).unwrap();
+    assert!(conv.id > 0);
+    assert_eq!(conv.name, "Heist Planning");
+    assert_eq!(conv.app_name, "darkchat");
+    assert_eq!(conv.owner, "5550123");
+    assert_eq!(conv.created_at, NOW);
+    assert_eq!(conv.updated_at, NOW);
+    assert_eq!(conv.recipients, vec!["5550123"]);
+    assert!(conv.messages.is_empty());
+    assert!(conv.is_it_read);
+    assert_eq!(conv.join_code.len(), 6);
+    assert!(conv.join_code.bytes().all(|b| GENERATED_CODE_ALPHABET.contains(&b)));
+    // createdBy is the creator's stable phone id: the same for every conversation they create.
+    let again = dc.create_conversation(&n("5550123"), &name("Other"), None, NOW).unwrap();
+    assert_eq!(again.created_by, conv.created_by);
+    let other = dc.create_conversation(&n("5550999"), &name("Third"), None, NOW).unwrap();
+    assert_ne!(other.created_by, conv.created_by);
+}
+
+#[test]
+fn custom_codes_are_unique_case_insensitively() {
+    let mut dc = core();
+    let code = JoinCode::parse("crew42").unwrap();
+    let conv = dc.create_conversation(&n("1"), &name("A"), Some(&code), NOW).unwrap();
+    assert_eq!(conv.join_code, "CREW42");
+    let upper = JoinCode::parse("CREW42").unwrap();
+    let err = dc.create_conversation(&n("2"), &name("B"), Some(&upper), NOW).unwrap_err();
+    assert_eq!(err.code(), "join_code_taken");
+    assert_eq!(dc.stats().unwrap().conversations, 1);
+}
+
+#[test]
+fn generated_codes_are_distinct() {
+    let mut dc = core();
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..300 {
+        let conv = dc.create_conversation(&n(&format!("{}", 1000 + i)), &name("x"), None, NOW).unwrap();
+        assert!(seen.insert(conv.join_code));
+    }
+}
+
+#[test]
+fn add_and_remove_record_system_messages_and_membership_order() {
+    let mut dc = core();
+    let id = dc.create_conversation(&n("100"), &name("Crew"), None, NOW).unwrap().id;
+    let change = dc.add_member(&n("200"), id, NOW + 1).unwrap();
+    assert_eq!(change.recipients, vec!["100", "200"]);
+    let joined = change.message.unwrap();
+    assert_eq!((joined.kind, joined.event), (MessageKind::System, Some(SystemEvent::Joined)));
+    assert_eq!(dc.add_member(&n("200"), id, NOW).unwrap_err().code(), "already_member");
+    dc.add_member(&n("300"), id, NOW + 2).unwrap();
+
+    let left = dc.remove_member(&n("200"), id, true, NOW + 3).unwrap();
+    assert_eq!(left.message.unwrap().event, Some(SystemEvent::Left));
+    let removed = dc.remove_member(&n("300"), id, false, NOW + 4).unwrap();
+    assert_eq!(removed.message.unwrap().event, Some(SystemEvent::Removed));
+    assert_eq!(dc.remove_member(&n("300"), id, false, NOW).unwrap_err().code(), "not_member");
+    assert_eq!(dc.remove_member(&n("999"), id, false, NOW).unwrap_err().code(), "not_member");
+
+    let conv = dc.conversation(&n("100"), id).unwrap();
+    assert_eq!(conv.updated_at, NOW + 4);
+    let events: Vec<_> = conv.messages.iter().map(|m| m.event.unwrap()).collect();
+    use SystemEvent::*;
+    assert_eq!(events, vec![Joined, Joined, Left, Removed]);
+}
+
+#[test]
+fn missing_conversations_and_non_members_are_told_apart() {
+    let mut dc = core();
+    assert_eq!(dc.add_member(&n("1"), 42, NOW).unwrap_err().code(), "conversation_not_found");
+    assert_eq!(dc.remove_member(&n("1"), 42, true, NOW).unwrap_err().code(), "conversation_not_found");
+    let id = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
+    assert_eq!(dc.conversation(&n("2"), id).unwrap_err().code(), "not_member");
+    // A failed add writes nothing: not even the phone row of the new number.
+    let before = dc.stats().unwrap();
+    assert!(dc.add_member(&n("777"), id + 1, NOW).is_err());
+    assert_eq!(dc.stats().unwrap(), before);
+}
+
+#[test]
+fn owner_leaving_passes_ownership_to_the_longest_standing_member() {
+    let mut dc = core();
+    let id = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
+    dc.add_member(&n("2"), id, NOW).unwrap();
+    dc.add_member(&n("3"), id, NOW).unwrap();
+    dc.remove_member(&n("2"), id, true, NOW).unwrap();
+    dc.add_member(&n("2"), id, NOW).unwrap(); // rejoining makes 2 the newest member
+    let change = dc.remove_member(&n("1"), id, true, NOW).unwrap();
+    assert_eq!(change.new_owner.as_deref(), Some("3"));
+    assert_eq!(change.recipients, vec!["3", "2"]);
+    let conv = dc.conversation(&n("2"), id).unwrap();
+    assert_eq!(conv.owner, "3");
+    assert_eq!(conv.messages.last().unwrap().event, Some(SystemEvent::Owner));
+}
+
+#[test]
+fn last_member_leaving_deletes_everything_and_frees_the_code() {
+    let mut dc = core();
+    let code = JoinCode::parse("GONE1").unwrap();
+    let id = dc.create_conversation(&n("1"), &name("A"), Some(&code), NOW).unwrap().id;
+    dc.add_member(&n("2"), id, NOW).unwrap();
+    dc.send_message(&n("2"), id, "hi", NOW).unwrap();
+    dc.remove_member(&n("2"), id, true, NOW).unwrap();
+    let change = dc.remove_member(&n("1"), id, true, NOW).unwrap();
+    assert!(change.deleted);
+    assert!(change.recipients.is_empty());
+    let stats = dc.stats().unwrap();
+    assert_eq!((stats.conversations, stats.memberships, stats.messages), (0, 0, 0));
+    assert_eq!(dc.add_member(&n("1"), id, NOW).unwrap_err().code(), "conversation_not_found");
+    let again = dc.create_conversation(&n("3"), &name("B"), Some(&code), NOW).unwrap();
+    assert_ne!(again.id, id, "ids are never reused");
+}
+
+#[test]
+fn read_state_follows_messages() {
+    let mut dc = core();
+    let id = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
+    dc.add_member(&n("2"), id, NOW).unwrap();
+    // Being added by a script is news to the member; the creator has not read the join either.
+    assert!(!dc.conversation(&n("2"), id).unwrap().is_it_read);
+    dc.mark_read(&n("2"), id, None).unwrap();
+    dc.mark_read(&n("1"), id, None).unwrap();
+    let (message, members) = dc.send_message(&n("1"), id, "  hello  ", NOW + 5).unwrap();
+    assert_eq!(message.content, "hello");
+    assert_eq!(members, vec!["1", "2"]);
+    assert!(dc.conversation(&n("1"), id).unwrap().is_it_read, "own messages are read");
+    let seen_by_2 = dc.conversation(&n("2"), id).unwrap();
+    assert!(!seen_by_2.is_it_read);
+    assert_eq!(seen_by_2.unread_count, 1);
+    assert_eq!(seen_by_2.updated_at, NOW + 5);
+    dc.mark_read(&n("2"), id, Some(message.id)).unwrap();
+    assert!(dc.conversation(&n("2"), id).unwrap().is_it_read);
+}
+
+#[test]
+fn messages_page_back_exactly_once_in_order() {
+    let mut dc = core();
+    let id = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
+    for i in 0..237 {
+        dc.send_message(&n("1"), id, &format!("m{i}"), NOW + i).unwrap();
+    }
+    let latest = dc.conversation(&n("1"), id).unwrap().messages;
+    assert_eq!(latest.len(), Limits::default().page_size as usize);
+    assert_eq!(latest.last().unwrap().content, "m236");
+    let mut all = Vec::new();
+    let mut before = None;
+    loop {
+        let page = dc.messages_before(&n("1"), id, before, 40).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        before = Some(page[0].id);
+        all.splice(0..0, page);
+    }
+    let contents: Vec<String> = all.iter().map(|m| m.content.clone()).collect();
+    let expected: Vec<String> = (0..237).map(|i| format!("m{i}")).collect();
+    assert_eq!(contents, expected);
+    assert_eq!(dc.messages_before(&n("2"), id, None, 10).unwrap_err().code(), "not_member");
+}
+
+#[test]
+fn messages_are_validated() {
+    let mut dc = core();
+    let id = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
+    for bad in ["", "   ", &"x".repeat(1001)] {
+        assert_eq!(dc.send_message(&n("1"), id, bad, NOW).unwrap_err().code(), "invalid_argument");
+    }
+    assert_eq!(dc.send_message(&n("2"), id, "hi", NOW).unwrap_err().code(), "not_member");
+    assert_eq!(dc.stats().unwrap().messages, 0);
+}
+
+#[test]
+fn join_by_code_is_case_insensitive_and_reads_up_to_the_join() {
+    let mut dc = core();
+    let conv = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap();
+    let code = JoinCode::parse(&conv.join_code.to_lowercase()).unwrap();
+    let (seen, change) = dc.join_by_code(&n("2"), &code, NOW).unwrap();
+    assert_eq!(seen.id, conv.id);
+    assert!(seen.is_it_read);
+    assert_eq!(change.recipients, vec!["1", "2"]);
+    assert_eq!(dc.join_by_code(&n("2"), &code, NOW).unwrap_err().code(), "already_member");
+    let wrong = JoinCode::parse("ZZZZ").unwrap();
+    assert_eq!(dc.join_by_code(&n("3"), &wrong, NOW).unwrap_err().code(), "conversation_not_found");
+}
+
+#[test]
+fn owner_actions_are_for_the_owner_and_admins() {
+    let mut dc = core();
+    let conv = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap();
+    let id = conv.id;
+    dc.add_member(&n("2"), id, NOW).unwrap();
+    let (two, three) = (n("2"), n("3"));
+    assert_eq!(dc.rename(Actor::Member(&two), id, &name("B"), NOW).unwrap_err().code(), "forbidden");
+    assert_eq!(dc.rename(Actor::Member(&three), id, &name("B"), NOW).unwrap_err().code(), "not_member");
+    assert_eq!(dc.regenerate_code(Actor::Member(&two), id).unwrap_err().code(), "forbidden");
+    assert_eq!(dc.delete(Actor::Member(&two), id).unwrap_err().code(), "forbidden");
+    assert_eq!(
+        dc.transfer_ownership(Actor::Member(&two), id, &two, NOW).unwrap_err().code(),
+        "forbidden"
+    );
+
+    let one = n("1");
+    let (renamed, _) = dc.rename(Actor::Member(&one), id, &name("Renamed"), NOW).unwrap();
+    assert_eq!(renamed.event, Some(SystemEvent::Renamed));
+    let code = dc.regenerate_code(Actor::Member(&one), id).unwrap();
+    assert_ne!(code, conv.join_code);
+    let old = JoinCode::parse(&conv.join_code).unwrap();
+    assert_eq!(dc.join_by_code(&three, &old, NOW).unwrap_err().code(), "conversation_not_found");
+    assert_eq!(
+        dc.transfer_ownership(Actor::Member(&one), id, &three, NOW).unwrap_err().code(),
+        "not_member"
+    );
+    dc.transfer_ownership(Actor::Member(&one), id, &two, NOW).unwrap();
+    assert_eq!(dc.conversation(&one, id).unwrap().owner, "2");
+    assert_eq!(dc.delete(Actor::Member(&one), id).unwrap_err().code(), "forbidden");
+    dc.rename(Actor::Admin, id, &name("Admin did it"), NOW).unwrap();
+    assert_eq!(dc.delete(Actor::Admin, id).unwrap(), vec!["1", "2"]);
+    assert_eq!(dc.stats().unwrap().conversations, 0);
+}
+
+#[test]
+fn listing_is_most_recent_first_with_the_last_message() {
+    let mut dc = core();
+    let a = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
+    let b = dc.create_conversation(&n("1"), &name("B"), None, NOW + 1).unwrap().id;
+    dc.add_member(&n("2"), a, NOW + 2).unwrap();
+    dc.send_message(&n("2"), a, "newest", NOW + 3).unwrap();
+    let list = dc.conversations_of(&n("1")).unwrap();
+    assert_eq!(list.iter().map(|c| c.id).collect::<Vec<_>>(), vec![a, b]);
+    assert_eq!(list[0].messages.len(), 1);
+    assert_eq!(list[0].messages[0].content, "newest");
+    assert!(!list[0].is_it_read);
+    assert_eq!(list[0].unread_count, 2);
+    assert!(list[1].is_it_read);
+    assert!(dc.conversations_of(&n("404")).unwrap().is_empty());
+}
+
+#[test]
+fn limits_are_enforced() {
+    let limits = Limits { max_members: 2, max_conversations_per_number: 2, ..Limits::default() };
+    let mut dc = Darkchat::new(Store::open_in_memory().unwrap(), limits, [1; 32]);
+    let id = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
+    dc.add_member(&n("2"), id, NOW).unwrap();
+    assert_eq!(dc.add_member(&n("3"), id, NOW).unwrap_err().code(), "forbidden");
+    dc.create_conversation(&n("1"), &name("B"), None, NOW).unwrap();
+    assert_eq!(dc.create_conversation(&n("1"), &name("C"), None, NOW).unwrap_err().code(), "forbidden");
+}
+
+#[test]
+fn standalone_numbers_are_stable_and_unique() {
+    let mut dc = core();
+    let a = dc.standalone_number("license:aaa", NOW).unwrap();
+    assert_eq!(dc.standalone_number("license:aaa", NOW).unwrap(), a);
+    let b = dc.standalone_number("license:bbb", NOW).unwrap();
+    assert_ne!(a, b);
+    assert_eq!(a.len(), 7);
+    assert_eq!(dc.standalone_number("", NOW).unwrap_err().code(), "invalid_argument");
+}
+
+#[test]
+fn everything_survives_reopening_the_file() {
+    let dir = std::env::temp_dir().join(format!("darkchat-core-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("nested/d.db");
+    let id = {
+        let mut dc = Darkchat::new(Store::open(&path).unwrap(), Limits::default(), [3; 32]);
+        let id = dc.create_conversation(&n("1"), &name("Kept"), None, NOW).unwrap().id;
+        dc.send_message(&n("1"), id, "still here", NOW).unwrap();
+        id
+    };
+    let dc = Darkchat::new(Store::open(&path).unwrap(), Limits::default(), [4; 32]);
+    let conv = dc.conversation(&n("1"), id).unwrap();
+    assert_eq!(conv.name, "Kept");
+    assert_eq!(conv.messages[0].content, "still here");
+    assert_eq!(dc.store().integrity_check().unwrap(), "ok");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
+    let dir = std::env::temp_dir().join(format!("darkchat-corrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("d.db");
+    let garbage = b"this is not an sqlite file, but it is somebody's data".repeat(100);
+    std::fs::write(&path, &garbage).unwrap();
+    let err = Store::open(&path).err().expect("must refuse");
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains("not a database"), "{text}");
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
