@@ -20,4 +20,5 @@ server_scripts {
   'lua/bridge/select.lua',
   'lua/notify.lua',
   'lua/exports.lua',
+  'lua/commands.lua',
 }

@@ -53,6 +53,13 @@ local function removeFromConversation(number, conversationId, isSelf)
   return true
 end
 
+--- The same operations for the console and the phone UI: one code path, one set of events.
+Darkchat.actions = {
+  create = createConversation,
+  add = addToConversation,
+  remove = removeFromConversation,
+}
+
 exports('Darkchat_CreateConversationBySrc', function(src, name, joinCode)
   local number, code = Darkchat.numberOfSource(src)
   if not number then return { success = false, error = code } end

@@ -60,3 +60,20 @@ function Notify.memberRemoved(change, isSelf)
     Notify.server('conversationDeleted', { conversationId = change.conversationId, recipients = {} })
   end
 end
+
+--- After a rename: members see the new name and its system message.
+---@param conversationId integer
+---@param message table the "renamed" system message
+---@param members string[]
+function Notify.renamed(conversationId, message, members)
+  Notify.members(members, 'conversationRenamed', { conversationId = conversationId, message = message })
+  Notify.server('conversationRenamed', { conversationId = conversationId, recipients = members })
+end
+
+--- After a deletion: whoever was a member is told.
+---@param conversationId integer
+---@param members string[] who were members
+function Notify.deleted(conversationId, members)
+  Notify.members(members, 'conversationDeleted', { conversationId = conversationId })
+  Notify.server('conversationDeleted', { conversationId = conversationId, recipients = members })
+end

@@ -8,9 +8,9 @@ use crate::error::{Error, Result};
 
 /// Hard cap on any string argument, in bytes (names, numbers, codes).
 pub const MAX_INPUT_BYTES: usize = 4096;
-/// Largest integer accepted where an integer id or number is expected (2^53: exact in a double,
+/// Largest integer accepted where an integer id or number is expected (2^53 - 1: exact in a double,
 /// the largest a JS or MessagePack caller can send without rounding).
-pub const MAX_SAFE_INTEGER: i64 = 1 << 53;
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 
 const NUMBER_MAX_CHARS: usize = 20;
 const NAME_MAX_CHARS: usize = 64;

@@ -8,6 +8,8 @@
 //! The time (`now`) and the random seed come from the OS here, at the edge, never in the core.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::thread::JoinHandle;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -50,7 +52,7 @@ fn open(lua: &Lua, options: Value) -> LuaResult<MultiValue> {
         Ok(Darkchat::new(store, limits, seed))
     }));
     match opened {
-        Ok(Ok(core)) => (Handle { core: RefCell::new(Some(core)) }, Value::Nil).into_lua_multi(lua),
+        Ok(Ok(core)) => (Handle { core: RefCell::new(Some(core)), backups: Default::default() }, Value::Nil).into_lua_multi(lua),
         Ok(Err(e)) => (Value::Nil, e.to_string()).into_lua_multi(lua),
         Err(_) => (Value::Nil, "internal error while opening the database").into_lua_multi(lua),
     }
@@ -83,6 +85,14 @@ fn limits_from(options: &Table) -> Result<Limits> {
 /// The open core, as Lua userdata. `close()` empties it; later calls report `storage_error`.
 struct Handle {
     core: RefCell<Option<Darkchat>>,
+    backups: RefCell<Backups>,
+}
+
+/// Backups running on their own threads, by job id.
+#[derive(Default)]
+struct Backups {
+    next_id: i64,
+    running: HashMap<i64, JoinHandle<Result<()>>>,
 }
 
 impl Handle {
@@ -243,6 +253,15 @@ impl UserData for Handle {
                 values(lua, (message_table(lua, &message)?, lua.create_sequence_from(members)?))
             })
         });
+        m.add_method("kick", |lua, h, (actor, id, number): Args3| {
+            h.call(lua, |lua, core| {
+                let actor_number = optional_number(&actor)?;
+                let id = conversation_id(&id)?;
+                let number = phone_number(&number)?;
+                let change = core.kick(as_actor(&actor_number), id, &number, now())?;
+                values(lua, (change_table(lua, &change)?,))
+            })
+        });
         m.add_method("standaloneNumber", |lua, h, license: Value| {
             h.call(lua, |lua, core| {
                 let license = short_string(&license, "license")?;
@@ -270,11 +289,37 @@ impl UserData for Handle {
                 values(lua, (t,))
             })
         });
-        m.add_method("backup", |lua, h, dest: Value| {
+        m.add_method("startBackup", |lua, h, dest: Value| {
             h.call(lua, |lua, core| {
                 let dest = short_string(&dest, "file")?;
-                core.store().backup_to(&dest)?;
-                values(lua, (dest,))
+                if dest.trim().is_empty() {
+                    return Err(Error::invalid("file"));
+                }
+                let job = core.store().start_backup(&dest)?;
+                let mut backups = h.backups.borrow_mut();
+                backups.next_id += 1;
+                let id = backups.next_id;
+                backups.running.insert(id, job);
+                values(lua, (id,))
+            })
+        });
+        m.add_method("backupStatus", |lua, h, id: Value| {
+            h.call(lua, |lua, _| {
+                let id = integer(&id, "job")?;
+                let mut backups = h.backups.borrow_mut();
+                let finished = match backups.running.get(&id) {
+                    None => return Err(Error::invalid("job")),
+                    Some(job) => job.is_finished(),
+                };
+                if !finished {
+                    return values(lua, ("running",));
+                }
+                let job = backups.running.remove(&id).expect("checked above");
+                match job.join() {
+                    Ok(Ok(())) => values(lua, ("done",)),
+                    Ok(Err(e)) => Err(e),
+                    Err(_) => Err(Error::Internal("backup thread panicked".into())),
+                }
             })
         });
         m.add_method("integrityCheck", |lua, h, ()| {

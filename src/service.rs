@@ -126,35 +126,26 @@ impl Darkchat {
         self.store.write(|tx| {
             let conversation = existing(tx, id)?;
             let phone = member_phone(tx, id, number)?;
-            tx.delete_member(id, phone)?;
-            let Some(oldest) = tx.oldest_member(id)? else {
-                tx.delete_conversation(id)?;
-                return Ok(MembershipChange {
-                    conversation_id: id,
-                    number: number.as_str().to_owned(),
-                    recipients: Vec::new(),
-                    new_owner: None,
-                    deleted: true,
-                    message: None,
-                });
-            };
-            let event = if is_self { SystemEvent::Left } else { SystemEvent::Removed };
-            let message = system_message(tx, id, phone, number.as_str(), event, None, now)?;
-            let mut new_owner = None;
-            if conversation.owner_id == phone {
-                tx.set_owner(id, oldest)?;
-                let owner = tx.recipients(id)?.into_iter().next().unwrap_or_default();
-                system_message(tx, id, oldest, &owner, SystemEvent::Owner, None, now)?;
-                new_owner = Some(owner);
+            remove(tx, &conversation, phone, number, is_self, now)
+        })
+    }
+
+    /// The owner (or an admin) removing another member: recorded as "removed".
+    pub fn kick(
+        &mut self,
+        actor: Actor<'_>,
+        id: i64,
+        number: &PhoneNumber,
+        now: i64,
+    ) -> Result<MembershipChange> {
+        self.store.write(|tx| {
+            let conversation = existing(tx, id)?;
+            let (actor_phone, _) = owner_check(tx, &conversation, actor)?;
+            let phone = member_phone(tx, id, number)?;
+            if actor_phone == Some(phone) {
+                return Err(Error::Forbidden { reason: "leave instead of removing yourself" });
             }
-            Ok(MembershipChange {
-                conversation_id: id,
-                number: number.as_str().to_owned(),
-                recipients: tx.recipients(id)?,
-                new_owner,
-                deleted: false,
-                message: Some(message),
-            })
+            remove(tx, &conversation, phone, number, false, now)
         })
     }
 
@@ -391,6 +382,48 @@ pub struct Stats {
 }
 
 // --- rules shared by the operations ------------------------------------------------------
+
+/// Removes a member, records it, hands ownership on, deletes the conversation when empty.
+fn remove(
+    tx: &Tx<'_>,
+    conversation: &ConversationRow,
+    phone: i64,
+    number: &PhoneNumber,
+    is_self: bool,
+    now: i64,
+) -> Result<MembershipChange> {
+    let id = conversation.id;
+    tx.delete_member(id, phone)?;
+    let Some(oldest) = tx.oldest_member(id)? else {
+        tx.delete_conversation(id)?;
+        return Ok(MembershipChange {
+            conversation_id: id,
+            number: number.as_str().to_owned(),
+            recipients: Vec::new(),
+            new_owner: None,
+            deleted: true,
+            message: None,
+        });
+    };
+    let event = if is_self { SystemEvent::Left } else { SystemEvent::Removed };
+    let message = system_message(tx, id, phone, number.as_str(), event, None, now)?;
+    let recipients = tx.recipients(id)?;
+    let mut new_owner = None;
+    if conversation.owner_id == phone {
+        tx.set_owner(id, oldest)?;
+        let owner = recipients.first().cloned().unwrap_or_default();
+        system_message(tx, id, oldest, &owner, SystemEvent::Owner, None, now)?;
+        new_owner = Some(owner);
+    }
+    Ok(MembershipChange {
+        conversation_id: id,
+        number: number.as_str().to_owned(),
+        recipients,
+        new_owner,
+        deleted: false,
+        message: Some(message),
+    })
+}
 
 fn existing(tx: &Tx<'_>, id: i64) -> Result<ConversationRow> {
     tx.conversation(id)?.ok_or(Error::ConversationNotFound { id })

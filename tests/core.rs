@@ -313,3 +313,20 @@ fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
     assert_eq!(std::fs::read(&path).unwrap(), garbage);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn only_the_owner_removes_others() {
+    let mut dc = core();
+    let id = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
+    dc.add_member(&n("2"), id, NOW).unwrap();
+    dc.add_member(&n("3"), id, NOW).unwrap();
+    let (one, two, three) = (n("1"), n("2"), n("3"));
+    assert_eq!(dc.kick(Actor::Member(&two), id, &three, NOW).unwrap_err().code(), "forbidden");
+    assert_eq!(dc.kick(Actor::Member(&one), id, &one, NOW).unwrap_err().code(), "forbidden");
+    assert_eq!(dc.kick(Actor::Member(&one), id, &n("4"), NOW).unwrap_err().code(), "not_member");
+    let change = dc.kick(Actor::Member(&one), id, &three, NOW).unwrap();
+    assert_eq!(change.message.unwrap().event, Some(SystemEvent::Removed));
+    assert_eq!(change.recipients, vec!["1", "2"]);
+    dc.kick(Actor::Admin, id, &one, NOW).unwrap();
+    assert_eq!(dc.conversation(&two, id).unwrap().owner, "2");
+}

@@ -133,13 +133,29 @@ impl Store {
         migrations::version(&self.conn)
     }
 
-    /// A consistent copy of the live database at `dest`, made with SQLite's online backup in
-    /// small steps so the server keeps serving between them.
+    /// A consistent copy of the live database at `dest` (SQLite's online backup), made
+    /// synchronously on this connection. In-memory stores and hosts without threads use it.
     pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
-        let mut target = Connection::open(dest.as_ref())?;
-        let backup = rusqlite::backup::Backup::new(&self.conn, &mut target)?;
-        backup.run_to_completion(256, Duration::from_millis(1), None)?;
-        Ok(())
+        copy_database(&self.conn, dest.as_ref())
+    }
+
+    /// Starts a consistent copy of the live database at `dest` on a thread with its own
+    /// connection, so the caller (the server's main thread) keeps serving meanwhile. The copy
+    /// is one read transaction of a WAL snapshot: writes go on and are simply not in it.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn start_backup(&self, dest: impl AsRef<Path>) -> Result<std::thread::JoinHandle<Result<()>>> {
+        let Some(source) = self.path.clone() else {
+            return Err(Error::Unusable("an in-memory store has no file to back up".into()));
+        };
+        let dest = dest.as_ref().to_owned();
+        std::thread::Builder::new()
+            .name("darkchat-backup".into())
+            .spawn(move || {
+                let conn = Connection::open_with_flags(&source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                copy_database(&conn, &dest)
+            })
+            .map_err(|e| Error::Unusable(format!("cannot start backup thread: {e}")))
     }
 
     /// Bytes used by the main database file (page count × page size).
@@ -161,6 +177,17 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+fn copy_database(source: &Connection, dest: &Path) -> Result<()> {
+    if dest.exists() {
+        return Err(Error::Unusable(format!("{} already exists; choose a new file", dest.display())));
+    }
+    let mut target = Connection::open(dest)?;
+    let backup = rusqlite::backup::Backup::new(source, &mut target)?;
+    // All pages in one step: one snapshot, never restarted by concurrent writes.
+    backup.step(-1)?;
+    Ok(())
 }
 
 /// The most useful words of an error for a one-line message.

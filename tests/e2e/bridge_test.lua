@@ -1,0 +1,129 @@
+-- Source → phone number through each framework bridge, the cache and its forgetting, and the
+-- loader's start-up lines.
+
+local T = require("testlib")
+local World = require("world")
+
+local function creatorOf(w, src)
+  local res = w:call("Darkchat_CreateConversationBySrc", src, "Bridge test")
+  return res.success and res.newConv.recipients[1] or res.error
+end
+
+for _, fw in ipairs({ "qbcore", "qbox", "esx", "ox" }) do
+  T.test(fw .. ": a player's number comes from the framework and follows their character", function()
+    local w = World.new({ framework = fw })
+    T.ok(w.started, "resource started")
+    local said = table.concat(w.srv:output(), "\n")
+    T.ok(said:find("framework: " .. fw, 1, true), "detected " .. fw .. " in:\n" .. said)
+    local src = w.players[1]
+    T.eq(creatorOf(w, src), "5550101")
+    T.eq(creatorOf(w, w.players[2]), "5550102")
+    w:logout(src)
+    T.eq(creatorOf(w, src), "player_not_found", "logged out")
+    w:login(src, "5550177")
+    T.eq(creatorOf(w, src), "5550177", "new character, new number")
+    w.srv:dropPlayer(src, "bye")
+    T.eq(creatorOf(w, src), "player_not_found", "dropped")
+    w:stop()
+  end)
+end
+
+T.test("esx: a number not fetched yet is found once the query returns", function()
+  local w = World.new({ framework = "esx", players = {} })
+  local src = w:connect(nil)
+  -- Character exists in the database but the load event's prefetch has not run yet.
+  w.srv:export("oxmysql", "__SetUser", "char1:late", "5550188")
+  w.srv:resourceEnv("es_extended")  -- (the fake framework is running)
+  w.srv:export("es_extended", "__SetCharacter", src, { identifier = "char1:late", phone = "5550188" })
+  w.srv:runFor(50)
+  T.eq(creatorOf(w, src), "5550188")
+  w:stop()
+end)
+
+T.test("standalone: a number is generated once per license and kept across restarts", function()
+  local w = World.new({ framework = "standalone", players = {} })
+  local src = w:connect(nil, "Solo")
+  w.srv:runFor(10)
+  local number = creatorOf(w, src)
+  T.ok(number:match("^%d%d%d%d%d%d%d$"), "seven digits: " .. tostring(number))
+  T.eq(creatorOf(w, src), number)
+  local other = creatorOf(w, w:connect(nil, "Other"))
+  T.ok(other ~= number)
+  local license = w.srv:resourceEnv(World.RESOURCE).GetPlayerIdentifierByType(src, "license")
+  w:stop()
+  -- Same database, new server: the same license gets the same number.
+  local w2 = World.new({ framework = "standalone", players = {}, db = w.db })
+  local again = w2.srv:addPlayer({ name = "Solo", identifiers = { license } })
+  w2.srv:runFor(10)
+  T.eq(creatorOf(w2, again), number)
+  w2:stop()
+end)
+
+T.test("the framework convar overrides detection", function()
+  local w = World.new({ framework = "qbcore", convars = { ["darkchat:framework"] = "standalone" } })
+  T.ok(table.concat(w.srv:output(), "\n"):find("framework: standalone", 1, true))
+  local number = creatorOf(w, w.players[1])
+  T.ok(number ~= "5550101" and number:match("^%d+$"), tostring(number))
+  w:stop()
+end)
+
+T.test("a host that cannot load native modules gets one clear line, and exports still answer", function()
+  local w = World.new({ stockLua = true })
+  local lines = {}
+  for _, line in ipairs(w.srv:output()) do
+    if line:find("Darkchat") then lines[#lines + 1] = line end
+  end
+  local said = table.concat(lines, "\n")
+  T.ok(said:find("cannot load native modules", 1, true), said)
+  T.eq(w:call("Darkchat_CreateConversationBySrc", w.players[1], "X"), { success = false, error = "storage_error" })
+  T.eq(table.pack(w:call("Darkchat_AddToConversationByNumber", "1", 1)), { n = 2, false, "storage_error" })
+  w:stop()
+end)
+
+T.test("a damaged database is refused with the file and the cause, and left as it was", function()
+  local dir = T.tmpdir()
+  local path = dir .. "/broken.db"
+  local f = assert(io.open(path, "wb"))
+  f:write(("not a database; somebody's data\n"):rep(200))
+  f:close()
+  local w = World.new({ db = path })
+  local said = table.concat(w.srv:output(), "\n")
+  T.ok(said:find("refusing to start", 1, true) and said:find(path, 1, true) and said:find("not a database", 1, true), said)
+  T.eq(w:call("Darkchat_CreateConversationBySrc", w.players[1], "X"), { success = false, error = "storage_error" })
+  local g = assert(io.open(path, "rb"))
+  T.eq(g:read("a"), ("not a database; somebody's data\n"):rep(200))
+  g:close()
+  w:stop()
+end)
+
+T.test("persistence: a new interpreter process on the same file sees everything", function()
+  local w = World.new()
+  local conv = w:call("Darkchat_CreateConversationBySrc", w.players[1], "Kept", "KEPT42").newConv
+  w:call("Darkchat_AddToConversationByNumber", "5550102", conv.id)
+  w:stop()
+  local script = table.concat({
+    ("export Darkchat_AddToConversationByNumber [\"5550102\", %d]"):format(conv.id),
+    ("export Darkchat_AddToConversationByNumber [\"5550103\", %d]"):format(conv.id),
+    "export Darkchat_CreateConversationByNumber [\"5550109\", \"Dup\", \"kept42\"]",
+    "quit", "" }, "\n")
+  local input = T.tmpdir() .. "/input.txt"
+  local f = assert(io.open(input, "w"))
+  f:write(script)
+  f:close()
+  local cmd = ("lua5.4 %s/tests/fxserver/server.lua --resource %s --framework qbcore +set darkchat:db %s < %s 2>&1")
+    :format(T.repoRoot, T.repoRoot, w.db, input)
+  local pipe = assert(io.popen(cmd))
+  local out = pipe:read("a")
+  pipe:close()
+  T.ok(out:find("already_member", 1, true), out)
+  T.ok(out:find("join_code_taken", 1, true), out)
+  -- And the second process's write is seen here in turn.
+  local w2 = World.new({ db = w.db })
+  local core = w2.srv:resourceEnv(World.RESOURCE).Darkchat.core
+  local ok, seen = core:conversation("5550101", conv.id)
+  T.ok(ok, tostring(seen))
+  T.eq(seen.recipients, { "5550101", "5550102", "5550103" })
+  T.eq(seen.joinCode, "KEPT42")
+  T.eq(seen.createdAt, conv.createdAt)
+  w2:stop()
+end)

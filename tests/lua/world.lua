@@ -1,0 +1,116 @@
+-- A ready-made emulated server for Darkchat's end-to-end tests: a fake framework, the
+-- 17mov_Phone resource from this repository, and players with phone numbers.
+--
+--   local world = World.new{ framework = "qbcore", players = { "5550101", "5550102" } }
+--   world:call("Darkchat_CreateConversationBySrc", world.players[1], "Heist")
+
+local T = require("testlib")
+local FX = require("fxserver")
+
+local World = {}
+World.__index = World
+
+World.RESOURCE = "17mov_Phone"
+
+-- Framework → fake resources to start before ours, in order.
+local FRAMEWORK_RESOURCES = {
+  qbcore = { "qb-core" },
+  qbox = { "qbx_core" },
+  esx = { "oxmysql", "es_extended" },
+  ox = { "ox_core" },
+  standalone = {},
+}
+
+---@param opts { framework: string?, players: string[]?, db: string?, convars: table?, stockLua: boolean? }
+function World.new(opts)
+  opts = opts or {}
+  local self = setmetatable({}, World)
+  self.framework = opts.framework or "qbcore"
+  self.dir = T.tmpdir()
+  self.db = opts.db or (self.dir .. "/darkchat.db")
+  local convars = { ["darkchat:db"] = self.db }
+  for k, v in pairs(opts.convars or {}) do convars[k] = v end
+  self.srv = FX.new({ convars = convars, stockLua = opts.stockLua })
+  for _, name in ipairs(FRAMEWORK_RESOURCES[self.framework]) do
+    self.srv:addResourceDir(name, FX.fakeResourceDir(name))
+    assert(self.srv:ensure(name), "could not start " .. name)
+  end
+  self.players = {}
+  self.numbers = {}
+  for _, number in ipairs(opts.players or { "5550101", "5550102", "5550103" }) do
+    self:connect(number)
+  end
+  self.srv:addResourceDir(World.RESOURCE, T.repoRoot)
+  self.started = self.srv:ensure(World.RESOURCE)
+  self.srv:runFor(50)
+  return self
+end
+
+--- Connects a player and gives them a character with `number` (standalone: no character; the
+--- resource assigns the number). Returns the source.
+function World:connect(number, name)
+  local src = self.srv:addPlayer({
+    name = name or ("Player" .. (#self.players + 1)),
+    identifiers = { ("license:%040x"):format(#self.players + 1000 + math.random(1, 1e6)) },
+  })
+  self.players[#self.players + 1] = src
+  if number then self:login(src, number) end
+  self.numbers[src] = number
+  return src
+end
+
+--- Loads a character with `number` for `src` through the fake framework.
+function World:login(src, number)
+  local fw = self.framework
+  if fw == "qbcore" then
+    self.srv:export("qb-core", "__SetCharacter", src, { phone = number, citizenid = "C" .. src })
+  elseif fw == "qbox" then
+    self.srv:export("qbx_core", "__SetCharacter", src, { phone = number, citizenid = "C" .. src })
+  elseif fw == "esx" then
+    self.srv:export("es_extended", "__SetCharacter", src, { identifier = "char1:" .. src .. number, phone = number })
+  elseif fw == "ox" then
+    self.srv:export("ox_core", "__SetCharacter", src, { phone = number, charId = src })
+  end
+  self.numbers[src] = number
+  self.srv:runFor(50)
+end
+
+function World:logout(src)
+  local resource = ({ qbcore = "qb-core", qbox = "qbx_core", esx = "es_extended", ox = "ox_core" })[self.framework]
+  if resource then self.srv:export(resource, "__Logout", src) end
+  self.numbers[src] = nil
+  self.srv:runFor(50)
+end
+
+--- Calls one of our exports as another resource would; returns every value.
+function World:call(exportName, ...)
+  return self.srv:export(World.RESOURCE, exportName, ...)
+end
+
+--- Client events `src` received, filtered to Darkchat pushes: array of { kind, payload }.
+function World:pushes(src)
+  local out = {}
+  for _, e in ipairs(self.srv:clientEvents(src)) do
+    if e.name == "17mov_Phone:darkchat:push" then out[#out + 1] = { kind = e.args[1], payload = e.args[2] } end
+  end
+  return out
+end
+
+--- A checksum of the database's whole content, read by a second process (sqlite3).
+function World:checksum()
+  return World.checksumOf(self.db)
+end
+
+--- Checksum of a database file's content as `sqlite3 .dump` prints it (WAL included).
+function World.checksumOf(path)
+  local pipe = assert(io.popen(("sqlite3 -readonly %q .dump | sha256sum"):format(path)))
+  local sum = pipe:read("a")
+  pipe:close()
+  return sum:match("^%x+")
+end
+
+function World:stop()
+  self.srv:stopAll()
+end
+
+return World
