@@ -19,6 +19,10 @@ server_scripts {
   'lua/bridge/standalone.lua',
   'lua/bridge/select.lua',
   'lua/notify.lua',
+  'lua/hooks.lua',
+  'lua/ratelimit.lua',
+  'lua/actions.lua',
   'lua/exports.lua',
+  'lua/requests.lua',
   'lua/commands.lua',
 }

@@ -104,16 +104,15 @@ command('create', '<number> <name...> | <number> "<name>" [code]', 'create a con
   else
     name = table.concat(words, ' ', 2)
   end
-  local res = Darkchat.actions.create(number, name, code)
-  if not res.success then return { failed(res.error), usage('create') } end
-  local c = res.newConv
+  local ok, c, detail = Actions.create(number, name, code)
+  if not ok then return { failed(c, detail), usage('create') } end
   return { ('created #%d "%s" code %s owner %s'):format(c.id, c.name, c.joinCode, c.owner) }
 end)
 
 command('add', '<number> <id>', 'add a number to a conversation', function(words)
   local id = parseId(words[2])
   if not words[1] or not id or words[3] then return { usage('add') } end
-  local ok, code = Darkchat.actions.add(words[1], id)
+  local ok, code = Actions.add(words[1], id)
   if not ok then return { failed(code) } end
   return { ('added %s to #%d'):format(words[1], id) }
 end)
@@ -121,7 +120,7 @@ end)
 command('remove', '<number> <id>', 'remove a number from a conversation', function(words)
   local id = parseId(words[2])
   if not words[1] or not id or words[3] then return { usage('remove') } end
-  local ok, code = Darkchat.actions.remove(words[1], id, false)
+  local ok, code = Actions.kick(nil, id, words[1])
   if not ok then return { failed(code) } end
   return { ('removed %s from #%d'):format(words[1], id) }
 end)
@@ -171,18 +170,16 @@ command('rename', '<id> <name...>', 'rename a conversation', function(words, quo
   local id = parseId(words[1])
   if not id or not words[2] or (quoted[2] and words[3]) then return { usage('rename') } end
   local name = table.concat(words, ' ', 2)
-  local ok, result, members = Darkchat.call('rename', nil, id, name)
-  if not ok then return { failed(result, members) } end
-  Notify.renamed(id, result, members)
+  local ok, code, detail = Actions.rename(nil, id, name)
+  if not ok then return { failed(code, detail) } end
   return { ('renamed #%d to "%s"'):format(id, (name:gsub('^%s+', ''):gsub('%s+$', ''))) }
 end)
 
 command('code', '<id>', 'give a conversation a new join code (the old one stops working)', function(words)
   local id = parseId(words[1])
   if not id or words[2] then return { usage('code') } end
-  local ok, code, message = Darkchat.call('regenerateCode', nil, id)
+  local ok, code, message = Actions.regenerateCode(nil, id)
   if not ok then return { failed(code, message) } end
-  Notify.server('joinCodeChanged', { conversationId = id })
   return { ('#%d new code %s'):format(id, code) }
 end)
 
@@ -194,9 +191,8 @@ command('delete', '<id> --yes', 'delete a conversation and all its messages', fu
     if not ok then return { failed(c) } end
     return { ('this deletes #%d "%s" with %d members and all messages; repeat with --yes'):format(id, c.name, #c.recipients) }
   end
-  local ok, members, message = Darkchat.call('delete', nil, id)
-  if not ok then return { failed(members, message) } end
-  Notify.deleted(id, members)
+  local ok, code, message = Actions.delete(nil, id)
+  if not ok then return { failed(code, message) } end
   return { ('deleted #%d'):format(id) }
 end)
 

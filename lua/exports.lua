@@ -1,12 +1,16 @@
--- The documented exports (DESIGN "The documented API"), exactly:
+-- Server exports for other resources.
+--
+-- The documented six (DESIGN "The documented API"), exactly:
 --   Darkchat_CreateConversationBySrc(src, name, joinCode?)    → { success, newConv? | error }
 --   Darkchat_CreateConversationByNumber(number, name, joinCode?)
 --   Darkchat_AddToConversationBySrc(src, conversationId)      → true | false, code
 --   Darkchat_AddToConversationByNumber(number, conversationId)
 --   Darkchat_RemoveFromConversationBySrc(src, conversationId, isSelf)     → true | false, code
 --   Darkchat_RemoveFromConversationByNumber(number, conversationId, isSelf)
--- A failure is a value, never a Lua error. For BySrc, the source is checked first, then
--- resolved to a number through the bridge, then the core checks the rest.
+-- and the rest of what a player does, in the same style (README lists them). Every export
+-- exists as BySrc and ByNumber where a player is the subject. A failure is a value, never a
+-- Lua error. For BySrc, the source is checked first, then resolved through the bridge, then
+-- the core checks the rest.
 
 --- The phone number for a player source, or nil and an error code.
 ---@param src any
@@ -19,67 +23,62 @@ function Darkchat.numberOfSource(src)
   return number
 end
 
----@param number string|integer
----@param name string
----@param joinCode string?
----@return { success: boolean, newConv: table?, error: string? }
-local function createConversation(number, name, joinCode)
-  local ok, conv = Darkchat.call('create', number, name, joinCode)
+-- Result shapes ---------------------------------------------------------------------------
+
+--- `{ success = true, [field] = value }` or `{ success = false, error = code }`.
+local function record(field)
+  return function(ok, value, detail)
+    if not ok then return { success = false, error = value, reason = detail } end
+    return { success = true, [field] = value }
+  end
+end
+
+--- `true`, or `false, code`.
+local function boolean(ok, code)
+  if ok then return true end
+  return false, code
+end
+
+--- Registers `<name>ByNumber(number, ...)` and `<name>BySrc(src, ...)` for an action.
+---@param name string export name without the suffix
+---@param action function Actions.* taking the number first
+---@param shape function one of the result shapes above
+local function player(name, action, shape)
+  exports(name .. 'ByNumber', function(number, ...)
+    return shape(action(number, ...))
+  end)
+  exports(name .. 'BySrc', function(src, ...)
+    local number, code = Darkchat.numberOfSource(src)
+    if not number then return shape(false, code) end
+    return shape(action(number, ...))
+  end)
+end
+
+-- The documented exports ------------------------------------------------------------------
+
+player('Darkchat_CreateConversation', Actions.create, function(ok, conv, detail)
   if not ok then return { success = false, error = conv } end
-  Notify.server('conversationCreated', {
-    conversationId = conv.id, number = conv.recipients[1], name = conv.name,
-  })
   return { success = true, newConv = conv }
-end
-
----@param number string|integer
----@param conversationId integer
----@return boolean added, string? code
-local function addToConversation(number, conversationId)
-  local ok, change = Darkchat.call('add', number, conversationId)
-  if not ok then return false, change end
-  Notify.memberAdded(change)
-  return true
-end
-
----@param number string|integer
----@param conversationId integer
----@param isSelf boolean?
----@return boolean removed, string? code
-local function removeFromConversation(number, conversationId, isSelf)
-  local ok, change = Darkchat.call('remove', number, conversationId, isSelf)
-  if not ok then return false, change end
-  Notify.memberRemoved(change, isSelf == true)
-  return true
-end
-
---- The same operations for the console and the phone UI: one code path, one set of events.
-Darkchat.actions = {
-  create = createConversation,
-  add = addToConversation,
-  remove = removeFromConversation,
-}
-
-exports('Darkchat_CreateConversationBySrc', function(src, name, joinCode)
-  local number, code = Darkchat.numberOfSource(src)
-  if not number then return { success = false, error = code } end
-  return createConversation(number, name, joinCode)
 end)
+player('Darkchat_AddToConversation', Actions.add, boolean)
+player('Darkchat_RemoveFromConversation', Actions.remove, boolean)
 
-exports('Darkchat_CreateConversationByNumber', createConversation)
+-- What else a player does -----------------------------------------------------------------
 
-exports('Darkchat_AddToConversationBySrc', function(src, conversationId)
-  local number, code = Darkchat.numberOfSource(src)
-  if not number then return false, code end
-  return addToConversation(number, conversationId)
-end)
+player('Darkchat_JoinConversation', Actions.join, record('conversation'))
+player('Darkchat_SendMessage', Actions.send, record('message'))
+player('Darkchat_GetConversations', Actions.list, record('conversations'))
+player('Darkchat_GetConversation', Actions.get, record('conversation'))
+player('Darkchat_GetMessages', Actions.messages, record('messages'))
+player('Darkchat_MarkRead', Actions.markRead, boolean)
+-- Owner actions: the acting player must own the conversation.
+player('Darkchat_RenameConversation', Actions.rename, boolean)
+player('Darkchat_RegenerateJoinCode', Actions.regenerateCode, record('joinCode'))
+player('Darkchat_DeleteConversation', Actions.delete, boolean)
+player('Darkchat_TransferOwnership', Actions.transfer, boolean)
+player('Darkchat_KickFromConversation', Actions.kick, boolean)
 
-exports('Darkchat_AddToConversationByNumber', addToConversation)
+-- Hooks ------------------------------------------------------------------------------------
 
-exports('Darkchat_RemoveFromConversationBySrc', function(src, conversationId, isSelf)
-  local number, code = Darkchat.numberOfSource(src)
-  if not number then return false, code end
-  return removeFromConversation(number, conversationId, isSelf)
-end)
-
-exports('Darkchat_RemoveFromConversationByNumber', removeFromConversation)
+exports('Darkchat_AddHook', Hooks.add)
+exports('Darkchat_RemoveHook', Hooks.remove)

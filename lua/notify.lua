@@ -25,7 +25,8 @@ end
 --- After a member was added (by a script or by code): everyone hears it, and the new member
 --- gets the conversation as they see it.
 ---@param change table the core's membership change
-function Notify.memberAdded(change)
+---@param selfJoined boolean? true when the member joined by code (they have their answer)
+function Notify.memberAdded(change, selfJoined)
   local others = {}
   for _, number in ipairs(change.recipients) do
     if number ~= change.number then others[#others + 1] = number end
@@ -33,7 +34,7 @@ function Notify.memberAdded(change)
   Notify.members(others, 'memberJoined', {
     conversationId = change.conversationId, number = change.number, message = change.message,
   })
-  if #Bridge.onlineSources({ change.number }) > 0 then
+  if not selfJoined and #Bridge.onlineSources({ change.number }) > 0 then
     local ok, conv = Darkchat.call('conversation', change.number, change.conversationId)
     if ok then Notify.members({ change.number }, 'conversationAdded', conv) end
   end
