@@ -1,0 +1,236 @@
+-- What a player does in the app, through the phone UI's net events and the extra exports:
+-- join by code, messages, read state, listing, paging, owner actions, authorisation, rate
+-- limits, pushes, hooks.
+
+local T = require("testlib")
+local World = require("world")
+
+local REQUEST, RESPONSE = "17mov_Phone:darkchat:request", "17mov_Phone:darkchat:response"
+
+--- Sends a request as player `src`; returns the response table.
+local function ask(w, src, action, payload)
+  w.srv:clearClientEvents()
+  local id = math.random(1, 1e9)
+  w.srv:triggerNetEvent(src, REQUEST, id, action, payload)
+  w.srv:runFor(10)
+  for _, e in ipairs(w.srv:clientEvents(src)) do
+    if e.name == RESPONSE and e.args[1] == id then return e.args[2] end
+  end
+  error("no response to " .. action)
+end
+
+local function ok(w, src, action, payload)
+  local r = ask(w, src, action, payload)
+  T.eq(r.ok, true, action .. " failed: " .. tostring(r.error))
+  return r.data
+end
+
+T.test("join by code (any case), send, list with last message and read state", function()
+  local w = World.new()
+  local a, b = w.players[1], w.players[2]
+  local conv = ok(w, a, "create", { name = "Crew" })
+  T.eq(conv.recipients, { "5550101" })
+  local joined = ok(w, b, "join", { joinCode = conv.joinCode:lower() })
+  T.eq(joined.id, conv.id)
+  T.eq(joined.recipients, { "5550101", "5550102" })
+  local msg = ok(w, b, "send", { conversationId = conv.id, content = "  hello crew  " })
+  T.eq(msg.content, "hello crew")
+  T.eq(msg.sender, "5550102")
+  T.eq(msg.type, "text")
+  T.eq(math.type(msg.id), "integer")
+  local list = ok(w, a, "list")
+  T.eq(#list, 1)
+  T.eq(list[1].messages[1].content, "hello crew")
+  T.eq(list[1].isItRead, false)
+  T.eq(list[1].unreadCount, 2)
+  ok(w, a, "markRead", { conversationId = conv.id })
+  T.eq(ok(w, a, "list")[1].isItRead, true)
+  T.eq(ok(w, b, "list")[1].isItRead, true, "own message is read")
+  T.eq(ask(w, w.players[3], "join", { joinCode = "NOPE42" }).error, "conversation_not_found")
+  T.eq(ask(w, b, "join", { joinCode = conv.joinCode }).error, "already_member")
+  w:stop()
+end)
+
+T.test("exports mirror the requests, BySrc and ByNumber alike", function()
+  local w = World.new()
+  local conv = w:call("Darkchat_CreateConversationBySrc", w.players[1], "Crew").newConv
+  local j = w:call("Darkchat_JoinConversationByNumber", 5550102, conv.joinCode)
+  T.eq(j.success, true)
+  T.eq(j.conversation.recipients, { "5550101", "5550102" })
+  local s = w:call("Darkchat_SendMessageBySrc", w.players[2], conv.id, "hi")
+  T.eq(s.success, true)
+  T.eq(s.message.content, "hi")
+  T.eq(w:call("Darkchat_GetConversationsByNumber", "5550101").conversations[1].id, conv.id)
+  T.eq(#w:call("Darkchat_GetConversationBySrc", w.players[1], conv.id).conversation.messages, 2)
+  T.eq(w:call("Darkchat_GetMessagesByNumber", "5550101", conv.id, nil, 1).messages[1].content, "hi")
+  T.eq(w:call("Darkchat_MarkReadBySrc", w.players[1], conv.id), true)
+  T.eq(w:call("Darkchat_RenameConversationBySrc", w.players[1], conv.id, "New name"), true)
+  T.eq(table.pack(w:call("Darkchat_RenameConversationBySrc", w.players[2], conv.id, "Mine")), { n = 2, false, "forbidden" })
+  local code = w:call("Darkchat_RegenerateJoinCodeByNumber", "5550101", conv.id)
+  T.eq(code.success, true)
+  T.ok(code.joinCode ~= conv.joinCode)
+  T.eq(w:call("Darkchat_JoinConversationBySrc", w.players[3], conv.joinCode), { success = false, error = "conversation_not_found", reason = "conversation 0 not found" })
+  T.eq(w:call("Darkchat_TransferOwnershipBySrc", w.players[1], conv.id, "5550102"), true)
+  T.eq(w:call("Darkchat_KickFromConversationBySrc", w.players[2], conv.id, "5550101"), true)
+  T.eq(w:call("Darkchat_DeleteConversationByNumber", "5550102", conv.id), true)
+  T.eq(w:call("Darkchat_GetConversationsByNumber", "5550102").conversations, {})
+  w:stop()
+end)
+
+T.test("a second player is refused every action on a conversation it is not in", function()
+  local w = World.new()
+  local a, outsider = w.players[1], w.players[3]
+  local conv = ok(w, a, "create", { name = "Private" })
+  ok(w, a, "send", { conversationId = conv.id, content = "secret" })
+  local before = w:checksum()
+  local cases = {
+    { "get", { conversationId = conv.id }, "not_member" },
+    { "messages", { conversationId = conv.id }, "not_member" },
+    { "send", { conversationId = conv.id, content = "let me in" }, "not_member" },
+    { "markRead", { conversationId = conv.id }, "not_member" },
+    { "leave", { conversationId = conv.id }, "not_member" },
+    { "rename", { conversationId = conv.id, name = "Mine" }, "not_member" },
+    { "regenerateCode", { conversationId = conv.id }, "not_member" },
+    { "delete", { conversationId = conv.id }, "not_member" },
+    { "transfer", { conversationId = conv.id, to = "5550103" }, "not_member" },
+    { "kick", { conversationId = conv.id, number = "5550101" }, "not_member" },
+  }
+  w.srv:clearClientEvents()
+  for _, case in ipairs(cases) do
+    T.eq(ask(w, outsider, case[1], case[2]).error, case[3], case[1])
+    T.eq(#w:pushes(a), 0, "the member heard nothing of " .. case[1])
+  end
+  T.eq(#ok(w, outsider, "list"), 0)
+  -- A member who is not the owner is forbidden the owner's actions.
+  ok(w, w.players[2], "join", { joinCode = conv.joinCode })
+  before = w:checksum()
+  for _, case in ipairs({
+    { "rename", { conversationId = conv.id, name = "Mine" } },
+    { "regenerateCode", { conversationId = conv.id } },
+    { "delete", { conversationId = conv.id } },
+    { "transfer", { conversationId = conv.id, to = "5550102" } },
+    { "kick", { conversationId = conv.id, number = "5550101" } },
+  }) do
+    T.eq(ask(w, w.players[2], case[1], case[2]).error, "forbidden", case[1])
+  end
+  T.eq(w:checksum(), before, "nothing written")
+  w:stop()
+end)
+
+T.test("forged payloads cannot act for someone else", function()
+  local w = World.new()
+  local a, b = w.players[1], w.players[2]
+  local conv = ok(w, a, "create", { name = "Crew" })
+  -- The payload's "number"/"sender"/"source" fields are ignored: the actor is the event source.
+  local r = ask(w, b, "send", { conversationId = conv.id, content = "as a", number = "5550101", sender = "5550101", source = a })
+  T.eq(r.error, "not_member")
+  r = ask(w, b, "leave", { conversationId = conv.id, number = "5550101" })
+  T.eq(r.error, "not_member")
+  T.eq(ok(w, a, "get", { conversationId = conv.id }).recipients, { "5550101" })
+  -- Malformed requests.
+  T.eq(ask(w, a, "nope", {}).error, "invalid_argument")
+  T.eq(ask(w, a, "send", "not a table").error, "invalid_argument")
+  T.eq(ask(w, a, "send", { conversationId = "1", content = "x" }).error, "invalid_argument")
+  T.eq(ask(w, a, "send", { conversationId = conv.id, content = ("x"):rep(1001) }).error, "invalid_argument")
+  T.eq(ask(w, a, "send", { conversationId = conv.id, content = "   " }).error, "invalid_argument")
+  T.eq(ask(w, a, "send", { conversationId = conv.id, content = ("x"):rep(10 * 1024 * 1024) }).error, "invalid_argument")
+  T.eq(ask(w, a, "messages", { conversationId = conv.id, limit = 0 }).error, "invalid_argument")
+  T.eq(ask(w, a, "messages", { conversationId = conv.id, before = -1 }).error, "invalid_argument")
+  w:stop()
+end)
+
+T.test("pushes reach exactly the online members", function()
+  local w = World.new({ players = { "5550101", "5550102", "5550103", "5550104" } })
+  local a, b, c, d = table.unpack(w.players)
+  local conv = ok(w, a, "create", { name = "Crew" })
+  ok(w, b, "join", { joinCode = conv.joinCode })
+  ok(w, c, "join", { joinCode = conv.joinCode })
+  w.srv:dropPlayer(c, "gone")
+  w.srv:clearClientEvents()
+  w.srv:triggerNetEvent(a, REQUEST, 1, "send", { conversationId = conv.id, content = "ping" })
+  w.srv:runFor(10)
+  local pushes = w:pushes(b)
+  T.eq(#pushes, 1)
+  T.eq(pushes[1].kind, "messageReceived")
+  T.eq(pushes[1].payload.message.content, "ping")
+  T.eq(#w:pushes(a), 0, "the sender has the response, not a push")
+  T.eq(#w:pushes(d), 0, "not a member")
+  T.eq(#w.srv:clientEvents(c), 0, "offline")
+  w:stop()
+end)
+
+T.test("an offline member catches up after reconnecting", function()
+  local w = World.new()
+  local a, b = w.players[1], w.players[2]
+  local conv = ok(w, a, "create", { name = "Crew" })
+  ok(w, b, "join", { joinCode = conv.joinCode })
+  w.srv:dropPlayer(b, "bye")
+  for i = 1, 3 do ok(w, a, "send", { conversationId = conv.id, content = "m" .. i }) end
+  local back = w:connect("5550102", "B again")
+  local list = ok(w, back, "list")
+  T.eq(list[1].isItRead, false)
+  T.eq(list[1].unreadCount, 3)
+  T.eq(list[1].messages[1].content, "m3")
+  local seen = ok(w, back, "get", { conversationId = conv.id })
+  T.eq(seen.messages[#seen.messages].content, "m3")
+  w:stop()
+end)
+
+T.test("paging returns every message exactly once, in order", function()
+  local w = World.new()
+  local id = w:call("Darkchat_CreateConversationByNumber", "5550101", "Log").newConv.id
+  for i = 1, 130 do w:call("Darkchat_SendMessageByNumber", "5550101", id, "m" .. i) end
+  local all, before = {}, nil
+  repeat
+    local page = ok(w, w.players[1], "messages", { conversationId = id, before = before, limit = 25 })
+    T.ok(#page <= 25)
+    for i = #page, 1, -1 do table.insert(all, 1, page[i].content) end
+    before = page[1] and page[1].id
+  until #page == 0
+  T.eq(#all, 130)
+  for i = 1, 130 do T.eq(all[i], "m" .. i) end
+  T.eq(#ok(w, w.players[1], "messages", { conversationId = id, limit = 100000 }), 100, "limit is bounded")
+  w:stop()
+end)
+
+T.test("rate limits: join-code guesses and messages", function()
+  local w = World.new()
+  local a, b = w.players[1], w.players[2]
+  local conv = ok(w, a, "create", { name = "Crew" })
+  for i = 1, 5 do T.eq(ask(w, b, "join", { joinCode = "GUESS" .. i }).error, "conversation_not_found") end
+  T.eq(ask(w, b, "join", { joinCode = conv.joinCode }).error, "rate_limited", "the sixth guess is refused, even the right one")
+  w.srv:runFor(61000)
+  T.eq(ask(w, b, "join", { joinCode = conv.joinCode }).ok, true, "the window slides")
+  local sent = 0
+  for _ = 1, 15 do
+    if ask(w, a, "send", { conversationId = conv.id, content = "spam" }).ok then sent = sent + 1 end
+  end
+  T.eq(sent, 10, "10 messages per 10 s")
+  local _, count = w.srv:resourceEnv(World.RESOURCE).Darkchat.core:messages("5550101", conv.id, nil, 100)
+  local texts = 0
+  for _, m in ipairs(count) do if m.type == "text" then texts = texts + 1 end end
+  T.eq(texts, 10)
+  w:stop()
+end)
+
+T.test("hooks can veto create, join and send; a broken hook does not block", function()
+  local w = World.new()
+  local env = w.srv:resourceEnv(World.RESOURCE)
+  local id = w:call("Darkchat_AddHook", "send", function(p)
+    if p.content:find("badword") then return false, "language" end
+  end)
+  T.eq(math.type(id), "integer")
+  w:call("Darkchat_AddHook", "create", function(p) if p.name == "Banned" then return false end end)
+  w:call("Darkchat_AddHook", "join", function() error("broken filter") end)
+  T.eq(w:call("Darkchat_AddHook", "nonsense", function() end), false)
+  local conv = w:call("Darkchat_CreateConversationByNumber", "5550101", "Crew").newConv
+  T.eq(w:call("Darkchat_CreateConversationByNumber", "5550101", "Banned"), { success = false, error = "forbidden" })
+  T.eq(w:call("Darkchat_JoinConversationByNumber", "5550102", conv.joinCode).success, true)
+  local r = w:call("Darkchat_SendMessageByNumber", "5550101", conv.id, "a badword here")
+  T.eq(r, { success = false, error = "forbidden", reason = "language" })
+  T.eq(w:call("Darkchat_SendMessageByNumber", "5550101", conv.id, "fine").success, true)
+  T.eq(w:call("Darkchat_RemoveHook", id), true)
+  T.eq(w:call("Darkchat_SendMessageByNumber", "5550101", conv.id, "badword").success, true)
+  T.ok(env ~= nil)
+  w:stop()
+end)
