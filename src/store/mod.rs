@@ -148,6 +148,7 @@ impl Store {
             return Err(Error::Unusable("an in-memory store has no file to back up".into()));
         };
         let dest = dest.as_ref().to_owned();
+        refuse_existing(&dest)?;
         std::thread::Builder::new()
             .name("darkchat-backup".into())
             .spawn(move || {
@@ -179,10 +180,16 @@ impl Store {
     }
 }
 
-fn copy_database(source: &Connection, dest: &Path) -> Result<()> {
+/// Backups never overwrite: an existing file may be someone's only good copy.
+fn refuse_existing(dest: &Path) -> Result<()> {
     if dest.exists() {
         return Err(Error::Unusable(format!("{} already exists; choose a new file", dest.display())));
     }
+    Ok(())
+}
+
+fn copy_database(source: &Connection, dest: &Path) -> Result<()> {
+    refuse_existing(dest)?;
     let mut target = Connection::open(dest)?;
     let backup = rusqlite::backup::Backup::new(source, &mut target)?;
     // All pages in one step: one snapshot, never restarted by concurrent writes.
