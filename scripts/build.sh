@@ -6,7 +6,13 @@ cd "$(dirname "$0")/.."
 cargo build --release --features module --lib
 mkdir -p bin
 case "$(uname -s)" in
-  Darwin) cp target/release/libdarkchat.dylib bin/darkchat.so ;;
-  *) cp target/release/libdarkchat.so bin/darkchat.so ;;
+  Darwin) built=target/release/libdarkchat.dylib ;;
+  *) built=target/release/libdarkchat.so ;;
 esac
+# Replace the file by rename, never by overwriting in place: a process that has the old
+# module loaded (a running server, a test runner) keeps its mapping intact.
+if ! cmp -s "$built" bin/darkchat.so; then
+  cp "$built" bin/.darkchat.so.new
+  mv -f bin/.darkchat.so.new bin/darkchat.so
+fi
 echo "built bin/darkchat.so"

@@ -126,8 +126,13 @@ T.test("backup: a consistent copy while writes continue", function()
     T.eq(w:call("Darkchat_SendMessageByNumber", "5550101", id, "during " .. i).success, true)
     w.srv:runFor(5)
   end
-  w.srv:runFor(2000)
-  local said = table.concat(w.srv:output(), "\n")
+  -- The copy runs on a real thread: give it real time (bounded), polling as the server would.
+  local said, deadline = "", os.time() + 20
+  repeat
+    w.srv:runFor(100)
+    os.execute("sleep 0.05")
+    said = table.concat(w.srv:output(), "\n")
+  until said:find("backup written", 1, true) or said:find("error:", 1, true) or os.time() > deadline
   T.ok(said:find("backup written to " .. target, 1, true), said)
   local pipe = io.popen(("sqlite3 %s \"PRAGMA integrity_check; SELECT count(*) FROM messages WHERE content LIKE 'before %%';\""):format(target))
   T.eq(pipe:read("a"), "ok\n2000\n")
