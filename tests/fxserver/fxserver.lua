@@ -232,8 +232,6 @@ end
 
 -- Events --------------------------------------------------------------------------------------
 
-local function callerName(inst) return inst and inst.name end
-
 -- Dispatches an event to every running resource, as Citizen.SetEventRoutine does in each one.
 function Server:_trigger(name, from, eventSource, invoker, ...)
   local raw = table.pack(...)
