@@ -1,0 +1,328 @@
+//! The floor: the bare SQLite statements each operation runs, and nothing else.
+//!
+//! Same statement texts as `src/store/queries.rs` (so the same query plans), in the same order
+//! as the service issues them, prepared through the statement cache, one `BEGIN IMMEDIATE` /
+//! `COMMIT` per write, on a separate connection to the same file configured like the store
+//! (WAL, `synchronous = NORMAL`, `wal_autocheckpoint = 0`, 8 MiB page cache). It has no
+//! checkpoint thread of its own: the stores open in the same process checkpoint the shared log
+//! in the background, as the resource's does. Column values are read into owned Rust values,
+//! as the store does, so the floor pays the same copying.
+//!
+//! No validation, no domain rules, no error mapping, no Lua: what remains is what any
+//! implementation on SQLite must pay for the operation. A path's ratio to this is its overhead.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+pub struct Floor {
+    conn: Connection,
+    page_size: u32,
+    max_list: u32,
+}
+
+/// A conversation row as the store reads it (owner's number resolved).
+#[allow(dead_code)] // read for the cost of reading, not used
+struct Row {
+    id: i64,
+    name: String,
+    app_name: String,
+    created_by: i64,
+    owner_id: i64,
+    owner: String,
+    join_code: String,
+    created_at: i64,
+    updated_at: i64,
+    last_message_id: i64,
+}
+
+#[allow(dead_code)]
+struct Msg {
+    id: i64,
+    sender: Option<String>,
+    content: String,
+    kind: String,
+    event: Option<String>,
+    created_at: i64,
+}
+
+const CONVERSATION: &str = "SELECT c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, \
+     c.created_at, c.updated_at, c.last_message_id FROM conversations c \
+     JOIN phones o ON o.id = c.owner_id WHERE c.id = ?1";
+const CONVERSATIONS_OF: &str = "SELECT c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, \
+     c.created_at, c.updated_at, c.last_message_id, m.id, m.last_read_message_id \
+     FROM members m JOIN conversations c ON c.id = m.conversation_id \
+     JOIN phones o ON o.id = c.owner_id \
+     WHERE m.phone_id = ?1 ORDER BY c.updated_at DESC, c.id DESC LIMIT ?2";
+const PHONE_ID: &str = "SELECT id FROM phones WHERE number = ?1";
+const INSERT_PHONE: &str = "INSERT INTO phones (number) VALUES (?1)";
+const ID_BY_CODE: &str = "SELECT id FROM conversations WHERE join_code = ?1";
+const INSERT_CONVERSATION: &str =
+    "INSERT INTO conversations (name, created_by, owner_id, join_code, created_at, updated_at) \
+     VALUES (?1, ?2, ?2, ?3, ?4, ?4)";
+const MEMBER: &str = "SELECT id, last_read_message_id FROM members \
+     WHERE conversation_id = ?1 AND phone_id = ?2";
+const INSERT_MEMBER: &str =
+    "INSERT INTO members (conversation_id, phone_id, joined_at, last_read_message_id) \
+     VALUES (?1, ?2, ?3, ?4)";
+const DELETE_MEMBER: &str = "DELETE FROM members WHERE conversation_id = ?1 AND phone_id = ?2";
+const RECIPIENTS: &str = "SELECT p.number FROM members m JOIN phones p ON p.id = m.phone_id \
+     WHERE m.conversation_id = ?1 ORDER BY m.id";
+const OLDEST_MEMBER: &str =
+    "SELECT phone_id FROM members WHERE conversation_id = ?1 ORDER BY id LIMIT 1";
+const COUNT_MEMBERS: &str = "SELECT count(*) FROM members WHERE conversation_id = ?1";
+const COUNT_MEMBERSHIPS_OF: &str = "SELECT count(*) FROM members WHERE phone_id = ?1";
+const MARK_READ: &str =
+    "UPDATE members SET last_read_message_id = max(last_read_message_id, ?3) \
+     WHERE conversation_id = ?1 AND phone_id = ?2";
+const INSERT_MESSAGE: &str =
+    "INSERT INTO messages (conversation_id, sender_id, kind, event, content, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const TOUCH_CONVERSATION: &str =
+    "UPDATE conversations SET last_message_id = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1";
+const MESSAGES_BEFORE: &str = "SELECT m.id, p.number, m.content, m.kind, m.event, m.created_at \
+     FROM messages m LEFT JOIN phones p ON p.id = m.sender_id \
+     WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3";
+const COUNT_AFTER: &str = "SELECT count(*) FROM (SELECT 1 FROM messages \
+     WHERE conversation_id = ?1 AND id > ?2 LIMIT ?3)";
+
+/// Unread counts stop here, as in the service.
+const UNREAD_CAP: u32 = 999;
+
+type R<T> = rusqlite::Result<T>;
+
+impl Floor {
+    pub fn open(path: &Path, page_size: u32, max_list: u32) -> R<Floor> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(128);
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; \
+             PRAGMA journal_size_limit = 67108864; PRAGMA foreign_keys = ON; \
+             PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;",
+        )?;
+        Ok(Floor { conn, page_size, max_list })
+    }
+
+    /// Create: new phone, quota, free code, conversation, creator as member, then the view.
+    pub fn create(&self, number: &str, name: &str, code: &str, now: i64) -> R<i64> {
+        self.write(|| {
+            let phone = match self.phone_id(number)? {
+                Some(id) => id,
+                None => {
+                    self.conn.prepare_cached(INSERT_PHONE)?.execute([number])?;
+                    self.conn.last_insert_rowid()
+                }
+            };
+            self.count(COUNT_MEMBERSHIPS_OF, phone)?;
+            let taken: Option<i64> =
+                self.conn.prepare_cached(ID_BY_CODE)?.query_row([code], |r| r.get(0)).optional()?;
+            assert!(taken.is_none(), "generated code taken");
+            self.conn
+                .prepare_cached(INSERT_CONVERSATION)?
+                .execute(params![name, phone, code, now])?;
+            let id = self.conn.last_insert_rowid();
+            self.conn.prepare_cached(INSERT_MEMBER)?.execute(params![id, phone, now, 0])?;
+            self.view(id, phone)?;
+            Ok(id)
+        })
+    }
+
+    /// Add by a script: conversation, phone, not yet a member, both quotas, insert, "joined"
+    /// message, recipients.
+    pub fn add(&self, number: &str, id: i64, now: i64) -> R<()> {
+        self.write(|| {
+            self.conversation(id)?.expect("conversation exists");
+            let phone = self.phone_id(number)?.expect("phone exists");
+            self.join_member(id, phone, number, now)?;
+            Ok(())
+        })
+    }
+
+    /// Join by code: as add, plus reading up to the "joined" message and the joiner's view.
+    pub fn join(&self, number: &str, code: &str, now: i64) -> R<()> {
+        self.write(|| {
+            let id: i64 =
+                self.conn.prepare_cached(ID_BY_CODE)?.query_row([code], |r| r.get(0))?;
+            let phone = self.phone_id(number)?.expect("phone exists");
+            let message = self.join_member(id, phone, number, now)?;
+            self.conn.prepare_cached(MARK_READ)?.execute(params![id, phone, message])?;
+            self.view(id, phone)?;
+            Ok(())
+        })
+    }
+
+    /// Send: conversation, membership, message, read position, recipients.
+    pub fn send(&self, number: &str, id: i64, text: &str, now: i64) -> R<()> {
+        self.write(|| {
+            self.conversation(id)?.expect("conversation exists");
+            let phone = self.member_phone(id, number)?;
+            let message = self.message(id, phone, "text", None, text, now)?;
+            self.conn.prepare_cached(MARK_READ)?.execute(params![id, phone, message])?;
+            self.recipients(id)?;
+            Ok(())
+        })
+    }
+
+    /// Remove a member who is not the owner (the benchmark removes members it added): delete,
+    /// oldest remaining, "left"/"removed" message, recipients.
+    pub fn remove(&self, number: &str, id: i64, is_self: bool, now: i64) -> R<()> {
+        self.write(|| {
+            self.conversation(id)?.expect("conversation exists");
+            let phone = self.member_phone(id, number)?;
+            self.conn.prepare_cached(DELETE_MEMBER)?.execute(params![id, phone])?;
+            let _oldest: i64 =
+                self.conn.prepare_cached(OLDEST_MEMBER)?.query_row([id], |r| r.get(0))?;
+            let (event, verb) = if is_self { ("left", "left") } else { ("removed", "was removed") };
+            self.message(id, phone, "system", Some(event), &format!("{number} {verb}"), now)?;
+            self.recipients(id)?;
+            Ok(())
+        })
+    }
+
+    /// A member's conversation list, each with its last message and unread count.
+    pub fn list(&self, number: &str) -> R<usize> {
+        self.read(|| {
+            let phone = self.phone_id(number)?.expect("phone exists");
+            let mut stmt = self.conn.prepare_cached(CONVERSATIONS_OF)?;
+            let rows: Vec<(Row, i64)> = stmt
+                .query_map(params![phone, self.max_list], |r| Ok((row(r)?, r.get(11)?)))?
+                .collect::<R<_>>()?;
+            for (row, last_read) in &rows {
+                if row.last_message_id > 0 {
+                    self.messages(row.id, row.last_message_id + 1, 1)?;
+                }
+                if *last_read < row.last_message_id {
+                    self.conn.prepare_cached(COUNT_AFTER)?.query_row(
+                        params![row.id, last_read, UNREAD_CAP],
+                        |r| r.get::<_, i64>(0),
+                    )?;
+                }
+            }
+            Ok(rows.len())
+        })
+    }
+
+    /// The newest page of a conversation, for a member.
+    pub fn page(&self, number: &str, id: i64, limit: u32) -> R<usize> {
+        self.read(|| {
+            self.conversation(id)?.expect("conversation exists");
+            self.member_phone(id, number)?;
+            Ok(self.messages(id, i64::MAX, limit)?.len())
+        })
+    }
+
+    // --- pieces shared by the operations ------------------------------------------------
+
+    fn write<T>(&self, f: impl FnOnce() -> R<T>) -> R<T> {
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let value = f()?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    fn read<T>(&self, f: impl FnOnce() -> R<T>) -> R<T> {
+        let tx = self.conn.unchecked_transaction()?;
+        let value = f()?;
+        tx.finish()?;
+        Ok(value)
+    }
+
+    fn phone_id(&self, number: &str) -> R<Option<i64>> {
+        self.conn.prepare_cached(PHONE_ID)?.query_row([number], |r| r.get(0)).optional()
+    }
+
+    fn conversation(&self, id: i64) -> R<Option<Row>> {
+        self.conn.prepare_cached(CONVERSATION)?.query_row([id], row).optional()
+    }
+
+    fn member(&self, id: i64, phone: i64) -> R<Option<(i64, i64)>> {
+        self.conn
+            .prepare_cached(MEMBER)?
+            .query_row(params![id, phone], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+    }
+
+    fn member_phone(&self, id: i64, number: &str) -> R<i64> {
+        let phone = self.phone_id(number)?.expect("phone exists");
+        self.member(id, phone)?.expect("is a member");
+        Ok(phone)
+    }
+
+    fn count(&self, sql: &str, key: i64) -> R<i64> {
+        self.conn.prepare_cached(sql)?.query_row([key], |r| r.get(0))
+    }
+
+    /// Membership checks, insert, "joined" message, recipients; returns the message id.
+    fn join_member(&self, id: i64, phone: i64, number: &str, now: i64) -> R<i64> {
+        assert!(self.member(id, phone)?.is_none(), "already a member");
+        self.count(COUNT_MEMBERS, id)?;
+        self.count(COUNT_MEMBERSHIPS_OF, phone)?;
+        self.conn.prepare_cached(INSERT_MEMBER)?.execute(params![id, phone, now, 0])?;
+        let message = self.message(id, phone, "system", Some("joined"), &format!("{number} joined"), now)?;
+        self.recipients(id)?;
+        Ok(message)
+    }
+
+    fn message(&self, id: i64, sender: i64, kind: &str, event: Option<&str>, text: &str, now: i64) -> R<i64> {
+        self.conn
+            .prepare_cached(INSERT_MESSAGE)?
+            .execute(params![id, sender, kind, event, text, now])?;
+        let message = self.conn.last_insert_rowid();
+        self.conn.prepare_cached(TOUCH_CONVERSATION)?.execute(params![id, message, now])?;
+        Ok(message)
+    }
+
+    fn recipients(&self, id: i64) -> R<Vec<String>> {
+        self.conn.prepare_cached(RECIPIENTS)?.query_map([id], |r| r.get(0))?.collect()
+    }
+
+    fn messages(&self, id: i64, before: i64, limit: u32) -> R<Vec<Msg>> {
+        let mut stmt = self.conn.prepare_cached(MESSAGES_BEFORE)?;
+        let rows = stmt.query_map(params![id, before, limit], |r| {
+            Ok(Msg {
+                id: r.get(0)?,
+                sender: r.get(1)?,
+                content: r.get(2)?,
+                kind: r.get(3)?,
+                event: r.get(4)?,
+                created_at: r.get(5)?,
+            })
+        })?;
+        let mut messages: Vec<Msg> = rows.collect::<R<_>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    /// A conversation as its member sees it: row, membership, recipients, newest page, and
+    /// the unread count when behind.
+    fn view(&self, id: i64, phone: i64) -> R<()> {
+        let row = self.conversation(id)?.expect("conversation exists");
+        let (_, last_read) = self.member(id, phone)?.expect("is a member");
+        self.recipients(id)?;
+        self.messages(id, i64::MAX, self.page_size)?;
+        if last_read < row.last_message_id {
+            self.conn
+                .prepare_cached(COUNT_AFTER)?
+                .query_row(params![id, last_read, UNREAD_CAP], |r| r.get::<_, i64>(0))?;
+        }
+        Ok(())
+    }
+}
+
+fn row(r: &rusqlite::Row<'_>) -> R<Row> {
+    Ok(Row {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        app_name: r.get(2)?,
+        created_by: r.get(3)?,
+        owner_id: r.get(4)?,
+        owner: r.get(5)?,
+        join_code: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+        last_message_id: r.get(9)?,
+    })
+}

@@ -1,0 +1,976 @@
+//! Export latency on a server-scale database.
+//!
+//!     cargo bench --features vendored --bench exports             # full run (a few minutes)
+//!     cargo bench --features vendored --bench exports -- --quick  # smoke test (seconds)
+//!
+//! Options after `--`: `--quick`, `--iterations N` (timed calls per operation, path and
+//! round), `--warmup N`, `--rounds N`, `--only create,add,...`, `--reseed`.
+//! Output: a table on stdout and `target/bench/exports.json` (the folder can be changed with
+//! the `DARKCHAT_BENCH_DIR` environment variable). The seed database is kept in the same
+//! folder (`seed.db`, about 150 MB) and reused while it matches; each run works on a copy.
+//!
+//! Why this shape: FXServer runs every resource's Lua on the server's main thread, so what
+//! matters is the latency of one export call as another resource makes it, and its tail. Each
+//! operation is timed, call by call, along four paths that peel off one layer at a time:
+//!
+//! - `lua export`: the registered export function, called in the Lua state that loaded the
+//!   resource's scripts (exports → actions → hooks → module → core → SQLite → notifications);
+//! - `lua handle`: the module handle's method (`Darkchat.core:add(...)`): binding + core;
+//! - `rust core`: `darkchat::Darkchat` called from Rust: validation + rules + store;
+//! - `sql floor`: the bare SQL statements of the operation on their own connection.
+//!
+//! plus `lua→rust no-op`, an empty call with an export's shape: the price of crossing into
+//! Rust at all. `×floor` is a row's p50 over the sql floor's p50 for the same operation.
+//! Each operation is measured in `rounds` rounds; the table shows the median of each statistic
+//! over the rounds (max: the largest seen).
+
+mod floor;
+mod lua_host;
+mod seed;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use darkchat::input::{ConversationName, JoinCode, PhoneNumber};
+use darkchat::{Darkchat, Limits, Store};
+use mlua::{IntoLuaMulti, MultiValue, ObjectLike, Value};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::json;
+
+use floor::Floor;
+use lua_host::LuaHost;
+
+type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+// --- what is measured ------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Create,
+    Add,
+    Join,
+    Send,
+    Remove,
+    List,
+    Page,
+}
+
+/// In this order: remove takes back what add and join put in.
+const OPS: [Op; 7] = [Op::Create, Op::Add, Op::Join, Op::Send, Op::Remove, Op::List, Op::Page];
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Add => "add",
+            Op::Join => "join",
+            Op::Send => "send",
+            Op::Remove => "remove",
+            Op::List => "list (~30 convs)",
+            Op::Page => "page (50 msgs)",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Op::List => "list",
+            Op::Page => "page",
+            other => other.name(),
+        }
+    }
+
+    /// The ByNumber export; its arguments are the same as the handle method's.
+    fn export(self) -> &'static str {
+        match self {
+            Op::Create => "Darkchat_CreateConversationByNumber",
+            Op::Add => "Darkchat_AddToConversationByNumber",
+            Op::Join => "Darkchat_JoinConversationByNumber",
+            Op::Send => "Darkchat_SendMessageByNumber",
+            Op::Remove => "Darkchat_RemoveFromConversationByNumber",
+            Op::List => "Darkchat_GetConversationsByNumber",
+            Op::Page => "Darkchat_GetMessagesByNumber",
+        }
+    }
+
+    fn method(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Add => "add",
+            Op::Join => "join",
+            Op::Send => "send",
+            Op::Remove => "remove",
+            Op::List => "list",
+            Op::Page => "messages",
+        }
+    }
+
+    fn writes(self) -> bool {
+        !matches!(self, Op::List | Op::Page)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Export,
+    Handle,
+    Core,
+    Floor,
+    Noop,
+}
+
+const VIAS: [Via; 4] = [Via::Export, Via::Handle, Via::Core, Via::Floor];
+
+impl Via {
+    fn name(self) -> &'static str {
+        match self {
+            Via::Export => "lua export",
+            Via::Handle => "lua handle",
+            Via::Core => "rust core",
+            Via::Floor => "sql floor",
+            Via::Noop => "lua→rust no-op",
+        }
+    }
+}
+
+/// One call's arguments, chosen before the clock starts.
+#[derive(Debug, Clone, Default)]
+struct Target {
+    number: String,
+    id: i64,
+    /// Join code (join), or the pre-drawn free code the floor inserts (create).
+    code: String,
+    /// Conversation name (create) or message text (send).
+    text: String,
+    is_self: bool,
+}
+
+// --- options --------------------------------------------------------------------------------
+
+struct Options {
+    quick: bool,
+    iterations: usize,
+    warmup: usize,
+    rounds: usize,
+    only: Option<Vec<String>>,
+    reseed: bool,
+}
+
+fn options(args: &[String]) -> AnyResult<Options> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let mut o = Options {
+        quick,
+        iterations: if quick { 500 } else { 10_000 },
+        warmup: if quick { 100 } else { 1_000 },
+        rounds: if quick { 1 } else { 3 },
+        only: None,
+        reseed: false,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut number = |what: &str| -> AnyResult<usize> {
+            Ok(it.next().ok_or(format!("{what} needs a value"))?.parse()?)
+        };
+        match arg.as_str() {
+            "--iterations" => o.iterations = number("--iterations")?.max(1),
+            "--warmup" => o.warmup = number("--warmup")?,
+            "--rounds" => o.rounds = number("--rounds")?.max(1),
+            "--only" => {
+                let list = it.next().ok_or("--only needs a list")?;
+                o.only = Some(list.split(',').map(|s| s.trim().to_owned()).collect());
+            }
+            "--reseed" => o.reseed = true,
+            // `cargo bench` passes `--bench`; anything else unknown is a mistake worth saying.
+            "--quick" | "--bench" => {}
+            other => return Err(format!("unknown option {other}").into()),
+        }
+    }
+    Ok(o)
+}
+
+// --- entry ----------------------------------------------------------------------------------
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = if args.first().map(String::as_str) == Some("--seed-only") {
+        seed_child(&args[1..])
+    } else {
+        run(&args)
+    };
+    if let Err(e) = result {
+        eprintln!("bench failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// The seeding child: builds or checks the seed, answers with one JSON line.
+fn seed_child(args: &[String]) -> AnyResult<()> {
+    let path = PathBuf::from(args.first().ok_or("--seed-only needs a path")?);
+    let force = args.iter().any(|a| a == "--reseed");
+    let report = seed::ensure(&path, force)?;
+    println!("{}", report.to_json());
+    Ok(())
+}
+
+fn run(args: &[String]) -> AnyResult<()> {
+    let opts = options(args)?;
+    let rss_start = memory();
+    let resource = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::var_os("DARKCHAT_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| resource.join("target/bench"));
+    std::fs::create_dir_all(&dir)?;
+    let seed_path = dir.join("seed.db");
+    let work = dir.join("work.db");
+
+    eprintln!(
+        "seeding {} ({} phones, {} conversations, {} messages)...",
+        seed_path.display(),
+        seed::PHONES,
+        seed::CONVERSATIONS,
+        seed::MESSAGES
+    );
+    let seeded = seed_in_child(&seed_path, opts.reseed)?;
+    eprintln!(
+        "  {} in {:.1} s; {} memberships, {:.0} MB",
+        if seeded.reused { "reused" } else { "seeded" },
+        seeded.seconds,
+        seeded.memberships,
+        seeded.bytes as f64 / 1e6
+    );
+    seed::remove_database(&work);
+    std::fs::copy(&seed_path, &work)?;
+
+    // Start-up: open (migrations find nothing to do) and close, five times.
+    let mut startup: Vec<f64> = (0..5)
+        .map(|_| -> AnyResult<f64> {
+            let t = Instant::now();
+            let store = Store::open(&work)?;
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            drop(store);
+            Ok(ms)
+        })
+        .collect::<AnyResult<_>>()?;
+    startup.sort_by(f64::total_cmp);
+    let startup_median = startup[startup.len() / 2];
+    let rss_before_open = memory();
+
+    let mut bench = Bench::open(&resource, &work, &opts)?;
+    let rss_after_open = memory();
+    for line in &bench.host.log {
+        eprintln!("  resource: {line}");
+    }
+    let missing: Vec<Op> = OPS.iter().copied().filter(|op| bench.host.export(op.export()).is_none()).collect();
+    for op in &missing {
+        eprintln!("  note: export {} not registered; {} is measured through the handle only", op.export(), op.key());
+    }
+
+    let ops: Vec<Op> = match &opts.only {
+        None => OPS.to_vec(),
+        Some(keys) => {
+            for k in keys {
+                if !OPS.iter().any(|op| op.key() == k) {
+                    return Err(format!("--only: unknown operation {k}").into());
+                }
+            }
+            OPS.iter().copied().filter(|op| keys.iter().any(|k| k == op.key())).collect()
+        }
+    };
+
+    eprintln!(
+        "measuring {} round(s) × {} calls (+{} warm-up) per operation and path...",
+        opts.rounds, opts.iterations, opts.warmup
+    );
+    let started = Instant::now();
+    let mut results: Vec<(Op, Via, Vec<Summary>)> = Vec::new();
+    let mut noop_rounds = Vec::new();
+    for round in 0..opts.rounds {
+        noop_rounds.push(bench.noop(opts.warmup, opts.iterations)?);
+        for &op in &ops {
+            for via in VIAS {
+                if via == Via::Export && missing.contains(&op) {
+                    continue;
+                }
+                let summary = bench.measure(op, via)?;
+                match results.iter_mut().find(|(o, v, _)| *o == op && *v == via) {
+                    Some((_, _, rounds)) => rounds.push(summary),
+                    None => results.push((op, via, vec![summary])),
+                }
+            }
+            if op.writes() {
+                bench.tidy()?;
+            }
+        }
+        eprintln!("  round {} done ({:.0} s)", round + 1, started.elapsed().as_secs_f64());
+    }
+    let rss_after_run = memory();
+
+    // --- report ---------------------------------------------------------------------------
+    let noop = Summary::median(&noop_rounds);
+    let floor_p50 = |op: Op| {
+        results
+            .iter()
+            .find(|(o, v, _)| *o == op && *v == Via::Floor)
+            .map(|(_, _, r)| Summary::median(r).p50)
+    };
+    let mut rows = vec![Row { op: "empty call".into(), via: Via::Noop, s: noop, x_floor: None }];
+    for (op, via, rounds) in &results {
+        let s = Summary::median(rounds);
+        let x_floor = floor_p50(*op).map(|f| s.p50 / f);
+        rows.push(Row { op: op.name().into(), via: *via, s, x_floor });
+    }
+
+    println!();
+    println!(
+        "Darkchat exports — {} phones, {} conversations, {} messages, {} memberships; {} core(s); \
+         {} round(s) × {} calls{}",
+        seed::PHONES,
+        seed::CONVERSATIONS,
+        seed::MESSAGES,
+        seeded.memberships,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        opts.rounds,
+        opts.iterations,
+        if opts.quick { " (--quick: indicative only)" } else { "" }
+    );
+    println!();
+    print_table(&rows);
+    println!();
+    println!(
+        "start-up (Store::open + migrations on the {:.0} MB database, median of 5): {:.2} ms  [{}]",
+        seeded.bytes as f64 / 1e6,
+        startup_median,
+        startup.iter().map(|ms| format!("{ms:.2}")).collect::<Vec<_>>().join(", ")
+    );
+    println!(
+        "resident memory: {:.1} MiB before opening, {:.1} MiB after opening (Lua state + 2 stores + \
+         floor connection), {:.1} MiB after the run; peak {:.1} MiB",
+        kib_to_mib(rss_before_open.rss),
+        kib_to_mib(rss_after_open.rss),
+        kib_to_mib(rss_after_run.rss),
+        kib_to_mib(rss_after_run.peak)
+    );
+    println!("  (at process start: {:.1} MiB)", kib_to_mib(rss_start.rss));
+
+    let checks = targets(&results, &missing, startup_median, rss_after_open.rss, rss_after_run.rss);
+    println!();
+    println!("targets (issue; medians over rounds):");
+    for c in &checks {
+        println!(
+            "  [{}] {:<44} {:>9.2} {:<3} (limit {} {})",
+            if c.met { "met" } else { "MISS" },
+            c.what,
+            c.value,
+            c.unit,
+            c.limit,
+            c.unit
+        );
+    }
+
+    let json = json!({
+        "command": "cargo bench --features vendored --bench exports",
+        "options": {
+            "quick": opts.quick, "iterations": opts.iterations, "warmup": opts.warmup,
+            "rounds": opts.rounds,
+        },
+        "machine": {
+            "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "os": std::env::consts::OS, "arch": std::env::consts::ARCH,
+        },
+        "database": {
+            "phones": seed::PHONES, "conversations": seed::CONVERSATIONS,
+            "messages": seed::MESSAGES, "memberships": seeded.memberships,
+            "bytes": seeded.bytes, "seed": seeded.to_json(),
+        },
+        "startup_ms": { "median": startup_median, "samples": startup },
+        "rss_kib": {
+            "process_start": rss_start.rss, "before_open": rss_before_open.rss,
+            "after_open": rss_after_open.rss, "after_run": rss_after_run.rss,
+            "peak": rss_after_run.peak,
+        },
+        "exports_missing": missing.iter().map(|op| op.export()).collect::<Vec<_>>(),
+        "results": rows.iter().map(|r| json!({
+            "operation": r.op, "path": r.via.name(),
+            "ops_per_s": r.s.ops, "p50_us": r.s.p50, "p99_us": r.s.p99,
+            "p999_us": r.s.p999, "max_us": r.s.max, "x_floor": r.x_floor,
+            "samples": r.s.n,
+        })).collect::<Vec<_>>(),
+        "rounds": results.iter().map(|(op, via, rounds)| json!({
+            "operation": op.name(), "path": via.name(),
+            "rounds": rounds.iter().map(Summary::to_json).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "targets": checks.iter().map(|c| json!({
+            "what": c.what, "value": c.value, "limit": c.limit, "unit": c.unit, "met": c.met,
+        })).collect::<Vec<_>>(),
+    });
+    let out = dir.join("exports.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&json)?)?;
+    println!();
+    println!("written {}", out.display());
+    drop(bench);
+    seed::remove_database(&work);
+    Ok(())
+}
+
+fn seed_in_child(path: &Path, force: bool) -> AnyResult<seed::SeedReport> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.arg("--seed-only").arg(path);
+    if force {
+        cmd.arg("--reseed");
+    }
+    let out = cmd.stderr(Stdio::inherit()).output()?;
+    if !out.status.success() {
+        return Err(format!("seeding failed ({})", out.status).into());
+    }
+    let line = String::from_utf8(out.stdout)?;
+    let value: serde_json::Value = serde_json::from_str(line.trim())?;
+    Ok(seed::SeedReport::from_json(&value).ok_or("seeding child answered nonsense")?)
+}
+
+// --- the bench: every path open on the same working database --------------------------------
+
+struct Bench {
+    host: LuaHost,
+    core: Darkchat,
+    floor: Floor,
+    /// Picks targets and tidies between operations; never timed.
+    aux: Connection,
+    rng: StdRng,
+    iterations: usize,
+    warmup: usize,
+    limits: Limits,
+    /// Seeded id ranges: anything above was made by the benchmark and is tidied away.
+    max_phone: i64,
+    max_conversation: i64,
+    max_message: i64,
+    /// Numbers with about 30 conversations (list) and conversations with a long history (page).
+    list_numbers: Vec<String>,
+    page_conversations: Vec<i64>,
+    /// Members added by add/join, per path, for remove to take back.
+    added: [Vec<(String, i64)>; 4],
+    fresh: u64,
+}
+
+impl Bench {
+    fn open(resource: &Path, work: &Path, opts: &Options) -> AnyResult<Bench> {
+        let host = LuaHost::start(resource, work)?;
+        // The core with the limits the scripts opened theirs with (config.lua).
+        let mut limits = Limits::default();
+        let set = |key: &str, into: &mut u32| {
+            if let Some(v) = host.limit(key) {
+                *into = v as u32;
+            }
+        };
+        set("maxMembers", &mut limits.max_members);
+        set("maxConversationsPerNumber", &mut limits.max_conversations_per_number);
+        set("pageSize", &mut limits.page_size);
+        set("maxPageSize", &mut limits.max_page_size);
+        set("maxList", &mut limits.max_list);
+        if let Some(v) = host.limit("maxMessageLength") {
+            limits.max_message_chars = v as usize;
+        }
+        let mut seed = [0u8; 32];
+        StdRng::from_os_rng().fill(&mut seed);
+        let core = Darkchat::new(Store::open(work)?, limits.clone(), seed);
+        let floor = Floor::open(work, limits.page_size, limits.max_list)?;
+
+        let aux = Connection::open(work)?;
+        aux.busy_timeout(Duration::from_secs(5))?;
+        let max = |table: &str| -> rusqlite::Result<i64> {
+            aux.query_row(&format!("SELECT coalesce(max(id), 0) FROM {table}"), [], |r| r.get(0))
+        };
+        let (max_phone, max_conversation, max_message) = (max("phones")?, max("conversations")?, max("messages")?);
+        let list_numbers: Vec<String> = aux
+            .prepare(
+                "SELECT p.number FROM (SELECT phone_id, count(*) AS n FROM members GROUP BY phone_id) c \
+                 JOIN phones p ON p.id = c.phone_id WHERE c.n BETWEEN 28 AND 32 LIMIT 5000",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let page_conversations: Vec<i64> = aux
+            .prepare("SELECT conversation_id FROM messages GROUP BY conversation_id HAVING count(*) >= 60")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if list_numbers.is_empty() || page_conversations.is_empty() {
+            return Err("the seed has no number with ~30 conversations or no long conversation".into());
+        }
+        eprintln!(
+            "  {} numbers with 28-32 conversations, {} conversations with ≥ 60 messages",
+            list_numbers.len(),
+            page_conversations.len()
+        );
+        Ok(Bench {
+            host,
+            core,
+            floor,
+            aux,
+            rng: StdRng::seed_from_u64(0xB3AC4),
+            iterations: opts.iterations,
+            warmup: opts.warmup,
+            limits,
+            max_phone,
+            max_conversation,
+            max_message,
+            list_numbers,
+            page_conversations,
+            added: Default::default(),
+            fresh: 0,
+        })
+    }
+
+    /// Times one operation along one path: `warmup` untimed calls, then `iterations` timed.
+    fn measure(&mut self, op: Op, via: Via) -> AnyResult<Summary> {
+        let slot = VIAS.iter().position(|v| *v == via).expect("a measured path");
+        let targets = self.targets(op, slot)?;
+        if matches!(via, Via::Export | Via::Handle) {
+            // Each Lua block starts from the same heap state; collection during it counts.
+            self.host.lua.gc_collect()?;
+        }
+        let warm = if op == Op::Remove { targets.len() - self.iterations } else { self.warmup };
+        let mut samples = Vec::with_capacity(targets.len());
+        for (i, t) in targets.iter().enumerate() {
+            let ns = self.call(op, via, t)?;
+            if i >= warm {
+                samples.push(ns);
+            }
+            if matches!(op, Op::Add | Op::Join) {
+                self.added[slot].push((t.number.clone(), t.id));
+            }
+        }
+        Ok(Summary::of(samples))
+    }
+
+    /// One call, timed from just before to just after it; the result is checked afterwards.
+    fn call(&mut self, op: Op, via: Via, t: &Target) -> AnyResult<u64> {
+        let now = unix_now();
+        match via {
+            Via::Export | Via::Handle => {
+                let args = self.lua_args(op, t)?;
+                let (ns, out) = if via == Via::Export {
+                    let f = self.host.export(op.export()).ok_or("export missing")?;
+                    let start = Instant::now();
+                    let out = f.call::<MultiValue>(args);
+                    (start.elapsed(), out)
+                } else {
+                    let start = Instant::now();
+                    let out = self.host.core.call_method::<MultiValue>(op.method(), args);
+                    (start.elapsed(), out)
+                };
+                check_lua(op, via, t, &out?)?;
+                Ok(ns.as_nanos() as u64)
+            }
+            Via::Core => {
+                let core = &mut self.core;
+                let start = Instant::now();
+                let out: darkchat::Result<()> = (|| {
+                    let number = PhoneNumber::parse(&t.number)?;
+                    match op {
+                        Op::Create => {
+                            let name = ConversationName::parse(&t.text)?;
+                            core.create_conversation(&number, &name, None, now).map(drop)
+                        }
+                        Op::Add => core.add_member(&number, t.id, now).map(drop),
+                        Op::Join => {
+                            let code = JoinCode::parse(&t.code)?;
+                            core.join_by_code(&number, &code, now).map(drop)
+                        }
+                        Op::Send => core.send_message(&number, t.id, &t.text, now).map(drop),
+                        Op::Remove => core.remove_member(&number, t.id, t.is_self, now).map(drop),
+                        Op::List => core.conversations_of(&number).map(drop),
+                        Op::Page => core.messages_before(&number, t.id, None, core.limits().page_size).map(drop),
+                    }
+                })();
+                let ns = start.elapsed().as_nanos() as u64;
+                out.map_err(|e| format!("{} via rust core failed on {t:?}: {e}", op.key()))?;
+                Ok(ns)
+            }
+            Via::Floor => {
+                let f = &self.floor;
+                let start = Instant::now();
+                let out: rusqlite::Result<()> = match op {
+                    Op::Create => f.create(&t.number, &t.text, &t.code, now).map(drop),
+                    Op::Add => f.add(&t.number, t.id, now),
+                    Op::Join => f.join(&t.number, &t.code, now),
+                    Op::Send => f.send(&t.number, t.id, &t.text, now),
+                    Op::Remove => f.remove(&t.number, t.id, t.is_self, now),
+                    Op::List => f.list(&t.number).map(drop),
+                    Op::Page => f.page(&t.number, t.id, self.limits.page_size).map(drop),
+                };
+                let ns = start.elapsed().as_nanos() as u64;
+                out.map_err(|e| format!("{} via sql floor failed on {t:?}: {e}", op.key()))?;
+                Ok(ns)
+            }
+            Via::Noop => unreachable!("timed by Bench::noop"),
+        }
+    }
+
+    /// The export's arguments (the handle method takes the same), built as the calling
+    /// resource would have them before the call.
+    fn lua_args(&self, op: Op, t: &Target) -> mlua::Result<MultiValue> {
+        let lua = &self.host.lua;
+        let n = t.number.as_str();
+        match op {
+            Op::Create => (n, t.text.as_str()).into_lua_multi(lua),
+            Op::Add => (n, t.id).into_lua_multi(lua),
+            Op::Join => (n, t.code.as_str()).into_lua_multi(lua),
+            Op::Send => (n, t.id, t.text.as_str()).into_lua_multi(lua),
+            Op::Remove => (n, t.id, t.is_self).into_lua_multi(lua),
+            Op::List => (n,).into_lua_multi(lua),
+            Op::Page => (n, t.id).into_lua_multi(lua),
+        }
+    }
+
+    /// The empty call: an export-shaped Lua function whose only work is calling a Rust no-op.
+    fn noop(&mut self, warmup: usize, iterations: usize) -> AnyResult<Summary> {
+        let args = (seed::SEEDED_NUMBER_END.to_string(), 42i64).into_lua_multi(&self.host.lua)?;
+        let mut samples = Vec::with_capacity(iterations);
+        for i in 0..warmup + iterations {
+            let args = args.clone();
+            let start = Instant::now();
+            self.host.noop.call::<()>(args)?;
+            let ns = start.elapsed().as_nanos() as u64;
+            if i >= warmup {
+                samples.push(ns);
+            }
+        }
+        Ok(Summary::of(samples))
+    }
+
+    // --- targets ------------------------------------------------------------------------
+
+    fn targets(&mut self, op: Op, slot: usize) -> AnyResult<Vec<Target>> {
+        let n = self.warmup + self.iterations;
+        let mut out = Vec::with_capacity(n);
+        match op {
+            Op::Create => {
+                let mut codes = HashSet::new();
+                while out.len() < n {
+                    self.fresh += 1;
+                    let code = self.free_code(&mut codes)?;
+                    out.push(Target {
+                        number: format!("9{:09}", self.fresh),
+                        text: format!("Bench crew {}", self.fresh),
+                        code,
+                        ..Target::default()
+                    });
+                }
+            }
+            Op::Add | Op::Join => {
+                let mut used = HashSet::new();
+                while out.len() < n {
+                    let id = self.rng.random_range(1..=self.max_conversation);
+                    let phone = self.rng.random_range(1..=seed::PHONES);
+                    if !used.insert((id, phone)) || self.is_member(id, phone)? {
+                        continue;
+                    }
+                    let code = if op == Op::Join { self.code_of(id)? } else { String::new() };
+                    out.push(Target { number: self.number_of(phone)?, id, code, ..Target::default() });
+                }
+            }
+            Op::Send => {
+                while out.len() < n {
+                    let id = self.rng.random_range(1..=self.max_conversation);
+                    let number = self.random_member(id)?;
+                    let text = format!("{} (#{})", SEND_TEXTS[out.len() % SEND_TEXTS.len()], out.len());
+                    out.push(Target { number, id, text, ..Target::default() });
+                }
+            }
+            Op::Remove => {
+                // Take back this path's additions; top up (untimed, through the floor) when
+                // add/join did not run or ran fewer calls.
+                let mut pairs = std::mem::take(&mut self.added[slot]);
+                let need = self.iterations + self.warmup;
+                while pairs.len() < need {
+                    let id = self.rng.random_range(1..=self.max_conversation);
+                    let phone = self.rng.random_range(1..=seed::PHONES);
+                    if self.is_member(id, phone)? {
+                        continue;
+                    }
+                    let number = self.number_of(phone)?;
+                    self.floor.add(&number, id, unix_now())?;
+                    pairs.push((number, id));
+                }
+                for (i, (number, id)) in pairs.into_iter().enumerate() {
+                    out.push(Target { number, id, is_self: i % 2 == 0, ..Target::default() });
+                }
+                shuffle(&mut out, &mut self.rng);
+            }
+            Op::List => {
+                while out.len() < n {
+                    let number = self.list_numbers[self.rng.random_range(0..self.list_numbers.len())].clone();
+                    out.push(Target { number, ..Target::default() });
+                }
+            }
+            Op::Page => {
+                while out.len() < n {
+                    let id = self.page_conversations[self.rng.random_range(0..self.page_conversations.len())];
+                    let number = self.random_member(id)?;
+                    out.push(Target { number, id, ..Target::default() });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn free_code(&mut self, drawn: &mut HashSet<String>) -> AnyResult<String> {
+        loop {
+            let code = JoinCode::generate(&mut self.rng).as_str().to_owned();
+            let taken: bool = self
+                .aux
+                .prepare_cached("SELECT 1 FROM conversations WHERE join_code = ?1")?
+                .exists([&code])?;
+            if !taken && drawn.insert(code.clone()) {
+                return Ok(code);
+            }
+        }
+    }
+
+    fn is_member(&self, id: i64, phone: i64) -> rusqlite::Result<bool> {
+        self.aux
+            .prepare_cached("SELECT 1 FROM members WHERE conversation_id = ?1 AND phone_id = ?2")?
+            .exists(params![id, phone])
+    }
+
+    fn number_of(&self, phone: i64) -> rusqlite::Result<String> {
+        self.aux.prepare_cached("SELECT number FROM phones WHERE id = ?1")?.query_row([phone], |r| r.get(0))
+    }
+
+    fn code_of(&self, id: i64) -> rusqlite::Result<String> {
+        self.aux.prepare_cached("SELECT join_code FROM conversations WHERE id = ?1")?.query_row([id], |r| r.get(0))
+    }
+
+    fn random_member(&mut self, id: i64) -> AnyResult<String> {
+        let members: Vec<String> = self
+            .aux
+            .prepare_cached(
+                "SELECT p.number FROM members m JOIN phones p ON p.id = m.phone_id WHERE m.conversation_id = ?1",
+            )?
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if members.is_empty() {
+            return Err(format!("conversation {id} has no members").into());
+        }
+        Ok(members[self.rng.random_range(0..members.len())].clone())
+    }
+
+    /// Puts the database back to its seeded size after a write operation: conversations,
+    /// phones and messages the benchmark made are deleted and `last_message_id` repaired, so
+    /// every round and path sees the same data. Members added by add/join stay until remove
+    /// takes them back. Foreign keys are off on this connection: the rows deleted are known to
+    /// be unreferenced, and checking would scan `messages.sender_id` (not indexed) per phone.
+    fn tidy(&mut self) -> AnyResult<()> {
+        let tx = self.aux.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM members WHERE conversation_id > ?1", [self.max_conversation])?;
+        tx.execute("DELETE FROM conversations WHERE id > ?1", [self.max_conversation])?;
+        tx.execute("DELETE FROM phones WHERE id > ?1", [self.max_phone])?;
+        tx.execute("DELETE FROM messages WHERE id > ?1", [self.max_message])?;
+        tx.execute(
+            "UPDATE conversations SET last_message_id = coalesce( \
+               (SELECT max(id) FROM messages WHERE conversation_id = conversations.id), 0) \
+             WHERE last_message_id > ?1",
+            [self.max_message],
+        )?;
+        tx.commit()?;
+        let left: Option<i64> = self
+            .aux
+            .query_row("SELECT 1 FROM conversations WHERE id > ?1 LIMIT 1", [self.max_conversation], |r| r.get(0))
+            .optional()?;
+        debug_assert!(left.is_none());
+        Ok(())
+    }
+}
+
+fn check_lua(op: Op, via: Via, t: &Target, out: &MultiValue) -> AnyResult<()> {
+    let ok = match out.front() {
+        Some(Value::Boolean(true)) => true,
+        Some(Value::Table(t)) => t.get::<Option<bool>>("success")?.unwrap_or(false),
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let shown: Vec<String> = out
+        .iter()
+        .map(|v| match v {
+            Value::Table(t) => format!("{{ error = {:?} }}", t.get::<Value>("error").ok()),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    Err(format!("{} via {} failed on {t:?}: {}", op.key(), via.name(), shown.join(", ")).into())
+}
+
+fn shuffle<T>(items: &mut [T], rng: &mut StdRng) {
+    for i in (1..items.len()).rev() {
+        items.swap(i, rng.random_range(0..=i));
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+const SEND_TEXTS: &[&str] = &[
+    "meet at the pier at 9",
+    "who's bringing the car?",
+    "got the package, heading back now",
+    "ok",
+    "don't take the highway, there's a checkpoint on the bridge",
+];
+
+// --- statistics -----------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy)]
+struct Summary {
+    n: usize,
+    ops: f64,
+    p50: f64,
+    p99: f64,
+    p999: f64,
+    max: f64,
+}
+
+impl Summary {
+    /// From per-call nanoseconds. ops/s is calls over the summed call time: the throughput of
+    /// one thread doing nothing else.
+    fn of(mut ns: Vec<u64>) -> Summary {
+        ns.sort_unstable();
+        let n = ns.len().max(1);
+        let at = |q: f64| ns[((q * n as f64).ceil() as usize).clamp(1, n) - 1] as f64 / 1e3;
+        let total: u64 = ns.iter().sum();
+        Summary {
+            n: ns.len(),
+            ops: ns.len() as f64 / (total.max(1) as f64 / 1e9),
+            p50: at(0.50),
+            p99: at(0.99),
+            p999: at(0.999),
+            max: ns.last().copied().unwrap_or(0) as f64 / 1e3,
+        }
+    }
+
+    /// Median of each statistic over rounds; max is the largest of all.
+    fn median(rounds: &[Summary]) -> Summary {
+        let med = |f: fn(&Summary) -> f64| {
+            let mut v: Vec<f64> = rounds.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        Summary {
+            n: rounds.iter().map(|r| r.n).sum(),
+            ops: med(|s| s.ops),
+            p50: med(|s| s.p50),
+            p99: med(|s| s.p99),
+            p999: med(|s| s.p999),
+            max: rounds.iter().map(|r| r.max).fold(0.0, f64::max),
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        json!({ "samples": self.n, "ops_per_s": self.ops, "p50_us": self.p50, "p99_us": self.p99,
+                "p999_us": self.p999, "max_us": self.max })
+    }
+}
+
+struct Row {
+    op: String,
+    via: Via,
+    s: Summary,
+    x_floor: Option<f64>,
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "{:<17} | {:<14} | {:>9} | {:>8} | {:>8} | {:>9} | {:>9} | {:>6}",
+        "operation", "path", "ops/s", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "×floor"
+    );
+    println!("{}", "-".repeat(17 + 14 + 9 + 8 + 8 + 9 + 9 + 6 + 7 * 3));
+    let mut last = String::new();
+    for r in rows {
+        let op = if r.op == last { String::new() } else { r.op.clone() };
+        last = r.op.clone();
+        println!(
+            "{:<17} | {:<14} | {:>9.0} | {:>8.1} | {:>8.1} | {:>9.1} | {:>9.1} | {:>6}",
+            op,
+            r.via.name(),
+            r.s.ops,
+            r.s.p50,
+            r.s.p99,
+            r.s.p999,
+            r.s.max,
+            r.x_floor.map(|x| format!("{x:.2}")).unwrap_or_else(|| "—".into())
+        );
+    }
+}
+
+// --- targets of the issue -------------------------------------------------------------------
+
+struct Check {
+    what: String,
+    value: f64,
+    limit: f64,
+    unit: &'static str,
+    met: bool,
+}
+
+fn targets(
+    results: &[(Op, Via, Vec<Summary>)],
+    missing: &[Op],
+    startup_ms: f64,
+    rss_open: u64,
+    rss_run: u64,
+) -> Vec<Check> {
+    let get = |op: Op, via: Via| {
+        results.iter().find(|(o, v, _)| *o == op && *v == via).map(|(_, _, r)| Summary::median(r))
+    };
+    let mut checks = Vec::new();
+    let mut check = |what: String, value: f64, limit: f64, unit: &'static str| {
+        checks.push(Check { what, value, limit, unit, met: value <= limit });
+    };
+    for op in OPS {
+        // The export when it exists, else the handle (noted at start).
+        let via = if missing.contains(&op) { Via::Handle } else { Via::Export };
+        let (Some(s), Some(floor)) = (get(op, via), get(op, Via::Floor)) else { continue };
+        let label = format!("{} ({})", op.key(), via.name());
+        if op.writes() {
+            check(format!("{label} p50 / floor p50"), s.p50 / floor.p50, 1.5, "×");
+            check(format!("{label} p99"), s.p99, 150.0, "µs");
+            check(format!("{label} p99.9"), s.p999, 1000.0, "µs");
+        } else {
+            check(format!("{label} p50"), s.p50, 50.0, "µs");
+            check(format!("{label} p99"), s.p99, 200.0, "µs");
+        }
+    }
+    check("start-up on the large database".into(), startup_ms, 100.0, "ms");
+    // "Memory bounded": the run must not grow the process much past its opened size (caches
+    // are capped at 8 MiB per connection; the Lua heap is collected).
+    check("RSS growth during the run".into(), kib_to_mib(rss_run.saturating_sub(rss_open)), 64.0, "MiB");
+    checks
+}
+
+// --- memory ---------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Memory {
+    rss: u64,
+    peak: u64,
+}
+
+/// VmRSS and VmHWM of this process, in KiB (0 where /proc is unavailable).
+fn memory() -> Memory {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    Memory { rss: field("VmRSS:"), peak: field("VmHWM:") }
+}
+
+fn kib_to_mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
