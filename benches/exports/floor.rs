@@ -106,6 +106,11 @@ impl Floor {
         Ok(Floor { conn, page_size, max_list })
     }
 
+    /// Extra settings for what-if runs (`--floor-pragmas`).
+    pub fn pragmas(&self, sql: &str) -> R<()> {
+        self.conn.execute_batch(sql)
+    }
+
     /// Create: new phone, quota, free code, conversation, creator as member, then the view.
     pub fn create(&self, number: &str, name: &str, code: &str, now: i64) -> R<i64> {
         self.write(|| {

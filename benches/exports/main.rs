@@ -4,7 +4,9 @@
 //!     cargo bench --features vendored --bench exports -- --quick  # smoke test (seconds)
 //!
 //! Options after `--`: `--quick`, `--iterations N` (timed calls per operation, path and
-//! round), `--warmup N`, `--rounds N`, `--only create,add,...`, `--reseed`.
+//! round), `--warmup N`, `--rounds N`, `--only create,add,...`, `--reseed`, and for what-if
+//! experiments `--floor-pragmas "PRAGMA mmap_size = 268435456; ..."` (run on the sql floor's
+//! connection only, after the store's settings).
 //! Output: a table on stdout and `target/bench/exports.json` (the folder can be changed with
 //! the `DARKCHAT_BENCH_DIR` environment variable). The seed database is kept in the same
 //! folder (`seed.db`, about 150 MB) and reused while it matches; each run works on a copy.
@@ -157,6 +159,7 @@ struct Options {
     rounds: usize,
     only: Option<Vec<String>>,
     reseed: bool,
+    floor_pragmas: Option<String>,
 }
 
 fn options(args: &[String]) -> AnyResult<Options> {
@@ -168,6 +171,7 @@ fn options(args: &[String]) -> AnyResult<Options> {
         rounds: if quick { 1 } else { 3 },
         only: None,
         reseed: false,
+        floor_pragmas: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -183,6 +187,7 @@ fn options(args: &[String]) -> AnyResult<Options> {
                 o.only = Some(list.split(',').map(|s| s.trim().to_owned()).collect());
             }
             "--reseed" => o.reseed = true,
+            "--floor-pragmas" => o.floor_pragmas = Some(it.next().ok_or("--floor-pragmas needs SQL")?.clone()),
             // `cargo bench` passes `--bench`; anything else unknown is a mistake worth saying.
             "--quick" | "--bench" => {}
             other => return Err(format!("unknown option {other}").into()),
@@ -374,7 +379,7 @@ fn run(args: &[String]) -> AnyResult<()> {
         "command": "cargo bench --features vendored --bench exports",
         "options": {
             "quick": opts.quick, "iterations": opts.iterations, "warmup": opts.warmup,
-            "rounds": opts.rounds,
+            "rounds": opts.rounds, "floor_pragmas": opts.floor_pragmas,
         },
         "machine": {
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -476,6 +481,10 @@ impl Bench {
         StdRng::from_os_rng().fill(&mut seed);
         let core = Darkchat::new(Store::open(work)?, limits.clone(), seed);
         let floor = Floor::open(work, limits.page_size, limits.max_list)?;
+        if let Some(sql) = &opts.floor_pragmas {
+            eprintln!("  sql floor connection also runs: {sql}");
+            floor.pragmas(sql)?;
+        }
 
         let aux = Connection::open(work)?;
         aux.busy_timeout(Duration::from_secs(5))?;
