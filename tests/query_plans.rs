@@ -10,6 +10,9 @@
 //! Foreign-key actions do not show in query plans, so a second test checks that every foreign
 //! key whose parent table has rows deleted by some statement is backed by an index on the
 //! child columns (otherwise each delete scans the child table).
+//!
+//! A third test (it needs the store to enable SQLite's query-planner stability guarantee)
+//! checks that no statement is compiled again each time it is reused from the cache.
 
 use std::collections::BTreeMap;
 
@@ -38,9 +41,18 @@ fn every_store_statement_uses_an_index() {
     let store = Store::open_in_memory().unwrap();
     let conn = store.connection();
     let statements = statements(QUERIES);
-    assert!(statements.len() >= 20, "found only {} statements: is the scanner broken?", statements.len());
-    for fragment in ["FROM members m JOIN conversations c", "INSERT INTO messages", "FROM phones WHERE number"] {
-        assert!(statements.iter().any(|s| s.contains(fragment)), "scanner missed the statement with {fragment:?}");
+    assert!(
+        statements.len() >= 20,
+        "found only {} statements: is the scanner broken?",
+        statements.len()
+    );
+    for fragment in
+        ["FROM members m JOIN conversations c", "INSERT INTO messages", "FROM phones WHERE number"]
+    {
+        assert!(
+            statements.iter().any(|s| s.contains(fragment)),
+            "scanner missed the statement with {fragment:?}"
+        );
     }
     for (fragment, _) in MAY_SCAN {
         let n = statements.iter().filter(|s| s.ends_with(fragment)).count();
@@ -85,7 +97,9 @@ fn foreign_keys_of_deleted_parents_are_indexed() {
         let mut keys: BTreeMap<i64, (String, Vec<String>)> = BTreeMap::new();
         let mut stmt = conn.prepare(&format!("PRAGMA foreign_key_list({child})")).unwrap();
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            })
             .unwrap();
         for row in rows {
             let (id, parent, column) = row.unwrap();
@@ -93,11 +107,81 @@ fn foreign_keys_of_deleted_parents_are_indexed() {
         }
         for (parent, columns) in keys.values() {
             if deleted.contains(parent) && !indexed_prefix(conn, child, columns) {
-                failures.push(format!("{child}({}) → {parent}: no index starts with these columns", columns.join(", ")));
+                failures.push(format!(
+                    "{child}({}) → {parent}: no index starts with these columns",
+                    columns.join(", ")
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "deleting a parent row scans the child table:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "deleting a parent row scans the child table:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// SQLite 3.54 lets the value bound to `LIMIT ?n` (and to some `= ?n` terms) steer the plan and
+/// marks such a statement to be compiled again when that parameter is rebound; rusqlite clears
+/// the bindings of every statement it returns to its cache, which SQLite treats the same way.
+/// So each such statement is parsed and planned anew on every call (measured with
+/// `benches/exports`: 40% of a conversation listing). The query-planner stability guarantee
+/// (`SQLITE_DBCONFIG_ENABLE_QPSG`) turns this off; the schema has no ANALYZE statistics for
+/// values to matter anyway.
+#[test]
+fn statements_are_not_recompiled_on_reuse() {
+    let store = Store::open_in_memory().unwrap();
+    let recompiled = recompiled_statements(store.connection());
+    // The same check with the guarantee on, to show the cure.
+    let cured = Store::open_in_memory().unwrap();
+    cured
+        .connection()
+        .set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .unwrap();
+    let with_qpsg = recompiled_statements(cured.connection());
+    println!(
+        "with the query-planner stability guarantee: {} statements recompiled",
+        with_qpsg.len()
+    );
+    // The guarantee must not cost a worse plan (LIMIT values are no longer known when planning).
+    for sql in statements(QUERIES) {
+        let (before, after) =
+            (query_plan(store.connection(), &sql), query_plan(cured.connection(), &sql));
+        assert_eq!(before, after, "the plan of {sql} changes under the guarantee");
+    }
+    assert!(
+        recompiled.is_empty(),
+        "{} statements are compiled again on every reuse:\n{}",
+        recompiled.len(),
+        recompiled.join("\n")
+    );
+}
+
+/// Statements whose cached copy SQLite prepares again when it is used a second time.
+fn recompiled_statements(conn: &rusqlite::Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    for sql in statements(QUERIES) {
+        // Run twice through the statement cache, inside a savepoint rolled back afterwards;
+        // failures (NULL into NOT NULL columns) do not matter, only whether it recompiles.
+        conn.execute_batch("SAVEPOINT plan_check").unwrap();
+        let mut reprepares = 0;
+        for _ in 0..2 {
+            let mut stmt = conn.prepare_cached(&sql).unwrap();
+            let nulls = rusqlite::params_from_iter(std::iter::repeat_n(
+                rusqlite::types::Null,
+                stmt.parameter_count(),
+            ));
+            if let Ok(mut rows) = stmt.query(nulls) {
+                while let Ok(Some(_)) = rows.next() {}
+            }
+            reprepares = stmt.get_status(rusqlite::StatementStatus::RePrepare);
+        }
+        conn.execute_batch("ROLLBACK TO plan_check; RELEASE plan_check").unwrap();
+        if reprepares > 0 {
+            out.push(sql);
+        }
+    }
+    out
 }
 
 // --- plans -------------------------------------------------------------------------------------
@@ -107,7 +191,10 @@ fn query_plan(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
         .unwrap_or_else(|e| panic!("cannot prepare {sql:?}: {e}"));
     // Parameters stay NULL: the plan depends on the statement, not on the values.
-    let nulls = rusqlite::params_from_iter(std::iter::repeat_n(rusqlite::types::Null, stmt.parameter_count()));
+    let nulls = rusqlite::params_from_iter(std::iter::repeat_n(
+        rusqlite::types::Null,
+        stmt.parameter_count(),
+    ));
     stmt.query_map(nulls, |r| r.get::<_, String>(3)).unwrap().collect::<Result<_, _>>().unwrap()
 }
 
@@ -169,7 +256,9 @@ fn statements(source: &str) -> Vec<String> {
                             }
                         }
                         Token::Str(s) => text.push_str(s),
-                        Token::Macro(name) if name == "conversation_columns" => text.push_str(&columns),
+                        Token::Macro(name) if name == "conversation_columns" => {
+                            text.push_str(&columns)
+                        }
                         _ => {}
                     }
                     i += 1;
@@ -240,7 +329,10 @@ fn tokens(source: &str) -> Vec<Token> {
             let (text, next) = plain_string(&chars, i + 1);
             out.push(Token::Str(text));
             i = next;
-        } else if c == 'r' && matches!(chars.get(i + 1), Some('"') | Some('#')) && !ident_char(chars.get(i.wrapping_sub(1))) {
+        } else if c == 'r'
+            && matches!(chars.get(i + 1), Some('"') | Some('#'))
+            && !ident_char(chars.get(i.wrapping_sub(1)))
+        {
             let mut hashes = 0;
             let mut j = i + 1;
             while chars.get(j) == Some(&'#') {
@@ -251,7 +343,8 @@ fn tokens(source: &str) -> Vec<Token> {
                 i += 1;
                 continue;
             }
-            let close: String = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+            let close: String =
+                std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
             let rest: String = chars[j + 1..].iter().collect();
             let end = rest.find(&close).expect("unterminated raw string");
             out.push(Token::Str(rest[..end].to_owned()));

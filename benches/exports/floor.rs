@@ -2,10 +2,12 @@
 //!
 //! Same statement texts as `src/store/queries.rs` (so the same query plans), in the same order
 //! as the service issues them, prepared through the statement cache, one `BEGIN IMMEDIATE` /
-//! `COMMIT` per write, on a separate connection to the same file configured like the store
-//! (WAL, `synchronous = NORMAL`, `wal_autocheckpoint = 0`, 8 MiB page cache). It has no
-//! checkpoint thread of its own: the stores open in the same process checkpoint the shared log
-//! in the background, as the resource's does. Column values are read into owned Rust values,
+//! `COMMIT` per write, on a separate connection to the same file configured like the store:
+//! its settings are copied from the store's own connection when one is open (so a change to
+//! the store's configuration moves the floor with it), else set to the store's as written
+//! when this was (WAL, `synchronous = NORMAL`, `wal_autocheckpoint = 0`, 8 MiB page cache).
+//! It has no checkpoint thread of its own: the stores open in the same process checkpoint the
+//! shared log in the background, as the resource's does. Column values are read into owned Rust values,
 //! as the store does, so the floor pays the same copying.
 //!
 //! No validation, no domain rules, no error mapping, no Lua: what remains is what any
@@ -14,6 +16,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 pub struct Floor {
@@ -47,10 +50,12 @@ struct Msg {
     created_at: i64,
 }
 
-const CONVERSATION: &str = "SELECT c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, \
+const CONVERSATION: &str =
+    "SELECT c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, \
      c.created_at, c.updated_at, c.last_message_id FROM conversations c \
      JOIN phones o ON o.id = c.owner_id WHERE c.id = ?1";
-const CONVERSATIONS_OF: &str = "SELECT c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, \
+const CONVERSATIONS_OF: &str =
+    "SELECT c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, \
      c.created_at, c.updated_at, c.last_message_id, m.id, m.last_read_message_id \
      FROM members m JOIN conversations c ON c.id = m.conversation_id \
      JOIN phones o ON o.id = c.owner_id \
@@ -73,8 +78,7 @@ const OLDEST_MEMBER: &str =
     "SELECT phone_id FROM members WHERE conversation_id = ?1 ORDER BY id LIMIT 1";
 const COUNT_MEMBERS: &str = "SELECT count(*) FROM members WHERE conversation_id = ?1";
 const COUNT_MEMBERSHIPS_OF: &str = "SELECT count(*) FROM members WHERE phone_id = ?1";
-const MARK_READ: &str =
-    "UPDATE members SET last_read_message_id = max(last_read_message_id, ?3) \
+const MARK_READ: &str = "UPDATE members SET last_read_message_id = max(last_read_message_id, ?3) \
      WHERE conversation_id = ?1 AND phone_id = ?2";
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (conversation_id, sender_id, kind, event, content, created_at) \
@@ -87,28 +91,82 @@ const MESSAGES_BEFORE: &str = "SELECT m.id, p.number, m.content, m.kind, m.event
 const COUNT_AFTER: &str = "SELECT count(*) FROM (SELECT 1 FROM messages \
      WHERE conversation_id = ?1 AND id > ?2 LIMIT ?3)";
 
+/// Connection settings copied from the store's connection (all read back as integers).
+const MIRRORED: [&str; 8] = [
+    "synchronous",
+    "wal_autocheckpoint",
+    "journal_size_limit",
+    "foreign_keys",
+    "cache_size",
+    "temp_store",
+    "mmap_size",
+    "busy_timeout",
+];
+const MIRRORED_CONFIG: [DbConfig; 1] = [DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG];
+
 /// Unread counts stop here, as in the service.
 const UNREAD_CAP: u32 = 999;
 
 type R<T> = rusqlite::Result<T>;
 
 impl Floor {
-    pub fn open(path: &Path, page_size: u32, max_list: u32) -> R<Floor> {
+    /// Opens the floor's connection, configured like `store` (the store's own connection)
+    /// when given.
+    pub fn open(
+        path: &Path,
+        store: Option<&Connection>,
+        page_size: u32,
+        max_list: u32,
+    ) -> R<Floor> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(128);
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-        conn.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; \
-             PRAGMA journal_size_limit = 67108864; PRAGMA foreign_keys = ON; \
-             PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;",
-        )?;
+        match store {
+            Some(store) => {
+                for pragma in MIRRORED {
+                    let value: i64 = store.pragma_query_value(None, pragma, |r| r.get(0))?;
+                    conn.pragma_update(None, pragma, value)?;
+                }
+                for setting in MIRRORED_CONFIG {
+                    conn.set_db_config(setting, store.db_config(setting)?)?;
+                }
+            }
+            None => conn.execute_batch(
+                "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; \
+                 PRAGMA journal_size_limit = 67108864; PRAGMA foreign_keys = ON; \
+                 PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;",
+            )?,
+        }
         Ok(Floor { conn, page_size, max_list })
+    }
+
+    /// The settings that differ from SQLite's defaults on the store's connection, for the
+    /// report.
+    pub fn settings(&self) -> R<String> {
+        let mut out = Vec::new();
+        for pragma in MIRRORED {
+            let value: i64 = self.conn.pragma_query_value(None, pragma, |r| r.get(0))?;
+            out.push(format!("{pragma}={value}"));
+        }
+        for setting in MIRRORED_CONFIG {
+            out.push(format!("{setting:?}={}", self.conn.db_config(setting)?));
+        }
+        Ok(out.join(" "))
     }
 
     /// Extra settings for what-if runs (`--floor-pragmas`).
     pub fn pragmas(&self, sql: &str) -> R<()> {
         self.conn.execute_batch(sql)
+    }
+
+    /// What-if (`--floor-qpsg`): SQLite 3.54 marks a statement whose `LIMIT` is a bound
+    /// parameter (`LIMIT ?3`) to be re-prepared whenever that parameter is bound again, i.e. on
+    /// every call; the query-planner stability guarantee turns that off (plans no longer
+    /// depend on bound values, which is what a fixed schema without ANALYZE wants anyway).
+    pub fn qpsg(&self) -> R<()> {
+        self.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        Ok(())
     }
 
     /// Create: new phone, quota, free code, conversation, creator as member, then the view.
@@ -149,8 +207,7 @@ impl Floor {
     /// Join by code: as add, plus reading up to the "joined" message and the joiner's view.
     pub fn join(&self, number: &str, code: &str, now: i64) -> R<()> {
         self.write(|| {
-            let id: i64 =
-                self.conn.prepare_cached(ID_BY_CODE)?.query_row([code], |r| r.get(0))?;
+            let id: i64 = self.conn.prepare_cached(ID_BY_CODE)?.query_row([code], |r| r.get(0))?;
             let phone = self.phone_id(number)?.expect("phone exists");
             let message = self.join_member(id, phone, number, now)?;
             self.conn.prepare_cached(MARK_READ)?.execute(params![id, phone, message])?;
@@ -200,10 +257,11 @@ impl Floor {
                     self.messages(row.id, row.last_message_id + 1, 1)?;
                 }
                 if *last_read < row.last_message_id {
-                    self.conn.prepare_cached(COUNT_AFTER)?.query_row(
-                        params![row.id, last_read, UNREAD_CAP],
-                        |r| r.get::<_, i64>(0),
-                    )?;
+                    self.conn
+                        .prepare_cached(COUNT_AFTER)?
+                        .query_row(params![row.id, last_read, UNREAD_CAP], |r| {
+                            r.get::<_, i64>(0)
+                        })?;
                 }
             }
             Ok(rows.len())
@@ -266,12 +324,21 @@ impl Floor {
         self.count(COUNT_MEMBERS, id)?;
         self.count(COUNT_MEMBERSHIPS_OF, phone)?;
         self.conn.prepare_cached(INSERT_MEMBER)?.execute(params![id, phone, now, 0])?;
-        let message = self.message(id, phone, "system", Some("joined"), &format!("{number} joined"), now)?;
+        let message =
+            self.message(id, phone, "system", Some("joined"), &format!("{number} joined"), now)?;
         self.recipients(id)?;
         Ok(message)
     }
 
-    fn message(&self, id: i64, sender: i64, kind: &str, event: Option<&str>, text: &str, now: i64) -> R<i64> {
+    fn message(
+        &self,
+        id: i64,
+        sender: i64,
+        kind: &str,
+        event: Option<&str>,
+        text: &str,
+        now: i64,
+    ) -> R<i64> {
         self.conn
             .prepare_cached(INSERT_MESSAGE)?
             .execute(params![id, sender, kind, event, text, now])?;

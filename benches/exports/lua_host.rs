@@ -158,9 +158,13 @@ impl LuaHost {
 
         lua.load(STUB).set_name("=bench stub").exec()?;
         let loaded = lua.load(LOADER).set_name("=bench loader").exec();
-        let log: Vec<String> = bench.get::<Table>("log")?.sequence_values().collect::<mlua::Result<_>>()?;
+        let log: Vec<String> =
+            bench.get::<Table>("log")?.sequence_values().collect::<mlua::Result<_>>()?;
         if let Err(e) = loaded {
-            return Err(mlua::Error::runtime(format!("loading the resource failed: {e}\n{}", log.join("\n"))));
+            return Err(mlua::Error::runtime(format!(
+                "loading the resource failed: {e}\n{}",
+                log.join("\n")
+            )));
         }
 
         let darkchat: Table = lua.globals().get("Darkchat")?;

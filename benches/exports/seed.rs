@@ -69,7 +69,12 @@ pub fn ensure(path: &Path, force: bool) -> AnyResult<SeedReport> {
     if !force {
         if let Some(memberships) = usable(path)? {
             let bytes = std::fs::metadata(path)?.len();
-            return Ok(SeedReport { reused: true, seconds: started.elapsed().as_secs_f64(), memberships, bytes });
+            return Ok(SeedReport {
+                reused: true,
+                seconds: started.elapsed().as_secs_f64(),
+                memberships,
+                bytes,
+            });
         }
     }
     let tmp = path.with_extension("db.tmp");
@@ -130,7 +135,7 @@ struct Conv {
 }
 
 fn fill(path: &Path) -> AnyResult<i64> {
-    let mut rng = StdRng::seed_from_u64(0x17_0D_A2C);
+    let mut rng = StdRng::seed_from_u64(0x0170_DA2C);
     let end = T0 + SPAN;
 
     let numbers = distinct(&mut rng, PHONES as usize, |rng| {
@@ -158,17 +163,30 @@ fn fill(path: &Path) -> AnyResult<i64> {
                     members.push(phone);
                 }
             }
-            let mut joined_at: Vec<i64> =
-                (0..size).map(|j| if j == 0 { created_at } else { rng.random_range(created_at..end) }).collect();
+            let mut joined_at: Vec<i64> = (0..size)
+                .map(|j| if j == 0 { created_at } else { rng.random_range(created_at..end) })
+                .collect();
             joined_at.sort_unstable();
-            Conv { created_at, members, joined_at, message_ids: Vec::new(), last_message_at: created_at }
+            Conv {
+                created_at,
+                members,
+                joined_at,
+                message_ids: Vec::new(),
+                last_message_at: created_at,
+            }
         })
         .collect();
 
     // Message counts: a tenth of the conversations are busy and hold most of the history;
     // then adjusted so the total is exactly MESSAGES.
     let mut counts: Vec<i64> = (0..CONVERSATIONS)
-        .map(|_| if rng.random_bool(0.1) { rng.random_range(20..=130) } else { rng.random_range(0..=5) })
+        .map(|_| {
+            if rng.random_bool(0.1) {
+                rng.random_range(20..=130)
+            } else {
+                rng.random_range(0..=5)
+            }
+        })
         .collect();
     let mut total: i64 = counts.iter().sum();
     while total != MESSAGES {
@@ -250,7 +268,13 @@ fn fill(path: &Path) -> AnyResult<i64> {
             let code = std::str::from_utf8(&codes[c])?;
             let last = conv.message_ids.last().copied().unwrap_or(0);
             conversation.execute(params![
-                id, name, conv.members[0], code, conv.created_at, conv.last_message_at, last
+                id,
+                name,
+                conv.members[0],
+                code,
+                conv.created_at,
+                conv.last_message_at,
+                last
             ])?;
             for (j, &phone) in conv.members.iter().enumerate() {
                 member_id += 1;
@@ -290,12 +314,38 @@ fn distinct<T: std::hash::Hash + Eq + Copy>(
 }
 
 const ADJECTIVES: &[&str] = &[
-    "Midnight", "Silent", "Red", "Ghost", "Southside", "Paleto", "Vinewood", "Harbor", "Neon",
-    "Desert", "Quiet", "Iron", "Velvet", "Lucky", "Northern", "Burnt",
+    "Midnight",
+    "Silent",
+    "Red",
+    "Ghost",
+    "Southside",
+    "Paleto",
+    "Vinewood",
+    "Harbor",
+    "Neon",
+    "Desert",
+    "Quiet",
+    "Iron",
+    "Velvet",
+    "Lucky",
+    "Northern",
+    "Burnt",
 ];
 const NOUNS: &[&str] = &[
-    "Crew", "Heist Planning", "Runners", "Syndicate", "Garage", "Club", "Dealers", "Drivers",
-    "Lookouts", "Family", "Network", "Meet", "Market", "Union",
+    "Crew",
+    "Heist Planning",
+    "Runners",
+    "Syndicate",
+    "Garage",
+    "Club",
+    "Dealers",
+    "Drivers",
+    "Lookouts",
+    "Family",
+    "Network",
+    "Meet",
+    "Market",
+    "Union",
 ];
 const TEXTS: &[&str] = &[
     "meet at the docks in 10",
