@@ -12,6 +12,7 @@ server_scripts {
   'lua/config.lua',
   'lua/core.lua',
   'lua/bridge/base.lua',
+  'lua/bridge/qb_family.lua',
   'lua/bridge/qbox.lua',
   'lua/bridge/qbcore.lua',
   'lua/bridge/esx.lua',

@@ -84,11 +84,10 @@ impl Darkchat {
         code: Option<&JoinCode>,
         now: i64,
     ) -> Result<Conversation> {
-        let limits = self.limits.clone();
-        let rng = &mut self.rng;
-        self.store.write(|tx| {
+        let Darkchat { store, limits, rng } = self;
+        store.write(|tx| {
             let phone = tx.ensure_phone(creator.as_str())?;
-            check_membership_quota(tx, phone, &limits)?;
+            check_membership_quota(tx, phone, limits)?;
             let code = match code {
                 Some(code) if tx.join_code_taken(code.as_str())? => {
                     return Err(Error::JoinCodeTaken { code: code.as_str().to_owned() });
@@ -98,18 +97,18 @@ impl Darkchat {
             };
             let id = tx.insert_conversation(name.as_str(), phone, code.as_str(), now)?;
             tx.insert_member(id, phone, now, 0)?;
-            view(tx, &limits, id, phone)
+            view(tx, limits, id, phone)
         })
     }
 
     /// Adds `number` to a conversation (a script putting a player in). The new member has not
     /// read anything yet.
     pub fn add_member(&mut self, number: &PhoneNumber, id: i64, now: i64) -> Result<MembershipChange> {
-        let limits = self.limits.clone();
-        self.store.write(|tx| {
+        let Darkchat { store, limits, .. } = self;
+        store.write(|tx| {
             existing(tx, id)?;
             let phone = tx.ensure_phone(number.as_str())?;
-            add(tx, &limits, id, phone, number, now).map(|(change, _)| change)
+            add(tx, limits, id, phone, number, now).map(|(change, _)| change)
         })
     }
 
@@ -159,15 +158,15 @@ impl Darkchat {
         code: &JoinCode,
         now: i64,
     ) -> Result<(Conversation, MembershipChange)> {
-        let limits = self.limits.clone();
-        self.store.write(|tx| {
+        let Darkchat { store, limits, .. } = self;
+        store.write(|tx| {
             let id = tx
                 .conversation_id_by_code(code.as_str())?
                 .ok_or(Error::ConversationNotFound { id: 0 })?;
             let phone = tx.ensure_phone(number.as_str())?;
-            let (change, message_id) = add(tx, &limits, id, phone, number, now)?;
+            let (change, message_id) = add(tx, limits, id, phone, number, now)?;
             tx.mark_read(id, phone, message_id)?;
-            Ok((view(tx, &limits, id, phone)?, change))
+            Ok((view(tx, limits, id, phone)?, change))
         })
     }
 

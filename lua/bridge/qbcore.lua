@@ -1,4 +1,4 @@
--- QBCore: the number is `PlayerData.charinfo.phone` (a string).
+-- QBCore: `exports['qb-core']:GetCoreObject().Functions.GetPlayer(src)`.
 local QBCore
 
 Bridge.register('qbcore', {
@@ -7,12 +7,7 @@ Bridge.register('qbcore', {
     QBCore = exports['qb-core']:GetCoreObject()
   end,
   numberOf = function(src)
-    local player = QBCore.Functions.GetPlayer(src)
-    local charinfo = player and player.PlayerData and player.PlayerData.charinfo
-    return charinfo and charinfo.phone
+    return QbFamily.phoneOf(QBCore.Functions.GetPlayer(src))
   end,
-  forgetOn = {
-    ['QBCore:Server:PlayerLoaded'] = function(player) return player and player.PlayerData and player.PlayerData.source end,
-    ['QBCore:Server:OnPlayerUnload'] = function(src) return src end,
-  },
+  forgetOn = QbFamily.forgetOn,
 })

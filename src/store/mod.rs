@@ -136,12 +136,6 @@ impl Store {
         migrations::version(&self.conn)
     }
 
-    /// A consistent copy of the live database at `dest` (SQLite's online backup), made
-    /// synchronously on this connection. In-memory stores and hosts without threads use it.
-    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
-        copy_database(&self.conn, dest.as_ref())
-    }
-
     /// Starts a consistent copy of the live database at `dest` on a thread with its own
     /// connection, so the caller (the server's main thread) keeps serving meanwhile. The copy
     /// is one read transaction of a WAL snapshot: writes go on and are simply not in it.

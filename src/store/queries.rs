@@ -323,13 +323,6 @@ impl<'c> Tx<'c> {
         Ok(messages)
     }
 
-    /// The conversation a message belongs to, if the message exists.
-    pub fn message_conversation(&self, message: i64) -> Result<Option<i64>> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT conversation_id FROM messages WHERE id = ?1")?;
-        Ok(stmt.query_row([message], |r| r.get(0)).optional()?)
-    }
-
     /// Messages after `after` in the conversation, counted up to `cap` (unread badge).
     pub fn count_messages_after(&self, conversation: i64, after: i64, cap: u32) -> Result<i64> {
         self.count(
