@@ -15,6 +15,8 @@
 mod checkpoint;
 pub mod migrations;
 mod queries;
+#[cfg(target_arch = "wasm32")]
+pub mod vfs;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,6 +50,8 @@ impl Store {
         let describe = |e: Error| {
             Error::Unusable(format!("cannot open database {}: {}", path.display(), cause(&e)))
         };
+        // On wasm the JS host makes the folder (it owns the file system).
+        #[cfg(not(target_arch = "wasm32"))]
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 Error::Unusable(format!("cannot create folder {}: {e}", dir.display()))
@@ -69,6 +73,8 @@ impl Store {
         {
             store.checkpointer = Some(checkpoint::Checkpointer::start(path).map_err(describe)?);
         }
+        #[cfg(target_arch = "wasm32")]
+        vfs::after_open(&store.conn).map_err(describe)?;
         Ok(store)
     }
 
@@ -87,6 +93,11 @@ impl Store {
 
     fn configure(&mut self, on_disk: bool) -> Result<()> {
         let conn = &self.conn;
+        // Before the first read: a log left by a crash can only be read in exclusive mode there.
+        #[cfg(target_arch = "wasm32")]
+        if on_disk {
+            vfs::before_wal(conn)?;
+        }
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(128);
         // Query-planner stability: without it SQLite re-plans cached statements whose bound
@@ -178,6 +189,7 @@ impl Store {
 }
 
 /// Backups never overwrite: an existing file may be someone's only good copy.
+#[cfg(not(target_arch = "wasm32"))]
 fn refuse_existing(dest: &Path) -> Result<()> {
     if dest.exists() {
         return Err(Error::Unusable(format!("{} already exists; choose a new file", dest.display())));
@@ -185,6 +197,7 @@ fn refuse_existing(dest: &Path) -> Result<()> {
     Ok(())
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn copy_database(source: &Connection, dest: &Path) -> Result<()> {
     refuse_existing(dest)?;
     let mut target = Connection::open(dest)?;

@@ -1,0 +1,291 @@
+// The WebAssembly core's host, for stock FXServer (whose Lua cannot load native modules).
+//
+// Loads bin/darkchat.wasm (the same Rust core and SQLite store as the native module, built by
+// `bash scripts/build-wasm.sh`) synchronously from the resource folder, gives it the file
+// functions its SQLite VFS imports (Node's synchronous `fs`), and serves it to the resource's
+// own Lua through the in-resource export `DarkchatCore(method, argsJson)` (lua/core.lua).
+//
+// What it guarantees:
+// - files only inside the resource folder: the database, its -wal/-journal and its lock file;
+//   any other path is refused;
+// - one opener per database: `<db>.lock` (created exclusively, "<pid> wasm") is held while the
+//   database is open; a live holder (this core or the native one in another process) makes
+//   open fail with one line; a lock left by a dead process is taken over;
+// - the time (unix seconds) and a 32-byte seed come from here, with every call / at open;
+// - a trap (a panic inside the module) never escapes: that call answers `storage_error`, the
+//   module is instantiated afresh and the database reopened before the next call.
+//
+// Also a CommonJS module (`createCore`) so that tests and the benchmark run it in plain Node.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+
+const CORE_NAME = 'wasm';
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+/** `<db>.lock` holding "<pid> <core>": taken exclusively, a dead holder's is taken over. */
+function acquireLock(dbPath) {
+  const lockPath = dbPath + '.lock';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = fs.openSync(lockPath, 'wx', 0o644);
+      fs.writeSync(fd, `${process.pid} ${CORE_NAME}\n`);
+      fs.closeSync(fd);
+      return lockPath;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw new Error(`cannot create lock file ${lockPath}: ${e.message}`);
+    }
+    let text = '';
+    try { text = fs.readFileSync(lockPath, 'utf8'); } catch (e) { continue; }
+    const [pidText, core] = text.trim().split(/\s+/);
+    const pid = Number(pidText);
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+      throw new Error(`database ${dbPath} is in use by the ${core || 'unknown'} core of process ${pid}`
+        + ` (lock file ${lockPath}); stop that server first`);
+    }
+    try { fs.unlinkSync(lockPath); } catch (e) { /* someone else took it over first */ }
+  }
+  throw new Error(`cannot take the lock file ${lockPath}`);
+}
+
+function releaseLock(lockPath) {
+  try {
+    if (fs.readFileSync(lockPath, 'utf8').trim() === `${process.pid} ${CORE_NAME}`) fs.unlinkSync(lockPath);
+  } catch (e) { /* already gone */ }
+}
+
+/**
+ * A core served from `wasmPath`, allowed to write only inside `root`.
+ * @param {{ wasmPath: string, root: string }} options
+ */
+function createCore({ wasmPath, root }) {
+  const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
+  const rootDir = path.resolve(root);
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  const fds = new Set();
+  let instance = null;
+  let opened = null; // { path, limits, lockPath } while open
+  let version = null;
+
+  const inside = (p) => {
+    const full = path.resolve(p);
+    return full.startsWith(rootDir + path.sep);
+  };
+  const bytes = () => new Uint8Array(instance.exports.memory.buffer);
+  const str = (ptr, len) => decoder.decode(bytes().subarray(ptr, ptr + len));
+  const errno = (e) => (typeof e.errno === 'number' && e.errno < 0 ? e.errno : -5);
+
+  const imports = {
+    darkchat_fs: {
+      fs_open(ptr, len, flags) {
+        const p = str(ptr, len);
+        if (!inside(p)) return -13;
+        const c = fs.constants;
+        let mode = flags & 2 ? c.O_RDONLY : c.O_RDWR;
+        if (flags & 1) mode |= c.O_CREAT;
+        if (flags & 4) mode |= c.O_EXCL;
+        try {
+          const fd = fs.openSync(p, mode, 0o644);
+          fds.add(fd);
+          return fd;
+        } catch (e) { return errno(e); }
+      },
+      fs_read(fd, ptr, len, offset) {
+        try {
+          let done = 0;
+          while (done < len) {
+            const n = fs.readSync(fd, bytes(), ptr + done, len - done, offset + done);
+            if (n === 0) break;
+            done += n;
+          }
+          return done;
+        } catch (e) { return errno(e); }
+      },
+      fs_write(fd, ptr, len, offset) {
+        try {
+          let done = 0;
+          while (done < len) done += fs.writeSync(fd, bytes(), ptr + done, len - done, offset + done);
+          return 0;
+        } catch (e) { return errno(e); }
+      },
+      fs_sync(fd) {
+        try { fs.fdatasyncSync(fd); return 0; } catch (e) { return errno(e); }
+      },
+      fs_truncate(fd, size) {
+        try { fs.ftruncateSync(fd, size); return 0; } catch (e) { return errno(e); }
+      },
+      fs_size(fd) {
+        try { return fs.fstatSync(fd).size; } catch (e) { return errno(e); }
+      },
+      fs_close(fd) {
+        fds.delete(fd);
+        try { fs.closeSync(fd); return 0; } catch (e) { return errno(e); }
+      },
+      fs_delete(ptr, len, syncDir) {
+        const p = str(ptr, len);
+        if (!inside(p)) return -13;
+        try {
+          fs.unlinkSync(p);
+        } catch (e) {
+          return e.code === 'ENOENT' ? 1 : errno(e);
+        }
+        if (syncDir) {
+          try {
+            const dir = fs.openSync(path.dirname(p), 'r');
+            try { fs.fsyncSync(dir); } finally { fs.closeSync(dir); }
+          } catch (e) { return errno(e); }
+        }
+        return 0;
+      },
+      fs_access(ptr, len) {
+        const p = str(ptr, len);
+        return inside(p) && fs.existsSync(p) ? 1 : 0;
+      },
+    },
+  };
+
+  /** Writes `text` into the module, runs `fn(ptr, len)`, reads the reply and frees both. */
+  function exchange(fn, text) {
+    const x = instance.exports;
+    const data = encoder.encode(text);
+    const ptr = x.dc_alloc(data.length);
+    bytes().set(data, ptr);
+    const reply = fn(ptr, data.length);
+    x.dc_free(ptr, data.length);
+    const len = new DataView(x.memory.buffer).getUint32(reply, true);
+    const out = str(reply + 4, len);
+    x.dc_free(reply, len + 4);
+    return out;
+  }
+
+  const now = () => Math.floor(Date.now() / 1000);
+
+  /** A fresh instance with the database (re)opened; throws with one line on failure. */
+  function start(options) {
+    for (const fd of fds) { try { fs.closeSync(fd); } catch (e) { /* gone */ } }
+    fds.clear();
+    instance = new WebAssembly.Instance(module, imports);
+    const request = JSON.stringify({
+      path: options.path, limits: options.limits || null, now: now(),
+      seed: crypto.randomBytes(32).toString('hex'),
+    });
+    const reply = JSON.parse(exchange(instance.exports.dc_open, request));
+    if (!reply.ok) throw new Error(reply.message);
+    version = reply.version;
+  }
+
+  /**
+   * Opens the database at `options.path` (inside the resource folder) with `options.limits`
+   * (wire values). Returns `{ ok: true, version }` or `{ ok: false, message }`.
+   */
+  function open(options) {
+    if (opened) return { ok: false, message: 'the core is already open' };
+    const dbPath = path.resolve(String(options && options.path));
+    if (!inside(dbPath)) {
+      return { ok: false, message: `database ${dbPath} is outside the resource folder ${rootDir}; `
+        + 'set darkchat:db to a path inside it' };
+    }
+    let lockPath = null;
+    try {
+      fs.mkdirSync(path.dirname(dbPath), { recursive: true });
+      const realDir = fs.realpathSync(path.dirname(dbPath));
+      if (!(realDir + path.sep).startsWith(fs.realpathSync(rootDir) + path.sep)) {
+        throw new Error(`database folder ${realDir} is outside the resource folder ${rootDir}`);
+      }
+      lockPath = acquireLock(dbPath);
+      start({ path: dbPath, limits: options.limits });
+    } catch (e) {
+      instance = null;
+      if (lockPath) releaseLock(lockPath);
+      return { ok: false, message: String(e && e.message ? e.message : e).split('\n')[0] };
+    }
+    opened = { path: dbPath, limits: options.limits, lockPath };
+    return { ok: true, version };
+  }
+
+  /** Runs a core method; `argsJson` is the JSON array of wire values lua/core.lua writes. */
+  function call(method, argsJson) {
+    if (!opened) return { ok: false, code: 'storage_error', message: 'the store is closed' };
+    if (!instance) {
+      try { start(opened); } catch (e) {
+        instance = null;
+        return { ok: false, code: 'storage_error', message: `cannot reopen the database: ${e.message}` };
+      }
+    }
+    const args = typeof argsJson === 'string' ? argsJson : '[]';
+    const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
+    try {
+      return JSON.parse(exchange(instance.exports.dc_call, request));
+    } catch (e) {
+      // A trap: this instance's memory is unusable. The next call gets a fresh one.
+      instance = null;
+      for (const fd of fds) { try { fs.closeSync(fd); } catch (err) { /* gone */ } }
+      fds.clear();
+      return { ok: false, code: 'storage_error', message: `internal error: ${e.message}` };
+    }
+  }
+
+  /** Closes the database and releases its lock; true when it was open. */
+  function close() {
+    if (!opened) return false;
+    try { if (instance) instance.exports.dc_close(); } catch (e) { /* trapped: files closed below */ }
+    for (const fd of fds) { try { fs.closeSync(fd); } catch (e) { /* gone */ } }
+    fds.clear();
+    instance = null;
+    releaseLock(opened.lockPath);
+    opened = null;
+    return true;
+  }
+
+  /** Tests only: makes the current instance trap, as a panic inside the core would. */
+  function trapForTest() {
+    try { instance.exports.dc_trap(); } catch (e) { instance = null; return String(e.message); }
+    return null;
+  }
+
+  return { open, call, close, trapForTest, get version() { return version; } };
+}
+
+/** The in-resource export on FXServer: `DarkchatCore(method, argsJson)`. */
+function serveResource() {
+  const resourceName = GetCurrentResourceName();
+  const root = GetResourcePath(resourceName);
+  let core = null;
+  let loadError = null;
+  try {
+    core = createCore({ wasmPath: path.join(root, 'bin', 'darkchat.wasm'), root });
+  } catch (e) {
+    loadError = `cannot load bin/darkchat.wasm: ${String(e.message).split('\n')[0]}`
+      + ' (build it with `bash scripts/build-wasm.sh`)';
+  }
+  exports('DarkchatCore', (method, args) => {
+    if (!core) {
+      if (method === 'open') return { ok: false, message: loadError };
+      return { ok: false, code: 'storage_error', message: loadError };
+    }
+    if (method === 'open') {
+      let options;
+      try { options = JSON.parse(args); } catch (e) { return { ok: false, message: 'bad open options' }; }
+      return core.open(options);
+    }
+    if (method === 'close') return core.close();
+    return core.call(method, args);
+  });
+  on('onResourceStop', (name) => {
+    if (name === resourceName && core) core.close();
+  });
+}
+
+if (typeof GetCurrentResourceName === 'function' && typeof exports === 'function') serveResource();
+if (typeof module === 'object' && module && module.exports) module.exports = { createCore };

@@ -1,0 +1,319 @@
+//! SQLite's files on the wasm host: a VFS over functions the JS host imports into the module
+//! (`darkchat_fs.*`, implemented with Node's synchronous `fs` in js/host.js), installed as
+//! SQLite's default so that [`super::Store::open`] and every statement stay the same code as on
+//! the native build.
+//!
+//! Invariants:
+//! - One process, one connection: the JS host holds a lock file beside the database for as long
+//!   as it is open, and SQLite runs in `locking_mode = EXCLUSIVE`, so the byte-range locks of a
+//!   native VFS are not needed and WAL needs no shared memory (its index lives in the heap).
+//! - `xSync` is a real `fdatasync` in the host: checkpoints are durable; commits are durable
+//!   against a crash of the process (WAL, `synchronous = NORMAL`, as on the native build).
+//! - No threads here, so the log is checkpointed by the calling thread: SQLite's automatic
+//!   checkpoint keeps it bounded.
+//! - Anonymous temporary files stay in memory; nothing but the database, its `-wal` and
+//!   `-journal` reaches the host.
+//! - Time and randomness inside SQLite come from what the host passed in ([`set_clock`],
+//!   [`seed`]), never from an OS call here.
+//!
+//! Only built for wasm32.
+
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use rusqlite::Connection;
+use sqlite_wasm_rs::vfs::{
+    register_vfs, AccessMode, LockLevel, MemChunksFile, OpenAccess, OpenOptions, OpenRequest,
+    OpenedFile, OsCallback, SQLiteIoMethods, SQLiteVfs, SyncOptions, VfsError, VfsErrorCode,
+    VfsFile, VfsResult, VfsStore,
+};
+
+use crate::error::{Error, Result};
+
+/// Pages in the log before the committing call checkpoints it (SQLite's own default).
+const AUTOCHECKPOINT_PAGES: i64 = 1000;
+
+mod host {
+    #[link(wasm_import_module = "darkchat_fs")]
+    extern "C" {
+        /// flags: 1 create, 2 read-only, 4 exclusive. Returns a descriptor, or < 0.
+        pub fn fs_open(path: *const u8, len: usize, flags: u32) -> i32;
+        /// Returns the bytes read (fewer only at the end of the file), or < 0.
+        pub fn fs_read(fd: i32, buf: *mut u8, len: usize, offset: f64) -> i32;
+        /// Writes everything; returns 0, or < 0.
+        pub fn fs_write(fd: i32, buf: *const u8, len: usize, offset: f64) -> i32;
+        pub fn fs_sync(fd: i32) -> i32;
+        pub fn fs_truncate(fd: i32, size: f64) -> i32;
+        /// Returns the size in bytes, or < 0.
+        pub fn fs_size(fd: i32) -> f64;
+        pub fn fs_close(fd: i32) -> i32;
+        /// Returns 0, 1 when there was no such file, or < 0.
+        pub fn fs_delete(path: *const u8, len: usize, sync_dir: u32) -> i32;
+        /// Returns 1 when the file exists, 0 when not.
+        pub fn fs_access(path: *const u8, len: usize) -> i32;
+    }
+}
+
+thread_local! {
+    static CLOCK_MS: Cell<i64> = const { Cell::new(0) };
+    static RNG: RefCell<StdRng> = RefCell::new(StdRng::from_seed([0; 32]));
+    static INSTALLED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The host's time for SQLite's clock (`date('now')`), set before every call.
+pub fn set_clock(unix_seconds: i64) {
+    CLOCK_MS.with(|c| c.set(unix_seconds.saturating_mul(1000)));
+}
+
+/// Seeds SQLite's randomness (temporary names, `random()`) from the host's seed.
+pub fn seed(seed: [u8; 32]) {
+    RNG.with(|r| *r.borrow_mut() = StdRng::from_seed(seed));
+}
+
+fn fill_random(buf: &mut [u8]) {
+    RNG.with(|r| r.borrow_mut().fill_bytes(buf));
+}
+
+/// Installs the host VFS as SQLite's default, once per module instance.
+pub fn install() -> Result<()> {
+    if INSTALLED.with(Cell::get) {
+        return Ok(());
+    }
+    // SAFETY: single-threaded module; the registration lives as long as the instance.
+    let registration = unsafe { register_vfs::<HostIo, HostVfs>("darkchat-host", HostOs, true) }
+        .map_err(|e| Error::Unusable(format!("cannot register the file system: {e}")))?;
+    let _ = registration.into_raw();
+    INSTALLED.with(|c| c.set(true));
+    Ok(())
+}
+
+/// Before anything is read: without shared memory, WAL (and a log left by a crash) can only be
+/// used in exclusive locking mode.
+pub(super) fn before_wal(conn: &Connection) -> Result<()> {
+    let mode: String = conn.query_row("PRAGMA locking_mode = EXCLUSIVE", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("exclusive") {
+        return Err(Error::Unusable(format!("could not lock the database exclusively (got {mode})")));
+    }
+    Ok(())
+}
+
+/// After open: no checkpoint thread here, so commits checkpoint the log once it is long.
+pub(super) fn after_open(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES)?;
+    Ok(())
+}
+
+// --- SQLite's host services (sqlite-wasm-rs calls these by name) ------------------------------
+
+#[no_mangle]
+pub extern "C" fn rust_sqlite_wasm_host_sleep(_seconds: u64, _nanoseconds: u32) {
+    // One exclusive connection: there is never anybody to wait for.
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn rust_sqlite_wasm_host_random(buf: *mut u8, len: usize) -> usize {
+    if len > 0 {
+        fill_random(std::slice::from_raw_parts_mut(buf, len));
+    }
+    len
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn rust_sqlite_wasm_host_epoch_timestamp_in_ms(out: *mut i64) -> i32 {
+    *out = CLOCK_MS.with(Cell::get);
+    0
+}
+
+/// Secure entropy is only for encryption builds, which this is not: unsupported.
+#[no_mangle]
+pub extern "C" fn rust_sqlite_wasm_host_fill_entropy(_buf: *mut u8, _len: usize) -> i32 {
+    1
+}
+
+/// Local time (`'localtime'` modifier) is unsupported: the core stores unix seconds.
+#[no_mangle]
+pub extern "C" fn rust_sqlite_wasm_host_localtime(_unix_seconds: i64, _out: *mut u8) -> i32 {
+    1
+}
+
+// --- the VFS ---------------------------------------------------------------------------------
+
+struct HostOs;
+
+impl OsCallback for HostOs {
+    fn sleep(&self, _duration: Duration) {}
+
+    fn random(&self, buf: &mut [u8]) -> usize {
+        fill_random(buf);
+        buf.len()
+    }
+
+    fn epoch_timestamp_in_ms(&self) -> VfsResult<i64> {
+        Ok(CLOCK_MS.with(Cell::get))
+    }
+}
+
+fn failed(code: VfsErrorCode, what: &str, status: impl std::fmt::Display) -> VfsError {
+    VfsError::new(code, format!("{what} failed ({status})").into())
+}
+
+enum HostFile {
+    Disk { fd: i32, lock: LockLevel },
+    Memory { file: MemChunksFile, lock: LockLevel },
+}
+
+impl HostFile {
+    fn lock_mut(&mut self) -> &mut LockLevel {
+        match self {
+            HostFile::Disk { lock, .. } | HostFile::Memory { lock, .. } => lock,
+        }
+    }
+}
+
+impl VfsFile for HostFile {
+    fn read(&mut self, buf: &mut [u8], offset: u64) -> VfsResult<usize> {
+        match self {
+            HostFile::Memory { file, .. } => file.read(buf, offset),
+            HostFile::Disk { fd, .. } => {
+                let n = unsafe { host::fs_read(*fd, buf.as_mut_ptr(), buf.len(), offset as f64) };
+                usize::try_from(n).map_err(|_| failed(VfsErrorCode::IoRead, "read", n))
+            }
+        }
+    }
+
+    fn write(&mut self, buf: &[u8], offset: u64) -> VfsResult<()> {
+        match self {
+            HostFile::Memory { file, .. } => file.write(buf, offset),
+            HostFile::Disk { fd, .. } => {
+                let n = unsafe { host::fs_write(*fd, buf.as_ptr(), buf.len(), offset as f64) };
+                if n < 0 {
+                    return Err(failed(VfsErrorCode::IoWrite, "write", n));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn truncate(&mut self, size: u64) -> VfsResult<()> {
+        match self {
+            HostFile::Memory { file, .. } => file.truncate(size),
+            HostFile::Disk { fd, .. } => match unsafe { host::fs_truncate(*fd, size as f64) } {
+                n if n < 0 => Err(failed(VfsErrorCode::IoTruncate, "truncate", n)),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    fn sync(&mut self, options: SyncOptions) -> VfsResult<()> {
+        match self {
+            HostFile::Memory { file, .. } => file.sync(options),
+            HostFile::Disk { fd, .. } => match unsafe { host::fs_sync(*fd) } {
+                n if n < 0 => Err(failed(VfsErrorCode::IoSync, "fdatasync", n)),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    fn size(&self) -> VfsResult<u64> {
+        match self {
+            HostFile::Memory { file, .. } => file.size(),
+            HostFile::Disk { fd, .. } => {
+                let size = unsafe { host::fs_size(*fd) };
+                if size < 0.0 {
+                    return Err(failed(VfsErrorCode::IoStat, "fstat", size));
+                }
+                Ok(size as u64)
+            }
+        }
+    }
+
+    fn lock(&mut self, level: LockLevel) -> VfsResult<()> {
+        let lock = self.lock_mut();
+        *lock = (*lock).max(level);
+        Ok(())
+    }
+
+    fn unlock(&mut self, level: LockLevel) -> VfsResult<()> {
+        let lock = self.lock_mut();
+        *lock = (*lock).min(level);
+        Ok(())
+    }
+
+    fn check_reserved_lock(&self) -> VfsResult<bool> {
+        Ok(match self {
+            HostFile::Disk { lock, .. } | HostFile::Memory { lock, .. } => *lock >= LockLevel::Reserved,
+        })
+    }
+}
+
+struct HostStore;
+
+impl VfsStore for HostStore {
+    type File = HostFile;
+    type AppData = HostOs;
+
+    fn open_file(_: &HostOs, request: OpenRequest<'_>) -> VfsResult<OpenedFile<HostFile>> {
+        let options = request.options;
+        let Some(name) = request.filename else {
+            let file = HostFile::Memory { file: MemChunksFile::default(), lock: LockLevel::None };
+            return Ok(OpenedFile { file, access: options.access() });
+        };
+        let path = name.path();
+        let read_only = options.access() == OpenAccess::ReadOnly;
+        let flags = u32::from(options.create()) | u32::from(read_only) << 1 | u32::from(options.exclusive()) << 2;
+        let fd = unsafe { host::fs_open(path.as_ptr(), path.len(), flags) };
+        if fd < 0 {
+            return Err(failed(VfsErrorCode::CantOpen, &format!("open {path}"), fd));
+        }
+        Ok(OpenedFile { file: HostFile::Disk { fd, lock: LockLevel::None }, access: options.access() })
+    }
+
+    fn close_file(_: &HostOs, name: Option<&str>, file: HostFile, options: OpenOptions) -> VfsResult<()> {
+        let HostFile::Disk { fd, .. } = file else { return Ok(()) };
+        let closed = unsafe { host::fs_close(fd) };
+        if let (true, Some(name)) = (options.delete_on_close(), name) {
+            unsafe { host::fs_delete(name.as_ptr(), name.len(), 0) };
+        }
+        if closed < 0 {
+            return Err(failed(VfsErrorCode::IoClose, "close", closed));
+        }
+        Ok(())
+    }
+
+    fn access(_: &HostOs, name: &str, _mode: AccessMode) -> VfsResult<bool> {
+        Ok(unsafe { host::fs_access(name.as_ptr(), name.len()) } == 1)
+    }
+
+    fn full_pathname(_: &HostOs, name: &str) -> VfsResult<String> {
+        // The host hands over absolute paths already resolved inside the resource folder.
+        Ok(name.to_owned())
+    }
+
+    fn delete_file(_: &HostOs, name: &str, sync_dir: bool) -> VfsResult<()> {
+        match unsafe { host::fs_delete(name.as_ptr(), name.len(), u32::from(sync_dir)) } {
+            0 => Ok(()),
+            1 => Err(VfsError::new(VfsErrorCode::IoDeleteNoEntry, format!("no file {name}").into())),
+            n => Err(failed(VfsErrorCode::IoDelete, "delete", n)),
+        }
+    }
+}
+
+struct HostIo;
+
+impl SQLiteIoMethods for HostIo {
+    type Store = HostStore;
+}
+
+struct HostVfs;
+
+impl SQLiteVfs<HostIo> for HostVfs {
+    type Os = HostOs;
+
+    fn os(data: &HostOs) -> &HostOs {
+        data
+    }
+}
