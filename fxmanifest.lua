@@ -3,12 +3,15 @@
 fx_version 'cerulean'
 game 'gta5'
 lua54 'yes'
+-- js/host.js serves the WebAssembly core where Lua cannot load the native module (stock FXServer).
+node_version '22'
 
 name '17mov_Phone'
 description 'Darkchat backend for 17mov_Phone: Rust core, SQLite store'
 version '0.1.0'
 
 server_scripts {
+  'js/host.js', -- first: registers the in-resource export lua/core.lua falls back to
   'lua/config.lua',
   'lua/core.lua',
   'lua/bridge/base.lua',

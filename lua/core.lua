@@ -1,6 +1,8 @@
--- Loads the native Darkchat core and opens the database. Everything else reaches the core
--- through `Darkchat.core`; when it cannot be loaded, this says why in one line and the
--- exports answer `storage_error` instead of raising.
+-- Loads the Darkchat core and opens the database: the native module where this Lua can
+-- `require` it, else the WebAssembly core served by js/host.js (stock FXServer). Everything
+-- else reaches the core through `Darkchat.core` / `Darkchat.call`, the same on both; one line
+-- says which core runs. When neither can start, one line says why and the exports answer
+-- `storage_error` instead of raising.
 
 Darkchat = { core = nil, config = Config }
 
@@ -29,7 +31,7 @@ end
 local function loadNative()
   if type(package) ~= 'table' or type(require) ~= 'function' then
     return nil, 'this Lua runtime cannot load native modules (no package library, as on stock '
-      .. 'FXServer); use the WebAssembly core (see README)'
+      .. 'FXServer)'
   end
   package.cpath = ('%s/bin/?.so;%s/bin/?.dll;%s'):format(resourcePath, resourcePath, package.cpath)
   local ok, native = pcall(require, 'darkchat')
@@ -39,23 +41,127 @@ local function loadNative()
   return native
 end
 
-local native, loadError = loadNative()
-if not native then
-  Darkchat.log('core not started: ' .. loadError)
-else
-  local path = databasePath()
+-- The WebAssembly core -----------------------------------------------------------------------
+-- Served by js/host.js through this resource's own export `DarkchatCore(method, argsJson)`.
+-- Arguments cross as one JSON array that says exactly what the native module would see:
+-- exports and the JS runtime carry values as MessagePack, which would turn 3.0 into 3, NaN
+-- into null and bytes that are not UTF-8 into U+FFFD. Integers are written as JSON integers,
+-- floats as {"f": "<%.17g>" | "nan" | "inf" | "-inf"}, strings that are not UTF-8 (or longer
+-- than any argument may be) as {"b": <length>}, tables and functions as {"o": "<type>"}.
+
+local MAX_ARG_BYTES = 4 * 1000000
+local ESCAPES = { ['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
+
+local function jsonString(s)
+  return '"' .. s:gsub('[%c"\\]', function(c) return ESCAPES[c] or ('\\u%04x'):format(c:byte()) end) .. '"'
+end
+
+local function wireValue(v)
+  local t = type(v)
+  if t == 'nil' then return 'null' end
+  if t == 'boolean' then return v and 'true' or 'false' end
+  if t == 'number' then
+    if math.type(v) == 'integer' then return ('%d'):format(v) end
+    if v ~= v then return '{"f":"nan"}' end
+    if v == math.huge then return '{"f":"inf"}' end
+    if v == -math.huge then return '{"f":"-inf"}' end
+    return ('{"f":"%.17g"}'):format(v)
+  end
+  if t == 'string' then
+    if #v > MAX_ARG_BYTES or not utf8.len(v) then return ('{"b":%d}'):format(#v) end
+    return jsonString(v)
+  end
+  return ('{"o":"%s"}'):format(t)
+end
+
+local function wireArgs(...)
+  local n = select('#', ...)
+  local parts = {}
+  for i = 1, n do parts[i] = wireValue((select(i, ...))) end
+  return '[' .. table.concat(parts, ',') .. ']'
+end
+
+local function wireLimits(limits)
+  if type(limits) ~= 'table' then return 'null' end
+  local parts = {}
+  for key, value in pairs(limits) do
+    if type(key) == 'string' then parts[#parts + 1] = jsonString(key) .. ':' .. wireValue(value) end
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
+local NATIVE_ONLY = { startBackup = true, backupStatus = true }
+
+--- A core object with the native handle's methods (`core:create(...)` → `true, ...` or
+--- `false, code, message`), each a call of the export.
+local function wasmCore(serve)
+  return setmetatable({}, { __index = function(self, method)
+    local fn
+    if method == 'close' then
+      fn = function() return serve(nil, 'close') == true end
+    elseif NATIVE_ONLY[method] then
+      fn = function()
+        return false, 'storage_error', 'backups need the native core; with the wasm core, copy the database file while the resource is stopped'
+      end
+    else
+      fn = function(_, ...)
+        local reply = serve(nil, method, wireArgs(...))
+        if type(reply) ~= 'table' then return false, 'storage_error', 'the wasm core did not answer' end
+        if reply.ok then
+          local values = reply.v or {}
+          return true, table.unpack(values, 1, #values)
+        end
+        return false, reply.code or 'storage_error', reply.message
+      end
+    end
+    rawset(self, method, fn)
+    return fn
+  end })
+end
+
+local function findWasm()
+  local ok, serve = pcall(function() return exports[resourceName].DarkchatCore end)
+  if not ok or type(serve) == 'nil' then
+    return nil, 'the wasm core is not running (js/host.js did not register DarkchatCore: '
+      .. 'check bin/darkchat.wasm and node_version in fxmanifest.lua; see README "Hosts and cores")'
+  end
+  return serve
+end
+
+local function stopWith(core)
+  AddEventHandler('onResourceStop', function(name)
+    if name == resourceName and Darkchat.core == core then
+      core:close()
+      Darkchat.core = nil
+    end
+  end)
+end
+
+local path = databasePath()
+local native, nativeError = loadNative()
+if native then
   local core, openError = native.open({ path = path, limits = Config.Limits })
   if not core then
     Darkchat.log('refusing to start: ' .. tostring(openError))
   else
     Darkchat.core = core
     Darkchat.log(('native core %s ready (database %s)'):format(native.version, path))
-    AddEventHandler('onResourceStop', function(name)
-      if name == resourceName and Darkchat.core then
-        Darkchat.core:close()
-        Darkchat.core = nil
-      end
-    end)
+    stopWith(core)
+  end
+else
+  local serve, wasmError = findWasm()
+  if not serve then
+    Darkchat.log(('core not started: %s; and %s'):format(nativeError, wasmError))
+  else
+    local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(wireValue(path), wireLimits(Config.Limits)))
+    if type(opened) ~= 'table' or not opened.ok then
+      Darkchat.log('refusing to start: ' .. tostring(type(opened) == 'table' and opened.message or opened))
+    else
+      local core = wasmCore(serve)
+      Darkchat.core = core
+      Darkchat.log(('wasm core %s ready (database %s)'):format(tostring(opened.version), path))
+      stopWith(core)
+    end
   end
 end
 

@@ -20,6 +20,7 @@
 local HERE = (debug.getinfo(1, 'S').source:sub(2):match('^(.*)[/\\]') or '.')
 local Copy = dofile(HERE .. '/msgpack_copy.lua')
 local Json = dofile(HERE .. '/json.lua')
+local JsHost = dofile(HERE .. '/jshost.lua')
 
 local FX = {}
 local Server = {}
@@ -57,12 +58,12 @@ function FX.fakeResourceDir(name)
 end
 
 ---Creates an emulated server.
----@param opts? { convars?: table<string,string>, stockLua?: boolean, quiet?: boolean }
+---@param opts? { convars?: table<string,string>, stockLua?: boolean, quiet?: boolean, jsHost?: boolean }
 ---@return table server
 function FX.new(opts)
   opts = opts or {}
   local self = setmetatable({
-    quiet = opts.quiet ~= false, stockLua = opts.stockLua == true,
+    quiet = opts.quiet ~= false, stockLua = opts.stockLua == true, jsHost = opts.jsHost == true,
     _convars = {}, _resources = {}, _order = {}, _players = {}, _nextSrc = 1,
     _clientEvents = {}, _commands = {}, _threads = {}, _seq = 0, _now = 0,
     _frames = {}, _current = nil, _output = {},
@@ -703,10 +704,42 @@ function Server:_runScript(inst, script)
   return true
 end
 
+-- Runs a `.js` server script in the resource's JS runtime (started on first use); its exports
+-- become the resource's exports, reached through MessagePack bytes.
+function Server:_runJs(inst, script)
+  inst.js = inst.js or JsHost.start(inst.name, inst.r.dir)
+  local ok, names, lines = inst.js:load(script.path)
+  for _, line in ipairs(lines) do self:_log(inst.name, line) end
+  if not ok then
+    self:_log(inst.name, 'SCRIPT ERROR: ' .. tostring(names))
+    return false, names
+  end
+  for _, exportName in ipairs(names) do
+    if not inst.jsExports then inst.jsExports = {} end
+    if not inst.jsExports[exportName] then
+      inst.jsExports[exportName] = true
+      local js = inst.js
+      inst.env.AddEventHandler(exportEventName(inst.name, exportName), function(setCB)
+        setCB(function(...)
+          local callOk, result, printed = js:call(exportName, table.pack(...))
+          for _, line in ipairs(printed) do self:_log(inst.name, line) end
+          if not callOk then error(result, 0) end
+          return result
+        end)
+      end)
+    end
+  end
+  return true
+end
+
 function Server:_kill(r)
   local inst = r.inst
   r.state = 'stopped'
   if not inst then return end
+  if inst.js then
+    for _, line in ipairs(inst.js:stop()) do self:_log(inst.name, line) end
+    inst.js = nil
+  end
   inst.alive = false
   inst.events = {}
   for i = #self._order, 1, -1 do
@@ -763,6 +796,13 @@ function Server:ensure(name)
     if script.path:match('%.lua$') then
       local sok, err = self:_runScript(inst, script)
       if not sok then
+        self:_log(name, ('Failed to load script %s.'):format(script.label))
+        self:_kill(r)
+        return false, err
+      end
+    elseif self.jsHost and script.path:match('%.js$') then
+      local jok, err = self:_runJs(inst, script)
+      if not jok then
         self:_log(name, ('Failed to load script %s.'):format(script.label))
         self:_kill(r)
         return false, err

@@ -21,16 +21,37 @@ local FRAMEWORK_RESOURCES = {
   standalone = {},
 }
 
----@param opts { framework: string?, players: string[]?, db: string?, convars: table?, stockLua: boolean? }
+--- Which core a World runs by default: "native" (the Lua module), or "wasm" when the
+--- environment says DARKCHAT_CORE=wasm (stock-Lua host, the JS host in Node, bin/darkchat.wasm).
+World.defaultCore = os.getenv("DARKCHAT_CORE") == "wasm" and "wasm" or "native"
+
+-- The wasm core writes only inside its resource folder: a World on it gets a resource folder
+-- of its own (links to the repository's files) with the database inside.
+local function wasmResourceDir()
+  local dir = T.tmpdir()
+  for _, name in ipairs({ "fxmanifest.lua", "lua", "js", "bin" }) do
+    assert(os.execute(("ln -s %q %q"):format(T.repoRoot .. "/" .. name, dir .. "/" .. name)))
+  end
+  return dir
+end
+
+---@param opts { framework: string?, players: string[]?, db: string?, convars: table?, stockLua: boolean?, core: "native"|"wasm"|nil }
 function World.new(opts)
   opts = opts or {}
   local self = setmetatable({}, World)
   self.framework = opts.framework or "qbcore"
+  self.core = opts.core or (opts.stockLua == nil and World.defaultCore) or "native"
   self.dir = T.tmpdir()
+  self.resourceDir = T.repoRoot
+  if self.core == "wasm" then
+    self.resourceDir = wasmResourceDir()
+    self.dir = self.resourceDir .. "/data"
+  end
   self.db = opts.db or (self.dir .. "/darkchat.db")
   local convars = { ["darkchat:db"] = self.db }
   for k, v in pairs(opts.convars or {}) do convars[k] = v end
-  self.srv = FX.new({ convars = convars, stockLua = opts.stockLua })
+  local wasm = self.core == "wasm"
+  self.srv = FX.new({ convars = convars, stockLua = opts.stockLua or wasm, jsHost = wasm })
   for _, name in ipairs(FRAMEWORK_RESOURCES[self.framework]) do
     self.srv:addResourceDir(name, FX.fakeResourceDir(name))
     assert(self.srv:ensure(name), "could not start " .. name)
@@ -40,7 +61,7 @@ function World.new(opts)
   for _, number in ipairs(opts.players or { "5550101", "5550102", "5550103" }) do
     self:connect(number)
   end
-  self.srv:addResourceDir(World.RESOURCE, T.repoRoot)
+  self.srv:addResourceDir(World.RESOURCE, self.resourceDir)
   self.started = self.srv:ensure(World.RESOURCE)
   self.srv:runFor(50)
   return self
@@ -96,9 +117,14 @@ function World:pushes(src)
   return out
 end
 
---- A checksum of the database's whole content, read by a second process (sqlite3).
+--- A checksum of the database's whole content, read by a second process (sqlite3). The wasm
+--- core holds its database exclusively (its WAL index is in its own memory), so there the
+--- files are copied first and the copy is read.
 function World:checksum()
-  return World.checksumOf(self.db)
+  if self.core ~= "wasm" then return World.checksumOf(self.db) end
+  local copy = T.tmpdir() .. "/copy.db"
+  os.execute(("cp %q %q && (cp %q %q 2>/dev/null || true)"):format(self.db, copy, self.db .. "-wal", copy .. "-wal"))
+  return World.checksumOf(copy)
 end
 
 --- Checksum of a database file's content as `sqlite3 .dump` prints it (WAL included).
