@@ -65,10 +65,11 @@ function releaseLock(lockPath) {
 }
 
 /**
- * A core served from `wasmPath`, allowed to write only inside `root`.
- * @param {{ wasmPath: string, root: string }} options
+ * A core served from `wasmPath`, allowed to write only inside `root`. `seed` (64 hex digits) and
+ * `clock` (unix seconds) replace the random seed and the real time: for tests only.
+ * @param {{ wasmPath: string, root: string, seed?: string, clock?: () => number }} options
  */
-function createCore({ wasmPath, root }) {
+function createCore({ wasmPath, root, seed, clock }) {
   const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
   const rootDir = path.resolve(root);
   const encoder = new TextEncoder();
@@ -169,7 +170,7 @@ function createCore({ wasmPath, root }) {
     return out;
   }
 
-  const now = () => Math.floor(Date.now() / 1000);
+  const now = clock || (() => Math.floor(Date.now() / 1000));
 
   /** A fresh instance with the database (re)opened; throws with one line on failure. */
   function start(options) {
@@ -178,7 +179,7 @@ function createCore({ wasmPath, root }) {
     instance = new WebAssembly.Instance(module, imports);
     const request = JSON.stringify({
       path: options.path, limits: options.limits || null, now: now(),
-      seed: crypto.randomBytes(32).toString('hex'),
+      seed: seed || crypto.randomBytes(32).toString('hex'),
     });
     const reply = JSON.parse(exchange(instance.exports.dc_open, request));
     if (!reply.ok) throw new Error(reply.message);

@@ -10,9 +10,11 @@
 //!   log is in the OS page cache) with no fsync on the caller's thread. Checkpoints (the only
 //!   fsyncs) run on a background thread with its own connection ([`checkpoint`]), so the
 //!   calling thread (FXServer's main thread) never waits for the disk.
-//! - Files are touched only here: the database, its `-wal`/`-shm`, and backups.
+//! - Files are touched only here: the database, its `-wal`/`-shm`, its `.lock` ([`lock`]: never
+//!   open a database a live wasm core holds), and backups.
 
 mod checkpoint;
+mod lock;
 pub mod migrations;
 mod queries;
 #[cfg(target_arch = "wasm32")]
@@ -39,6 +41,9 @@ pub struct Store {
     path: Option<PathBuf>,
     #[cfg(not(target_arch = "wasm32"))]
     checkpointer: Option<checkpoint::Checkpointer>,
+    /// `<db>.lock` (see [`lock`]); last, so it is released after the connections close.
+    #[cfg(not(target_arch = "wasm32"))]
+    _lock: Option<lock::LockFile>,
 }
 
 impl Store {
@@ -57,6 +62,9 @@ impl Store {
                 Error::Unusable(format!("cannot create folder {}: {e}", dir.display()))
             })?;
         }
+        // Never beside a live wasm core (which holds its database alone).
+        #[cfg(not(target_arch = "wasm32"))]
+        let lock = lock::acquire(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -66,6 +74,8 @@ impl Store {
             path: Some(path.to_owned()),
             #[cfg(not(target_arch = "wasm32"))]
             checkpointer: None,
+            #[cfg(not(target_arch = "wasm32"))]
+            _lock: Some(lock),
         };
         store.configure(true).map_err(describe)?;
         migrations::migrate(&mut store.conn).map_err(describe)?;
@@ -85,6 +95,8 @@ impl Store {
             path: None,
             #[cfg(not(target_arch = "wasm32"))]
             checkpointer: None,
+            #[cfg(not(target_arch = "wasm32"))]
+            _lock: None,
         };
         store.configure(false)?;
         migrations::migrate(&mut store.conn)?;

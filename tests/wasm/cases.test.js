@@ -1,0 +1,67 @@
+// The shared core cases (tests/cases/core_cases.json) on the wasm module, through js/host.js,
+// each on a fresh database file. When the native run (cargo test --test shared_cases) left its
+// replies in target/cases/native.json, every reply must be the same as the native core's.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const path = require('path');
+const { createCore } = require('../../js/host.js');
+const { repo, wasmPath, tmpRoot, wire, matches } = require('./helpers');
+
+const file = JSON.parse(fs.readFileSync(path.join(repo, 'tests/cases/core_cases.json'), 'utf8'));
+const nativePath = path.join(repo, 'target/cases/native.json');
+const native = fs.existsSync(nativePath) ? JSON.parse(fs.readFileSync(nativePath, 'utf8')) : null;
+
+/** What both cores must agree on: the outcome without the store's file details. */
+function comparable(outcome) {
+  const copy = JSON.parse(JSON.stringify(outcome));
+  for (const v of copy.v || []) {
+    if (v && typeof v === 'object' && 'sizeBytes' in v) { delete v.sizeBytes; delete v.path; }
+  }
+  return copy;
+}
+
+/** Sorted keys, so that two replies compare by content. */
+function canonical(value) {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+  }
+  return value;
+}
+
+file.cases.forEach((c, caseIndex) => {
+  test(`case: ${c.name}`, (t) => {
+    const root = tmpRoot();
+    // The cases fix the seed and the clock, as the Rust run does.
+    const core = createCore({ wasmPath, root, seed: file.seed, clock: () => file.now });
+    const limits = c.limits ? Object.fromEntries(Object.entries(c.limits)) : null;
+    assert.deepStrictEqual(core.open({ path: path.join(root, 'data', 'cases.db'), limits }).ok, true);
+    try {
+      c.steps.forEach((step, i) => {
+        const at = `${c.name} / step ${i} (${step.call})`;
+        const outcome = core.call(step.call, wire(step.args));
+        if (step.error) {
+          assert.strictEqual(outcome.ok, false, `${at}: ${JSON.stringify(outcome)}`);
+          assert.strictEqual(outcome.code, step.error, `${at}: ${JSON.stringify(outcome)}`);
+        } else {
+          assert.strictEqual(outcome.ok, true, `${at}: ${JSON.stringify(outcome)}`);
+          matches(step.ok, outcome.v, at);
+        }
+        if (native) {
+          assert.deepStrictEqual(canonical(comparable(outcome)), canonical(native[caseIndex][i]), `${at}: differs from the native core`);
+        }
+      });
+      assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
+    } finally {
+      core.close();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+test('the native replies were there to compare with', { skip: native ? false : 'run cargo test --test shared_cases first' }, () => {
+  assert.strictEqual(native.length, file.cases.length);
+});
