@@ -1,0 +1,76 @@
+// SIGKILL during writes on the wasm path: a child process writes through js/host.js and prints
+// every acknowledged write; it is killed at random points, again and again on the same file.
+// After each kill: the database reopens (the dead writer's lock is taken over), integrity_check
+// is ok and every acknowledged write is there. While a writer runs, a second opener is refused.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert');
+const path = require('path');
+const { spawn } = require('child_process');
+const { createCore } = require('../../js/host.js');
+const { wasmPath, tmpRoot } = require('./helpers');
+
+const RUNS = 15;
+
+function runAndKill(root, db, probe) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'writer.js'), root, db], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const acked = [];
+    let buffered = '';
+    let killTimer = null;
+    let refusedSecond = null;
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line.startsWith('ack ')) acked.push(line.slice(4));
+        else reject(new Error(`writer: ${line}`));
+      }
+      if (acked.length > 0 && killTimer === null) {
+        if (probe) refusedSecond = createCore({ wasmPath, root }).open({ path: db });
+        killTimer = setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 200));
+      }
+    });
+    child.on('exit', (code, signal) => {
+      if (signal !== 'SIGKILL') return reject(new Error(`writer ended by itself (${code})`));
+      // Lines still in the pipe were acknowledged too.
+      for (const line of buffered.split('\n')) if (line.startsWith('ack ')) acked.push(line.slice(4));
+      resolve({ acked, refusedSecond });
+    });
+  });
+}
+
+test(`SIGKILL at random points (${RUNS} runs) loses no acknowledged write`, async (t) => {
+  const root = tmpRoot();
+  const db = path.join(root, 'data', 'darkchat.db');
+  const everything = [];
+  for (let run = 0; run < RUNS; run++) {
+    const { acked, refusedSecond } = await runAndKill(root, db, run === 0);
+    if (run === 0) {
+      assert.strictEqual(refusedSecond.ok, false, 'a second opener is refused while the writer runs');
+      assert.match(refusedSecond.message, /in use by the wasm core of process \d+/);
+    }
+    everything.push(...acked);
+    const core = createCore({ wasmPath, root });
+    const opened = core.open({ path: db });
+    assert.strictEqual(opened.ok, true, `run ${run}: ${opened.message}`);
+    assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok'], `run ${run}`);
+    const stored = new Set();
+    let before = null;
+    for (;;) {
+      const page = core.call('messages', JSON.stringify(['5550101', 1, before, 100]));
+      assert.strictEqual(page.ok, true, JSON.stringify(page));
+      if (page.v[0].length === 0) break;
+      for (const m of page.v[0]) if (m.type === 'text') stored.add(m.content);
+      before = page.v[0][0].id;
+    }
+    const lost = everything.filter((c) => !stored.has(c));
+    assert.deepStrictEqual(lost, [], `run ${run}: acknowledged writes lost`);
+    core.close();
+  }
+  assert.ok(everything.length > RUNS, `${everything.length} acknowledged writes in all`);
+  t.diagnostic(`${everything.length} acknowledged writes over ${RUNS} kills`);
+});
