@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test Darkchat: Lua 5.4 (the
-# interpreter the end-to-end tests and the emulated server run in) and SQLite's shell (used by
-# tests to inspect databases from a second process). Safe to run again.
+# interpreter the end-to-end tests and the emulated server run in), SQLite's shell (used by
+# tests to inspect databases from a second process), clang (SQLite compiled for the wasm core),
+# Node.js when no `node` is there (the wasm core's JS host and its tests), and the Rust target
+# wasm32-unknown-unknown. Safe to run again.
 set -euo pipefail
 
 need=()
 command -v lua5.4 >/dev/null || need+=(lua5.4)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v clang >/dev/null || need+=(clang)
+command -v llvm-ar >/dev/null || ls /usr/bin/llvm-ar-* >/dev/null 2>&1 || need+=(llvm)
+command -v node >/dev/null || need+=(nodejs)
+command -v mkfifo >/dev/null || need+=(coreutils)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need[*]}; run as root or install them" >&2
@@ -16,3 +22,12 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }
+if command -v rustup >/dev/null; then
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+    || rustup target add wasm32-unknown-unknown >&2
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 18 ]; then
+  echo "setup: node $(node --version) is too old for the wasm tests (node:test needs 18+)" >&2
+  exit 1
+fi

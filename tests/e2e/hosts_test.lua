@@ -1,0 +1,140 @@
+-- The two hosts of the one core: the native module (Lua that can `require`) and the wasm core
+-- (stock FXServer: no `package`; js/host.js in Node serves bin/darkchat.wasm through the
+-- resource's own export). Same exports, same answers; one line says which core runs; the lock
+-- file keeps the two off one database.
+
+local T = require("testlib")
+local World = require("world")
+
+local function said(w)
+  local lines = {}
+  for _, line in ipairs(w.srv:output()) do
+    if line:find("[Darkchat]", 1, true) then lines[#lines + 1] = line end
+  end
+  return table.concat(lines, "\n")
+end
+
+-- Replaces what differs between two runs (join codes, times) so results compare as values.
+local function normalized(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, val in pairs(v) do
+    if k == "joinCode" and type(val) == "string" and #val == 6 then out[k] = "<generated>"
+    elseif (k == "createdAt" or k == "updatedAt") and math.type(val) == "integer" then out[k] = "<now>"
+    else out[k] = normalized(val) end
+  end
+  return out
+end
+
+-- The six documented exports and a few more, with good and bad arguments of every kind.
+local function script(w)
+  local p = w.players
+  local out = {}
+  local function call(name, ...)
+    out[#out + 1] = normalized(table.pack(w:call(name, ...)))
+  end
+  call("Darkchat_CreateConversationBySrc", p[1], "Heist Planning")
+  call("Darkchat_CreateConversationByNumber", 5550102, " Crew ", "crew42")
+  call("Darkchat_CreateConversationByNumber", "5550102", "Again", "CREW42")
+  call("Darkchat_CreateConversationByNumber", 5550102.0, "Float number")
+  call("Darkchat_CreateConversationByNumber", 0 / 0, "NaN")
+  call("Darkchat_CreateConversationByNumber", math.huge, "inf")
+  call("Darkchat_CreateConversationByNumber", 5550102.5, "fraction")
+  call("Darkchat_CreateConversationByNumber", "\xff\xfe", "not utf-8")
+  call("Darkchat_CreateConversationByNumber", "5550102", "bad\xc3", "CODE1")
+  call("Darkchat_CreateConversationByNumber", "5550102", "Tbl", {})
+  call("Darkchat_CreateConversationByNumber", "5550102", "Fn", function() end)
+  call("Darkchat_CreateConversationByNumber", "5550102", "Quote \" and \\ and \n")
+  call("Darkchat_CreateConversationByNumber", "5550102", "ünïcødé ✓")
+  call("Darkchat_CreateConversationBySrc", 999, "nobody")
+  call("Darkchat_CreateConversationBySrc", 1.5, "fraction source")
+  call("Darkchat_AddToConversationBySrc", p[2], 1)
+  call("Darkchat_AddToConversationBySrc", p[2], 1.0)
+  call("Darkchat_AddToConversationByNumber", "5550103", 1)
+  call("Darkchat_AddToConversationByNumber", "5550103", 99)
+  call("Darkchat_AddToConversationByNumber", nil, 1)
+  call("Darkchat_RemoveFromConversationBySrc", p[2], 1, true)
+  call("Darkchat_RemoveFromConversationByNumber", "5550103", 1, false)
+  call("Darkchat_RemoveFromConversationByNumber", "5550103", 1, false)
+  call("Darkchat_RemoveFromConversationByNumber", "5550101", 1, "yes")
+  call("Darkchat_SendMessageByNumber", "5550101", 1, "hello")
+  call("Darkchat_SendMessageByNumber", "5550101", 1, ("x"):rep(5000))
+  call("Darkchat_GetConversationByNumber", "5550101", 1)
+  call("Darkchat_GetConversationsBySrc", p[1])
+  call("Darkchat_GetMessagesByNumber", "5550101", 1, nil, 1)
+  call("Darkchat_MarkReadByNumber", "5550101", 1)
+  call("Darkchat_RenameConversationByNumber", "5550102", 1, "Not yours")
+  call("Darkchat_RegenerateJoinCodeByNumber", "5550101", 1)
+  call("Darkchat_TransferOwnershipByNumber", "5550101", 1, "5550109")
+  call("Darkchat_KickFromConversationByNumber", "5550101", 1, "5550109")
+  call("Darkchat_DeleteConversationByNumber", "5550101", 1)
+  call("Darkchat_GetConversationsByNumber", "5550101")
+  return out
+end
+
+T.test("the loader says which core it uses", function()
+  local native = World.new({ core = "native" })
+  T.ok(said(native):find("native core %d+%.%d+%.%d+ ready %(database "), said(native))
+  native:stop()
+  local wasm = World.new({ core = "wasm" })
+  T.ok(said(wasm):find("wasm core %d+%.%d+%.%d+ ready %(database "), said(wasm))
+  T.ok(not said(wasm):find("native core", 1, true))
+  wasm:stop()
+end)
+
+T.test("every export answers the same on the native and the wasm core", function()
+  local native = World.new({ core = "native" })
+  local expected = script(native)
+  native:stop()
+  local wasm = World.new({ core = "wasm" })
+  local got = script(wasm)
+  wasm:stop()
+  T.eq(#got, #expected)
+  for i = 1, #expected do T.eq(got[i], expected[i], "call " .. i) end
+end)
+
+T.test("console commands answer the same on both cores", function()
+  local function run(core)
+    local w = World.new({ core = core })
+    w.srv:clearOutput()
+    for _, line in ipairs({ "darkchat create 5550101 Heist Planning", "darkchat add 5550102 1", "darkchat show 1",
+      "darkchat list 5550101", "darkchat rename 1 New Name", "darkchat remove 5550102 1", "darkchat add x y" }) do
+      w.srv:console(line)
+    end
+    local out = {}
+    for _, line in ipairs(w.srv:output()) do
+      out[#out + 1] = (line:gsub("%f[%w][%u%d][%u%d][%u%d][%u%d][%u%d][%u%d]%f[%W]", "<code>"):gsub("%d%d%d%d%-%d%d%-%d%d[ T]%d%d:%d%d:?%d?%d?", "<time>"))
+    end
+    w:stop()
+    return out
+  end
+  T.eq(run("wasm"), run("native"))
+end)
+
+T.test("a database outside the resource folder is refused on the wasm core, in one line", function()
+  local outside = T.tmpdir() .. "/darkchat.db"
+  local w = World.new({ core = "wasm", db = outside })
+  T.ok(said(w):find("refusing to start: database " .. outside .. " is outside the resource folder", 1, true), said(w))
+  T.eq(w:call("Darkchat_CreateConversationBySrc", w.players[1], "X"), { success = false, error = "storage_error" })
+  T.ok(not io.open(outside, "rb"), "nothing written there")
+  w:stop()
+end)
+
+T.test("the native core refuses a database a live wasm core holds; takes over once it is gone", function()
+  local w = World.new({ core = "wasm" })
+  local lock = assert(io.open(w.db .. ".lock", "rb"))
+  local holder = lock:read("a")
+  lock:close()
+  T.ok(holder:match("^%d+ wasm\n$"), holder)
+  local native = World.new({ core = "native", db = w.db })
+  T.ok(said(native):find("refusing to start: database " .. w.db .. " is in use by the wasm core of process", 1, true), said(native))
+  native:stop()
+  w:stop()
+  T.ok(not io.open(w.db .. ".lock", "rb"), "the wasm core released its lock")
+  local again = World.new({ core = "native", db = w.db })
+  T.ok(said(again):find("native core", 1, true), said(again))
+  T.eq(again:call("Darkchat_GetConversationsByNumber", "5550101"), { success = true, conversations = {} })
+  local wasmAgain = World.new({ core = "wasm" })
+  again:stop()
+  wasmAgain:stop()
+end)
