@@ -1,0 +1,134 @@
+// Export latency through the wasm core (bin/darkchat.wasm served by js/host.js in Node), on a
+// copy of the native benchmark's server-scale database when it is there.
+//
+//     bash scripts/build-wasm.sh && node benches/wasm.js [--quick] [--iterations N] [--warmup N]
+//
+// The seed database is target/bench/seed.db (made by `cargo bench --features vendored --bench
+// exports -- --quick`; 50,000 numbers, 100,000 conversations, 1,000,000 messages); without it a
+// small database is made here. Each run works on a copy under target/bench-wasm/.
+//
+// What is timed: one `core.call(method, argsJson)` of js/host.js, as the DarkchatCore export
+// runs it: the request string, the copy into wasm memory, the core (validation, rules, SQLite
+// through the fs VFS), the JSON reply and JSON.parse. Not included: the Lua side's argument
+// encoding and FXServer's MessagePack hop between the Lua and JS runtimes. `empty call` is a
+// round trip that does no storage work (checkSource), the price of crossing into wasm at all.
+// Targets are drawn at random over the whole database; `list, online` / `page, online` repeat
+// within 200 numbers / conversations. Prints p50 / p99 / p99.9 / max in microseconds.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const { createCore } = require('../js/host.js');
+
+const repo = path.resolve(__dirname, '..');
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const option = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : fallback;
+};
+const quick = flag('--quick');
+const iterations = option('--iterations', quick ? 500 : 5000);
+const warmup = option('--warmup', quick ? 100 : 500);
+
+const work = path.join(repo, 'target', 'bench-wasm');
+fs.rmSync(work, { recursive: true, force: true });
+fs.mkdirSync(path.join(work, 'data'), { recursive: true });
+const db = path.join(work, 'data', 'bench.db');
+const seed = path.join(repo, 'target', 'bench', 'seed.db');
+const seeded = fs.existsSync(seed);
+
+const sql = (query) => execFileSync('sqlite3', ['-readonly', db, query], { maxBuffer: 1 << 28 })
+  .toString().split('\n').filter(Boolean).map((line) => line.split('|'));
+
+let core = createCore({ wasmPath: path.join(repo, 'bin', 'darkchat.wasm'), root: work });
+const call = (method, args) => core.call(method, JSON.stringify(args));
+
+if (seeded) {
+  fs.copyFileSync(seed, db);
+} else {
+  console.error('no target/bench/seed.db: making a small database (2,000 conversations)');
+  const opened = core.open({ path: db });
+  if (!opened.ok) throw new Error(opened.message);
+  for (let c = 1; c <= 2000; c++) {
+    const owner = String(5000000 + (c % 500));
+    const id = call('create', [owner, `Seed ${c}`]).v[0].id;
+    for (let m = 1; m <= 5; m++) call('add', [String(5000000 + ((c * 7 + m) % 500)), id]);
+    for (let k = 0; k < 60; k++) call('send', [owner, id, `seed message ${k}`]);
+  }
+  core.close();
+}
+const size = fs.statSync(db).size;
+
+// Targets, read before the core holds the database.
+const numbers = sql('SELECT number FROM phones ORDER BY random() LIMIT 20000').map((r) => r[0]);
+const codes = sql('SELECT join_code FROM conversations ORDER BY random() LIMIT 20000').map((r) => r[0]);
+const conversations = sql('SELECT id FROM conversations ORDER BY random() LIMIT 20000').map((r) => Number(r[0]));
+const pairs = sql(`SELECT m.conversation_id, p.number FROM members m JOIN phones p ON p.id = m.phone_id
+  WHERE m.id IN (SELECT id FROM members ORDER BY random() LIMIT ${3 * (iterations + warmup) + 1000})`)
+  .map((r) => [Number(r[0]), r[1]]);
+const listNumbers = sql(`SELECT p.number FROM (SELECT phone_id, count(*) AS n FROM members GROUP BY phone_id) c
+  JOIN phones p ON p.id = c.phone_id ORDER BY c.n DESC LIMIT 5000`).map((r) => r[0]);
+const pages = sql(`SELECT m.conversation_id, p.number FROM members m JOIN phones p ON p.id = m.phone_id
+  WHERE m.conversation_id IN (SELECT conversation_id FROM messages GROUP BY conversation_id
+  HAVING count(*) >= 60 LIMIT 5000) GROUP BY m.conversation_id`).map((r) => [Number(r[0]), r[1]]);
+
+const opened = core.open({ path: db });
+if (!opened.ok) throw new Error(opened.message);
+
+let fresh = 0;
+const freshNumber = () => `9${String(++fresh).padStart(8, '0')}`;
+const pick = (list) => list[Math.floor(Math.random() * list.length)];
+const onlineNumbers = Array.from({ length: 200 }, () => pick(listNumbers));
+const onlinePages = Array.from({ length: 200 }, () => pick(pages));
+let pairAt = 0;
+const nextPair = () => pairs[pairAt++ % pairs.length];
+
+const OPS = [
+  ['empty call', () => ['checkSource', [3]]],
+  ['create', () => ['create', [freshNumber(), 'Bench conversation', null]]],
+  ['add', () => ['add', [freshNumber(), pick(conversations)]]],
+  ['join', () => ['join', [freshNumber(), pick(codes)]]],
+  ['send', () => { const [id, number] = nextPair(); return ['send', [number, id, 'a message of ordinary length, typed on a phone']]; }],
+  ['remove', () => { const [id, number] = nextPair(); return ['remove', [number, id, true]]; }],
+  ['list', () => ['list', [pick(listNumbers)]]],
+  ['page', () => { const [id, number] = pick(pages); return ['messages', [number, id, null, 50]]; }],
+  ['list, online', () => ['list', [pick(onlineNumbers)]]],
+  ['page, online', () => { const [id, number] = pick(onlinePages); return ['messages', [number, id, null, 50]]; }],
+];
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+const rows = [];
+for (const [name, make] of OPS) {
+  const times = [];
+  let failures = 0;
+  for (let i = 0; i < warmup + iterations; i++) {
+    const [method, args] = make();
+    const text = JSON.stringify(args);
+    const t0 = process.hrtime.bigint();
+    const reply = core.call(method, text);
+    const ns = Number(process.hrtime.bigint() - t0);
+    if (!reply.ok) failures++;
+    if (i >= warmup) times.push(ns / 1000);
+  }
+  times.sort((a, b) => a - b);
+  rows.push({ name, p50: percentile(times, 0.5), p99: percentile(times, 0.99), p999: percentile(times, 0.999),
+    max: times[times.length - 1], failures, samples: times.length });
+}
+const integrity = call('integrityCheck', []).v[0];
+core.close();
+
+const wasmBytes = fs.statSync(path.join(repo, 'bin', 'darkchat.wasm')).size;
+console.log(`wasm core ${opened.version} (${(wasmBytes / 1e6).toFixed(2)} MB module), Node ${process.version}, `
+  + `database ${(size / 1e6).toFixed(0)} MB (${seeded ? 'copy of target/bench/seed.db' : 'small, made here'}), `
+  + `${iterations} calls per operation after ${warmup} warm-up; integrity_check ${integrity}`);
+const fmt = (us) => us.toFixed(1).padStart(9);
+console.log(`${'operation'.padEnd(14)} ${'p50 µs'.padStart(9)} ${'p99 µs'.padStart(9)} ${'p99.9 µs'.padStart(9)} ${'max µs'.padStart(9)}  refused`);
+for (const r of rows) {
+  console.log(`${r.name.padEnd(14)} ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.p999)} ${fmt(r.max)}  ${r.failures}`);
+}
+fs.writeFileSync(path.join(work, 'wasm.json'), JSON.stringify({ iterations, warmup, seeded, wasmBytes, rows }, null, 2));
