@@ -120,7 +120,9 @@ pub fn call(core: &mut Darkchat, method: &str, args: &[Arg], now: i64) -> Result
             let before = optional_id(arg(2), "before")?;
             let limit = match arg(3) {
                 Arg::Nil => core.limits().page_size,
-                other => u32::try_from(integer(other, "limit")?).map_err(|_| Error::invalid("limit"))?,
+                other => {
+                    u32::try_from(integer(other, "limit")?).map_err(|_| Error::invalid("limit"))?
+                }
             };
             if limit == 0 {
                 return Err(Error::invalid("limit"));
@@ -443,7 +445,10 @@ mod tests {
     fn unreadable_strings_are_invalid_wherever_a_string_goes() {
         let mut dc = core();
         let err = call(&mut dc, "create", &[Arg::Unreadable, Arg::Str("x".into())], 1).unwrap_err();
-        assert_eq!((err.code(), err.to_string().as_str()), ("invalid_argument", "invalid argument: number"));
+        assert_eq!(
+            (err.code(), err.to_string().as_str()),
+            ("invalid_argument", "invalid argument: number")
+        );
         let err = call(&mut dc, "create", &[Arg::Int(5), Arg::Unreadable], 1).unwrap_err();
         assert_eq!(err.to_string(), "invalid argument: name");
         assert!(call(&mut dc, "nope", &[], 1).is_err());

@@ -1,7 +1,7 @@
 //! The Lua 5.4 binding: the only code that knows mlua.
 //!
-//! It turns Lua values into validated inputs, calls the service, and turns results into plain
-//! Lua tables. Contract for every method of the handle: it returns `true, ...` on success or
+//! It turns Lua values into the host-neutral arguments of [`crate::api`] (which validates them
+//! and calls the service, for the wasm host too) and the api's replies into plain Lua tables. Contract for every method of the handle: it returns `true, ...` on success or
 //! `false, "<code>", "<message>"` on an expected failure; it never raises for bad input and a
 //! panic inside is caught and reported as `storage_error` (it must never unwind into Lua).
 //!

@@ -131,7 +131,8 @@ fn seed_of(request: &Value) -> Result<[u8; 32]> {
         return Err(Error::invalid("seed"));
     }
     for (i, byte) in seed.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| Error::invalid("seed"))?;
+        *byte =
+            u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| Error::invalid("seed"))?;
     }
     Ok(seed)
 }

@@ -126,7 +126,11 @@ mod tests {
     use super::*;
 
     fn dir() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("darkchat-lock-{}-{:?}", std::process::id(), std::thread::current().id()));
+        let dir = std::env::temp_dir().join(format!(
+            "darkchat-lock-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -156,7 +160,10 @@ mod tests {
         if Path::new("/proc/self").exists() {
             std::fs::write(&lock, "999999999 wasm\n").unwrap();
             let taken = acquire(&db).unwrap();
-            assert_eq!(std::fs::read_to_string(&lock).unwrap().trim(), format!("{} native", std::process::id()));
+            assert_eq!(
+                std::fs::read_to_string(&lock).unwrap().trim(),
+                format!("{} native", std::process::id())
+            );
             drop(taken);
             assert!(!lock.exists());
         }

@@ -96,7 +96,9 @@ pub fn install() -> Result<()> {
 pub(super) fn before_wal(conn: &Connection) -> Result<()> {
     let mode: String = conn.query_row("PRAGMA locking_mode = EXCLUSIVE", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("exclusive") {
-        return Err(Error::Unusable(format!("could not lock the database exclusively (got {mode})")));
+        return Err(Error::Unusable(format!(
+            "could not lock the database exclusively (got {mode})"
+        )));
     }
     Ok(())
 }
@@ -245,7 +247,9 @@ impl VfsFile for HostFile {
 
     fn check_reserved_lock(&self) -> VfsResult<bool> {
         Ok(match self {
-            HostFile::Disk { lock, .. } | HostFile::Memory { lock, .. } => *lock >= LockLevel::Reserved,
+            HostFile::Disk { lock, .. } | HostFile::Memory { lock, .. } => {
+                *lock >= LockLevel::Reserved
+            }
         })
     }
 }
@@ -264,15 +268,25 @@ impl VfsStore for HostStore {
         };
         let path = name.path();
         let read_only = options.access() == OpenAccess::ReadOnly;
-        let flags = u32::from(options.create()) | u32::from(read_only) << 1 | u32::from(options.exclusive()) << 2;
+        let flags = u32::from(options.create())
+            | u32::from(read_only) << 1
+            | u32::from(options.exclusive()) << 2;
         let fd = unsafe { host::fs_open(path.as_ptr(), path.len(), flags) };
         if fd < 0 {
             return Err(failed(VfsErrorCode::CantOpen, &format!("open {path}"), fd));
         }
-        Ok(OpenedFile { file: HostFile::Disk { fd, lock: LockLevel::None }, access: options.access() })
+        Ok(OpenedFile {
+            file: HostFile::Disk { fd, lock: LockLevel::None },
+            access: options.access(),
+        })
     }
 
-    fn close_file(_: &HostOs, name: Option<&str>, file: HostFile, options: OpenOptions) -> VfsResult<()> {
+    fn close_file(
+        _: &HostOs,
+        name: Option<&str>,
+        file: HostFile,
+        options: OpenOptions,
+    ) -> VfsResult<()> {
         let HostFile::Disk { fd, .. } = file else { return Ok(()) };
         let closed = unsafe { host::fs_close(fd) };
         if let (true, Some(name)) = (options.delete_on_close(), name) {
@@ -296,7 +310,9 @@ impl VfsStore for HostStore {
     fn delete_file(_: &HostOs, name: &str, sync_dir: bool) -> VfsResult<()> {
         match unsafe { host::fs_delete(name.as_ptr(), name.len(), u32::from(sync_dir)) } {
             0 => Ok(()),
-            1 => Err(VfsError::new(VfsErrorCode::IoDeleteNoEntry, format!("no file {name}").into())),
+            1 => {
+                Err(VfsError::new(VfsErrorCode::IoDeleteNoEntry, format!("no file {name}").into()))
+            }
             n => Err(failed(VfsErrorCode::IoDelete, "delete", n)),
         }
     }
