@@ -34,7 +34,7 @@ function runAndKill(root, db, probe) {
         killTimer = setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 200));
       }
     });
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       if (signal !== 'SIGKILL') return reject(new Error(`writer ended by itself (${code})`));
       // Lines still in the pipe were acknowledged too.
       for (const line of buffered.split('\n')) if (line.startsWith('ack ')) acked.push(line.slice(4));
