@@ -14,15 +14,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mlua::{
-    IntoLua, IntoLuaMulti, Lua, MultiValue, Result as LuaResult, Table, UserData, UserDataMethods,
-    Value,
+    IntoLuaMulti, Lua, MultiValue, Result as LuaResult, Table, UserData, UserDataMethods, Value,
 };
 use rand::{Rng, SeedableRng};
 
+use crate::api::{self, Arg, Reply, MAX_ARG_BYTES};
 use crate::error::{Error, Result};
-use crate::input::{self, ConversationName, JoinCode, PhoneNumber, MAX_INPUT_BYTES};
-use crate::model::{Conversation, MembershipChange, Message};
-use crate::service::{Actor, Darkchat, Limits};
+use crate::service::Darkchat;
 use crate::store::Store;
 
 /// The Lua module table: `require("darkchat")`.
@@ -58,28 +56,11 @@ fn open(lua: &Lua, options: Value) -> LuaResult<MultiValue> {
     }
 }
 
-fn limits_from(options: &Table) -> Result<Limits> {
-    let mut limits = Limits::default();
-    let Ok(Value::Table(t)) = options.get::<Value>("limits") else { return Ok(limits) };
-    let read = |key: &'static str, into: &mut u32| -> Result<()> {
-        match t.get::<Value>(key).map_err(|_| Error::invalid(key))? {
-            Value::Nil => Ok(()),
-            Value::Integer(n) if (1..=1_000_000).contains(&n) => {
-                *into = n as u32;
-                Ok(())
-            }
-            _ => Err(Error::invalid(key)),
-        }
+fn limits_from(options: &Table) -> Result<crate::Limits> {
+    let Ok(Value::Table(t)) = options.get::<Value>("limits") else {
+        return Ok(crate::Limits::default());
     };
-    let mut message_chars = limits.max_message_chars as u32;
-    read("maxMembers", &mut limits.max_members)?;
-    read("maxConversationsPerNumber", &mut limits.max_conversations_per_number)?;
-    read("maxMessageLength", &mut message_chars)?;
-    read("pageSize", &mut limits.page_size)?;
-    read("maxPageSize", &mut limits.max_page_size)?;
-    read("maxList", &mut limits.max_list)?;
-    limits.max_message_chars = message_chars as usize;
-    Ok(limits)
+    api::limits(|key| t.get::<Value>(key).map_or(Arg::Other, |v| arg(&v)))
 }
 
 /// The open core, as Lua userdata. `close()` empties it; later calls report `storage_error`.
@@ -129,169 +110,25 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "panic".into())
 }
 
-type Args3 = (Value, Value, Value);
-type Args4 = (Value, Value, Value, Value);
-
 impl UserData for Handle {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method("create", |lua, h, (number, name, code): Args3| {
-            h.call(lua, |lua, core| {
-                let number = phone_number(&number)?;
-                let name = conversation_name(&name)?;
-                let code = optional_join_code(&code)?;
-                let conv = core.create_conversation(&number, &name, code.as_ref(), now())?;
-                values(lua, (conversation_table(lua, &conv)?,))
-            })
-        });
-        m.add_method("add", |lua, h, (number, id): (Value, Value)| {
-            h.call(lua, |lua, core| {
-                let (number, id) = (phone_number(&number)?, conversation_id(&id)?);
-                let change = core.add_member(&number, id, now())?;
-                values(lua, (change_table(lua, &change)?,))
-            })
-        });
-        m.add_method("remove", |lua, h, (number, id, is_self): Args3| {
-            h.call(lua, |lua, core| {
-                let (number, id) = (phone_number(&number)?, conversation_id(&id)?);
-                let is_self = flag(&is_self, "isSelf")?;
-                let change = core.remove_member(&number, id, is_self, now())?;
-                values(lua, (change_table(lua, &change)?,))
-            })
-        });
-        m.add_method("join", |lua, h, (number, code): (Value, Value)| {
-            h.call(lua, |lua, core| {
-                let number = phone_number(&number)?;
-                let code = join_code(&code)?;
-                let (conv, change) = core.join_by_code(&number, &code, now())?;
-                values(lua, (conversation_table(lua, &conv)?, change_table(lua, &change)?))
-            })
-        });
-        m.add_method("send", |lua, h, (number, id, text): Args3| {
-            h.call(lua, |lua, core| {
-                let (number, id) = (phone_number(&number)?, conversation_id(&id)?);
-                let text = message_text(&text)?;
-                let (message, members) = core.send_message(&number, id, &text, now())?;
-                values(lua, (message_table(lua, &message)?, lua.create_sequence_from(members)?))
-            })
-        });
-        m.add_method("conversation", |lua, h, (number, id): (Value, Value)| {
-            h.call(lua, |lua, core| {
-                let id = conversation_id(&id)?;
-                let conv = match number {
-                    Value::Nil => core.conversation_for_admin(id)?,
-                    number => core.conversation(&phone_number(&number)?, id)?,
-                };
-                values(lua, (conversation_table(lua, &conv)?,))
-            })
-        });
-        m.add_method("list", |lua, h, number: Value| {
-            h.call(lua, |lua, core| {
-                let list = match number {
-                    Value::Nil => core.all_conversations(core.limits().max_list)?,
-                    number => core.conversations_of(&phone_number(&number)?)?,
-                };
-                let table = lua.create_table_with_capacity(list.len(), 0)?;
-                for conv in &list {
-                    table.raw_push(conversation_table(lua, conv)?)?;
-                }
-                values(lua, (table,))
-            })
-        });
-        m.add_method("messages", |lua, h, (number, id, before, limit): Args4| {
-            h.call(lua, |lua, core| {
-                let (number, id) = (phone_number(&number)?, conversation_id(&id)?);
-                let before = optional_id(&before, "before")?;
-                let limit = match limit {
-                    Value::Nil => core.limits().page_size,
-                    other => u32::try_from(integer(&other, "limit")?)
-                        .map_err(|_| Error::invalid("limit"))?,
-                };
-                if limit == 0 {
-                    return Err(Error::invalid("limit"));
-                }
-                let messages = core.messages_before(&number, id, before, limit)?;
-                values(lua, (messages_table(lua, &messages)?,))
-            })
-        });
-        m.add_method("markRead", |lua, h, (number, id, up_to): Args3| {
-            h.call(lua, |lua, core| {
-                let (number, id) = (phone_number(&number)?, conversation_id(&id)?);
-                core.mark_read(&number, id, optional_id(&up_to, "messageId")?)?;
-                values(lua, ())
-            })
-        });
-        m.add_method("rename", |lua, h, (actor, id, name): Args3| {
-            h.call(lua, |lua, core| {
-                let actor_number = optional_number(&actor)?;
-                let id = conversation_id(&id)?;
-                let name = conversation_name(&name)?;
-                let (message, members) = core.rename(as_actor(&actor_number), id, &name, now())?;
-                values(lua, (message_table(lua, &message)?, lua.create_sequence_from(members)?))
-            })
-        });
-        m.add_method("regenerateCode", |lua, h, (actor, id): (Value, Value)| {
-            h.call(lua, |lua, core| {
-                let actor_number = optional_number(&actor)?;
-                let code = core.regenerate_code(as_actor(&actor_number), conversation_id(&id)?)?;
-                values(lua, (code,))
-            })
-        });
-        m.add_method("delete", |lua, h, (actor, id): (Value, Value)| {
-            h.call(lua, |lua, core| {
-                let actor_number = optional_number(&actor)?;
-                let members = core.delete(as_actor(&actor_number), conversation_id(&id)?)?;
-                values(lua, (lua.create_sequence_from(members)?,))
-            })
-        });
-        m.add_method("transfer", |lua, h, (actor, id, to): Args3| {
-            h.call(lua, |lua, core| {
-                let actor_number = optional_number(&actor)?;
-                let id = conversation_id(&id)?;
-                let to = phone_number(&to)?;
-                let (message, members) =
-                    core.transfer_ownership(as_actor(&actor_number), id, &to, now())?;
-                values(lua, (message_table(lua, &message)?, lua.create_sequence_from(members)?))
-            })
-        });
-        m.add_method("kick", |lua, h, (actor, id, number): Args3| {
-            h.call(lua, |lua, core| {
-                let actor_number = optional_number(&actor)?;
-                let id = conversation_id(&id)?;
-                let number = phone_number(&number)?;
-                let change = core.kick(as_actor(&actor_number), id, &number, now())?;
-                values(lua, (change_table(lua, &change)?,))
-            })
-        });
-        m.add_method("standaloneNumber", |lua, h, license: Value| {
-            h.call(lua, |lua, core| {
-                let license = short_string(&license, "license")?;
-                values(lua, (core.standalone_number(&license, now())?,))
-            })
-        });
-        m.add_method("checkSource", |lua, h, src: Value| {
-            h.call(lua, |lua, _| values(lua, (input::player_source(integer(&src, "src")?)?,)))
-        });
-        m.add_method("checkNumber", |lua, h, number: Value| {
-            h.call(lua, |lua, _| values(lua, (phone_number(&number)?.as_str().to_owned(),)))
-        });
-        m.add_method("stats", |lua, h, ()| {
-            h.call(lua, |lua, core| {
-                let stats = core.stats()?;
-                let store = core.store();
-                let t = lua.create_table()?;
-                t.set("conversations", stats.conversations)?;
-                t.set("memberships", stats.memberships)?;
-                t.set("messages", stats.messages)?;
-                t.set("phones", stats.phones)?;
-                t.set("sizeBytes", store.size_bytes()?)?;
-                t.set("schemaVersion", store.schema_version()?)?;
-                t.set("path", store.path().map(|p| p.display().to_string()))?;
-                values(lua, (t,))
-            })
-        });
+        // Every method of the core, through the one host-neutral dispatch (api.rs).
+        for &method in api::METHODS {
+            m.add_method(method, move |lua, h, args: MultiValue| {
+                h.call(lua, |lua, core| {
+                    let args: Vec<Arg> = args.iter().map(arg).collect();
+                    let replies = api::call(core, method, &args, now())?;
+                    let mut values = MultiValue::with_capacity(replies.len());
+                    for reply in &replies {
+                        values.push_back(to_lua(lua, reply)?);
+                    }
+                    Ok(values)
+                })
+            });
+        }
         m.add_method("startBackup", |lua, h, dest: Value| {
             h.call(lua, |lua, core| {
-                let dest = short_string(&dest, "file")?;
+                let dest = api::short_string(&arg(&dest), "file")?;
                 if dest.trim().is_empty() {
                     return Err(Error::invalid("file"));
                 }
@@ -305,7 +142,7 @@ impl UserData for Handle {
         });
         m.add_method("backupStatus", |lua, h, id: Value| {
             h.call(lua, |lua, _| {
-                let id = integer(&id, "job")?;
+                let id = api::integer(&arg(&id), "job")?;
                 let mut backups = h.backups.borrow_mut();
                 let finished = match backups.running.get(&id) {
                     None => return Err(Error::invalid("job")),
@@ -321,9 +158,6 @@ impl UserData for Handle {
                     Err(_) => Err(Error::Internal("backup thread panicked".into())),
                 }
             })
-        });
-        m.add_method("integrityCheck", |lua, h, ()| {
-            h.call(lua, |lua, core| values(lua, (core.store().integrity_check()?,)))
         });
         m.add_method("close", |lua, h, ()| {
             let closed = h.core.try_borrow_mut().map(|mut slot| slot.take().is_some());
@@ -350,145 +184,47 @@ impl From<mlua::Error> for Error {
     }
 }
 
-fn as_actor(number: &Option<PhoneNumber>) -> Actor<'_> {
-    number.as_ref().map_or(Actor::Admin, Actor::Member)
-}
+// --- Lua values ⇄ the api's values --------------------------------------------------------
 
-// --- Lua values → inputs -------------------------------------------------------------------
-
-/// A string argument as UTF-8, refusing oversize before looking at the bytes.
-fn text(value: &Value, max_bytes: usize, what: &'static str) -> Result<String> {
-    let Value::String(s) = value else { return Err(Error::invalid(what)) };
-    let bytes = s.as_bytes();
-    if bytes.len() > max_bytes {
-        return Err(Error::invalid(what));
-    }
-    std::str::from_utf8(&bytes).map(str::to_owned).map_err(|_| Error::invalid(what))
-}
-
-fn short_string(value: &Value, what: &'static str) -> Result<String> {
-    text(value, MAX_INPUT_BYTES, what)
-}
-
-fn integer(value: &Value, what: &'static str) -> Result<i64> {
-    match *value {
-        Value::Integer(n) => Ok(n),
-        Value::Number(f) => input::integral(f, what),
-        _ => Err(Error::invalid(what)),
-    }
-}
-
-fn phone_number(value: &Value) -> Result<PhoneNumber> {
+/// A Lua value as an argument. Strings too long for any argument are not copied or scanned.
+fn arg(value: &Value) -> Arg {
     match value {
-        Value::String(_) => PhoneNumber::parse(&short_string(value, "number")?),
-        other => PhoneNumber::from_integer(integer(other, "number")?),
-    }
-}
-
-fn optional_number(value: &Value) -> Result<Option<PhoneNumber>> {
-    match value {
-        Value::Nil => Ok(None),
-        other => phone_number(other).map(Some),
-    }
-}
-
-fn conversation_name(value: &Value) -> Result<ConversationName> {
-    ConversationName::parse(&short_string(value, "name")?)
-}
-
-fn join_code(value: &Value) -> Result<JoinCode> {
-    JoinCode::parse(&short_string(value, "joinCode")?)
-}
-
-fn optional_join_code(value: &Value) -> Result<Option<JoinCode>> {
-    match value {
-        Value::Nil => Ok(None),
-        other => join_code(other).map(Some),
-    }
-}
-
-fn conversation_id(value: &Value) -> Result<i64> {
-    input::conversation_id(integer(value, "conversationId")?)
-}
-
-fn optional_id(value: &Value, what: &'static str) -> Result<Option<i64>> {
-    match value {
-        Value::Nil => Ok(None),
-        other => {
-            let id = integer(other, what)?;
-            if id <= 0 {
-                return Err(Error::invalid(what));
+        Value::Nil => Arg::Nil,
+        Value::Boolean(b) => Arg::Bool(*b),
+        Value::Integer(n) => Arg::Int(*n),
+        Value::Number(f) => Arg::Float(*f),
+        Value::String(s) => {
+            let bytes = s.as_bytes();
+            if bytes.len() > MAX_ARG_BYTES {
+                return Arg::Unreadable;
             }
-            Ok(Some(id))
+            std::str::from_utf8(&bytes).map_or(Arg::Unreadable, |text| Arg::Str(text.to_owned()))
         }
+        _ => Arg::Other,
     }
 }
 
-fn flag(value: &Value, what: &'static str) -> Result<bool> {
-    match *value {
-        Value::Nil => Ok(false),
-        Value::Boolean(b) => Ok(b),
-        _ => Err(Error::invalid(what)),
-    }
-}
-
-fn message_text(value: &Value) -> Result<String> {
-    // Generous byte bound (4 bytes a character at the largest configurable length); the
-    // character limit itself is the service's.
-    text(value, 4 * 1_000_000, "message")
-}
-
-// --- results → Lua tables ------------------------------------------------------------------
-
-fn conversation_table(lua: &Lua, c: &Conversation) -> Result<Table> {
-    let t = lua.create_table_with_capacity(0, 13)?;
-    t.raw_set("id", c.id)?;
-    t.raw_set("name", c.name.as_str())?;
-    t.raw_set("appName", c.app_name.as_str())?;
-    t.raw_set("createdBy", c.created_by)?;
-    t.raw_set("owner", c.owner.as_str())?;
-    t.raw_set("joinCode", c.join_code.as_str())?;
-    t.raw_set("createdAt", c.created_at)?;
-    t.raw_set("updatedAt", c.updated_at)?;
-    t.raw_set("recipients", lua.create_sequence_from(c.recipients.iter().map(String::as_str))?)?;
-    t.raw_set("messages", messages_table(lua, &c.messages)?)?;
-    t.raw_set("isItRead", c.is_it_read)?;
-    t.raw_set("unreadCount", c.unread_count)?;
-    Ok(t)
-}
-
-fn messages_table(lua: &Lua, messages: &[Message]) -> Result<Table> {
-    let t = lua.create_table_with_capacity(messages.len(), 0)?;
-    for m in messages {
-        t.raw_push(message_table(lua, m)?)?;
-    }
-    Ok(t)
-}
-
-fn message_table(lua: &Lua, m: &Message) -> Result<Table> {
-    let t = lua.create_table_with_capacity(0, 6)?;
-    t.raw_set("id", m.id)?;
-    t.raw_set("sender", m.sender.as_deref())?;
-    t.raw_set("content", m.content.as_str())?;
-    t.raw_set("type", m.kind.as_str())?;
-    t.raw_set("event", m.event.map(|e| e.as_str()))?;
-    t.raw_set("createdAt", m.created_at)?;
-    Ok(t)
-}
-
-fn change_table(lua: &Lua, c: &MembershipChange) -> Result<Table> {
-    let t = lua.create_table_with_capacity(0, 6)?;
-    t.raw_set("conversationId", c.conversation_id)?;
-    t.raw_set("number", c.number.as_str())?;
-    t.raw_set("recipients", lua.create_sequence_from(c.recipients.iter().map(String::as_str))?)?;
-    t.raw_set("newOwner", c.new_owner.as_deref())?;
-    t.raw_set("deleted", c.deleted)?;
-    t.raw_set(
-        "message",
-        match &c.message {
-            Some(m) => message_table(lua, m)?.into_lua(lua)?,
-            None => Value::Nil,
-        },
-    )?;
-    Ok(t)
+/// A reply as a Lua value: objects become tables without their `Null` fields.
+fn to_lua(lua: &Lua, reply: &Reply) -> Result<Value> {
+    Ok(match reply {
+        Reply::Null => Value::Nil,
+        Reply::Bool(b) => Value::Boolean(*b),
+        Reply::Int(n) => Value::Integer(*n),
+        Reply::Float(f) => Value::Number(*f),
+        Reply::Str(s) => Value::String(lua.create_string(s)?),
+        Reply::Array(items) => {
+            let t = lua.create_table_with_capacity(items.len(), 0)?;
+            for item in items {
+                t.raw_push(to_lua(lua, item)?)?;
+            }
+            Value::Table(t)
+        }
+        Reply::Object(fields) => {
+            let t = lua.create_table_with_capacity(0, fields.len())?;
+            for (key, value) in fields {
+                t.raw_set(*key, to_lua(lua, value)?)?;
+            }
+            Value::Table(t)
+        }
+    })
 }

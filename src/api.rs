@@ -1,0 +1,460 @@
+//! The one dispatch of the core's methods, shared by every host (the Lua module, the wasm
+//! module): argument values as a host sees them ([`Arg`]) → validated inputs → a service call →
+//! a reply tree ([`Reply`]) that each host turns into its own values (Lua tables, JSON).
+//!
+//! Why here and not in each binding: the rules of which argument is what, in which order they
+//! are checked and what each method returns must be spelled once, so that both hosts give the
+//! same answer to the same call, error codes included. A binding only converts values.
+//!
+//! Never reads the clock or the OS: `now` comes from the host with every call.
+
+use crate::error::{Error, Result};
+use crate::input::{self, ConversationName, JoinCode, PhoneNumber, MAX_INPUT_BYTES};
+use crate::model::{Conversation, MembershipChange, Message};
+use crate::service::{Actor, Darkchat, Limits};
+
+/// The largest string any argument may be (a message at the largest configurable length, 4
+/// bytes a character). A host may hand over longer strings as [`Arg::Unreadable`] without
+/// copying or scanning them: no argument accepts them.
+pub const MAX_ARG_BYTES: usize = 4 * 1_000_000;
+
+/// One argument as the host's value model has it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    /// A string that is not UTF-8, or longer than [`MAX_ARG_BYTES`]: a string no rule accepts.
+    Unreadable,
+    /// A table, function, userdata or anything else that is not a scalar.
+    Other,
+}
+
+/// A reply value. `Null` fields of an object are left out by every host (Lua: absent key).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Array(Vec<Reply>),
+    Object(Vec<(&'static str, Reply)>),
+}
+
+/// Every method [`call`] knows, as hosts name them.
+pub const METHODS: &[&str] = &[
+    "create",
+    "add",
+    "remove",
+    "join",
+    "send",
+    "conversation",
+    "list",
+    "messages",
+    "markRead",
+    "rename",
+    "regenerateCode",
+    "delete",
+    "transfer",
+    "kick",
+    "standaloneNumber",
+    "checkSource",
+    "checkNumber",
+    "stats",
+    "integrityCheck",
+];
+
+/// Runs `method` on the core with `args` (missing ones are `Nil`, extra ones ignored) at time
+/// `now` (unix seconds). Returns the method's values, or the failure.
+pub fn call(core: &mut Darkchat, method: &str, args: &[Arg], now: i64) -> Result<Vec<Reply>> {
+    let arg = |i: usize| args.get(i).unwrap_or(&Arg::Nil);
+    match method {
+        "create" => {
+            let number = phone_number(arg(0))?;
+            let name = conversation_name(arg(1))?;
+            let code = optional_join_code(arg(2))?;
+            let conv = core.create_conversation(&number, &name, code.as_ref(), now)?;
+            Ok(vec![conversation(&conv)])
+        }
+        "add" => {
+            let (number, id) = (phone_number(arg(0))?, conversation_id(arg(1))?);
+            Ok(vec![change(&core.add_member(&number, id, now)?)])
+        }
+        "remove" => {
+            let (number, id) = (phone_number(arg(0))?, conversation_id(arg(1))?);
+            let is_self = flag(arg(2), "isSelf")?;
+            Ok(vec![change(&core.remove_member(&number, id, is_self, now)?)])
+        }
+        "join" => {
+            let number = phone_number(arg(0))?;
+            let code = join_code(arg(1))?;
+            let (conv, joined) = core.join_by_code(&number, &code, now)?;
+            Ok(vec![conversation(&conv), change(&joined)])
+        }
+        "send" => {
+            let (number, id) = (phone_number(arg(0))?, conversation_id(arg(1))?);
+            let text = message_text(arg(2))?;
+            let (sent, members) = core.send_message(&number, id, &text, now)?;
+            Ok(vec![message(&sent), strings(members)])
+        }
+        "conversation" => {
+            let id = conversation_id(arg(1))?;
+            let conv = match arg(0) {
+                Arg::Nil => core.conversation_for_admin(id)?,
+                number => core.conversation(&phone_number(number)?, id)?,
+            };
+            Ok(vec![conversation(&conv)])
+        }
+        "list" => {
+            let list = match arg(0) {
+                Arg::Nil => core.all_conversations(core.limits().max_list)?,
+                number => core.conversations_of(&phone_number(number)?)?,
+            };
+            Ok(vec![Reply::Array(list.iter().map(conversation).collect())])
+        }
+        "messages" => {
+            let (number, id) = (phone_number(arg(0))?, conversation_id(arg(1))?);
+            let before = optional_id(arg(2), "before")?;
+            let limit = match arg(3) {
+                Arg::Nil => core.limits().page_size,
+                other => u32::try_from(integer(other, "limit")?).map_err(|_| Error::invalid("limit"))?,
+            };
+            if limit == 0 {
+                return Err(Error::invalid("limit"));
+            }
+            Ok(vec![messages(&core.messages_before(&number, id, before, limit)?)])
+        }
+        "markRead" => {
+            let (number, id) = (phone_number(arg(0))?, conversation_id(arg(1))?);
+            core.mark_read(&number, id, optional_id(arg(2), "messageId")?)?;
+            Ok(vec![])
+        }
+        "rename" => {
+            let actor = optional_number(arg(0))?;
+            let id = conversation_id(arg(1))?;
+            let name = conversation_name(arg(2))?;
+            let (note, members) = core.rename(as_actor(&actor), id, &name, now)?;
+            Ok(vec![message(&note), strings(members)])
+        }
+        "regenerateCode" => {
+            let actor = optional_number(arg(0))?;
+            let code = core.regenerate_code(as_actor(&actor), conversation_id(arg(1))?)?;
+            Ok(vec![Reply::Str(code)])
+        }
+        "delete" => {
+            let actor = optional_number(arg(0))?;
+            let members = core.delete(as_actor(&actor), conversation_id(arg(1))?)?;
+            Ok(vec![strings(members)])
+        }
+        "transfer" => {
+            let actor = optional_number(arg(0))?;
+            let id = conversation_id(arg(1))?;
+            let to = phone_number(arg(2))?;
+            let (note, members) = core.transfer_ownership(as_actor(&actor), id, &to, now)?;
+            Ok(vec![message(&note), strings(members)])
+        }
+        "kick" => {
+            let actor = optional_number(arg(0))?;
+            let id = conversation_id(arg(1))?;
+            let number = phone_number(arg(2))?;
+            Ok(vec![change(&core.kick(as_actor(&actor), id, &number, now)?)])
+        }
+        "standaloneNumber" => {
+            let license = short_string(arg(0), "license")?;
+            Ok(vec![Reply::Str(core.standalone_number(&license, now)?)])
+        }
+        "checkSource" => Ok(vec![Reply::Int(input::player_source(integer(arg(0), "src")?)?)]),
+        "checkNumber" => Ok(vec![Reply::Str(phone_number(arg(0))?.as_str().to_owned())]),
+        "stats" => {
+            let stats = core.stats()?;
+            let store = core.store();
+            Ok(vec![Reply::Object(vec![
+                ("conversations", Reply::Int(stats.conversations)),
+                ("memberships", Reply::Int(stats.memberships)),
+                ("messages", Reply::Int(stats.messages)),
+                ("phones", Reply::Int(stats.phones)),
+                ("sizeBytes", Reply::Int(store.size_bytes()?)),
+                ("schemaVersion", Reply::Int(store.schema_version()?)),
+                ("path", optional_str(store.path().map(|p| p.display().to_string()))),
+            ])])
+        }
+        "integrityCheck" => Ok(vec![Reply::Str(core.store().integrity_check()?)]),
+        _ => Err(Error::invalid("method")),
+    }
+}
+
+/// Limits from the host's open options: `get(key)` gives each key's value (`Nil` = default).
+pub fn limits(get: impl Fn(&'static str) -> Arg) -> Result<Limits> {
+    let mut limits = Limits::default();
+    let read = |key: &'static str, into: &mut u32| -> Result<()> {
+        match get(key) {
+            Arg::Nil => Ok(()),
+            Arg::Int(n) if (1..=1_000_000).contains(&n) => {
+                *into = n as u32;
+                Ok(())
+            }
+            _ => Err(Error::invalid(key)),
+        }
+    };
+    let mut message_chars = limits.max_message_chars as u32;
+    read("maxMembers", &mut limits.max_members)?;
+    read("maxConversationsPerNumber", &mut limits.max_conversations_per_number)?;
+    read("maxMessageLength", &mut message_chars)?;
+    read("pageSize", &mut limits.page_size)?;
+    read("maxPageSize", &mut limits.max_page_size)?;
+    read("maxList", &mut limits.max_list)?;
+    limits.max_message_chars = message_chars as usize;
+    Ok(limits)
+}
+
+fn as_actor(number: &Option<PhoneNumber>) -> Actor<'_> {
+    number.as_ref().map_or(Actor::Admin, Actor::Member)
+}
+
+// --- arguments → inputs ----------------------------------------------------------------------
+
+/// A string argument as UTF-8, refusing oversize before anything else.
+pub fn text(value: &Arg, max_bytes: usize, what: &'static str) -> Result<String> {
+    match value {
+        Arg::Str(s) if s.len() <= max_bytes => Ok(s.clone()),
+        _ => Err(Error::invalid(what)),
+    }
+}
+
+pub fn short_string(value: &Arg, what: &'static str) -> Result<String> {
+    text(value, MAX_INPUT_BYTES, what)
+}
+
+pub fn integer(value: &Arg, what: &'static str) -> Result<i64> {
+    match *value {
+        Arg::Int(n) => Ok(n),
+        Arg::Float(f) => input::integral(f, what),
+        _ => Err(Error::invalid(what)),
+    }
+}
+
+fn phone_number(value: &Arg) -> Result<PhoneNumber> {
+    match value {
+        Arg::Str(_) | Arg::Unreadable => PhoneNumber::parse(&short_string(value, "number")?),
+        other => PhoneNumber::from_integer(integer(other, "number")?),
+    }
+}
+
+fn optional_number(value: &Arg) -> Result<Option<PhoneNumber>> {
+    match value {
+        Arg::Nil => Ok(None),
+        other => phone_number(other).map(Some),
+    }
+}
+
+fn conversation_name(value: &Arg) -> Result<ConversationName> {
+    ConversationName::parse(&short_string(value, "name")?)
+}
+
+fn join_code(value: &Arg) -> Result<JoinCode> {
+    JoinCode::parse(&short_string(value, "joinCode")?)
+}
+
+fn optional_join_code(value: &Arg) -> Result<Option<JoinCode>> {
+    match value {
+        Arg::Nil => Ok(None),
+        other => join_code(other).map(Some),
+    }
+}
+
+fn conversation_id(value: &Arg) -> Result<i64> {
+    input::conversation_id(integer(value, "conversationId")?)
+}
+
+fn optional_id(value: &Arg, what: &'static str) -> Result<Option<i64>> {
+    match value {
+        Arg::Nil => Ok(None),
+        other => {
+            let id = integer(other, what)?;
+            if id <= 0 {
+                return Err(Error::invalid(what));
+            }
+            Ok(Some(id))
+        }
+    }
+}
+
+fn flag(value: &Arg, what: &'static str) -> Result<bool> {
+    match *value {
+        Arg::Nil => Ok(false),
+        Arg::Bool(b) => Ok(b),
+        _ => Err(Error::invalid(what)),
+    }
+}
+
+fn message_text(value: &Arg) -> Result<String> {
+    // Generous byte bound; the character limit itself is the service's.
+    text(value, MAX_ARG_BYTES, "message")
+}
+
+// --- results → reply trees -------------------------------------------------------------------
+
+fn optional_str(value: Option<String>) -> Reply {
+    value.map_or(Reply::Null, Reply::Str)
+}
+
+fn strings(list: Vec<String>) -> Reply {
+    Reply::Array(list.into_iter().map(Reply::Str).collect())
+}
+
+fn conversation(c: &Conversation) -> Reply {
+    Reply::Object(vec![
+        ("id", Reply::Int(c.id)),
+        ("name", Reply::Str(c.name.clone())),
+        ("appName", Reply::Str(c.app_name.clone())),
+        ("createdBy", Reply::Int(c.created_by)),
+        ("owner", Reply::Str(c.owner.clone())),
+        ("joinCode", Reply::Str(c.join_code.clone())),
+        ("createdAt", Reply::Int(c.created_at)),
+        ("updatedAt", Reply::Int(c.updated_at)),
+        ("recipients", strings(c.recipients.clone())),
+        ("messages", messages(&c.messages)),
+        ("isItRead", Reply::Bool(c.is_it_read)),
+        ("unreadCount", Reply::Int(c.unread_count)),
+    ])
+}
+
+fn messages(list: &[Message]) -> Reply {
+    Reply::Array(list.iter().map(message).collect())
+}
+
+fn message(m: &Message) -> Reply {
+    Reply::Object(vec![
+        ("id", Reply::Int(m.id)),
+        ("sender", optional_str(m.sender.clone())),
+        ("content", Reply::Str(m.content.clone())),
+        ("type", Reply::Str(m.kind.as_str().to_owned())),
+        ("event", optional_str(m.event.map(|e| e.as_str().to_owned()))),
+        ("createdAt", Reply::Int(m.created_at)),
+    ])
+}
+
+fn change(c: &MembershipChange) -> Reply {
+    Reply::Object(vec![
+        ("conversationId", Reply::Int(c.conversation_id)),
+        ("number", Reply::Str(c.number.as_str().to_owned())),
+        ("recipients", strings(c.recipients.clone())),
+        ("newOwner", optional_str(c.new_owner.clone())),
+        ("deleted", Reply::Bool(c.deleted)),
+        ("message", c.message.as_ref().map_or(Reply::Null, message)),
+    ])
+}
+
+// --- the JSON wire (wasm host, shared test cases) ----------------------------------------------
+
+/// Decodes one argument of the JSON wire: `null`, booleans, integers and strings as they are;
+/// `{"f": "<number>" | "nan" | "inf" | "-inf"}` a float (a JSON number with a fraction or an
+/// exponent is a float too); `{"b": <length>}` an unreadable string; `{"o": "<type>"}` or any
+/// other value a table, function or the like. Lua writes this form so that integers vs floats,
+/// NaN and invalid UTF-8 survive the hops through MessagePack and JavaScript.
+pub fn arg_from_json(value: &serde_json::Value) -> Arg {
+    use serde_json::Value;
+    match value {
+        Value::Null => Arg::Nil,
+        Value::Bool(b) => Arg::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Arg::Int(i),
+            None => Arg::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) if s.len() <= MAX_ARG_BYTES => Arg::Str(s.clone()),
+        Value::String(_) => Arg::Unreadable,
+        Value::Object(map) => {
+            if let Some(Value::String(f)) = map.get("f") {
+                return Arg::Float(match f.as_str() {
+                    "nan" => f64::NAN,
+                    "inf" => f64::INFINITY,
+                    "-inf" => f64::NEG_INFINITY,
+                    other => other.parse().unwrap_or(f64::NAN),
+                });
+            }
+            if map.contains_key("b") {
+                return Arg::Unreadable;
+            }
+            Arg::Other
+        }
+        Value::Array(_) => Arg::Other,
+    }
+}
+
+/// A reply as JSON (`Null` object fields left out, as Lua leaves them out).
+pub fn reply_to_json(reply: &Reply) -> serde_json::Value {
+    use serde_json::Value;
+    match reply {
+        Reply::Null => Value::Null,
+        Reply::Bool(b) => Value::Bool(*b),
+        Reply::Int(n) => Value::from(*n),
+        Reply::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        Reply::Str(s) => Value::String(s.clone()),
+        Reply::Array(items) => Value::Array(items.iter().map(reply_to_json).collect()),
+        Reply::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|(_, v)| *v != Reply::Null)
+                .map(|(k, v)| ((*k).to_owned(), reply_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// The outcome of a call as the JSON wire carries it:
+/// `{"ok": true, "v": [values...]}` or `{"ok": false, "code": "<code>", "message": "..."}`.
+pub fn outcome_to_json(outcome: &Result<Vec<Reply>>) -> serde_json::Value {
+    match outcome {
+        Ok(values) => serde_json::json!({
+            "ok": true,
+            "v": values.iter().map(reply_to_json).collect::<Vec<_>>(),
+        }),
+        Err(e) => serde_json::json!({ "ok": false, "code": e.code(), "message": e.to_string() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn core() -> Darkchat {
+        Darkchat::new(Store::open_in_memory().unwrap(), Limits::default(), [1; 32])
+    }
+
+    #[test]
+    fn wire_arguments_keep_their_types() {
+        let arg = |s: &str| arg_from_json(&serde_json::from_str(s).unwrap());
+        assert_eq!(arg("3"), Arg::Int(3));
+        assert_eq!(arg("3.0"), Arg::Float(3.0));
+        assert_eq!(arg(r#"{"f":"3"}"#), Arg::Float(3.0));
+        assert!(matches!(arg(r#"{"f":"nan"}"#), Arg::Float(f) if f.is_nan()));
+        assert_eq!(arg(r#"{"f":"-inf"}"#), Arg::Float(f64::NEG_INFINITY));
+        assert_eq!(arg(r#"{"b":7}"#), Arg::Unreadable);
+        assert_eq!(arg(r#"{"o":"table"}"#), Arg::Other);
+        assert_eq!(arg("null"), Arg::Nil);
+        assert_eq!(arg(r#""x""#), Arg::Str("x".into()));
+    }
+
+    #[test]
+    fn unreadable_strings_are_invalid_wherever_a_string_goes() {
+        let mut dc = core();
+        let err = call(&mut dc, "create", &[Arg::Unreadable, Arg::Str("x".into())], 1).unwrap_err();
+        assert_eq!((err.code(), err.to_string().as_str()), ("invalid_argument", "invalid argument: number"));
+        let err = call(&mut dc, "create", &[Arg::Int(5), Arg::Unreadable], 1).unwrap_err();
+        assert_eq!(err.to_string(), "invalid argument: name");
+        assert!(call(&mut dc, "nope", &[], 1).is_err());
+    }
+
+    #[test]
+    fn every_method_is_dispatched() {
+        let mut dc = core();
+        for method in METHODS {
+            let err = call(&mut dc, method, &[Arg::Other, Arg::Other, Arg::Other], 1).err();
+            assert!(err.map_or(true, |e| e.to_string() != "invalid argument: method"), "{method}");
+        }
+    }
+}
