@@ -39,6 +39,11 @@ impl MessageKind {
             MessageKind::System => "system",
         }
     }
+
+    /// The stored form back (the schema allows only these two).
+    pub fn parse(stored: &str) -> Self {
+        if stored == "system" { MessageKind::System } else { MessageKind::Text }
+    }
 }
 
 /// What a system message records.

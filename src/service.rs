@@ -544,12 +544,8 @@ fn build_view(tx: &Tx<'_>, limits: &Limits, row: ConversationRow, member: Member
 }
 
 /// A list entry: no member list, only the last message.
-fn summary(tx: &Tx<'_>, row: ConversationRow, member: MemberRow) -> Result<Conversation> {
-    let messages = if row.last_message_id > 0 {
-        tx.messages_before(row.id, Some(row.last_message_id + 1), 1)?
-    } else {
-        Vec::new()
-    };
+fn summary(tx: &Tx<'_>, mut row: ConversationRow, member: MemberRow) -> Result<Conversation> {
+    let messages = row.last_message.take().into_iter().collect();
     finish(tx, row, member, Vec::new(), messages)
 }
 

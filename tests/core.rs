@@ -259,6 +259,68 @@ fn listing_is_most_recent_first_with_the_last_message() {
 }
 
 #[test]
+fn the_listed_last_message_is_the_newest_message_of_each_kind() {
+    let mut dc = core();
+    let a = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
+    let newest = |dc: &Darkchat| dc.conversation(&n("1"), a).unwrap().messages.pop();
+    let listed = |dc: &Darkchat| dc.conversations_of(&n("1")).unwrap().remove(0).messages;
+    assert!(listed(&dc).is_empty());
+    dc.add_member(&n("2"), a, NOW + 1).unwrap();
+    dc.send_message(&n("2"), a, "text", NOW + 2).unwrap();
+    assert_eq!(listed(&dc), newest(&dc).into_iter().collect::<Vec<_>>());
+    dc.remove_member(&n("2"), a, true, NOW + 3).unwrap();
+    let last = listed(&dc);
+    assert_eq!(last, newest(&dc).into_iter().collect::<Vec<_>>());
+    assert_eq!(last[0].kind, MessageKind::System);
+    assert_eq!(last[0].event, Some(SystemEvent::Left));
+    assert_eq!(last[0].sender.as_deref(), Some("2"));
+    assert_eq!(last[0].created_at, NOW + 3);
+    let admin = dc.all_conversations(10).unwrap();
+    assert_eq!(admin[0].messages, last);
+}
+
+#[test]
+fn upgrading_a_version_1_database_keeps_everything_and_fills_the_last_message() {
+    use darkchat::store::migrations::MIGRATIONS;
+    let dir = std::env::temp_dir().join(format!("darkchat-upgrade-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("v1.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO phones (id, number) VALUES (1, '5550001'), (2, '5550002');
+             INSERT INTO conversations (id, name, created_by, owner_id, join_code, created_at,
+                 updated_at, last_message_id) VALUES (7, 'Old', 1, 1, 'OLD123', 10, 12, 3),
+                 (8, 'Quiet', 2, 2, 'QUIET1', 10, 10, 0);
+             INSERT INTO members (conversation_id, phone_id, joined_at) VALUES (7, 1, 10), (7, 2, 11),
+                 (8, 2, 10);
+             INSERT INTO messages (id, conversation_id, sender_id, kind, event, content, created_at)
+                 VALUES (1, 7, 2, 'system', 'joined', '5550002 joined', 11),
+                        (2, 7, 1, 'text', NULL, 'first', 11), (3, 7, 2, 'text', NULL, 'second', 12);",
+        )
+        .unwrap();
+    }
+    let dc = Darkchat::new(Store::open(&path).unwrap(), Limits::default(), [5; 32]);
+    assert_eq!(dc.store().schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let list = dc.conversations_of(&n("5550002")).unwrap();
+    assert_eq!(list.iter().map(|c| c.id).collect::<Vec<_>>(), vec![7, 8]);
+    assert_eq!(list[0].messages.len(), 1);
+    assert_eq!(list[0].messages[0].id, 3);
+    assert_eq!(list[0].messages[0].content, "second");
+    assert_eq!(list[0].messages[0].sender.as_deref(), Some("5550002"));
+    assert_eq!(list[0].messages[0].kind, MessageKind::Text);
+    assert!(list[1].messages.is_empty());
+    let page = dc.messages_before(&n("5550001"), 7, None, 10).unwrap();
+    assert_eq!(page.iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(dc.store().integrity_check().unwrap(), "ok");
+    drop(dc);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn limits_are_enforced() {
     let limits = Limits { max_members: 2, max_conversations_per_number: 2, ..Limits::default() };
     let mut dc = Darkchat::new(Store::open_in_memory().unwrap(), limits, [1; 32]);

@@ -5,7 +5,8 @@
 //! `COMMIT` per write, on a separate connection to the same file configured like the store:
 //! its settings are copied from the store's own connection when one is open (so a change to
 //! the store's configuration moves the floor with it), else set to the store's as written
-//! when this was (WAL, `synchronous = NORMAL`, `wal_autocheckpoint = 0`, 8 MiB page cache).
+//! when this was (WAL, `synchronous = NORMAL`, `wal_autocheckpoint = 0`, 8 MiB page cache,
+//! 256 MiB mapped), with the store's busy handler.
 //! It has no checkpoint thread of its own: the stores open in the same process checkpoint the
 //! shared log in the background, as the resource's does. Column values are read into owned Rust values,
 //! as the store does, so the floor pays the same copying.
@@ -14,7 +15,6 @@
 //! implementation on SQLite must pay for the operation. A path's ratio to this is its overhead.
 
 use std::path::Path;
-use std::time::Duration;
 
 use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -38,6 +38,7 @@ struct Row {
     created_at: i64,
     updated_at: i64,
     last_message_id: i64,
+    last_message: Option<Msg>,
 }
 
 #[allow(dead_code)]
@@ -52,11 +53,13 @@ struct Msg {
 
 const CONVERSATION: &str =
     "SELECT c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, \
-     c.created_at, c.updated_at, c.last_message_id FROM conversations c \
+     c.created_at, c.updated_at, c.last_message_id, c.last_sender, c.last_kind, c.last_event, \
+     c.last_content, c.last_created_at FROM conversations c \
      JOIN phones o ON o.id = c.owner_id WHERE c.id = ?1";
 const CONVERSATIONS_OF: &str =
     "SELECT c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, \
-     c.created_at, c.updated_at, c.last_message_id, m.id, m.last_read_message_id \
+     c.created_at, c.updated_at, c.last_message_id, c.last_sender, c.last_kind, c.last_event, \
+     c.last_content, c.last_created_at, m.id, m.last_read_message_id \
      FROM members m JOIN conversations c ON c.id = m.conversation_id \
      JOIN phones o ON o.id = c.owner_id \
      WHERE m.phone_id = ?1 ORDER BY c.updated_at DESC, c.id DESC LIMIT ?2";
@@ -84,7 +87,9 @@ const INSERT_MESSAGE: &str =
     "INSERT INTO messages (conversation_id, sender_id, kind, event, content, created_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 const TOUCH_CONVERSATION: &str =
-    "UPDATE conversations SET last_message_id = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1";
+    "UPDATE conversations SET last_message_id = ?2, updated_at = max(updated_at, ?3), \
+     last_sender = (SELECT number FROM phones WHERE id = ?4), last_kind = ?5, \
+     last_event = ?6, last_content = ?7, last_created_at = ?3 WHERE id = ?1";
 const MESSAGES_BEFORE: &str = "SELECT m.id, p.number, m.content, m.kind, m.event, m.created_at \
      FROM messages m LEFT JOIN phones p ON p.id = m.sender_id \
      WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3";
@@ -92,7 +97,7 @@ const COUNT_AFTER: &str = "SELECT count(*) FROM (SELECT 1 FROM messages \
      WHERE conversation_id = ?1 AND id > ?2 LIMIT ?3)";
 
 /// Connection settings copied from the store's connection (all read back as integers).
-const MIRRORED: [&str; 8] = [
+const MIRRORED: [&str; 7] = [
     "synchronous",
     "wal_autocheckpoint",
     "journal_size_limit",
@@ -100,7 +105,6 @@ const MIRRORED: [&str; 8] = [
     "cache_size",
     "temp_store",
     "mmap_size",
-    "busy_timeout",
 ];
 const MIRRORED_CONFIG: [DbConfig; 1] = [DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG];
 
@@ -118,8 +122,10 @@ impl Floor {
         page_size: u32,
         max_list: u32,
     ) -> R<Floor> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
+        let mut conn = Connection::open(path)?;
+        // The store's busy handler (not a pragma, so not mirrored below).
+        conn.busy_handler(Some(darkchat::store::wait_for_lock))?;
+        let conn = conn;
         conn.set_prepared_statement_cache_capacity(128);
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
         match store {
@@ -134,8 +140,8 @@ impl Floor {
             }
             None => conn.execute_batch(
                 "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; \
-                 PRAGMA journal_size_limit = 67108864; PRAGMA foreign_keys = ON; \
-                 PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;",
+                 PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY; \
+                 PRAGMA mmap_size = 268435456;",
             )?,
         }
         Ok(Floor { conn, page_size, max_list })
@@ -250,12 +256,10 @@ impl Floor {
             let phone = self.phone_id(number)?.expect("phone exists");
             let mut stmt = self.conn.prepare_cached(CONVERSATIONS_OF)?;
             let rows: Vec<(Row, i64)> = stmt
-                .query_map(params![phone, self.max_list], |r| Ok((row(r)?, r.get(11)?)))?
+                .query_map(params![phone, self.max_list], |r| Ok((row(r)?, r.get(16)?)))?
                 .collect::<R<_>>()?;
+            // The last message comes with the row (kept beside the conversation).
             for (row, last_read) in &rows {
-                if row.last_message_id > 0 {
-                    self.messages(row.id, row.last_message_id + 1, 1)?;
-                }
                 if *last_read < row.last_message_id {
                     self.conn
                         .prepare_cached(COUNT_AFTER)?
@@ -343,7 +347,9 @@ impl Floor {
             .prepare_cached(INSERT_MESSAGE)?
             .execute(params![id, sender, kind, event, text, now])?;
         let message = self.conn.last_insert_rowid();
-        self.conn.prepare_cached(TOUCH_CONVERSATION)?.execute(params![id, message, now])?;
+        self.conn
+            .prepare_cached(TOUCH_CONVERSATION)?
+            .execute(params![id, message, now, sender, kind, event, text])?;
         Ok(message)
     }
 
@@ -396,5 +402,16 @@ fn row(r: &rusqlite::Row<'_>) -> R<Row> {
         created_at: r.get(7)?,
         updated_at: r.get(8)?,
         last_message_id: r.get(9)?,
+        last_message: match r.get::<_, Option<String>>(11)? {
+            Some(kind) => Some(Msg {
+                id: r.get(9)?,
+                sender: r.get(10)?,
+                kind,
+                event: r.get(12)?,
+                content: r.get(13)?,
+                created_at: r.get(14)?,
+            }),
+            None => None,
+        },
     })
 }

@@ -466,9 +466,17 @@ fn run(args: &[String]) -> AnyResult<()> {
         kib_to_mib(rss_after_run.rss),
         kib_to_mib(rss_after_run.peak)
     );
+    println!(
+        "  of which private (heaps, page caches): {:.1} MiB after opening, {:.1} MiB after the run; \
+         mapped database pages: {:.1} MiB after the run (bounded by mmap_size per connection)",
+        kib_to_mib(rss_after_open.anon),
+        kib_to_mib(rss_after_run.anon),
+        kib_to_mib(rss_after_run.file.saturating_sub(rss_after_open.file))
+    );
     println!("  (at process start: {:.1} MiB)", kib_to_mib(rss_start.rss));
 
-    let checks = targets(&results, &missing, startup_median, rss_after_open.rss, rss_after_run.rss);
+    let checks =
+        targets(&results, &missing, startup_median, rss_after_open.anon, rss_after_run.anon);
     println!();
     println!("targets (issue; medians over rounds):");
     for c in &checks {
@@ -504,6 +512,8 @@ fn run(args: &[String]) -> AnyResult<()> {
             "process_start": rss_start.rss, "before_open": rss_before_open.rss,
             "after_open": rss_after_open.rss, "after_run": rss_after_run.rss,
             "peak": rss_after_run.peak,
+            "anon_after_open": rss_after_open.anon, "anon_after_run": rss_after_run.anon,
+            "file_after_open": rss_after_open.file, "file_after_run": rss_after_run.file,
         },
         "exports_missing": missing.iter().map(|op| op.export()).collect::<Vec<_>>(),
         "results": rows.iter().map(|r| json!({
@@ -1155,10 +1165,11 @@ fn targets(
         }
     }
     check("start-up on the large database".into(), startup_ms, 100.0, "ms");
-    // "Memory bounded": the run must not grow the process much past its opened size (caches
-    // are capped at 8 MiB per connection; the Lua heap is collected).
+    // "Memory bounded": the run must not grow the process's private memory much past its
+    // opened size (page caches are capped at 8 MiB per connection; the Lua heap is collected).
+    // Mapped database pages are the OS's page cache, capped by mmap_size, and reported apart.
     check(
-        "RSS growth during the run".into(),
+        "private memory growth during the run".into(),
         kib_to_mib(rss_run.saturating_sub(rss_open)),
         64.0,
         "MiB",
@@ -1171,10 +1182,15 @@ fn targets(
 #[derive(Debug, Clone, Copy, Default)]
 struct Memory {
     rss: u64,
+    /// Private memory (heaps, page caches): what the process itself holds.
+    anon: u64,
+    /// Mapped file pages resident (the database mapping: the OS's page cache, shared and
+    /// reclaimable, capped by the store's `mmap_size`).
+    file: u64,
     peak: u64,
 }
 
-/// VmRSS and VmHWM of this process, in KiB (0 where /proc is unavailable).
+/// VmRSS, RssAnon, RssFile and VmHWM of this process, in KiB (0 where /proc is unavailable).
 fn memory() -> Memory {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
@@ -1185,7 +1201,12 @@ fn memory() -> Memory {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    Memory { rss: field("VmRSS:"), peak: field("VmHWM:") }
+    Memory {
+        rss: field("VmRSS:"),
+        anon: field("RssAnon:"),
+        file: field("RssFile:"),
+        peak: field("VmHWM:"),
+    }
 }
 
 fn kib_to_mib(kib: u64) -> f64 {

@@ -288,6 +288,15 @@ fn fill(path: &Path) -> AnyResult<i64> {
             }
         }
     }
+    // Each conversation's copy of its last message, as the store keeps it.
+    tx.execute_batch(
+        "UPDATE conversations \
+            SET (last_sender, last_kind, last_event, last_content, last_created_at) = \
+                (SELECT p.number, m.kind, m.event, m.content, m.created_at \
+                   FROM messages m LEFT JOIN phones p ON p.id = m.sender_id \
+                  WHERE m.id = conversations.last_message_id) \
+          WHERE last_message_id > 0",
+    )?;
     tx.commit()?;
     // Back to WAL, as the store runs it; closing leaves a single self-contained file.
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;

@@ -3,8 +3,16 @@
 //! Why: with `wal_autocheckpoint` on, the commit that crosses the threshold copies the log into
 //! the database and fsyncs it, on the caller's thread: a multi-millisecond hitch for every
 //! player on a FiveM server. Here a thread with its own connection runs a PASSIVE checkpoint
-//! every [`INTERVAL`] (it never blocks writers or readers), and SQLite restarts the log from
-//! its beginning on the next commit once it is fully copied, so the log stays bounded.
+//! every [`INTERVAL`] when something was committed since the last one (a PASSIVE checkpoint
+//! never blocks writers or readers).
+//!
+//! The log must also be *restarted* from its beginning once fully copied, or it grows forever.
+//! SQLite does that in the first commit after a complete checkpoint: it rewrites the log
+//! header, fsyncs it and truncates the file to `journal_size_limit`. So that this commit is not
+//! a player's, the thread makes it itself, straight after each complete checkpoint, by bumping
+//! the one-row `wal_marker` table; only this connection sets `journal_size_limit`, so a rare
+//! restart that does land on the caller's connection (a write slipping in between) never
+//! truncates there.
 //!
 //! Not built for wasm32 (no threads there; that host checkpoints between calls).
 
@@ -15,11 +23,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 use crate::error::Result;
 
 const INTERVAL: Duration = Duration::from_millis(250);
+/// The log file is truncated back to this size when the checkpointer restarts it.
+const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
 pub(super) struct Checkpointer {
     stop: Arc<(Mutex<bool>, Condvar)>,
@@ -28,12 +38,11 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     pub(super) fn start(path: &Path) -> Result<Self> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let conn = super::connect(path)?;
         conn.busy_timeout(Duration::from_millis(100))?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -46,14 +55,37 @@ impl Checkpointer {
 
 fn run(conn: Connection, stop: &(Mutex<bool>, Condvar)) {
     let (lock, wake) = stop;
+    let mut last_seen = None;
     let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
     while !*stopped {
         let (guard, _) = wake.wait_timeout(stopped, INTERVAL).unwrap_or_else(|p| p.into_inner());
         stopped = guard;
-        // A busy or failed checkpoint is simply retried on the next tick: nothing is lost,
-        // the log only grows a little longer meanwhile.
-        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        // A busy or failed step is simply retried on the next tick: nothing is lost, the log
+        // only grows a little longer meanwhile.
+        let _ = tick(&conn, &mut last_seen);
     }
+}
+
+/// One round: checkpoint if another connection committed since the last round, and restart
+/// the log here when the checkpoint copied all of it.
+fn tick(conn: &Connection, last_seen: &mut Option<i64>) -> rusqlite::Result<()> {
+    // `data_version` changes only for commits of *other* connections: the marker below does
+    // not count, so an idle server does no I/O at all.
+    let version: i64 = conn.pragma_query_value(None, "data_version", |r| r.get(0))?;
+    if *last_seen == Some(version) {
+        return Ok(());
+    }
+    let (busy, log_frames, copied): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    if busy == 0 && copied == log_frames {
+        *last_seen = Some(version);
+        if log_frames > 0 {
+            conn.execute("UPDATE wal_marker SET n = n + 1 WHERE id = 1", [])?;
+        }
+    }
+    Ok(())
 }
 
 impl Drop for Checkpointer {

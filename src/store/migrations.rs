@@ -9,8 +9,10 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// (file name, SQL), in order. Version N means the first N steps are applied.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_initial.sql", include_str!("../../migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial.sql", include_str!("../../migrations/0001_initial.sql")),
+    ("0002_read_paths.sql", include_str!("../../migrations/0002_read_paths.sql")),
+];
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {

@@ -31,10 +31,12 @@ pub use queries::{ConversationRow, MemberRow, Tx};
 
 /// Page cache per connection, in KiB: bounds memory whatever the database size.
 const CACHE_KIB: i64 = 8 * 1024;
-/// How long a statement waits for another process's lock before giving up.
+/// How long a statement waits for another connection's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// The log file is truncated back to this size after a checkpoint resets it.
-const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+/// Reads map the file instead of copying pages through the page cache: a page of messages or a
+/// listing touches scattered pages, and each copy was a system call. The mapping is the OS's
+/// page cache (shared, reclaimable), bounded by this size whatever the database grows to.
+const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 
 pub struct Store {
     conn: Connection,
@@ -65,10 +67,7 @@ impl Store {
         // Never beside a live wasm core (which holds its database alone).
         #[cfg(not(target_arch = "wasm32"))]
         let lock = lock::acquire(path)?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| describe(e.into()))?;
+        let conn = connect(path).map_err(|e| describe(e.into()))?;
         let mut store = Store {
             conn,
             path: Some(path.to_owned()),
@@ -104,13 +103,13 @@ impl Store {
     }
 
     fn configure(&mut self, on_disk: bool) -> Result<()> {
+        self.conn.busy_handler(Some(wait_for_lock))?;
         let conn = &self.conn;
         // Before the first read: a log left by a crash can only be read in exclusive mode there.
         #[cfg(target_arch = "wasm32")]
         if on_disk {
             vfs::before_wal(conn)?;
         }
-        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(128);
         // Query-planner stability: without it SQLite re-plans cached statements whose bound
         // LIMIT or join values change, which was 40% of a listing's time (benchmark + perf).
@@ -124,9 +123,10 @@ impl Store {
                 return Err(Error::Unusable(format!("could not switch to WAL (got {mode})")));
             }
             conn.pragma_update(None, "synchronous", "NORMAL")?;
-            // Checkpoints belong to the background thread, never to a caller's commit.
+            // Checkpoints, and the log restarts and truncations after them, belong to the
+            // background thread, never to a caller's commit (see checkpoint.rs).
             conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-            conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
+            conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
@@ -198,6 +198,37 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Opens a read-write connection to the file at `path` (created if absent).
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    Connection::open_with_flags(path, flags)
+}
+
+/// SQLite's busy handler for the caller's connection: `true` = try the lock again.
+///
+/// SQLite's own `busy_timeout` sleeps at least a millisecond before its first retry, while the
+/// locks here are held for tens of microseconds (the checkpointer's marker commit, another
+/// process's write): short naps first keep a collision from costing a whole millisecond on the
+/// server's main thread; then millisecond naps up to [`BUSY_TIMEOUT`] in all.
+pub fn wait_for_lock(attempt: i32) -> bool {
+    const SHORT_NAPS: u32 = 40;
+    const SHORT: Duration = Duration::from_micros(50);
+    const LONG: Duration = Duration::from_millis(1);
+    let attempt = attempt.max(0) as u32;
+    let (nap, waited) = if attempt < SHORT_NAPS {
+        (SHORT, SHORT * attempt)
+    } else {
+        (LONG, SHORT * SHORT_NAPS + LONG * (attempt - SHORT_NAPS))
+    };
+    if waited >= BUSY_TIMEOUT {
+        return false;
+    }
+    std::thread::sleep(nap);
+    true
 }
 
 /// Backups never overwrite: an existing file may be someone's only good copy.

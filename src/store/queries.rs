@@ -25,6 +25,8 @@ pub struct ConversationRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_message_id: i64,
+    /// The message `last_message_id` points at (None when there is none).
+    pub last_message: Option<Message>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -38,12 +40,28 @@ pub struct MemberRow {
 macro_rules! conversation_columns {
     () => {
         "c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, \
-         c.created_at, c.updated_at, c.last_message_id"
+         c.created_at, c.updated_at, c.last_message_id, c.last_sender, c.last_kind, \
+         c.last_event, c.last_content, c.last_created_at"
     };
 }
 
 impl ConversationRow {
+    /// Columns read by [`conversation_columns!`], for statements that select more after them.
+    const COLUMNS: usize = 15;
+
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        let last_message_id: i64 = row.get(9)?;
+        let last_message = match row.get::<_, Option<String>>(11)? {
+            Some(kind) if last_message_id > 0 => Some(Message {
+                id: last_message_id,
+                sender: row.get(10)?,
+                kind: MessageKind::parse(&kind),
+                event: row.get::<_, Option<String>>(12)?.as_deref().and_then(SystemEvent::parse),
+                content: row.get(13)?,
+                created_at: row.get(14)?,
+            }),
+            _ => None,
+        };
         Ok(ConversationRow {
             id: row.get(0)?,
             name: row.get(1)?,
@@ -54,7 +72,8 @@ impl ConversationRow {
             join_code: row.get(6)?,
             created_at: row.get(7)?,
             updated_at: row.get(8)?,
-            last_message_id: row.get(9)?,
+            last_message_id,
+            last_message,
         })
     }
 }
@@ -66,7 +85,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         id: row.get(0)?,
         sender: row.get(1)?,
         content: row.get(2)?,
-        kind: if kind == "system" { MessageKind::System } else { MessageKind::Text },
+        kind: MessageKind::parse(&kind),
         event: event.as_deref().and_then(SystemEvent::parse),
         created_at: row.get(5)?,
     })
@@ -169,7 +188,10 @@ impl<'c> Tx<'c> {
         let rows = stmt.query_map(params![phone, limit], |r| {
             Ok((
                 ConversationRow::from_row(r)?,
-                MemberRow { id: r.get(10)?, last_read_message_id: r.get(11)? },
+                MemberRow {
+                    id: r.get(ConversationRow::COLUMNS)?,
+                    last_read_message_id: r.get(ConversationRow::COLUMNS + 1)?,
+                },
             ))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -270,7 +292,8 @@ impl<'c> Tx<'c> {
 
     // --- messages -----------------------------------------------------------------------
 
-    /// Stores a message and makes it the conversation's newest: `updated_at` moves.
+    /// Stores a message and makes it the conversation's newest: `updated_at` moves and the
+    /// conversation keeps a copy of it for listings.
     pub fn insert_message(
         &self,
         conversation: i64,
@@ -294,10 +317,19 @@ impl<'c> Tx<'c> {
         ])?;
         let id = self.conn.last_insert_rowid();
         let mut touch = self.conn.prepare_cached(
-            "UPDATE conversations SET last_message_id = ?2, updated_at = max(updated_at, ?3) \
-             WHERE id = ?1",
+            "UPDATE conversations SET last_message_id = ?2, updated_at = max(updated_at, ?3), \
+             last_sender = (SELECT number FROM phones WHERE id = ?4), last_kind = ?5, \
+             last_event = ?6, last_content = ?7, last_created_at = ?3 WHERE id = ?1",
         )?;
-        touch.execute(params![conversation, id, now])?;
+        touch.execute(params![
+            conversation,
+            id,
+            now,
+            sender,
+            kind.as_str(),
+            event.map(SystemEvent::as_str),
+            content
+        ])?;
         Ok(id)
     }
 
