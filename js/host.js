@@ -226,14 +226,22 @@ function createCore({ wasmPath, root, seed, clock }) {
     }
     const args = typeof argsJson === 'string' ? argsJson : '[]';
     const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
+    return guarded(() => JSON.parse(exchange(instance.exports.dc_call, request)));
+  }
+
+  /**
+   * Runs `fn` on the instance; a trap (or any throw) leaves that instance's memory unusable:
+   * its files are closed, the next call gets a fresh instance, and this one answers
+   * `storage_error`.
+   */
+  function guarded(fn) {
     try {
-      return JSON.parse(exchange(instance.exports.dc_call, request));
+      return fn();
     } catch (e) {
-      // A trap: this instance's memory is unusable. The next call gets a fresh one.
       instance = null;
       for (const fd of fds) { try { fs.closeSync(fd); } catch (err) { /* gone */ } }
       fds.clear();
-      return { ok: false, code: 'storage_error', message: `internal error: ${e.message}` };
+      return { ok: false, code: 'storage_error', message: `internal error: ${e && e.message}` };
     }
   }
 
@@ -249,10 +257,10 @@ function createCore({ wasmPath, root, seed, clock }) {
     return true;
   }
 
-  /** Tests only: makes the current instance trap, as a panic inside the core would. */
+  /** Tests only: a call whose core traps, as a panic inside it would. */
   function trapForTest() {
-    try { instance.exports.dc_trap(); } catch (e) { instance = null; return String(e.message); }
-    return null;
+    if (!opened || !instance) return null;
+    return guarded(() => { instance.exports.dc_trap(); return { ok: true }; });
   }
 
   return { open, call, close, trapForTest, get version() { return version; } };

@@ -96,7 +96,10 @@ test('a trap answers storage_error once; the next call runs on a fresh instance,
   assert.strictEqual(core.open({ path: path.join(root, 'd.db') }).ok, true);
   const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
   core.call('send', wire(['5550101', id, 'before the trap']));
-  assert.match(core.trapForTest(), /unreachable/);
+  const trapped = core.trapForTest();
+  assert.strictEqual(trapped.ok, false);
+  assert.strictEqual(trapped.code, 'storage_error');
+  assert.match(trapped.message, /^internal error: unreachable/);
   const after = core.call('messages', wire(['5550101', id]));
   assert.strictEqual(after.ok, true, JSON.stringify(after));
   assert.deepStrictEqual(after.v[0].map((m) => m.content), ['before the trap']);
