@@ -33,6 +33,9 @@ function isAlive(pid) {
   }
 }
 
+/** Lock files this process holds (a core of this process has the database open). */
+const heldLocks = new Set();
+
 /** `<db>.lock` holding "<pid> <core>": taken exclusively, a dead holder's is taken over. */
 function acquireLock(dbPath) {
   const lockPath = dbPath + '.lock';
@@ -41,6 +44,7 @@ function acquireLock(dbPath) {
       const fd = fs.openSync(lockPath, 'wx', 0o644);
       fs.writeSync(fd, `${process.pid} ${CORE_NAME}\n`);
       fs.closeSync(fd);
+      heldLocks.add(lockPath);
       return lockPath;
     } catch (e) {
       if (e.code !== 'EEXIST') throw new Error(`cannot create lock file ${lockPath}: ${e.message}`);
@@ -49,7 +53,10 @@ function acquireLock(dbPath) {
     try { text = fs.readFileSync(lockPath, 'utf8'); } catch (e) { continue; }
     const [pidText, core] = text.trim().split(/\s+/);
     const pid = Number(pidText);
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    // Our own pid on a lock we do not hold: left by an earlier process with the same pid
+    // (a restarted container), so it is stale like any other dead holder's.
+    const ours = pid === process.pid;
+    if (Number.isInteger(pid) && pid > 0 && (ours ? heldLocks.has(lockPath) : isAlive(pid))) {
       throw new Error(`database ${dbPath} is in use by the ${core || 'unknown'} core of process ${pid}`
         + ` (lock file ${lockPath}); stop that server first`);
     }
@@ -59,6 +66,7 @@ function acquireLock(dbPath) {
 }
 
 function releaseLock(lockPath) {
+  heldLocks.delete(lockPath);
   try {
     if (fs.readFileSync(lockPath, 'utf8').trim() === `${process.pid} ${CORE_NAME}`) fs.unlinkSync(lockPath);
   } catch (e) { /* already gone */ }

@@ -36,9 +36,6 @@ pub(super) struct LockFile {
 }
 
 fn is_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
     if !Path::new("/proc/self").exists() {
         return true;
     }
@@ -85,13 +82,17 @@ pub(super) fn acquire(db: &Path) -> Result<LockFile> {
         let pid = words.next().and_then(|p| p.parse::<u32>().ok());
         let core = words.next().unwrap_or("unknown").to_owned();
         match pid {
-            Some(pid) if is_alive(pid) && core == CORE => {
-                if text.trim() == me && count(&path, 0) > 0 {
-                    count(&path, 1);
-                    return Ok(LockFile { created: Some(path) });
-                }
-                return Ok(LockFile { created: None });
+            // Ours, from an earlier handle of this process: share it.
+            Some(pid) if pid == std::process::id() && core == CORE && count(&path, 0) > 0 => {
+                count(&path, 1);
+                return Ok(LockFile { created: Some(path) });
             }
+            // Our pid but not our lock: left by an earlier process that had the same pid (a
+            // restarted container): taken over below.
+            Some(pid) if pid == std::process::id() => {
+                let _ = std::fs::remove_file(&path);
+            }
+            Some(pid) if is_alive(pid) && core == CORE => return Ok(LockFile { created: None }),
             Some(pid) if is_alive(pid) => {
                 return Err(Error::Unusable(format!(
                     "database {} is in use by the {core} core of process {pid} (lock file {}); \
@@ -150,10 +151,25 @@ mod tests {
     }
 
     #[test]
+    fn a_lock_with_our_pid_that_is_not_ours_is_stale() {
+        let db = dir().join("c.db");
+        let lock = db.with_extension("db.lock");
+        std::fs::write(&lock, format!("{} wasm\n", std::process::id())).unwrap();
+        let taken = acquire(&db).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&lock).unwrap().trim(),
+            format!("{} native", std::process::id())
+        );
+        drop(taken);
+        assert!(!lock.exists());
+    }
+
+    #[test]
     fn a_live_wasm_holder_is_refused_and_a_dead_one_taken_over() {
         let db = dir().join("b.db");
         let lock = db.with_extension("db.lock");
-        std::fs::write(&lock, format!("{} wasm\n", std::process::id())).unwrap();
+        // pid 1 is alive wherever there is a /proc (init, or a container's first process).
+        std::fs::write(&lock, "1 wasm\n").unwrap();
         let err = acquire(&db).err().expect("refused");
         assert!(err.to_string().contains("in use by the wasm core"), "{err}");
         assert_eq!(err.code(), "storage_error");
