@@ -1,7 +1,9 @@
 -- The emulator as a program: a console on an emulated FXServer running one resource with a fake
 -- framework and fake players, for trying a resource by hand or from a script (stdin may be a pipe).
 --   lua5.4 tests/fxserver/server.lua --resource <dir> [--framework qbcore|qbox|esx|ox|standalone]
---                                    [--players N] [+set name value ...]
+--                                    [--players N] [--stock-lua] [+set name value ...]
+-- --stock-lua: a Lua without `package`, as stock FXServer's, with `.js` server scripts run in
+-- Node (the wasm core: build bin/darkchat.wasm first).
 -- Console lines go to the resource's commands (source 0); also: players, connect <name>,
 -- drop <src>, wait <ms>, event <src> <eventName> <json-array>, export <exportName> <json-array>,
 -- quit/exit. Lines starting with # are comments. Client events sent during a line are shown.
@@ -20,7 +22,7 @@ local NAMES = { 'Alice', 'Bob', 'Carol', 'Dave', 'Erin', 'Frank', 'Grace', 'Heid
 
 local function usage(msg)
   io.stderr:write((msg and (msg .. '\n') or ''), 'usage: lua5.4 tests/fxserver/server.lua --resource <dir> '
-    .. '[--framework qbcore|qbox|esx|ox|standalone] [--players N] [+set name value ...]\n')
+    .. '[--framework qbcore|qbox|esx|ox|standalone] [--players N] [--stock-lua] [+set name value ...]\n')
   os.exit(2)
 end
 
@@ -34,6 +36,9 @@ while i <= #arg do
     if not arg[i + 2] then usage('+set needs a name and a value') end
     convars[arg[i + 1]] = arg[i + 2]
     i = i + 3
+  elseif a == '--stock-lua' then
+    opts.stockLua = true
+    i = i + 1
   elseif a == '--help' or a == '-h' then
     usage()
   else
@@ -45,7 +50,7 @@ local framework = FRAMEWORKS[opts.framework] or usage('unknown framework ' .. op
 local dir = opts.resource
 if dir:sub(1, 1) ~= '/' then dir = io.popen(('cd %q && pwd'):format(dir)):read('l') or usage('no such folder ' .. dir) end
 
-local srv = FX.new({ quiet = false, convars = convars })
+local srv = FX.new({ quiet = false, convars = convars, stockLua = opts.stockLua, jsHost = opts.stockLua })
 for _, name in ipairs(framework.resources) do srv:addResourceDir(name) end
 for _, name in ipairs(framework.resources) do
   if srv:resourceEnv(name) == nil then srv:ensure(name) end
