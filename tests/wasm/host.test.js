@@ -119,3 +119,15 @@ test('without bin/darkchat.wasm the export says how to build it', () => {
   assert.match(reply.message, /build-wasm\.sh/);
   assert.strictEqual(res.callExport('DarkchatCore', 'create', '[]').code, 'storage_error');
 });
+
+test('the module imports only the host file functions (no wasm-bindgen, no WASI)', () => {
+  const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
+  const imports = WebAssembly.Module.imports(module);
+  assert.ok(imports.length > 0);
+  for (const i of imports) {
+    assert.strictEqual(i.module, 'darkchat_fs', JSON.stringify(i));
+    assert.match(i.name, /^fs_(open|read|write|sync|truncate|size|close|delete|access)$/);
+  }
+  const exported = WebAssembly.Module.exports(module).map((e) => e.name);
+  for (const name of ['memory', 'dc_alloc', 'dc_free', 'dc_open', 'dc_call', 'dc_close']) assert.ok(exported.includes(name), name);
+});
