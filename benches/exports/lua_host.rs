@@ -123,7 +123,9 @@ for _, key in ipairs({ 'shared_script', 'shared_scripts', 'server_script', 'serv
 end
 for _, file in ipairs(scripts) do
   assert(not file:find('[*?]'), 'manifest globs are not supported by the benchmark: ' .. file)
-  if not file:match('^@') then
+  -- Only Lua scripts run in a Lua state (FXServer hands `.js` ones to its Node runtime; the
+  -- native module loads here, so the wasm host script has nothing to serve).
+  if not file:match('^@') and file:match('%.lua$') then
     local chunk = assert(loadfile(root .. '/' .. file))
     chunk()
   end
