@@ -215,6 +215,10 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
 /// process's write): short naps first keep a collision from costing a whole millisecond on the
 /// server's main thread; then millisecond naps up to [`BUSY_TIMEOUT`] in all.
 pub fn wait_for_lock(attempt: i32) -> bool {
+    // The wasm core has no threads to sleep on and holds its database exclusively.
+    if cfg!(target_arch = "wasm32") {
+        return false;
+    }
     const SHORT_NAPS: u32 = 40;
     const SHORT: Duration = Duration::from_micros(50);
     const LONG: Duration = Duration::from_millis(1);
