@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
 cargo test --release
+# Panics inside the binding come back as storage_error (fault injection, in-process Lua).
+cargo test --release --features vendored,fault-injection --test binding
 lua5.4 tests/lua/run.lua

@@ -31,6 +31,8 @@ pub fn module_table(lua: &Lua) -> LuaResult<Table> {
     exports.set("version", env!("CARGO_PKG_VERSION"))?;
     exports.set("schemaVersion", crate::store::migrations::latest_version())?;
     exports.set("open", lua.create_function(open)?)?;
+    #[cfg(feature = "fault-injection")]
+    exports.set("injectPanic", lua.create_function(|_, ()| Ok(fault::arm()))?)?;
     Ok(exports)
 }
 
@@ -105,6 +107,8 @@ impl Handle {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut slot = self.core.try_borrow_mut().map_err(|_| Error::Internal("re-entered".into()))?;
             let core = slot.as_mut().ok_or_else(|| Error::Unusable("the store is closed".into()))?;
+            #[cfg(feature = "fault-injection")]
+            fault::fire();
             f(lua, core)
         }));
         let error = match outcome {
@@ -491,4 +495,25 @@ fn change_table(lua: &Lua, c: &MembershipChange) -> Result<Table> {
         },
     )?;
     Ok(t)
+}
+
+// --- fault injection (feature `fault-injection`, tests only) --------------------------------
+
+/// `darkchat.injectPanic()` makes the next handle call panic inside its `catch_unwind`, so a
+/// test can show the panic comes back as `storage_error` and the handle keeps working.
+#[cfg(feature = "fault-injection")]
+mod fault {
+    use std::cell::Cell;
+
+    thread_local!(static ARMED: Cell<bool> = const { Cell::new(false) });
+
+    pub(super) fn arm() {
+        ARMED.with(|armed| armed.set(true));
+    }
+
+    pub(super) fn fire() {
+        if ARMED.with(|armed| armed.replace(false)) {
+            panic!("injected fault");
+        }
+    }
 }
