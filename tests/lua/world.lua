@@ -21,7 +21,7 @@ local FRAMEWORK_RESOURCES = {
   standalone = {},
 }
 
----@param opts { framework: string?, players: string[]?, db: string?, convars: table?, stockLua: boolean? }
+---@param opts { framework: string?, players: string[]?, db: string?, convars: table?, stockLua: boolean?, resourceDir: string? }
 function World.new(opts)
   opts = opts or {}
   local self = setmetatable({}, World)
@@ -40,10 +40,25 @@ function World.new(opts)
   for _, number in ipairs(opts.players or { "5550101", "5550102", "5550103" }) do
     self:connect(number)
   end
-  self.srv:addResourceDir(World.RESOURCE, T.repoRoot)
+  self.srv:addResourceDir(World.RESOURCE, opts.resourceDir or T.repoRoot)
   self.started = self.srv:ensure(World.RESOURCE)
   self.srv:runFor(50)
   return self
+end
+
+--- A copy of the resource folder (manifest, lua/, and bin/ linked) in a fresh temporary
+--- directory, with `lua/config.lua` passed through `edit(text) → text`: a server owner's edited
+--- configuration. Give the result to World.new{ resourceDir = ... }.
+function World.resourceWithConfig(edit)
+  local dir = T.tmpdir() .. "/" .. World.RESOURCE
+  assert(os.execute(("mkdir -p %q && cp %q/fxmanifest.lua %q/ && cp -r %q/lua %q/ && ln -s %q/bin %q/bin")
+    :format(dir, T.repoRoot, dir, T.repoRoot, dir, T.repoRoot, dir)))
+  local path = dir .. "/lua/config.lua"
+  local f = assert(io.open(path))
+  local text = f:read("a")
+  f:close()
+  T.write(path, edit(text))
+  return dir
 end
 
 --- Connects a player and gives them a character with `number` (standalone: no character; the
