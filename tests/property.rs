@@ -10,7 +10,9 @@
 #[path = "support/model.rs"]
 mod model;
 
-use darkchat::input::{self, ConversationName, JoinCode, PhoneNumber, MAX_INPUT_BYTES, MAX_SAFE_INTEGER};
+use darkchat::input::{
+    self, ConversationName, JoinCode, PhoneNumber, MAX_INPUT_BYTES, MAX_SAFE_INTEGER,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -90,8 +92,9 @@ fn code_rule(raw: &str) -> Result<String, &'static str> {
 }
 
 const PIECES: &[&str] = &[
-    "a", "Z", "0", "9", "x", " ", "\t", "\n", "\r", "\u{0}", "\u{7}", "\u{1b}", "\u{7f}", "\u{85}", "\u{a0}",
-    "\u{2028}", "\u{3000}", "é", "中", "🙂", "\u{200b}", "\u{feff}", "-", "'", ";", "\"", "%", "_",
+    "a", "Z", "0", "9", "x", " ", "\t", "\n", "\r", "\u{0}", "\u{7}", "\u{1b}", "\u{7f}", "\u{85}",
+    "\u{a0}", "\u{2028}", "\u{3000}", "é", "中", "🙂", "\u{200b}", "\u{feff}", "-", "'", ";", "\"",
+    "%", "_",
 ];
 
 const ALNUM: &[&str] = &["a", "Z", "0", "9", "k", "Q", "7", " ", "-"];
@@ -112,7 +115,11 @@ fn random_string(rng: &mut StdRng) -> String {
 }
 
 fn check_string(raw: &str) {
-    assert_eq!(PhoneNumber::parse(raw).ok().map(|n| n.as_str().to_owned()), number_rule(raw), "number {raw:?}");
+    assert_eq!(
+        PhoneNumber::parse(raw).ok().map(|n| n.as_str().to_owned()),
+        number_rule(raw),
+        "number {raw:?}"
+    );
     if let Err(e) = PhoneNumber::parse(raw) {
         assert_eq!(e.code(), "invalid_argument");
     }
@@ -123,7 +130,9 @@ fn check_string(raw: &str) {
     let message = input::message_text(raw, 40);
     let t = raw.trim();
     let n = t.chars().count();
-    let want = raw.len() <= 160 && (1..=40).contains(&n) && !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
+    let want = raw.len() <= 160
+        && (1..=40).contains(&n)
+        && !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
     assert_eq!(message.is_ok(), want, "message {raw:?}");
 }
 
@@ -144,7 +153,10 @@ fn parsers_accept_exactly_per_the_rules_on_random_strings_and_bytes() {
             check_string(text);
         }
     }
-    eprintln!("parsers: {n} random strings; accepted numbers {}, names {}, codes {}", accepted[0], accepted[1], accepted[2]);
+    eprintln!(
+        "parsers: {n} random strings; accepted numbers {}, names {}, codes {}",
+        accepted[0], accepted[1], accepted[2]
+    );
     assert!(accepted.iter().all(|&a| a > 0), "the generator reaches valid inputs: {accepted:?}");
 }
 
@@ -152,9 +164,27 @@ fn parsers_accept_exactly_per_the_rules_on_random_strings_and_bytes() {
 fn integral_accepts_exactly_the_safe_integers() {
     let mut rng = StdRng::seed_from_u64(base_seed() ^ 0xf10a7);
     let special = [
-        0.0, -0.0, 1.0, -1.0, 0.5, 1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MIN_POSITIVE,
-        f64::MAX, f64::MIN, f64::EPSILON, 9007199254740991.0, 9007199254740992.0, -9007199254740991.0,
-        -9007199254740992.0, 2f64.powi(63), -(2f64.powi(63)), 2f64.powi(31), 4294967296.0,
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        1.5,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::MIN_POSITIVE,
+        f64::MAX,
+        f64::MIN,
+        f64::EPSILON,
+        9007199254740991.0,
+        9007199254740992.0,
+        -9007199254740991.0,
+        -9007199254740992.0,
+        2f64.powi(63),
+        -(2f64.powi(63)),
+        2f64.powi(31),
+        4294967296.0,
     ];
     let n = cases(150) * 400;
     for i in 0..n + special.len() {
@@ -178,7 +208,11 @@ fn integral_accepts_exactly_the_safe_integers() {
                 let src = input::player_source(v);
                 assert_eq!(src.is_ok(), v > 0 && v <= i64::from(i32::MAX), "source {v}");
                 let number = PhoneNumber::from_integer(v);
-                assert_eq!(number.map(|n| n.as_str().to_owned()).ok(), (v > 0).then(|| v.to_string()), "number {v}");
+                assert_eq!(
+                    number.map(|n| n.as_str().to_owned()).ok(),
+                    (v > 0).then(|| v.to_string()),
+                    "number {v}"
+                );
             }
             Err(e) => {
                 assert!(!want, "{f:?} refused");
@@ -188,6 +222,10 @@ fn integral_accepts_exactly_the_safe_integers() {
     }
     for v in [i64::MIN, -1, 0, 1, MAX_SAFE_INTEGER, MAX_SAFE_INTEGER + 1, i64::MAX] {
         assert_eq!(input::conversation_id(v).is_ok(), (1..=MAX_SAFE_INTEGER).contains(&v), "{v}");
-        assert_eq!(PhoneNumber::from_integer(v).is_ok(), (1..=MAX_SAFE_INTEGER).contains(&v), "{v}");
+        assert_eq!(
+            PhoneNumber::from_integer(v).is_ok(),
+            (1..=MAX_SAFE_INTEGER).contains(&v),
+            "{v}"
+        );
     }
 }

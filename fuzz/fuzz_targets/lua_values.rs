@@ -8,20 +8,56 @@ use libfuzzer_sys::fuzz_target;
 use mlua::{AnyUserData, Function, Lua, MultiValue, ObjectLike, Table, Value};
 
 const CODES: &[&str] = &[
-    "invalid_argument", "player_not_found", "conversation_not_found", "already_member", "not_member",
-    "join_code_taken", "invalid_join_code", "invalid_name", "storage_error", "rate_limited", "forbidden",
+    "invalid_argument",
+    "player_not_found",
+    "conversation_not_found",
+    "already_member",
+    "not_member",
+    "join_code_taken",
+    "invalid_join_code",
+    "invalid_name",
+    "storage_error",
+    "rate_limited",
+    "forbidden",
 ];
 
 // Every method but the backup ones (their argument is a file to create) and close.
 const METHODS: &[&str] = &[
-    "create", "add", "remove", "join", "send", "conversation", "list", "messages", "markRead",
-    "rename", "regenerateCode", "delete", "transfer", "kick", "standaloneNumber", "checkSource",
-    "checkNumber", "stats",
+    "create",
+    "add",
+    "remove",
+    "join",
+    "send",
+    "conversation",
+    "list",
+    "messages",
+    "markRead",
+    "rename",
+    "regenerateCode",
+    "delete",
+    "transfer",
+    "kick",
+    "standaloneNumber",
+    "checkSource",
+    "checkNumber",
+    "stats",
 ];
 
 const STRINGS: &[&str] = &[
-    "5550101", "5550102", " 5550103 ", "555-0123", "Crew", "crew42", "CREW42", "", "   ",
-    "'; DROP TABLE conversations; --", "ABCDEFGHJKLMNPQRS", "a\u{0}b", "é🙂", "license:abc",
+    "5550101",
+    "5550102",
+    " 5550103 ",
+    "555-0123",
+    "Crew",
+    "crew42",
+    "CREW42",
+    "",
+    "   ",
+    "'; DROP TABLE conversations; --",
+    "ABCDEFGHJKLMNPQRS",
+    "a\u{0}b",
+    "é🙂",
+    "license:abc",
 ];
 
 struct State {
@@ -49,7 +85,9 @@ fn setup() -> State {
     options.set("limits", limits).unwrap();
     let open: Function = module.get("open").unwrap();
     let (handle, error): (Value, Value) = open.call(options).unwrap();
-    let Value::UserData(handle) = handle else { panic!("cannot open {}: {error:?}", path.display()) };
+    let Value::UserData(handle) = handle else {
+        panic!("cannot open {}: {error:?}", path.display())
+    };
     let function = lua.create_function(|_, ()| Ok(())).unwrap();
     State { lua, handle, function }
 }
@@ -78,7 +116,9 @@ impl Bytes<'_> {
             3 | 4 => Value::Integer(i64::from(self.byte()?) - 8),
             5 => Value::Number(f64::from_bits(u64::from_le_bytes(self.eight()?))),
             6 => Value::Number(f64::from(self.byte()?) / 2.0 - 4.0),
-            7 | 8 => Value::String(lua.create_string(STRINGS[self.byte()? as usize % STRINGS.len()]).unwrap()),
+            7 | 8 => Value::String(
+                lua.create_string(STRINGS[self.byte()? as usize % STRINGS.len()]).unwrap(),
+            ),
             9 => {
                 let len = self.byte()? as usize % 24;
                 let bytes: Vec<u8> = (0..len).map(|_| self.byte().unwrap_or(0)).collect();
@@ -125,8 +165,14 @@ fuzz_target!(|data: &[u8]| {
                         other => panic!("{method}: no code, got {other:?}"),
                     };
                     assert!(CODES.contains(&code.as_str()), "{method}: unknown code {code}");
-                    assert!(code != "storage_error", "{method}: storage_error from plain input: {results:?}");
-                    assert!(matches!(results.get(2), Some(Value::String(_))), "{method}: no message");
+                    assert!(
+                        code != "storage_error",
+                        "{method}: storage_error from plain input: {results:?}"
+                    );
+                    assert!(
+                        matches!(results.get(2), Some(Value::String(_))),
+                        "{method}: no message"
+                    );
                 }
                 other => panic!("{method}: first result {other:?}"),
             }

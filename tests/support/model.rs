@@ -27,13 +27,20 @@ pub trait Choices {
 pub const NUMBERS: &[&str] = &["5550101", "5550102", "5550103", "5550104", "5550105", " 5550101 "];
 /// Raw numbers that break the rule (all `invalid_argument`).
 pub const BAD_NUMBERS: &[&str] = &["", "   ", "123456789012345678901", "555\u{0}0101"];
-pub const NAMES: &[&str] = &["Crew", "  Heist Planning  ", "'; DROP TABLE conversations; --", "Ünïcödé 🙂"];
+pub const NAMES: &[&str] =
+    &["Crew", "  Heist Planning  ", "'; DROP TABLE conversations; --", "Ünïcödé 🙂"];
 /// Raw names that break the rule, with the code.
-pub const BAD_NAMES: &[(&str, &str)] =
-    &[("", "invalid_name"), ("   ", "invalid_name"), ("a\nb", "invalid_name"), ("\u{7f}", "invalid_name")];
-pub const CODES: &[&str] = &["crew42", "CREW42", "abcd", "ZZZZ9999", "Q1W2E3R4T5Y6U7I8", "  room1  "];
+pub const BAD_NAMES: &[(&str, &str)] = &[
+    ("", "invalid_name"),
+    ("   ", "invalid_name"),
+    ("a\nb", "invalid_name"),
+    ("\u{7f}", "invalid_name"),
+];
+pub const CODES: &[&str] =
+    &["crew42", "CREW42", "abcd", "ZZZZ9999", "Q1W2E3R4T5Y6U7I8", "  room1  "];
 pub const BAD_CODES: &[&str] = &["abc", "a-bc", "ABCDEFGHJKLMNPQRS", "", "ÄBCD", "ab cd"];
-pub const CONTENTS: &[&str] = &["hi", "  hello crew  ", "line\nbreak\ttab", "'; DELETE FROM messages; --"];
+pub const CONTENTS: &[&str] =
+    &["hi", "  hello crew  ", "line\nbreak\ttab", "'; DELETE FROM messages; --"];
 pub const BAD_CONTENTS: &[&str] = &["", "   ", "bell\u{7}", "x\u{0}y"];
 
 pub fn limits() -> Limits {
@@ -139,7 +146,11 @@ impl Harness {
         Some(match c.pick(8)? {
             0 => {
                 let raw = BAD_CODES[c.pick(BAD_CODES.len())?];
-                assert_eq!(JoinCode::parse(raw).unwrap_err().code(), "invalid_join_code", "{raw:?}");
+                assert_eq!(
+                    JoinCode::parse(raw).unwrap_err().code(),
+                    "invalid_join_code",
+                    "{raw:?}"
+                );
                 Err("invalid_join_code")
             }
             1..=3 if !self.convs.is_empty() => {
@@ -160,7 +171,10 @@ impl Harness {
         })
     }
 
-    fn actor_number(&self, c: &mut impl Choices) -> Option<Result<Option<PhoneNumber>, &'static str>> {
+    fn actor_number(
+        &self,
+        c: &mut impl Choices,
+    ) -> Option<Result<Option<PhoneNumber>, &'static str>> {
         Some(if c.pick(6)? == 0 { Ok(None) } else { self.number(c)?.map(Some) })
     }
 
@@ -226,7 +240,9 @@ impl Harness {
                     let number = number.clone()?;
                     name.clone()?;
                     let code = code.clone().transpose()?;
-                    if self.memberships(number.as_str()) >= limits().max_conversations_per_number as usize {
+                    if self.memberships(number.as_str())
+                        >= limits().max_conversations_per_number as usize
+                    {
                         return Err("forbidden");
                     }
                     if let Some(code) = &code {
@@ -313,10 +329,9 @@ impl Harness {
             4 => {
                 let (number, code) = (self.number(c)?, self.code(c)?);
                 let label = format!("join {number:?} {code:?}");
-                let target = code
-                    .as_ref()
-                    .ok()
-                    .and_then(|code| self.convs.iter().find(|(_, c)| c.code == code.as_str()).map(|(id, _)| *id));
+                let target = code.as_ref().ok().and_then(|code| {
+                    self.convs.iter().find(|(_, c)| c.code == code.as_str()).map(|(id, _)| *id)
+                });
                 let expected = match (&number, &code) {
                     (Err(e), _) | (_, Err(e)) => Err(*e),
                     (Ok(n), Ok(_)) => match target {
@@ -371,7 +386,9 @@ impl Harness {
                     (Ok(a), Ok(id), Ok(_)) => self.owner_check(*id, a),
                 };
                 let actual = match (&actor, &id, &name) {
-                    (Ok(a), Ok(id), Ok(name)) => code_of(&self.core.rename(actor_of(a), *id, name, now)),
+                    (Ok(a), Ok(id), Ok(name)) => {
+                        code_of(&self.core.rename(actor_of(a), *id, name, now))
+                    }
                     (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(*e),
                 };
                 if let (Ok(()), Ok(id), Ok(name)) = (actual, &id, &name) {
@@ -406,10 +423,14 @@ impl Harness {
                 let label = format!("transfer {actor:?} {id:?} {to:?}");
                 let expected = match (&actor, &id, &to) {
                     (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(*e),
-                    (Ok(a), Ok(id), Ok(to)) => self.owner_check(*id, a).and_then(|()| self.member_check(*id, to)),
+                    (Ok(a), Ok(id), Ok(to)) => {
+                        self.owner_check(*id, a).and_then(|()| self.member_check(*id, to))
+                    }
                 };
                 let actual = match (&actor, &id, &to) {
-                    (Ok(a), Ok(id), Ok(to)) => code_of(&self.core.transfer_ownership(actor_of(a), *id, to, now)),
+                    (Ok(a), Ok(id), Ok(to)) => {
+                        code_of(&self.core.transfer_ownership(actor_of(a), *id, to, now))
+                    }
                     (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(*e),
                 };
                 if let (Ok(()), Ok(id), Ok(to)) = (actual, &id, &to) {
@@ -477,7 +498,12 @@ impl Harness {
         if actual.is_ok() {
             self.successes += 1;
         } else {
-            assert_eq!(snapshot(&self.core), before, "step {}: the failed {label} wrote something", self.steps);
+            assert_eq!(
+                snapshot(&self.core),
+                before,
+                "step {}: the failed {label} wrote something",
+                self.steps
+            );
         }
         self.check(&label);
         Some(())
@@ -505,7 +531,11 @@ impl Harness {
             0,
             "duplicate members {ctx}"
         );
-        assert_eq!(q("SELECT count(*) - count(DISTINCT upper(join_code)) FROM conversations"), 0, "codes {ctx}");
+        assert_eq!(
+            q("SELECT count(*) - count(DISTINCT upper(join_code)) FROM conversations"),
+            0,
+            "codes {ctx}"
+        );
         assert_eq!(
             q("SELECT count(*) FROM messages WHERE conversation_id NOT IN (SELECT id FROM conversations)"),
             0,
@@ -523,7 +553,10 @@ impl Harness {
             let seen = self.core.conversation_for_admin(*id).expect("admin view");
             assert_eq!(seen.name, model.name, "name of {id} {ctx}");
             assert_eq!(seen.join_code, model.code, "code of {id} {ctx}");
-            assert!(JoinCode::parse(&seen.join_code).is_ok_and(|c| c.as_str() == seen.join_code), "code rule {ctx}");
+            assert!(
+                JoinCode::parse(&seen.join_code).is_ok_and(|c| c.as_str() == seen.join_code),
+                "code rule {ctx}"
+            );
             assert_eq!(seen.owner, model.owner, "owner of {id} {ctx}");
             assert_eq!(seen.recipients, model.members, "members of {id} {ctx}");
         }
@@ -531,10 +564,16 @@ impl Harness {
         let mut stmt = conn
             .prepare("SELECT m.conversation_id, p.number FROM messages m JOIN phones p ON p.id = m.sender_id WHERE m.kind = 'text'")
             .unwrap();
-        let senders: Vec<(i64, String)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(|r| r.unwrap()).collect();
+        let senders: Vec<(i64, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
         for (id, sender) in senders {
-            assert!(self.convs[&id].ever.contains(&sender), "{sender} posted in {id} without being a member {ctx}");
+            assert!(
+                self.convs[&id].ever.contains(&sender),
+                "{sender} posted in {id} without being a member {ctx}"
+            );
         }
     }
 }
@@ -552,7 +591,9 @@ fn assert_generated(code: &str) {
 pub fn snapshot(core: &Darkchat) -> String {
     let conn = core.store().connection();
     let mut out = String::new();
-    for table in ["phones", "conversations", "members", "messages", "standalone_numbers", "sqlite_sequence"] {
+    for table in
+        ["phones", "conversations", "members", "messages", "standalone_numbers", "sqlite_sequence"]
+    {
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).unwrap();
         let columns = stmt.column_count();
         let mut rows = stmt.query([]).unwrap();
