@@ -310,6 +310,31 @@ T.test("every export, every argument position, every hostile value", function()
       end
     end
   end
+  -- The hook exports: only the three kinds and a callable are accepted; unknown ids are false.
+  for _, value in ipairs(VALUES) do
+    local label = ("Darkchat_AddHook arg 1 = %s → invalid_argument"):format(value[1])
+    R:case("exports", label, IA, false, function(w)
+      T.eq(table.pack(w:call("Darkchat_AddHook", value[2], function() end)), { n = 2, false, IA }, label)
+      assertQuiet(w, label)
+    end)
+    local callable = type(value[2]) == "function"
+    label = ("Darkchat_AddHook arg 2 = %s → %s"):format(value[1], callable and "ok" or IA)
+    R:case("exports", label, callable and "ok" or IA, false, function(w)
+      local r = table.pack(w:call("Darkchat_AddHook", "send", value[2]))
+      if callable then
+        T.eq(math.type(r[1]), "integer", label)
+        T.eq(w:call("Darkchat_RemoveHook", r[1]), true, label)
+      else
+        T.eq(r, { n = 2, false, IA }, label)
+      end
+      assertQuiet(w, label)
+    end)
+    label = ("Darkchat_RemoveHook arg 1 = %s → false"):format(value[1])
+    R:case("exports", label, "false", false, function(w)
+      T.eq(table.pack(w:call("Darkchat_RemoveHook", value[2])), { n = 1, false }, label)
+      assertQuiet(w, label)
+    end)
+  end
   T.ok(R:finish() > 1500)
 end)
 
@@ -464,6 +489,8 @@ local function warg(rule, default, outcome) return { rule = rule, default = defa
 local function idOutcome(id, f) return (id == f.a or id == f.b) and "ok" or "conversation_not_found" end
 
 local SUBCOMMANDS = {
+  { "help", writes = false, success = "darkchat create", args = {
+    warg(function() return true end, nil, "ok") } }, -- help ignores its arguments
   { "create", writes = true, success = "created #", args = {
     warg(wordRule("number"), "5550101", "ok"),
     warg(function(word) -- the quoted-name form, so that the code may follow
