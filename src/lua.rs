@@ -32,7 +32,7 @@ pub fn module_table(lua: &Lua) -> LuaResult<Table> {
     exports.set("schemaVersion", crate::store::migrations::latest_version())?;
     exports.set("open", lua.create_function(open)?)?;
     #[cfg(feature = "fault-injection")]
-    exports.set("injectPanic", lua.create_function(|_, ()| Ok(fault::arm()))?)?;
+    exports.set("injectPanic", lua.create_function(fault::inject_panic)?)?;
     Ok(exports)
 }
 
@@ -507,8 +507,10 @@ mod fault {
 
     thread_local!(static ARMED: Cell<bool> = const { Cell::new(false) });
 
-    pub(super) fn arm() {
+    /// `darkchat.injectPanic()`: arms the fault for the next handle call on this thread.
+    pub(super) fn inject_panic(_: &mlua::Lua, _: ()) -> mlua::Result<()> {
         ARMED.with(|armed| armed.set(true));
+        Ok(())
     }
 
     pub(super) fn fire() {
