@@ -134,6 +134,11 @@ T.test("the server and a second process write the same database at once; nothing
     found = found + tonumber(sh(("sqlite3 %s \"SELECT count(*) FROM messages WHERE id IN (%s)\""):format(db, batch)))
   end
   T.eq(found, #all, ("all %d acknowledged messages are there"):format(#all))
+  local convs = {}
+  for conv in text:gmatch("CONV (%d+)\n") do convs[#convs + 1] = conv end
+  T.eq(#convs, 30, "the second process's conversations were acknowledged")
+  T.eq(tonumber(sh(("sqlite3 %s \"SELECT count(*) FROM conversations WHERE id IN (%s)\""):format(db, table.concat(convs, ",")))),
+    #convs, "and are there")
   local texts = sh(("sqlite3 %s \"SELECT count(*) FROM messages WHERE kind = 'text'\""):format(db))
   T.eq(tonumber(texts), #all, "and nothing else was written as text")
   print(("     two processes: server %d writes (%d during the second's run), second 3000 writes"):format(#serverAcks, overlapped))
