@@ -453,7 +453,9 @@ end)
 -- Console arguments are words of a typed line, so the matrix there is over string shapes.
 -- A shape with spaces, a `;` (FXServer splits lines on it) or nothing in it is typed quoted.
 
-local CONSOLE_HUGE = ("x"):rep(1024 * 1024) -- the emulator's console splitter copies per byte
+-- 1 MiB (256 times the 4 KiB cap): the emulator's console splits a typed line byte by byte,
+-- so 10 MB lines would cost seconds each without testing anything more.
+local CONSOLE_HUGE = ("x"):rep(1024 * 1024)
 local SHAPES = {
   { "missing", nil }, { "empty", "" }, { "whitespace", "   " }, { "huge", CONSOLE_HUGE },
   { "invalid UTF-8", "\xff\xfe\xc3" }, { "control characters", "a\1b\7\27[31m" },
