@@ -210,7 +210,8 @@ command('stats', '', 'counts, database size, schema version, store path', functi
 end)
 
 command('backup', '<file>', 'consistent copy of the live database (SQLite online backup)', function(words, _, src)
-  if not words[1] or words[2] then return { usage('backup') } end
+  -- A blank name would be the resource folder itself, or a file named by spaces in it.
+  if not words[1] or words[1]:match('^%s*$') or words[2] then return { usage('backup') } end
   local path = words[1]
   if not (path:sub(1, 1) == '/' or path:match('^%a:[\\/]')) then
     path = GetResourcePath(GetCurrentResourceName()) .. '/' .. path

@@ -45,6 +45,9 @@ end
 ---@param shape function one of the result shapes above
 local function player(name, action, shape)
   exports(name .. 'ByNumber', function(number, ...)
+    -- nil is how the actions spell "a server admin": a script must never become one by
+    -- passing no number (it would list everything, or pass owner checks).
+    if number == nil then return shape(false, 'invalid_argument') end
     return shape(action(number, ...))
   end)
   exports(name .. 'BySrc', function(src, ...)

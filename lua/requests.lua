@@ -36,6 +36,12 @@ local function data(action, value)
   return value
 end
 
+--- A payload is a plain table of fields; a function sent by a client arrives as a function
+--- reference (a table with a metatable that raises when indexed), which is not one.
+local function validPayload(payload)
+  return payload == nil or (type(payload) == 'table' and getmetatable(payload) == nil)
+end
+
 local function validRequestId(id)
   local kind = math.type(id)
   if kind == 'integer' then return true end
@@ -51,7 +57,7 @@ RegisterNetEvent(REQUEST, function(requestId, action, payload)
     return answer({ ok = false, error = 'rate_limited' })
   end
   local handler = type(action) == 'string' and handlers[action]
-  if not handler or requestId == nil or (payload ~= nil and type(payload) ~= 'table') then
+  if not handler or requestId == nil or not validPayload(payload) then
     return answer({ ok = false, error = 'invalid_argument' })
   end
   local bucket = buckets[action]

@@ -10,6 +10,8 @@ bash scripts/setup.sh
 bash scripts/build.sh
 bash scripts/build-wasm.sh
 cargo test --release
+# Panics inside the binding come back as storage_error (fault injection, in-process Lua).
+cargo test --release --features vendored,fault-injection --test binding
 lua5.4 tests/lua/run.lua
 node --test tests/wasm/*.test.js
 DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua

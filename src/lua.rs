@@ -31,6 +31,8 @@ pub fn module_table(lua: &Lua) -> LuaResult<Table> {
     exports.set("version", env!("CARGO_PKG_VERSION"))?;
     exports.set("schemaVersion", crate::store::migrations::latest_version())?;
     exports.set("open", lua.create_function(open)?)?;
+    #[cfg(feature = "fault-injection")]
+    exports.set("injectPanic", lua.create_function(fault::inject_panic)?)?;
     Ok(exports)
 }
 
@@ -88,6 +90,8 @@ impl Handle {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut slot = self.core.try_borrow_mut().map_err(|_| Error::Internal("re-entered".into()))?;
             let core = slot.as_mut().ok_or_else(|| Error::Unusable("the store is closed".into()))?;
+            #[cfg(feature = "fault-injection")]
+            fault::fire();
             f(lua, core)
         }));
         let error = match outcome {
@@ -253,6 +257,29 @@ unsafe fn push(state: *mut ffi::lua_State, reply: &Reply) {
                 push(state, value);
                 ffi::lua_rawset(state, -3);
             }
+        }
+    }
+}
+
+// --- fault injection (feature `fault-injection`, tests only) --------------------------------
+
+/// `darkchat.injectPanic()` makes the next handle call panic inside its `catch_unwind`, so a
+/// test can show the panic comes back as `storage_error` and the handle keeps working.
+#[cfg(feature = "fault-injection")]
+mod fault {
+    use std::cell::Cell;
+
+    thread_local!(static ARMED: Cell<bool> = const { Cell::new(false) });
+
+    /// `darkchat.injectPanic()`: arms the fault for the next handle call on this thread.
+    pub(super) fn inject_panic(_: &mlua::Lua, _: ()) -> mlua::Result<()> {
+        ARMED.with(|armed| armed.set(true));
+        Ok(())
+    }
+
+    pub(super) fn fire() {
+        if ARMED.with(|armed| armed.replace(false)) {
+            panic!("injected fault");
         }
     }
 }

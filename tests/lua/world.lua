@@ -35,15 +35,15 @@ local function wasmResourceDir()
   return dir
 end
 
----@param opts { framework: string?, players: string[]?, db: string?, convars: table?, stockLua: boolean?, core: "native"|"wasm"|nil }
+---@param opts { framework: string?, players: string[]?, db: string?, convars: table?, stockLua: boolean?, core: "native"|"wasm"|nil, resourceDir: string? }
 function World.new(opts)
   opts = opts or {}
   local self = setmetatable({}, World)
   self.framework = opts.framework or "qbcore"
   self.core = opts.core or (opts.stockLua == nil and World.defaultCore) or "native"
   self.dir = T.tmpdir()
-  self.resourceDir = T.repoRoot
-  if self.core == "wasm" then
+  self.resourceDir = opts.resourceDir or T.repoRoot
+  if self.core == "wasm" and not opts.resourceDir then
     self.resourceDir = wasmResourceDir()
     self.dir = self.resourceDir .. "/data"
   end
@@ -65,6 +65,21 @@ function World.new(opts)
   self.started = self.srv:ensure(World.RESOURCE)
   self.srv:runFor(50)
   return self
+end
+
+--- A copy of the resource folder (manifest, lua/, and bin/ linked) in a fresh temporary
+--- directory, with `lua/config.lua` passed through `edit(text) → text`: a server owner's edited
+--- configuration. Give the result to World.new{ resourceDir = ... }.
+function World.resourceWithConfig(edit)
+  local dir = T.tmpdir() .. "/" .. World.RESOURCE
+  assert(os.execute(("mkdir -p %q && cp %q/fxmanifest.lua %q/ && cp -r %q/lua %q/ && ln -s %q/bin %q/bin && ln -s %q/js %q/js")
+    :format(dir, T.repoRoot, dir, T.repoRoot, dir, T.repoRoot, dir, T.repoRoot, dir)))
+  local path = dir .. "/lua/config.lua"
+  local f = assert(io.open(path))
+  local text = f:read("a")
+  f:close()
+  T.write(path, edit(text))
+  return dir
 end
 
 --- Connects a player and gives them a character with `number` (standalone: no character; the

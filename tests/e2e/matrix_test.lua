@@ -1,0 +1,614 @@
+-- The generated bad-input matrix (issue 6): every export, every net-event action and every
+-- console subcommand; each argument position gets each hostile value while the other positions
+-- hold valid values, so each case isolates one argument. The expected answer is computed from
+-- the input rules (DESIGN "Inputs"), mirrored here as classifiers: a value is either refused
+-- with a code, or valid, in which case the domain answers (success, or a code such as
+-- not_member). Every refused case must: return the documented failure shape with that code,
+-- raise nothing, send no client event to anyone (the requester's own response excepted), and
+-- leave the database content checksum unchanged. A case whose value is valid and succeeds runs
+-- on a fresh server, since it writes.
+
+local T = require("testlib")
+local World = require("world")
+
+local MAX_SAFE = (1 << 53) - 1
+local MAX_INPUT_BYTES = 4096
+local REQUEST, RESPONSE = "17mov_Phone:darkchat:request", "17mov_Phone:darkchat:response"
+
+local HUGE = ("x"):rep(10 * 1024 * 1024) -- made once; strings are shared, never copied
+local SQL = "'; DROP TABLE conversations; --"
+local LOWER_CODE = "abcd12" -- a valid code (stored upper-case): conversation B's
+local LONG_CODE = "ABCDEFGHJKLMNPQRS" -- 17 characters: one too many for a code
+
+-- The hostile values, in order. `v` nil is nil.
+local VALUES = {
+  { "nil", nil }, { "boolean", true }, { "table", {} }, { "function", function() end },
+  { "NaN", 0 / 0 }, { "+inf", math.huge }, { "-inf", -math.huge }, { "1.5", 1.5 },
+  { "0", 0 }, { "-1", -1 }, { "2^53", 2 ^ 53 }, { "2^63", 2 ^ 63 }, { "maxinteger", math.maxinteger },
+  { "empty string", "" }, { "whitespace", "   " }, { "10 MB string", HUGE },
+  { "invalid UTF-8", "\xff\xfe\xc3" }, { "control characters", "a\0b\7\27[31m" },
+  { "SQL metacharacters", SQL }, { "lower-case join code", LOWER_CODE },
+  { "too-long join code", LONG_CODE }, { "unknown id", 99999 },
+}
+
+-- Input rules (mirrors src/input.rs and src/lua.rs) ----------------------------------------
+
+local function trim(s) return (s:match("^%s*(.-)%s*$")) end
+
+--- Rust's char::is_control: C0 controls, DEL and the C1 controls (U+0080-U+009F).
+local function hasControl(s)
+  return s:find("[%z\1-\31\127]") ~= nil or s:find("\xc2[\x80-\x9f]") ~= nil
+end
+
+local function goodString(v)
+  return type(v) == "string" and #v <= MAX_INPUT_BYTES and utf8.len(v) ~= nil
+end
+
+--- The binding's integer: an integer, or a float that is an exact integer in the safe range.
+local function integerOf(v)
+  if math.type(v) == "integer" then return v end
+  if math.type(v) == "float" and v == v and v % 1 == 0 and math.abs(v) <= MAX_SAFE then
+    return math.tointeger(v)
+  end
+end
+
+local IA = "invalid_argument"
+
+-- Each classifier returns `false, code` (refused) or `true, normalized`.
+local RULES = {}
+
+function RULES.src(v)
+  local i = integerOf(v)
+  if not i or i <= 0 or i > 0x7fffffff then return false, IA end
+  return false, "player_not_found" -- no value of the matrix is an online player's source
+end
+
+function RULES.number(v)
+  if type(v) == "string" then
+    if not goodString(v) then return false, IA end
+    local t = trim(v)
+    local n = utf8.len(t)
+    if n == 0 or n > 20 or hasControl(t) then return false, IA end
+    return true, t
+  end
+  local i = integerOf(v)
+  if not i or i <= 0 or i > MAX_SAFE then return false, IA end
+  return true, tostring(i)
+end
+
+function RULES.name(v)
+  if not goodString(v) then return false, IA end
+  local t = trim(v)
+  local n = utf8.len(t)
+  if n == 0 or n > 64 or hasControl(t) then return false, "invalid_name" end
+  return true, t
+end
+
+function RULES.code(v)
+  if not goodString(v) then return false, IA end
+  local t = trim(v)
+  if #t < 4 or #t > 16 or t:find("[^%w]") then return false, "invalid_join_code" end
+  return true, t:upper()
+end
+
+function RULES.optCode(v)
+  if v == nil then return true, nil end
+  return RULES.code(v)
+end
+
+function RULES.id(v)
+  local i = integerOf(v)
+  if not i or i <= 0 or i > MAX_SAFE then return false, IA end
+  return true, i
+end
+
+function RULES.optId(v)
+  if v == nil then return true, nil end
+  local i = integerOf(v)
+  if not i or i <= 0 then return false, IA end
+  return true, i
+end
+
+function RULES.limit(v)
+  if v == nil then return true, nil end
+  local i = integerOf(v)
+  if not i or i <= 0 or i > 0xffffffff then return false, IA end
+  return true, i
+end
+
+function RULES.flag(v)
+  if v == nil or type(v) == "boolean" then return true, v end
+  return false, IA
+end
+
+function RULES.content(v)
+  if type(v) ~= "string" or #v > 4000 or utf8.len(v) == nil then return false, IA end
+  local t = trim(v)
+  local n = utf8.len(t)
+  if n == 0 or n > 1000 or t:gsub("[\n\t]", ""):find("[%z\1-\31\127]") then return false, IA end
+  return true, t
+end
+
+-- The fixture ------------------------------------------------------------------------------
+-- Conversation A: owner 5550101 (player 1), member 5550102 (player 2), one message.
+-- Conversation B: owner 5550102, code ABCD12. Player 3 (5550103) is in neither.
+
+local function fixture(w)
+  local a = w:call("Darkchat_CreateConversationByNumber", "5550101", "Crew", "CREWAAAA").newConv.id
+  assert(w:call("Darkchat_AddToConversationByNumber", "5550102", a))
+  local m = w:call("Darkchat_SendMessageByNumber", "5550101", a, "hello").message.id
+  local b = w:call("Darkchat_CreateConversationByNumber", "5550102", "Other", "ABCD12").newConv.id
+  w.srv:runFor(10)
+  w.srv:clearClientEvents()
+  w.srv:clearOutput()
+  return { a = a, b = b, m = m }
+end
+
+local function newWorld()
+  local w = World.new()
+  return w, fixture(w)
+end
+
+-- What an argument is worth when its value is valid but not the default: the domain's answer.
+local function joinOutcome(code) return code == "ABCD12" and "ok" or "conversation_not_found" end
+local function createCodeOutcome(code) return code == "ABCD12" and "join_code_taken" or "ok" end
+
+-- An argument: { rule, default(f) , outcome when valid (a code, "ok", or a function of the value) }
+local function arg(rule, default, outcome) return { rule = rule, default = default, outcome = outcome } end
+local function conv(_, f) return f.a end
+local function const(v) return function() return v end end
+
+-- Exports -----------------------------------------------------------------------------------
+-- who: the player (index) the call is about by default; stranger: the answer for a valid number
+-- that is nobody in the fixture; writes: whether success writes (then it runs on a fresh server).
+local EXPORTS = {
+  { name = "Darkchat_CreateConversation", shape = "create", who = 1, stranger = "ok", writes = true,
+    args = { arg("name", const("Fresh"), "ok"), arg("optCode", const(nil), createCodeOutcome) } },
+  { name = "Darkchat_AddToConversation", shape = "boolean", who = 3, stranger = "ok", writes = true,
+    args = { arg("id", conv, "conversation_not_found") } },
+  { name = "Darkchat_RemoveFromConversation", shape = "boolean", who = 2, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found"), arg("flag", const(true), "ok") } },
+  { name = "Darkchat_JoinConversation", shape = "conversation", who = 3, stranger = "ok", writes = true,
+    args = { arg("code", const("ABCD12"), joinOutcome) } },
+  { name = "Darkchat_SendMessage", shape = "message", who = 1, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found"), arg("content", const("hi"), "ok") } },
+  { name = "Darkchat_GetConversations", shape = "conversations", who = 1, stranger = "ok", writes = false,
+    args = {} },
+  { name = "Darkchat_GetConversation", shape = "conversation", who = 1, stranger = "not_member", writes = false,
+    args = { arg("id", conv, "conversation_not_found") } },
+  { name = "Darkchat_GetMessages", shape = "messages", who = 1, stranger = "not_member", writes = false,
+    args = { arg("id", conv, "conversation_not_found"), arg("optId", const(nil), "ok"), arg("limit", const(nil), "ok") } },
+  { name = "Darkchat_MarkRead", shape = "boolean", who = 1, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found"), arg("optId", const(nil), "ok") } },
+  { name = "Darkchat_RenameConversation", shape = "boolean", who = 1, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found"), arg("name", const("Renamed"), "ok") } },
+  { name = "Darkchat_RegenerateJoinCode", shape = "joinCode", who = 1, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found") } },
+  { name = "Darkchat_DeleteConversation", shape = "boolean", who = 1, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found") } },
+  { name = "Darkchat_TransferOwnership", shape = "boolean", who = 1, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found"), arg("number", const("5550102"), "not_member") } },
+  { name = "Darkchat_KickFromConversation", shape = "boolean", who = 1, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found"), arg("number", const("5550102"), "not_member") } },
+}
+
+--- Expected answer for `value` in argument `a`: "ok" or a code.
+local function expect(a, value)
+  local valid, normalized = RULES[a.rule](value)
+  if not valid then return normalized end
+  local outcome = a.outcome
+  if type(outcome) == "function" then return outcome(normalized) end
+  return outcome
+end
+
+--- Checks an export's answer against the expected outcome and its documented shape.
+local function checkExport(shape, results, want, label)
+  if shape == "boolean" then
+    if want == "ok" then
+      T.eq(results, { n = 1, true }, label)
+    else
+      T.eq(results, { n = 2, false, want }, label)
+    end
+    return
+  end
+  T.eq(results.n, 1, label .. ": one value")
+  local r = results[1]
+  T.eq(type(r), "table", label)
+  if want == "ok" then
+    T.eq(r.success, true, label .. ": " .. tostring(r.error))
+    local field = shape == "create" and "newConv" or shape
+    T.ok(r[field] ~= nil, label .. ": has " .. field)
+    return
+  end
+  if shape == "create" then
+    T.eq(r, { success = false, error = want }, label)
+  else
+    T.eq(r.success, false, label)
+    T.eq(r.error, want, label)
+    for k, v in pairs(r) do
+      T.ok(k == "success" or k == "error" or (k == "reason" and type(v) == "string"), label .. ": unexpected field " .. tostring(k))
+    end
+  end
+end
+
+--- No client event reached anybody, except `allowed` (a net request's own response).
+local function assertQuiet(w, label, allowedSrc)
+  for _, src in ipairs(w.players) do
+    for _, e in ipairs(w.srv:clientEvents(src)) do
+      T.ok(src == allowedSrc and e.name == RESPONSE, ("%s: %s received %s"):format(label, src, e.name))
+    end
+  end
+  for _, line in ipairs(w.srv:output()) do
+    T.ok(not line:find("SCRIPT ERROR", 1, true) and not line:find("internal error", 1, true), label .. ": " .. line)
+  end
+end
+
+--- Runs one case: `run(w, f)` returns what to check; on `want ~= "ok"` (or read-only success)
+--- on the shared world with the checksum compared, else on a fresh world.
+local Runner = {}
+Runner.__index = Runner
+
+function Runner.new()
+  local self = setmetatable({ counts = {} }, Runner)
+  self.w, self.f = newWorld()
+  self.sum = self.w:checksum()
+  return self
+end
+
+function Runner:case(group, label, want, writes, run)
+  self.counts[group] = (self.counts[group] or 0) + 1
+  local fresh = want == "ok" and writes
+  local w, f = self.w, self.f
+  if fresh then w, f = newWorld() end
+  w.srv:clearClientEvents()
+  w.srv:clearOutput()
+  local called, err = pcall(run, w, f, label)
+  T.ok(called, label .. ": " .. tostring(err))
+  if fresh then
+    w:stop()
+  else
+    T.eq(w:checksum(), self.sum, label .. ": database unchanged")
+  end
+end
+
+function Runner:finish()
+  self.w:stop()
+  local total, parts = 0, {}
+  for group, n in pairs(self.counts) do
+    total = total + n
+    parts[#parts + 1] = ("%s %d"):format(group, n)
+  end
+  table.sort(parts)
+  print(("     matrix: %d cases (%s)"):format(total, table.concat(parts, ", ")))
+  return total
+end
+
+T.test("every export, every argument position, every hostile value", function()
+  local R = Runner.new()
+  local numbers = { "5550101", "5550102", "5550103" }
+  for _, spec in ipairs(EXPORTS) do
+    for _, suffix in ipairs({ "BySrc", "ByNumber" }) do
+      local exportName = spec.name .. suffix
+      local whoArg = suffix == "BySrc"
+          and arg("src", function(w) return w.players[spec.who] end, "ok")
+          or arg("number", const(numbers[spec.who]), spec.stranger)
+      local args = { whoArg, table.unpack(spec.args) }
+      for position, a in ipairs(args) do
+        for _, value in ipairs(VALUES) do
+          local want = expect(a, value[2])
+          local label = ("%s arg %d = %s → %s"):format(exportName, position, value[1], want)
+          R:case("exports", label, want, spec.writes, function(w, f)
+            local call = { n = #args }
+            for i, other in ipairs(args) do
+              if i == position then call[i] = value[2] else call[i] = other.default(w, f) end
+            end
+            local results = table.pack(w:call(exportName, table.unpack(call, 1, call.n)))
+            checkExport(spec.shape, results, want, label)
+            if want ~= "ok" then assertQuiet(w, label) end
+          end)
+        end
+      end
+    end
+  end
+  -- The hook exports: only the three kinds and a callable are accepted; unknown ids are false.
+  for _, value in ipairs(VALUES) do
+    local label = ("Darkchat_AddHook arg 1 = %s → invalid_argument"):format(value[1])
+    R:case("exports", label, IA, false, function(w)
+      T.eq(table.pack(w:call("Darkchat_AddHook", value[2], function() end)), { n = 2, false, IA }, label)
+      assertQuiet(w, label)
+    end)
+    local callable = type(value[2]) == "function"
+    label = ("Darkchat_AddHook arg 2 = %s → %s"):format(value[1], callable and "ok" or IA)
+    R:case("exports", label, callable and "ok" or IA, false, function(w)
+      local r = table.pack(w:call("Darkchat_AddHook", "send", value[2]))
+      if callable then
+        T.eq(math.type(r[1]), "integer", label)
+        T.eq(w:call("Darkchat_RemoveHook", r[1]), true, label)
+      else
+        T.eq(r, { n = 2, false, IA }, label)
+      end
+      assertQuiet(w, label)
+    end)
+    label = ("Darkchat_RemoveHook arg 1 = %s → false"):format(value[1])
+    R:case("exports", label, "false", false, function(w)
+      T.eq(table.pack(w:call("Darkchat_RemoveHook", value[2])), { n = 1, false }, label)
+      assertQuiet(w, label)
+    end)
+  end
+  T.ok(R:finish() > 1500)
+end)
+
+-- Net events --------------------------------------------------------------------------------
+
+-- action → { requester (player index), writes, fields = { { field, arg } } }
+local ACTIONS = {
+  { "list", who = 1, writes = false, fields = {} },
+  { "get", who = 1, writes = false, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } } },
+  { "messages", who = 1, writes = false, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "before", arg("optId", const(nil), "ok") }, { "limit", arg("limit", const(nil), "ok") } } },
+  { "create", who = 1, writes = true, fields = { { "name", arg("name", const("Fresh"), "ok") },
+    { "joinCode", arg("optCode", const(nil), createCodeOutcome) } } },
+  { "join", who = 3, writes = true, fields = { { "joinCode", arg("code", const("ABCD12"), joinOutcome) } } },
+  { "send", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "content", arg("content", const("hi"), "ok") } } },
+  { "markRead", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "messageId", arg("optId", const(nil), "ok") } } },
+  { "leave", who = 2, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } } },
+  { "rename", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "name", arg("name", const("Renamed"), "ok") } } },
+  { "regenerateCode", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } } },
+  { "delete", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } } },
+  { "transfer", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "to", arg("number", const("5550102"), "not_member") } } },
+  { "kick", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "number", arg("number", const("5550102"), "not_member") } } },
+}
+
+--- Sends one request as player `src` and returns the single response event's arguments.
+local function request(w, src, label, requestId, action, payload)
+  -- Spaced out in emulated time so no rate limit (5 joins a minute is the tightest) applies.
+  w.srv:runFor(12001)
+  w.srv:clearClientEvents()
+  w.srv:triggerNetEvent(src, REQUEST, requestId, action, payload)
+  w.srv:runFor(10)
+  local responses = {}
+  for _, e in ipairs(w.srv:clientEvents(src)) do
+    if e.name == RESPONSE then responses[#responses + 1] = e end
+  end
+  T.eq(#responses, 1, label .. ": exactly one response")
+  return responses[1].args
+end
+
+local function checkResponse(response, want, label)
+  if want == "ok" then
+    T.eq(response.ok, true, label .. ": " .. tostring(response.error))
+  else
+    T.eq(response, { ok = false, error = want }, label)
+  end
+end
+
+local function defaultPayload(action, w, f)
+  local p = {}
+  for _, field in ipairs(action.fields) do p[field[1]] = field[2].default(w, f) end
+  return p
+end
+
+T.test("every net-event action, every payload field, every hostile value", function()
+  local R = Runner.new()
+  for _, action in ipairs(ACTIONS) do
+    local name = action[1]
+    for _, field in ipairs(action.fields) do
+      for _, value in ipairs(VALUES) do
+        local want = expect(field[2], value[2])
+        local label = ("request %s.%s = %s → %s"):format(name, field[1], value[1], want)
+        R:case("requests", label, want, action.writes, function(w, f)
+          local payload = defaultPayload(action, w, f)
+          payload[field[1]] = value[2]
+          local src = w.players[action.who]
+          local args = request(w, src, label, 7, name, payload)
+          T.eq(args[1], 7, label .. ": the request id comes back")
+          checkResponse(args[2], want, label)
+          if want ~= "ok" then assertQuiet(w, label, src) end
+        end)
+      end
+    end
+    -- The payload as a whole: nil is an empty payload; anything but a plain table is refused.
+    for _, value in ipairs(VALUES) do
+      local v = value[2]
+      local want = IA -- not a table of fields, or (for nil and {}) every required field missing
+      if (v == nil or type(v) == "table") and #action.fields == 0 then want = "ok" end
+      local label = ("request %s payload = %s → %s"):format(name, value[1], want)
+      R:case("requests", label, want, action.writes, function(w)
+        local args = request(w, w.players[action.who], label, "id-1", name, v)
+        T.eq(args[1], "id-1", label)
+        checkResponse(args[2], want, label)
+        assertQuiet(w, label, w.players[action.who])
+      end)
+    end
+  end
+  -- The envelope: the action name and the request id.
+  for _, value in ipairs(VALUES) do
+    local label = ("request action = %s → invalid_argument"):format(value[1])
+    R:case("requests", label, IA, false, function(w, f)
+      local args = request(w, w.players[1], label, 8, value[2], { conversationId = f.a })
+      T.eq(args[1], 8, label)
+      checkResponse(args[2], IA, label)
+      assertQuiet(w, label, w.players[1])
+    end)
+    local v = value[2]
+    local validId = math.type(v) == "integer" or (type(v) == "string" and #v <= 64)
+    local want = validId and "ok" or IA
+    label = ("request requestId = %s → %s"):format(value[1], want)
+    R:case("requests", label, want, false, function(w, f)
+      local args = request(w, w.players[1], label, v, "get", { conversationId = f.a })
+      T.eq(args[1], validId and v or nil, label .. ": the id comes back only when it is valid")
+      checkResponse(args[2], want, label)
+      assertQuiet(w, label, w.players[1])
+    end)
+  end
+  T.ok(R:finish() > 500)
+end)
+
+-- Console -------------------------------------------------------------------------------------
+-- Console arguments are words of a typed line, so the matrix there is over string shapes.
+-- A shape with spaces, a `;` (FXServer splits lines on it) or nothing in it is typed quoted.
+
+-- 1 MiB (256 times the 4 KiB cap): the emulator's console splits a typed line byte by byte,
+-- so 10 MB lines would cost seconds each without testing anything more.
+local CONSOLE_HUGE = ("x"):rep(1024 * 1024)
+local SHAPES = {
+  { "missing", nil }, { "empty", "" }, { "whitespace", "   " }, { "huge", CONSOLE_HUGE },
+  { "invalid UTF-8", "\xff\xfe\xc3" }, { "control characters", "a\1b\7\27[31m" },
+  { "SQL metacharacters", SQL }, { "lower-case code", LOWER_CODE }, { "too-long code", LONG_CODE },
+  { "short code", "ab1" }, { "word", "abc" }, { "fraction", "1.5" }, { "negative", "-1" },
+  { "zero", "0" }, { "exponent", "1e3" }, { "hex", "0x10" }, { "nan", "nan" }, { "inf", "inf" },
+  { "2^53+1", "9007199254740993" }, { "overflow", "99999999999999999999" }, { "unknown id", "99999" },
+}
+
+local function typed(word)
+  if word == "" or word:find("[%s;]") then return '"' .. word .. '"' end
+  return word
+end
+
+--- The console's id parser (lua/commands.lua parseId), then the core's id rule.
+local function idWord(word)
+  local id = math.tointeger(tonumber(word or ""))
+  if not id or id <= 0 then return false, "usage" end
+  if id > MAX_SAFE then return false, IA end
+  return true, id
+end
+
+--- Word rules: a missing word is a usage line; otherwise the export rules apply to the string.
+local function wordRule(rule)
+  return function(word)
+    if word == nil then return false, "usage" end
+    return RULES[rule](word)
+  end
+end
+
+-- subcommand → { writes, args = { { rule(word) → ok, value | false, code, default, outcome } }, success = text }
+local function warg(rule, default, outcome) return { rule = rule, default = default, outcome = outcome } end
+local function idOutcome(id, f) return (id == f.a or id == f.b) and "ok" or "conversation_not_found" end
+
+local SUBCOMMANDS = {
+  { "help", writes = false, success = "darkchat create", args = {
+    warg(function() return true end, nil, "ok") } }, -- help ignores its arguments
+  { "create", writes = true, success = "created #", args = {
+    warg(wordRule("number"), "5550101", "ok"),
+    warg(function(word) -- the quoted-name form, so that the code may follow
+      if word == nil then return false, "usage" end
+      return RULES.name(word)
+    end, "Fresh", "ok"),
+    warg(function(word) return RULES.optCode(word) end, nil, createCodeOutcome) },
+    quoteName = true },
+  { "add", writes = true, success = "added ", args = {
+    warg(wordRule("number"), "5550103", "ok"), warg(idWord, "A", idOutcome) } },
+  { "remove", writes = true, success = "removed ", args = {
+    warg(wordRule("number"), "5550102", "not_member"), warg(idWord, "A", idOutcome) } },
+  { "list", writes = false, success = "", args = {
+    warg(function(word) if word == nil then return true end return RULES.number(word) end, "5550101", "ok") } },
+  { "show", writes = false, success = "members", args = { warg(idWord, "A", idOutcome) } },
+  { "rename", writes = true, success = "renamed #", args = {
+    warg(idWord, "A", idOutcome),
+    warg(function(word) if word == nil then return false, "usage" end return RULES.name(word) end, "Renamed", "ok") } },
+  { "code", writes = true, success = "new code", args = { warg(idWord, "A", idOutcome) } },
+  { "delete", writes = true, success = "deleted #", args = {
+    warg(idWord, "A", idOutcome),
+    warg(function(word)
+      if word == nil then return true, "prompt" end -- asks for confirmation, writes nothing
+      if word == "--yes" then return true end
+      return false, "usage"
+    end, "--yes", function(v) return v or "ok" end) } },
+  { "stats", writes = false, success = "conversations", args = {
+    warg(function(word) if word == nil then return true end return false, "usage" end, nil, "ok") } },
+  { "backup", writes = false, success = "", args = {
+    warg(function(word)
+      if word == nil or trim(word) == "" then return false, "usage" end
+      if not goodString(word) then return false, IA end
+      return true, word
+    end, nil, "skip") } },
+}
+
+--- Runs `darkchat <words>` on the console; returns what the resource printed.
+local function console(w, words)
+  w.srv:clearOutput()
+  local typedWords = {}
+  for i = 1, #words do typedWords[i] = words[i] end
+  w.srv:console("darkchat " .. table.concat(typedWords, " "))
+  w.srv:runFor(10)
+  local lines = {}
+  for _, line in ipairs(w.srv:output()) do lines[#lines + 1] = line end
+  return table.concat(lines, "\n")
+end
+
+T.test("every console subcommand, every argument position, every string shape", function()
+  local R = Runner.new()
+  for _, sub in ipairs(SUBCOMMANDS) do
+    local name = sub[1]
+    for position, a in ipairs(sub.args) do
+      for _, shape in ipairs(SHAPES) do
+        local word = shape[2]
+        local ok, value = a.rule(word)
+        local want
+        if not ok then
+          want = value
+        elseif word == nil and position < #sub.args and sub.args[position + 1].default ~= nil then
+          want = "usage" -- a missing word shifts the next one into its place
+        elseif type(a.outcome) == "function" then
+          want = a.outcome(value, R.f)
+        else
+          want = a.outcome
+        end
+        if want ~= "skip" then
+          local label = ("darkchat %s arg %d = %s → %s"):format(name, position, shape[1], want)
+          R:case("console", label, want, sub.writes, function(w, f)
+            local words = { name }
+            for i, other in ipairs(sub.args) do
+              local wd = other.default
+              if i == position then wd = word end
+              if wd == "A" then wd = tostring(f.a) end
+              if wd ~= nil then
+                if sub.quoteName and i == 2 then
+                  wd = '"' .. wd .. '"'
+                elseif i == position then
+                  wd = typed(wd)
+                end
+                words[#words + 1] = wd
+              elseif i < #sub.args then
+                break -- nothing after a missing word
+              end
+            end
+            local out = console(w, words)
+            T.ok(not out:find("SCRIPT ERROR", 1, true) and not out:find("internal error", 1, true), label .. ":\n" .. out:sub(1, 2000))
+            if want == "usage" then
+              T.ok(out:find("usage: darkchat " .. name, 1, true), label .. ":\n" .. out:sub(1, 2000))
+            elseif want == "prompt" then
+              T.ok(out:find("repeat with --yes", 1, true), label .. ":\n" .. out:sub(1, 2000))
+            elseif want == "ok" then
+              T.ok(not out:find("error:", 1, true) and not out:find("usage:", 1, true), label .. ":\n" .. out:sub(1, 2000))
+              T.ok(out:find(sub.success, 1, true), label .. ": " .. out:sub(1, 2000))
+            else
+              T.ok(out:find("error: " .. want, 1, true), label .. ":\n" .. out:sub(1, 2000))
+            end
+            if want ~= "ok" then
+              for _, src in ipairs(w.players) do
+                T.eq(#w.srv:clientEvents(src), 0, label .. ": no client event")
+              end
+            end
+          end)
+        end
+      end
+    end
+  end
+  -- The subcommand name itself.
+  for _, shape in ipairs(SHAPES) do
+    if shape[2] ~= nil then
+      local label = ("darkchat <%s>"):format(shape[1])
+      R:case("console", label, "unknown", false, function(w)
+        local out = console(w, { typed(shape[2]) })
+        T.ok(out:find("unknown subcommand", 1, true), label .. ":\n" .. out:sub(1, 2000))
+      end)
+    end
+  end
+  T.ok(R:finish() > 150)
+end)
