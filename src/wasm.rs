@@ -8,6 +8,9 @@
 //!   "now"}` → `{"ok": true, "version", "schemaVersion"}` or `{"ok": false, "message"}`;
 //! - `dc_call(ptr, len) → reply`: `{"m": "<method>", "a": [wire values], "now": <unix s>}` →
 //!   [`api::outcome_to_json`];
+//! - `dc_checkpoint() → 1 | 0 | -1`: the host's timer, between calls: checkpointed (and
+//!   restarted the log) / nothing written since the last one, or closed / failed (nothing lost:
+//!   the next one retries);
 //! - `dc_close() → 1 | 0` (whether it was open).
 //!
 //! A reply is a pointer to a little-endian u32 length followed by that many bytes; the host
@@ -67,6 +70,18 @@ pub unsafe extern "C" fn dc_open(ptr: *const u8, len: usize) -> *mut u8 {
 pub unsafe extern "C" fn dc_call(ptr: *const u8, len: usize) -> *mut u8 {
     let outcome = call(request(ptr, len));
     respond(&api::outcome_to_json(&outcome))
+}
+
+#[no_mangle]
+pub extern "C" fn dc_checkpoint() -> i32 {
+    CORE.with(|c| {
+        let Ok(slot) = c.try_borrow() else { return -1 };
+        match slot.as_ref().map(|core| core.store().checkpoint_if_written()) {
+            Some(Ok(true)) => 1,
+            Some(Ok(false)) | None => 0,
+            Some(Err(_)) => -1,
+        }
+    })
 }
 
 #[no_mangle]

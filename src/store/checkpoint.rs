@@ -14,28 +14,55 @@
 //! restart that does land on the caller's connection (a write slipping in between) never
 //! truncates there.
 //!
-//! Not built for wasm32 (no threads there; that host checkpoints between calls).
+//! The wasm build has no threads: there the JS host calls [`super::Store::checkpoint_if_written`]
+//! from a timer when its event loop is idle, between calls, and the same
+//! [`checkpoint_and_restart`] runs on the one connection.
 
-#![cfg(not(target_arch = "wasm32"))]
-
+#[cfg(not(target_arch = "wasm32"))]
 use std::path::Path;
+#[cfg(not(target_arch = "wasm32"))]
 use std::sync::{Arc, Condvar, Mutex};
+#[cfg(not(target_arch = "wasm32"))]
 use std::thread::JoinHandle;
+#[cfg(not(target_arch = "wasm32"))]
 use std::time::Duration;
 
 use rusqlite::Connection;
 
+#[cfg(not(target_arch = "wasm32"))]
 use crate::error::Result;
 
+#[cfg(not(target_arch = "wasm32"))]
 const INTERVAL: Duration = Duration::from_millis(250);
 /// The log file is truncated back to this size when the checkpointer restarts it.
-const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+pub(super) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
+/// A PASSIVE checkpoint and, when it copied the whole log, the one-row `wal_marker` commit that
+/// restarts the log on this connection (header rewrite, fsync, truncation to
+/// `journal_size_limit`) instead of in the next player-facing commit.
+///
+/// Returns `true` when the log was copied completely (nothing left for a later round).
+pub(super) fn checkpoint_and_restart(conn: &Connection) -> rusqlite::Result<bool> {
+    let (busy, log_frames, copied): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    if busy != 0 || copied != log_frames {
+        return Ok(false);
+    }
+    if log_frames > 0 {
+        conn.execute("UPDATE wal_marker SET n = n + 1 WHERE id = 1", [])?;
+    }
+    Ok(true)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 pub(super) struct Checkpointer {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<JoinHandle<()>>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Checkpointer {
     pub(super) fn start(path: &Path) -> Result<Self> {
         let conn = super::connect(path)?;
@@ -53,6 +80,7 @@ impl Checkpointer {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn run(conn: Connection, stop: &(Mutex<bool>, Condvar)) {
     let (lock, wake) = stop;
     let mut last_seen = None;
@@ -68,6 +96,7 @@ fn run(conn: Connection, stop: &(Mutex<bool>, Condvar)) {
 
 /// One round: checkpoint if another connection committed since the last round, and restart
 /// the log here when the checkpoint copied all of it.
+#[cfg(not(target_arch = "wasm32"))]
 fn tick(conn: &Connection, last_seen: &mut Option<i64>) -> rusqlite::Result<()> {
     // `data_version` changes only for commits of *other* connections: the marker below does
     // not count, so an idle server does no I/O at all.
@@ -75,19 +104,13 @@ fn tick(conn: &Connection, last_seen: &mut Option<i64>) -> rusqlite::Result<()> 
     if *last_seen == Some(version) {
         return Ok(());
     }
-    let (busy, log_frames, copied): (i64, i64, i64) =
-        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
-    if busy == 0 && copied == log_frames {
+    if checkpoint_and_restart(conn)? {
         *last_seen = Some(version);
-        if log_frames > 0 {
-            conn.execute("UPDATE wal_marker SET n = n + 1 WHERE id = 1", [])?;
-        }
     }
     Ok(())
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Drop for Checkpointer {
     fn drop(&mut self) {
         let (lock, wake) = &*self.stop;

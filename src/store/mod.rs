@@ -9,7 +9,9 @@
 //! - WAL with `synchronous = NORMAL`: a commit is durable against a crash of the process (the
 //!   log is in the OS page cache) with no fsync on the caller's thread. Checkpoints (the only
 //!   fsyncs) run on a background thread with its own connection ([`checkpoint`]), so the
-//!   calling thread (FXServer's main thread) never waits for the disk.
+//!   calling thread (FXServer's main thread) never waits for the disk. The wasm build has no
+//!   threads: its JS host calls [`Store::checkpoint_if_written`] from a timer between calls,
+//!   which runs the same checkpoint and log restart on the one connection.
 //! - Files are touched only here: the database, its `-wal`/`-shm`, its `.lock` ([`lock`]: never
 //!   open a database a live wasm core holds), and backups.
 
@@ -43,6 +45,10 @@ pub struct Store {
     path: Option<PathBuf>,
     #[cfg(not(target_arch = "wasm32"))]
     checkpointer: Option<checkpoint::Checkpointer>,
+    /// `total_changes()` right after the last complete [`Store::checkpoint_if_written`] (its
+    /// own marker commit included); `None` until the first one.
+    #[cfg(target_arch = "wasm32")]
+    checkpointed_at: std::cell::Cell<Option<u64>>,
     /// `<db>.lock` (see [`lock`]); last, so it is released after the connections close.
     #[cfg(not(target_arch = "wasm32"))]
     _lock: Option<lock::LockFile>,
@@ -73,6 +79,8 @@ impl Store {
             path: Some(path.to_owned()),
             #[cfg(not(target_arch = "wasm32"))]
             checkpointer: None,
+            #[cfg(target_arch = "wasm32")]
+            checkpointed_at: std::cell::Cell::new(None),
             #[cfg(not(target_arch = "wasm32"))]
             _lock: Some(lock),
         };
@@ -94,6 +102,8 @@ impl Store {
             path: None,
             #[cfg(not(target_arch = "wasm32"))]
             checkpointer: None,
+            #[cfg(target_arch = "wasm32")]
+            checkpointed_at: std::cell::Cell::new(None),
             #[cfg(not(target_arch = "wasm32"))]
             _lock: None,
         };
@@ -149,6 +159,25 @@ impl Store {
         let value = f(&Tx::new(&tx))?;
         tx.finish()?;
         Ok(value)
+    }
+
+    /// The wasm host's checkpoint, run from a timer between calls (no threads there): when
+    /// something was committed since the last complete round, a PASSIVE checkpoint and, when it
+    /// copied the whole log, the `wal_marker` commit that restarts the log here rather than in a
+    /// player's next write (see checkpoint.rs). Returns whether it did any work. An error or an
+    /// incomplete checkpoint loses nothing: the next round tries again.
+    ///
+    /// `total_changes()` rather than `data_version`, which does not see this connection's own
+    /// commits.
+    #[cfg(target_arch = "wasm32")]
+    pub fn checkpoint_if_written(&self) -> Result<bool> {
+        if self.path.is_none() || self.checkpointed_at.get() == Some(self.conn.total_changes()) {
+            return Ok(false);
+        }
+        if checkpoint::checkpoint_and_restart(&self.conn)? {
+            self.checkpointed_at.set(Some(self.conn.total_changes()));
+        }
+        Ok(true)
     }
 
     pub fn path(&self) -> Option<&Path> {

@@ -9,8 +9,9 @@
 //!   native VFS are not needed and WAL needs no shared memory (its index lives in the heap).
 //! - `xSync` is a real `fdatasync` in the host: checkpoints are durable; commits are durable
 //!   against a crash of the process (WAL, `synchronous = NORMAL`, as on the native build).
-//! - No threads here, so the log is checkpointed by the calling thread: SQLite's automatic
-//!   checkpoint keeps it bounded.
+//! - No threads here: the JS host checkpoints between calls, from a timer
+//!   ([`super::Store::checkpoint_if_written`]); SQLite's automatic checkpoint is only a safety
+//!   net that keeps the log bounded if that timer is starved (a call that crosses it pays).
 //! - Anonymous temporary files stay in memory; nothing but the database, its `-wal` and
 //!   `-journal` reaches the host.
 //! - Time and randomness inside SQLite come from what the host passed in ([`set_clock`],
@@ -34,8 +35,10 @@ use sqlite_wasm_rs::vfs::{
 
 use crate::error::{Error, Result};
 
-/// Pages in the log before the committing call checkpoints it (SQLite's own default).
-const AUTOCHECKPOINT_PAGES: i64 = 1000;
+/// Pages in the log before the committing call checkpoints it anyway: a safety net (about 40 MB
+/// of log) for when the host's timer does not get to run; normally the timer checkpoints long
+/// before (SQLite's default is 1000).
+const AUTOCHECKPOINT_PAGES: i64 = 10_000;
 
 mod host {
     #[link(wasm_import_module = "darkchat_fs")]
@@ -103,9 +106,12 @@ pub(super) fn before_wal(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// After open: no checkpoint thread here, so commits checkpoint the log once it is long.
+/// After open: no checkpoint thread here; the host's timer checkpoints, and commits only once
+/// the log is very long. The restart after a complete checkpoint truncates the log back to the
+/// same limit as the native checkpointer's.
 pub(super) fn after_open(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES)?;
+    conn.pragma_update(None, "journal_size_limit", super::checkpoint::JOURNAL_SIZE_LIMIT)?;
     Ok(())
 }
 
