@@ -13,7 +13,13 @@
 //   open fail with one line; a lock left by a dead process is taken over;
 // - the time (unix seconds) and a 32-byte seed come from here, with every call / at open;
 // - a trap (a panic inside the module) never escapes: that call answers `storage_error`, the
-//   module is instantiated afresh and the database reopened before the next call.
+//   module is instantiated afresh and the database reopened before the next call;
+// - checkpoints run between calls, never inside one: after a call, a timer (CHECKPOINT_DELAY_MS,
+//   unref'd so it never keeps a process alive) asks the core to checkpoint the log and restart
+//   it (dc_checkpoint: nothing to do when nothing was written since the last one). There are no
+//   threads in wasm; this is the native core's background checkpointer, run when the event
+//   loop gets to it. SQLite's own automatic checkpoint stays as a safety net for a starved
+//   timer (a very long log).
 //
 // Also a CommonJS module (`createCore`) so that tests and the benchmark run it in plain Node.
 'use strict';
@@ -23,6 +29,8 @@ const path = require('path');
 const crypto = require('crypto');
 
 const CORE_NAME = 'wasm';
+/** Delay from a call to the checkpoint after it (the native checkpointer's interval). */
+const CHECKPOINT_DELAY_MS = 250;
 
 function isAlive(pid) {
   try {
@@ -75,9 +83,13 @@ function releaseLock(lockPath) {
 /**
  * A core served from `wasmPath`, allowed to write only inside `root`. `seed` (64 hex digits) and
  * `clock` (unix seconds) replace the random seed and the real time: for tests only.
- * @param {{ wasmPath: string, root: string, seed?: string, clock?: () => number }} options
+ * `onCheckpoint(ms, result)` is told of every timer checkpoint that ran (the benchmark and
+ * tests): its duration in milliseconds and dc_checkpoint's answer (1 did work, 0 nothing to do,
+ * -1 failed and left for the next one, null trapped).
+ * @param {{ wasmPath: string, root: string, seed?: string, clock?: () => number,
+ *   onCheckpoint?: (ms: number, result: number | null) => void }} options
  */
-function createCore({ wasmPath, root, seed, clock }) {
+function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
   const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
   const rootDir = path.resolve(root);
   const encoder = new TextEncoder();
@@ -86,6 +98,7 @@ function createCore({ wasmPath, root, seed, clock }) {
   let instance = null;
   let opened = null; // { path, limits, lockPath } while open
   let version = null;
+  let checkpointTimer = null;
 
   const inside = (p) => {
     const full = path.resolve(p);
@@ -234,7 +247,33 @@ function createCore({ wasmPath, root, seed, clock }) {
     }
     const args = typeof argsJson === 'string' ? argsJson : '[]';
     const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
-    return guarded(() => JSON.parse(exchange(instance.exports.dc_call, request)));
+    const reply = guarded(() => JSON.parse(exchange(instance.exports.dc_call, request)));
+    scheduleCheckpoint();
+    return reply;
+  }
+
+  /** After a call: one checkpoint CHECKPOINT_DELAY_MS later, unless one is already due. */
+  function scheduleCheckpoint() {
+    if (checkpointTimer !== null || typeof setTimeout !== 'function') return;
+    checkpointTimer = setTimeout(checkpoint, CHECKPOINT_DELAY_MS);
+    if (checkpointTimer && typeof checkpointTimer.unref === 'function') checkpointTimer.unref();
+  }
+
+  function cancelCheckpoint() {
+    if (checkpointTimer === null) return;
+    clearTimeout(checkpointTimer);
+    checkpointTimer = null;
+  }
+
+  /** The timer: between calls, through the same trap guard as a call. */
+  function checkpoint() {
+    checkpointTimer = null;
+    if (!opened || !instance) return;
+    const run = () => guarded(() => ({ ok: true, result: instance.exports.dc_checkpoint() }));
+    if (!onCheckpoint) { run(); return; }
+    const t0 = process.hrtime.bigint();
+    const outcome = run();
+    onCheckpoint(Number(process.hrtime.bigint() - t0) / 1e6, outcome.ok ? outcome.result : null);
   }
 
   /**
@@ -255,6 +294,7 @@ function createCore({ wasmPath, root, seed, clock }) {
 
   /** Closes the database and releases its lock; true when it was open. */
   function close() {
+    cancelCheckpoint();
     if (!opened) return false;
     try { if (instance) instance.exports.dc_close(); } catch (e) { /* trapped: files closed below */ }
     for (const fd of fds) { try { fs.closeSync(fd); } catch (e) { /* gone */ } }

@@ -129,5 +129,5 @@ test('the module imports only the host file functions (no wasm-bindgen, no WASI)
     assert.match(i.name, /^fs_(open|read|write|sync|truncate|size|close|delete|access)$/);
   }
   const exported = WebAssembly.Module.exports(module).map((e) => e.name);
-  for (const name of ['memory', 'dc_alloc', 'dc_free', 'dc_open', 'dc_call', 'dc_close']) assert.ok(exported.includes(name), name);
+  for (const name of ['memory', 'dc_alloc', 'dc_free', 'dc_open', 'dc_call', 'dc_checkpoint', 'dc_close']) assert.ok(exported.includes(name), name);
 });

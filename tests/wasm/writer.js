@@ -1,5 +1,8 @@
 // Child process of durability.test.js: writes through the wasm core as fast as it can and
-// prints "ack <n>" after each write the core acknowledged, until it is killed.
+// prints "ack <n>" after each write the core acknowledged, until it is killed. It yields to the
+// event loop after every write (as a server tick would), so the host's checkpoint timer runs
+// between writes and a kill can land before, during or after a checkpoint; it prints
+// "checkpoint <result>" after each timer checkpoint.
 //   node writer.js <root> <db>
 'use strict';
 
@@ -8,17 +11,21 @@ const { createCore } = require('../../js/host.js');
 const { wasmPath } = require('./helpers');
 
 const [root, db] = process.argv.slice(2);
-const core = createCore({ wasmPath, root });
+const core = createCore({ wasmPath, root, onCheckpoint: (ms, result) => fs.writeSync(1, `checkpoint ${result}\n`) });
 const opened = core.open({ path: db });
 if (!opened.ok) { process.stdout.write(`refused ${opened.message}\n`); process.exit(1); }
 let id = null;
 const listed = core.call('list', '["5550101"]');
 if (listed.ok && listed.v[0].length > 0) id = listed.v[0][0].id;
 if (id === null) id = core.call('create', '["5550101","Durable"]').v[0].id;
-for (let n = 1; ; n++) {
-  const content = `${process.pid}:${n}`;
-  const reply = core.call('send', JSON.stringify(['5550101', id, content]));
-  if (!reply.ok) { process.stdout.write(`failed ${JSON.stringify(reply)}\n`); process.exit(1); }
-  if (n % 25 === 0) core.call('add', JSON.stringify([String(6000000 + n), id]));
-  fs.writeSync(1, `ack ${content}\n`);
-}
+
+(async () => {
+  for (let n = 1; ; n++) {
+    const content = `${process.pid}:${n}`;
+    const reply = core.call('send', JSON.stringify(['5550101', id, content]));
+    if (!reply.ok) { process.stdout.write(`failed ${JSON.stringify(reply)}\n`); process.exit(1); }
+    if (n % 25 === 0) core.call('add', JSON.stringify([String(6000000 + n), id]));
+    fs.writeSync(1, `ack ${content}\n`);
+    await new Promise(setImmediate);
+  }
+})();

@@ -1,0 +1,117 @@
+// The host's checkpoint timer (js/host.js): checkpoints run between calls, never inside one.
+// After a burst of writes and one timer period the database file alone holds them (the log was
+// copied into it); an idle host touches no file; closing cancels a pending checkpoint.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const path = require('path');
+const { createCore } = require('../../js/host.js');
+const { wasmPath, tmpRoot, wire } = require('./helpers');
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A core whose timer checkpoints are recorded, and a promise of the next one. */
+function recordedCore(root) {
+  const checkpoints = [];
+  let waiting = null;
+  const core = createCore({
+    wasmPath, root,
+    onCheckpoint: (ms, result) => {
+      checkpoints.push(result);
+      if (waiting) { waiting(result); waiting = null; }
+    },
+  });
+  // The host's timer is unref'd (it never keeps a process alive): this one holds the loop.
+  const next = () => new Promise((resolve, reject) => {
+    const guard = setTimeout(() => reject(new Error('no checkpoint within 5 s')), 5000);
+    waiting = (result) => { clearTimeout(guard); resolve(result); };
+  });
+  return { core, checkpoints, next };
+}
+
+/** Messages of conversation 1 seen by a fresh core on a copy of the database file alone. */
+function messagesInFileAlone(db) {
+  const root = tmpRoot();
+  const copy = path.join(root, 'copy.db');
+  fs.copyFileSync(db, copy);
+  const core = createCore({ wasmPath, root });
+  assert.strictEqual(core.open({ path: copy }).ok, true);
+  const page = core.call('messages', wire(['5550101', 1, null, 50]));
+  core.close();
+  return page.ok ? page.v[0].map((m) => m.content) : [];
+}
+
+/** Counts the host's writes, syncs and truncations through Node's fs while `fn` runs. */
+async function countFileWork(fn) {
+  const names = ['writeSync', 'fdatasyncSync', 'fsyncSync', 'ftruncateSync'];
+  const saved = names.map((n) => fs[n]);
+  let count = 0;
+  names.forEach((n, i) => { fs[n] = (...args) => { count++; return saved[i].apply(fs, args); }; });
+  try { await fn(); } finally { names.forEach((n, i) => { fs[n] = saved[i]; }); }
+  return count;
+}
+
+test('after a burst of writes and one timer period, the log is in the database file', async () => {
+  const root = tmpRoot();
+  const db = path.join(root, 'data', 'darkchat.db');
+  const { core, checkpoints, next } = recordedCore(root);
+  assert.strictEqual(core.open({ path: db }).ok, true);
+  const checkpointed = next();
+  const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
+  assert.strictEqual(id, 1);
+  const sent = [];
+  for (let i = 0; i < 40; i++) {
+    sent.push(`burst ${i}`);
+    assert.strictEqual(core.call('send', wire(['5550101', id, sent[i]])).ok, true);
+  }
+  // No call checkpointed: the writes are only in the log (far below the safety net's length).
+  assert.deepStrictEqual(checkpoints, []);
+  assert.deepStrictEqual(messagesInFileAlone(db), []);
+  assert.strictEqual(await checkpointed, 1, 'the timer checkpointed');
+  assert.deepStrictEqual(messagesInFileAlone(db), sent);
+  assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
+  core.close();
+});
+
+test('an idle host does no checkpoint work; a read-only call costs a check, no I/O', async () => {
+  const root = tmpRoot();
+  const db = path.join(root, 'd.db');
+  const { core, checkpoints, next } = recordedCore(root);
+  assert.strictEqual(core.open({ path: db }).ok, true);
+  const first = next();
+  const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
+  core.call('send', wire(['5550101', id, 'hello']));
+  assert.strictEqual(await first, 1);
+  const idle = await countFileWork(() => sleep(800));
+  assert.strictEqual(idle, 0, 'no file written or synced while idle');
+  assert.deepStrictEqual(checkpoints, [1], 'no timer ran while idle');
+  const reads = await countFileWork(async () => {
+    const checked = next();
+    assert.strictEqual(core.call('list', wire(['5550101'])).ok, true);
+    assert.strictEqual(await checked, 0, 'nothing written since the last checkpoint');
+  });
+  assert.strictEqual(reads, 0, 'a read and its timer write nothing');
+  const wrote = next();
+  core.call('send', wire(['5550101', id, 'again']));
+  assert.strictEqual(await wrote, 1, 'a new write is checkpointed again');
+  core.close();
+});
+
+test('closing cancels a pending checkpoint; the data is all there on reopen', async () => {
+  const root = tmpRoot();
+  const db = path.join(root, 'd.db');
+  const { core, checkpoints } = recordedCore(root);
+  assert.strictEqual(core.open({ path: db }).ok, true);
+  const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
+  core.call('send', wire(['5550101', id, 'last words']));
+  assert.ok(core.close());
+  await sleep(600);
+  assert.deepStrictEqual(checkpoints, [], 'no timer ran after close');
+  const again = createCore({ wasmPath, root });
+  assert.strictEqual(again.open({ path: db }).ok, true);
+  const page = again.call('messages', wire(['5550101', id]));
+  assert.deepStrictEqual(page.v[0].map((m) => m.content), ['last words']);
+  again.close();
+});
