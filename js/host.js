@@ -16,10 +16,12 @@
 //   module is instantiated afresh and the database reopened before the next call;
 // - checkpoints run between calls, never inside one: after a call, a timer (CHECKPOINT_DELAY_MS,
 //   unref'd so it never keeps a process alive) asks the core to checkpoint the log and restart
-//   it (dc_checkpoint: nothing to do when nothing was written since the last one). There are no
-//   threads in wasm; this is the native core's background checkpointer, run when the event
-//   loop gets to it. SQLite's own automatic checkpoint stays as a safety net for a starved
-//   timer (a very long log).
+//   it (dc_checkpoint: nothing to do when nothing was written since the last one); when calls
+//   have written CHECKPOINT_SOON_BYTES of log since the last one, at the next turn of the event
+//   loop instead, so one checkpoint stays short under a burst of writes. There are no threads in
+//   wasm; this is the native core's background checkpointer, run when the event loop gets to
+//   it. SQLite's own automatic checkpoint stays as a safety net for a starved timer (a log of
+//   10,000 pages, src/store/vfs.rs).
 //
 // Also a CommonJS module (`createCore`) so that tests and the benchmark run it in plain Node.
 'use strict';
@@ -31,6 +33,8 @@ const crypto = require('crypto');
 const CORE_NAME = 'wasm';
 /** Delay from a call to the checkpoint after it (the native checkpointer's interval). */
 const CHECKPOINT_DELAY_MS = 250;
+/** Log written since the last checkpoint that has the next one run at once (about 1000 pages). */
+const CHECKPOINT_SOON_BYTES = 4 * 1024 * 1024;
 
 function isAlive(pid) {
   try {
@@ -95,6 +99,8 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const fds = new Set();
+  const walFds = new Set(); // descriptors of the -wal file
+  let walBytes = 0; // written to the log since the last checkpoint
   let instance = null;
   let opened = null; // { path, limits, lockPath } while open
   let version = null;
@@ -120,6 +126,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
         try {
           const fd = fs.openSync(p, mode, 0o644);
           fds.add(fd);
+          if (p.endsWith('-wal')) walFds.add(fd);
           return fd;
         } catch (e) { return errno(e); }
       },
@@ -138,6 +145,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
         try {
           let done = 0;
           while (done < len) done += fs.writeSync(fd, bytes(), ptr + done, len - done, offset + done);
+          if (walFds.has(fd)) walBytes += len;
           return 0;
         } catch (e) { return errno(e); }
       },
@@ -152,6 +160,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
       },
       fs_close(fd) {
         fds.delete(fd);
+        walFds.delete(fd);
         try { fs.closeSync(fd); return 0; } catch (e) { return errno(e); }
       },
       fs_delete(ptr, len, syncDir) {
@@ -197,6 +206,8 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
   function start(options) {
     for (const fd of fds) { try { fs.closeSync(fd); } catch (e) { /* gone */ } }
     fds.clear();
+    walFds.clear();
+    walBytes = 0;
     instance = new WebAssembly.Instance(module, imports);
     const request = JSON.stringify({
       path: options.path, limits: options.limits || null, now: now(),
@@ -252,16 +263,25 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     return reply;
   }
 
-  /** After a call: one checkpoint CHECKPOINT_DELAY_MS later, unless one is already due. */
+  /**
+   * After a call: one checkpoint CHECKPOINT_DELAY_MS later, unless one is already due; at the
+   * next turn of the event loop once the log has grown by CHECKPOINT_SOON_BYTES.
+   */
   function scheduleCheckpoint() {
-    if (checkpointTimer !== null || typeof setTimeout !== 'function') return;
-    checkpointTimer = setTimeout(checkpoint, CHECKPOINT_DELAY_MS);
-    if (checkpointTimer && typeof checkpointTimer.unref === 'function') checkpointTimer.unref();
+    if (typeof setTimeout !== 'function') return;
+    const soon = walBytes >= CHECKPOINT_SOON_BYTES;
+    if (checkpointTimer !== null) {
+      if (!soon || checkpointTimer.soon) return;
+      cancelCheckpoint();
+    }
+    const timer = setTimeout(checkpoint, soon ? 0 : CHECKPOINT_DELAY_MS);
+    if (timer && typeof timer.unref === 'function') timer.unref();
+    checkpointTimer = { timer, soon };
   }
 
   function cancelCheckpoint() {
     if (checkpointTimer === null) return;
-    clearTimeout(checkpointTimer);
+    clearTimeout(checkpointTimer.timer);
     checkpointTimer = null;
   }
 
@@ -269,7 +289,12 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
   function checkpoint() {
     checkpointTimer = null;
     if (!opened || !instance) return;
-    const run = () => guarded(() => ({ ok: true, result: instance.exports.dc_checkpoint() }));
+    // A failed one is retried after the next call (or CHECKPOINT_SOON_BYTES more log).
+    const run = () => {
+      const outcome = guarded(() => ({ ok: true, result: instance.exports.dc_checkpoint() }));
+      walBytes = 0;
+      return outcome;
+    };
     if (!onCheckpoint) { run(); return; }
     const t0 = process.hrtime.bigint();
     const outcome = run();
@@ -288,6 +313,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
       instance = null;
       for (const fd of fds) { try { fs.closeSync(fd); } catch (err) { /* gone */ } }
       fds.clear();
+      walFds.clear();
       return { ok: false, code: 'storage_error', message: `internal error: ${e && e.message}` };
     }
   }
@@ -299,6 +325,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     try { if (instance) instance.exports.dc_close(); } catch (e) { /* trapped: files closed below */ }
     for (const fd of fds) { try { fs.closeSync(fd); } catch (e) { /* gone */ } }
     fds.clear();
+    walFds.clear();
     instance = null;
     releaseLock(opened.lockPath);
     opened = null;
