@@ -21,27 +21,9 @@ const CODES: &[&str] = &[
     "forbidden",
 ];
 
-// Every method but the backup ones (their argument is a file to create) and close.
-const METHODS: &[&str] = &[
-    "create",
-    "add",
-    "remove",
-    "join",
-    "send",
-    "conversation",
-    "list",
-    "messages",
-    "markRead",
-    "rename",
-    "regenerateCode",
-    "delete",
-    "transfer",
-    "kick",
-    "standaloneNumber",
-    "checkSource",
-    "checkNumber",
-    "stats",
-];
+// Every method of the shared dispatch (backups and close are the binding's own: their
+// arguments are files to create, or they end the handle).
+use darkchat::api::METHODS;
 
 const STRINGS: &[&str] = &[
     "5550101",
