@@ -128,7 +128,14 @@ local function findWasm()
   return serve
 end
 
-local function stopWith(core)
+--- Takes an opened core into service (closed when the resource stops), or says why not.
+local function start(core, openError, label, path)
+  if not core then
+    Darkchat.log('refusing to start: ' .. tostring(openError))
+    return
+  end
+  Darkchat.core = core
+  Darkchat.log(('%s ready (database %s)'):format(label, path))
   AddEventHandler('onResourceStop', function(name)
     if name == resourceName and Darkchat.core == core then
       core:close()
@@ -141,26 +148,17 @@ local path = databasePath()
 local native, nativeError = loadNative()
 if native then
   local core, openError = native.open({ path = path, limits = Config.Limits })
-  if not core then
-    Darkchat.log('refusing to start: ' .. tostring(openError))
-  else
-    Darkchat.core = core
-    Darkchat.log(('native core %s ready (database %s)'):format(native.version, path))
-    stopWith(core)
-  end
+  start(core, openError, 'native core ' .. native.version, path)
 else
   local serve, wasmError = findWasm()
   if not serve then
     Darkchat.log(('core not started: %s; and %s'):format(nativeError, wasmError))
   else
     local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(wireValue(path), wireLimits(Config.Limits)))
-    if type(opened) ~= 'table' or not opened.ok then
-      Darkchat.log('refusing to start: ' .. tostring(type(opened) == 'table' and opened.message or opened))
+    if type(opened) == 'table' and opened.ok then
+      start(wasmCore(serve), nil, 'wasm core ' .. tostring(opened.version), path)
     else
-      local core = wasmCore(serve)
-      Darkchat.core = core
-      Darkchat.log(('wasm core %s ready (database %s)'):format(tostring(opened.version), path))
-      stopWith(core)
+      start(nil, type(opened) == 'table' and opened.message or opened, nil, path)
     end
   end
 end

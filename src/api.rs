@@ -77,28 +77,28 @@ pub fn call(core: &mut Darkchat, method: &str, args: &[Arg], now: i64) -> Result
             let name = conversation_name(arg(1))?;
             let code = optional_join_code(arg(2))?;
             let conv = core.create_conversation(&number, &name, code.as_ref(), now)?;
-            Ok(vec![conversation(&conv)])
+            Ok(vec![conversation(conv)])
         }
         "add" => {
             let (number, id) = (phone_number(arg(0))?, conversation_id(arg(1))?);
-            Ok(vec![change(&core.add_member(&number, id, now)?)])
+            Ok(vec![change(core.add_member(&number, id, now)?)])
         }
         "remove" => {
             let (number, id) = (phone_number(arg(0))?, conversation_id(arg(1))?);
             let is_self = flag(arg(2), "isSelf")?;
-            Ok(vec![change(&core.remove_member(&number, id, is_self, now)?)])
+            Ok(vec![change(core.remove_member(&number, id, is_self, now)?)])
         }
         "join" => {
             let number = phone_number(arg(0))?;
             let code = join_code(arg(1))?;
             let (conv, joined) = core.join_by_code(&number, &code, now)?;
-            Ok(vec![conversation(&conv), change(&joined)])
+            Ok(vec![conversation(conv), change(joined)])
         }
         "send" => {
             let (number, id) = (phone_number(arg(0))?, conversation_id(arg(1))?);
             let text = message_text(arg(2))?;
-            let (sent, members) = core.send_message(&number, id, &text, now)?;
-            Ok(vec![message(&sent), strings(members)])
+            let (sent, members) = core.send_message(&number, id, text, now)?;
+            Ok(vec![message(sent), strings(members)])
         }
         "conversation" => {
             let id = conversation_id(arg(1))?;
@@ -106,14 +106,14 @@ pub fn call(core: &mut Darkchat, method: &str, args: &[Arg], now: i64) -> Result
                 Arg::Nil => core.conversation_for_admin(id)?,
                 number => core.conversation(&phone_number(number)?, id)?,
             };
-            Ok(vec![conversation(&conv)])
+            Ok(vec![conversation(conv)])
         }
         "list" => {
             let list = match arg(0) {
                 Arg::Nil => core.all_conversations(core.limits().max_list)?,
                 number => core.conversations_of(&phone_number(number)?)?,
             };
-            Ok(vec![Reply::Array(list.iter().map(conversation).collect())])
+            Ok(vec![Reply::Array(list.into_iter().map(conversation).collect())])
         }
         "messages" => {
             let (number, id) = (phone_number(arg(0))?, conversation_id(arg(1))?);
@@ -127,7 +127,7 @@ pub fn call(core: &mut Darkchat, method: &str, args: &[Arg], now: i64) -> Result
             if limit == 0 {
                 return Err(Error::invalid("limit"));
             }
-            Ok(vec![messages(&core.messages_before(&number, id, before, limit)?)])
+            Ok(vec![messages(core.messages_before(&number, id, before, limit)?)])
         }
         "markRead" => {
             let (number, id) = (phone_number(arg(0))?, conversation_id(arg(1))?);
@@ -139,7 +139,7 @@ pub fn call(core: &mut Darkchat, method: &str, args: &[Arg], now: i64) -> Result
             let id = conversation_id(arg(1))?;
             let name = conversation_name(arg(2))?;
             let (note, members) = core.rename(as_actor(&actor), id, &name, now)?;
-            Ok(vec![message(&note), strings(members)])
+            Ok(vec![message(note), strings(members)])
         }
         "regenerateCode" => {
             let actor = optional_number(arg(0))?;
@@ -156,17 +156,17 @@ pub fn call(core: &mut Darkchat, method: &str, args: &[Arg], now: i64) -> Result
             let id = conversation_id(arg(1))?;
             let to = phone_number(arg(2))?;
             let (note, members) = core.transfer_ownership(as_actor(&actor), id, &to, now)?;
-            Ok(vec![message(&note), strings(members)])
+            Ok(vec![message(note), strings(members)])
         }
         "kick" => {
             let actor = optional_number(arg(0))?;
             let id = conversation_id(arg(1))?;
             let number = phone_number(arg(2))?;
-            Ok(vec![change(&core.kick(as_actor(&actor), id, &number, now)?)])
+            Ok(vec![change(core.kick(as_actor(&actor), id, &number, now)?)])
         }
         "standaloneNumber" => {
             let license = short_string(arg(0), "license")?;
-            Ok(vec![Reply::Str(core.standalone_number(&license, now)?)])
+            Ok(vec![Reply::Str(core.standalone_number(license, now)?)])
         }
         "checkSource" => Ok(vec![Reply::Int(input::player_source(integer(arg(0), "src")?)?)]),
         "checkNumber" => Ok(vec![Reply::Str(phone_number(arg(0))?.as_str().to_owned())]),
@@ -219,14 +219,14 @@ fn as_actor(number: &Option<PhoneNumber>) -> Actor<'_> {
 // --- arguments → inputs ----------------------------------------------------------------------
 
 /// A string argument as UTF-8, refusing oversize before anything else.
-pub fn text(value: &Arg, max_bytes: usize, what: &'static str) -> Result<String> {
+pub fn text<'a>(value: &'a Arg, max_bytes: usize, what: &'static str) -> Result<&'a str> {
     match value {
-        Arg::Str(s) if s.len() <= max_bytes => Ok(s.clone()),
+        Arg::Str(s) if s.len() <= max_bytes => Ok(s),
         _ => Err(Error::invalid(what)),
     }
 }
 
-pub fn short_string(value: &Arg, what: &'static str) -> Result<String> {
+pub fn short_string<'a>(value: &'a Arg, what: &'static str) -> Result<&'a str> {
     text(value, MAX_INPUT_BYTES, what)
 }
 
@@ -240,7 +240,7 @@ pub fn integer(value: &Arg, what: &'static str) -> Result<i64> {
 
 fn phone_number(value: &Arg) -> Result<PhoneNumber> {
     match value {
-        Arg::Str(_) | Arg::Unreadable => PhoneNumber::parse(&short_string(value, "number")?),
+        Arg::Str(_) | Arg::Unreadable => PhoneNumber::parse(short_string(value, "number")?),
         other => PhoneNumber::from_integer(integer(other, "number")?),
     }
 }
@@ -253,11 +253,11 @@ fn optional_number(value: &Arg) -> Result<Option<PhoneNumber>> {
 }
 
 fn conversation_name(value: &Arg) -> Result<ConversationName> {
-    ConversationName::parse(&short_string(value, "name")?)
+    ConversationName::parse(short_string(value, "name")?)
 }
 
 fn join_code(value: &Arg) -> Result<JoinCode> {
-    JoinCode::parse(&short_string(value, "joinCode")?)
+    JoinCode::parse(short_string(value, "joinCode")?)
 }
 
 fn optional_join_code(value: &Arg) -> Result<Option<JoinCode>> {
@@ -292,7 +292,7 @@ fn flag(value: &Arg, what: &'static str) -> Result<bool> {
     }
 }
 
-fn message_text(value: &Arg) -> Result<String> {
+fn message_text(value: &Arg) -> Result<&str> {
     // Generous byte bound; the character limit itself is the service's.
     text(value, MAX_ARG_BYTES, "message")
 }
@@ -307,46 +307,47 @@ fn strings(list: Vec<String>) -> Reply {
     Reply::Array(list.into_iter().map(Reply::Str).collect())
 }
 
-fn conversation(c: &Conversation) -> Reply {
+/// Reply builders take the results by value: their strings move into the reply, uncopied.
+fn conversation(c: Conversation) -> Reply {
     Reply::Object(vec![
         ("id", Reply::Int(c.id)),
-        ("name", Reply::Str(c.name.clone())),
-        ("appName", Reply::Str(c.app_name.clone())),
+        ("name", Reply::Str(c.name)),
+        ("appName", Reply::Str(c.app_name)),
         ("createdBy", Reply::Int(c.created_by)),
-        ("owner", Reply::Str(c.owner.clone())),
-        ("joinCode", Reply::Str(c.join_code.clone())),
+        ("owner", Reply::Str(c.owner)),
+        ("joinCode", Reply::Str(c.join_code)),
         ("createdAt", Reply::Int(c.created_at)),
         ("updatedAt", Reply::Int(c.updated_at)),
-        ("recipients", strings(c.recipients.clone())),
-        ("messages", messages(&c.messages)),
+        ("recipients", strings(c.recipients)),
+        ("messages", messages(c.messages)),
         ("isItRead", Reply::Bool(c.is_it_read)),
         ("unreadCount", Reply::Int(c.unread_count)),
     ])
 }
 
-fn messages(list: &[Message]) -> Reply {
-    Reply::Array(list.iter().map(message).collect())
+fn messages(list: Vec<Message>) -> Reply {
+    Reply::Array(list.into_iter().map(message).collect())
 }
 
-fn message(m: &Message) -> Reply {
+fn message(m: Message) -> Reply {
     Reply::Object(vec![
         ("id", Reply::Int(m.id)),
-        ("sender", optional_str(m.sender.clone())),
-        ("content", Reply::Str(m.content.clone())),
+        ("sender", optional_str(m.sender)),
+        ("content", Reply::Str(m.content)),
         ("type", Reply::Str(m.kind.as_str().to_owned())),
         ("event", optional_str(m.event.map(|e| e.as_str().to_owned()))),
         ("createdAt", Reply::Int(m.created_at)),
     ])
 }
 
-fn change(c: &MembershipChange) -> Reply {
+fn change(c: MembershipChange) -> Reply {
     Reply::Object(vec![
         ("conversationId", Reply::Int(c.conversation_id)),
         ("number", Reply::Str(c.number.as_str().to_owned())),
-        ("recipients", strings(c.recipients.clone())),
-        ("newOwner", optional_str(c.new_owner.clone())),
+        ("recipients", strings(c.recipients)),
+        ("newOwner", optional_str(c.new_owner)),
         ("deleted", Reply::Bool(c.deleted)),
-        ("message", c.message.as_ref().map_or(Reply::Null, message)),
+        ("message", c.message.map_or(Reply::Null, message)),
     ])
 }
 
@@ -399,7 +400,7 @@ pub fn reply_to_json(reply: &Reply) -> serde_json::Value {
         Reply::Object(fields) => Value::Object(
             fields
                 .iter()
-                .filter(|(_, v)| *v != Reply::Null)
+                .filter(|(_, v)| !matches!(v, Reply::Null))
                 .map(|(k, v)| ((*k).to_owned(), reply_to_json(v)))
                 .collect(),
         ),

@@ -130,7 +130,8 @@ impl UserData for Handle {
         }
         m.add_method("startBackup", |lua, h, dest: Value| {
             h.call(lua, |lua, core| {
-                let dest = api::short_string(&arg(&dest), "file")?;
+                let dest = arg(&dest);
+                let dest = api::short_string(&dest, "file")?;
                 if dest.trim().is_empty() {
                     return Err(Error::invalid("file"));
                 }

@@ -18,22 +18,11 @@
 //! from a timer when its event loop is idle, between calls, and the same
 //! [`checkpoint_and_restart`] runs on the one connection.
 
-#[cfg(not(target_arch = "wasm32"))]
-use std::path::Path;
-#[cfg(not(target_arch = "wasm32"))]
-use std::sync::{Arc, Condvar, Mutex};
-#[cfg(not(target_arch = "wasm32"))]
-use std::thread::JoinHandle;
-#[cfg(not(target_arch = "wasm32"))]
-use std::time::Duration;
-
 use rusqlite::Connection;
 
 #[cfg(not(target_arch = "wasm32"))]
-use crate::error::Result;
+pub(super) use background::Checkpointer;
 
-#[cfg(not(target_arch = "wasm32"))]
-const INTERVAL: Duration = Duration::from_millis(250);
 /// The log file is truncated back to this size when the checkpointer restarts it.
 pub(super) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
@@ -56,68 +45,80 @@ pub(super) fn checkpoint_and_restart(conn: &Connection) -> rusqlite::Result<bool
     Ok(true)
 }
 
+/// The native build's checkpoint thread.
 #[cfg(not(target_arch = "wasm32"))]
-pub(super) struct Checkpointer {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
-}
+mod background {
+    use std::path::Path;
+    use std::sync::{Arc, Condvar, Mutex};
+    use std::thread::JoinHandle;
+    use std::time::Duration;
 
-#[cfg(not(target_arch = "wasm32"))]
-impl Checkpointer {
-    pub(super) fn start(path: &Path) -> Result<Self> {
-        let conn = super::connect(path)?;
-        conn.busy_timeout(Duration::from_millis(100))?;
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let signal = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("darkchat-checkpoint".into())
-            .spawn(move || run(conn, &signal))
-            .map_err(|e| crate::error::Error::Unusable(format!("cannot start thread: {e}")))?;
-        Ok(Checkpointer { stop, thread: Some(thread) })
-    }
-}
+    use rusqlite::Connection;
 
-#[cfg(not(target_arch = "wasm32"))]
-fn run(conn: Connection, stop: &(Mutex<bool>, Condvar)) {
-    let (lock, wake) = stop;
-    let mut last_seen = None;
-    let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
-    while !*stopped {
-        let (guard, _) = wake.wait_timeout(stopped, INTERVAL).unwrap_or_else(|p| p.into_inner());
-        stopped = guard;
-        // A busy or failed step is simply retried on the next tick: nothing is lost, the log
-        // only grows a little longer meanwhile.
-        let _ = tick(&conn, &mut last_seen);
-    }
-}
+    use super::{checkpoint_and_restart, JOURNAL_SIZE_LIMIT};
+    use crate::error::{Error, Result};
 
-/// One round: checkpoint if another connection committed since the last round, and restart
-/// the log here when the checkpoint copied all of it.
-#[cfg(not(target_arch = "wasm32"))]
-fn tick(conn: &Connection, last_seen: &mut Option<i64>) -> rusqlite::Result<()> {
-    // `data_version` changes only for commits of *other* connections: the marker below does
-    // not count, so an idle server does no I/O at all.
-    let version: i64 = conn.pragma_query_value(None, "data_version", |r| r.get(0))?;
-    if *last_seen == Some(version) {
-        return Ok(());
-    }
-    if checkpoint_and_restart(conn)? {
-        *last_seen = Some(version);
-    }
-    Ok(())
-}
+    const INTERVAL: Duration = Duration::from_millis(250);
 
-#[cfg(not(target_arch = "wasm32"))]
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        let (lock, wake) = &*self.stop;
-        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        wake.notify_all();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+    pub(in crate::store) struct Checkpointer {
+        stop: Arc<(Mutex<bool>, Condvar)>,
+        thread: Option<JoinHandle<()>>,
+    }
+
+    impl Checkpointer {
+        pub(in crate::store) fn start(path: &Path) -> Result<Self> {
+            let conn = crate::store::connect(path)?;
+            conn.busy_timeout(Duration::from_millis(100))?;
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
+            let stop = Arc::new((Mutex::new(false), Condvar::new()));
+            let signal = Arc::clone(&stop);
+            let thread = std::thread::Builder::new()
+                .name("darkchat-checkpoint".into())
+                .spawn(move || run(conn, &signal))
+                .map_err(|e| Error::Unusable(format!("cannot start thread: {e}")))?;
+            Ok(Checkpointer { stop, thread: Some(thread) })
+        }
+    }
+
+    fn run(conn: Connection, stop: &(Mutex<bool>, Condvar)) {
+        let (lock, wake) = stop;
+        let mut last_seen = None;
+        let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while !*stopped {
+            let (guard, _) =
+                wake.wait_timeout(stopped, INTERVAL).unwrap_or_else(|p| p.into_inner());
+            stopped = guard;
+            // A busy or failed step is simply retried on the next tick: nothing is lost, the
+            // log only grows a little longer meanwhile.
+            let _ = tick(&conn, &mut last_seen);
+        }
+    }
+
+    /// One round: checkpoint if another connection committed since the last round, and
+    /// restart the log here when the checkpoint copied all of it.
+    fn tick(conn: &Connection, last_seen: &mut Option<i64>) -> rusqlite::Result<()> {
+        // `data_version` changes only for commits of *other* connections: the marker does not
+        // count, so an idle server does no I/O at all.
+        let version: i64 = conn.pragma_query_value(None, "data_version", |r| r.get(0))?;
+        if *last_seen == Some(version) {
+            return Ok(());
+        }
+        if checkpoint_and_restart(conn)? {
+            *last_seen = Some(version);
+        }
+        Ok(())
+    }
+
+    impl Drop for Checkpointer {
+        fn drop(&mut self) {
+            let (lock, wake) = &*self.stop;
+            *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+            wake.notify_all();
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
         }
     }
 }

@@ -43,8 +43,9 @@ const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    /// The background checkpoint thread (see [`checkpoint`]); held for its `Drop`, which stops it.
     #[cfg(not(target_arch = "wasm32"))]
-    checkpointer: Option<checkpoint::Checkpointer>,
+    _checkpointer: Option<checkpoint::Checkpointer>,
     /// `total_changes()` right after the last complete [`Store::checkpoint_if_written`] (its
     /// own marker commit included); `None` until the first one.
     #[cfg(target_arch = "wasm32")]
@@ -74,22 +75,13 @@ impl Store {
         #[cfg(not(target_arch = "wasm32"))]
         let lock = lock::acquire(path)?;
         let conn = connect(path).map_err(|e| describe(e.into()))?;
-        let mut store = Store {
-            conn,
-            path: Some(path.to_owned()),
-            #[cfg(not(target_arch = "wasm32"))]
-            checkpointer: None,
-            #[cfg(target_arch = "wasm32")]
-            checkpointed_at: std::cell::Cell::new(None),
-            #[cfg(not(target_arch = "wasm32"))]
-            _lock: Some(lock),
-        };
-        store.configure(true).map_err(describe)?;
-        migrations::migrate(&mut store.conn).map_err(describe)?;
+        let store = Store::ready(conn, Some(path.to_owned())).map_err(describe)?;
         #[cfg(not(target_arch = "wasm32"))]
-        {
-            store.checkpointer = Some(checkpoint::Checkpointer::start(path).map_err(describe)?);
-        }
+        let store = Store {
+            _checkpointer: Some(checkpoint::Checkpointer::start(path).map_err(describe)?),
+            _lock: Some(lock),
+            ..store
+        };
         #[cfg(target_arch = "wasm32")]
         vfs::after_open(&store.conn).map_err(describe)?;
         Ok(store)
@@ -97,17 +89,24 @@ impl Store {
 
     /// A private in-memory database (tests, fuzzing).
     pub fn open_in_memory() -> Result<Self> {
+        Store::ready(Connection::open_in_memory()?, None)
+    }
+
+    /// A store on `conn`, configured (as a file when it has a `path`) and migrated, with no
+    /// background work started yet.
+    fn ready(conn: Connection, path: Option<PathBuf>) -> Result<Self> {
+        let on_disk = path.is_some();
         let mut store = Store {
-            conn: Connection::open_in_memory()?,
-            path: None,
+            conn,
+            path,
             #[cfg(not(target_arch = "wasm32"))]
-            checkpointer: None,
+            _checkpointer: None,
             #[cfg(target_arch = "wasm32")]
             checkpointed_at: std::cell::Cell::new(None),
             #[cfg(not(target_arch = "wasm32"))]
             _lock: None,
         };
-        store.configure(false)?;
+        store.configure(on_disk)?;
         migrations::migrate(&mut store.conn)?;
         Ok(store)
     }
