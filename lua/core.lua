@@ -171,8 +171,11 @@ function Darkchat.call(method, ...)
   if not core then
     return false, 'storage_error', 'Darkchat core is not running'
   end
+  if not Config.Debug then
+    return core[method](core, ...)
+  end
   local result = table.pack(core[method](core, ...))
-  if not result[1] and Config.Debug then
+  if not result[1] then
     Darkchat.log(('%s failed: %s (%s)'):format(method, tostring(result[2]), tostring(result[3])))
   end
   return table.unpack(result, 1, result.n)
