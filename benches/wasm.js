@@ -31,6 +31,7 @@ const { execFileSync } = require('child_process');
 const { createCore } = require('../js/host.js');
 
 const repo = path.resolve(__dirname, '..');
+const wasmPath = path.join(repo, 'bin', 'darkchat.wasm');
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
 const option = (name, fallback) => {
@@ -60,8 +61,8 @@ let fsWrites = 0;
 let writesAtLastCall = 0;
 const writeSync = fs.writeSync;
 fs.writeSync = (...args) => { fsWrites++; return writeSync.apply(fs, args); };
-let core = createCore({
-  wasmPath: path.join(repo, 'bin', 'darkchat.wasm'), root: work,
+const core = createCore({
+  wasmPath, root: work,
   onCheckpoint: (ms, result) => {
     checkpoints.push({ ms, result, pages: fsWrites - writesAtLastCall });
     writesAtLastCall = fsWrites;
@@ -150,12 +151,12 @@ async function main() {
     times.sort((a, b) => a - b);
     const done = checkpoints.filter((c) => c.result === 1);
     const worked = done.map((c) => c.ms).sort((a, b) => a - b);
-    const pages = done.map((c) => c.pages).sort((a, b) => a - b);
+    const written = done.map((c) => c.pages).sort((a, b) => a - b);
     rows.push({ name, p50: percentile(times, 0.5), p99: percentile(times, 0.99), p999: percentile(times, 0.999),
       max: times[times.length - 1], failures, samples: times.length,
       checkpoints: { count: worked.length, idle: checkpoints.length - worked.length,
         p50: worked.length ? percentile(worked, 0.5) : 0, max: worked.length ? worked[worked.length - 1] : 0,
-        total: worked.reduce((a, b) => a + b, 0), pagesP50: pages.length ? percentile(pages, 0.5) : 0 } });
+        total: worked.reduce((a, b) => a + b, 0), pagesP50: written.length ? percentile(written, 0.5) : 0 } });
   }
   const integrity = call('integrityCheck', []).v[0];
   core.close();
@@ -163,7 +164,7 @@ async function main() {
 }
 
 function report(rows, integrity) {
-  const wasmBytes = fs.statSync(path.join(repo, 'bin', 'darkchat.wasm')).size;
+  const wasmBytes = fs.statSync(wasmPath).size;
   console.log(`wasm core ${opened.version} (${(wasmBytes / 1e6).toFixed(2)} MB module), Node ${process.version}, `
     + `database ${(size / 1e6).toFixed(0)} MB (${seeded ? 'copy of target/bench/seed.db' : 'small, made here'}), `
     + `${iterations} calls per operation after ${warmup} warm-up; integrity_check ${integrity}`);

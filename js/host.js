@@ -35,6 +35,8 @@ const CORE_NAME = 'wasm';
 const CHECKPOINT_DELAY_MS = 250;
 /** Log written since the last checkpoint that has the next one run at once (about 1000 pages). */
 const CHECKPOINT_SOON_BYTES = 4 * 1024 * 1024;
+/** What this process writes into a lock file it holds. */
+const LOCK_OWNER = `${process.pid} ${CORE_NAME}`;
 
 function isAlive(pid) {
   try {
@@ -54,7 +56,7 @@ function acquireLock(dbPath) {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = fs.openSync(lockPath, 'wx', 0o644);
-      fs.writeSync(fd, `${process.pid} ${CORE_NAME}\n`);
+      fs.writeSync(fd, `${LOCK_OWNER}\n`);
       fs.closeSync(fd);
       heldLocks.add(lockPath);
       return lockPath;
@@ -80,7 +82,7 @@ function acquireLock(dbPath) {
 function releaseLock(lockPath) {
   heldLocks.delete(lockPath);
   try {
-    if (fs.readFileSync(lockPath, 'utf8').trim() === `${process.pid} ${CORE_NAME}`) fs.unlinkSync(lockPath);
+    if (fs.readFileSync(lockPath, 'utf8').trim() === LOCK_OWNER) fs.unlinkSync(lockPath);
   } catch (e) { /* already gone */ }
 }
 
@@ -96,6 +98,7 @@ function releaseLock(lockPath) {
 function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
   const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
   const rootDir = path.resolve(root);
+  const rootPrefix = rootDir + path.sep;
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const fds = new Set();
@@ -106,10 +109,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
   let version = null;
   let checkpointTimer = null;
 
-  const inside = (p) => {
-    const full = path.resolve(p);
-    return full.startsWith(rootDir + path.sep);
-  };
+  const inside = (p) => path.resolve(p).startsWith(rootPrefix);
   const bytes = () => new Uint8Array(instance.exports.memory.buffer);
   const str = (ptr, len) => decoder.decode(bytes().subarray(ptr, ptr + len));
   const errno = (e) => (typeof e.errno === 'number' && e.errno < 0 ? e.errno : -5);
@@ -186,6 +186,13 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     },
   };
 
+  /** Closes every file the instance had open (its memory is being dropped). */
+  function closeFiles() {
+    for (const fd of fds) { try { fs.closeSync(fd); } catch (e) { /* gone */ } }
+    fds.clear();
+    walFds.clear();
+  }
+
   /** Writes `text` into the module, runs `fn(ptr, len)`, reads the reply and frees both. */
   function exchange(fn, text) {
     const x = instance.exports;
@@ -204,9 +211,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
 
   /** A fresh instance with the database (re)opened; throws with one line on failure. */
   function start(options) {
-    for (const fd of fds) { try { fs.closeSync(fd); } catch (e) { /* gone */ } }
-    fds.clear();
-    walFds.clear();
+    closeFiles();
     walBytes = 0;
     instance = new WebAssembly.Instance(module, imports);
     const request = JSON.stringify({
@@ -289,16 +294,13 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
   function checkpoint() {
     checkpointTimer = null;
     if (!opened || !instance) return;
+    const t0 = onCheckpoint ? process.hrtime.bigint() : 0n;
     // A failed one is retried after the next call (or CHECKPOINT_SOON_BYTES more log).
-    const run = () => {
-      const outcome = guarded(() => ({ ok: true, result: instance.exports.dc_checkpoint() }));
-      walBytes = 0;
-      return outcome;
-    };
-    if (!onCheckpoint) { run(); return; }
-    const t0 = process.hrtime.bigint();
-    const outcome = run();
-    onCheckpoint(Number(process.hrtime.bigint() - t0) / 1e6, outcome.ok ? outcome.result : null);
+    const outcome = guarded(() => ({ ok: true, result: instance.exports.dc_checkpoint() }));
+    walBytes = 0;
+    if (onCheckpoint) {
+      onCheckpoint(Number(process.hrtime.bigint() - t0) / 1e6, outcome.ok ? outcome.result : null);
+    }
   }
 
   /**
@@ -311,9 +313,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
       return fn();
     } catch (e) {
       instance = null;
-      for (const fd of fds) { try { fs.closeSync(fd); } catch (err) { /* gone */ } }
-      fds.clear();
-      walFds.clear();
+      closeFiles();
       return { ok: false, code: 'storage_error', message: `internal error: ${e && e.message}` };
     }
   }
@@ -323,9 +323,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     cancelCheckpoint();
     if (!opened) return false;
     try { if (instance) instance.exports.dc_close(); } catch (e) { /* trapped: files closed below */ }
-    for (const fd of fds) { try { fs.closeSync(fd); } catch (e) { /* gone */ } }
-    fds.clear();
-    walFds.clear();
+    closeFiles();
     instance = null;
     releaseLock(opened.lockPath);
     opened = null;

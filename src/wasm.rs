@@ -122,12 +122,10 @@ fn open(request: Result<Value>) -> Result<Darkchat> {
     now_of(&request);
     let path = request.get("path").and_then(Value::as_str).ok_or(Error::invalid("path"))?;
     let seed = seed_of(&request)?;
-    let no_limits = Value::Null;
-    let limits = request.get("limits").unwrap_or(&no_limits);
-    let limits = api::limits(|key| match limits {
-        Value::Null => Arg::Nil,
-        Value::Object(map) => map.get(key).map_or(Arg::Nil, api::arg_from_json),
-        _ => Arg::Other,
+    let limits = api::limits(|key| match request.get("limits") {
+        None | Some(Value::Null) => Arg::Nil,
+        Some(Value::Object(map)) => map.get(key).map_or(Arg::Nil, api::arg_from_json),
+        Some(_) => Arg::Other,
     })?;
     // SQLite's generator gets a seed of its own, derived from the host's; the core's is the
     // host's own, so a given seed gives the same join codes as the native core.

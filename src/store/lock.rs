@@ -35,6 +35,11 @@ pub(super) struct LockFile {
     created: Option<PathBuf>,
 }
 
+/// What this process writes into a lock file it creates.
+fn me() -> String {
+    format!("{} {CORE}", std::process::id())
+}
+
 fn is_alive(pid: u32) -> bool {
     if !Path::new("/proc/self").exists() {
         return true;
@@ -59,11 +64,10 @@ pub(super) fn acquire(db: &Path) -> Result<LockFile> {
     let mut name = db.as_os_str().to_owned();
     name.push(".lock");
     let path = PathBuf::from(name);
-    let me = format!("{} {CORE}", std::process::id());
     for _ in 0..3 {
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(mut file) => {
-                file.write_all(format!("{me}\n").as_bytes()).map_err(|e| {
+                file.write_all(format!("{}\n", me()).as_bytes()).map_err(|e| {
                     let _ = std::fs::remove_file(&path);
                     Error::Unusable(format!("cannot write lock file {}: {e}", path.display()))
                 })?;
@@ -80,7 +84,7 @@ pub(super) fn acquire(db: &Path) -> Result<LockFile> {
         };
         let mut words = text.split_whitespace();
         let pid = words.next().and_then(|p| p.parse::<u32>().ok());
-        let core = words.next().unwrap_or("unknown").to_owned();
+        let core = words.next().unwrap_or("unknown");
         match pid {
             // Ours, from an earlier handle of this process: share it.
             Some(pid) if pid == std::process::id() && core == CORE && count(&path, 0) > 0 => {
@@ -114,8 +118,7 @@ impl Drop for LockFile {
     fn drop(&mut self) {
         let Some(path) = self.created.take() else { return };
         if count(&path, -1) == 0 {
-            let me = format!("{} {CORE}", std::process::id());
-            if std::fs::read_to_string(&path).is_ok_and(|text| text.trim() == me) {
+            if std::fs::read_to_string(&path).is_ok_and(|text| text.trim() == me()) {
                 let _ = std::fs::remove_file(&path);
             }
         }
@@ -126,7 +129,8 @@ impl Drop for LockFile {
 mod tests {
     use super::*;
 
-    fn dir() -> PathBuf {
+    /// A database named `name` in a fresh folder of this test, and its lock file.
+    fn db_and_lock(name: &str) -> (PathBuf, PathBuf) {
         let dir = std::env::temp_dir().join(format!(
             "darkchat-lock-{}-{:?}",
             std::process::id(),
@@ -134,13 +138,25 @@ mod tests {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        dir
+        let db = dir.join(name);
+        let lock = db.with_extension("db.lock");
+        (db, lock)
+    }
+
+    /// `acquire` takes the lock file over (it then names this process) and removes it on drop.
+    fn takes_over(db: &Path, lock: &Path) {
+        let taken = acquire(db).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(lock).unwrap().trim(),
+            format!("{} native", std::process::id())
+        );
+        drop(taken);
+        assert!(!lock.exists());
     }
 
     #[test]
     fn native_openers_share_and_the_last_one_removes_the_file() {
-        let db = dir().join("a.db");
-        let lock = db.with_extension("db.lock");
+        let (db, lock) = db_and_lock("a.db");
         let first = acquire(&db).unwrap();
         let second = acquire(&db).unwrap();
         assert!(lock.exists());
@@ -152,22 +168,14 @@ mod tests {
 
     #[test]
     fn a_lock_with_our_pid_that_is_not_ours_is_stale() {
-        let db = dir().join("c.db");
-        let lock = db.with_extension("db.lock");
+        let (db, lock) = db_and_lock("c.db");
         std::fs::write(&lock, format!("{} wasm\n", std::process::id())).unwrap();
-        let taken = acquire(&db).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&lock).unwrap().trim(),
-            format!("{} native", std::process::id())
-        );
-        drop(taken);
-        assert!(!lock.exists());
+        takes_over(&db, &lock);
     }
 
     #[test]
     fn a_live_wasm_holder_is_refused_and_a_dead_one_taken_over() {
-        let db = dir().join("b.db");
-        let lock = db.with_extension("db.lock");
+        let (db, lock) = db_and_lock("b.db");
         // pid 1 is alive wherever there is a /proc (init, or a container's first process).
         std::fs::write(&lock, "1 wasm\n").unwrap();
         let err = acquire(&db).err().expect("refused");
@@ -175,13 +183,7 @@ mod tests {
         assert_eq!(err.code(), "storage_error");
         if Path::new("/proc/self").exists() {
             std::fs::write(&lock, "999999999 wasm\n").unwrap();
-            let taken = acquire(&db).unwrap();
-            assert_eq!(
-                std::fs::read_to_string(&lock).unwrap().trim(),
-                format!("{} native", std::process::id())
-            );
-            drop(taken);
-            assert!(!lock.exists());
+            takes_over(&db, &lock);
         }
     }
 }

@@ -169,24 +169,38 @@ fn failed(code: VfsErrorCode, what: &str, status: impl std::fmt::Display) -> Vfs
     VfsError::new(code, format!("{what} failed ({status})").into())
 }
 
-enum HostFile {
-    Disk { fd: i32, lock: LockLevel },
-    Memory { file: MemChunksFile, lock: LockLevel },
+/// A host function's status: below 0 is an error (`-errno`), anything else done.
+fn checked(status: i32, code: VfsErrorCode, what: &str) -> VfsResult<()> {
+    if status < 0 {
+        return Err(failed(code, what, status));
+    }
+    Ok(())
+}
+
+/// A file SQLite opened, with the lock level SQLite asked for (only recorded: one connection).
+struct HostFile {
+    body: Body,
+    lock: LockLevel,
+}
+
+enum Body {
+    /// A host file descriptor.
+    Disk(i32),
+    /// An anonymous temporary file.
+    Memory(MemChunksFile),
 }
 
 impl HostFile {
-    fn lock_mut(&mut self) -> &mut LockLevel {
-        match self {
-            HostFile::Disk { lock, .. } | HostFile::Memory { lock, .. } => lock,
-        }
+    fn new(body: Body) -> Self {
+        HostFile { body, lock: LockLevel::None }
     }
 }
 
 impl VfsFile for HostFile {
     fn read(&mut self, buf: &mut [u8], offset: u64) -> VfsResult<usize> {
-        match self {
-            HostFile::Memory { file, .. } => file.read(buf, offset),
-            HostFile::Disk { fd, .. } => {
+        match &mut self.body {
+            Body::Memory(file) => file.read(buf, offset),
+            Body::Disk(fd) => {
                 let n = unsafe { host::fs_read(*fd, buf.as_mut_ptr(), buf.len(), offset as f64) };
                 usize::try_from(n).map_err(|_| failed(VfsErrorCode::IoRead, "read", n))
             }
@@ -194,42 +208,38 @@ impl VfsFile for HostFile {
     }
 
     fn write(&mut self, buf: &[u8], offset: u64) -> VfsResult<()> {
-        match self {
-            HostFile::Memory { file, .. } => file.write(buf, offset),
-            HostFile::Disk { fd, .. } => {
+        match &mut self.body {
+            Body::Memory(file) => file.write(buf, offset),
+            Body::Disk(fd) => {
                 let n = unsafe { host::fs_write(*fd, buf.as_ptr(), buf.len(), offset as f64) };
-                if n < 0 {
-                    return Err(failed(VfsErrorCode::IoWrite, "write", n));
-                }
-                Ok(())
+                checked(n, VfsErrorCode::IoWrite, "write")
             }
         }
     }
 
     fn truncate(&mut self, size: u64) -> VfsResult<()> {
-        match self {
-            HostFile::Memory { file, .. } => file.truncate(size),
-            HostFile::Disk { fd, .. } => match unsafe { host::fs_truncate(*fd, size as f64) } {
-                n if n < 0 => Err(failed(VfsErrorCode::IoTruncate, "truncate", n)),
-                _ => Ok(()),
-            },
+        match &mut self.body {
+            Body::Memory(file) => file.truncate(size),
+            Body::Disk(fd) => {
+                let n = unsafe { host::fs_truncate(*fd, size as f64) };
+                checked(n, VfsErrorCode::IoTruncate, "truncate")
+            }
         }
     }
 
     fn sync(&mut self, options: SyncOptions) -> VfsResult<()> {
-        match self {
-            HostFile::Memory { file, .. } => file.sync(options),
-            HostFile::Disk { fd, .. } => match unsafe { host::fs_sync(*fd) } {
-                n if n < 0 => Err(failed(VfsErrorCode::IoSync, "fdatasync", n)),
-                _ => Ok(()),
-            },
+        match &mut self.body {
+            Body::Memory(file) => file.sync(options),
+            Body::Disk(fd) => {
+                checked(unsafe { host::fs_sync(*fd) }, VfsErrorCode::IoSync, "fdatasync")
+            }
         }
     }
 
     fn size(&self) -> VfsResult<u64> {
-        match self {
-            HostFile::Memory { file, .. } => file.size(),
-            HostFile::Disk { fd, .. } => {
+        match &self.body {
+            Body::Memory(file) => file.size(),
+            Body::Disk(fd) => {
                 let size = unsafe { host::fs_size(*fd) };
                 if size < 0.0 {
                     return Err(failed(VfsErrorCode::IoStat, "fstat", size));
@@ -240,23 +250,17 @@ impl VfsFile for HostFile {
     }
 
     fn lock(&mut self, level: LockLevel) -> VfsResult<()> {
-        let lock = self.lock_mut();
-        *lock = (*lock).max(level);
+        self.lock = self.lock.max(level);
         Ok(())
     }
 
     fn unlock(&mut self, level: LockLevel) -> VfsResult<()> {
-        let lock = self.lock_mut();
-        *lock = (*lock).min(level);
+        self.lock = self.lock.min(level);
         Ok(())
     }
 
     fn check_reserved_lock(&self) -> VfsResult<bool> {
-        Ok(match self {
-            HostFile::Disk { lock, .. } | HostFile::Memory { lock, .. } => {
-                *lock >= LockLevel::Reserved
-            }
-        })
+        Ok(self.lock >= LockLevel::Reserved)
     }
 }
 
@@ -269,7 +273,7 @@ impl VfsStore for HostStore {
     fn open_file(_: &HostOs, request: OpenRequest<'_>) -> VfsResult<OpenedFile<HostFile>> {
         let options = request.options;
         let Some(name) = request.filename else {
-            let file = HostFile::Memory { file: MemChunksFile::default(), lock: LockLevel::None };
+            let file = HostFile::new(Body::Memory(MemChunksFile::default()));
             return Ok(OpenedFile { file, access: options.access() });
         };
         let path = name.path();
@@ -281,10 +285,7 @@ impl VfsStore for HostStore {
         if fd < 0 {
             return Err(failed(VfsErrorCode::CantOpen, &format!("open {path}"), fd));
         }
-        Ok(OpenedFile {
-            file: HostFile::Disk { fd, lock: LockLevel::None },
-            access: options.access(),
-        })
+        Ok(OpenedFile { file: HostFile::new(Body::Disk(fd)), access: options.access() })
     }
 
     fn close_file(
@@ -293,15 +294,12 @@ impl VfsStore for HostStore {
         file: HostFile,
         options: OpenOptions,
     ) -> VfsResult<()> {
-        let HostFile::Disk { fd, .. } = file else { return Ok(()) };
+        let Body::Disk(fd) = file.body else { return Ok(()) };
         let closed = unsafe { host::fs_close(fd) };
         if let (true, Some(name)) = (options.delete_on_close(), name) {
             unsafe { host::fs_delete(name.as_ptr(), name.len(), 0) };
         }
-        if closed < 0 {
-            return Err(failed(VfsErrorCode::IoClose, "close", closed));
-        }
-        Ok(())
+        checked(closed, VfsErrorCode::IoClose, "close")
     }
 
     fn access(_: &HostOs, name: &str, _mode: AccessMode) -> VfsResult<bool> {

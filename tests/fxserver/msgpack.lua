@@ -77,8 +77,7 @@ function M.decode(s)
     if b == 0xc3 then return true end
     if b == 0xd3 then return take('>i8') end
     if b == 0xcb then return take('>d') end
-    if b == 0xdb then return take('>s4') end
-    if b == 0xc6 then return take('>s4') end
+    if b == 0xdb or b == 0xc6 then return take('>s4') end -- str 32, bin 32
     if b == 0xdd then return list(take('>I4')) end
     if b == 0xdf then return map(take('>I4')) end
     error(('msgpack type 0x%02x not handled'):format(b), 0)

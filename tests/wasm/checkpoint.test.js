@@ -43,13 +43,27 @@ function messagesInFileAlone(db) {
   return page.ok ? page.v[0].map((m) => m.content) : [];
 }
 
+/** A recorded core on `d.db` in a fresh folder, opened, with conversation `id` created. */
+function openedWithConversation() {
+  const root = tmpRoot();
+  const db = path.join(root, 'd.db');
+  const recorded = recordedCore(root);
+  assert.strictEqual(recorded.core.open({ path: db }).ok, true);
+  const id = recorded.core.call('create', wire(['5550101', 'Crew'])).v[0].id;
+  return { ...recorded, root, db, id };
+}
+
+/** Runs `fn` with Node's fs functions `names` wrapped to call `seen()` before each use. */
+async function watchFs(names, seen, fn) {
+  const saved = names.map((n) => fs[n]);
+  names.forEach((n, i) => { fs[n] = (...args) => { seen(); return saved[i].apply(fs, args); }; });
+  try { await fn(); } finally { names.forEach((n, i) => { fs[n] = saved[i]; }); }
+}
+
 /** Counts the host's writes, syncs and truncations through Node's fs while `fn` runs. */
 async function countFileWork(fn) {
-  const names = ['writeSync', 'fdatasyncSync', 'fsyncSync', 'ftruncateSync'];
-  const saved = names.map((n) => fs[n]);
   let count = 0;
-  names.forEach((n, i) => { fs[n] = (...args) => { count++; return saved[i].apply(fs, args); }; });
-  try { await fn(); } finally { names.forEach((n, i) => { fs[n] = saved[i]; }); }
+  await watchFs(['writeSync', 'fdatasyncSync', 'fsyncSync', 'ftruncateSync'], () => { count++; }, fn);
   return count;
 }
 
@@ -76,12 +90,8 @@ test('after a burst of writes and one timer period, the log is in the database f
 });
 
 test('an idle host does no checkpoint work; a read-only call costs a check, no I/O', async () => {
-  const root = tmpRoot();
-  const db = path.join(root, 'd.db');
-  const { core, checkpoints, next } = recordedCore(root);
-  assert.strictEqual(core.open({ path: db }).ok, true);
+  const { core, checkpoints, next, id } = openedWithConversation();
   const first = next();
-  const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
   core.call('send', wire(['5550101', id, 'hello']));
   assert.strictEqual(await first, 1);
   const idle = await countFileWork(() => sleep(800));
@@ -100,11 +110,7 @@ test('an idle host does no checkpoint work; a read-only call costs a check, no I
 });
 
 test('closing cancels a pending checkpoint; the data is all there on reopen', async () => {
-  const root = tmpRoot();
-  const db = path.join(root, 'd.db');
-  const { core, checkpoints } = recordedCore(root);
-  assert.strictEqual(core.open({ path: db }).ok, true);
-  const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
+  const { core, checkpoints, root, db, id } = openedWithConversation();
   core.call('send', wire(['5550101', id, 'last words']));
   assert.ok(core.close());
   await sleep(600);
@@ -117,17 +123,10 @@ test('closing cancels a pending checkpoint; the data is all there on reopen', as
 });
 
 test('under a stream of writes no call syncs: every checkpoint and log restart is the timer\'s', async () => {
-  const root = tmpRoot();
-  const db = path.join(root, 'd.db');
-  const { core, checkpoints } = recordedCore(root);
-  assert.strictEqual(core.open({ path: db }).ok, true);
-  const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
+  const { core, checkpoints, id } = openedWithConversation();
   let inCall = false;
   let syncsInCalls = 0;
-  const names = ['fdatasyncSync', 'fsyncSync'];
-  const saved = names.map((n) => fs[n]);
-  names.forEach((n, i) => { fs[n] = (...args) => { if (inCall) syncsInCalls++; return saved[i].apply(fs, args); }; });
-  try {
+  await watchFs(['fdatasyncSync', 'fsyncSync'], () => { if (inCall) syncsInCalls++; }, async () => {
     // ~15 log pages a write: a few thousand writes are several times the 4 MiB that has the
     // host checkpoint at the next turn of the event loop, and past SQLite's 10,000-page
     // safety net if the host did not.
@@ -138,9 +137,7 @@ test('under a stream of writes no call syncs: every checkpoint and log restart i
       assert.strictEqual(reply.ok, true, JSON.stringify(reply));
       await new Promise(setImmediate); // a server tick between calls
     }
-  } finally {
-    names.forEach((n, i) => { fs[n] = saved[i]; });
-  }
+  });
   assert.strictEqual(syncsInCalls, 0, 'no call checkpointed or restarted the log');
   assert.ok(checkpoints.filter((r) => r === 1).length >= 2, `timer checkpoints: ${checkpoints}`);
   assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);

@@ -12,7 +12,7 @@ const assert = require('node:assert');
 const path = require('path');
 const { spawn } = require('child_process');
 const { createCore } = require('../../js/host.js');
-const { wasmPath, tmpRoot } = require('./helpers');
+const { wasmPath, tmpRoot, wire } = require('./helpers');
 
 const RUNS = 15;
 
@@ -68,7 +68,7 @@ test(`SIGKILL at random points (${RUNS} runs) loses no acknowledged write`, asyn
     const stored = new Set();
     let before = null;
     for (;;) {
-      const page = core.call('messages', JSON.stringify(['5550101', 1, before, 100]));
+      const page = core.call('messages', wire(['5550101', 1, before, 100]));
       assert.strictEqual(page.ok, true, JSON.stringify(page));
       if (page.v[0].length === 0) break;
       for (const m of page.v[0]) if (m.type === 'text') stored.add(m.content);

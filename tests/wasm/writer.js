@@ -8,7 +8,7 @@
 
 const fs = require('fs');
 const { createCore } = require('../../js/host.js');
-const { wasmPath } = require('./helpers');
+const { wasmPath, wire } = require('./helpers');
 
 const [root, db] = process.argv.slice(2);
 const core = createCore({ wasmPath, root, onCheckpoint: (ms, result) => fs.writeSync(1, `checkpoint ${result}\n`) });
@@ -22,9 +22,9 @@ if (id === null) id = core.call('create', '["5550101","Durable"]').v[0].id;
 (async () => {
   for (let n = 1; ; n++) {
     const content = `${process.pid}:${n}`;
-    const reply = core.call('send', JSON.stringify(['5550101', id, content]));
+    const reply = core.call('send', wire(['5550101', id, content]));
     if (!reply.ok) { process.stdout.write(`failed ${JSON.stringify(reply)}\n`); process.exit(1); }
-    if (n % 25 === 0) core.call('add', JSON.stringify([String(6000000 + n), id]));
+    if (n % 25 === 0) core.call('add', wire([String(6000000 + n), id]));
     fs.writeSync(1, `ack ${content}\n`);
     await new Promise(setImmediate);
   }
