@@ -387,36 +387,52 @@ pub fn arg_from_json(value: &serde_json::Value) -> Arg {
     }
 }
 
-/// A reply as JSON (`Null` object fields left out, as Lua leaves them out).
-pub fn reply_to_json(reply: &Reply) -> serde_json::Value {
-    use serde_json::Value;
-    match reply {
-        Reply::Null => Value::Null,
-        Reply::Bool(b) => Value::Bool(*b),
-        Reply::Int(n) => Value::from(*n),
-        Reply::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
-        Reply::Str(s) => Value::String(s.clone()),
-        Reply::Array(items) => Value::Array(items.iter().map(reply_to_json).collect()),
-        Reply::Object(fields) => Value::Object(
-            fields
-                .iter()
-                .filter(|(_, v)| !matches!(v, Reply::Null))
-                .map(|(k, v)| ((*k).to_owned(), reply_to_json(v)))
-                .collect(),
-        ),
+/// A reply as JSON, written straight from the tree (no intermediate JSON value): `Null` object
+/// fields are left out, as Lua leaves them out; a non-finite float is `null`.
+impl serde::Serialize for Reply {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Reply::Null => s.serialize_unit(),
+            Reply::Bool(b) => s.serialize_bool(*b),
+            Reply::Int(n) => s.serialize_i64(*n),
+            Reply::Float(f) if f.is_finite() => s.serialize_f64(*f),
+            Reply::Float(_) => s.serialize_unit(),
+            Reply::Str(text) => s.serialize_str(text),
+            Reply::Array(items) => s.collect_seq(items),
+            Reply::Object(fields) => {
+                let present = fields.iter().filter(|(_, v)| !matches!(v, Reply::Null));
+                s.collect_map(present.map(|(k, v)| (k, v)))
+            }
+        }
     }
 }
 
 /// The outcome of a call as the JSON wire carries it:
 /// `{"ok": true, "v": [values...]}` or `{"ok": false, "code": "<code>", "message": "..."}`.
-pub fn outcome_to_json(outcome: &Result<Vec<Reply>>) -> serde_json::Value {
-    match outcome {
-        Ok(values) => serde_json::json!({
-            "ok": true,
-            "v": values.iter().map(reply_to_json).collect::<Vec<_>>(),
-        }),
-        Err(e) => serde_json::json!({ "ok": false, "code": e.code(), "message": e.to_string() }),
+pub struct WireOutcome<'a>(pub &'a Result<Vec<Reply>>);
+
+impl serde::Serialize for WireOutcome<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        match self.0 {
+            Ok(values) => {
+                map.serialize_entry("ok", &true)?;
+                map.serialize_entry("v", values)?;
+            }
+            Err(e) => {
+                map.serialize_entry("ok", &false)?;
+                map.serialize_entry("code", e.code())?;
+                map.serialize_entry("message", &e.to_string())?;
+            }
+        }
+        map.end()
     }
+}
+
+/// [`WireOutcome`] as a JSON value (tests compare these).
+pub fn outcome_to_json(outcome: &Result<Vec<Reply>>) -> serde_json::Value {
+    serde_json::to_value(WireOutcome(outcome)).unwrap_or(serde_json::Value::Null)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! - `dc_open(ptr, len) → reply`: `{"path", "limits": {key: wire value}, "seed": "<64 hex>",
 //!   "now"}` → `{"ok": true, "version", "schemaVersion"}` or `{"ok": false, "message"}`;
 //! - `dc_call(ptr, len) → reply`: `{"m": "<method>", "a": [wire values], "now": <unix s>}` →
-//!   [`api::outcome_to_json`];
+//!   [`api::WireOutcome`];
 //! - `dc_checkpoint() → 1 | 0 | -1`: the host's timer, between calls: checkpointed (and
 //!   restarted the log) / nothing written since the last one, or closed / failed (nothing lost:
 //!   the next one retries);
@@ -69,7 +69,7 @@ pub unsafe extern "C" fn dc_open(ptr: *const u8, len: usize) -> *mut u8 {
 #[no_mangle]
 pub unsafe extern "C" fn dc_call(ptr: *const u8, len: usize) -> *mut u8 {
     let outcome = call(request(ptr, len));
-    respond(&api::outcome_to_json(&outcome))
+    respond(&api::WireOutcome(&outcome))
 }
 
 #[no_mangle]
@@ -100,7 +100,7 @@ unsafe fn request(ptr: *const u8, len: usize) -> Result<Value> {
     serde_json::from_slice(bytes).map_err(|_| Error::invalid("request"))
 }
 
-fn respond(reply: &Value) -> *mut u8 {
+fn respond(reply: &impl serde::Serialize) -> *mut u8 {
     let body = serde_json::to_vec(reply).unwrap_or_else(|_| b"{\"ok\":false}".to_vec());
     let out = dc_alloc(body.len() + 4);
     // SAFETY: `out` holds `body.len() + 4` bytes.
