@@ -112,15 +112,11 @@ impl Op {
         }
     }
 
+    /// The handle method: named as the key, except the page read.
     fn method(self) -> &'static str {
         match self {
-            Op::Create => "create",
-            Op::Add => "add",
-            Op::Join => "join",
-            Op::Send => "send",
-            Op::Remove => "remove",
-            Op::List => "list",
             Op::Page => "messages",
+            other => other.key(),
         }
     }
 

@@ -21,24 +21,15 @@ while true do
 end
 ]]
 
-local function sh(cmd)
-  local pipe = assert(io.popen(cmd))
-  local out = pipe:read("a")
-  pipe:close()
-  return out
-end
-
 T.test("SIGKILL during writes never loses an acknowledged write (20 runs)", function()
   local dir = T.tmpdir()
   local db, script = dir .. "/crash.db", dir .. "/writer.lua"
-  local f = assert(io.open(script, "w"))
-  f:write(WRITER)
-  f:close()
+  T.write(script, WRITER)
   math.randomseed(os.time())
   local total = 0
   for run = 1, 20 do
     local out = ("%s/acked-%d.txt"):format(dir, run)
-    local pid = sh(("lua5.4 %s %s %s > %s 2>&1 & echo $!"):format(script, T.repoRoot, db, out)):match("%d+")
+    local pid = T.sh(("lua5.4 %s %s %s > %s 2>&1 & echo $!"):format(script, T.repoRoot, db, out)):match("%d+")
     os.execute(("sleep %.3f"):format(0.05 + math.random() * 0.25))
     os.execute("kill -9 " .. pid .. " 2>/dev/null")
     os.execute(("while kill -0 %s 2>/dev/null; do sleep 0.01; done"):format(pid))
@@ -46,10 +37,10 @@ T.test("SIGKILL during writes never loses an acknowledged write (20 runs)", func
     local acked = {}
     local text = assert(io.open(out)):read("a")
     for id in text:gmatch("(%d+)\n") do acked[#acked + 1] = id end
-    T.eq(sh(("sqlite3 %s 'PRAGMA integrity_check'"):format(db)), "ok\n", "integrity after run " .. run)
+    T.eq(T.sh(("sqlite3 %s 'PRAGMA integrity_check'"):format(db)), "ok\n", "integrity after run " .. run)
     if #acked > 0 then
       local last = acked[#acked]
-      local found = sh(("sqlite3 %s \"SELECT count(*) FROM messages WHERE id IN (%s)\""):format(db, table.concat(acked, ",")))
+      local found = T.sh(("sqlite3 %s \"SELECT count(*) FROM messages WHERE id IN (%s)\""):format(db, table.concat(acked, ",")))
       T.eq(tonumber(found), #acked, ("run %d: every acknowledged write is there (last %s)"):format(run, last))
     end
     total = total + #acked

@@ -487,42 +487,41 @@ local function wordRule(rule)
 end
 
 -- subcommand → { writes, args = { { rule(word) → ok, value | false, code, default, outcome } }, success = text }
-local function warg(rule, default, outcome) return { rule = rule, default = default, outcome = outcome } end
 local function idOutcome(id, f) return (id == f.a or id == f.b) and "ok" or "conversation_not_found" end
 
 local SUBCOMMANDS = {
   { "help", writes = false, success = "darkchat create", args = {
-    warg(function() return true end, nil, "ok") } }, -- help ignores its arguments
+    arg(function() return true end, nil, "ok") } }, -- help ignores its arguments
   { "create", writes = true, success = "created #", args = {
-    warg(wordRule("number"), "5550101", "ok"),
-    warg(function(word) -- the quoted-name form, so that the code may follow
+    arg(wordRule("number"), "5550101", "ok"),
+    arg(function(word) -- the quoted-name form, so that the code may follow
       if word == nil then return false, "usage" end
       return RULES.name(word)
     end, "Fresh", "ok"),
-    warg(function(word) return RULES.optCode(word) end, nil, createCodeOutcome) },
+    arg(function(word) return RULES.optCode(word) end, nil, createCodeOutcome) },
     quoteName = true },
   { "add", writes = true, success = "added ", args = {
-    warg(wordRule("number"), "5550103", "ok"), warg(idWord, "A", idOutcome) } },
+    arg(wordRule("number"), "5550103", "ok"), arg(idWord, "A", idOutcome) } },
   { "remove", writes = true, success = "removed ", args = {
-    warg(wordRule("number"), "5550102", "not_member"), warg(idWord, "A", idOutcome) } },
+    arg(wordRule("number"), "5550102", "not_member"), arg(idWord, "A", idOutcome) } },
   { "list", writes = false, success = "", args = {
-    warg(function(word) if word == nil then return true end return RULES.number(word) end, "5550101", "ok") } },
-  { "show", writes = false, success = "members", args = { warg(idWord, "A", idOutcome) } },
+    arg(function(word) if word == nil then return true end return RULES.number(word) end, "5550101", "ok") } },
+  { "show", writes = false, success = "members", args = { arg(idWord, "A", idOutcome) } },
   { "rename", writes = true, success = "renamed #", args = {
-    warg(idWord, "A", idOutcome),
-    warg(function(word) if word == nil then return false, "usage" end return RULES.name(word) end, "Renamed", "ok") } },
-  { "code", writes = true, success = "new code", args = { warg(idWord, "A", idOutcome) } },
+    arg(idWord, "A", idOutcome),
+    arg(function(word) if word == nil then return false, "usage" end return RULES.name(word) end, "Renamed", "ok") } },
+  { "code", writes = true, success = "new code", args = { arg(idWord, "A", idOutcome) } },
   { "delete", writes = true, success = "deleted #", args = {
-    warg(idWord, "A", idOutcome),
-    warg(function(word)
+    arg(idWord, "A", idOutcome),
+    arg(function(word)
       if word == nil then return true, "prompt" end -- asks for confirmation, writes nothing
       if word == "--yes" then return true end
       return false, "usage"
     end, "--yes", function(v) return v or "ok" end) } },
   { "stats", writes = false, success = "conversations", args = {
-    warg(function(word) if word == nil then return true end return false, "usage" end, nil, "ok") } },
+    arg(function(word) if word == nil then return true end return false, "usage" end, nil, "ok") } },
   { "backup", writes = false, success = "", args = {
-    warg(function(word)
+    arg(function(word)
       if word == nil or trim(word) == "" then return false, "usage" end
       if not goodString(word) then return false, IA end
       return true, word
@@ -532,13 +531,9 @@ local SUBCOMMANDS = {
 --- Runs `darkchat <words>` on the console; returns what the resource printed.
 local function console(w, words)
   w.srv:clearOutput()
-  local typedWords = {}
-  for i = 1, #words do typedWords[i] = words[i] end
-  w.srv:console("darkchat " .. table.concat(typedWords, " "))
+  w.srv:console("darkchat " .. table.concat(words, " "))
   w.srv:runFor(10)
-  local lines = {}
-  for _, line in ipairs(w.srv:output()) do lines[#lines + 1] = line end
-  return table.concat(lines, "\n")
+  return table.concat(w.srv:output(), "\n")
 end
 
 T.test("every console subcommand, every argument position, every string shape", function()

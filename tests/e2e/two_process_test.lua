@@ -56,13 +56,6 @@ core:close()
 io.write("DONE\n")
 ]]
 
-local function sh(cmd)
-  local pipe = assert(io.popen(cmd))
-  local out = pipe:read("a")
-  pipe:close()
-  return out
-end
-
 local function running(pid)
   return os.execute(("kill -0 %s 2>/dev/null"):format(pid)) == true
 end
@@ -76,7 +69,7 @@ T.test("the server and a second process write the same database at once; nothing
   local script, out = dir .. "/second.lua", dir .. "/second.out"
   T.write(script, SECOND)
   local secondBackup, serverBackup = dir .. "/second-backup.db", dir .. "/server-backup.db"
-  local pid = sh(("lua5.4 %s %s %s 3000 %s > %s 2>&1 & echo $!")
+  local pid = T.sh(("lua5.4 %s %s %s 3000 %s > %s 2>&1 & echo $!")
     :format(script, T.repoRoot, db, secondBackup, out)):match("%d+")
   local serverAcks, failures, i, overlapped = {}, {}, 0, 0
   local alive, backupAsked = true, false
@@ -121,9 +114,9 @@ T.test("the server and a second process write the same database at once; nothing
   T.eq(#secondAcks, 3000, "every write of the second process was acknowledged")
   T.ok(overlapped >= 100, ("the server wrote while the second process ran (%d writes)"):format(overlapped))
 
-  T.eq(sh(("sqlite3 %s 'PRAGMA integrity_check'"):format(db)), "ok\n")
-  T.eq(sh(("sqlite3 %s 'PRAGMA integrity_check'"):format(secondBackup)), "ok\n")
-  T.eq(sh(("sqlite3 %s 'PRAGMA integrity_check'"):format(serverBackup)), "ok\n")
+  T.eq(T.sh(("sqlite3 %s 'PRAGMA integrity_check'"):format(db)), "ok\n")
+  T.eq(T.sh(("sqlite3 %s 'PRAGMA integrity_check'"):format(secondBackup)), "ok\n")
+  T.eq(T.sh(("sqlite3 %s 'PRAGMA integrity_check'"):format(serverBackup)), "ok\n")
   -- Every acknowledged message of both processes is in the file (checked in batches).
   local all = {}
   for _, a in ipairs(serverAcks) do all[#all + 1] = tostring(a) end
@@ -131,15 +124,15 @@ T.test("the server and a second process write the same database at once; nothing
   local found = 0
   for first = 1, #all, 500 do
     local batch = table.concat(all, ",", first, math.min(first + 499, #all))
-    found = found + tonumber(sh(("sqlite3 %s \"SELECT count(*) FROM messages WHERE id IN (%s)\""):format(db, batch)))
+    found = found + tonumber(T.sh(("sqlite3 %s \"SELECT count(*) FROM messages WHERE id IN (%s)\""):format(db, batch)))
   end
   T.eq(found, #all, ("all %d acknowledged messages are there"):format(#all))
   local convs = {}
   for conv in text:gmatch("CONV (%d+)\n") do convs[#convs + 1] = conv end
   T.eq(#convs, 30, "the second process's conversations were acknowledged")
-  T.eq(tonumber(sh(("sqlite3 %s \"SELECT count(*) FROM conversations WHERE id IN (%s)\""):format(db, table.concat(convs, ",")))),
+  T.eq(tonumber(T.sh(("sqlite3 %s \"SELECT count(*) FROM conversations WHERE id IN (%s)\""):format(db, table.concat(convs, ",")))),
     #convs, "and are there")
-  local texts = sh(("sqlite3 %s \"SELECT count(*) FROM messages WHERE kind = 'text'\""):format(db))
+  local texts = T.sh(("sqlite3 %s \"SELECT count(*) FROM messages WHERE kind = 'text'\""):format(db))
   T.eq(tonumber(texts), #all, "and nothing else was written as text")
   print(("     two processes: server %d writes (%d during the second's run), second 3000 writes"):format(#serverAcks, overlapped))
 end)

@@ -121,6 +121,16 @@ function T.write(path, text)
   f:close()
 end
 
+---Runs a shell command and returns everything it printed on stdout.
+---@param cmd string
+---@return string
+function T.sh(cmd)
+  local pipe = assert(io.popen(cmd))
+  local out = pipe:read('a')
+  pipe:close()
+  return out
+end
+
 function T.cleanup()
   for _, dir in ipairs(tmpdirs) do os.execute(('rm -rf %q'):format(dir)) end
   tmpdirs = {}

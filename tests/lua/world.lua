@@ -146,11 +146,8 @@ end
 --- `wal_marker` row is left out: the background checkpointer bumps it (see
 --- src/store/checkpoint.rs); it is bookkeeping, not content.
 function World.checksumOf(path)
-  local pipe = assert(io.popen(
-    ("sqlite3 -readonly %q .dump | grep -v '^INSERT INTO wal_marker' | sha256sum"):format(path)))
-  local sum = pipe:read("a")
-  pipe:close()
-  return sum:match("^%x+")
+  return T.sh(("sqlite3 -readonly %q .dump | grep -v '^INSERT INTO wal_marker' | sha256sum"):format(path))
+    :match("^%x+")
 end
 
 function World:stop()
