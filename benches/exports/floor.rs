@@ -17,7 +17,7 @@
 use std::path::Path;
 
 use rusqlite::config::DbConfig;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 
 pub struct Floor {
     conn: Connection,
@@ -284,17 +284,27 @@ impl Floor {
     // --- pieces shared by the operations ------------------------------------------------
 
     fn write<T>(&self, f: impl FnOnce() -> R<T>) -> R<T> {
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let value = f()?;
-        tx.commit()?;
-        Ok(value)
+        self.transaction("BEGIN IMMEDIATE", f)
     }
 
     fn read<T>(&self, f: impl FnOnce() -> R<T>) -> R<T> {
-        let tx = self.conn.unchecked_transaction()?;
-        let value = f()?;
-        tx.finish()?;
-        Ok(value)
+        self.transaction("BEGIN", f)
+    }
+
+    /// `BEGIN`/`COMMIT` from the statement cache, as the store does (parsing them per call is
+    /// measurable at this scale).
+    fn transaction<T>(&self, begin: &str, f: impl FnOnce() -> R<T>) -> R<T> {
+        self.conn.prepare_cached(begin)?.execute([])?;
+        match f() {
+            Ok(value) => {
+                self.conn.prepare_cached("COMMIT")?.execute([])?;
+                Ok(value)
+            }
+            Err(e) => {
+                self.conn.prepare_cached("ROLLBACK")?.execute([])?;
+                Err(e)
+            }
+        }
     }
 
     fn phone_id(&self, number: &str) -> R<Option<i64>> {
