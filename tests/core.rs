@@ -259,6 +259,21 @@ fn listing_is_most_recent_first_with_the_last_message() {
 }
 
 #[test]
+fn listing_breaks_ties_by_newest_id_and_keeps_only_the_most_recent_max_list() {
+    let limits = Limits { max_list: 3, ..Limits::default() };
+    let mut dc = Darkchat::new(Store::open_in_memory().unwrap(), limits, [9; 32]);
+    let ids: Vec<i64> = (0..5)
+        .map(|i| dc.create_conversation(&n("1"), &name(&format!("C{i}")), None, NOW).unwrap().id)
+        .collect();
+    // Same second everywhere: the newer conversation comes first.
+    let listed = |dc: &Darkchat| dc.conversations_of(&n("1")).unwrap().iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(listed(&dc), vec![ids[4], ids[3], ids[2]]);
+    // Activity moves the oldest to the front; the cut keeps the three most recent.
+    dc.send_message(&n("1"), ids[0], "bump", NOW + 1).unwrap();
+    assert_eq!(listed(&dc), vec![ids[0], ids[4], ids[3]]);
+}
+
+#[test]
 fn the_listed_last_message_is_the_newest_message_of_each_kind() {
     let mut dc = core();
     let a = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;

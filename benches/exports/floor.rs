@@ -61,8 +61,7 @@ const CONVERSATIONS_OF: &str =
      c.created_at, c.updated_at, c.last_message_id, c.last_sender, c.last_kind, c.last_event, \
      c.last_content, c.last_created_at, m.id, m.last_read_message_id \
      FROM members m JOIN conversations c ON c.id = m.conversation_id \
-     JOIN phones o ON o.id = c.owner_id \
-     WHERE m.phone_id = ?1 ORDER BY c.updated_at DESC, c.id DESC LIMIT ?2";
+     JOIN phones o ON o.id = c.owner_id WHERE m.phone_id = ?1";
 const PHONE_ID: &str = "SELECT id FROM phones WHERE number = ?1";
 const INSERT_PHONE: &str = "INSERT INTO phones (number) VALUES (?1)";
 const ID_BY_CODE: &str = "SELECT id FROM conversations WHERE join_code = ?1";
@@ -255,9 +254,11 @@ impl Floor {
         self.read(|| {
             let phone = self.phone_id(number)?.expect("phone exists");
             let mut stmt = self.conn.prepare_cached(CONVERSATIONS_OF)?;
-            let rows: Vec<(Row, i64)> = stmt
-                .query_map(params![phone, self.max_list], |r| Ok((row(r)?, r.get(16)?)))?
-                .collect::<R<_>>()?;
+            let mut rows: Vec<(Row, i64)> =
+                stmt.query_map([phone], |r| Ok((row(r)?, r.get(16)?)))?.collect::<R<_>>()?;
+            // Sorted here as the store does (an ORDER BY builds a temporary b-tree per call).
+            rows.sort_unstable_by(|(a, _), (b, _)| (b.updated_at, b.id).cmp(&(a.updated_at, a.id)));
+            rows.truncate(self.max_list as usize);
             // The last message comes with the row (kept beside the conversation).
             for (row, last_read) in &rows {
                 if *last_read < row.last_message_id {

@@ -3,6 +3,7 @@
 //! A [`Tx`] is the view of one open transaction (read or write). Methods return `Option` for
 //! "not found" and never decide domain rules: that is the service's job.
 
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::Result;
@@ -51,12 +52,12 @@ impl ConversationRow {
 
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         let last_message_id: i64 = row.get(9)?;
-        let last_message = match row.get::<_, Option<String>>(11)? {
+        let last_message = match optional_text(row, 11)? {
             Some(kind) if last_message_id > 0 => Some(Message {
                 id: last_message_id,
                 sender: row.get(10)?,
-                kind: MessageKind::parse(&kind),
-                event: row.get::<_, Option<String>>(12)?.as_deref().and_then(SystemEvent::parse),
+                kind: MessageKind::parse(kind),
+                event: optional_text(row, 12)?.and_then(SystemEvent::parse),
                 content: row.get(13)?,
                 created_at: row.get(14)?,
             }),
@@ -79,16 +80,25 @@ impl ConversationRow {
 }
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
-    let kind: String = row.get(3)?;
-    let event: Option<String> = row.get(4)?;
     Ok(Message {
         id: row.get(0)?,
         sender: row.get(1)?,
         content: row.get(2)?,
-        kind: MessageKind::parse(&kind),
-        event: event.as_deref().and_then(SystemEvent::parse),
+        kind: MessageKind::parse(optional_text(row, 3)?.unwrap_or_default()),
+        event: optional_text(row, 4)?.and_then(SystemEvent::parse),
         created_at: row.get(5)?,
     })
+}
+
+/// A text column borrowed from the row: the short codes (a message's kind and event) are only
+/// matched, so copying them into a `String` per row is waste a page of 50 messages can feel.
+fn optional_text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<Option<&'r str>> {
+    match row.get_ref(index)? {
+        ValueRef::Null => Ok(None),
+        value => value.as_str().map(Some).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(index, value.data_type(), Box::new(e))
+        }),
+    }
 }
 
 impl<'c> Tx<'c> {
@@ -178,14 +188,18 @@ impl<'c> Tx<'c> {
     }
 
     /// Conversations of `phone`, most recently active first, at most `limit`.
+    ///
+    /// Sorted here rather than by `ORDER BY ... LIMIT`: SQLite sorts that through a temporary
+    /// b-tree it builds and frees per call, which cost more than reading the rows (callgrind).
+    /// A number is in at most `maxConversationsPerNumber` conversations, so all of its rows are
+    /// few.
     pub fn conversations_of(&self, phone: i64, limit: u32) -> Result<Vec<(ConversationRow, MemberRow)>> {
         let mut stmt = self.conn.prepare_cached(concat!(
             "SELECT ", conversation_columns!(), ", m.id, m.last_read_message_id \
              FROM members m JOIN conversations c ON c.id = m.conversation_id \
-             JOIN phones o ON o.id = c.owner_id \
-             WHERE m.phone_id = ?1 ORDER BY c.updated_at DESC, c.id DESC LIMIT ?2"
+             JOIN phones o ON o.id = c.owner_id WHERE m.phone_id = ?1"
         ))?;
-        let rows = stmt.query_map(params![phone, limit], |r| {
+        let rows = stmt.query_map([phone], |r| {
             Ok((
                 ConversationRow::from_row(r)?,
                 MemberRow {
@@ -194,7 +208,10 @@ impl<'c> Tx<'c> {
                 },
             ))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut list: Vec<(ConversationRow, MemberRow)> = rows.collect::<rusqlite::Result<_>>()?;
+        list.sort_unstable_by(|(a, _), (b, _)| (b.updated_at, b.id).cmp(&(a.updated_at, a.id)));
+        list.truncate(limit as usize);
+        Ok(list)
     }
 
     /// All conversations, newest first, at most `limit` (admin listing).
