@@ -8,9 +8,12 @@
 //!
 //! Never reads the clock or the OS: `now` comes from the host with every call.
 
+use std::borrow::Cow;
+use std::ffi::CStr;
+
 use crate::error::{Error, Result};
 use crate::input::{self, ConversationName, JoinCode, PhoneNumber, MAX_INPUT_BYTES};
-use crate::model::{Conversation, MembershipChange, Message};
+use crate::model::{Conversation, MembershipChange, Message, SystemEvent};
 use crate::service::{Actor, Darkchat, Limits};
 
 /// The largest string any argument may be (a message at the largest configurable length, 4
@@ -39,9 +42,12 @@ pub enum Reply {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
+    /// Borrowed when the text is fixed (a message's type, its event): no copy per message.
+    Str(Cow<'static, str>),
     Array(Vec<Reply>),
-    Object(Vec<(&'static str, Reply)>),
+    /// Keys are C strings so that a Lua host can hand them to `lua_setfield` as they are
+    /// (Lua then finds the key by its address instead of hashing it per field).
+    Object(Vec<(&'static CStr, Reply)>),
 }
 
 /// Every method [`call`] knows, as hosts name them.
@@ -144,7 +150,7 @@ pub fn call(core: &mut Darkchat, method: &str, args: &[Arg], now: i64) -> Result
         "regenerateCode" => {
             let actor = optional_number(arg(0))?;
             let code = core.regenerate_code(as_actor(&actor), conversation_id(arg(1))?)?;
-            Ok(vec![Reply::Str(code)])
+            Ok(vec![Reply::Str(code.into())])
         }
         "delete" => {
             let actor = optional_number(arg(0))?;
@@ -166,24 +172,24 @@ pub fn call(core: &mut Darkchat, method: &str, args: &[Arg], now: i64) -> Result
         }
         "standaloneNumber" => {
             let license = short_string(arg(0), "license")?;
-            Ok(vec![Reply::Str(core.standalone_number(license, now)?)])
+            Ok(vec![Reply::Str(core.standalone_number(license, now)?.into())])
         }
         "checkSource" => Ok(vec![Reply::Int(input::player_source(integer(arg(0), "src")?)?)]),
-        "checkNumber" => Ok(vec![Reply::Str(phone_number(arg(0))?.as_str().to_owned())]),
+        "checkNumber" => Ok(vec![Reply::Str(phone_number(arg(0))?.as_str().to_owned().into())]),
         "stats" => {
             let stats = core.stats()?;
             let store = core.store();
             Ok(vec![Reply::Object(vec![
-                ("conversations", Reply::Int(stats.conversations)),
-                ("memberships", Reply::Int(stats.memberships)),
-                ("messages", Reply::Int(stats.messages)),
-                ("phones", Reply::Int(stats.phones)),
-                ("sizeBytes", Reply::Int(store.size_bytes()?)),
-                ("schemaVersion", Reply::Int(store.schema_version()?)),
-                ("path", optional_str(store.path().map(|p| p.display().to_string()))),
+                (c"conversations", Reply::Int(stats.conversations)),
+                (c"memberships", Reply::Int(stats.memberships)),
+                (c"messages", Reply::Int(stats.messages)),
+                (c"phones", Reply::Int(stats.phones)),
+                (c"sizeBytes", Reply::Int(store.size_bytes()?)),
+                (c"schemaVersion", Reply::Int(store.schema_version()?)),
+                (c"path", optional_str(store.path().map(|p| p.display().to_string()))),
             ])])
         }
-        "integrityCheck" => Ok(vec![Reply::Str(core.store().integrity_check()?)]),
+        "integrityCheck" => Ok(vec![Reply::Str(core.store().integrity_check()?.into())]),
         _ => Err(Error::invalid("method")),
     }
 }
@@ -299,29 +305,33 @@ fn message_text(value: &Arg) -> Result<&str> {
 
 // --- results → reply trees -------------------------------------------------------------------
 
-fn optional_str(value: Option<String>) -> Reply {
-    value.map_or(Reply::Null, Reply::Str)
+fn str(value: impl Into<Cow<'static, str>>) -> Reply {
+    Reply::Str(value.into())
+}
+
+fn optional_str(value: Option<impl Into<Cow<'static, str>>>) -> Reply {
+    value.map_or(Reply::Null, str)
 }
 
 fn strings(list: Vec<String>) -> Reply {
-    Reply::Array(list.into_iter().map(Reply::Str).collect())
+    Reply::Array(list.into_iter().map(str).collect())
 }
 
 /// Reply builders take the results by value: their strings move into the reply, uncopied.
 fn conversation(c: Conversation) -> Reply {
     Reply::Object(vec![
-        ("id", Reply::Int(c.id)),
-        ("name", Reply::Str(c.name)),
-        ("appName", Reply::Str(c.app_name)),
-        ("createdBy", Reply::Int(c.created_by)),
-        ("owner", Reply::Str(c.owner)),
-        ("joinCode", Reply::Str(c.join_code)),
-        ("createdAt", Reply::Int(c.created_at)),
-        ("updatedAt", Reply::Int(c.updated_at)),
-        ("recipients", strings(c.recipients)),
-        ("messages", messages(c.messages)),
-        ("isItRead", Reply::Bool(c.is_it_read)),
-        ("unreadCount", Reply::Int(c.unread_count)),
+        (c"id", Reply::Int(c.id)),
+        (c"name", str(c.name)),
+        (c"appName", str(c.app_name)),
+        (c"createdBy", Reply::Int(c.created_by)),
+        (c"owner", str(c.owner)),
+        (c"joinCode", str(c.join_code)),
+        (c"createdAt", Reply::Int(c.created_at)),
+        (c"updatedAt", Reply::Int(c.updated_at)),
+        (c"recipients", strings(c.recipients)),
+        (c"messages", messages(c.messages)),
+        (c"isItRead", Reply::Bool(c.is_it_read)),
+        (c"unreadCount", Reply::Int(c.unread_count)),
     ])
 }
 
@@ -331,23 +341,23 @@ fn messages(list: Vec<Message>) -> Reply {
 
 fn message(m: Message) -> Reply {
     Reply::Object(vec![
-        ("id", Reply::Int(m.id)),
-        ("sender", optional_str(m.sender)),
-        ("content", Reply::Str(m.content)),
-        ("type", Reply::Str(m.kind.as_str().to_owned())),
-        ("event", optional_str(m.event.map(|e| e.as_str().to_owned()))),
-        ("createdAt", Reply::Int(m.created_at)),
+        (c"id", Reply::Int(m.id)),
+        (c"sender", optional_str(m.sender)),
+        (c"content", str(m.content)),
+        (c"type", str(m.kind.as_str())),
+        (c"event", optional_str(m.event.map(SystemEvent::as_str))),
+        (c"createdAt", Reply::Int(m.created_at)),
     ])
 }
 
 fn change(c: MembershipChange) -> Reply {
     Reply::Object(vec![
-        ("conversationId", Reply::Int(c.conversation_id)),
-        ("number", Reply::Str(c.number.as_str().to_owned())),
-        ("recipients", strings(c.recipients)),
-        ("newOwner", optional_str(c.new_owner)),
-        ("deleted", Reply::Bool(c.deleted)),
-        ("message", c.message.map_or(Reply::Null, message)),
+        (c"conversationId", Reply::Int(c.conversation_id)),
+        (c"number", str(c.number.as_str().to_owned())),
+        (c"recipients", strings(c.recipients)),
+        (c"newOwner", optional_str(c.new_owner)),
+        (c"deleted", Reply::Bool(c.deleted)),
+        (c"message", c.message.map_or(Reply::Null, message)),
     ])
 }
 
@@ -401,7 +411,7 @@ impl serde::Serialize for Reply {
             Reply::Array(items) => s.collect_seq(items),
             Reply::Object(fields) => {
                 let present = fields.iter().filter(|(_, v)| !matches!(v, Reply::Null));
-                s.collect_map(present.map(|(k, v)| (k, v)))
+                s.collect_map(present.map(|(k, v)| (k.to_str().unwrap_or_default(), v)))
             }
         }
     }

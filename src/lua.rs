@@ -231,7 +231,7 @@ fn to_lua(lua: &Lua, replies: &[Reply]) -> Result<MultiValue> {
 /// # Safety
 /// `state` must be a live Lua state in protected mode (see [`to_lua`]).
 unsafe fn push(state: *mut ffi::lua_State, reply: &Reply) {
-    // Room for this value, a key and a nested value.
+    // Room for this value and a nested one, with one to spare.
     ffi::luaL_checkstack(state, 3, std::ptr::null());
     match reply {
         Reply::Null => ffi::lua_pushnil(state),
@@ -254,9 +254,9 @@ unsafe fn push(state: *mut ffi::lua_State, reply: &Reply) {
                 if matches!(value, Reply::Null) {
                     continue;
                 }
-                ffi::lua_pushlstring(state, key.as_ptr().cast(), key.len());
                 push(state, value);
-                ffi::lua_rawset(state, -3);
+                // A C-string key: Lua looks it up in its cache of API strings by address.
+                ffi::lua_setfield(state, -2, key.as_ptr());
             }
         }
     }
