@@ -250,8 +250,7 @@ impl Darkchat {
     ) -> Result<Vec<Message>> {
         let limit = limit.clamp(1, self.limits.max_page_size);
         self.store.read(|tx| {
-            existing(tx, id)?;
-            member_phone(tx, id, number)?;
+            member_of_existing(tx, id, number)?;
             tx.messages_before(id, before, limit)
         })
     }
@@ -434,6 +433,19 @@ fn member_phone(tx: &Tx<'_>, id: i64, number: &PhoneNumber) -> Result<i64> {
     let phone = tx.phone_id(number.as_str())?.ok_or_else(not_member)?;
     tx.member(id, phone)?.ok_or_else(not_member)?;
     Ok(phone)
+}
+
+/// The phone id of `number` as a member of `id`, in one lookup when it is one (a page read
+/// needs no more of the conversation); otherwise the same errors as [`existing`] then
+/// [`member_phone`].
+fn member_of_existing(tx: &Tx<'_>, id: i64, number: &PhoneNumber) -> Result<i64> {
+    if let Some(phone) = tx.member_phone_id(id, number.as_str())? {
+        return Ok(phone);
+    }
+    if !tx.conversation_exists(id)? {
+        return Err(Error::ConversationNotFound { id });
+    }
+    Err(Error::NotMember { number: number.as_str().to_owned(), id })
 }
 
 fn check_membership_quota(tx: &Tx<'_>, phone: i64, limits: &Limits) -> Result<()> {

@@ -18,10 +18,12 @@
 mod checkpoint;
 mod lock;
 pub mod migrations;
+mod numbers;
 mod queries;
 #[cfg(target_arch = "wasm32")]
 pub mod vfs;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -43,6 +45,8 @@ const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    /// Senders' numbers by phone id (see [`numbers`]).
+    numbers: RefCell<numbers::NumberCache>,
     /// The background checkpoint thread (see [`checkpoint`]); held for its `Drop`, which stops it.
     #[cfg(not(target_arch = "wasm32"))]
     _checkpointer: Option<checkpoint::Checkpointer>,
@@ -99,6 +103,7 @@ impl Store {
         let mut store = Store {
             conn,
             path,
+            numbers: RefCell::default(),
             #[cfg(not(target_arch = "wasm32"))]
             _checkpointer: None,
             #[cfg(target_arch = "wasm32")]
@@ -147,7 +152,7 @@ impl Store {
     /// or panic.
     pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let tx = Transaction::begin(&self.conn, "BEGIN IMMEDIATE")?;
-        let value = f(&Tx::new(&self.conn))?;
+        let value = f(&Tx::new(&self.conn, &self.numbers, false))?;
         tx.commit()?;
         Ok(value)
     }
@@ -155,7 +160,7 @@ impl Store {
     /// Runs `f` on one consistent snapshot (a read transaction).
     pub fn read<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let tx = Transaction::begin(&self.conn, "BEGIN")?;
-        let value = f(&Tx::new(&self.conn))?;
+        let value = f(&Tx::new(&self.conn, &self.numbers, true))?;
         tx.commit()?;
         Ok(value)
     }

@@ -3,14 +3,20 @@
 //! A [`Tx`] is the view of one open transaction (read or write). Methods return `Option` for
 //! "not found" and never decide domain rules: that is the service's job.
 
+use std::cell::RefCell;
+
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::Result;
+use super::numbers::NumberCache;
 use crate::model::{Message, MessageKind, SystemEvent};
 
 pub struct Tx<'c> {
     conn: &'c Connection,
+    numbers: &'c RefCell<NumberCache>,
+    /// A read transaction: only committed rows are seen, so numbers may be remembered.
+    reading: bool,
 }
 
 /// A conversation row with its owner's number resolved.
@@ -79,17 +85,6 @@ impl ConversationRow {
     }
 }
 
-fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
-    Ok(Message {
-        id: row.get(0)?,
-        sender: row.get(1)?,
-        content: row.get(2)?,
-        kind: MessageKind::parse(optional_text(row, 3)?.unwrap_or_default()),
-        event: optional_text(row, 4)?.and_then(SystemEvent::parse),
-        created_at: row.get(5)?,
-    })
-}
-
 /// A text column borrowed from the row: the short codes (a message's kind and event) are only
 /// matched, so copying them into a `String` per row is waste a page of 50 messages can feel.
 fn optional_text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<Option<&'r str>> {
@@ -102,8 +97,8 @@ fn optional_text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<Option<
 }
 
 impl<'c> Tx<'c> {
-    pub(super) fn new(conn: &'c Connection) -> Self {
-        Tx { conn }
+    pub(super) fn new(conn: &'c Connection, numbers: &'c RefCell<NumberCache>, reading: bool) -> Self {
+        Tx { conn, numbers, reading }
     }
 
     // --- phones -------------------------------------------------------------------------
@@ -131,6 +126,11 @@ impl<'c> Tx<'c> {
              JOIN phones o ON o.id = c.owner_id WHERE c.id = ?1"
         ))?;
         Ok(stmt.query_row([id], ConversationRow::from_row).optional()?)
+    }
+
+    pub fn conversation_exists(&self, id: i64) -> Result<bool> {
+        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM conversations WHERE id = ?1")?;
+        Ok(stmt.exists([id])?)
     }
 
     pub fn conversation_id_by_code(&self, code: &str) -> Result<Option<i64>> {
@@ -254,6 +254,15 @@ impl<'c> Tx<'c> {
             .optional()?)
     }
 
+    /// The phone id of `number` if it is a member of `conversation`.
+    pub fn member_phone_id(&self, conversation: i64, number: &str) -> Result<Option<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.phone_id FROM phones p JOIN members m \
+             ON m.conversation_id = ?1 AND m.phone_id = p.id WHERE p.number = ?2",
+        )?;
+        Ok(stmt.query_row(params![conversation, number], |r| r.get(0)).optional()?)
+    }
+
     pub fn insert_member(&self, conversation: i64, phone: i64, now: i64, read_up_to: i64) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO members (conversation_id, phone_id, joined_at, last_read_message_id) \
@@ -359,17 +368,40 @@ impl<'c> Tx<'c> {
         limit: u32,
     ) -> Result<Vec<Message>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT m.id, p.number, m.content, m.kind, m.event, m.created_at \
-             FROM messages m LEFT JOIN phones p ON p.id = m.sender_id \
-             WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3",
+            "SELECT id, sender_id, content, kind, event, created_at FROM messages \
+             WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
         )?;
-        let rows = stmt.query_map(
-            params![conversation, before.unwrap_or(i64::MAX), limit],
-            message_from_row,
-        )?;
-        let mut messages: Vec<Message> = rows.collect::<rusqlite::Result<_>>()?;
+        let mut rows = stmt.query(params![conversation, before.unwrap_or(i64::MAX), limit])?;
+        let mut messages = Vec::with_capacity(limit as usize);
+        while let Some(row) = rows.next()? {
+            let sender = match row.get::<_, Option<i64>>(1)? {
+                Some(phone) => Some(self.number_of(phone)?),
+                None => None,
+            };
+            messages.push(Message {
+                id: row.get(0)?,
+                sender,
+                content: row.get(2)?,
+                kind: MessageKind::parse(optional_text(row, 3)?.unwrap_or_default()),
+                event: optional_text(row, 4)?.and_then(SystemEvent::parse),
+                created_at: row.get(5)?,
+            });
+        }
         messages.reverse();
         Ok(messages)
+    }
+
+    /// The number of phone `id` (a message's sender), from the cache when it is there.
+    fn number_of(&self, id: i64) -> Result<String> {
+        if let Some(number) = self.numbers.borrow().get(id) {
+            return Ok(number.to_owned());
+        }
+        let mut stmt = self.conn.prepare_cached("SELECT number FROM phones WHERE id = ?1")?;
+        let number: String = stmt.query_row([id], |r| r.get(0))?;
+        if self.reading {
+            self.numbers.borrow_mut().insert(id, &number);
+        }
+        Ok(number)
     }
 
     /// Messages after `after` in the conversation, counted up to `cap` (unread badge).
