@@ -364,4 +364,32 @@ mod tests {
         assert!(store.read(|_| -> Result<()> { Err(Error::invalid("test")) }).is_err());
         assert!(store.conn.is_autocommit());
     }
+
+    #[test]
+    fn a_sender_number_read_in_a_write_that_rolls_back_is_not_remembered() {
+        use crate::model::MessageKind;
+        let mut store = Store::open_in_memory().unwrap();
+        // Post as a phone inserted by this write, read the page inside it, then roll back.
+        let rolled_back: Result<()> = store.write(|tx| {
+            let phone = tx.ensure_phone("111")?;
+            let id = tx.insert_conversation("A", phone, "CODE1", 1)?;
+            tx.insert_message(id, Some(phone), MessageKind::Text, None, "hi", 1)?;
+            assert_eq!(tx.messages_before(id, None, 10)?[0].sender.as_deref(), Some("111"));
+            Err(Error::invalid("test"))
+        });
+        assert!(rolled_back.is_err());
+        // The same phone id now belongs to another number.
+        let id = store
+            .write(|tx| {
+                let phone = tx.ensure_phone("222")?;
+                let id = tx.insert_conversation("B", phone, "CODE2", 2)?;
+                tx.insert_message(id, Some(phone), MessageKind::Text, None, "hello", 2)?;
+                Ok(id)
+            })
+            .unwrap();
+        for _ in 0..2 {
+            let page = store.read(|tx| tx.messages_before(id, None, 10)).unwrap();
+            assert_eq!(page[0].sender.as_deref(), Some("222"));
+        }
+    }
 }
