@@ -43,47 +43,18 @@ pub struct MemberRow {
     pub last_read_message_id: i64,
 }
 
-/// The columns [`ConversationRow::from_row`] reads, as a macro so statements stay `&'static str`.
+/// The columns [`Tx::conversation_row`] reads, as a macro so statements stay `&'static str`.
+/// The owner's number is not joined in: it comes from the number cache (see [`Tx::number_of`]).
 macro_rules! conversation_columns {
     () => {
-        "c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, \
-         c.created_at, c.updated_at, c.last_message_id, c.last_sender, c.last_kind, \
-         c.last_event, c.last_content, c.last_created_at"
+        "c.id, c.name, c.app_name, c.created_by, c.owner_id, c.join_code, c.created_at, \
+         c.updated_at, c.last_message_id, c.last_sender, c.last_kind, c.last_event, \
+         c.last_content, c.last_created_at"
     };
 }
 
-impl ConversationRow {
-    /// Columns read by [`conversation_columns!`], for statements that select more after them.
-    const COLUMNS: usize = 15;
-
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
-        let last_message_id: i64 = row.get(9)?;
-        let last_message = match optional_text(row, 11)? {
-            Some(kind) if last_message_id > 0 => Some(Message {
-                id: last_message_id,
-                sender: row.get(10)?,
-                kind: MessageKind::parse(kind),
-                event: optional_text(row, 12)?.and_then(SystemEvent::parse),
-                content: row.get(13)?,
-                created_at: row.get(14)?,
-            }),
-            _ => None,
-        };
-        Ok(ConversationRow {
-            id: row.get(0)?,
-            name: row.get(1)?,
-            app_name: row.get(2)?,
-            created_by: row.get(3)?,
-            owner_id: row.get(4)?,
-            owner_number: row.get(5)?,
-            join_code: row.get(6)?,
-            created_at: row.get(7)?,
-            updated_at: row.get(8)?,
-            last_message_id,
-            last_message,
-        })
-    }
-}
+/// Columns read by [`Tx::conversation_row`], for statements that select more after them.
+const CONVERSATION_COLUMNS: usize = 14;
 
 /// A text column borrowed from the row: the short codes (a message's kind and event) are only
 /// matched, so copying them into a `String` per row is waste a page of 50 messages can feel.
@@ -122,10 +93,40 @@ impl<'c> Tx<'c> {
 
     pub fn conversation(&self, id: i64) -> Result<Option<ConversationRow>> {
         let mut stmt = self.conn.prepare_cached(concat!(
-            "SELECT ", conversation_columns!(), " FROM conversations c \
-             JOIN phones o ON o.id = c.owner_id WHERE c.id = ?1"
+            "SELECT ", conversation_columns!(), " FROM conversations c WHERE c.id = ?1"
         ))?;
-        Ok(stmt.query_row([id], ConversationRow::from_row).optional()?)
+        let mut rows = stmt.query([id])?;
+        rows.next()?.map(|row| self.conversation_row(row)).transpose()
+    }
+
+    /// A row of [`conversation_columns!`] with its owner's number.
+    fn conversation_row(&self, row: &Row<'_>) -> Result<ConversationRow> {
+        let owner_id: i64 = row.get(4)?;
+        let last_message_id: i64 = row.get(8)?;
+        let last_message = match optional_text(row, 10)? {
+            Some(kind) if last_message_id > 0 => Some(Message {
+                id: last_message_id,
+                sender: row.get(9)?,
+                kind: MessageKind::parse(kind),
+                event: optional_text(row, 11)?.and_then(SystemEvent::parse),
+                content: row.get(12)?,
+                created_at: row.get(13)?,
+            }),
+            _ => None,
+        };
+        Ok(ConversationRow {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            app_name: row.get(2)?,
+            created_by: row.get(3)?,
+            owner_id,
+            owner_number: self.number_of(owner_id)?,
+            join_code: row.get(5)?,
+            created_at: row.get(6)?,
+            updated_at: row.get(7)?,
+            last_message_id,
+            last_message,
+        })
     }
 
     pub fn conversation_exists(&self, id: i64) -> Result<bool> {
@@ -196,19 +197,17 @@ impl<'c> Tx<'c> {
     pub fn conversations_of(&self, phone: i64, limit: u32) -> Result<Vec<(ConversationRow, MemberRow)>> {
         let mut stmt = self.conn.prepare_cached(concat!(
             "SELECT ", conversation_columns!(), ", m.id, m.last_read_message_id \
-             FROM members m JOIN conversations c ON c.id = m.conversation_id \
-             JOIN phones o ON o.id = c.owner_id WHERE m.phone_id = ?1"
+             FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.phone_id = ?1"
         ))?;
-        let rows = stmt.query_map([phone], |r| {
-            Ok((
-                ConversationRow::from_row(r)?,
-                MemberRow {
-                    id: r.get(ConversationRow::COLUMNS)?,
-                    last_read_message_id: r.get(ConversationRow::COLUMNS + 1)?,
-                },
-            ))
-        })?;
-        let mut list: Vec<(ConversationRow, MemberRow)> = rows.collect::<rusqlite::Result<_>>()?;
+        let mut rows = stmt.query([phone])?;
+        let mut list = Vec::new();
+        while let Some(row) = rows.next()? {
+            let member = MemberRow {
+                id: row.get(CONVERSATION_COLUMNS)?,
+                last_read_message_id: row.get(CONVERSATION_COLUMNS + 1)?,
+            };
+            list.push((self.conversation_row(row)?, member));
+        }
         list.sort_unstable_by(|(a, _), (b, _)| (b.updated_at, b.id).cmp(&(a.updated_at, a.id)));
         list.truncate(limit as usize);
         Ok(list)
@@ -217,11 +216,14 @@ impl<'c> Tx<'c> {
     /// All conversations, newest first, at most `limit` (admin listing).
     pub fn all_conversations(&self, limit: u32) -> Result<Vec<ConversationRow>> {
         let mut stmt = self.conn.prepare_cached(concat!(
-            "SELECT ", conversation_columns!(), " FROM conversations c \
-             JOIN phones o ON o.id = c.owner_id ORDER BY c.id DESC LIMIT ?1"
+            "SELECT ", conversation_columns!(), " FROM conversations c ORDER BY c.id DESC LIMIT ?1"
         ))?;
-        let rows = stmt.query_map([limit], ConversationRow::from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut rows = stmt.query([limit])?;
+        let mut list = Vec::new();
+        while let Some(row) = rows.next()? {
+            list.push(self.conversation_row(row)?);
+        }
+        Ok(list)
     }
 
     pub fn count_conversations(&self) -> Result<i64> {
@@ -391,7 +393,8 @@ impl<'c> Tx<'c> {
         Ok(messages)
     }
 
-    /// The number of phone `id` (a message's sender), from the cache when it is there.
+    /// The number of phone `id` (a message's sender, a conversation's owner), from the cache
+    /// when it is there.
     fn number_of(&self, id: i64) -> Result<String> {
         if let Some(number) = self.numbers.borrow().get(id) {
             return Ok(number.to_owned());
