@@ -26,57 +26,23 @@ pub(super) use background::Checkpointer;
 /// The log file is truncated back to this size when the checkpointer restarts it.
 pub(super) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
-/// Log length, in frames (pages), beyond which the checkpointer stops waiting for a quiet
-/// moment and makes one (see [`checkpoint_and_restart`]): 256 MiB of 4 KiB pages. A safety
-/// net: a live server's writes leave quiet moments many times a second, and only a flood of
-/// writes with no pause of a few milliseconds for a couple of seconds ever reaches it.
-pub(super) const LOG_CAP_FRAMES: i64 = 64 * 1024;
-/// Before a RESTART checkpoint, PASSIVE rounds repeat (at most this many) until one copies no
-/// more than [`CATCH_UP_FRAMES`]: the RESTART then holds writers back for about that little.
-const CATCH_UP_ROUNDS: usize = 8;
-const CATCH_UP_FRAMES: i64 = 256;
-
 /// A PASSIVE checkpoint and, when it copied the whole log, the one-row `wal_marker` commit that
 /// restarts the log on this connection (header rewrite, fsync, truncation to
 /// `journal_size_limit`) instead of in the next player-facing commit.
 ///
-/// Under a sustained stream of writes that restart never happens: a commit always slips in
-/// between the checkpoint and the marker, and the log can only restart when no commit follows
-/// the copy. The log then grew without end (700 MB in ten seconds of back-to-back sends in the
-/// benchmark). Past [`LOG_CAP_FRAMES`] the round catches up with PASSIVE rounds, then adds a
-/// RESTART checkpoint, which holds new writers back while it copies the little those left and
-/// syncs, and waits for readers to leave the log; the marker commit follows at once, so the
-/// log restarts (here, or in a writer that beats the marker to it). Writers on other
-/// connections wait that long: tens of milliseconds on the development VM (20–130 ms, its
-/// fsyncs being slow), once per cap's worth of log, and only in such a flood.
-///
 /// Returns `true` when the log was copied completely (nothing left for a later round).
 pub(super) fn checkpoint_and_restart(conn: &Connection) -> rusqlite::Result<bool> {
-    let mut outcome = checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")?;
-    if outcome.1 >= LOG_CAP_FRAMES {
-        // Catch up without holding anyone back first: each PASSIVE round copies what came in
-        // during the previous one, so the rounds shrink until the writers' pace is all that is
-        // left; only then hold writers back, for a copy that small.
-        for _ in 0..CATCH_UP_ROUNDS {
-            let copied_before = outcome.2;
-            outcome = checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")?;
-            if outcome.0 != 0 || outcome.2 - copied_before <= CATCH_UP_FRAMES {
-                break;
-            }
-        }
-        outcome = checkpoint(conn, "PRAGMA wal_checkpoint(RESTART)")?;
+    let (busy, log_frames, copied): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    if busy != 0 || copied != log_frames {
+        return Ok(false);
     }
-    let (busy, log_frames, copied) = outcome;
-    let complete = busy == 0 && copied == log_frames;
-    if complete && log_frames > 0 {
-        conn.prepare_cached("UPDATE wal_marker SET n = n + 1 WHERE id = 1")?.execute([])?;
+    if log_frames > 0 {
+        conn.execute("UPDATE wal_marker SET n = n + 1 WHERE id = 1", [])?;
     }
-    Ok(complete)
-}
-
-/// Runs one `PRAGMA wal_checkpoint(...)`: (busy, frames in the log, frames copied).
-fn checkpoint(conn: &Connection, pragma: &'static str) -> rusqlite::Result<(i64, i64, i64)> {
-    conn.query_row(pragma, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    Ok(true)
 }
 
 /// The native build's checkpoint thread.
@@ -101,8 +67,8 @@ mod background {
 
     impl Checkpointer {
         pub(in crate::store) fn start(path: &Path) -> Result<Self> {
-            let mut conn = crate::store::connect(path)?;
-            conn.busy_handler(Some(wait_briefly))?;
+            let conn = crate::store::connect(path)?;
+            conn.busy_timeout(Duration::from_millis(100))?;
             conn.pragma_update(None, "wal_autocheckpoint", 0)?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
@@ -143,20 +109,6 @@ mod background {
             *last_seen = Some(version);
         }
         Ok(())
-    }
-
-    /// The checkpointer's busy handler: short naps, and not for long. A RESTART checkpoint
-    /// waits on readers while holding writers back, so it must give up rather than hold them
-    /// for long (it is simply retried on the next tick); SQLite's own `busy_timeout` naps
-    /// 1, 2, 5, 10 ms... and missed the short gaps between a writer's transactions.
-    fn wait_briefly(attempt: i32) -> bool {
-        const NAP: Duration = Duration::from_micros(50);
-        const NAPS: i32 = 100;
-        if attempt >= NAPS {
-            return false;
-        }
-        std::thread::sleep(NAP);
-        true
     }
 
     impl Drop for Checkpointer {
