@@ -30,6 +30,14 @@ pub(super) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// restarts the log on this connection (header rewrite, fsync, truncation to
 /// `journal_size_limit`) instead of in the next player-facing commit.
 ///
+/// Under a flood of writes with no pause of a few milliseconds (one commit every ~100 µs in
+/// the benchmark) the restart never happens: a commit always lands while the round copies and
+/// syncs, and the log can only restart when no commit followed the copy. The log then grows
+/// until the flood pauses (~150 MB a second of back-to-back sends here), and the next quiet
+/// round restarts it and truncates it back to [`JOURNAL_SIZE_LIMIT`]. Forcing the restart
+/// means holding writers back across a checkpoint's fsyncs (a RESTART checkpoint): tried,
+/// that stalled the caller's writes for 20 ms to 2.8 s on this VM, so it is not done.
+///
 /// Returns `true` when the log was copied completely (nothing left for a later round).
 pub(super) fn checkpoint_and_restart(conn: &Connection) -> rusqlite::Result<bool> {
     let (busy, log_frames, copied): (i64, i64, i64) =
