@@ -1,0 +1,65 @@
+//! The write-ahead log is restarted and cut back once writes pause.
+//!
+//! The checkpointer (src/store/checkpoint.rs) copies the log into the database on its own
+//! thread and restarts it after a round that copied all of it; during a flood of writes with
+//! no pause it cannot, and the log grows (see there). This shows the other half: after a
+//! flood, the first quiet round restarts the log and truncates the file to the journal size
+//! limit (64 MiB), and later writes reuse it from the start instead of growing it.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use darkchat::input::{ConversationName, PhoneNumber};
+use darkchat::{Darkchat, Limits, Store};
+
+const LIMIT_BYTES: u64 = 64 << 20;
+
+fn log_size(wal: &Path) -> u64 {
+    std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
+}
+
+#[test]
+fn after_a_flood_the_log_restarts_and_is_cut_back() {
+    let dir = std::env::temp_dir().join(format!("darkchat-log-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let wal = dir.join("darkchat.db-wal");
+    let mut dc = Darkchat::new(Store::open(dir.join("darkchat.db")).unwrap(), Limits::default(), [1; 32]);
+    let number = |i: usize| PhoneNumber::parse(&format!("555{i:04}")).unwrap();
+    let name = ConversationName::parse("flood").unwrap();
+    let ids: Vec<i64> =
+        (0..200).map(|i| dc.create_conversation(&number(i), &name, None, 1).unwrap().id).collect();
+    let mut sends = 0usize;
+    let mut send = |dc: &mut Darkchat| {
+        let i = (sends * 7919) % ids.len();
+        dc.send_message(&number(i), ids[i], "hello", 2).unwrap();
+        sends += 1;
+    };
+
+    // A flood: back-to-back sends until the log is well past the limit.
+    let started = Instant::now();
+    while log_size(&wal) < LIMIT_BYTES + (32 << 20) {
+        send(&mut dc);
+        assert!(started.elapsed() < Duration::from_secs(60), "the flood never filled the log");
+    }
+    let flooded = log_size(&wal);
+
+    // A pause: within a few checkpoint rounds the log is restarted and cut back.
+    let paused = Instant::now();
+    while log_size(&wal) > LIMIT_BYTES {
+        assert!(paused.elapsed() < Duration::from_secs(5), "log still {} bytes", log_size(&wal));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("log {} MiB after the flood, cut to {} MiB in {:.0?}", flooded >> 20, log_size(&wal) >> 20, paused.elapsed());
+
+    // Writes at a live server's pace reuse the restarted log: its file does not grow.
+    for _ in 0..50 {
+        for _ in 0..20 {
+            send(&mut dc);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(log_size(&wal) <= LIMIT_BYTES, "log grew again to {} bytes", log_size(&wal));
+    drop(dc);
+    let _ = std::fs::remove_dir_all(&dir);
+}
