@@ -24,7 +24,8 @@ fn after_a_flood_the_log_restarts_and_is_cut_back() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let wal = dir.join("darkchat.db-wal");
-    let mut dc = Darkchat::new(Store::open(dir.join("darkchat.db")).unwrap(), Limits::default(), [1; 32]);
+    let mut dc =
+        Darkchat::new(Store::open(dir.join("darkchat.db")).unwrap(), Limits::default(), [1; 32]);
     let number = |i: usize| PhoneNumber::parse(&format!("555{i:04}")).unwrap();
     let name = ConversationName::parse("flood").unwrap();
     let ids: Vec<i64> =
@@ -50,7 +51,12 @@ fn after_a_flood_the_log_restarts_and_is_cut_back() {
         assert!(paused.elapsed() < Duration::from_secs(5), "log still {} bytes", log_size(&wal));
         std::thread::sleep(Duration::from_millis(20));
     }
-    println!("log {} MiB after the flood, cut to {} MiB in {:.0?}", flooded >> 20, log_size(&wal) >> 20, paused.elapsed());
+    println!(
+        "log {} MiB after the flood, cut to {} MiB in {:.0?}",
+        flooded >> 20,
+        log_size(&wal) >> 20,
+        paused.elapsed()
+    );
 
     // Writes at a live server's pace reuse the restarted log: its file does not grow.
     for _ in 0..50 {

@@ -8,8 +8,8 @@ use std::cell::RefCell;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::error::Result;
 use super::numbers::NumberCache;
+use crate::error::Result;
 use crate::model::{Message, MessageKind, SystemEvent};
 
 pub struct Tx<'c> {
@@ -68,7 +68,11 @@ fn optional_text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<Option<
 }
 
 impl<'c> Tx<'c> {
-    pub(super) fn new(conn: &'c Connection, numbers: &'c RefCell<NumberCache>, reading: bool) -> Self {
+    pub(super) fn new(
+        conn: &'c Connection,
+        numbers: &'c RefCell<NumberCache>,
+        reading: bool,
+    ) -> Self {
         Tx { conn, numbers, reading }
     }
 
