@@ -106,7 +106,7 @@ impl Darkchat {
     pub fn add_member(&mut self, number: &PhoneNumber, id: i64, now: i64) -> Result<MembershipChange> {
         let Darkchat { store, limits, .. } = self;
         store.write(|tx| {
-            existing(tx, id)?;
+            ensure_exists(tx, id)?;
             let phone = tx.ensure_phone(number.as_str())?;
             add(tx, limits, id, phone, number, now).map(|(change, _)| change)
         })
@@ -180,8 +180,7 @@ impl Darkchat {
     ) -> Result<(Message, Vec<String>)> {
         let content = crate::input::message_text(text, self.limits.max_message_chars)?;
         self.store.write(|tx| {
-            existing(tx, id)?;
-            let phone = member_phone(tx, id, number)?;
+            let phone = member_of_existing(tx, id, number)?;
             let message_id =
                 tx.insert_message(id, Some(phone), MessageKind::Text, None, &content, now)?;
             tx.mark_read(id, phone, message_id)?;
@@ -200,8 +199,7 @@ impl Darkchat {
     /// One conversation as `number` sees it, with its latest page of messages.
     pub fn conversation(&self, number: &PhoneNumber, id: i64) -> Result<Conversation> {
         self.store.read(|tx| {
-            existing(tx, id)?;
-            let phone = member_phone(tx, id, number)?;
+            let phone = member_of_existing(tx, id, number)?;
             view(tx, &self.limits, id, phone)
         })
     }
@@ -427,25 +425,33 @@ fn existing(tx: &Tx<'_>, id: i64) -> Result<ConversationRow> {
     tx.conversation(id)?.ok_or(Error::ConversationNotFound { id })
 }
 
-/// The phone id of `number` if it is a member of `id`; `not_member` otherwise.
-fn member_phone(tx: &Tx<'_>, id: i64, number: &PhoneNumber) -> Result<i64> {
-    let not_member = || Error::NotMember { number: number.as_str().to_owned(), id };
-    let phone = tx.phone_id(number.as_str())?.ok_or_else(not_member)?;
-    tx.member(id, phone)?.ok_or_else(not_member)?;
-    Ok(phone)
+/// `conversation_not_found` unless conversation `id` exists (for callers that need no more of
+/// it than that).
+fn ensure_exists(tx: &Tx<'_>, id: i64) -> Result<()> {
+    if tx.conversation_exists(id)? {
+        Ok(())
+    } else {
+        Err(Error::ConversationNotFound { id })
+    }
 }
 
-/// The phone id of `number` as a member of `id`, in one lookup when it is one (a page read
-/// needs no more of the conversation); otherwise the same errors as [`existing`] then
-/// [`member_phone`].
+/// The phone id of `number` if it is a member of `id` (one lookup); `not_member` otherwise.
+fn member_phone(tx: &Tx<'_>, id: i64, number: &PhoneNumber) -> Result<i64> {
+    tx.member_phone_id(id, number.as_str())?
+        .ok_or_else(|| Error::NotMember { number: number.as_str().to_owned(), id })
+}
+
+/// [`member_phone`] for a caller that has not read the conversation: the same errors as
+/// [`existing`] then [`member_phone`], with the existence checked only when the member is not
+/// found (a member row implies its conversation).
 fn member_of_existing(tx: &Tx<'_>, id: i64, number: &PhoneNumber) -> Result<i64> {
-    if let Some(phone) = tx.member_phone_id(id, number.as_str())? {
-        return Ok(phone);
+    match member_phone(tx, id, number) {
+        Err(not_member @ Error::NotMember { .. }) => {
+            ensure_exists(tx, id)?;
+            Err(not_member)
+        }
+        found => found,
     }
-    if !tx.conversation_exists(id)? {
-        return Err(Error::ConversationNotFound { id });
-    }
-    Err(Error::NotMember { number: number.as_str().to_owned(), id })
 }
 
 fn check_membership_quota(tx: &Tx<'_>, phone: i64, limits: &Limits) -> Result<()> {
