@@ -41,7 +41,6 @@ pub enum Reply {
     Null,
     Bool(bool),
     Int(i64),
-    Float(f64),
     /// Borrowed when the text is fixed (a message's type, its event): no copy per message.
     Str(Cow<'static, str>),
     Array(Vec<Reply>),
@@ -353,7 +352,7 @@ fn message(m: Message) -> Reply {
 fn change(c: MembershipChange) -> Reply {
     Reply::Object(vec![
         (c"conversationId", Reply::Int(c.conversation_id)),
-        (c"number", str(c.number.as_str().to_owned())),
+        (c"number", str(c.number)),
         (c"recipients", strings(c.recipients)),
         (c"newOwner", optional_str(c.new_owner)),
         (c"deleted", Reply::Bool(c.deleted)),
@@ -398,15 +397,13 @@ pub fn arg_from_json(value: &serde_json::Value) -> Arg {
 }
 
 /// A reply as JSON, written straight from the tree (no intermediate JSON value): `Null` object
-/// fields are left out, as Lua leaves them out; a non-finite float is `null`.
+/// fields are left out, as Lua leaves them out.
 impl serde::Serialize for Reply {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         match self {
             Reply::Null => s.serialize_unit(),
             Reply::Bool(b) => s.serialize_bool(*b),
             Reply::Int(n) => s.serialize_i64(*n),
-            Reply::Float(f) if f.is_finite() => s.serialize_f64(*f),
-            Reply::Float(_) => s.serialize_unit(),
             Reply::Str(text) => s.serialize_str(text),
             Reply::Array(items) => s.collect_seq(items),
             Reply::Object(fields) => {

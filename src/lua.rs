@@ -174,16 +174,12 @@ fn now() -> i64 {
 }
 
 fn values(lua: &Lua, v: impl IntoLuaMulti) -> Result<MultiValue> {
-    v.into_lua_multi(lua).map_err(lua_failure)
-}
-
-fn lua_failure(e: mlua::Error) -> Error {
-    Error::Internal(format!("lua: {e}"))
+    Ok(v.into_lua_multi(lua)?)
 }
 
 impl From<mlua::Error> for Error {
     fn from(e: mlua::Error) -> Self {
-        lua_failure(e)
+        Error::Internal(format!("lua: {e}"))
     }
 }
 
@@ -237,7 +233,6 @@ unsafe fn push(state: *mut ffi::lua_State, reply: &Reply) {
         Reply::Null => ffi::lua_pushnil(state),
         Reply::Bool(b) => ffi::lua_pushboolean(state, c_int::from(*b)),
         Reply::Int(n) => ffi::lua_pushinteger(state, *n),
-        Reply::Float(f) => ffi::lua_pushnumber(state, *f),
         Reply::Str(s) => {
             ffi::lua_pushlstring(state, s.as_ptr().cast(), s.len());
         }

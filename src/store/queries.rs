@@ -53,8 +53,22 @@ macro_rules! conversation_columns {
     };
 }
 
-/// Columns read by [`Tx::conversation_row`], for statements that select more after them.
-const CONVERSATION_COLUMNS: usize = 14;
+/// Columns read by [`Tx::conversation_row`], for statements that select more after them:
+/// counted from the list itself, so the two cannot drift apart.
+const CONVERSATION_COLUMNS: usize = column_count(conversation_columns!());
+
+/// Items in a comma-separated column list.
+const fn column_count(columns: &str) -> usize {
+    let bytes = columns.as_bytes();
+    let (mut i, mut commas) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] == b',' {
+            commas += 1;
+        }
+        i += 1;
+    }
+    commas + 1
+}
 
 /// A text column borrowed from the row: the short codes (a message's kind and event) are only
 /// matched, so copying them into a `String` per row is waste a page of 50 messages can feel.
