@@ -1,7 +1,10 @@
 //! The floor: the bare SQLite statements each operation runs, and nothing else.
 //!
-//! Same statement texts as `src/store/queries.rs` (so the same query plans), in the same order
-//! as the service issues them, prepared through the statement cache, one `BEGIN IMMEDIATE` /
+//! The statements of `src/store/queries.rs`, in the same order as the service issues them,
+//! except that phone numbers (senders, owners) are joined from `phones` here where the store
+//! takes them from its in-memory cache: a cache is not SQL, and the floor is what any
+//! implementation on SQLite pays. Few rows are sorted in Rust, as the store does, never
+//! through a per-call temporary b-tree. Prepared through the statement cache, one `BEGIN IMMEDIATE` /
 //! `COMMIT` per write, on a separate connection to the same file configured like the store:
 //! its settings are copied from the store's own connection when one is open (so a change to
 //! the store's configuration moves the floor with it), else set to the store's as written
@@ -74,10 +77,9 @@ const INSERT_MEMBER: &str =
     "INSERT INTO members (conversation_id, phone_id, joined_at, last_read_message_id) \
      VALUES (?1, ?2, ?3, ?4)";
 const DELETE_MEMBER: &str = "DELETE FROM members WHERE conversation_id = ?1 AND phone_id = ?2";
-const RECIPIENTS: &str = "SELECT p.number FROM members m JOIN phones p ON p.id = m.phone_id \
-     WHERE m.conversation_id = ?1 ORDER BY m.id";
-const OLDEST_MEMBER: &str =
-    "SELECT phone_id FROM members WHERE conversation_id = ?1 ORDER BY id LIMIT 1";
+const RECIPIENTS: &str = "SELECT m.id, p.number FROM members m JOIN phones p ON p.id = m.phone_id \
+     WHERE m.conversation_id = ?1";
+const OLDEST_MEMBER: &str = "SELECT phone_id, min(id) FROM members WHERE conversation_id = ?1";
 const COUNT_MEMBERS: &str = "SELECT count(*) FROM members WHERE conversation_id = ?1";
 const COUNT_MEMBERSHIPS_OF: &str = "SELECT count(*) FROM members WHERE phone_id = ?1";
 const MARK_READ: &str = "UPDATE members SET last_read_message_id = max(last_read_message_id, ?3) \
@@ -143,6 +145,9 @@ impl Floor {
                  PRAGMA mmap_size = 268435456;",
             )?,
         }
+        if store.is_none() {
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        }
         Ok(Floor { conn, page_size, max_list })
     }
 
@@ -163,15 +168,6 @@ impl Floor {
     /// Extra settings for what-if runs (`--floor-pragmas`).
     pub fn pragmas(&self, sql: &str) -> R<()> {
         self.conn.execute_batch(sql)
-    }
-
-    /// What-if (`--floor-qpsg`): SQLite 3.54 marks a statement whose `LIMIT` is a bound
-    /// parameter (`LIMIT ?3`) to be re-prepared whenever that parameter is bound again, i.e. on
-    /// every call; the query-planner stability guarantee turns that off (plans no longer
-    /// depend on bound values, which is what a fixed schema without ANALYZE wants anyway).
-    pub fn qpsg(&self) -> R<()> {
-        self.conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-        Ok(())
     }
 
     /// Create: new phone, quota, free code, conversation, creator as member, then the view.
@@ -365,7 +361,13 @@ impl Floor {
     }
 
     fn recipients(&self, id: i64) -> R<Vec<String>> {
-        self.conn.prepare_cached(RECIPIENTS)?.query_map([id], |r| r.get(0))?.collect()
+        let mut members: Vec<(i64, String)> = self
+            .conn
+            .prepare_cached(RECIPIENTS)?
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<R<_>>()?;
+        members.sort_unstable_by_key(|(id, _)| *id);
+        Ok(members.into_iter().map(|(_, number)| number).collect())
     }
 
     fn messages(&self, id: i64, before: i64, limit: u32) -> R<Vec<Msg>> {

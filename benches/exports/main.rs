@@ -13,8 +13,7 @@
 //!   checkpoint thread costs the writer);
 //! - `--reseed`: rebuild the seed database;
 //! - what-if experiments on the sql floor's connection only: `--floor-pragmas "PRAGMA ...;"`
-//!   (run after the store's settings) and `--floor-qpsg` (SQLite's query-planner stability
-//!   guarantee on; see floor.rs).
+//!   (run after the store's settings).
 //!
 //! Output: a table on stdout and `target/bench/exports.json` (the folder can be changed with
 //! the `DARKCHAT_BENCH_DIR` environment variable). The seed database is kept in the same
@@ -232,7 +231,6 @@ struct Options {
     only: Option<Vec<String>>,
     reseed: bool,
     floor_pragmas: Option<String>,
-    floor_qpsg: bool,
     paths: Vec<Via>,
 }
 
@@ -246,7 +244,6 @@ fn options(args: &[String]) -> AnyResult<Options> {
         only: None,
         reseed: false,
         floor_pragmas: None,
-        floor_qpsg: false,
         paths: VIAS.to_vec(),
     };
     let mut it = args.iter();
@@ -263,7 +260,6 @@ fn options(args: &[String]) -> AnyResult<Options> {
                 o.only = Some(list.split(',').map(|s| s.trim().to_owned()).collect());
             }
             "--reseed" => o.reseed = true,
-            "--floor-qpsg" => o.floor_qpsg = true,
             "--paths" => {
                 let list = it.next().ok_or("--paths needs a list")?;
                 o.paths = list
@@ -492,7 +488,6 @@ fn run(args: &[String]) -> AnyResult<()> {
         "options": {
             "quick": opts.quick, "iterations": opts.iterations, "warmup": opts.warmup,
             "rounds": opts.rounds, "floor_pragmas": opts.floor_pragmas,
-            "floor_qpsg": opts.floor_qpsg,
         },
         "machine": {
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -610,10 +605,6 @@ impl Bench {
         let store_conn = core.as_ref().map(|c| c.store().connection());
         let floor = Floor::open(work, store_conn, limits.page_size, limits.max_list)?;
         eprintln!("  sql floor connection, as the store's: {}", floor.settings()?);
-        if opts.floor_qpsg {
-            eprintln!("  sql floor connection: query-planner stability guarantee on");
-            floor.qpsg()?;
-        }
         if let Some(sql) = &opts.floor_pragmas {
             eprintln!("  sql floor connection also runs: {sql}");
             floor.pragmas(sql)?;
@@ -976,8 +967,9 @@ impl Bench {
     }
 
     /// Puts the database back to its seeded size after a write operation: conversations,
-    /// phones and messages the benchmark made are deleted and `last_message_id` repaired, so
-    /// every round and path sees the same data. Members added by add/join stay until remove
+    /// phones and messages the benchmark made are deleted, and each conversation's last message
+    /// (its id and the copy kept beside it) repaired, so every round and path sees the same
+    /// data. Members added by add/join stay until remove
     /// takes them back. Foreign keys are off on this connection: the rows deleted are known to
     /// be unreferenced, and checking would scan `messages.sender_id` (not indexed) per phone.
     fn tidy(&mut self) -> AnyResult<()> {
@@ -986,12 +978,20 @@ impl Bench {
         tx.execute("DELETE FROM conversations WHERE id > ?1", [self.max_conversation])?;
         tx.execute("DELETE FROM phones WHERE id > ?1", [self.max_phone])?;
         tx.execute("DELETE FROM messages WHERE id > ?1", [self.max_message])?;
-        tx.execute(
-            "UPDATE conversations SET last_message_id = coalesce( \
-               (SELECT max(id) FROM messages WHERE conversation_id = conversations.id), 0) \
-             WHERE last_message_id > ?1",
-            [self.max_message],
-        )?;
+        // Conversations whose last message was one of the benchmark's: back to their newest
+        // remaining message, and their copy of it with them.
+        let touched: Vec<i64> = tx
+            .prepare("SELECT id FROM conversations WHERE last_message_id > ?1")?
+            .query_map([self.max_message], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in touched {
+            tx.execute(
+                "UPDATE conversations SET last_message_id = coalesce( \
+                   (SELECT max(id) FROM messages WHERE conversation_id = ?1), 0) WHERE id = ?1",
+                [id],
+            )?;
+            tx.execute(concat!(seed::copy_last_message!(), " WHERE id = ?1"), [id])?;
+        }
         tx.commit()?;
         Ok(())
     }

@@ -17,6 +17,20 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{params, Connection};
 
+/// Sets conversations' copy of their last message (`last_sender` ... `last_created_at`) from
+/// the message `last_message_id` points at (NULLs when it is 0), as the store keeps it; a
+/// `WHERE` clause follows. A macro so statements stay `&'static str`.
+macro_rules! copy_last_message {
+    () => {
+        "UPDATE conversations \
+            SET (last_sender, last_kind, last_event, last_content, last_created_at) = \
+                (SELECT p.number, m.kind, m.event, m.content, m.created_at \
+                   FROM messages m LEFT JOIN phones p ON p.id = m.sender_id \
+                  WHERE m.id = conversations.last_message_id)"
+    };
+}
+pub(crate) use copy_last_message;
+
 pub const PHONES: i64 = 50_000;
 pub const CONVERSATIONS: i64 = 100_000;
 pub const MESSAGES: i64 = 1_000_000;
@@ -289,14 +303,7 @@ fn fill(path: &Path) -> AnyResult<i64> {
         }
     }
     // Each conversation's copy of its last message, as the store keeps it.
-    tx.execute_batch(
-        "UPDATE conversations \
-            SET (last_sender, last_kind, last_event, last_content, last_created_at) = \
-                (SELECT p.number, m.kind, m.event, m.content, m.created_at \
-                   FROM messages m LEFT JOIN phones p ON p.id = m.sender_id \
-                  WHERE m.id = conversations.last_message_id) \
-          WHERE last_message_id > 0",
-    )?;
+    tx.execute_batch(concat!(copy_last_message!(), " WHERE last_message_id > 0"))?;
     tx.commit()?;
     // Back to WAL, as the store runs it; closing leaves a single self-contained file.
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
