@@ -128,8 +128,10 @@ local function findWasm()
   return serve
 end
 
+local path = databasePath()
+
 --- Takes an opened core into service (closed when the resource stops), or says why not.
-local function start(core, openError, label, path)
+local function start(core, openError, label)
   if not core then
     Darkchat.log('refusing to start: ' .. tostring(openError))
     return
@@ -144,11 +146,10 @@ local function start(core, openError, label, path)
   end)
 end
 
-local path = databasePath()
 local native, nativeError = loadNative()
 if native then
   local core, openError = native.open({ path = path, limits = Config.Limits })
-  start(core, openError, 'native core ' .. native.version, path)
+  start(core, openError, 'native core ' .. native.version)
 else
   local serve, wasmError = findWasm()
   if not serve then
@@ -156,9 +157,9 @@ else
   else
     local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(wireValue(path), wireLimits(Config.Limits)))
     if type(opened) == 'table' and opened.ok then
-      start(wasmCore(serve), nil, 'wasm core ' .. tostring(opened.version), path)
+      start(wasmCore(serve), nil, 'wasm core ' .. tostring(opened.version))
     else
-      start(nil, type(opened) == 'table' and opened.message or opened, nil, path)
+      start(nil, type(opened) == 'table' and opened.message or opened)
     end
   end
 end
