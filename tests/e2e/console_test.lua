@@ -56,7 +56,7 @@ T.test("every subcommand works from the console and does what it says", function
   has(out, "deleted #2")
   T.ok(out:find("conversations%s+1"), "stats count:\n" .. out)
   -- The schema version is the number of migration files (each applied once, in order).
-  local migrations = io.popen('ls migrations/*.sql | wc -l'):read('n')
+  local migrations = tonumber(T.sh(("ls %q/migrations/*.sql | wc -l"):format(T.repoRoot)))
   has(out, "schema version  " .. migrations)
   has(out, "store           " .. db)
   -- The effects are in the file.

@@ -494,11 +494,8 @@ local SUBCOMMANDS = {
     arg(function() return true end, nil, "ok") } }, -- help ignores its arguments
   { "create", writes = true, success = "created #", args = {
     arg(wordRule("number"), "5550101", "ok"),
-    arg(function(word) -- the quoted-name form, so that the code may follow
-      if word == nil then return false, "usage" end
-      return RULES.name(word)
-    end, "Fresh", "ok"),
-    arg(function(word) return RULES.optCode(word) end, nil, createCodeOutcome) },
+    arg(wordRule("name"), "Fresh", "ok"), -- the quoted-name form, so that the code may follow
+    arg(RULES.optCode, nil, createCodeOutcome) },
     quoteName = true },
   { "add", writes = true, success = "added ", args = {
     arg(wordRule("number"), "5550103", "ok"), arg(idWord, "A", idOutcome) } },
@@ -509,7 +506,7 @@ local SUBCOMMANDS = {
   { "show", writes = false, success = "members", args = { arg(idWord, "A", idOutcome) } },
   { "rename", writes = true, success = "renamed #", args = {
     arg(idWord, "A", idOutcome),
-    arg(function(word) if word == nil then return false, "usage" end return RULES.name(word) end, "Renamed", "ok") } },
+    arg(wordRule("name"), "Renamed", "ok") } },
   { "code", writes = true, success = "new code", args = { arg(idWord, "A", idOutcome) } },
   { "delete", writes = true, success = "deleted #", args = {
     arg(idWord, "A", idOutcome),

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use darkchat::input::{self, ConversationName, JoinCode, PhoneNumber, GENERATED_CODE_ALPHABET};
-use darkchat::{Actor, Darkchat, Error, Limits, Store};
+use darkchat::{Actor, Darkchat, Limits, Store};
 
 /// Where the choices come from: a seeded generator or the fuzzer's bytes.
 pub trait Choices {
@@ -178,7 +178,7 @@ impl Harness {
         Some(if c.pick(6)? == 0 { Ok(None) } else { self.number(c)?.map(Some) })
     }
 
-    /// The model's checks shared by the owner actions: `Ok(actor number or None for admin)`.
+    /// The model's checks shared by the owner actions: `Ok(())` for an admin or the owner.
     fn owner_check(&self, id: i64, actor: &Option<PhoneNumber>) -> Outcome {
         let conv = self.convs.get(&id).ok_or("conversation_not_found")?;
         if let Some(number) = actor {
@@ -590,9 +590,4 @@ pub fn snapshot(core: &Darkchat) -> String {
         }
     }
     out
-}
-
-/// Silences "unused" for the error type when a user of this module does not need it.
-pub fn code(e: &Error) -> &'static str {
-    e.code()
 }
