@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use crate::api::{self, Arg};
 use crate::error::{Error, Result};
 use crate::service::Darkchat;
-use crate::store::{vfs, Store};
+use crate::store::{self, Store};
 
 thread_local! {
     static CORE: RefCell<Option<Darkchat>> = const { RefCell::new(None) };
@@ -111,9 +111,10 @@ fn respond(reply: &impl serde::Serialize) -> *mut u8 {
     out
 }
 
+/// The request's time, which SQLite's clock follows too.
 fn now_of(request: &Value) -> i64 {
     let now = request.get("now").and_then(Value::as_i64).unwrap_or(0);
-    vfs::set_clock(now);
+    store::set_sqlite_clock(now);
     now
 }
 
@@ -131,8 +132,7 @@ fn open(request: Result<Value>) -> Result<Darkchat> {
     // host's own, so a given seed gives the same join codes as the native core.
     let mut sqlite_seed = seed;
     sqlite_seed.reverse();
-    vfs::seed(sqlite_seed);
-    vfs::install()?;
+    store::seed_sqlite_random(sqlite_seed);
     let store = Store::open(path)?;
     Ok(Darkchat::new(store, limits, seed))
 }

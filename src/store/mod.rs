@@ -21,7 +21,11 @@ pub mod migrations;
 mod numbers;
 mod queries;
 #[cfg(target_arch = "wasm32")]
-pub mod vfs;
+mod vfs;
+
+/// What the wasm host feeds SQLite: its clock (before every call) and a random seed.
+#[cfg(target_arch = "wasm32")]
+pub use vfs::{seed as seed_sqlite_random, set_clock as set_sqlite_clock};
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -78,6 +82,9 @@ impl Store {
         // Never beside a live wasm core (which holds its database alone).
         #[cfg(not(target_arch = "wasm32"))]
         let lock = lock::acquire(path)?;
+        // The wasm build's files are the host's, through its VFS (installed once).
+        #[cfg(target_arch = "wasm32")]
+        vfs::install()?;
         let conn = connect(path).map_err(|e| describe(e.into()))?;
         let store = Store::ready(conn, Some(path.to_owned())).map_err(describe)?;
         #[cfg(not(target_arch = "wasm32"))]
