@@ -2,7 +2,8 @@
 //! types before the core sees it, so the rules of DESIGN "Inputs" live here and nowhere else.
 //!
 //! Size guard: any string over [`MAX_INPUT_BYTES`] is `invalid_argument` before its own rule is
-//! looked at, so a 10 MB string costs one length check, never a scan or an allocation.
+//! looked at. (The hosts copy a string argument only up to `api::MAX_ARG_BYTES`, a message's
+//! bound; anything longer, a 10 MB string say, costs them one length check.)
 
 use crate::error::{Error, Result};
 
