@@ -5,16 +5,11 @@
 local T = require("testlib")
 local World = require("world")
 
-local REQUEST, RESPONSE = "17mov_Phone:darkchat:request", "17mov_Phone:darkchat:response"
-
 --- Sends a request as player `src`; returns the response table.
 local function ask(w, src, action, payload)
-  w.srv:clearClientEvents()
   local id = math.random(1, 1e9)
-  w.srv:triggerNetEvent(src, REQUEST, id, action, payload)
-  w.srv:runFor(10)
-  for _, e in ipairs(w.srv:clientEvents(src)) do
-    if e.name == RESPONSE and e.args[1] == id then return e.args[2] end
+  for _, args in ipairs(w:request(src, id, action, payload)) do
+    if args[1] == id then return args[2] end
   end
   error("no response to " .. action)
 end
@@ -147,7 +142,7 @@ T.test("pushes reach exactly the online members", function()
   ok(w, c, "join", { joinCode = conv.joinCode })
   w.srv:dropPlayer(c, "gone")
   w.srv:clearClientEvents()
-  w.srv:triggerNetEvent(a, REQUEST, 1, "send", { conversationId = conv.id, content = "ping" })
+  w.srv:triggerNetEvent(a, World.REQUEST, 1, "send", { conversationId = conv.id, content = "ping" })
   w.srv:runFor(10)
   local pushes = w:pushes(b)
   T.eq(#pushes, 1)

@@ -6,17 +6,10 @@
 local T = require("testlib")
 local World = require("world")
 
-local REQUEST, RESPONSE = "17mov_Phone:darkchat:request", "17mov_Phone:darkchat:response"
-
 local function ask(w, src, action, payload)
   w.srv:runFor(12001) -- beyond every rate-limit window
-  w.srv:clearClientEvents()
-  w.srv:triggerNetEvent(src, REQUEST, 1, action, payload)
-  w.srv:runFor(10)
-  for _, e in ipairs(w.srv:clientEvents(src)) do
-    if e.name == RESPONSE then return e.args[2] end
-  end
-  error("no response to " .. action)
+  local response = w:request(src, 1, action, payload)[1]
+  return response and response[2] or error("no response to " .. action)
 end
 
 local function edited(limits)

@@ -13,7 +13,6 @@ local World = require("world")
 
 local MAX_SAFE = (1 << 53) - 1
 local MAX_INPUT_BYTES = 4096
-local REQUEST, RESPONSE = "17mov_Phone:darkchat:request", "17mov_Phone:darkchat:response"
 
 local HUGE = ("x"):rep(10 * 1024 * 1024) -- made once; strings are shared, never copied
 local SQL = "'; DROP TABLE conversations; --"
@@ -235,7 +234,7 @@ end
 local function assertQuiet(w, label, allowedSrc)
   for _, src in ipairs(w.players) do
     for _, e in ipairs(w.srv:clientEvents(src)) do
-      T.ok(src == allowedSrc and e.name == RESPONSE, ("%s: %s received %s"):format(label, src, e.name))
+      T.ok(src == allowedSrc and e.name == World.RESPONSE, ("%s: %s received %s"):format(label, src, e.name))
     end
   end
   for _, line in ipairs(w.srv:output()) do
@@ -368,15 +367,9 @@ local ACTIONS = {
 local function request(w, src, label, requestId, action, payload)
   -- Spaced out in emulated time so no rate limit (5 joins a minute is the tightest) applies.
   w.srv:runFor(12001)
-  w.srv:clearClientEvents()
-  w.srv:triggerNetEvent(src, REQUEST, requestId, action, payload)
-  w.srv:runFor(10)
-  local responses = {}
-  for _, e in ipairs(w.srv:clientEvents(src)) do
-    if e.name == RESPONSE then responses[#responses + 1] = e end
-  end
+  local responses = w:request(src, requestId, action, payload)
   T.eq(#responses, 1, label .. ": exactly one response")
-  return responses[1].args
+  return responses[1]
 end
 
 local function checkResponse(response, want, label)

@@ -123,6 +123,21 @@ function World:call(exportName, ...)
   return self.srv:export(World.RESOURCE, exportName, ...)
 end
 
+World.REQUEST, World.RESPONSE = "17mov_Phone:darkchat:request", "17mov_Phone:darkchat:response"
+
+--- Sends the phone's request `action` as player `src` (a net event, so `source` is `src`),
+--- lets 10 ms pass, and returns the arguments of every response `src` received meanwhile.
+function World:request(src, id, action, payload)
+  self.srv:clearClientEvents()
+  self.srv:triggerNetEvent(src, World.REQUEST, id, action, payload)
+  self.srv:runFor(10)
+  local responses = {}
+  for _, e in ipairs(self.srv:clientEvents(src)) do
+    if e.name == World.RESPONSE then responses[#responses + 1] = e.args end
+  end
+  return responses
+end
+
 --- Client events `src` received, filtered to Darkchat pushes: array of { kind, payload }.
 function World:pushes(src)
   local out = {}
