@@ -214,6 +214,12 @@ impl Harness {
         Ok(())
     }
 
+    fn apply_add(&mut self, id: i64, number: &str) {
+        let conv = self.convs.get_mut(&id).expect("checked");
+        conv.members.push(number.to_owned());
+        conv.ever.insert(number.to_owned());
+    }
+
     fn apply_remove(&mut self, id: i64, number: &str) {
         let conv = self.convs.get_mut(&id).expect("checked");
         conv.members.retain(|m| m != number);
@@ -290,9 +296,7 @@ impl Harness {
                         let expected = self.add_check(*id, n);
                         let actual = code_of(&self.core.add_member(n, *id, now));
                         if actual.is_ok() {
-                            let conv = self.convs.get_mut(id).expect("added");
-                            conv.members.push(n.as_str().to_owned());
-                            conv.ever.insert(n.as_str().to_owned());
+                            self.apply_add(*id, n.as_str());
                         }
                         (expected, actual)
                     }
@@ -339,9 +343,7 @@ impl Harness {
                         }
                         let actual = code_of(&r);
                         if let (Ok(()), Some(id)) = (actual, target) {
-                            let conv = self.convs.get_mut(&id).expect("joined");
-                            conv.members.push(n.as_str().to_owned());
-                            conv.ever.insert(n.as_str().to_owned());
+                            self.apply_add(id, n.as_str());
                         }
                         (expected, actual)
                     }
