@@ -41,6 +41,7 @@ T.test("limits from config.lua are enforced through exports and net events", fun
   before = w:checksum()
   T.eq(ask(w, a, "create", { name = "Third" }), { ok = false, error = "forbidden" })
   T.eq(w:call("Darkchat_CreateConversationByNumber", "5550101", "Third"), { success = false, error = "forbidden" })
+  T.eq(w:checksum(), before, "refusals write nothing")
   local other = w:call("Darkchat_CreateConversationByNumber", "5550103", "Elsewhere").newConv
   before = w:checksum()
   T.eq(table.pack(w:call("Darkchat_AddToConversationByNumber", "5550101", other.id)), { n = 2, false, "forbidden" })
