@@ -30,8 +30,7 @@ const path = require('path');
 const { execFileSync } = require('child_process');
 const { createCore } = require('../js/host.js');
 
-const repo = path.resolve(__dirname, '..');
-const wasmPath = path.join(repo, 'bin', 'darkchat.wasm');
+const { repo, wasmPath } = require('../tests/wasm/helpers');
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
 const option = (name, fallback) => {

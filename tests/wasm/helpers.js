@@ -8,9 +8,17 @@ const path = require('path');
 const repo = path.resolve(__dirname, '..', '..');
 const wasmPath = path.join(repo, 'bin', 'darkchat.wasm');
 
-/** A fresh folder standing for the resource folder. */
+const made = [];
+// Each test file runs in its own process: its folders go when it ends, whatever the outcome.
+process.on('exit', () => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh folder standing for the resource folder, removed when the test process exits. */
 function tmpRoot() {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'darkchat-wasm-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkchat-wasm-'));
+  made.push(dir);
+  return dir;
 }
 
 /** The JSON wire lua/core.lua writes, from JS test values (tags pass through). */
