@@ -14,9 +14,9 @@
 // - the time (unix seconds) and a 32-byte seed come from here, with every call / at open;
 // - a trap (a panic inside the module) never escapes: that call answers `storage_error`, the
 //   module is instantiated afresh and the database reopened before the next call;
-// - checkpoints run between calls, never inside one: after a call, a timer (CHECKPOINT_DELAY_MS,
-//   unref'd so it never keeps a process alive) asks the core to checkpoint the log and restart
-//   it (dc_checkpoint: nothing to do when nothing was written since the last one); when calls
+// - checkpoints run between calls, never inside one: after a call that wrote to the log, a timer
+//   (CHECKPOINT_DELAY_MS, unref'd so it never keeps a process alive) asks the core to checkpoint
+//   the log and restart it (a read arms no timer: it left nothing to checkpoint); when calls
 //   have written CHECKPOINT_SOON_BYTES of log since the last one, at the next turn of the event
 //   loop instead, so one checkpoint stays short under a burst of writes. There are no threads in
 //   wasm; this is the native core's background checkpointer, run when the event loop gets to
@@ -263,13 +263,14 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     }
     const args = typeof argsJson === 'string' ? argsJson : '[]';
     const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
+    const logged = walBytes;
     const reply = guarded(() => JSON.parse(exchange(instance.exports.dc_call, request)));
-    scheduleCheckpoint();
+    if (walBytes !== logged) scheduleCheckpoint();
     return reply;
   }
 
   /**
-   * After a call: one checkpoint CHECKPOINT_DELAY_MS later, unless one is already due; at the
+   * After a call that wrote to the log: one checkpoint CHECKPOINT_DELAY_MS later, unless one is already due; at the
    * next turn of the event loop once the log has grown by CHECKPOINT_SOON_BYTES.
    */
   function scheduleCheckpoint() {
@@ -295,7 +296,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     checkpointTimer = null;
     if (!opened || !instance) return;
     const t0 = onCheckpoint ? process.hrtime.bigint() : 0n;
-    // A failed one is retried after the next call (or CHECKPOINT_SOON_BYTES more log).
+    // A failed one is retried after the next write (or CHECKPOINT_SOON_BYTES more log).
     const outcome = guarded(() => ({ ok: true, result: instance.exports.dc_checkpoint() }));
     walBytes = 0;
     if (onCheckpoint) {
