@@ -97,9 +97,7 @@ local NATIVE_ONLY = { startBackup = true, backupStatus = true }
 local function wasmCore(serve)
   return setmetatable({}, { __index = function(self, method)
     local fn
-    if method == 'close' then
-      fn = function() return serve(nil, 'close') == true end
-    elseif NATIVE_ONLY[method] then
+    if NATIVE_ONLY[method] then
       fn = function()
         return false, 'storage_error', 'backups need the native core; with the wasm core, copy the database file while the resource is stopped'
       end
@@ -130,8 +128,10 @@ end
 
 local path = databasePath()
 
---- Takes an opened core into service (closed when the resource stops), or says why not.
-local function start(core, openError, label)
+--- Takes an opened core into service, or says why not. On resource stop the native core is
+--- closed here; the wasm core's store belongs to js/host.js, which closes it on the same event.
+---@param closeOnStop boolean false when the host closes the store itself
+local function start(core, openError, label, closeOnStop)
   if not core then
     Darkchat.log('refusing to start: ' .. tostring(openError))
     return
@@ -140,7 +140,7 @@ local function start(core, openError, label)
   Darkchat.log(('%s ready (database %s)'):format(label, path))
   AddEventHandler('onResourceStop', function(name)
     if name == resourceName and Darkchat.core == core then
-      core:close()
+      if closeOnStop then core:close() end
       Darkchat.core = nil
     end
   end)
@@ -149,7 +149,7 @@ end
 local native, nativeError = loadNative()
 if native then
   local core, openError = native.open({ path = path, limits = Config.Limits })
-  start(core, openError, 'native core ' .. native.version)
+  start(core, openError, 'native core ' .. native.version, true)
 else
   local serve, wasmError = findWasm()
   if not serve then
@@ -157,7 +157,7 @@ else
   else
     local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(wireValue(path), wireLimits(Config.Limits)))
     if type(opened) == 'table' and opened.ok then
-      start(wasmCore(serve), nil, 'wasm core ' .. tostring(opened.version))
+      start(wasmCore(serve), nil, 'wasm core ' .. tostring(opened.version), false)
     else
       start(nil, type(opened) == 'table' and opened.message or opened)
     end
