@@ -25,4 +25,4 @@ mod wasm;
 
 pub use error::{Error, Result};
 pub use service::{Actor, Darkchat, Limits};
-pub use store::Store;
+pub use store::{Store, StoreOptions};

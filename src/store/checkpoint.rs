@@ -14,6 +14,10 @@
 //! restart that does land on the caller's connection (a write slipping in between) never
 //! truncates there.
 //!
+//! A flood of back-to-back writes leaves no quiet moment for a complete round; past a cap the
+//! thread makes one, holding writers back briefly (see [`checkpoint_and_restart`]), so that the
+//! log stays bounded.
+//!
 //! The wasm build has no threads: there the JS host calls [`super::Store::checkpoint_if_written`]
 //! from a timer when its event loop is idle, between calls, and the same
 //! [`checkpoint_and_restart`] runs on the one connection.
@@ -25,32 +29,69 @@ pub(super) use background::Checkpointer;
 
 /// The log file is truncated back to this size when the checkpointer restarts it.
 pub(super) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+/// Default log length at which a round stops waiting for a quiet moment and makes one (see
+/// [`checkpoint_and_restart`]): 1 GiB. A live server's writes leave quiet moments many times a
+/// second, so only a flood of back-to-back writes lasting several seconds (a runaway loop in
+/// some resource) ever reaches it; the benchmark's blocks of 11,000 writes (~400 MB of log)
+/// stay under it.
+pub const DEFAULT_LOG_CAP_BYTES: u64 = 1 << 30;
+/// Before the RESTART checkpoint past the cap, PASSIVE rounds repeat (at most this many) until
+/// one copies no more than [`CATCH_UP_FRAMES`], so that the RESTART holds writers back only
+/// for that little copying and its syncs.
+const CATCH_UP_ROUNDS: usize = 8;
+const CATCH_UP_FRAMES: i64 = 256;
+/// The RESTART runs only when no more than this is left to copy (8 MiB; a round's worth of a
+/// flood is ~1,000 frames here): a catch-up that did not get there (a busy round) waits for the
+/// next tick rather than hold writers back while it copies much.
+const RESTART_MAX_LEFT: i64 = 2048;
 
 /// A PASSIVE checkpoint and, when it copied the whole log, the one-row `wal_marker` commit that
 /// restarts the log on this connection (header rewrite, fsync, truncation to
 /// `journal_size_limit`) instead of in the next player-facing commit.
 ///
 /// Under a flood of writes with no pause of a few milliseconds (one commit every ~100 µs in
-/// the benchmark) the restart never happens: a commit always lands while the round copies and
+/// the benchmark) a PASSIVE round never completes: a commit always lands while it copies and
 /// syncs, and the log can only restart when no commit followed the copy. The log then grows
-/// until the flood pauses (~150 MB a second of back-to-back sends here), and the next quiet
-/// round restarts it and truncates it back to [`JOURNAL_SIZE_LIMIT`]. Forcing the restart
-/// means holding writers back across a checkpoint's fsyncs (a RESTART checkpoint): tried,
-/// that stalled the caller's writes for 20 ms to 2.8 s on this VM, so it is not done.
+/// (~150 MB a second of back-to-back sends here) until the flood pauses, when the next quiet
+/// round restarts it and truncates it back to [`JOURNAL_SIZE_LIMIT`]; or until it reaches
+/// `cap_frames`. Past the cap the round catches up with PASSIVE rounds and then runs a
+/// RESTART checkpoint, which holds new writers back while it copies the little left and
+/// syncs, and waits for readers to leave the log; the marker commit follows at once. Writers
+/// on other connections wait that long, the only time a caller ever waits on a checkpoint:
+/// tens of milliseconds on the development VM (its fsyncs are slow), once per cap's worth of
+/// log, and only in such a flood. Unbounded, the log would fill the disk instead.
 ///
 /// Returns `true` when the log was copied completely (nothing left for a later round).
-pub(super) fn checkpoint_and_restart(conn: &Connection) -> rusqlite::Result<bool> {
-    let (busy, log_frames, copied): (i64, i64, i64) =
-        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
-    if busy != 0 || copied != log_frames {
-        return Ok(false);
+pub(super) fn checkpoint_and_restart(conn: &Connection, cap_frames: i64) -> rusqlite::Result<bool> {
+    let mut outcome = checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")?;
+    if outcome.1 >= cap_frames {
+        // Catch up without holding anyone back first: each PASSIVE round copies what came in
+        // during the previous one, so the rounds shrink to what the writers add meanwhile;
+        // only then hold writers back, for a copy that small.
+        for _ in 0..CATCH_UP_ROUNDS {
+            let copied_before = outcome.2;
+            outcome = checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")?;
+            if outcome.0 != 0 || outcome.2 - copied_before <= CATCH_UP_FRAMES {
+                break;
+            }
+        }
+        let (busy, log_frames, copied) = outcome;
+        if busy != 0 || log_frames - copied > RESTART_MAX_LEFT {
+            return Ok(false);
+        }
+        outcome = checkpoint(conn, "PRAGMA wal_checkpoint(RESTART)")?;
     }
-    if log_frames > 0 {
-        conn.execute("UPDATE wal_marker SET n = n + 1 WHERE id = 1", [])?;
+    let (busy, log_frames, copied) = outcome;
+    let complete = busy == 0 && copied == log_frames;
+    if complete && log_frames > 0 {
+        conn.prepare_cached("UPDATE wal_marker SET n = n + 1 WHERE id = 1")?.execute([])?;
     }
-    Ok(true)
+    Ok(complete)
+}
+
+/// Runs one `PRAGMA wal_checkpoint(...)`: (busy, frames in the log, frames copied).
+fn checkpoint(conn: &Connection, pragma: &'static str) -> rusqlite::Result<(i64, i64, i64)> {
+    conn.query_row(pragma, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
 }
 
 /// The native build's checkpoint thread.
@@ -74,9 +115,11 @@ mod background {
     }
 
     impl Checkpointer {
-        pub(in crate::store) fn start(path: &Path) -> Result<Self> {
-            let conn = crate::store::connect(path)?;
-            conn.busy_timeout(Duration::from_millis(100))?;
+        /// Starts the thread on its own connection to `path`; `cap_frames`: see
+        /// [`checkpoint_and_restart`].
+        pub(in crate::store) fn start(path: &Path, cap_frames: i64) -> Result<Self> {
+            let mut conn = crate::store::connect(path)?;
+            conn.busy_handler(Some(wait_briefly))?;
             conn.pragma_update(None, "wal_autocheckpoint", 0)?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
@@ -84,13 +127,13 @@ mod background {
             let signal = Arc::clone(&stop);
             let thread = std::thread::Builder::new()
                 .name("darkchat-checkpoint".into())
-                .spawn(move || run(conn, &signal))
+                .spawn(move || run(conn, cap_frames, &signal))
                 .map_err(|e| Error::Unusable(format!("cannot start thread: {e}")))?;
             Ok(Checkpointer { stop, thread: Some(thread) })
         }
     }
 
-    fn run(conn: Connection, stop: &(Mutex<bool>, Condvar)) {
+    fn run(conn: Connection, cap_frames: i64, stop: &(Mutex<bool>, Condvar)) {
         let (lock, wake) = stop;
         let mut last_seen = None;
         let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -100,23 +143,41 @@ mod background {
             stopped = guard;
             // A busy or failed step is simply retried on the next tick: nothing is lost, the
             // log only grows a little longer meanwhile.
-            let _ = tick(&conn, &mut last_seen);
+            let _ = tick(&conn, cap_frames, &mut last_seen);
         }
     }
 
     /// One round: checkpoint if another connection committed since the last round, and
     /// restart the log here when the checkpoint copied all of it.
-    fn tick(conn: &Connection, last_seen: &mut Option<i64>) -> rusqlite::Result<()> {
+    fn tick(
+        conn: &Connection,
+        cap_frames: i64,
+        last_seen: &mut Option<i64>,
+    ) -> rusqlite::Result<()> {
         // `data_version` changes only for commits of *other* connections: the marker does not
         // count, so an idle server does no I/O at all.
         let version: i64 = conn.pragma_query_value(None, "data_version", |r| r.get(0))?;
         if *last_seen == Some(version) {
             return Ok(());
         }
-        if checkpoint_and_restart(conn)? {
+        if checkpoint_and_restart(conn, cap_frames)? {
             *last_seen = Some(version);
         }
         Ok(())
+    }
+
+    /// The checkpointer's busy handler: short naps, and not for long. A RESTART checkpoint
+    /// waits for readers while it holds writers back, so it gives up rather than hold them long
+    /// (the next tick tries again); SQLite's own `busy_timeout` naps 1, 2, 5, 10 ms... and misses
+    /// the short gaps between a writer's transactions.
+    fn wait_briefly(attempt: i32) -> bool {
+        const NAP: Duration = Duration::from_micros(50);
+        const NAPS: i32 = 100;
+        if attempt >= NAPS {
+            return false;
+        }
+        std::thread::sleep(NAP);
+        true
     }
 
     impl Drop for Checkpointer {

@@ -9,9 +9,11 @@
 //! - WAL with `synchronous = NORMAL`: a commit is durable against a crash of the process (the
 //!   log is in the OS page cache) with no fsync on the caller's thread. Checkpoints (the only
 //!   fsyncs) run on a background thread with its own connection ([`checkpoint`]), so the
-//!   calling thread (FXServer's main thread) never waits for the disk. The wasm build has no
-//!   threads: its JS host calls [`Store::checkpoint_if_written`] from a timer between calls,
-//!   which runs the same checkpoint and log restart on the one connection.
+//!   calling thread (FXServer's main thread) does not wait for the disk; the one exception is a
+//!   flood of writes that fills the log to its cap ([`StoreOptions::log_cap_bytes`]), when
+//!   writers are held back for one checkpoint so that the log stays bounded. The wasm build
+//!   has no threads: its JS host calls [`Store::checkpoint_if_written`] from a timer between
+//!   calls, which runs the same checkpoint and log restart on the one connection.
 //! - Files are touched only here: the database, its `-wal`/`-shm`, its `.lock` ([`lock`]: never
 //!   open a database a live wasm core holds), and backups.
 
@@ -46,6 +48,22 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// page cache (shared, reclaimable), bounded by this size whatever the database grows to.
 const MMAP_BYTES: i64 = 256 * 1024 * 1024;
 
+/// How a store on a file runs; [`Store::open`] takes the defaults.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Length of the write-ahead log at which the background checkpointer stops waiting for a
+    /// quiet moment and holds writers back briefly to restart it (see `checkpoint.rs`): the
+    /// bound on the log during a flood of writes. Native builds only (the wasm host checkpoints
+    /// between calls, when nothing else writes).
+    pub log_cap_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { log_cap_bytes: checkpoint::DEFAULT_LOG_CAP_BYTES }
+    }
+}
+
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
@@ -68,7 +86,14 @@ impl Store {
     /// A file that is not a database, or has a newer schema, is refused with an error naming
     /// the file and the cause; it is never replaced.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Store::open_with(path, &StoreOptions::default())
+    }
+
+    /// [`Store::open`] with `options`.
+    pub fn open_with(path: impl AsRef<Path>, options: &StoreOptions) -> Result<Self> {
         let path = path.as_ref();
+        #[cfg(target_arch = "wasm32")]
+        let _ = options; // only the native checkpointer has a cap
         let describe = |e: Error| {
             Error::Unusable(format!("cannot open database {}: {}", path.display(), cause(&e)))
         };
@@ -89,7 +114,10 @@ impl Store {
         let store = Store::ready(conn, Some(path.to_owned())).map_err(describe)?;
         #[cfg(not(target_arch = "wasm32"))]
         let store = Store {
-            _checkpointer: Some(checkpoint::Checkpointer::start(path).map_err(describe)?),
+            _checkpointer: Some(
+                checkpoint::Checkpointer::start(path, log_frames(options.log_cap_bytes))
+                    .map_err(describe)?,
+            ),
             _lock: Some(lock),
             ..store
         };
@@ -185,7 +213,8 @@ impl Store {
         if self.path.is_none() || self.checkpointed_at.get() == Some(self.conn.total_changes()) {
             return Ok(false);
         }
-        if checkpoint::checkpoint_and_restart(&self.conn)? {
+        // Nothing writes between two of these rounds, so each copies the whole log: no cap.
+        if checkpoint::checkpoint_and_restart(&self.conn, i64::MAX)? {
             self.checkpointed_at.set(Some(self.conn.total_changes()));
         }
         Ok(true)
@@ -273,6 +302,13 @@ impl Drop for Transaction<'_> {
 }
 
 /// Opens a read-write connection to the file at `path` (created if absent).
+/// A log length in bytes as frames of the database's 4 KiB pages (their 24-byte headers
+/// aside).
+#[cfg(not(target_arch = "wasm32"))]
+fn log_frames(bytes: u64) -> i64 {
+    i64::try_from(bytes / 4096).unwrap_or(i64::MAX).max(1)
+}
+
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
