@@ -32,8 +32,8 @@ pub(super) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// Default log length at which a round stops waiting for a quiet moment and makes one (see
 /// [`checkpoint_and_restart`]): 1 GiB. A live server's writes leave quiet moments many times a
 /// second, so only a flood of back-to-back writes lasting several seconds (a runaway loop in
-/// some resource) ever reaches it; the benchmark's blocks of 11,000 writes (~400 MB of log)
-/// stay under it.
+/// some resource) ever reaches it; the benchmark's blocks of 11,000 writes (up to ~750 MB of
+/// log) stay under it.
 pub const DEFAULT_LOG_CAP_BYTES: u64 = 1 << 30;
 /// Before the RESTART checkpoint past the cap, PASSIVE rounds repeat (at most this many) until
 /// one copies no more than [`CATCH_UP_FRAMES`], so that the RESTART holds writers back only
