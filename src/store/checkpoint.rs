@@ -34,7 +34,7 @@ pub(super) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// second, so only a flood of back-to-back writes lasting several seconds (a runaway loop in
 /// some resource) ever reaches it; the benchmark's blocks of 11,000 writes (up to ~750 MB of
 /// log) stay under it.
-pub const DEFAULT_LOG_CAP_BYTES: u64 = 1 << 30;
+pub(super) const DEFAULT_LOG_CAP_BYTES: u64 = 1 << 30;
 /// Before the RESTART checkpoint past the cap, PASSIVE rounds repeat (at most this many) until
 /// one copies no more than [`CATCH_UP_FRAMES`], so that the RESTART holds writers back only
 /// for that little copying and its syncs.

@@ -301,7 +301,6 @@ impl Drop for Transaction<'_> {
     }
 }
 
-/// Opens a read-write connection to the file at `path` (created if absent).
 /// A log length in bytes as frames of the database's 4 KiB pages (their 24-byte headers
 /// aside).
 #[cfg(not(target_arch = "wasm32"))]
@@ -309,6 +308,7 @@ fn log_frames(bytes: u64) -> i64 {
     i64::try_from(bytes / 4096).unwrap_or(i64::MAX).max(1)
 }
 
+/// Opens a read-write connection to the file at `path` (created if absent).
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
