@@ -14,9 +14,10 @@
 // - the time (unix seconds) and a 32-byte seed come from here, with every call / at open;
 // - a trap (a panic inside the module) never escapes: that call answers `storage_error`, the
 //   module is instantiated afresh and the database reopened before the next call;
-// - checkpoints run between calls, never inside one: after a call that wrote to the log, a timer
+// - checkpoints run between calls, never inside one: after a call, while the log may hold what
+//   no checkpoint copied yet (a write since the last one, or a log found at a (re)open), a timer
 //   (CHECKPOINT_DELAY_MS, unref'd so it never keeps a process alive) asks the core to checkpoint
-//   the log and restart it (a read arms no timer: it left nothing to checkpoint); when calls
+//   the log and restart it; reads after a checkpoint arm none (nothing to copy); when calls
 //   have written CHECKPOINT_SOON_BYTES of log since the last one, at the next turn of the event
 //   loop instead, so one checkpoint stays short under a burst of writes. There are no threads in
 //   wasm; this is the native core's background checkpointer, run when the event loop gets to
@@ -104,6 +105,9 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
   const fds = new Set();
   const walFds = new Set(); // descriptors of the -wal file
   let walBytes = 0; // written to the log since the last checkpoint
+  // The log may hold what no checkpoint has copied yet: after a write, and after each (re)open
+  // (a log left by a crash, or by writes before a trap). Cleared by a checkpoint that ran.
+  let logPending = false;
   let instance = null;
   let opened = null; // { path, limits, lockPath } while open
   let version = null;
@@ -145,7 +149,10 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
         try {
           let done = 0;
           while (done < len) done += fs.writeSync(fd, bytes(), ptr + done, len - done, offset + done);
-          if (walFds.has(fd)) walBytes += len;
+          if (walFds.has(fd)) {
+            walBytes += len;
+            logPending = true;
+          }
           return 0;
         } catch (e) { return errno(e); }
       },
@@ -221,6 +228,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     const reply = JSON.parse(exchange(instance.exports.dc_open, request));
     if (!reply.ok) throw new Error(reply.message);
     version = reply.version;
+    logPending = true;
   }
 
   /**
@@ -263,15 +271,15 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     }
     const args = typeof argsJson === 'string' ? argsJson : '[]';
     const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
-    const logged = walBytes;
     const reply = guarded(() => JSON.parse(exchange(instance.exports.dc_call, request)));
-    if (walBytes !== logged) scheduleCheckpoint();
+    if (logPending) scheduleCheckpoint();
     return reply;
   }
 
   /**
-   * After a call that wrote to the log: one checkpoint CHECKPOINT_DELAY_MS later, unless one is already due; at the
-   * next turn of the event loop once the log has grown by CHECKPOINT_SOON_BYTES.
+   * After a call, while the log may hold something to copy: one checkpoint
+   * CHECKPOINT_DELAY_MS later, unless one is already due; at the next turn of the event loop
+   * once the log has grown by CHECKPOINT_SOON_BYTES.
    */
   function scheduleCheckpoint() {
     if (typeof setTimeout !== 'function') return;
@@ -296,9 +304,10 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     checkpointTimer = null;
     if (!opened || !instance) return;
     const t0 = onCheckpoint ? process.hrtime.bigint() : 0n;
-    // A failed one is retried after the next write (or CHECKPOINT_SOON_BYTES more log).
+    // A failed one is retried after the next call (or CHECKPOINT_SOON_BYTES more log).
     const outcome = guarded(() => ({ ok: true, result: instance.exports.dc_checkpoint() }));
     walBytes = 0;
+    if (outcome.ok && outcome.result >= 0) logPending = false;
     if (onCheckpoint) {
       onCheckpoint(Number(process.hrtime.bigint() - t0) / 1e6, outcome.ok ? outcome.result : null);
     }

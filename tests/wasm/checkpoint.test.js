@@ -110,6 +110,20 @@ test('an idle host does no checkpoint work; a read arms no timer and does no I/O
   core.close();
 });
 
+test('writes left in the log by a trapped instance are checkpointed after the next call, even a read', async () => {
+  const { core, checkpoints, next, db, id } = openedWithConversation();
+  const sent = ['one', 'two', 'three'];
+  for (const text of sent) assert.strictEqual(core.call('send', wire(['5550101', id, text])).ok, true);
+  assert.strictEqual(core.trapForTest().ok, false, 'the instance trapped');
+  await sleep(600); // the timer the writes armed finds no instance
+  assert.deepStrictEqual(checkpoints, []);
+  const checkpointed = next();
+  assert.strictEqual(core.call('list', wire(['5550101'])).ok, true, 'a read on a fresh instance');
+  assert.strictEqual(await checkpointed, 1);
+  assert.deepStrictEqual(messagesInFileAlone(db), sent);
+  core.close();
+});
+
 test('closing cancels a pending checkpoint; the data is all there on reopen', async () => {
   const { core, checkpoints, root, db, id } = openedWithConversation();
   core.call('send', wire(['5550101', id, 'last words']));
