@@ -9,10 +9,10 @@
 //! The log must also be *restarted* from its beginning once fully copied, or it grows forever.
 //! SQLite does that in the first commit after a complete checkpoint: it rewrites the log
 //! header, fsyncs it and truncates the file to `journal_size_limit`. So that this commit is not
-//! a player's, the thread makes it itself, straight after each complete checkpoint, by bumping
-//! the one-row `wal_marker` table; only this connection sets `journal_size_limit`, so a rare
-//! restart that does land on the caller's connection (a write slipping in between) never
-//! truncates there.
+//! a player's, the thread makes it itself, straight after a complete checkpoint that no other
+//! commit interrupted, by bumping the one-row `wal_marker` table; only this connection sets
+//! `journal_size_limit`, so a rare restart that does land on the caller's connection (a write
+//! slipping in between) never truncates there.
 //!
 //! A flood of back-to-back writes leaves no quiet moment for a complete round; past a cap the
 //! thread makes one, holding writers back briefly (see [`checkpoint_and_restart`]), so that the
@@ -36,14 +36,15 @@ pub(super) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// log) stay under it.
 pub(super) const DEFAULT_LOG_CAP_BYTES: u64 = 1 << 30;
 /// Before the RESTART checkpoint past the cap, PASSIVE rounds repeat (at most this many) until
-/// one copies no more than [`CATCH_UP_FRAMES`], so that the RESTART holds writers back only
-/// for that little copying and its syncs.
+/// one copies no more than [`CATCH_UP_FRAMES`] (what came in while the previous one ran), so
+/// that the RESTART holds writers back only for about that much copying.
 const CATCH_UP_ROUNDS: usize = 8;
 const CATCH_UP_FRAMES: i64 = 256;
-/// The RESTART runs only when no more than this is left to copy (8 MiB; a round's worth of a
-/// flood is ~1,000 frames here): a catch-up that did not get there (a busy round) waits for the
-/// next tick rather than hold writers back while it copies much.
-const RESTART_MAX_LEFT: i64 = 2048;
+/// The RESTART runs only when the last catch-up round copied no more than this (8 MiB; a
+/// round's worth of a flood is ~1,000 frames here): a catch-up that did not settle (a slow disk,
+/// a faster writer, a busy round) waits for the next tick rather than hold writers back while
+/// it copies much.
+const RESTART_MAX_FRAMES: i64 = 2048;
 
 /// A PASSIVE checkpoint and, when it copied the whole log, the one-row `wal_marker` commit that
 /// restarts the log on this connection (header rewrite, fsync, truncation to
@@ -54,12 +55,19 @@ const RESTART_MAX_LEFT: i64 = 2048;
 /// syncs, and the log can only restart when no commit followed the copy. The log then grows
 /// (~150 MB a second of back-to-back sends here) until the flood pauses, when the next quiet
 /// round restarts it and truncates it back to [`JOURNAL_SIZE_LIMIT`]; or until it reaches
-/// `cap_frames`. Past the cap the round catches up with PASSIVE rounds and then runs a
-/// RESTART checkpoint, which holds new writers back while it copies the little left and
-/// syncs, and waits for readers to leave the log; the marker commit follows at once. Writers
-/// on other connections wait that long, the only time a caller ever waits on a checkpoint:
-/// tens of milliseconds on the development VM (its fsyncs are slow), once per cap's worth of
-/// log, and only in such a flood. Unbounded, the log would fill the disk instead.
+/// `cap_frames`. Past the cap the round catches up with PASSIVE rounds, syncs the database
+/// file, and then runs a RESTART checkpoint, which holds new writers back while it copies the
+/// little left and syncs, and waits for readers to leave the log; the marker commit follows at
+/// once (a writer already waiting may beat it, and then restarts the log itself, with the
+/// header's fsync). Writers on other connections wait that long, the only time a caller ever
+/// waits on a checkpoint: 2–15 ms on the development VM (instrumented in `tests/log_bound.rs`),
+/// once per cap's worth of log, and only in such a flood. Unbounded, the log would fill the
+/// disk instead.
+///
+/// Why the separate sync: a PASSIVE round syncs the database file only when no commit landed
+/// while it ran, so during a flood none does, and the RESTART's own sync, made while it holds
+/// writers back, would flush every page the flood's rounds copied (the 20 ms–2.8 s stalls of an
+/// earlier attempt without it).
 ///
 /// The marker commit runs only when `quiet()` says no other connection committed during the
 /// round (or after a RESTART): otherwise the log cannot restart, and the commit would only hold
@@ -78,17 +86,20 @@ pub(super) fn checkpoint_and_restart(
         // Catch up without holding anyone back first: each PASSIVE round copies what came in
         // during the previous one, so the rounds shrink to what the writers add meanwhile;
         // only then hold writers back, for a copy that small.
+        let mut last_round = i64::MAX;
         for _ in 0..CATCH_UP_ROUNDS {
             let copied_before = outcome.2;
             outcome = checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")?;
-            if outcome.0 != 0 || outcome.2 - copied_before <= CATCH_UP_FRAMES {
+            last_round = outcome.2 - copied_before;
+            if outcome.0 != 0 || last_round <= CATCH_UP_FRAMES {
                 break;
             }
         }
-        let (busy, log_frames, copied) = outcome;
-        if busy != 0 || log_frames - copied > RESTART_MAX_LEFT {
+        if outcome.0 != 0 || last_round > RESTART_MAX_FRAMES {
             return Ok(false);
         }
+        #[cfg(not(target_arch = "wasm32"))]
+        sync_database_file(conn)?;
         outcome = checkpoint(conn, "PRAGMA wal_checkpoint(RESTART)")?;
     }
     let (busy, log_frames, copied) = outcome;
@@ -102,6 +113,37 @@ pub(super) fn checkpoint_and_restart(
 /// Runs one `PRAGMA wal_checkpoint(...)`: (busy, frames in the log, frames copied).
 fn checkpoint(conn: &Connection, pragma: &'static str) -> rusqlite::Result<(i64, i64, i64)> {
     conn.query_row(pragma, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+}
+
+/// fsyncs the database file through `conn`'s own open file (SQLite's VFS `xSync`).
+///
+/// Why not a `File` of our own: closing any descriptor of a file drops all of this process's
+/// POSIX locks on it, the other connections' included.
+#[cfg(not(target_arch = "wasm32"))]
+fn sync_database_file(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::ffi;
+    let failed = |rc| rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None);
+    let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+    // SAFETY: `conn` is open and used only on this thread; SQLITE_FCNTL_FILE_POINTER writes the
+    // main database's `sqlite3_file` (owned by the connection, open for its whole life) into
+    // `file`, and `xSync` is that file's own method, called as SQLite itself calls it.
+    unsafe {
+        let rc = ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_FILE_POINTER,
+            (&mut file as *mut *mut ffi::sqlite3_file).cast(),
+        );
+        if rc != ffi::SQLITE_OK {
+            return Err(failed(rc));
+        }
+        let sync = file.as_ref().and_then(|f| f.pMethods.as_ref()).and_then(|m| m.xSync);
+        let Some(sync) = sync else { return Err(failed(ffi::SQLITE_MISUSE)) };
+        match sync(file, ffi::SQLITE_SYNC_NORMAL) {
+            ffi::SQLITE_OK => Ok(()),
+            rc => Err(failed(rc)),
+        }
+    }
 }
 
 /// The native build's checkpoint thread.
@@ -125,11 +167,15 @@ mod background {
     }
 
     impl Checkpointer {
-        /// Starts the thread on its own connection to `path`; `cap_frames`: see
-        /// [`checkpoint_and_restart`].
-        pub(in crate::store) fn start(path: &Path, cap_frames: i64) -> Result<Self> {
+        /// Starts the thread on its own connection to `path`; past `log_cap_bytes` of log it
+        /// forces a restart (see [`checkpoint_and_restart`]; at least one page).
+        pub(in crate::store) fn start(path: &Path, log_cap_bytes: u64) -> Result<Self> {
             let mut conn = crate::store::connect(path)?;
             conn.busy_handler(Some(wait_briefly))?;
+            // A log frame is a page and its 24-byte header.
+            let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+            let frame = u64::try_from(page).unwrap_or(4096) + 24;
+            let cap_frames = i64::try_from(log_cap_bytes / frame).unwrap_or(i64::MAX).max(1);
             conn.pragma_update(None, "wal_autocheckpoint", 0)?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
@@ -158,7 +204,7 @@ mod background {
     }
 
     /// One round: checkpoint if another connection committed since the last round, and
-    /// restart the log here when the checkpoint copied all of it.
+    /// restart the log here when the checkpoint copied all of it and no commit interrupted it.
     fn tick(
         conn: &Connection,
         cap_frames: i64,
@@ -181,8 +227,9 @@ mod background {
         conn.pragma_query_value(None, "data_version", |r| r.get(0))
     }
 
-    /// The checkpointer's busy handler: short naps, and not for long. A RESTART checkpoint
-    /// waits for readers while it holds writers back, so it gives up rather than hold them long
+    /// The checkpointer's busy handler: short naps (50 µs asked, 55–110 µs slept), 100 of them
+    /// at most, one budget for a RESTART's wait for the write lock and then for readers. It
+    /// holds writers back while it waits for readers, so it gives up rather than hold them long
     /// (the next tick tries again); SQLite's own `busy_timeout` naps 1, 2, 5, 10 ms... and misses
     /// the short gaps between a writer's transactions.
     fn wait_briefly(attempt: i32) -> bool {
@@ -204,5 +251,59 @@ mod background {
                 let _ = thread.join();
             }
         }
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    /// A writer and a checkpointer connection on a fresh file, with a log of `rows` inserts that
+    /// no checkpoint has copied yet.
+    fn log_of(name: &str, rows: usize) -> (std::path::PathBuf, Connection, Connection) {
+        let dir = std::env::temp_dir().join(format!("darkchat-ckpt-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.db");
+        let writer = crate::store::connect(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+                 CREATE TABLE wal_marker (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+                 INSERT INTO wal_marker VALUES (1, 0);
+                 CREATE TABLE t (x TEXT);",
+            )
+            .unwrap();
+        for i in 0..rows {
+            writer.execute("INSERT INTO t VALUES (?1)", [format!("{i:0>500}")]).unwrap();
+        }
+        let checkpointer = crate::store::connect(&path).unwrap();
+        (dir, writer, checkpointer)
+    }
+
+    /// Frames in the log now (a PASSIVE checkpoint's report; it copies them too).
+    fn log_frames(conn: &Connection) -> i64 {
+        checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)").unwrap().1
+    }
+
+    #[test]
+    fn a_complete_round_restarts_the_log_only_when_no_commit_interrupted_it() {
+        let (dir, _writer, conn) = log_of("quiet", 200);
+        let before = log_frames(&conn);
+        assert!(before > 20, "the writes made a log ({before} frames)");
+        assert!(checkpoint_and_restart(&conn, i64::MAX, || Ok(false)).unwrap());
+        assert_eq!(log_frames(&conn), before, "interrupted: no marker commit, the log stays");
+        assert!(checkpoint_and_restart(&conn, i64::MAX, || Ok(true)).unwrap());
+        assert!(log_frames(&conn) < 5, "quiet: the marker commit restarted the log");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn past_the_cap_the_round_restarts_the_log_even_when_interrupted() {
+        let (dir, _writer, conn) = log_of("cap", 200);
+        let before = log_frames(&conn);
+        assert!(checkpoint_and_restart(&conn, before, || Ok(false)).unwrap());
+        assert!(log_frames(&conn) < 5, "forced: RESTART and the marker restarted the log");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

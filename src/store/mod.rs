@@ -115,8 +115,7 @@ impl Store {
         #[cfg(not(target_arch = "wasm32"))]
         let store = Store {
             _checkpointer: Some(
-                checkpoint::Checkpointer::start(path, log_frames(options.log_cap_bytes))
-                    .map_err(describe)?,
+                checkpoint::Checkpointer::start(path, options.log_cap_bytes).map_err(describe)?,
             ),
             _lock: Some(lock),
             ..store
@@ -299,13 +298,6 @@ impl Drop for Transaction<'_> {
             let _ = self.conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]));
         }
     }
-}
-
-/// A log length in bytes as frames of the database's 4 KiB pages (their 24-byte headers
-/// aside).
-#[cfg(not(target_arch = "wasm32"))]
-fn log_frames(bytes: u64) -> i64 {
-    i64::try_from(bytes / 4096).unwrap_or(i64::MAX).max(1)
 }
 
 /// Opens a read-write connection to the file at `path` (created if absent).

@@ -33,6 +33,7 @@ impl Hasher for PhoneIdHasher {
         }
     }
 
+    /// The whole state: the key is one `i64`, hashed once (a composite key would need mixing).
     fn write_i64(&mut self, id: i64) {
         self.0 = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
