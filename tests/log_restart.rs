@@ -3,8 +3,9 @@
 //! The checkpointer (src/store/checkpoint.rs) copies the log into the database on its own
 //! thread and restarts it after a round that copied all of it; during a flood of writes with
 //! no pause it cannot, and the log grows (see there). This shows the other half: after a
-//! flood, the first quiet round restarts the log and truncates the file to the journal size
-//! limit (64 MiB), and later writes reuse it from the start instead of growing it.
+//! flood, the quiet rounds restart the log and cut the file back to the journal size limit
+//! (64 MiB, at most 16 MiB a round), and later writes reuse it from the start instead of
+//! growing it.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
