@@ -5,7 +5,7 @@
 //! no pause it cannot, and the log grows (see there). This shows the other half: after a
 //! flood, the quiet rounds restart the log and cut the file back to the journal size limit
 //! (64 MiB, at most 16 MiB a round), and later writes reuse it from the start instead of
-//! growing it.
+//! growing it; once idle, the checkpointer touches neither file.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -67,6 +67,14 @@ fn after_a_flood_the_log_restarts_and_is_cut_back() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(log_size(&wal) <= LIMIT_BYTES, "log grew again to {} bytes", log_size(&wal));
+
+    // Once the last writes are checkpointed, an idle server touches neither file.
+    std::thread::sleep(Duration::from_millis(800));
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).unwrap();
+    let db = dir.join("darkchat.db");
+    let settled = (modified(&db), modified(&wal));
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!((modified(&db), modified(&wal)), settled, "the checkpointer wrote while idle");
     drop(dc);
     let _ = std::fs::remove_dir_all(&dir);
 }
