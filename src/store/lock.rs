@@ -129,8 +129,17 @@ impl Drop for LockFile {
 mod tests {
     use super::*;
 
+    /// A test's folder, removed when dropped (a failing test's too).
+    struct Folder(PathBuf);
+
+    impl Drop for Folder {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     /// A database named `name` in a fresh folder of this test, and its lock file.
-    fn db_and_lock(name: &str) -> (PathBuf, PathBuf) {
+    fn db_and_lock(name: &str) -> (Folder, PathBuf, PathBuf) {
         let dir = std::env::temp_dir().join(format!(
             "darkchat-lock-{}-{:?}",
             std::process::id(),
@@ -140,7 +149,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join(name);
         let lock = db.with_extension("db.lock");
-        (db, lock)
+        (Folder(dir), db, lock)
     }
 
     /// `acquire` takes the lock file over (it then names this process) and removes it on drop.
@@ -156,7 +165,7 @@ mod tests {
 
     #[test]
     fn native_openers_share_and_the_last_one_removes_the_file() {
-        let (db, lock) = db_and_lock("a.db");
+        let (_dir, db, lock) = db_and_lock("a.db");
         let first = acquire(&db).unwrap();
         let second = acquire(&db).unwrap();
         assert!(lock.exists());
@@ -168,14 +177,14 @@ mod tests {
 
     #[test]
     fn a_lock_with_our_pid_that_is_not_ours_is_stale() {
-        let (db, lock) = db_and_lock("c.db");
+        let (_dir, db, lock) = db_and_lock("c.db");
         std::fs::write(&lock, format!("{} wasm\n", std::process::id())).unwrap();
         takes_over(&db, &lock);
     }
 
     #[test]
     fn a_live_wasm_holder_is_refused_and_a_dead_one_taken_over() {
-        let (db, lock) = db_and_lock("b.db");
+        let (_dir, db, lock) = db_and_lock("b.db");
         // pid 1 is alive wherever there is a /proc (init, or a container's first process).
         std::fs::write(&lock, "1 wasm\n").unwrap();
         let err = acquire(&db).err().expect("refused");
