@@ -7,14 +7,16 @@
 
 #![cfg(all(feature = "vendored", feature = "fault-injection"))]
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use mlua::Lua;
 
-/// A database path of its own under the system temp folder.
-fn temp_db(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("darkchat-binding-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("binding.db")
+/// A database path of its own, in a folder removed when the test ends.
+fn temp_db(name: &str) -> (scratch::Scratch, std::path::PathBuf) {
+    let dir = scratch::Scratch::new(&format!("binding-{name}"));
+    let db = dir.join("binding.db");
+    (dir, db)
 }
 
 fn lua_with_module(db: &std::path::Path) -> Lua {
@@ -27,7 +29,7 @@ fn lua_with_module(db: &std::path::Path) -> Lua {
 
 #[test]
 fn an_injected_panic_is_a_storage_error_and_the_handle_keeps_working() {
-    let db = temp_db("panic");
+    let (_dir, db) = temp_db("panic");
     let lua = lua_with_module(&db);
     // Every method the resource calls, with valid arguments; a write that panics must leave
     // nothing behind.
@@ -88,12 +90,11 @@ fn an_injected_panic_is_a_storage_error_and_the_handle_keeps_working() {
     "#;
     let n: i64 = lua.load(script).eval().expect("the script runs without a Lua error");
     assert_eq!(n, 19);
-    let _ = std::fs::remove_dir_all(db.parent().unwrap());
 }
 
 #[test]
 fn panicked_calls_write_nothing_and_the_file_stays_intact_for_the_next_opener() {
-    let db = temp_db("reopen");
+    let (_dir, db) = temp_db("reopen");
     let lua = lua_with_module(&db);
     let script = r#"
         local core = assert(darkchat.open({ path = DB }))
@@ -113,5 +114,4 @@ fn panicked_calls_write_nothing_and_the_file_stays_intact_for_the_next_opener() 
     let (count, integrity): (i64, String) = lua.load(script).eval().expect("script");
     assert_eq!(count, 14, "the 14 acknowledged messages, none of the 6 that panicked");
     assert_eq!(integrity, "ok");
-    let _ = std::fs::remove_dir_all(db.parent().unwrap());
 }

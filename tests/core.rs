@@ -1,5 +1,8 @@
 //! The domain core on a real (in-memory or on-disk) SQLite store, without Lua.
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use darkchat::input::{ConversationName, JoinCode, PhoneNumber, GENERATED_CODE_ALPHABET};
 use darkchat::model::{MessageKind, SystemEvent};
 use darkchat::{Actor, Darkchat, Limits, Store};
@@ -297,9 +300,7 @@ fn the_listed_last_message_is_the_newest_message_of_each_kind() {
 #[test]
 fn upgrading_a_version_1_database_keeps_everything_and_fills_the_last_message() {
     use darkchat::store::migrations::MIGRATIONS;
-    let dir = std::env::temp_dir().join(format!("darkchat-upgrade-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::Scratch::new("upgrade");
     let path = dir.join("v1.db");
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
@@ -331,8 +332,6 @@ fn upgrading_a_version_1_database_keeps_everything_and_fills_the_last_message() 
     let page = dc.messages_before(&n("5550001"), 7, None, 10).unwrap();
     assert_eq!(page.iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert_eq!(dc.store().integrity_check().unwrap(), "ok");
-    drop(dc);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -359,8 +358,7 @@ fn standalone_numbers_are_stable_and_unique() {
 
 #[test]
 fn everything_survives_reopening_the_file() {
-    let dir = std::env::temp_dir().join(format!("darkchat-core-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch::Scratch::new("core");
     let path = dir.join("nested/d.db");
     let id = {
         let mut dc = Darkchat::new(Store::open(&path).unwrap(), Limits::default(), [3; 32]);
@@ -373,13 +371,11 @@ fn everything_survives_reopening_the_file() {
     assert_eq!(conv.name, "Kept");
     assert_eq!(conv.messages[0].content, "still here");
     assert_eq!(dc.store().integrity_check().unwrap(), "ok");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
-    let dir = std::env::temp_dir().join(format!("darkchat-corrupt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::Scratch::new("corrupt");
     let path = dir.join("d.db");
     let garbage = b"this is not an sqlite file, but it is somebody's data".repeat(100);
     std::fs::write(&path, &garbage).unwrap();
@@ -388,7 +384,6 @@ fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
     assert!(text.contains(&path.display().to_string()), "{text}");
     assert!(text.contains("not a database"), "{text}");
     assert_eq!(std::fs::read(&path).unwrap(), garbage);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

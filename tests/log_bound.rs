@@ -6,29 +6,25 @@
 //! checks the log file never grows much beyond it. Latencies are printed, not asserted (shared
 //! machines are noisy): `cargo test --release --test log_bound -- --nocapture`.
 
+#[path = "support/flood.rs"]
+mod flood;
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use std::time::{Duration, Instant};
 
-use darkchat::input::{ConversationName, PhoneNumber};
-use darkchat::{Darkchat, Limits, Store, StoreOptions};
+use darkchat::{Store, StoreOptions};
+use flood::{log_size, Flood};
 
 /// Small, so that the test is quick (the default is 1 GiB).
 const CAP_BYTES: u64 = 32 << 20;
 
 #[test]
 fn a_flood_of_writes_keeps_the_log_near_its_cap() {
-    let dir = std::env::temp_dir().join(format!("darkchat-log-bound-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::Scratch::new("log-bound");
     let wal = dir.join("darkchat.db-wal");
     let options = StoreOptions { log_cap_bytes: CAP_BYTES };
-    let store = Store::open_with(dir.join("darkchat.db"), &options).unwrap();
-    let mut dc = Darkchat::new(store, Limits::default(), [1; 32]);
-
-    // Many conversations so that writes touch many pages, as a live server's do.
-    let number = |i: usize| PhoneNumber::parse(&format!("555{i:04}")).unwrap();
-    let name = ConversationName::parse("stream").unwrap();
-    let ids: Vec<i64> =
-        (0..200).map(|i| dc.create_conversation(&number(i), &name, None, 1).unwrap().id).collect();
+    let mut flood = Flood::new(Store::open_with(dir.join("darkchat.db"), &options).unwrap());
 
     // Write back to back until twice the bound below has gone through the log (counted as the
     // file's growth, which undercounts once the file is reused): an unbounded log would then be
@@ -47,12 +43,11 @@ fn a_flood_of_writes_keeps_the_log_near_its_cap() {
         || started.elapsed() < Duration::from_secs(2)
     {
         assert!(started.elapsed() < Duration::from_secs(120), "the flood was too slow to test");
-        let i = (sends as usize * 7919) % ids.len();
         let call = Instant::now();
-        dc.send_message(&number(i), ids[i], "hello", 2).unwrap();
+        flood.send();
         slowest = slowest.max(call.elapsed());
         sends += 1;
-        let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        let size = log_size(&wal);
         written += size.saturating_sub(last_size);
         last_size = size;
         largest = largest.max(size);
@@ -68,6 +63,4 @@ fn a_flood_of_writes_keeps_the_log_near_its_cap() {
         limit >> 20
     );
     assert!(largest <= limit, "log grew to {largest} bytes (bound {limit})");
-    drop(dc);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,41 +7,29 @@
 //! (64 MiB, at most 16 MiB a round), and later writes reuse it from the start instead of
 //! growing it; once idle, the checkpointer touches neither file.
 
+#[path = "support/flood.rs"]
+mod flood;
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use darkchat::input::{ConversationName, PhoneNumber};
-use darkchat::{Darkchat, Limits, Store};
+use darkchat::Store;
+use flood::{log_size, Flood};
 
 const LIMIT_BYTES: u64 = 64 << 20;
 
-fn log_size(wal: &Path) -> u64 {
-    std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
-}
-
 #[test]
 fn after_a_flood_the_log_restarts_and_is_cut_back() {
-    let dir = std::env::temp_dir().join(format!("darkchat-log-restart-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::Scratch::new("log-restart");
     let wal = dir.join("darkchat.db-wal");
-    let mut dc =
-        Darkchat::new(Store::open(dir.join("darkchat.db")).unwrap(), Limits::default(), [1; 32]);
-    let number = |i: usize| PhoneNumber::parse(&format!("555{i:04}")).unwrap();
-    let name = ConversationName::parse("flood").unwrap();
-    let ids: Vec<i64> =
-        (0..200).map(|i| dc.create_conversation(&number(i), &name, None, 1).unwrap().id).collect();
-    let mut sends = 0usize;
-    let mut send = |dc: &mut Darkchat| {
-        let i = (sends * 7919) % ids.len();
-        dc.send_message(&number(i), ids[i], "hello", 2).unwrap();
-        sends += 1;
-    };
+    let mut flood = Flood::new(Store::open(dir.join("darkchat.db")).unwrap());
 
     // A flood: back-to-back sends until the log is well past the limit.
     let started = Instant::now();
     while log_size(&wal) < LIMIT_BYTES + (32 << 20) {
-        send(&mut dc);
+        flood.send();
         assert!(started.elapsed() < Duration::from_secs(60), "the flood never filled the log");
     }
     let flooded = log_size(&wal);
@@ -62,7 +50,7 @@ fn after_a_flood_the_log_restarts_and_is_cut_back() {
     // Writes at a live server's pace reuse the restarted log: its file does not grow.
     for _ in 0..50 {
         for _ in 0..20 {
-            send(&mut dc);
+            flood.send();
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -75,6 +63,4 @@ fn after_a_flood_the_log_restarts_and_is_cut_back() {
     let settled = (modified(&db), modified(&wal));
     std::thread::sleep(Duration::from_millis(1200));
     assert_eq!((modified(&db), modified(&wal)), settled, "the checkpointer wrote while idle");
-    drop(dc);
-    let _ = std::fs::remove_dir_all(&dir);
 }

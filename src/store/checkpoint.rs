@@ -29,12 +29,6 @@ pub(super) use background::Checkpointer;
 
 /// The log file is truncated back to this size when the checkpointer restarts it.
 pub(super) const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
-/// At most this much is cut off the log file per restart (native checkpointer). Why: SQLite
-/// truncates the file inside the restarting commit, holding the write lock, and a caller's
-/// write waits for it: cutting a 750 MB log back to 64 MiB took 95–300 ms (measured, ~0.2 ms
-/// per MiB on the development VM). 16 MiB is ~4 ms; a long log shrinks over a few seconds of
-/// rounds instead.
-const TRUNCATE_STEP: i64 = 16 * 1024 * 1024;
 /// Default log length at which a round stops waiting for a quiet moment and makes one (see
 /// [`checkpoint_and_restart`]): 1 GiB. A live server's writes leave quiet moments many times a
 /// second, so only a flood of back-to-back writes lasting several seconds (a runaway loop in
@@ -162,10 +156,16 @@ mod background {
 
     use rusqlite::Connection;
 
-    use super::{checkpoint_and_restart, JOURNAL_SIZE_LIMIT, TRUNCATE_STEP};
+    use super::{checkpoint_and_restart, JOURNAL_SIZE_LIMIT};
     use crate::error::{Error, Result};
 
     const INTERVAL: Duration = Duration::from_millis(250);
+    /// At most this much is cut off the log file per restart. Why: SQLite truncates the file
+    /// inside the restarting commit, holding the write lock, and a caller's write waits for it:
+    /// cutting a 750 MB log back to 64 MiB took 95–300 ms (measured, ~0.2 ms per MiB on the
+    /// development VM). 16 MiB is ~4 ms; a long log shrinks over a few seconds of rounds
+    /// instead.
+    const TRUNCATE_STEP: i64 = 16 * 1024 * 1024;
 
     pub(in crate::store) struct Checkpointer {
         stop: Arc<(Mutex<bool>, Condvar)>,
@@ -283,13 +283,12 @@ mod background {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::store::scratch::Scratch;
 
     /// A writer and a checkpointer connection on a fresh file, with a log of `rows` inserts that
     /// no checkpoint has copied yet.
-    fn log_of(name: &str, rows: usize) -> (std::path::PathBuf, Connection, Connection) {
-        let dir = std::env::temp_dir().join(format!("darkchat-ckpt-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+    fn log_of(name: &str, rows: usize) -> (Scratch, Connection, Connection) {
+        let dir = Scratch::new(&format!("ckpt-{name}"));
         let path = dir.join("t.db");
         let writer = crate::store::connect(&path).unwrap();
         writer
@@ -314,22 +313,20 @@ mod tests {
 
     #[test]
     fn a_complete_round_restarts_the_log_only_when_no_commit_interrupted_it() {
-        let (dir, _writer, conn) = log_of("quiet", 200);
+        let (_dir, _writer, conn) = log_of("quiet", 200);
         let before = log_frames(&conn);
         assert!(before > 20, "the writes made a log ({before} frames)");
         assert!(checkpoint_and_restart(&conn, i64::MAX, || Ok(false)).unwrap());
         assert_eq!(log_frames(&conn), before, "interrupted: no marker commit, the log stays");
         assert!(checkpoint_and_restart(&conn, i64::MAX, || Ok(true)).unwrap());
         assert!(log_frames(&conn) < 5, "quiet: the marker commit restarted the log");
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn past_the_cap_the_round_restarts_the_log_even_when_interrupted() {
-        let (dir, _writer, conn) = log_of("cap", 200);
+        let (_dir, _writer, conn) = log_of("cap", 200);
         let before = log_frames(&conn);
         assert!(checkpoint_and_restart(&conn, before, || Ok(false)).unwrap());
         assert!(log_frames(&conn) < 5, "forced: RESTART and the marker restarted the log");
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

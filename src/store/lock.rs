@@ -128,28 +128,14 @@ impl Drop for LockFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A test's folder, removed when dropped (a failing test's too).
-    struct Folder(PathBuf);
-
-    impl Drop for Folder {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::store::scratch::Scratch;
 
     /// A database named `name` in a fresh folder of this test, and its lock file.
-    fn db_and_lock(name: &str) -> (Folder, PathBuf, PathBuf) {
-        let dir = std::env::temp_dir().join(format!(
-            "darkchat-lock-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+    fn db_and_lock(name: &str) -> (Scratch, PathBuf, PathBuf) {
+        let dir = Scratch::new(&format!("lock-{name}"));
         let db = dir.join(name);
         let lock = db.with_extension("db.lock");
-        (Folder(dir), db, lock)
+        (dir, db, lock)
     }
 
     /// `acquire` takes the lock file over (it then names this process) and removes it on drop.

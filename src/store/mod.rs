@@ -25,6 +25,11 @@ mod queries;
 #[cfg(target_arch = "wasm32")]
 mod vfs;
 
+/// Test folders, removed when a test ends (the same helper as the integration tests').
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[path = "../../tests/support/scratch.rs"]
+mod scratch;
+
 /// What the wasm host feeds SQLite: its clock (before every call) and a random seed.
 #[cfg(target_arch = "wasm32")]
 pub use vfs::{seed as seed_sqlite_random, set_clock as set_sqlite_clock};
