@@ -5,6 +5,8 @@
 
 use thiserror::Error;
 
+use crate::ids::ConversationId;
+
 /// Result of a Darkchat operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -18,13 +20,16 @@ pub enum Error {
     PlayerNotFound { source_id: i64 },
 
     #[error("conversation {id} not found")]
-    ConversationNotFound { id: i64 },
+    ConversationNotFound { id: ConversationId },
+
+    #[error("no conversation has that join code")]
+    NoConversationWithCode,
 
     #[error("{number} is already a member of conversation {id}")]
-    AlreadyMember { number: String, id: i64 },
+    AlreadyMember { number: String, id: ConversationId },
 
     #[error("{number} is not a member of conversation {id}")]
-    NotMember { number: String, id: i64 },
+    NotMember { number: String, id: ConversationId },
 
     #[error("join code {code} is taken")]
     JoinCodeTaken { code: String },
@@ -50,6 +55,15 @@ pub enum Error {
     #[error("storage error: {0}")]
     Storage(#[from] rusqlite::Error),
 
+    /// A MySQL/MariaDB error the host reported for a statement (`errno` as the server gives it).
+    #[error("database error {errno}: {message}")]
+    Database { errno: u32, message: String },
+
+    /// The database aborted the transaction to settle a race with another writer (a deadlock,
+    /// a lock wait past its limit, a key taken meanwhile): the operation is run again.
+    #[error("transaction lost a race with another writer: {0}")]
+    Conflict(String),
+
     /// The database cannot be used by this build (newer schema, unreadable file, ...).
     #[error("{0}")]
     Unusable(String),
@@ -65,7 +79,9 @@ impl Error {
         match self {
             Error::InvalidArgument { .. } | Error::InvalidMessage { .. } => "invalid_argument",
             Error::PlayerNotFound { .. } => "player_not_found",
-            Error::ConversationNotFound { .. } => "conversation_not_found",
+            Error::ConversationNotFound { .. } | Error::NoConversationWithCode => {
+                "conversation_not_found"
+            }
             Error::AlreadyMember { .. } => "already_member",
             Error::NotMember { .. } => "not_member",
             Error::JoinCodeTaken { .. } => "join_code_taken",
@@ -73,8 +89,17 @@ impl Error {
             Error::InvalidName => "invalid_name",
             Error::RateLimited => "rate_limited",
             Error::Forbidden { .. } | Error::LimitReached { .. } => "forbidden",
-            Error::Storage(_) | Error::Unusable(_) | Error::Internal(_) => "storage_error",
+            Error::Storage(_)
+            | Error::Database { .. }
+            | Error::Conflict(_)
+            | Error::Unusable(_)
+            | Error::Internal(_) => "storage_error",
         }
+    }
+
+    /// Whether running the operation again on a fresh transaction may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Conflict(_))
     }
 
     pub(crate) fn invalid(what: &'static str) -> Self {

@@ -1,11 +1,12 @@
 //! Validated inputs. Every value from outside (Lua, JSON, the console) becomes one of these
-//! types before the core sees it, so the rules of DESIGN "Inputs" live here and nowhere else.
+//! types before the core sees it, so the input rules live here and nowhere else.
 //!
 //! Size guard: any string over [`MAX_INPUT_BYTES`] is `invalid_argument` before its own rule is
 //! looked at. (The hosts copy a string argument only up to `api::MAX_ARG_BYTES`, a message's
 //! bound; anything longer, a 10 MB string say, costs them one length check.)
 
 use crate::error::{Error, Result};
+use crate::ids::ConversationId;
 
 /// Hard cap on any string argument, in bytes (names, numbers, codes).
 pub const MAX_INPUT_BYTES: usize = 4096;
@@ -102,11 +103,11 @@ impl JoinCode {
 }
 
 /// A conversation id: a positive integer.
-pub fn conversation_id(value: i64) -> Result<i64> {
+pub fn conversation_id(value: i64) -> Result<ConversationId> {
     if value <= 0 || value > MAX_SAFE_INTEGER {
         return Err(Error::invalid("conversationId"));
     }
-    Ok(value)
+    Ok(ConversationId(value))
 }
 
 /// A player's server id ("source"). 0 is the console, never a player.
@@ -161,7 +162,10 @@ mod tests {
     fn numbers_are_trimmed_and_kept_as_written() {
         assert_eq!(PhoneNumber::parse("  5550123 ").unwrap().as_str(), "5550123");
         assert_eq!(PhoneNumber::parse("555-0123").unwrap().as_str(), "555-0123");
-        assert_eq!(PhoneNumber::from_integer(5550123).unwrap(), PhoneNumber::parse("5550123").unwrap());
+        assert_eq!(
+            PhoneNumber::from_integer(5550123).unwrap(),
+            PhoneNumber::parse("5550123").unwrap()
+        );
         for bad in ["", "   ", "123456789012345678901", "555\n0123", "\u{7f}"] {
             assert_eq!(PhoneNumber::parse(bad).unwrap_err().code(), "invalid_argument", "{bad:?}");
         }
@@ -172,7 +176,10 @@ mod tests {
 
     #[test]
     fn names_follow_their_rule_and_huge_strings_are_invalid_arguments() {
-        assert_eq!(ConversationName::parse("  Heist Planning ").unwrap().as_str(), "Heist Planning");
+        assert_eq!(
+            ConversationName::parse("  Heist Planning ").unwrap().as_str(),
+            "Heist Planning"
+        );
         assert_eq!(ConversationName::parse(&"é".repeat(64)).unwrap().as_str().chars().count(), 64);
         for bad in ["", "  ", "a\u{0}b", "tab\there", &"x".repeat(65)] {
             assert_eq!(ConversationName::parse(bad).unwrap_err().code(), "invalid_name", "{bad:?}");

@@ -2,19 +2,24 @@
 //!
 //! Layers, each the only one that knows its neighbour:
 //! - [`input`]: raw values → validated types (the input rules);
-//! - [`service`]: the domain operations and rules ([`Darkchat`]), clock and randomness given
-//!   by the caller;
-//! - [`store`]: SQLite, every SQL statement, migrations, background checkpoints;
+//! - [`service`]: the domain operations and rules, clock and randomness given by the caller,
+//!   written once against [`storage`], the transaction interface;
+//! - [`store`]: the embedded SQLite store, every SQLite statement, migrations, background
+//!   checkpoints; [`Darkchat`] is the rules over it as plain calls;
+//! - [`mysql`]: the same interface on MySQL/MariaDB, whose statements the host runs;
 //! - [`api`]: the one dispatch of the core's methods for every host: host values in, a reply
 //!   tree out;
 //! - `lua` (features `module`/`vendored`): the Lua 5.4 binding, the only code that knows mlua;
 //! - `wasm` (target `wasm32`): raw wasm exports taking and returning JSON, for the JS host.
 
 pub mod api;
+mod darkchat;
 pub mod error;
+pub mod ids;
 pub mod input;
 pub mod model;
 pub mod service;
+pub mod storage;
 pub mod store;
 
 #[cfg(any(feature = "module", feature = "vendored"))]
@@ -23,6 +28,8 @@ pub mod lua;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
+pub use darkchat::Darkchat;
 pub use error::{Error, Result};
-pub use service::{Actor, Darkchat, Limits};
+pub use ids::{ConversationId, MessageId, PhoneId};
+pub use service::{Actor, Limits, Service};
 pub use store::{Store, StoreOptions};

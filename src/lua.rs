@@ -20,9 +20,9 @@ use mlua::{
 };
 use rand::{Rng, SeedableRng};
 
-use crate::api::{self, Arg, Reply, MAX_ARG_BYTES};
+use crate::api::{self, Arg, Method, Reply, MAX_ARG_BYTES};
+use crate::darkchat::Darkchat;
 use crate::error::{Error, Result};
-use crate::service::Darkchat;
 use crate::store::Store;
 
 /// The Lua module table: `require("darkchat")`.
@@ -54,7 +54,10 @@ fn open(lua: &Lua, options: Value) -> LuaResult<MultiValue> {
         Ok(Darkchat::new(store, limits, seed))
     }));
     match opened {
-        Ok(Ok(core)) => (Handle { core: RefCell::new(Some(core)), backups: Default::default() }, Value::Nil).into_lua_multi(lua),
+        Ok(Ok(core)) => {
+            (Handle { core: RefCell::new(Some(core)), backups: Default::default() }, Value::Nil)
+                .into_lua_multi(lua)
+        }
         Ok(Err(e)) => (Value::Nil, e.to_string()).into_lua_multi(lua),
         Err(_) => (Value::Nil, "internal error while opening the database").into_lua_multi(lua),
     }
@@ -88,8 +91,10 @@ impl Handle {
         F: FnOnce(&Lua, &mut Darkchat) -> Result<MultiValue>,
     {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let mut slot = self.core.try_borrow_mut().map_err(|_| Error::Internal("re-entered".into()))?;
-            let core = slot.as_mut().ok_or_else(|| Error::Unusable("the store is closed".into()))?;
+            let mut slot =
+                self.core.try_borrow_mut().map_err(|_| Error::Internal("re-entered".into()))?;
+            let core =
+                slot.as_mut().ok_or_else(|| Error::Unusable("the store is closed".into()))?;
             #[cfg(feature = "fault-injection")]
             fault::fire();
             f(lua, core)
@@ -119,11 +124,11 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 impl UserData for Handle {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
         // Every method of the core, through the one host-neutral dispatch (api.rs).
-        for &method in api::METHODS {
-            m.add_method(method, move |lua, h, args: MultiValue| {
+        for method in Method::ALL {
+            m.add_method(method.name(), move |lua, h, args: MultiValue| {
                 h.call(lua, |lua, core| {
                     let args: Vec<Arg> = args.iter().map(arg).collect();
-                    let replies = api::call(core, method, &args, now())?;
+                    let replies = api::call(core, method.name(), &args, now())?;
                     to_lua(lua, &replies)
                 })
             });

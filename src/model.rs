@@ -3,15 +3,17 @@
 
 use serde::Serialize;
 
+use crate::ids::{ConversationId, MessageId, PhoneId};
+
 /// A conversation seen by one member (`is_it_read` and `unread_count` are that member's).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Conversation {
-    pub id: i64,
+    pub id: ConversationId,
     pub name: String,
     pub app_name: String,
     /// Phone id of the creator (stable integer per phone number).
-    pub created_by: i64,
+    pub created_by: PhoneId,
     /// Phone number of the current owner (changes when the owner leaves or hands over).
     pub owner: String,
     pub join_code: String,
@@ -42,7 +44,11 @@ impl MessageKind {
 
     /// The stored form back (the schema allows only these two).
     pub fn parse(stored: &str) -> Self {
-        if stored == "system" { MessageKind::System } else { MessageKind::Text }
+        if stored == "system" {
+            MessageKind::System
+        } else {
+            MessageKind::Text
+        }
     }
 }
 
@@ -83,7 +89,7 @@ impl SystemEvent {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
-    pub id: i64,
+    pub id: MessageId,
     /// Author of a text message; subject of a system message (who joined, left, ...).
     pub sender: Option<String>,
     pub content: String,
@@ -98,7 +104,7 @@ pub struct Message {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MembershipChange {
-    pub conversation_id: i64,
+    pub conversation_id: ConversationId,
     pub number: String,
     /// Members after the change, longest-standing first (empty when the conversation was deleted).
     pub recipients: Vec<String>,

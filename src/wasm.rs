@@ -25,8 +25,8 @@ use serde_json::{json, Value};
 
 use crate::api::{self, Arg};
 use crate::error::{Error, Result};
-use crate::service::Darkchat;
 use crate::store::{self, Store};
+use crate::Darkchat;
 
 thread_local! {
     static CORE: RefCell<Option<Darkchat>> = const { RefCell::new(None) };

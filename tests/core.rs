@@ -5,7 +5,7 @@ mod scratch;
 
 use darkchat::input::{ConversationName, JoinCode, PhoneNumber, GENERATED_CODE_ALPHABET};
 use darkchat::model::{MessageKind, SystemEvent};
-use darkchat::{Actor, Darkchat, Limits, Store};
+use darkchat::{Actor, ConversationId, Darkchat, Limits, MessageId, Store};
 
 const NOW: i64 = 1_700_000_000;
 
@@ -25,7 +25,7 @@ fn name(s: &str) -> ConversationName {
 fn create_returns_the_documented_conversation() {
     let mut dc = core();
     let conv = dc.create_conversation(&n("5550123"), &name(" Heist Planning "), None, NOW).unwrap();
-    assert!(conv.id > 0);
+    assert!(conv.id.get() > 0);
     assert_eq!(conv.name, "Heist Planning");
     assert_eq!(conv.app_name, "darkchat");
     assert_eq!(conv.owner, "5550123");
@@ -60,7 +60,8 @@ fn generated_codes_are_distinct() {
     let mut dc = core();
     let mut seen = std::collections::HashSet::new();
     for i in 0..300 {
-        let conv = dc.create_conversation(&n(&format!("{}", 1000 + i)), &name("x"), None, NOW).unwrap();
+        let conv =
+            dc.create_conversation(&n(&format!("{}", 1000 + i)), &name("x"), None, NOW).unwrap();
         assert!(seen.insert(conv.join_code));
     }
 }
@@ -93,13 +94,19 @@ fn add_and_remove_record_system_messages_and_membership_order() {
 #[test]
 fn missing_conversations_and_non_members_are_told_apart() {
     let mut dc = core();
-    assert_eq!(dc.add_member(&n("1"), 42, NOW).unwrap_err().code(), "conversation_not_found");
-    assert_eq!(dc.remove_member(&n("1"), 42, true, NOW).unwrap_err().code(), "conversation_not_found");
+    assert_eq!(
+        dc.add_member(&n("1"), ConversationId(42), NOW).unwrap_err().code(),
+        "conversation_not_found"
+    );
+    assert_eq!(
+        dc.remove_member(&n("1"), ConversationId(42), true, NOW).unwrap_err().code(),
+        "conversation_not_found"
+    );
     let id = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
     assert_eq!(dc.conversation(&n("2"), id).unwrap_err().code(), "not_member");
     // A failed add writes nothing: not even the phone row of the new number.
     let before = dc.stats().unwrap();
-    assert!(dc.add_member(&n("777"), id + 1, NOW).is_err());
+    assert!(dc.add_member(&n("777"), ConversationId(id.get() + 1), NOW).is_err());
     assert_eq!(dc.stats().unwrap(), before);
 }
 
@@ -216,8 +223,14 @@ fn owner_actions_are_for_the_owner_and_admins() {
     let id = conv.id;
     dc.add_member(&n("2"), id, NOW).unwrap();
     let (two, three) = (n("2"), n("3"));
-    assert_eq!(dc.rename(Actor::Member(&two), id, &name("B"), NOW).unwrap_err().code(), "forbidden");
-    assert_eq!(dc.rename(Actor::Member(&three), id, &name("B"), NOW).unwrap_err().code(), "not_member");
+    assert_eq!(
+        dc.rename(Actor::Member(&two), id, &name("B"), NOW).unwrap_err().code(),
+        "forbidden"
+    );
+    assert_eq!(
+        dc.rename(Actor::Member(&three), id, &name("B"), NOW).unwrap_err().code(),
+        "not_member"
+    );
     assert_eq!(dc.regenerate_code(Actor::Member(&two), id).unwrap_err().code(), "forbidden");
     assert_eq!(dc.delete(Actor::Member(&two), id).unwrap_err().code(), "forbidden");
     assert_eq!(
@@ -265,11 +278,13 @@ fn listing_is_most_recent_first_with_the_last_message() {
 fn listing_breaks_ties_by_newest_id_and_keeps_only_the_most_recent_max_list() {
     let limits = Limits { max_list: 3, ..Limits::default() };
     let mut dc = Darkchat::new(Store::open_in_memory().unwrap(), limits, [9; 32]);
-    let ids: Vec<i64> = (0..5)
+    let ids: Vec<ConversationId> = (0..5)
         .map(|i| dc.create_conversation(&n("1"), &name(&format!("C{i}")), None, NOW).unwrap().id)
         .collect();
     // Same second everywhere: the newer conversation comes first.
-    let listed = |dc: &Darkchat| dc.conversations_of(&n("1")).unwrap().iter().map(|c| c.id).collect::<Vec<_>>();
+    let listed = |dc: &Darkchat| {
+        dc.conversations_of(&n("1")).unwrap().iter().map(|c| c.id).collect::<Vec<_>>()
+    };
     assert_eq!(listed(&dc), vec![ids[4], ids[3], ids[2]]);
     // Activity moves the oldest to the front; the cut keeps the three most recent.
     dc.send_message(&n("1"), ids[0], "bump", NOW + 1).unwrap();
@@ -322,16 +337,16 @@ fn upgrading_a_version_1_database_keeps_everything_and_fills_the_last_message() 
     let dc = Darkchat::new(Store::open(&path).unwrap(), Limits::default(), [5; 32]);
     assert_eq!(dc.store().schema_version().unwrap(), MIGRATIONS.len() as i64);
     let list = dc.conversations_of(&n("5550002")).unwrap();
-    assert_eq!(list.iter().map(|c| c.id).collect::<Vec<_>>(), vec![7, 8]);
+    assert_eq!(list.iter().map(|c| c.id.get()).collect::<Vec<_>>(), vec![7, 8]);
     assert_eq!(list[0].messages.len(), 1);
-    assert_eq!(list[0].messages[0].id, 3);
+    assert_eq!(list[0].messages[0].id, MessageId(3));
     assert_eq!(list[0].messages[0].content, "second");
     assert_eq!(list[0].messages[0].sender.as_deref(), Some("5550002"));
     assert_eq!(list[0].messages[0].kind, MessageKind::Text);
     assert!(list[1].messages.is_empty());
-    let page = dc.messages_before(&n("5550001"), 7, None, 10).unwrap();
-    assert_eq!(page.iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 2, 3]);
-    assert_eq!(dc.store().integrity_check().unwrap(), "ok");
+    let page = dc.messages_before(&n("5550001"), ConversationId(7), None, 10).unwrap();
+    assert_eq!(page.iter().map(|m| m.id.get()).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(dc.integrity_check().unwrap(), "ok");
 }
 
 #[test]
@@ -342,7 +357,10 @@ fn limits_are_enforced() {
     dc.add_member(&n("2"), id, NOW).unwrap();
     assert_eq!(dc.add_member(&n("3"), id, NOW).unwrap_err().code(), "forbidden");
     dc.create_conversation(&n("1"), &name("B"), None, NOW).unwrap();
-    assert_eq!(dc.create_conversation(&n("1"), &name("C"), None, NOW).unwrap_err().code(), "forbidden");
+    assert_eq!(
+        dc.create_conversation(&n("1"), &name("C"), None, NOW).unwrap_err().code(),
+        "forbidden"
+    );
 }
 
 #[test]
@@ -370,7 +388,7 @@ fn everything_survives_reopening_the_file() {
     let conv = dc.conversation(&n("1"), id).unwrap();
     assert_eq!(conv.name, "Kept");
     assert_eq!(conv.messages[0].content, "still here");
-    assert_eq!(dc.store().integrity_check().unwrap(), "ok");
+    assert_eq!(dc.integrity_check().unwrap(), "ok");
 }
 
 #[test]

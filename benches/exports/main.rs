@@ -50,7 +50,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use darkchat::input::{ConversationName, JoinCode, PhoneNumber};
-use darkchat::{Darkchat, Limits, Store};
+use darkchat::{ConversationId, Darkchat, Limits, Store};
 use mlua::{IntoLuaMulti, MultiValue, ObjectLike, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -739,16 +739,25 @@ impl Bench {
                             let name = ConversationName::parse(&t.text)?;
                             core.create_conversation(&number, &name, None, now).map(drop)
                         }
-                        Op::Add => core.add_member(&number, t.id, now).map(drop),
+                        Op::Add => core.add_member(&number, ConversationId(t.id), now).map(drop),
                         Op::Join => {
                             let code = JoinCode::parse(&t.code)?;
                             core.join_by_code(&number, &code, now).map(drop)
                         }
-                        Op::Send => core.send_message(&number, t.id, &t.text, now).map(drop),
-                        Op::Remove => core.remove_member(&number, t.id, t.is_self, now).map(drop),
+                        Op::Send => {
+                            core.send_message(&number, ConversationId(t.id), &t.text, now).map(drop)
+                        }
+                        Op::Remove => core
+                            .remove_member(&number, ConversationId(t.id), t.is_self, now)
+                            .map(drop),
                         Op::List => core.conversations_of(&number).map(drop),
                         Op::Page => core
-                            .messages_before(&number, t.id, None, core.limits().page_size)
+                            .messages_before(
+                                &number,
+                                ConversationId(t.id),
+                                None,
+                                core.limits().page_size,
+                            )
                             .map(drop),
                     }
                 })();

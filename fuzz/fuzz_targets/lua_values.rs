@@ -23,7 +23,7 @@ const CODES: &[&str] = &[
 
 // Every method of the shared dispatch (backups and close are the binding's own: their
 // arguments are files to create, or they end the handle).
-use darkchat::api::METHODS;
+use darkchat::api::Method;
 
 const STRINGS: &[&str] = &[
     "5550101",
@@ -127,7 +127,7 @@ fuzz_target!(|data: &[u8]| {
     STATE.with(|s| {
         let mut bytes = Bytes(data);
         while let Some(which) = bytes.byte() {
-            let method = METHODS[which as usize % METHODS.len()];
+            let method = Method::ALL[which as usize % Method::ALL.len()].name();
             let mut args = MultiValue::new();
             for _ in 0..4 {
                 match bytes.value(s, 0) {

@@ -22,6 +22,7 @@ mod lock;
 pub mod migrations;
 mod numbers;
 mod queries;
+mod transactions;
 #[cfg(target_arch = "wasm32")]
 mod vfs;
 
@@ -42,7 +43,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 
-pub use queries::{ConversationRow, MemberRow, Tx};
+pub use queries::Tx;
+pub use transactions::{ReadTx, WriteTx};
 
 /// Page cache per connection, in KiB: bounds memory whatever the database size.
 const CACHE_KIB: i64 = 8 * 1024;
@@ -170,8 +172,7 @@ impl Store {
         // Reading the header first turns "file is not a database" into an error here.
         let _: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
         if on_disk {
-            let mode: String =
-                conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(Error::Unusable(format!("could not switch to WAL (got {mode})")));
             }
@@ -185,23 +186,6 @@ impl Store {
         conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(())
-    }
-
-    /// Runs `f` in one write transaction: committed when it returns `Ok`, rolled back on `Err`
-    /// or panic.
-    pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let tx = Transaction::begin(&self.conn, "BEGIN IMMEDIATE")?;
-        let value = f(&Tx::new(&self.conn, &self.numbers, false))?;
-        tx.commit()?;
-        Ok(value)
-    }
-
-    /// Runs `f` on one consistent snapshot (a read transaction).
-    pub fn read<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let tx = Transaction::begin(&self.conn, "BEGIN")?;
-        let value = f(&Tx::new(&self.conn, &self.numbers, true))?;
-        tx.commit()?;
-        Ok(value)
     }
 
     /// The wasm host's checkpoint, run from a timer between calls (no threads there): when
@@ -236,7 +220,10 @@ impl Store {
     /// connection, so the caller (the server's main thread) keeps serving meanwhile. The copy
     /// is one read transaction of a WAL snapshot: writes go on and are simply not in it.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn start_backup(&self, dest: impl AsRef<Path>) -> Result<std::thread::JoinHandle<Result<()>>> {
+    pub fn start_backup(
+        &self,
+        dest: impl AsRef<Path>,
+    ) -> Result<std::thread::JoinHandle<Result<()>>> {
         let Some(source) = self.path.clone() else {
             return Err(Error::Unusable("an in-memory store has no file to back up".into()));
         };
@@ -250,20 +237,6 @@ impl Store {
                 copy_database(&conn, &dest)
             })
             .map_err(|e| Error::Unusable(format!("cannot start backup thread: {e}")))
-    }
-
-    /// Bytes used by the main database file (page count × page size).
-    pub fn size_bytes(&self) -> Result<i64> {
-        Ok(self.conn.query_row(
-            "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size",
-            [],
-            |r| r.get(0),
-        )?)
-    }
-
-    /// A full `PRAGMA integrity_check`: "ok" or SQLite's first complaint.
-    pub fn integrity_check(&self) -> Result<String> {
-        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
     /// The underlying connection, for tests that inspect query plans.
@@ -344,7 +317,10 @@ pub fn wait_for_lock(attempt: i32) -> bool {
 #[cfg(not(target_arch = "wasm32"))]
 fn refuse_existing(dest: &Path) -> Result<()> {
     if dest.exists() {
-        return Err(Error::Unusable(format!("{} already exists; choose a new file", dest.display())));
+        return Err(Error::Unusable(format!(
+            "{} already exists; choose a new file",
+            dest.display()
+        )));
     }
     Ok(())
 }
@@ -373,63 +349,68 @@ fn cause(e: &Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::MessageId;
+    use crate::model::MessageKind;
+    use crate::storage::{run_inline, Read, Storage, Write};
 
     fn phones(store: &Store) -> i64 {
-        store.read(|tx| tx.count_phones()).unwrap()
+        run_inline(store.read(async |tx| tx.stats().await)).unwrap().phones
     }
 
     #[test]
     fn a_write_that_fails_or_panics_leaves_nothing_and_the_next_one_commits() {
         let mut store = Store::open_in_memory().unwrap();
-        let failed: Result<()> = store.write(|tx| {
-            tx.ensure_phone("111")?;
+        let failed: Result<()> = run_inline(store.write(async |tx| {
+            tx.ensure_phone("111").await?;
             Err(Error::invalid("test"))
-        });
+        }));
         assert!(failed.is_err());
         assert_eq!(phones(&store), 0);
 
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            store.write(|tx| -> Result<()> {
-                tx.ensure_phone("222")?;
+            run_inline(store.write(async |tx| -> Result<()> {
+                tx.ensure_phone("222").await?;
                 panic!("inside a write");
-            })
+            }))
         }));
         assert!(panicked.is_err());
         assert_eq!(phones(&store), 0);
         assert!(store.conn.is_autocommit(), "no transaction left open");
 
-        store.write(|tx| tx.ensure_phone("333")).unwrap();
+        run_inline(store.write(async |tx| tx.ensure_phone("333").await)).unwrap();
         assert_eq!(phones(&store), 1);
         // A failed read leaves no snapshot open either.
-        assert!(store.read(|_| -> Result<()> { Err(Error::invalid("test")) }).is_err());
+        let failed: Result<()> = run_inline(store.read(async |_| Err(Error::invalid("test"))));
+        assert!(failed.is_err());
         assert!(store.conn.is_autocommit());
     }
 
     #[test]
     fn a_sender_number_read_in_a_write_that_rolls_back_is_not_remembered() {
-        use crate::model::MessageKind;
         let mut store = Store::open_in_memory().unwrap();
         // Post as a phone inserted by this write, read the page inside it, then roll back.
-        let rolled_back: Result<()> = store.write(|tx| {
-            let phone = tx.ensure_phone("111")?;
-            let id = tx.insert_conversation("A", phone, "CODE1", 1)?;
-            tx.insert_message(id, Some(phone), MessageKind::Text, None, "hi", 1)?;
-            assert_eq!(tx.messages_before(id, None, 10)?[0].sender.as_deref(), Some("111"));
+        let rolled_back: Result<()> = run_inline(store.write(async |tx| {
+            let phone = tx.ensure_phone("111").await?;
+            let id = tx.insert_conversation("A", phone, "CODE1", 1).await?;
+            tx.insert_message(id, Some(phone), MessageKind::Text, None, "hi", 1).await?;
+            let page = tx.messages_before(id, None, 10).await?;
+            assert_eq!(page[0].sender.as_deref(), Some("111"));
             Err(Error::invalid("test"))
-        });
+        }));
         assert!(rolled_back.is_err());
         // The same phone id now belongs to another number.
-        let id = store
-            .write(|tx| {
-                let phone = tx.ensure_phone("222")?;
-                let id = tx.insert_conversation("B", phone, "CODE2", 2)?;
-                tx.insert_message(id, Some(phone), MessageKind::Text, None, "hello", 2)?;
-                Ok(id)
-            })
-            .unwrap();
+        let id = run_inline(store.write(async |tx| {
+            let phone = tx.ensure_phone("222").await?;
+            let id = tx.insert_conversation("B", phone, "CODE2", 2).await?;
+            tx.insert_message(id, Some(phone), MessageKind::Text, None, "hello", 2).await?;
+            Ok(id)
+        }))
+        .unwrap();
         for _ in 0..2 {
-            let page = store.read(|tx| tx.messages_before(id, None, 10)).unwrap();
+            let page =
+                run_inline(store.read(async |tx| tx.messages_before(id, None, 10).await)).unwrap();
             assert_eq!(page[0].sender.as_deref(), Some("222"));
+            assert!(page[0].id > MessageId::NONE);
         }
     }
 }

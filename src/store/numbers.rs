@@ -12,12 +12,14 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::ids::PhoneId;
+
 /// At most this many numbers are kept (about 1 MiB); when full it starts over.
 const CAPACITY: usize = 16384;
 
 #[derive(Default)]
 pub(super) struct NumberCache {
-    numbers: HashMap<i64, String, BuildHasherDefault<PhoneIdHasher>>,
+    numbers: HashMap<PhoneId, String, BuildHasherDefault<PhoneIdHasher>>,
 }
 
 /// A multiplicative hash of a phone id. Why not the standard SipHash: a page looks up every
@@ -45,11 +47,11 @@ impl Hasher for PhoneIdHasher {
 }
 
 impl NumberCache {
-    pub(super) fn get(&self, phone: i64) -> Option<&str> {
+    pub(super) fn get(&self, phone: PhoneId) -> Option<&str> {
         self.numbers.get(&phone).map(String::as_str)
     }
 
-    pub(super) fn insert(&mut self, phone: i64, number: &str) {
+    pub(super) fn insert(&mut self, phone: PhoneId, number: &str) {
         if self.numbers.len() >= CAPACITY {
             self.numbers.clear();
         }

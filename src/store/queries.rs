@@ -5,42 +5,20 @@
 
 use std::cell::RefCell;
 
-use rusqlite::types::ValueRef;
+use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::numbers::NumberCache;
 use crate::error::Result;
+use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::model::{Message, MessageKind, SystemEvent};
+use crate::storage::{ConversationRow, Listed, MemberRow, Stats};
 
 pub struct Tx<'c> {
     conn: &'c Connection,
     numbers: &'c RefCell<NumberCache>,
     /// A read transaction: only committed rows are seen, so numbers may be remembered.
     reading: bool,
-}
-
-/// A conversation row with its owner's number resolved.
-#[derive(Debug, Clone)]
-pub struct ConversationRow {
-    pub id: i64,
-    pub name: String,
-    pub app_name: String,
-    pub created_by: i64,
-    pub owner_id: i64,
-    pub owner_number: String,
-    pub join_code: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub last_message_id: i64,
-    /// The message `last_message_id` points at (None when there is none).
-    pub last_message: Option<Message>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct MemberRow {
-    /// Membership age: smaller is longer-standing.
-    pub id: i64,
-    pub last_read_message_id: i64,
 }
 
 /// The columns [`Tx::conversation_row`] reads, as a macro so statements stay `&'static str`.
@@ -81,6 +59,25 @@ fn optional_text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<Option<
     }
 }
 
+/// Ids are stored as SQLite integers.
+macro_rules! sql_id {
+    ($($name:ident),*) => {$(
+        impl ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                self.0.to_sql()
+            }
+        }
+
+        impl FromSql for $name {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                i64::column_result(value).map($name)
+            }
+        }
+    )*};
+}
+
+sql_id!(ConversationId, PhoneId, MessageId);
+
 impl<'c> Tx<'c> {
     pub(super) fn new(
         conn: &'c Connection,
@@ -92,26 +89,28 @@ impl<'c> Tx<'c> {
 
     // --- phones -------------------------------------------------------------------------
 
-    pub fn phone_id(&self, number: &str) -> Result<Option<i64>> {
+    pub fn phone_id(&self, number: &str) -> Result<Option<PhoneId>> {
         let mut stmt = self.conn.prepare_cached("SELECT id FROM phones WHERE number = ?1")?;
         Ok(stmt.query_row([number], |r| r.get(0)).optional()?)
     }
 
     /// The phone id of `number`, creating it on first sight.
-    pub fn ensure_phone(&self, number: &str) -> Result<i64> {
+    pub fn ensure_phone(&self, number: &str) -> Result<PhoneId> {
         if let Some(id) = self.phone_id(number)? {
             return Ok(id);
         }
         let mut stmt = self.conn.prepare_cached("INSERT INTO phones (number) VALUES (?1)")?;
         stmt.execute([number])?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(PhoneId(self.conn.last_insert_rowid()))
     }
 
     // --- conversations ------------------------------------------------------------------
 
-    pub fn conversation(&self, id: i64) -> Result<Option<ConversationRow>> {
+    pub fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
         let mut stmt = self.conn.prepare_cached(concat!(
-            "SELECT ", conversation_columns!(), " FROM conversations c WHERE c.id = ?1"
+            "SELECT ",
+            conversation_columns!(),
+            " FROM conversations c WHERE c.id = ?1"
         ))?;
         let mut rows = stmt.query([id])?;
         rows.next()?.map(|row| self.conversation_row(row)).transpose()
@@ -119,10 +118,10 @@ impl<'c> Tx<'c> {
 
     /// A row of [`conversation_columns!`] with its owner's number.
     fn conversation_row(&self, row: &Row<'_>) -> Result<ConversationRow> {
-        let owner_id: i64 = row.get(4)?;
-        let last_message_id: i64 = row.get(8)?;
+        let owner_id: PhoneId = row.get(4)?;
+        let last_message_id: MessageId = row.get(8)?;
         let last_message = match optional_text(row, 10)? {
-            Some(kind) if last_message_id > 0 => Some(Message {
+            Some(kind) if last_message_id != MessageId::NONE => Some(Message {
                 id: last_message_id,
                 sender: row.get(9)?,
                 kind: MessageKind::parse(kind),
@@ -147,12 +146,12 @@ impl<'c> Tx<'c> {
         })
     }
 
-    pub fn conversation_exists(&self, id: i64) -> Result<bool> {
+    pub fn conversation_exists(&self, id: ConversationId) -> Result<bool> {
         let mut stmt = self.conn.prepare_cached("SELECT 1 FROM conversations WHERE id = ?1")?;
         Ok(stmt.exists([id])?)
     }
 
-    pub fn conversation_id_by_code(&self, code: &str) -> Result<Option<i64>> {
+    pub fn conversation_id_by_code(&self, code: &str) -> Result<Option<ConversationId>> {
         let mut stmt =
             self.conn.prepare_cached("SELECT id FROM conversations WHERE join_code = ?1")?;
         Ok(stmt.query_row([code], |r| r.get(0)).optional()?)
@@ -165,26 +164,26 @@ impl<'c> Tx<'c> {
     pub fn insert_conversation(
         &self,
         name: &str,
-        creator: i64,
+        creator: PhoneId,
         join_code: &str,
         now: i64,
-    ) -> Result<i64> {
+    ) -> Result<ConversationId> {
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO conversations (name, created_by, owner_id, join_code, created_at, updated_at) \
              VALUES (?1, ?2, ?2, ?3, ?4, ?4)",
         )?;
         stmt.execute(params![name, creator, join_code, now])?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(ConversationId(self.conn.last_insert_rowid()))
     }
 
-    pub fn set_owner(&self, conversation: i64, phone: i64) -> Result<()> {
+    pub fn set_owner(&self, conversation: ConversationId, phone: PhoneId) -> Result<()> {
         let mut stmt =
             self.conn.prepare_cached("UPDATE conversations SET owner_id = ?2 WHERE id = ?1")?;
         stmt.execute(params![conversation, phone])?;
         Ok(())
     }
 
-    pub fn set_name(&self, conversation: i64, name: &str, now: i64) -> Result<()> {
+    pub fn set_name(&self, conversation: ConversationId, name: &str, now: i64) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
             "UPDATE conversations SET name = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1",
         )?;
@@ -192,7 +191,7 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    pub fn set_join_code(&self, conversation: i64, code: &str) -> Result<()> {
+    pub fn set_join_code(&self, conversation: ConversationId, code: &str) -> Result<()> {
         let mut stmt =
             self.conn.prepare_cached("UPDATE conversations SET join_code = ?2 WHERE id = ?1")?;
         stmt.execute(params![conversation, code])?;
@@ -200,21 +199,29 @@ impl<'c> Tx<'c> {
     }
 
     /// Deletes the conversation; members and messages go with it (ON DELETE CASCADE).
-    pub fn delete_conversation(&self, conversation: i64) -> Result<()> {
+    pub fn delete_conversation(&self, conversation: ConversationId) -> Result<()> {
         let mut stmt = self.conn.prepare_cached("DELETE FROM conversations WHERE id = ?1")?;
         stmt.execute([conversation])?;
         Ok(())
     }
 
-    /// Conversations of `phone`, most recently active first, at most `limit`.
+    /// Conversations of `phone`, most recently active first, at most `limit`, each with the
+    /// member's unread count up to `unread_cap`.
     ///
     /// Sorted here rather than by `ORDER BY ... LIMIT`: SQLite sorts that through a temporary
     /// b-tree it builds and frees per call, which cost more than reading the rows (callgrind).
     /// A number is in at most `maxConversationsPerNumber` conversations, so all of its rows are
     /// few.
-    pub fn conversations_of(&self, phone: i64, limit: u32) -> Result<Vec<(ConversationRow, MemberRow)>> {
+    pub fn conversations_of(
+        &self,
+        phone: PhoneId,
+        limit: u32,
+        unread_cap: u32,
+    ) -> Result<Vec<Listed>> {
         let mut stmt = self.conn.prepare_cached(concat!(
-            "SELECT ", conversation_columns!(), ", m.id, m.last_read_message_id \
+            "SELECT ",
+            conversation_columns!(),
+            ", m.id, m.last_read_message_id \
              FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.phone_id = ?1"
         ))?;
         let mut rows = stmt.query([phone])?;
@@ -228,13 +235,29 @@ impl<'c> Tx<'c> {
         }
         list.sort_unstable_by(|(a, _), (b, _)| (b.updated_at, b.id).cmp(&(a.updated_at, a.id)));
         list.truncate(limit as usize);
-        Ok(list)
+        list.into_iter()
+            .map(|(row, member)| {
+                let unread = self.unread(&row, member.last_read_message_id, unread_cap)?;
+                Ok(Listed { row, member, unread })
+            })
+            .collect()
+    }
+
+    /// Messages of `row` after `read_up_to`, up to `cap`; none without a look at the messages
+    /// when the read position is the newest message.
+    pub fn unread(&self, row: &ConversationRow, read_up_to: MessageId, cap: u32) -> Result<i64> {
+        if read_up_to >= row.last_message_id {
+            return Ok(0);
+        }
+        self.count_messages_after(row.id, read_up_to, cap)
     }
 
     /// All conversations, newest first, at most `limit` (admin listing).
     pub fn all_conversations(&self, limit: u32) -> Result<Vec<ConversationRow>> {
         let mut stmt = self.conn.prepare_cached(concat!(
-            "SELECT ", conversation_columns!(), " FROM conversations c ORDER BY c.id DESC LIMIT ?1"
+            "SELECT ",
+            conversation_columns!(),
+            " FROM conversations c ORDER BY c.id DESC LIMIT ?1"
         ))?;
         let mut rows = stmt.query([limit])?;
         let mut list = Vec::new();
@@ -244,25 +267,34 @@ impl<'c> Tx<'c> {
         Ok(list)
     }
 
-    pub fn count_conversations(&self) -> Result<i64> {
-        self.count("SELECT count(*) FROM conversations", [])
+    /// Counts, the file's size and schema version, for `darkchat stats`.
+    pub fn stats(&self) -> Result<Stats> {
+        Ok(Stats {
+            conversations: self.count("SELECT count(*) FROM conversations", [])?,
+            memberships: self.count("SELECT count(*) FROM members", [])?,
+            messages: self.count("SELECT count(*) FROM messages", [])?,
+            phones: self.count("SELECT count(*) FROM phones", [])?,
+            size_bytes: self.count(
+                "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size",
+                [],
+            )?,
+            schema_version: super::migrations::version(self.conn)?,
+            location: self.conn.path().filter(|p| !p.is_empty()).map(str::to_owned),
+        })
     }
 
-    pub fn count_messages(&self) -> Result<i64> {
-        self.count("SELECT count(*) FROM messages", [])
-    }
-
-    pub fn count_memberships(&self) -> Result<i64> {
-        self.count("SELECT count(*) FROM members", [])
-    }
-
-    pub fn count_phones(&self) -> Result<i64> {
-        self.count("SELECT count(*) FROM phones", [])
+    /// A full `PRAGMA integrity_check`: "ok" or SQLite's first complaint.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
     // --- members ------------------------------------------------------------------------
 
-    pub fn member(&self, conversation: i64, phone: i64) -> Result<Option<MemberRow>> {
+    pub fn member(
+        &self,
+        conversation: ConversationId,
+        phone: PhoneId,
+    ) -> Result<Option<MemberRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, last_read_message_id FROM members \
              WHERE conversation_id = ?1 AND phone_id = ?2",
@@ -275,7 +307,11 @@ impl<'c> Tx<'c> {
     }
 
     /// The phone id of `number` if it is a member of `conversation`.
-    pub fn member_phone_id(&self, conversation: i64, number: &str) -> Result<Option<i64>> {
+    pub fn member_phone_id(
+        &self,
+        conversation: ConversationId,
+        number: &str,
+    ) -> Result<Option<PhoneId>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.phone_id FROM phones p JOIN members m \
              ON m.conversation_id = ?1 AND m.phone_id = p.id WHERE p.number = ?2",
@@ -283,7 +319,13 @@ impl<'c> Tx<'c> {
         Ok(stmt.query_row(params![conversation, number], |r| r.get(0)).optional()?)
     }
 
-    pub fn insert_member(&self, conversation: i64, phone: i64, now: i64, read_up_to: i64) -> Result<()> {
+    pub fn insert_member(
+        &self,
+        conversation: ConversationId,
+        phone: PhoneId,
+        now: i64,
+        read_up_to: MessageId,
+    ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO members (conversation_id, phone_id, joined_at, last_read_message_id) \
              VALUES (?1, ?2, ?3, ?4)",
@@ -292,7 +334,7 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    pub fn delete_member(&self, conversation: i64, phone: i64) -> Result<()> {
+    pub fn delete_member(&self, conversation: ConversationId, phone: PhoneId) -> Result<()> {
         let mut stmt = self
             .conn
             .prepare_cached("DELETE FROM members WHERE conversation_id = ?1 AND phone_id = ?2")?;
@@ -304,7 +346,7 @@ impl<'c> Tx<'c> {
     ///
     /// Sorted here: an `ORDER BY m.id` made SQLite build and free a temporary b-tree on every
     /// call (the index it reads is ordered by phone), and this runs in every write.
-    pub fn recipients(&self, conversation: i64) -> Result<Vec<String>> {
+    pub fn recipients(&self, conversation: ConversationId) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.id, p.number FROM members m JOIN phones p ON p.id = m.phone_id \
              WHERE m.conversation_id = ?1",
@@ -316,25 +358,30 @@ impl<'c> Tx<'c> {
     }
 
     /// Phone id of the longest-standing member, if any is left.
-    pub fn oldest_member(&self, conversation: i64) -> Result<Option<i64>> {
+    pub fn oldest_member(&self, conversation: ConversationId) -> Result<Option<PhoneId>> {
         // min() with a bare column: SQLite returns the phone of the row holding the minimum,
         // without the sort an ORDER BY id LIMIT 1 costs here.
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT phone_id, min(id) FROM members WHERE conversation_id = ?1",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT phone_id, min(id) FROM members WHERE conversation_id = ?1")?;
         Ok(stmt.query_row([conversation], |r| r.get(0))?)
     }
 
-    pub fn count_members(&self, conversation: i64) -> Result<i64> {
+    pub fn count_members(&self, conversation: ConversationId) -> Result<i64> {
         self.count("SELECT count(*) FROM members WHERE conversation_id = ?1", [conversation])
     }
 
-    pub fn count_memberships_of(&self, phone: i64) -> Result<i64> {
+    pub fn count_memberships_of(&self, phone: PhoneId) -> Result<i64> {
         self.count("SELECT count(*) FROM members WHERE phone_id = ?1", [phone])
     }
 
     /// Moves a member's read position forward (never back).
-    pub fn mark_read(&self, conversation: i64, phone: i64, up_to: i64) -> Result<()> {
+    pub fn mark_read(
+        &self,
+        conversation: ConversationId,
+        phone: PhoneId,
+        up_to: MessageId,
+    ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
             "UPDATE members SET last_read_message_id = max(last_read_message_id, ?3) \
              WHERE conversation_id = ?1 AND phone_id = ?2",
@@ -349,13 +396,13 @@ impl<'c> Tx<'c> {
     /// conversation keeps a copy of it for listings.
     pub fn insert_message(
         &self,
-        conversation: i64,
-        sender: Option<i64>,
+        conversation: ConversationId,
+        sender: Option<PhoneId>,
         kind: MessageKind,
         event: Option<SystemEvent>,
         content: &str,
         now: i64,
-    ) -> Result<i64> {
+    ) -> Result<MessageId> {
         let mut insert = self.conn.prepare_cached(
             "INSERT INTO messages (conversation_id, sender_id, kind, event, content, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -368,7 +415,7 @@ impl<'c> Tx<'c> {
             content,
             now
         ])?;
-        let id = self.conn.last_insert_rowid();
+        let id = MessageId(self.conn.last_insert_rowid());
         let mut touch = self.conn.prepare_cached(
             "UPDATE conversations SET last_message_id = ?2, updated_at = max(updated_at, ?3), \
              last_sender = (SELECT number FROM phones WHERE id = ?4), last_kind = ?5, \
@@ -390,18 +437,19 @@ impl<'c> Tx<'c> {
     /// returned oldest first.
     pub fn messages_before(
         &self,
-        conversation: i64,
-        before: Option<i64>,
+        conversation: ConversationId,
+        before: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Message>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, sender_id, content, kind, event, created_at FROM messages \
              WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
         )?;
-        let mut rows = stmt.query(params![conversation, before.unwrap_or(i64::MAX), limit])?;
+        let mut rows =
+            stmt.query(params![conversation, before.map_or(i64::MAX, MessageId::get), limit])?;
         let mut messages = Vec::with_capacity(limit as usize);
         while let Some(row) = rows.next()? {
-            let sender = match row.get::<_, Option<i64>>(1)? {
+            let sender = match row.get::<_, Option<PhoneId>>(1)? {
                 Some(phone) => Some(self.number_of(phone)?),
                 None => None,
             };
@@ -420,7 +468,7 @@ impl<'c> Tx<'c> {
 
     /// The number of phone `id` (a message's sender, a conversation's owner), from the cache
     /// when it is there.
-    fn number_of(&self, id: i64) -> Result<String> {
+    fn number_of(&self, id: PhoneId) -> Result<String> {
         if let Some(number) = self.numbers.borrow().get(id) {
             return Ok(number.to_owned());
         }
@@ -433,7 +481,12 @@ impl<'c> Tx<'c> {
     }
 
     /// Messages after `after` in the conversation, counted up to `cap` (unread badge).
-    pub fn count_messages_after(&self, conversation: i64, after: i64, cap: u32) -> Result<i64> {
+    pub fn count_messages_after(
+        &self,
+        conversation: ConversationId,
+        after: MessageId,
+        cap: u32,
+    ) -> Result<i64> {
         self.count(
             "SELECT count(*) FROM (SELECT 1 FROM messages \
              WHERE conversation_id = ?1 AND id > ?2 LIMIT ?3)",
@@ -444,9 +497,8 @@ impl<'c> Tx<'c> {
     // --- standalone numbers -------------------------------------------------------------
 
     pub fn standalone_number(&self, license: &str) -> Result<Option<String>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT number FROM standalone_numbers WHERE license = ?1")?;
+        let mut stmt =
+            self.conn.prepare_cached("SELECT number FROM standalone_numbers WHERE license = ?1")?;
         Ok(stmt.query_row([license], |r| r.get(0)).optional()?)
     }
 

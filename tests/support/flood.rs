@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use darkchat::input::{ConversationName, PhoneNumber};
-use darkchat::{Darkchat, Limits, Store};
+use darkchat::{ConversationId, Darkchat, Limits, Store};
 
 pub struct Flood {
     dc: Darkchat,
-    ids: Vec<i64>,
+    ids: Vec<ConversationId>,
     sends: usize,
 }
 

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use darkchat::input::{self, ConversationName, JoinCode, PhoneNumber, GENERATED_CODE_ALPHABET};
-use darkchat::{Actor, Darkchat, Limits, Store};
+use darkchat::{Actor, ConversationId, Darkchat, Limits, MessageId, Store};
 
 /// Where the choices come from: a seeded generator or the fuzzer's bytes.
 pub trait Choices {
@@ -64,9 +64,9 @@ struct Conv {
 
 pub struct Harness {
     pub core: Darkchat,
-    convs: BTreeMap<i64, Conv>,
+    convs: BTreeMap<ConversationId, Conv>,
     /// Every id ever handed out.
-    ids: BTreeSet<i64>,
+    ids: BTreeSet<ConversationId>,
     now: i64,
     pub steps: usize,
     pub successes: usize,
@@ -117,14 +117,14 @@ impl Harness {
         })
     }
 
-    fn id(&self, c: &mut impl Choices) -> Option<Result<i64, &'static str>> {
-        let existing: Vec<i64> = self.convs.keys().copied().collect();
-        let max = self.ids.iter().next_back().copied().unwrap_or(0);
+    fn id(&self, c: &mut impl Choices) -> Option<Result<ConversationId, &'static str>> {
+        let existing: Vec<i64> = self.convs.keys().map(|id| id.get()).collect();
+        let max = self.ids.iter().next_back().map_or(0, |id| id.get());
         let raw = match c.pick(10)? {
             0 => 0,
             1 => -1,
             2 => max + 1,
-            3 => self.ids.iter().nth(c.pick(self.ids.len().max(1))?).copied().unwrap_or(1), // maybe deleted
+            3 => self.ids.iter().nth(c.pick(self.ids.len().max(1))?).map_or(1, |id| id.get()), // maybe deleted
             _ if !existing.is_empty() => existing[c.pick(existing.len())?],
             _ => 1,
         };
@@ -179,7 +179,7 @@ impl Harness {
     }
 
     /// The model's checks shared by the owner actions: `Ok(())` for an admin or the owner.
-    fn owner_check(&self, id: i64, actor: &Option<PhoneNumber>) -> Outcome {
+    fn owner_check(&self, id: ConversationId, actor: &Option<PhoneNumber>) -> Outcome {
         let conv = self.convs.get(&id).ok_or("conversation_not_found")?;
         if let Some(number) = actor {
             if !conv.members.iter().any(|m| m == number.as_str()) {
@@ -192,7 +192,7 @@ impl Harness {
         Ok(())
     }
 
-    fn member_check(&self, id: i64, number: &PhoneNumber) -> Outcome {
+    fn member_check(&self, id: ConversationId, number: &PhoneNumber) -> Outcome {
         let conv = self.convs.get(&id).ok_or("conversation_not_found")?;
         if !conv.members.iter().any(|m| m == number.as_str()) {
             return Err("not_member");
@@ -200,7 +200,7 @@ impl Harness {
         Ok(())
     }
 
-    fn add_check(&self, id: i64, number: &PhoneNumber) -> Outcome {
+    fn add_check(&self, id: ConversationId, number: &PhoneNumber) -> Outcome {
         let conv = self.convs.get(&id).ok_or("conversation_not_found")?;
         if conv.members.iter().any(|m| m == number.as_str()) {
             return Err("already_member");
@@ -214,13 +214,13 @@ impl Harness {
         Ok(())
     }
 
-    fn apply_add(&mut self, id: i64, number: &str) {
+    fn apply_add(&mut self, id: ConversationId, number: &str) {
         let conv = self.convs.get_mut(&id).expect("checked");
         conv.members.push(number.to_owned());
         conv.ever.insert(number.to_owned());
     }
 
-    fn apply_remove(&mut self, id: i64, number: &str) {
+    fn apply_remove(&mut self, id: ConversationId, number: &str) {
         let conv = self.convs.get_mut(&id).expect("checked");
         conv.members.retain(|m| m != number);
         if conv.members.is_empty() {
@@ -465,7 +465,11 @@ impl Harness {
                 }
                 _ => {
                     let (number, id) = (self.number(c)?, self.id(c)?);
-                    let up_to = if c.pick(2)? == 0 { None } else { Some(c.pick(50)? as i64 + 1) };
+                    let up_to = if c.pick(2)? == 0 {
+                        None
+                    } else {
+                        Some(MessageId(c.pick(50)? as i64 + 1))
+                    };
                     let label = format!("markRead {number:?} {id:?} {up_to:?}");
                     let (expected, actual) = match (&number, &id) {
                         (Ok(n), Ok(id)) => (
@@ -533,7 +537,11 @@ impl Harness {
         );
         let mut stmt = conn.prepare("SELECT id FROM conversations ORDER BY id").unwrap();
         let ids: Vec<i64> = stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
-        assert_eq!(ids, self.convs.keys().copied().collect::<Vec<_>>(), "conversation ids {ctx}");
+        assert_eq!(
+            ids,
+            self.convs.keys().map(|id| id.get()).collect::<Vec<_>>(),
+            "conversation ids {ctx}"
+        );
         for (id, model) in &self.convs {
             let seen = self.core.conversation_for_admin(*id).expect("admin view");
             assert_eq!(seen.name, model.name, "name of {id} {ctx}");
@@ -556,7 +564,7 @@ impl Harness {
             .collect();
         for (id, sender) in senders {
             assert!(
-                self.convs[&id].ever.contains(&sender),
+                self.convs[&ConversationId(id)].ever.contains(&sender),
                 "{sender} posted in {id} without being a member {ctx}"
             );
         }

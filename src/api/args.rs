@@ -1,0 +1,105 @@
+//! Arguments as a host hands them over ([`Arg`]), and their decoding into the validated inputs
+//! of [`crate::input`]: which argument is what type, and the error each wrong one gives.
+
+use crate::error::{Error, Result};
+use crate::ids::{ConversationId, MessageId};
+use crate::input::{self, ConversationName, JoinCode, PhoneNumber, MAX_INPUT_BYTES};
+
+/// The largest string any argument may be (a message at the largest configurable length, 4
+/// bytes a character). A host may hand over longer strings as [`Arg::Unreadable`] without
+/// copying or scanning them: no argument accepts them.
+pub const MAX_ARG_BYTES: usize = 4 * 1_000_000;
+
+/// One argument as the host's value model has it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    /// A string that is not UTF-8, or longer than [`MAX_ARG_BYTES`]: a string no rule accepts.
+    Unreadable,
+    /// A table, function, userdata or anything else that is not a scalar.
+    Other,
+}
+
+/// A string argument as UTF-8, refusing oversize before anything else.
+pub fn text<'a>(value: &'a Arg, max_bytes: usize, what: &'static str) -> Result<&'a str> {
+    match value {
+        Arg::Str(s) if s.len() <= max_bytes => Ok(s),
+        _ => Err(Error::invalid(what)),
+    }
+}
+
+pub fn short_string<'a>(value: &'a Arg, what: &'static str) -> Result<&'a str> {
+    text(value, MAX_INPUT_BYTES, what)
+}
+
+pub fn integer(value: &Arg, what: &'static str) -> Result<i64> {
+    match *value {
+        Arg::Int(n) => Ok(n),
+        Arg::Float(f) => input::integral(f, what),
+        _ => Err(Error::invalid(what)),
+    }
+}
+
+pub(super) fn phone_number(value: &Arg) -> Result<PhoneNumber> {
+    match value {
+        Arg::Str(_) | Arg::Unreadable => PhoneNumber::parse(short_string(value, "number")?),
+        other => PhoneNumber::from_integer(integer(other, "number")?),
+    }
+}
+
+/// A number, or `None` (a server admin) for nil.
+pub(super) fn optional_number(value: &Arg) -> Result<Option<PhoneNumber>> {
+    match value {
+        Arg::Nil => Ok(None),
+        other => phone_number(other).map(Some),
+    }
+}
+
+pub(super) fn conversation_name(value: &Arg) -> Result<ConversationName> {
+    ConversationName::parse(short_string(value, "name")?)
+}
+
+pub(super) fn join_code(value: &Arg) -> Result<JoinCode> {
+    JoinCode::parse(short_string(value, "joinCode")?)
+}
+
+pub(super) fn optional_join_code(value: &Arg) -> Result<Option<JoinCode>> {
+    match value {
+        Arg::Nil => Ok(None),
+        other => join_code(other).map(Some),
+    }
+}
+
+pub(super) fn conversation_id(value: &Arg) -> Result<ConversationId> {
+    input::conversation_id(integer(value, "conversationId")?)
+}
+
+pub(super) fn optional_message_id(value: &Arg, what: &'static str) -> Result<Option<MessageId>> {
+    match value {
+        Arg::Nil => Ok(None),
+        other => {
+            let id = integer(other, what)?;
+            if id <= 0 {
+                return Err(Error::invalid(what));
+            }
+            Ok(Some(MessageId(id)))
+        }
+    }
+}
+
+pub(super) fn flag(value: &Arg, what: &'static str) -> Result<bool> {
+    match *value {
+        Arg::Nil => Ok(false),
+        Arg::Bool(b) => Ok(b),
+        _ => Err(Error::invalid(what)),
+    }
+}
+
+/// A message's text: a generous byte bound here; the character limit itself is the rules'.
+pub(super) fn message_text(value: &Arg) -> Result<&str> {
+    text(value, MAX_ARG_BYTES, "message")
+}

@@ -1,0 +1,385 @@
+//! The one dispatch of the core's methods, shared by every host (the Lua module, the wasm
+//! module on SQLite or MySQL): a method name and its arguments as a host sees them ([`Arg`]) →
+//! a validated [`Request`] → a call of the rules → a reply tree ([`Reply`]) that each host turns
+//! into its own values (Lua tables, JSON).
+//!
+//! Why here and not in each binding: the rules of which argument is what, in which order they
+//! are checked and what each method returns must be spelled once, so that both hosts give the
+//! same answer to the same call, error codes included. A binding only converts values.
+//!
+//! - [`args`]: host values → validated inputs;
+//! - [`reply`]: results → reply trees;
+//! - [`wire`]: the JSON form of both, for the wasm host.
+//!
+//! Never reads the clock or the OS: `now` comes from the host with every call.
+
+mod args;
+mod reply;
+mod wire;
+
+pub use args::{integer, short_string, text, Arg, MAX_ARG_BYTES};
+pub use reply::Reply;
+pub use wire::{arg_from_json, outcome_to_json, WireOutcome};
+
+use crate::darkchat::Darkchat;
+use crate::error::{Error, Result};
+use crate::ids::{ConversationId, MessageId};
+use crate::input::{self, ConversationName, JoinCode, PhoneNumber};
+use crate::service::{Actor, Limits, Service};
+use crate::storage::{run_inline, Storage};
+
+/// Every method a host can call, by the name hosts use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Create,
+    Add,
+    Remove,
+    Join,
+    Send,
+    Conversation,
+    List,
+    Messages,
+    MarkRead,
+    Rename,
+    RegenerateCode,
+    Delete,
+    Transfer,
+    Kick,
+    StandaloneNumber,
+    CheckSource,
+    CheckNumber,
+    Stats,
+    IntegrityCheck,
+}
+
+impl Method {
+    pub const ALL: [Method; 19] = [
+        Method::Create,
+        Method::Add,
+        Method::Remove,
+        Method::Join,
+        Method::Send,
+        Method::Conversation,
+        Method::List,
+        Method::Messages,
+        Method::MarkRead,
+        Method::Rename,
+        Method::RegenerateCode,
+        Method::Delete,
+        Method::Transfer,
+        Method::Kick,
+        Method::StandaloneNumber,
+        Method::CheckSource,
+        Method::CheckNumber,
+        Method::Stats,
+        Method::IntegrityCheck,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Create => "create",
+            Method::Add => "add",
+            Method::Remove => "remove",
+            Method::Join => "join",
+            Method::Send => "send",
+            Method::Conversation => "conversation",
+            Method::List => "list",
+            Method::Messages => "messages",
+            Method::MarkRead => "markRead",
+            Method::Rename => "rename",
+            Method::RegenerateCode => "regenerateCode",
+            Method::Delete => "delete",
+            Method::Transfer => "transfer",
+            Method::Kick => "kick",
+            Method::StandaloneNumber => "standaloneNumber",
+            Method::CheckSource => "checkSource",
+            Method::CheckNumber => "checkNumber",
+            Method::Stats => "stats",
+            Method::IntegrityCheck => "integrityCheck",
+        }
+    }
+
+    /// The method a host named; `invalid_argument` for an unknown name.
+    pub fn parse(name: &str) -> Result<Method> {
+        Method::ALL.into_iter().find(|m| m.name() == name).ok_or(Error::invalid("method"))
+    }
+}
+
+/// A call with its arguments validated: everything the rules need, owned (a MySQL call keeps
+/// it across the statements it waits for). `actor`/`viewer` `None` is a server admin.
+#[derive(Debug, Clone)]
+pub enum Request {
+    Create { creator: PhoneNumber, name: ConversationName, code: Option<JoinCode> },
+    Add { number: PhoneNumber, id: ConversationId },
+    Remove { number: PhoneNumber, id: ConversationId, is_self: bool },
+    Join { number: PhoneNumber, code: JoinCode },
+    Send { number: PhoneNumber, id: ConversationId, text: String },
+    Conversation { viewer: Option<PhoneNumber>, id: ConversationId },
+    List { viewer: Option<PhoneNumber> },
+    Messages { number: PhoneNumber, id: ConversationId, before: Option<MessageId>, limit: u32 },
+    MarkRead { number: PhoneNumber, id: ConversationId, up_to: Option<MessageId> },
+    Rename { actor: Option<PhoneNumber>, id: ConversationId, name: ConversationName },
+    RegenerateCode { actor: Option<PhoneNumber>, id: ConversationId },
+    Delete { actor: Option<PhoneNumber>, id: ConversationId },
+    Transfer { actor: Option<PhoneNumber>, id: ConversationId, to: PhoneNumber },
+    Kick { actor: Option<PhoneNumber>, id: ConversationId, number: PhoneNumber },
+    StandaloneNumber { license: String },
+    CheckSource { src: i64 },
+    CheckNumber { number: PhoneNumber },
+    Stats,
+    IntegrityCheck,
+}
+
+impl Request {
+    /// Validates `args` for `method` (missing ones are `Nil`, extra ones ignored), in the order
+    /// callers see the errors: each argument in turn.
+    pub fn decode(method: Method, args: &[Arg], limits: &Limits) -> Result<Request> {
+        use args::*;
+        let arg = |i: usize| args.get(i).unwrap_or(&Arg::Nil);
+        Ok(match method {
+            Method::Create => Request::Create {
+                creator: phone_number(arg(0))?,
+                name: conversation_name(arg(1))?,
+                code: optional_join_code(arg(2))?,
+            },
+            Method::Add => {
+                Request::Add { number: phone_number(arg(0))?, id: conversation_id(arg(1))? }
+            }
+            Method::Remove => Request::Remove {
+                number: phone_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                is_self: flag(arg(2), "isSelf")?,
+            },
+            Method::Join => {
+                Request::Join { number: phone_number(arg(0))?, code: join_code(arg(1))? }
+            }
+            Method::Send => Request::Send {
+                number: phone_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                text: message_text(arg(2))?.to_owned(),
+            },
+            Method::Conversation => {
+                let id = conversation_id(arg(1))?;
+                Request::Conversation { viewer: optional_number(arg(0))?, id }
+            }
+            Method::List => Request::List { viewer: optional_number(arg(0))? },
+            Method::Messages => {
+                let number = phone_number(arg(0))?;
+                let id = conversation_id(arg(1))?;
+                let before = optional_message_id(arg(2), "before")?;
+                let limit = match arg(3) {
+                    Arg::Nil => limits.page_size,
+                    other => u32::try_from(integer(other, "limit")?)
+                        .map_err(|_| Error::invalid("limit"))?,
+                };
+                if limit == 0 {
+                    return Err(Error::invalid("limit"));
+                }
+                Request::Messages { number, id, before, limit }
+            }
+            Method::MarkRead => Request::MarkRead {
+                number: phone_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                up_to: optional_message_id(arg(2), "messageId")?,
+            },
+            Method::Rename => Request::Rename {
+                actor: optional_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                name: conversation_name(arg(2))?,
+            },
+            Method::RegenerateCode => Request::RegenerateCode {
+                actor: optional_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+            },
+            Method::Delete => {
+                Request::Delete { actor: optional_number(arg(0))?, id: conversation_id(arg(1))? }
+            }
+            Method::Transfer => Request::Transfer {
+                actor: optional_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                to: phone_number(arg(2))?,
+            },
+            Method::Kick => Request::Kick {
+                actor: optional_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                number: phone_number(arg(2))?,
+            },
+            Method::StandaloneNumber => {
+                Request::StandaloneNumber { license: short_string(arg(0), "license")?.to_owned() }
+            }
+            Method::CheckSource => {
+                Request::CheckSource { src: input::player_source(integer(arg(0), "src")?)? }
+            }
+            Method::CheckNumber => Request::CheckNumber { number: phone_number(arg(0))? },
+            Method::Stats => Request::Stats,
+            Method::IntegrityCheck => Request::IntegrityCheck,
+        })
+    }
+
+    /// The answer when it needs no storage (a pure check), else `None`.
+    pub fn answer_without_storage(&self) -> Option<Vec<Reply>> {
+        match self {
+            Request::CheckSource { src } => Some(vec![Reply::Int(*src)]),
+            Request::CheckNumber { number } => Some(vec![reply::str(number.as_str().to_owned())]),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `request` on the rules at time `now` (unix seconds); returns the method's values.
+pub async fn execute<S: Storage>(
+    service: &mut Service<S>,
+    request: Request,
+    now: i64,
+) -> Result<Vec<Reply>> {
+    if let Some(answer) = request.answer_without_storage() {
+        return Ok(answer);
+    }
+    use reply::*;
+    Ok(match request {
+        Request::Create { creator, name, code } => {
+            vec![conversation(
+                service.create_conversation(&creator, &name, code.as_ref(), now).await?,
+            )]
+        }
+        Request::Add { number, id } => vec![change(service.add_member(&number, id, now).await?)],
+        Request::Remove { number, id, is_self } => {
+            vec![change(service.remove_member(&number, id, is_self, now).await?)]
+        }
+        Request::Join { number, code } => {
+            let (conv, joined) = service.join_by_code(&number, &code, now).await?;
+            vec![conversation(conv), change(joined)]
+        }
+        Request::Send { number, id, text } => {
+            let (sent, members) = service.send_message(&number, id, &text, now).await?;
+            vec![message(sent), strings(members)]
+        }
+        Request::Conversation { viewer: None, id } => {
+            vec![conversation(service.conversation_for_admin(id).await?)]
+        }
+        Request::Conversation { viewer: Some(number), id } => {
+            vec![conversation(service.conversation(&number, id).await?)]
+        }
+        Request::List { viewer: None } => {
+            let limit = service.limits().max_list;
+            vec![conversations(service.all_conversations(limit).await?)]
+        }
+        Request::List { viewer: Some(number) } => {
+            vec![conversations(service.conversations_of(&number).await?)]
+        }
+        Request::Messages { number, id, before, limit } => {
+            vec![messages(service.messages_before(&number, id, before, limit).await?)]
+        }
+        Request::MarkRead { number, id, up_to } => {
+            service.mark_read(&number, id, up_to).await?;
+            vec![]
+        }
+        Request::Rename { actor, id, name } => {
+            let (note, members) = service.rename(as_actor(&actor), id, &name, now).await?;
+            vec![message(note), strings(members)]
+        }
+        Request::RegenerateCode { actor, id } => {
+            vec![str(service.regenerate_code(as_actor(&actor), id).await?)]
+        }
+        Request::Delete { actor, id } => vec![strings(service.delete(as_actor(&actor), id).await?)],
+        Request::Transfer { actor, id, to } => {
+            let (note, members) =
+                service.transfer_ownership(as_actor(&actor), id, &to, now).await?;
+            vec![message(note), strings(members)]
+        }
+        Request::Kick { actor, id, number } => {
+            vec![change(service.kick(as_actor(&actor), id, &number, now).await?)]
+        }
+        Request::StandaloneNumber { license } => {
+            vec![str(service.standalone_number(&license, now).await?)]
+        }
+        Request::Stats => vec![stats(service.stats().await?)],
+        Request::IntegrityCheck => vec![str(service.integrity_check().await?)],
+        Request::CheckSource { .. } | Request::CheckNumber { .. } => unreachable!("answered above"),
+    })
+}
+
+/// Runs `method` with `args` on a core over the embedded SQLite store, at time `now`.
+pub fn call(core: &mut Darkchat, method: &str, args: &[Arg], now: i64) -> Result<Vec<Reply>> {
+    let request = Request::decode(Method::parse(method)?, args, core.limits())?;
+    run_inline(execute(core.service(), request, now))
+}
+
+/// Limits from the host's open options: `get(key)` gives each key's value (`Nil` = default).
+pub fn limits(get: impl Fn(&'static str) -> Arg) -> Result<Limits> {
+    let mut limits = Limits::default();
+    let read = |key: &'static str, into: &mut u32| -> Result<()> {
+        match get(key) {
+            Arg::Nil => Ok(()),
+            Arg::Int(n) if (1..=1_000_000).contains(&n) => {
+                *into = n as u32;
+                Ok(())
+            }
+            _ => Err(Error::invalid(key)),
+        }
+    };
+    let mut message_chars = limits.max_message_chars as u32;
+    read("maxMembers", &mut limits.max_members)?;
+    read("maxConversationsPerNumber", &mut limits.max_conversations_per_number)?;
+    read("maxMessageLength", &mut message_chars)?;
+    read("pageSize", &mut limits.page_size)?;
+    read("maxPageSize", &mut limits.max_page_size)?;
+    read("maxList", &mut limits.max_list)?;
+    limits.max_message_chars = message_chars as usize;
+    Ok(limits)
+}
+
+fn as_actor(number: &Option<PhoneNumber>) -> Actor<'_> {
+    number.as_ref().map_or(Actor::Admin, Actor::Member)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::Limits;
+
+    fn core() -> Darkchat {
+        Darkchat::new(Store::open_in_memory().unwrap(), Limits::default(), [1; 32])
+    }
+
+    #[test]
+    fn wire_arguments_keep_their_types() {
+        let arg = |s: &str| arg_from_json(&serde_json::from_str(s).unwrap());
+        assert_eq!(arg("3"), Arg::Int(3));
+        assert_eq!(arg("3.0"), Arg::Float(3.0));
+        assert_eq!(arg(r#"{"f":"3"}"#), Arg::Float(3.0));
+        assert!(matches!(arg(r#"{"f":"nan"}"#), Arg::Float(f) if f.is_nan()));
+        assert_eq!(arg(r#"{"f":"-inf"}"#), Arg::Float(f64::NEG_INFINITY));
+        assert_eq!(arg(r#"{"b":7}"#), Arg::Unreadable);
+        assert_eq!(arg(r#"{"o":"table"}"#), Arg::Other);
+        assert_eq!(arg("null"), Arg::Nil);
+        assert_eq!(arg(r#""x""#), Arg::Str("x".into()));
+    }
+
+    #[test]
+    fn unreadable_strings_are_invalid_wherever_a_string_goes() {
+        let mut dc = core();
+        let err = call(&mut dc, "create", &[Arg::Unreadable, Arg::Str("x".into())], 1).unwrap_err();
+        assert_eq!(
+            (err.code(), err.to_string().as_str()),
+            ("invalid_argument", "invalid argument: number")
+        );
+        let err = call(&mut dc, "create", &[Arg::Int(5), Arg::Unreadable], 1).unwrap_err();
+        assert_eq!(err.to_string(), "invalid argument: name");
+        assert!(call(&mut dc, "nope", &[], 1).is_err());
+    }
+
+    #[test]
+    fn every_method_is_dispatched() {
+        let mut dc = core();
+        for method in Method::ALL {
+            assert_eq!(Method::parse(method.name()).unwrap(), method);
+            let err = call(&mut dc, method.name(), &[Arg::Other, Arg::Other, Arg::Other], 1).err();
+            assert!(
+                err.map_or(true, |e| e.to_string() != "invalid argument: method"),
+                "{method:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Replies: the tree of values a call answers with, which each host turns into its own values
+//! (Lua tables, JSON), and how the core's results become one.
+
+use std::borrow::Cow;
+use std::ffi::CStr;
+
+use crate::model::{Conversation, MembershipChange, Message, SystemEvent};
+use crate::storage::Stats;
+
+/// A reply value. `Null` fields of an object are left out by every host (Lua: absent key).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// Borrowed when the text is fixed (a message's type, its event): no copy per message.
+    Str(Cow<'static, str>),
+    Array(Vec<Reply>),
+    /// Keys are C strings so that a Lua host can hand them to `lua_setfield` as they are
+    /// (Lua then finds the key by its address instead of hashing it per field).
+    Object(Vec<(&'static CStr, Reply)>),
+}
+
+pub(super) fn str(value: impl Into<Cow<'static, str>>) -> Reply {
+    Reply::Str(value.into())
+}
+
+pub(super) fn optional_str(value: Option<impl Into<Cow<'static, str>>>) -> Reply {
+    value.map_or(Reply::Null, str)
+}
+
+pub(super) fn strings(list: Vec<String>) -> Reply {
+    Reply::Array(list.into_iter().map(str).collect())
+}
+
+// Builders take the results by value: their strings move into the reply, uncopied.
+
+pub(super) fn conversation(c: Conversation) -> Reply {
+    Reply::Object(vec![
+        (c"id", Reply::Int(c.id.get())),
+        (c"name", str(c.name)),
+        (c"appName", str(c.app_name)),
+        (c"createdBy", Reply::Int(c.created_by.get())),
+        (c"owner", str(c.owner)),
+        (c"joinCode", str(c.join_code)),
+        (c"createdAt", Reply::Int(c.created_at)),
+        (c"updatedAt", Reply::Int(c.updated_at)),
+        (c"recipients", strings(c.recipients)),
+        (c"messages", messages(c.messages)),
+        (c"isItRead", Reply::Bool(c.is_it_read)),
+        (c"unreadCount", Reply::Int(c.unread_count)),
+    ])
+}
+
+pub(super) fn conversations(list: Vec<Conversation>) -> Reply {
+    Reply::Array(list.into_iter().map(conversation).collect())
+}
+
+pub(super) fn messages(list: Vec<Message>) -> Reply {
+    Reply::Array(list.into_iter().map(message).collect())
+}
+
+pub(super) fn message(m: Message) -> Reply {
+    Reply::Object(vec![
+        (c"id", Reply::Int(m.id.get())),
+        (c"sender", optional_str(m.sender)),
+        (c"content", str(m.content)),
+        (c"type", str(m.kind.as_str())),
+        (c"event", optional_str(m.event.map(SystemEvent::as_str))),
+        (c"createdAt", Reply::Int(m.created_at)),
+    ])
+}
+
+pub(super) fn change(c: MembershipChange) -> Reply {
+    Reply::Object(vec![
+        (c"conversationId", Reply::Int(c.conversation_id.get())),
+        (c"number", str(c.number)),
+        (c"recipients", strings(c.recipients)),
+        (c"newOwner", optional_str(c.new_owner)),
+        (c"deleted", Reply::Bool(c.deleted)),
+        (c"message", c.message.map_or(Reply::Null, message)),
+    ])
+}
+
+pub(super) fn stats(s: Stats) -> Reply {
+    Reply::Object(vec![
+        (c"conversations", Reply::Int(s.conversations)),
+        (c"memberships", Reply::Int(s.memberships)),
+        (c"messages", Reply::Int(s.messages)),
+        (c"phones", Reply::Int(s.phones)),
+        (c"sizeBytes", Reply::Int(s.size_bytes)),
+        (c"schemaVersion", Reply::Int(s.schema_version)),
+        (c"path", optional_str(s.location)),
+    ])
+}

@@ -1,0 +1,203 @@
+//! The storage interface the rules are written against, once for every database.
+//!
+//! [`crate::service`] runs each operation inside one transaction of a [`Storage`]: reads through
+//! a [`Read`] transaction, changes through a [`Write`] one (the only type with write methods, so
+//! a read path cannot write by mistake). Two storages implement it:
+//! - the embedded SQLite store ([`crate::store`]), where every statement runs inline: the
+//!   futures are ready when first polled, and [`run_inline`] polls them once;
+//! - MySQL/MariaDB ([`crate::mysql`]), where the host runs the statements: each one the core
+//!   needs suspends the operation until the host feeds the result back, so one copy of the
+//!   rules drives a database the core cannot reach itself.
+//!
+//! The methods are `async` for that second case only; on SQLite they cost what the plain calls
+//! cost. Locking: a write that reads a conversation to decide something first takes that
+//! conversation's row with [`Write::lock_conversation`] or [`Write::conversation_for_update`]
+//! (on SQLite a write transaction already holds the whole database, so these only read), so
+//! that on a database shared by several servers every change of one conversation is made in
+//! turn and every rule holds.
+
+#![allow(async_fn_in_trait)] // implemented only inside this crate, never as `dyn` or across threads
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::error::Result;
+use crate::ids::{ConversationId, MessageId, PhoneId};
+use crate::model::{Message, MessageKind, SystemEvent};
+
+/// A conversation row with its owner's number resolved.
+#[derive(Debug, Clone)]
+pub struct ConversationRow {
+    pub id: ConversationId,
+    pub name: String,
+    pub app_name: String,
+    pub created_by: PhoneId,
+    pub owner_id: PhoneId,
+    pub owner_number: String,
+    pub join_code: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// The newest message ([`MessageId::NONE`] when there is none).
+    pub last_message_id: MessageId,
+    /// That message, kept beside the conversation for listings.
+    pub last_message: Option<Message>,
+}
+
+/// A member's own state in a conversation.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberRow {
+    /// Membership age: smaller is longer-standing.
+    pub id: i64,
+    pub last_read_message_id: MessageId,
+}
+
+/// One entry of a member's conversation list, with the member's unread count (capped).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub row: ConversationRow,
+    pub member: MemberRow,
+    pub unread: i64,
+}
+
+/// Counts and facts about a store, for `darkchat stats`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub conversations: i64,
+    pub memberships: i64,
+    pub messages: i64,
+    pub phones: i64,
+    pub size_bytes: i64,
+    pub schema_version: i64,
+    /// Where the data lives (a file, or a database name).
+    pub location: Option<String>,
+}
+
+/// What every transaction can read.
+pub trait Read {
+    async fn phone_id(&self, number: &str) -> Result<Option<PhoneId>>;
+    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>>;
+    async fn conversation_exists(&self, id: ConversationId) -> Result<bool>;
+    async fn conversation_id_by_code(&self, code: &str) -> Result<Option<ConversationId>>;
+    /// `phone`'s conversations, most recently active first, at most `limit`, each with the
+    /// member's unread count counted up to `unread_cap`.
+    async fn conversations_of(
+        &self,
+        phone: PhoneId,
+        limit: u32,
+        unread_cap: u32,
+    ) -> Result<Vec<Listed>>;
+    /// Every conversation, newest first, at most `limit` (the admin listing).
+    async fn all_conversations(&self, limit: u32) -> Result<Vec<ConversationRow>>;
+    async fn member(&self, id: ConversationId, phone: PhoneId) -> Result<Option<MemberRow>>;
+    /// The phone id of `number` if it is a member of `id`.
+    async fn member_phone_id(&self, id: ConversationId, number: &str) -> Result<Option<PhoneId>>;
+    /// Members' numbers, longest-standing first.
+    async fn recipients(&self, id: ConversationId) -> Result<Vec<String>>;
+    /// The longest-standing member, if any is left.
+    async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>>;
+    async fn count_members(&self, id: ConversationId) -> Result<i64>;
+    async fn count_memberships_of(&self, phone: PhoneId) -> Result<i64>;
+    /// Up to `limit` messages older than `before` (the newest when `None`), oldest first.
+    async fn messages_before(
+        &self,
+        id: ConversationId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>>;
+    /// Messages after `after`, counted up to `cap`.
+    async fn count_messages_after(
+        &self,
+        id: ConversationId,
+        after: MessageId,
+        cap: u32,
+    ) -> Result<i64>;
+    async fn standalone_number(&self, license: &str) -> Result<Option<String>>;
+    async fn standalone_number_taken(&self, number: &str) -> Result<bool>;
+    async fn stats(&self) -> Result<Stats>;
+    /// A full consistency check of the store: "ok", or the first complaint.
+    async fn integrity_check(&self) -> Result<String>;
+}
+
+/// What only a write transaction can do.
+pub trait Write: Read {
+    /// Holds conversation `id` against other writers until the transaction ends (nothing
+    /// happens when it does not exist).
+    async fn lock_conversation(&self, id: ConversationId) -> Result<()>;
+    /// [`Read::conversation`], holding the row as [`Write::lock_conversation`] does.
+    async fn conversation_for_update(&self, id: ConversationId) -> Result<Option<ConversationRow>>;
+    /// [`Read::conversation_id_by_code`], holding the row found.
+    async fn conversation_id_by_code_for_update(
+        &self,
+        code: &str,
+    ) -> Result<Option<ConversationId>>;
+    /// The phone id of `number`, created on first sight; held until the transaction ends.
+    async fn ensure_phone(&self, number: &str) -> Result<PhoneId>;
+    /// A new conversation owned by `creator`. A code another conversation has meanwhile
+    /// taken is [`crate::Error::JoinCodeTaken`].
+    async fn insert_conversation(
+        &self,
+        name: &str,
+        creator: PhoneId,
+        join_code: &str,
+        now: i64,
+    ) -> Result<ConversationId>;
+    async fn set_owner(&self, id: ConversationId, phone: PhoneId) -> Result<()>;
+    async fn set_name(&self, id: ConversationId, name: &str, now: i64) -> Result<()>;
+    /// As [`Write::insert_conversation`], a code taken meanwhile is `JoinCodeTaken`.
+    async fn set_join_code(&self, id: ConversationId, code: &str) -> Result<()>;
+    /// Deletes the conversation with its members and messages.
+    async fn delete_conversation(&self, id: ConversationId) -> Result<()>;
+    async fn insert_member(
+        &self,
+        id: ConversationId,
+        phone: PhoneId,
+        now: i64,
+        read_up_to: MessageId,
+    ) -> Result<()>;
+    async fn delete_member(&self, id: ConversationId, phone: PhoneId) -> Result<()>;
+    /// Moves a member's read position forward (never back).
+    async fn mark_read(&self, id: ConversationId, phone: PhoneId, up_to: MessageId) -> Result<()>;
+    /// Stores a message and makes it the conversation's newest (`updated_at` moves, and the
+    /// conversation keeps a copy for listings).
+    async fn insert_message(
+        &self,
+        id: ConversationId,
+        sender: Option<PhoneId>,
+        kind: MessageKind,
+        event: Option<SystemEvent>,
+        content: &str,
+        now: i64,
+    ) -> Result<MessageId>;
+    async fn insert_standalone_number(&self, license: &str, number: &str, now: i64) -> Result<()>;
+}
+
+/// A database the rules run on: each operation in one transaction, committed when it returns
+/// `Ok` and rolled back on `Err`.
+pub trait Storage {
+    type Read<'s>: Read
+    where
+        Self: 's;
+    type Write<'s>: Write
+    where
+        Self: 's;
+
+    /// Runs `op` on one consistent snapshot.
+    async fn read<T>(&self, op: impl AsyncFnOnce(&Self::Read<'_>) -> Result<T>) -> Result<T>;
+
+    /// Runs `op` in one write transaction. A storage shared with other writers may run `op`
+    /// again, from the start on a fresh transaction, when the first try lost a race that the
+    /// database resolved by aborting it (a deadlock, a lock wait past its limit): so `op`
+    /// must decide everything from what it reads inside.
+    async fn write<T>(&mut self, op: impl AsyncFnMut(&Self::Write<'_>) -> Result<T>) -> Result<T>;
+}
+
+/// The value of a future that never waits, as on SQLite, where every statement completes in
+/// the call: polled once. A future that does wait is a bug of the storage that made it.
+pub fn run_inline<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(value) => value,
+        Poll::Pending => panic!("an inline storage operation waited"),
+    }
+}

@@ -1,0 +1,195 @@
+//! The SQLite store as a [`Storage`]: the rules' transactions, run inline.
+//!
+//! A read is a deferred `BEGIN` (one snapshot); a write is `BEGIN IMMEDIATE`, which takes the
+//! database's write lock at once, so a write transaction is alone among writers from its first
+//! statement: the row locks the interface asks for are already held and cost nothing. Every
+//! future here is ready when first polled ([`crate::storage::run_inline`]).
+
+use crate::error::Result;
+use crate::ids::{ConversationId, MessageId, PhoneId};
+use crate::model::{Message, MessageKind, SystemEvent};
+use crate::storage::{ConversationRow, Listed, MemberRow, Read, Stats, Storage, Write};
+
+use super::{Store, Transaction, Tx};
+
+/// A read transaction: [`Read`] only.
+pub struct ReadTx<'c>(Tx<'c>);
+
+/// A write transaction: [`Read`] and [`Write`].
+pub struct WriteTx<'c>(Tx<'c>);
+
+impl Storage for Store {
+    type Read<'s> = ReadTx<'s>;
+    type Write<'s> = WriteTx<'s>;
+
+    async fn read<T>(&self, op: impl AsyncFnOnce(&ReadTx<'_>) -> Result<T>) -> Result<T> {
+        let tx = Transaction::begin(&self.conn, "BEGIN")?;
+        let value = op(&ReadTx(Tx::new(&self.conn, &self.numbers, true))).await?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Never retried: nothing else writes while this transaction holds the write lock.
+    async fn write<T>(&mut self, mut op: impl AsyncFnMut(&WriteTx<'_>) -> Result<T>) -> Result<T> {
+        let tx = Transaction::begin(&self.conn, "BEGIN IMMEDIATE")?;
+        let value = op(&WriteTx(Tx::new(&self.conn, &self.numbers, false))).await?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+/// [`Read`] for a transaction type, each method the query of the same name.
+macro_rules! read_through {
+    ($tx:ident) => {
+        impl Read for $tx<'_> {
+            async fn phone_id(&self, number: &str) -> Result<Option<PhoneId>> {
+                self.0.phone_id(number)
+            }
+            async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
+                self.0.conversation(id)
+            }
+            async fn conversation_exists(&self, id: ConversationId) -> Result<bool> {
+                self.0.conversation_exists(id)
+            }
+            async fn conversation_id_by_code(&self, code: &str) -> Result<Option<ConversationId>> {
+                self.0.conversation_id_by_code(code)
+            }
+            async fn conversations_of(
+                &self,
+                phone: PhoneId,
+                limit: u32,
+                unread_cap: u32,
+            ) -> Result<Vec<Listed>> {
+                self.0.conversations_of(phone, limit, unread_cap)
+            }
+            async fn all_conversations(&self, limit: u32) -> Result<Vec<ConversationRow>> {
+                self.0.all_conversations(limit)
+            }
+            async fn member(
+                &self,
+                id: ConversationId,
+                phone: PhoneId,
+            ) -> Result<Option<MemberRow>> {
+                self.0.member(id, phone)
+            }
+            async fn member_phone_id(
+                &self,
+                id: ConversationId,
+                number: &str,
+            ) -> Result<Option<PhoneId>> {
+                self.0.member_phone_id(id, number)
+            }
+            async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
+                self.0.recipients(id)
+            }
+            async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>> {
+                self.0.oldest_member(id)
+            }
+            async fn count_members(&self, id: ConversationId) -> Result<i64> {
+                self.0.count_members(id)
+            }
+            async fn count_memberships_of(&self, phone: PhoneId) -> Result<i64> {
+                self.0.count_memberships_of(phone)
+            }
+            async fn messages_before(
+                &self,
+                id: ConversationId,
+                before: Option<MessageId>,
+                limit: u32,
+            ) -> Result<Vec<Message>> {
+                self.0.messages_before(id, before, limit)
+            }
+            async fn count_messages_after(
+                &self,
+                id: ConversationId,
+                after: MessageId,
+                cap: u32,
+            ) -> Result<i64> {
+                self.0.count_messages_after(id, after, cap)
+            }
+            async fn standalone_number(&self, license: &str) -> Result<Option<String>> {
+                self.0.standalone_number(license)
+            }
+            async fn standalone_number_taken(&self, number: &str) -> Result<bool> {
+                self.0.standalone_number_taken(number)
+            }
+            async fn stats(&self) -> Result<Stats> {
+                self.0.stats()
+            }
+            async fn integrity_check(&self) -> Result<String> {
+                self.0.integrity_check()
+            }
+        }
+    };
+}
+
+read_through!(ReadTx);
+read_through!(WriteTx);
+
+impl Write for WriteTx<'_> {
+    async fn lock_conversation(&self, _id: ConversationId) -> Result<()> {
+        Ok(()) // held since BEGIN IMMEDIATE
+    }
+    async fn conversation_for_update(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
+        self.0.conversation(id)
+    }
+    async fn conversation_id_by_code_for_update(
+        &self,
+        code: &str,
+    ) -> Result<Option<ConversationId>> {
+        self.0.conversation_id_by_code(code)
+    }
+    async fn ensure_phone(&self, number: &str) -> Result<PhoneId> {
+        self.0.ensure_phone(number)
+    }
+    async fn insert_conversation(
+        &self,
+        name: &str,
+        creator: PhoneId,
+        join_code: &str,
+        now: i64,
+    ) -> Result<ConversationId> {
+        self.0.insert_conversation(name, creator, join_code, now)
+    }
+    async fn set_owner(&self, id: ConversationId, phone: PhoneId) -> Result<()> {
+        self.0.set_owner(id, phone)
+    }
+    async fn set_name(&self, id: ConversationId, name: &str, now: i64) -> Result<()> {
+        self.0.set_name(id, name, now)
+    }
+    async fn set_join_code(&self, id: ConversationId, code: &str) -> Result<()> {
+        self.0.set_join_code(id, code)
+    }
+    async fn delete_conversation(&self, id: ConversationId) -> Result<()> {
+        self.0.delete_conversation(id)
+    }
+    async fn insert_member(
+        &self,
+        id: ConversationId,
+        phone: PhoneId,
+        now: i64,
+        read_up_to: MessageId,
+    ) -> Result<()> {
+        self.0.insert_member(id, phone, now, read_up_to)
+    }
+    async fn delete_member(&self, id: ConversationId, phone: PhoneId) -> Result<()> {
+        self.0.delete_member(id, phone)
+    }
+    async fn mark_read(&self, id: ConversationId, phone: PhoneId, up_to: MessageId) -> Result<()> {
+        self.0.mark_read(id, phone, up_to)
+    }
+    async fn insert_message(
+        &self,
+        id: ConversationId,
+        sender: Option<PhoneId>,
+        kind: MessageKind,
+        event: Option<SystemEvent>,
+        content: &str,
+        now: i64,
+    ) -> Result<MessageId> {
+        self.0.insert_message(id, sender, kind, event, content, now)
+    }
+    async fn insert_standalone_number(&self, license: &str, number: &str, now: i64) -> Result<()> {
+        self.0.insert_standalone_number(license, number, now)
+    }
+}
