@@ -31,6 +31,19 @@ const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
 
+/** js/mysql.js, loaded on first use (a server on SQLite never loads the MySQL driver). */
+let mysqlModule = null;
+function Mysql() {
+  if (!mysqlModule) mysqlModule = require(path.join(__dirnameOfHost(), 'mysql.js'));
+  return mysqlModule;
+}
+
+/** The folder of this file: as a CommonJS module, its own; as a resource script, js/. */
+function __dirnameOfHost() {
+  if (typeof __dirname === 'string' && fs.existsSync(path.join(__dirname, 'mysql.js'))) return __dirname;
+  return path.join(GetResourcePath(GetCurrentResourceName()), 'js');
+}
+
 const CORE_NAME = 'wasm';
 /** Delay from a call to the checkpoint after it (the native checkpointer's interval). */
 const CHECKPOINT_DELAY_MS = 250;
@@ -93,10 +106,13 @@ function releaseLock(lockPath) {
  * `onCheckpoint(ms, result)` is told of every timer checkpoint that ran (the benchmark and
  * tests): its duration in milliseconds and dc_checkpoint's answer (1 did work, 0 nothing to do,
  * -1 failed and left for the next one, null trapped).
+ * `log(line)` gets the lines a server owner should see (MySQL outages); `mysql2` replaces the
+ * driver (tests).
  * @param {{ wasmPath: string, root: string, seed?: string, clock?: () => number,
- *   onCheckpoint?: (ms: number, result: number | null) => void }} options
+ *   onCheckpoint?: (ms: number, result: number | null) => void, log?: (line: string) => void,
+ *   mysql2?: any }} options
  */
-function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
+function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {}, mysql2 }) {
   const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
   const rootDir = path.resolve(root);
   const rootPrefix = rootDir + path.sep;
@@ -208,6 +224,12 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     bytes().set(data, ptr);
     const reply = fn(ptr, data.length);
     x.dc_free(ptr, data.length);
+    return readReply(reply);
+  }
+
+  /** The text of a reply the module wrote at `reply` (freed here). */
+  function readReply(reply) {
+    const x = instance.exports;
     const len = new DataView(x.memory.buffer).getUint32(reply, true);
     const out = str(reply + 4, len);
     x.dc_free(reply, len + 4);
@@ -222,8 +244,8 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     walBytes = 0;
     instance = new WebAssembly.Instance(module, imports);
     const request = JSON.stringify({
-      path: options.path, limits: options.limits || null, now: now(),
-      seed: seed || crypto.randomBytes(32).toString('hex'),
+      storage: options.mysql ? 'mysql' : 'sqlite', path: options.path, limits: options.limits || null,
+      now: now(), seed: seed || crypto.randomBytes(32).toString('hex'),
     });
     const reply = JSON.parse(exchange(instance.exports.dc_open, request));
     if (!reply.ok) throw new Error(reply.message);
@@ -237,6 +259,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
    */
   function open(options) {
     if (opened) return { ok: false, message: 'the core is already open' };
+    if (options && options.storage === 'mysql') return openMysql(options);
     const dbPath = path.resolve(String(options && options.path));
     if (!inside(dbPath)) {
       return { ok: false, message: `database ${dbPath} is outside the resource folder ${rootDir}; `
@@ -263,6 +286,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
   /** Runs a core method; `argsJson` is the JSON array of wire values lua/core.lua writes. */
   function call(method, argsJson) {
     if (!opened) return { ok: false, code: 'storage_error', message: 'the store is closed' };
+    if (opened.mysql) return callMysql(method, argsJson);
     if (!instance) {
       try { start(opened); } catch (e) {
         instance = null;
@@ -332,11 +356,107 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
   function close() {
     cancelCheckpoint();
     if (!opened) return false;
+    if (opened.mysql) return closeMysql();
     try { if (instance) instance.exports.dc_close(); } catch (e) { /* trapped: files closed below */ }
     closeFiles();
     instance = null;
     releaseLock(opened.lockPath);
     opened = null;
+    return true;
+  }
+
+  // MySQL/MariaDB ------------------------------------------------------------------------------
+  // The core keeps no file: each call's statements run on a connection of js/mysql.js's pool.
+  // Calls answer a Promise (FXServer awaits it for a Lua caller in a thread).
+
+  /**
+   * Opens on MySQL: `options.connection` is mysql_connection_string. Answers at once; the
+   * schema is brought up to date in the background, and until the database is reached calls
+   * answer storage_error (one line says why, another when it is reached).
+   */
+  function openMysql(options) {
+    let driver;
+    try {
+      driver = Mysql().createDriver({
+        connection: options.connection, log, mysql2,
+        deadlineMs: Number(options.deadlineMs) > 0 ? Number(options.deadlineMs) : 5000,
+        poolSize: Number(options.poolSize) > 0 ? Number(options.poolSize) : 10,
+      });
+      start({ mysql: true, limits: options.limits });
+    } catch (e) {
+      instance = null;
+      return { ok: false, message: String(e && e.message ? e.message : e).split('\n')[0] };
+    }
+    opened = { mysql: driver, limits: options.limits, ready: null, schemaVersion: null };
+    opened.ready = connectMysql(opened);
+    return { ok: true, version, database: driver.where };
+  }
+
+  /** Migrates until it succeeds (retrying while the database is down); resolves when ready. */
+  function connectMysql(state) {
+    return new Promise((resolve) => {
+      const attempt = () => {
+        if (opened !== state) return resolve(false);
+        driveStep(() => instance.exports.dc_migrate()).then((outcome) => {
+          if (opened !== state) return resolve(false);
+          if (outcome.ok) {
+            state.schemaVersion = outcome.v && outcome.v[0];
+            log(`MySQL database ${state.mysql.where} ready (schema version ${state.schemaVersion})`);
+            return resolve(true);
+          }
+          if (!state.mysql.down) state.mysql.noteDown(new Error(outcome.message));
+          const timer = setTimeout(attempt, Mysql().RECONNECT_MS);
+          if (timer && typeof timer.unref === 'function') timer.unref();
+        });
+      };
+      attempt();
+    });
+  }
+
+  /** A call on MySQL: storage_error at once while the schema is not known to be in place. */
+  function callMysql(method, argsJson) {
+    if (opened.schemaVersion === null) {
+      const why = opened.mysql.down || 'still connecting';
+      return { ok: false, code: 'storage_error', message: `database not ready: ${why}` };
+    }
+    const args = typeof argsJson === 'string' ? argsJson : '[]';
+    const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
+    return driveStep(() => exchange(instance.exports.dc_call, request));
+  }
+
+  /** Runs a core step (`first()` gives it) and the batches it asks for, to the outcome. */
+  function driveStep(first) {
+    if (!instance) {
+      try { start(opened); } catch (e) {
+        instance = null;
+        return Promise.resolve({ ok: false, code: 'storage_error', message: `cannot restart the core: ${e.message}` });
+      }
+    }
+    const step = guarded(() => {
+      const raw = first();
+      return JSON.parse(typeof raw === 'number' ? readReply(raw) : raw);
+    });
+    if (!Array.isArray(step.batch)) {
+      delete step.cleanup;
+      return Promise.resolve(step);
+    }
+    const resume = (outcome) => {
+      const next = guarded(() => JSON.parse(exchange(instance.exports.dc_resume, JSON.stringify(outcome))));
+      if (next.ok === false && next.code === 'storage_error' && !Array.isArray(next.batch) && !instance) {
+        throw new Error(next.message);
+      }
+      return next;
+    };
+    const abort = (op) => { try { if (instance) instance.exports.dc_abort(op); } catch (e) { /* trapped */ } };
+    return opened.mysql.drive(step, resume, abort);
+  }
+
+  function closeMysql() {
+    const driver = opened.mysql;
+    opened = null;
+    try { if (instance) instance.exports.dc_close(); } catch (e) { /* trapped */ }
+    instance = null;
+    driver.close();
     return true;
   }
 
@@ -346,7 +466,11 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     return guarded(() => { instance.exports.dc_trap(); return { ok: true }; });
   }
 
-  return { open, call, close, trapForTest, get version() { return version; } };
+  return {
+    open, call, close, trapForTest, get version() { return version; },
+    /** MySQL: resolves true once the schema is in place (false if closed first). */
+    get ready() { return opened && opened.ready ? opened.ready : Promise.resolve(Boolean(opened)); },
+  };
 }
 
 /** The in-resource export on FXServer: `DarkchatCore(method, argsJson)`. */

@@ -18,6 +18,7 @@ pub mod error;
 pub mod ids;
 pub mod input;
 pub mod model;
+pub mod mysql;
 pub mod service;
 pub mod storage;
 pub mod store;

@@ -8,6 +8,9 @@
 //! race ([`Storage::write`]), so each decides only from what it reads inside its transaction,
 //! and takes the conversation's row before reading what it decides on.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -57,26 +60,29 @@ pub const UNREAD_CAP: u32 = 999;
 /// Attempts at a free random join code before giving up (the space is 32^6 ≈ 10^9).
 const CODE_ATTEMPTS: usize = 64;
 
+/// The generator of join codes and standalone numbers, shared by the calls of one core (a
+/// MySQL core runs several at once: each draws from the same sequence, so a core gives the
+/// same codes for the same seed and calls on either storage).
+pub type SharedRng = Rc<RefCell<StdRng>>;
+
 /// The rules over one storage, with the owner's limits and the generator of join codes and
 /// standalone numbers.
 pub struct Service<S> {
     storage: S,
     limits: Limits,
-    rng: StdRng,
+    rng: SharedRng,
 }
 
 impl<S: Storage> Service<S> {
     /// `seed` feeds join-code and number generation: give 32 bytes from a real entropy source
     /// (codes must not be guessable).
     pub fn new(storage: S, limits: Limits, seed: [u8; 32]) -> Self {
-        Service { storage, limits, rng: StdRng::from_seed(seed) }
+        Service::with_rng(storage, limits, Rc::new(RefCell::new(StdRng::from_seed(seed))))
     }
 
-    /// A service over `storage` with the same limits and a generator drawn from this one's:
-    /// for an operation that runs apart from this service (a MySQL call in flight).
-    pub fn fork<T: Storage>(&mut self, storage: T) -> Service<T> {
-        let seed = self.rng.random();
-        Service { storage, limits: self.limits.clone(), rng: StdRng::from_seed(seed) }
+    /// A service drawing from a generator shared with others (the calls of one MySQL core).
+    pub fn with_rng(storage: S, limits: Limits, rng: SharedRng) -> Self {
+        Service { storage, limits, rng }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -432,7 +438,8 @@ impl<S: Storage> Service<S> {
                     return Ok(number);
                 }
                 for _ in 0..CODE_ATTEMPTS {
-                    let number = rng.random_range(2_000_000..10_000_000u32).to_string();
+                    let number =
+                        rng.borrow_mut().random_range(2_000_000..10_000_000u32).to_string();
                     if !tx.standalone_number_taken(&number).await? {
                         tx.insert_standalone_number(license, &number, now).await?;
                         return Ok(number);
@@ -634,9 +641,9 @@ async fn owner_check(
     }
 }
 
-async fn free_code(tx: &impl Read, rng: &mut StdRng) -> Result<JoinCode> {
+async fn free_code(tx: &impl Read, rng: &RefCell<StdRng>) -> Result<JoinCode> {
     for _ in 0..CODE_ATTEMPTS {
-        let code = JoinCode::generate(rng);
+        let code = JoinCode::generate(&mut *rng.borrow_mut());
         if tx.conversation_id_by_code(code.as_str()).await?.is_none() {
             return Ok(code);
         }

@@ -1,16 +1,30 @@
 //! The wasm binding: raw exports that take and return JSON, for the JS host (js/host.js) on
-//! stock FXServer. Like the Lua binding it only converts values; every rule is in [`crate::api`].
+//! stock FXServer. Like the Lua binding it only converts values; every rule is in [`crate::api`]
+//! and [`crate::service`].
+//!
+//! Two storages. On SQLite (the default) the module owns its database file (through the
+//! host's file functions) and every call answers at once. On MySQL/MariaDB the host owns the
+//! connections: a call that needs the database answers with a batch of statements for the
+//! host to run, and goes on when the host feeds the results back (see [`crate::mysql`]);
+//! several calls may be in flight at once, each with its own connection.
 //!
 //! Protocol (all strings UTF-8 JSON in module memory):
 //! - `dc_alloc(len) → ptr` / `dc_free(ptr, len)`: buffers the host writes requests into and
 //!   frees replies with;
-//! - `dc_open(ptr, len) → reply`: `{"path", "limits": {key: wire value}, "seed": "<64 hex>",
-//!   "now"}` → `{"ok": true, "version", "schemaVersion"}` or `{"ok": false, "message"}`;
+//! - `dc_open(ptr, len) → reply`: `{"storage": "sqlite" | "mysql", "path" (sqlite), "limits":
+//!   {key: wire value}, "seed": "<64 hex>", "now"}` → `{"ok": true, "version",
+//!   "schemaVersion"}` or `{"ok": false, "message"}`;
 //! - `dc_call(ptr, len) → reply`: `{"m": "<method>", "a": [wire values], "now": <unix s>}` →
-//!   [`api::WireOutcome`];
-//! - `dc_checkpoint() → 1 | 0 | -1`: the host's timer, between calls: checkpointed (and
-//!   restarted the log) / nothing written since the last one, or closed / failed (nothing lost:
-//!   the next one retries);
+//!   [`api::WireOutcome`], or on MySQL a step (below);
+//! - MySQL only: `dc_migrate() → step` (the schema, before the first call);
+//!   `dc_resume(ptr, len) → step` with `{"op": id, "results": [...]} | {"op": id, "error":
+//!   {"errno", "message"}}`; `dc_abort(op)` drops a call the host gave up on (its connection
+//!   is closed, so the database rolls its transaction back). A step is `{"op": id, "batch":
+//!   [{"sql", "params"}]}` (run these in one round trip, answer with `dc_resume`) or the
+//!   outcome, with `"cleanup": [statements]` to run on the connection before it is reused;
+//! - `dc_checkpoint() → 1 | 0 | -1`: SQLite only, the host's timer, between calls:
+//!   checkpointed (and restarted the log) / nothing written since the last one, or closed /
+//!   failed (nothing lost: the next one retries);
 //! - `dc_close() → 1 | 0` (whether it was open).
 //!
 //! A reply is a pointer to a little-endian u32 length followed by that many bytes; the host
@@ -20,16 +34,36 @@
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use serde_json::{json, Value};
 
-use crate::api::{self, Arg};
+use crate::api::{self, Arg, Method, Request};
 use crate::error::{Error, Result};
+use crate::mysql::{self, BatchOutcome, Operation, Session, Step};
+use crate::service::{Limits, Service, SharedRng};
 use crate::store::{self, Store};
 use crate::Darkchat;
 
+/// The open core: a database file of its own, or a MySQL database the host connects to.
+enum Core {
+    Sqlite(Darkchat),
+    Mysql(MysqlCore),
+}
+
+/// A core on MySQL: what every call shares, and the calls in flight.
+struct MysqlCore {
+    limits: Limits,
+    rng: SharedRng,
+    calls: HashMap<u32, Operation>,
+    next_call: u32,
+}
+
 thread_local! {
-    static CORE: RefCell<Option<Darkchat>> = const { RefCell::new(None) };
+    static CORE: RefCell<Option<Core>> = const { RefCell::new(None) };
 }
 
 fn layout(len: usize) -> Layout {
@@ -55,7 +89,10 @@ pub unsafe extern "C" fn dc_free(ptr: *mut u8, len: usize) {
 pub unsafe extern "C" fn dc_open(ptr: *const u8, len: usize) -> *mut u8 {
     let reply = match open(request(ptr, len)) {
         Ok(core) => {
-            let schema = core.store().schema_version().unwrap_or(0);
+            let schema = match &core {
+                Core::Sqlite(core) => core.store().schema_version().unwrap_or(0),
+                Core::Mysql(_) => mysql::schema::latest_version(),
+            };
             CORE.with(|c| *c.borrow_mut() = Some(core));
             json!({ "ok": true, "version": env!("CARGO_PKG_VERSION"), "schemaVersion": schema })
         }
@@ -68,18 +105,57 @@ pub unsafe extern "C" fn dc_open(ptr: *const u8, len: usize) -> *mut u8 {
 /// `ptr..ptr+len` must be a buffer from [`dc_alloc`] holding the request.
 #[no_mangle]
 pub unsafe extern "C" fn dc_call(ptr: *const u8, len: usize) -> *mut u8 {
-    let outcome = call(request(ptr, len));
-    respond(&api::WireOutcome(&outcome))
+    let request = request(ptr, len);
+    let reply = with_core(|core| match core {
+        Core::Sqlite(core) => Ok(respond(&api::WireOutcome(&call_sqlite(core, request)))),
+        Core::Mysql(core) => Ok(respond_step(core.call(request))),
+    });
+    reply.unwrap_or_else(|e| respond(&api::WireOutcome(&Err(e))))
+}
+
+/// MySQL: starts bringing the schema up to date (the host runs it before the first call).
+#[no_mangle]
+pub extern "C" fn dc_migrate() -> *mut u8 {
+    let reply = with_core(|core| match core {
+        Core::Mysql(core) => Ok(respond_step(core.migrate())),
+        Core::Sqlite(_) => Err(Error::invalid("storage")),
+    });
+    reply.unwrap_or_else(|e| respond(&api::WireOutcome(&Err(e))))
+}
+
+/// # Safety
+/// `ptr..ptr+len` must be a buffer from [`dc_alloc`] holding the request.
+#[no_mangle]
+pub unsafe extern "C" fn dc_resume(ptr: *const u8, len: usize) -> *mut u8 {
+    let request = request(ptr, len);
+    let reply = with_core(|core| match core {
+        Core::Mysql(core) => Ok(respond_step(core.resume(request))),
+        Core::Sqlite(_) => Err(Error::invalid("storage")),
+    });
+    reply.unwrap_or_else(|e| respond(&api::WireOutcome(&Err(e))))
+}
+
+/// MySQL: forgets a call the host gave up on. Returns whether it was in flight.
+#[no_mangle]
+pub extern "C" fn dc_abort(call: u32) -> i32 {
+    with_core(|core| match core {
+        Core::Mysql(core) => Ok(core.calls.remove(&call).is_some() as i32),
+        Core::Sqlite(_) => Ok(0),
+    })
+    .unwrap_or(0)
 }
 
 #[no_mangle]
 pub extern "C" fn dc_checkpoint() -> i32 {
     CORE.with(|c| {
         let Ok(slot) = c.try_borrow() else { return -1 };
-        match slot.as_ref().map(|core| core.store().checkpoint_if_written()) {
-            Some(Ok(true)) => 1,
-            Some(Ok(false)) | None => 0,
-            Some(Err(_)) => -1,
+        match slot.as_ref() {
+            Some(Core::Sqlite(core)) => match core.store().checkpoint_if_written() {
+                Ok(true) => 1,
+                Ok(false) => 0,
+                Err(_) => -1,
+            },
+            Some(Core::Mysql(_)) | None => 0,
         }
     })
 }
@@ -93,6 +169,14 @@ pub extern "C" fn dc_close() -> i32 {
 #[no_mangle]
 pub extern "C" fn dc_trap() {
     std::process::abort();
+}
+
+fn with_core<T>(f: impl FnOnce(&mut Core) -> Result<T>) -> Result<T> {
+    CORE.with(|c| {
+        let mut slot = c.try_borrow_mut().map_err(|_| Error::Internal("re-entered".into()))?;
+        let core = slot.as_mut().ok_or_else(|| Error::Unusable("the store is closed".into()))?;
+        f(core)
+    })
 }
 
 unsafe fn request(ptr: *const u8, len: usize) -> Result<Value> {
@@ -111,6 +195,20 @@ fn respond(reply: &impl serde::Serialize) -> *mut u8 {
     out
 }
 
+/// A MySQL call's next step as JSON: a batch for the host, or the outcome (with the cleanup
+/// its connection needs).
+fn respond_step((call, step): (u32, Result<Step>)) -> *mut u8 {
+    match step {
+        Ok(Step::Batch(batch)) => respond(&json!({ "op": call, "batch": batch })),
+        Ok(Step::Done { outcome, cleanup }) => {
+            let mut reply = api::outcome_to_json(&outcome);
+            reply["cleanup"] = json!(cleanup);
+            respond(&reply)
+        }
+        Err(e) => respond(&api::WireOutcome(&Err(e))),
+    }
+}
+
 /// The request's time, which SQLite's clock follows too.
 fn now_of(request: &Value) -> i64 {
     let now = request.get("now").and_then(Value::as_i64).unwrap_or(0);
@@ -118,23 +216,34 @@ fn now_of(request: &Value) -> i64 {
     now
 }
 
-fn open(request: Result<Value>) -> Result<Darkchat> {
+fn open(request: Result<Value>) -> Result<Core> {
     let request = request?;
     now_of(&request);
-    let path = request.get("path").and_then(Value::as_str).ok_or(Error::invalid("path"))?;
     let seed = seed_of(&request)?;
     let limits = api::limits(|key| match request.get("limits") {
         None | Some(Value::Null) => Arg::Nil,
         Some(Value::Object(map)) => map.get(key).map_or(Arg::Nil, api::arg_from_json),
         Some(_) => Arg::Other,
     })?;
-    // SQLite's generator gets a seed of its own, derived from the host's; the core's is the
-    // host's own, so a given seed gives the same join codes as the native core.
-    let mut sqlite_seed = seed;
-    sqlite_seed.reverse();
-    store::seed_sqlite_random(sqlite_seed);
-    let store = Store::open(path)?;
-    Ok(Darkchat::new(store, limits, seed))
+    match request.get("storage").and_then(Value::as_str).unwrap_or("sqlite") {
+        "sqlite" => {
+            let path = request.get("path").and_then(Value::as_str).ok_or(Error::invalid("path"))?;
+            // SQLite's generator gets a seed of its own, derived from the host's; the core's is
+            // the host's own, so a given seed gives the same join codes as the native core.
+            let mut sqlite_seed = seed;
+            sqlite_seed.reverse();
+            store::seed_sqlite_random(sqlite_seed);
+            let store = Store::open(path)?;
+            Ok(Core::Sqlite(Darkchat::new(store, limits, seed)))
+        }
+        "mysql" => Ok(Core::Mysql(MysqlCore {
+            limits,
+            rng: Rc::new(RefCell::new(StdRng::from_seed(seed))),
+            calls: HashMap::new(),
+            next_call: 0,
+        })),
+        _ => Err(Error::invalid("storage")),
+    }
 }
 
 fn seed_of(request: &Value) -> Result<[u8; 32]> {
@@ -150,7 +259,8 @@ fn seed_of(request: &Value) -> Result<[u8; 32]> {
     Ok(seed)
 }
 
-fn call(request: Result<Value>) -> Result<Vec<api::Reply>> {
+/// The method, arguments and time of a call request.
+fn decode_call(request: Result<Value>, limits: &Limits) -> Result<(Request, i64)> {
     let request = request?;
     let now = now_of(&request);
     let method = request.get("m").and_then(Value::as_str).ok_or(Error::invalid("method"))?;
@@ -158,9 +268,73 @@ fn call(request: Result<Value>) -> Result<Vec<api::Reply>> {
         Some(Value::Array(items)) => items.iter().map(api::arg_from_json).collect(),
         _ => Vec::new(),
     };
-    CORE.with(|c| {
-        let mut slot = c.try_borrow_mut().map_err(|_| Error::Internal("re-entered".into()))?;
-        let core = slot.as_mut().ok_or_else(|| Error::Unusable("the store is closed".into()))?;
-        api::call(core, method, &args, now)
-    })
+    Ok((Request::decode(Method::parse(method)?, &args, limits)?, now))
+}
+
+fn call_sqlite(core: &mut Darkchat, request: Result<Value>) -> Result<Vec<api::Reply>> {
+    let (request, now) = decode_call(request, core.limits())?;
+    crate::storage::run_inline(api::execute(core.service(), request, now))
+}
+
+impl MysqlCore {
+    fn call(&mut self, request: Result<Value>) -> (u32, Result<Step>) {
+        let (request, now) = match decode_call(request, &self.limits) {
+            Ok(decoded) => decoded,
+            Err(e) => return (0, Err(e)),
+        };
+        if let Some(answer) = request.answer_without_storage() {
+            return (0, Ok(Step::Done { outcome: Ok(answer), cleanup: Vec::new() }));
+        }
+        let link = Rc::new(RefCell::new(mysql::link::Link::default()));
+        let mut service = Service::with_rng(
+            Session::new(Rc::clone(&link)),
+            self.limits.clone(),
+            Rc::clone(&self.rng),
+        );
+        self.begin(Operation::new(
+            link,
+            async move { api::execute(&mut service, request, now).await },
+        ))
+    }
+
+    fn migrate(&mut self) -> (u32, Result<Step>) {
+        let link = Rc::new(RefCell::new(mysql::link::Link::default()));
+        let schema_link = Rc::clone(&link);
+        self.begin(Operation::new(link, async move {
+            let version = mysql::schema::migrate(&schema_link).await?;
+            Ok(vec![api::Reply::Int(version)])
+        }))
+    }
+
+    /// Runs a new call to its first step; keeps it while it waits for the host.
+    fn begin(&mut self, mut operation: Operation) -> (u32, Result<Step>) {
+        let step = operation.start();
+        self.next_call = self.next_call.wrapping_add(1).max(1);
+        let call = self.next_call;
+        if matches!(step, Step::Batch(_)) {
+            self.calls.insert(call, operation);
+        }
+        (call, Ok(step))
+    }
+
+    fn resume(&mut self, request: Result<Value>) -> (u32, Result<Step>) {
+        let parsed = request.and_then(|r| {
+            let call = r.get("op").and_then(Value::as_u64).ok_or(Error::invalid("op"))? as u32;
+            let outcome: BatchOutcome = serde_json::from_value(r)
+                .map_err(|e| Error::Internal(format!("bad batch outcome: {e}")))?;
+            Ok((call, outcome))
+        });
+        let (call, outcome) = match parsed {
+            Ok(parsed) => parsed,
+            Err(e) => return (0, Err(e)),
+        };
+        let Some(operation) = self.calls.get_mut(&call) else {
+            return (call, Err(Error::Internal(format!("no call {call} in flight"))));
+        };
+        let step = operation.resume(outcome);
+        if !matches!(step, Step::Batch(_)) {
+            self.calls.remove(&call);
+        }
+        (call, Ok(step))
+    }
 }

@@ -47,4 +47,31 @@ function matches(expected, actual, at = '') {
   if (expected !== actual) throw new Error(`${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }
 
-module.exports = { repo, wasmPath, tmpRoot, wire, matches };
+/**
+ * The MySQL/MariaDB server of the tests: DARKCHAT_MYSQL, a connection string whose user may
+ * create databases named darkchat* (scripts/test.sh starts a private server and sets it).
+ * `database` replaces the one it names.
+ */
+function mysqlUrl(database) {
+  const base = process.env.DARKCHAT_MYSQL;
+  if (!base) throw new Error('DARKCHAT_MYSQL is not set: run the tests through scripts/test.sh, which starts a private MariaDB');
+  if (!database) return base;
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** Drops and creates `name` on the test server; resolves to its name. */
+async function freshDatabase(name) {
+  const mysql = require(path.join(repo, 'node_modules', 'mysql2', 'promise'));
+  const conn = await mysql.createConnection(mysqlUrl(''));
+  try {
+    await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+    await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  } finally {
+    await conn.end();
+  }
+  return name;
+}
+
+module.exports = { repo, wasmPath, tmpRoot, wire, matches, mysqlUrl, freshDatabase };

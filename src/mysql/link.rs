@@ -1,0 +1,285 @@
+//! How a MySQL operation talks to its host: statements go out in batches, results come back.
+//!
+//! The rules run as a future (see [`crate::storage`]). Each statement a MySQL transaction needs
+//! is queued here; when the future can go no further without a result, [`Operation::resume`]
+//! hands the host the queued statements as one batch, which the host runs in order on the
+//! operation's own connection in one round trip, and feeds the results back. So:
+//! - statements whose result nobody waits for (a lock, an update, the transaction's start) are
+//!   only queued ([`Link::defer`]): they go out with the next statement that is waited for, or
+//!   with the COMMIT;
+//! - statements started together (several reads awaited at once) share one batch.
+//!
+//! A failed batch stops at the failing statement (the rest of it does not run): every
+//! statement of it that was waited for gets the error, and a transaction whose deferred
+//! statement failed cannot commit.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Reply;
+use crate::error::{Error, Result};
+
+/// A value bound to a statement's `?` or read from a row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// One statement for the host: constant SQL with `?` placeholders, and the values bound to
+/// them (the SQL text never contains a value).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Statement {
+    pub sql: &'static str,
+    pub params: Vec<Value>,
+}
+
+/// What one statement gave back.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    Rows {
+        rows: Vec<Vec<Value>>,
+    },
+    Done {
+        affected: i64,
+        #[serde(rename = "insertId", default)]
+        insert_id: i64,
+    },
+}
+
+/// An error the server gave for a statement of a batch.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ServerError {
+    pub errno: u32,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// What the host answers for a batch: a result per statement, or the error that stopped it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum BatchOutcome {
+    Ran { results: Vec<Outcome> },
+    Failed { error: ServerError },
+}
+
+impl ServerError {
+    /// The core's error for it: the races the database settles by aborting a transaction are
+    /// [`Error::Conflict`] (the operation runs again); a join code taken meanwhile is
+    /// [`Error::JoinCodeTaken`] (the unique key is the arbiter when two servers pick the same
+    /// code at once).
+    pub fn to_error(&self) -> Error {
+        const DUPLICATE_KEY: u32 = 1062;
+        const LOCK_WAIT_TIMEOUT: u32 = 1205;
+        const DEADLOCK: u32 = 1213;
+        match self.errno {
+            DUPLICATE_KEY if self.message.contains("join_code") => {
+                let code = self.message.split('\'').nth(1).unwrap_or_default().to_owned();
+                Error::JoinCodeTaken { code }
+            }
+            DUPLICATE_KEY | LOCK_WAIT_TIMEOUT | DEADLOCK => {
+                Error::Conflict(format!("{} ({})", self.message, self.errno))
+            }
+            errno => Error::Database { errno, message: self.message.clone() },
+        }
+    }
+}
+
+/// The queue and results shared by an operation's transactions and its [`Operation`].
+#[derive(Default)]
+pub struct Link {
+    /// Statements not yet handed to the host, in order, each with the ticket of whoever waits
+    /// for its result (`None`: nobody does).
+    queue: Vec<(Statement, Option<u64>)>,
+    /// Results that came back, by ticket, until their waiter takes them.
+    results: HashMap<u64, std::result::Result<Outcome, ServerError>>,
+    /// The error of a batch in which only deferred statements failed: the transaction is
+    /// broken until it is rolled back.
+    failed: Option<ServerError>,
+    next_ticket: u64,
+}
+
+/// A link shared by reference count: the transactions hold it, and so does the operation.
+pub type Shared = Rc<RefCell<Link>>;
+
+impl Link {
+    /// Queues a statement nobody waits for; it runs with the next batch.
+    pub fn defer(link: &Shared, sql: &'static str, params: Vec<Value>) {
+        link.borrow_mut().queue.push((Statement { sql, params }, None));
+    }
+
+    /// Runs a statement (with everything queued before it) and waits for its result.
+    pub async fn run(link: &Shared, sql: &'static str, params: Vec<Value>) -> Result<Outcome> {
+        let ticket = {
+            let mut l = link.borrow_mut();
+            if let Some(e) = &l.failed {
+                return Err(e.to_error());
+            }
+            l.next_ticket += 1;
+            let ticket = l.next_ticket;
+            l.queue.push((Statement { sql, params }, Some(ticket)));
+            ticket
+        };
+        Waiter { link, ticket }.await.map_err(|e| e.to_error())
+    }
+
+    /// Rows of a statement (an error when it gave none).
+    pub async fn rows(
+        link: &Shared,
+        sql: &'static str,
+        params: Vec<Value>,
+    ) -> Result<Vec<Vec<Value>>> {
+        match Link::run(link, sql, params).await? {
+            Outcome::Rows { rows } => Ok(rows),
+            Outcome::Done { .. } => Err(Error::Internal(format!("no rows from: {sql}"))),
+        }
+    }
+
+    /// Forgets a failure once the transaction it broke was rolled back.
+    pub fn clear_failure(link: &Shared) {
+        link.borrow_mut().failed = None;
+    }
+
+    fn take_batch(&mut self) -> Vec<(Statement, Option<u64>)> {
+        std::mem::take(&mut self.queue)
+    }
+
+    fn deliver(&mut self, tickets: &[Option<u64>], outcome: BatchOutcome) {
+        match outcome {
+            BatchOutcome::Ran { mut results } => {
+                results.resize(tickets.len(), Outcome::Done { affected: 0, insert_id: 0 });
+                for (ticket, result) in tickets.iter().zip(results) {
+                    if let Some(ticket) = ticket {
+                        self.results.insert(*ticket, Ok(result));
+                    }
+                }
+            }
+            BatchOutcome::Failed { error } => {
+                let mut waited = false;
+                for ticket in tickets.iter().flatten() {
+                    self.results.insert(*ticket, Err(error.clone()));
+                    waited = true;
+                }
+                if !waited {
+                    self.failed = Some(error);
+                }
+            }
+        }
+    }
+}
+
+/// The wait for one ticket's result.
+struct Waiter<'a> {
+    link: &'a Shared,
+    ticket: u64,
+}
+
+impl Future for Waiter<'_> {
+    type Output = std::result::Result<Outcome, ServerError>;
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.link.borrow_mut().results.remove(&self.ticket) {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// What an operation needs next.
+#[derive(Debug)]
+pub enum Step {
+    /// Run these statements in order, in one round trip, on this operation's connection.
+    Batch(Vec<Statement>),
+    /// The answer. `cleanup` (a rollback) must run on the connection before it is reused,
+    /// after the answer has gone out.
+    Done { outcome: Result<Vec<Reply>>, cleanup: Vec<Statement> },
+}
+
+/// One call in flight: the rules' future, driven by the host's results.
+pub struct Operation {
+    future: Pin<Box<dyn Future<Output = Result<Vec<Reply>>>>>,
+    link: Shared,
+    /// Who waits for each statement of the batch the host is running.
+    in_flight: Vec<Option<u64>>,
+    /// Whether any batch went out: before that, the connection has seen nothing to clean up.
+    sent: bool,
+}
+
+impl Operation {
+    pub fn new(link: Shared, future: impl Future<Output = Result<Vec<Reply>>> + 'static) -> Self {
+        Operation { future: Box::pin(future), link, in_flight: Vec::new(), sent: false }
+    }
+
+    /// Runs the operation until it needs the database or is done.
+    pub fn start(&mut self) -> Step {
+        self.advance()
+    }
+
+    /// Feeds back the outcome of the last batch and runs on.
+    pub fn resume(&mut self, outcome: BatchOutcome) -> Step {
+        let tickets = std::mem::take(&mut self.in_flight);
+        self.link.borrow_mut().deliver(&tickets, outcome);
+        self.advance()
+    }
+
+    fn advance(&mut self) -> Step {
+        let polled = self.future.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        let batch = self.link.borrow_mut().take_batch();
+        match polled {
+            Poll::Ready(outcome) => {
+                let cleanup = if self.sent {
+                    batch.into_iter().map(|(s, _)| s).collect()
+                } else {
+                    Vec::new()
+                };
+                Step::Done { outcome, cleanup }
+            }
+            Poll::Pending if batch.is_empty() => Step::Done {
+                outcome: Err(Error::Internal(
+                    "a MySQL operation waited with nothing to run".into(),
+                )),
+                cleanup: Vec::new(),
+            },
+            Poll::Pending => {
+                let (statements, tickets) = batch.into_iter().unzip();
+                self.in_flight = tickets;
+                self.sent = true;
+                Step::Batch(statements)
+            }
+        }
+    }
+}

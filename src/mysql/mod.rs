@@ -1,0 +1,21 @@
+//! Darkchat on MySQL/MariaDB: the same rules ([`crate::service`]) on the server owner's own
+//! database, for owners who keep everything there and for several servers sharing one.
+//!
+//! The core cannot reach a database itself (it runs as WebAssembly in FXServer's Node, which
+//! owns the connections), so a call runs as an [`Operation`]: the rules' future asks for
+//! statements, the host (js/host.js, with the mysql2 driver) runs each batch on the call's own
+//! connection and feeds the results back, until the answer is ready ([`link`]). Everything
+//! that decides anything stays here, in Rust: the host only runs what it is given.
+//!
+//! - [`link`]: statements out in batches, results in; the operation in flight;
+//! - [`session`]: transactions (READ COMMITTED, locking reads, retried races);
+//! - [`queries`]: every statement, in the method that owns it;
+//! - [`schema`]: the numbered migrations of `migrations/mysql/`.
+
+pub mod link;
+mod queries;
+pub mod schema;
+mod session;
+
+pub use link::{BatchOutcome, Operation, Statement, Step};
+pub use session::Session;

@@ -1,0 +1,747 @@
+//! Every MySQL/MariaDB statement of Darkchat, each in the method that owns it: the same
+//! interface as the SQLite store's queries ([`crate::storage`]), in MySQL's dialect, on the
+//! `darkchat_` tables of `migrations/mysql/`.
+//!
+//! Round trips are what a MySQL operation costs, so statements whose result nobody needs go
+//! out with the next one that is waited for ([`Link::defer`]), and a listing's unread counts
+//! and owners' numbers are read by the listing's own statement.
+
+use std::vec::IntoIter;
+
+use super::link::{Link, Outcome, Shared, Value};
+use crate::error::{Error, Result};
+use crate::ids::{ConversationId, MessageId, PhoneId};
+use crate::model::{Message, MessageKind, SystemEvent};
+use crate::storage::{ConversationRow, Listed, MemberRow, Read, Stats, Write};
+
+/// The columns [`conversation_row`] reads, owner's number included.
+macro_rules! conversation_columns {
+    () => {
+        "c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, c.created_at, \
+         c.updated_at, c.last_message_id, c.last_sender, c.last_kind, c.last_event, \
+         c.last_content, c.last_created_at"
+    };
+}
+
+/// A conversation joined with its owner's phone row.
+macro_rules! conversations_with_owner {
+    () => {
+        "darkchat_conversations c JOIN darkchat_phones o ON o.id = c.owner_id"
+    };
+}
+
+/// The statements of a read; shared by both transaction types.
+pub struct Queries {
+    link: Shared,
+}
+
+/// A read (no transaction: see `session.rs`): [`Read`] only.
+pub struct ReadTx(Queries);
+
+/// A write transaction: [`Read`] and [`Write`].
+pub struct WriteTx(Queries);
+
+impl ReadTx {
+    pub fn new(link: Shared) -> Self {
+        ReadTx(Queries { link })
+    }
+}
+
+impl WriteTx {
+    pub fn new(link: Shared) -> Self {
+        WriteTx(Queries { link })
+    }
+}
+
+// --- reading rows -----------------------------------------------------------------------------
+
+/// The columns of one row, taken in order.
+struct Columns(IntoIter<Value>);
+
+impl Columns {
+    fn of(row: Vec<Value>) -> Self {
+        Columns(row.into_iter())
+    }
+
+    fn value(&mut self) -> Result<Value> {
+        self.0.next().ok_or_else(|| Error::Internal("a row has fewer columns than read".into()))
+    }
+
+    fn int(&mut self) -> Result<i64> {
+        int(self.value()?)
+    }
+
+    fn optional_int(&mut self) -> Result<Option<i64>> {
+        match self.value()? {
+            Value::Null => Ok(None),
+            other => int(other).map(Some),
+        }
+    }
+
+    fn text(&mut self) -> Result<String> {
+        match self.value()? {
+            Value::Text(s) => Ok(s),
+            Value::Int(n) => Ok(n.to_string()),
+            other => Err(Error::Internal(format!("expected text, got {other:?}"))),
+        }
+    }
+
+    fn optional_text(&mut self) -> Result<Option<String>> {
+        match self.value()? {
+            Value::Null => Ok(None),
+            Value::Text(s) => Ok(Some(s)),
+            other => Err(Error::Internal(format!("expected text, got {other:?}"))),
+        }
+    }
+}
+
+fn int(value: Value) -> Result<i64> {
+    match value {
+        Value::Int(n) => Ok(n),
+        // Wide integers (BIGINT beyond 2^53, DECIMAL sums) come as text from the driver.
+        Value::Text(s) => s.parse().map_err(|_| Error::Internal(format!("not an integer: {s}"))),
+        Value::Float(f) if f.fract() == 0.0 => Ok(f as i64),
+        other => Err(Error::Internal(format!("expected an integer, got {other:?}"))),
+    }
+}
+
+fn conversation_row(c: &mut Columns) -> Result<ConversationRow> {
+    let id = ConversationId(c.int()?);
+    let name = c.text()?;
+    let app_name = c.text()?;
+    let created_by = PhoneId(c.int()?);
+    let owner_id = PhoneId(c.int()?);
+    let owner_number = c.text()?;
+    let join_code = c.text()?;
+    let created_at = c.int()?;
+    let updated_at = c.int()?;
+    let last_message_id = MessageId(c.int()?);
+    let sender = c.optional_text()?;
+    let kind = c.optional_text()?;
+    let event = c.optional_text()?;
+    let content = c.optional_text()?;
+    let last_created_at = c.optional_int()?;
+    let last_message = match kind {
+        Some(kind) if last_message_id != MessageId::NONE => Some(Message {
+            id: last_message_id,
+            sender,
+            kind: MessageKind::parse(&kind),
+            event: event.as_deref().and_then(SystemEvent::parse),
+            content: content.unwrap_or_default(),
+            created_at: last_created_at.unwrap_or(updated_at),
+        }),
+        _ => None,
+    };
+    Ok(ConversationRow {
+        id,
+        name,
+        app_name,
+        created_by,
+        owner_id,
+        owner_number,
+        join_code,
+        created_at,
+        updated_at,
+        last_message_id,
+        last_message,
+    })
+}
+
+fn first(rows: Vec<Vec<Value>>) -> Option<Columns> {
+    rows.into_iter().next().map(Columns::of)
+}
+
+fn inserted(outcome: Outcome) -> Result<i64> {
+    match outcome {
+        Outcome::Done { insert_id, .. } if insert_id > 0 => Ok(insert_id),
+        other => Err(Error::Internal(format!("no insert id from {other:?}"))),
+    }
+}
+
+impl Queries {
+    async fn rows(&self, sql: &'static str, params: Vec<Value>) -> Result<Vec<Vec<Value>>> {
+        Link::rows(&self.link, sql, params).await
+    }
+
+    async fn count(&self, sql: &'static str, params: Vec<Value>) -> Result<i64> {
+        match first(self.rows(sql, params).await?) {
+            Some(mut c) => c.int(),
+            None => Ok(0),
+        }
+    }
+
+    async fn exists(&self, sql: &'static str, params: Vec<Value>) -> Result<bool> {
+        Ok(!self.rows(sql, params).await?.is_empty())
+    }
+
+    fn defer(&self, sql: &'static str, params: Vec<Value>) {
+        Link::defer(&self.link, sql, params);
+    }
+
+    // --- phones -------------------------------------------------------------------------
+
+    async fn phone_id(&self, number: &str) -> Result<Option<PhoneId>> {
+        let rows = self
+            .rows("SELECT id FROM darkchat_phones WHERE number = ?", vec![number.into()])
+            .await?;
+        first(rows).map(|mut c| c.int().map(PhoneId)).transpose()
+    }
+
+    /// Locks the phone row when it exists; a number two servers insert at once fails on its
+    /// unique key in one of them, which then runs again and finds it.
+    async fn ensure_phone(&self, number: &str) -> Result<PhoneId> {
+        let rows = self
+            .rows("SELECT id FROM darkchat_phones WHERE number = ? FOR UPDATE", vec![number.into()])
+            .await?;
+        if let Some(mut c) = first(rows) {
+            return Ok(PhoneId(c.int()?));
+        }
+        let outcome = Link::run(
+            &self.link,
+            "INSERT INTO darkchat_phones (number) VALUES (?)",
+            vec![number.into()],
+        )
+        .await?;
+        Ok(PhoneId(inserted(outcome)?))
+    }
+
+    // --- conversations ------------------------------------------------------------------
+
+    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
+        let rows = self
+            .rows(
+                concat!(
+                    "SELECT ",
+                    conversation_columns!(),
+                    " FROM ",
+                    conversations_with_owner!(),
+                    " WHERE c.id = ?"
+                ),
+                vec![id.get().into()],
+            )
+            .await?;
+        first(rows).map(|mut c| conversation_row(&mut c)).transpose()
+    }
+
+    async fn conversation_for_update(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
+        let rows = self
+            .rows(
+                concat!(
+                    "SELECT ",
+                    conversation_columns!(),
+                    " FROM ",
+                    conversations_with_owner!(),
+                    " WHERE c.id = ? FOR UPDATE"
+                ),
+                vec![id.get().into()],
+            )
+            .await?;
+        first(rows).map(|mut c| conversation_row(&mut c)).transpose()
+    }
+
+    async fn conversation_exists(&self, id: ConversationId) -> Result<bool> {
+        self.exists("SELECT 1 FROM darkchat_conversations WHERE id = ?", vec![id.get().into()])
+            .await
+    }
+
+    async fn conversation_id_by_code(&self, code: &str) -> Result<Option<ConversationId>> {
+        let rows = self
+            .rows("SELECT id FROM darkchat_conversations WHERE join_code = ?", vec![code.into()])
+            .await?;
+        first(rows).map(|mut c| c.int().map(ConversationId)).transpose()
+    }
+
+    async fn conversation_id_by_code_for_update(
+        &self,
+        code: &str,
+    ) -> Result<Option<ConversationId>> {
+        let rows = self
+            .rows(
+                "SELECT id FROM darkchat_conversations WHERE join_code = ? FOR UPDATE",
+                vec![code.into()],
+            )
+            .await?;
+        first(rows).map(|mut c| c.int().map(ConversationId)).transpose()
+    }
+
+    /// The member's list in one statement: the owners' numbers joined, and each unread count
+    /// capped by looking at most `cap` index entries ahead (a
+    /// count beyond the cap is the cap, without counting the rest).
+    async fn conversations_of(&self, phone: PhoneId, limit: u32, cap: u32) -> Result<Vec<Listed>> {
+        let rows = self
+            .rows(
+                concat!(
+                    "SELECT ",
+                    conversation_columns!(),
+                    ", m.id, m.last_read_message_id, \
+                     CASE WHEN m.last_read_message_id >= c.last_message_id THEN 0 \
+                     WHEN (SELECT x.id FROM darkchat_messages x WHERE x.conversation_id = c.id \
+                           AND x.id > m.last_read_message_id ORDER BY x.id LIMIT 1 OFFSET ?) \
+                          IS NOT NULL THEN ? \
+                     ELSE (SELECT COUNT(*) FROM darkchat_messages x WHERE x.conversation_id = c.id \
+                           AND x.id > m.last_read_message_id) END \
+                     FROM darkchat_members m \
+                     JOIN darkchat_conversations c ON c.id = m.conversation_id \
+                     JOIN darkchat_phones o ON o.id = c.owner_id \
+                     WHERE m.phone_id = ? ORDER BY c.updated_at DESC, c.id DESC LIMIT ?"
+                ),
+                vec![cap.saturating_sub(1).into(), cap.into(), phone.get().into(), limit.into()],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let mut c = Columns::of(row);
+                let row = conversation_row(&mut c)?;
+                let member = MemberRow { id: c.int()?, last_read_message_id: MessageId(c.int()?) };
+                Ok(Listed { row, member, unread: c.int()? })
+            })
+            .collect()
+    }
+
+    async fn all_conversations(&self, limit: u32) -> Result<Vec<ConversationRow>> {
+        let rows = self
+            .rows(
+                concat!(
+                    "SELECT ",
+                    conversation_columns!(),
+                    " FROM ",
+                    conversations_with_owner!(),
+                    " ORDER BY c.id DESC LIMIT ?"
+                ),
+                vec![limit.into()],
+            )
+            .await?;
+        rows.into_iter().map(|row| conversation_row(&mut Columns::of(row))).collect()
+    }
+
+    // --- members ------------------------------------------------------------------------
+
+    async fn member(&self, id: ConversationId, phone: PhoneId) -> Result<Option<MemberRow>> {
+        let rows = self
+            .rows(
+                "SELECT id, last_read_message_id FROM darkchat_members \
+                 WHERE conversation_id = ? AND phone_id = ?",
+                vec![id.get().into(), phone.get().into()],
+            )
+            .await?;
+        first(rows)
+            .map(|mut c| Ok(MemberRow { id: c.int()?, last_read_message_id: MessageId(c.int()?) }))
+            .transpose()
+    }
+
+    async fn member_phone_id(&self, id: ConversationId, number: &str) -> Result<Option<PhoneId>> {
+        let rows = self
+            .rows(
+                "SELECT m.phone_id FROM darkchat_phones p JOIN darkchat_members m \
+                 ON m.conversation_id = ? AND m.phone_id = p.id WHERE p.number = ?",
+                vec![id.get().into(), number.into()],
+            )
+            .await?;
+        first(rows).map(|mut c| c.int().map(PhoneId)).transpose()
+    }
+
+    async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
+        let rows = self
+            .rows(
+                "SELECT p.number FROM darkchat_members m JOIN darkchat_phones p ON p.id = m.phone_id \
+                 WHERE m.conversation_id = ? ORDER BY m.id",
+                vec![id.get().into()],
+            )
+            .await?;
+        rows.into_iter().map(|row| Columns::of(row).text()).collect()
+    }
+
+    async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>> {
+        let rows = self
+            .rows(
+                "SELECT phone_id FROM darkchat_members WHERE conversation_id = ? ORDER BY id LIMIT 1",
+                vec![id.get().into()],
+            )
+            .await?;
+        first(rows).map(|mut c| c.int().map(PhoneId)).transpose()
+    }
+
+    async fn count_members(&self, id: ConversationId) -> Result<i64> {
+        self.count(
+            "SELECT COUNT(*) FROM darkchat_members WHERE conversation_id = ?",
+            vec![id.get().into()],
+        )
+        .await
+    }
+
+    async fn count_memberships_of(&self, phone: PhoneId) -> Result<i64> {
+        self.count(
+            "SELECT COUNT(*) FROM darkchat_members WHERE phone_id = ?",
+            vec![phone.get().into()],
+        )
+        .await
+    }
+
+    // --- messages -----------------------------------------------------------------------
+
+    async fn messages_before(
+        &self,
+        id: ConversationId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        let rows = self
+            .rows(
+                "SELECT m.id, p.number, m.content, m.kind, m.event, m.created_at \
+                 FROM darkchat_messages m LEFT JOIN darkchat_phones p ON p.id = m.sender_id \
+                 WHERE m.conversation_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?",
+                vec![id.get().into(), before.map_or(i64::MAX, MessageId::get).into(), limit.into()],
+            )
+            .await?;
+        let mut messages = rows
+            .into_iter()
+            .map(|row| {
+                let mut c = Columns::of(row);
+                Ok(Message {
+                    id: MessageId(c.int()?),
+                    sender: c.optional_text()?,
+                    content: c.text()?,
+                    kind: MessageKind::parse(&c.text()?),
+                    event: c.optional_text()?.as_deref().and_then(SystemEvent::parse),
+                    created_at: c.int()?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    async fn count_messages_after(
+        &self,
+        id: ConversationId,
+        after: MessageId,
+        cap: u32,
+    ) -> Result<i64> {
+        self.count(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM darkchat_messages \
+             WHERE conversation_id = ? AND id > ? LIMIT ?) t",
+            vec![id.get().into(), after.get().into(), cap.into()],
+        )
+        .await
+    }
+
+    // --- standalone numbers -------------------------------------------------------------
+
+    async fn standalone_number(&self, license: &str) -> Result<Option<String>> {
+        let rows = self
+            .rows(
+                "SELECT number FROM darkchat_standalone_numbers WHERE license = ?",
+                vec![license.into()],
+            )
+            .await?;
+        first(rows).map(|mut c| c.text()).transpose()
+    }
+
+    async fn standalone_number_taken(&self, number: &str) -> Result<bool> {
+        self.exists(
+            "SELECT 1 FROM darkchat_standalone_numbers WHERE number = ?",
+            vec![number.into()],
+        )
+        .await
+    }
+
+    // --- the store as a whole -----------------------------------------------------------
+
+    async fn stats(&self) -> Result<Stats> {
+        let rows = self
+            .rows(
+                "SELECT (SELECT COUNT(*) FROM darkchat_conversations), \
+                 (SELECT COUNT(*) FROM darkchat_members), (SELECT COUNT(*) FROM darkchat_messages), \
+                 (SELECT COUNT(*) FROM darkchat_phones), \
+                 (SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables \
+                  WHERE table_schema = DATABASE() AND table_name LIKE 'darkchat\\_%'), \
+                 (SELECT COALESCE(MAX(version), 0) FROM darkchat_schema), DATABASE()",
+                vec![],
+            )
+            .await?;
+        let mut c = first(rows).ok_or_else(|| Error::Internal("no statistics row".into()))?;
+        Ok(Stats {
+            conversations: c.int()?,
+            memberships: c.int()?,
+            messages: c.int()?,
+            phones: c.int()?,
+            size_bytes: c.int()?,
+            schema_version: c.int()?,
+            location: c.optional_text()?.map(|db| format!("mysql database {db}")),
+        })
+    }
+
+    /// `CHECK TABLE` of every Darkchat table: "ok", or the first complaint.
+    async fn integrity_check(&self) -> Result<String> {
+        let rows = self
+            .rows(
+                "CHECK TABLE darkchat_phones, darkchat_conversations, darkchat_members, \
+                 darkchat_messages, darkchat_standalone_numbers",
+                vec![],
+            )
+            .await?;
+        for row in rows {
+            let mut c = Columns::of(row);
+            let (table, _op, kind, text) = (c.text()?, c.text()?, c.text()?, c.text()?);
+            if kind.eq_ignore_ascii_case("error")
+                || (kind.eq_ignore_ascii_case("status") && text != "OK")
+            {
+                return Ok(format!("{table}: {text}"));
+            }
+        }
+        Ok("ok".into())
+    }
+}
+
+/// [`Read`] for a transaction type, each method the query of the same name.
+macro_rules! read_through {
+    ($tx:ident) => {
+        impl Read for $tx {
+            async fn phone_id(&self, number: &str) -> Result<Option<PhoneId>> {
+                self.0.phone_id(number).await
+            }
+            async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
+                self.0.conversation(id).await
+            }
+            async fn conversation_exists(&self, id: ConversationId) -> Result<bool> {
+                self.0.conversation_exists(id).await
+            }
+            async fn conversation_id_by_code(&self, code: &str) -> Result<Option<ConversationId>> {
+                self.0.conversation_id_by_code(code).await
+            }
+            async fn conversations_of(
+                &self,
+                phone: PhoneId,
+                limit: u32,
+                cap: u32,
+            ) -> Result<Vec<Listed>> {
+                self.0.conversations_of(phone, limit, cap).await
+            }
+            async fn all_conversations(&self, limit: u32) -> Result<Vec<ConversationRow>> {
+                self.0.all_conversations(limit).await
+            }
+            async fn member(
+                &self,
+                id: ConversationId,
+                phone: PhoneId,
+            ) -> Result<Option<MemberRow>> {
+                self.0.member(id, phone).await
+            }
+            async fn member_phone_id(
+                &self,
+                id: ConversationId,
+                number: &str,
+            ) -> Result<Option<PhoneId>> {
+                self.0.member_phone_id(id, number).await
+            }
+            async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
+                self.0.recipients(id).await
+            }
+            async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>> {
+                self.0.oldest_member(id).await
+            }
+            async fn count_members(&self, id: ConversationId) -> Result<i64> {
+                self.0.count_members(id).await
+            }
+            async fn count_memberships_of(&self, phone: PhoneId) -> Result<i64> {
+                self.0.count_memberships_of(phone).await
+            }
+            async fn messages_before(
+                &self,
+                id: ConversationId,
+                before: Option<MessageId>,
+                limit: u32,
+            ) -> Result<Vec<Message>> {
+                self.0.messages_before(id, before, limit).await
+            }
+            async fn count_messages_after(
+                &self,
+                id: ConversationId,
+                after: MessageId,
+                cap: u32,
+            ) -> Result<i64> {
+                self.0.count_messages_after(id, after, cap).await
+            }
+            async fn standalone_number(&self, license: &str) -> Result<Option<String>> {
+                self.0.standalone_number(license).await
+            }
+            async fn standalone_number_taken(&self, number: &str) -> Result<bool> {
+                self.0.standalone_number_taken(number).await
+            }
+            async fn stats(&self) -> Result<Stats> {
+                self.0.stats().await
+            }
+            async fn integrity_check(&self) -> Result<String> {
+                self.0.integrity_check().await
+            }
+        }
+    };
+}
+
+read_through!(ReadTx);
+read_through!(WriteTx);
+
+impl Write for WriteTx {
+    async fn lock_conversation(&self, id: ConversationId) -> Result<()> {
+        self.0.defer(
+            "SELECT id FROM darkchat_conversations WHERE id = ? FOR UPDATE",
+            vec![id.get().into()],
+        );
+        Ok(())
+    }
+
+    async fn conversation_for_update(&self, id: ConversationId) -> Result<Option<ConversationRow>> {
+        self.0.conversation_for_update(id).await
+    }
+
+    async fn conversation_id_by_code_for_update(
+        &self,
+        code: &str,
+    ) -> Result<Option<ConversationId>> {
+        self.0.conversation_id_by_code_for_update(code).await
+    }
+
+    async fn ensure_phone(&self, number: &str) -> Result<PhoneId> {
+        self.0.ensure_phone(number).await
+    }
+
+    async fn insert_conversation(
+        &self,
+        name: &str,
+        creator: PhoneId,
+        join_code: &str,
+        now: i64,
+    ) -> Result<ConversationId> {
+        let outcome = Link::run(
+            &self.0.link,
+            "INSERT INTO darkchat_conversations \
+             (name, created_by, owner_id, join_code, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            vec![
+                name.into(),
+                creator.get().into(),
+                creator.get().into(),
+                join_code.into(),
+                now.into(),
+                now.into(),
+            ],
+        )
+        .await?;
+        Ok(ConversationId(inserted(outcome)?))
+    }
+
+    async fn set_owner(&self, id: ConversationId, phone: PhoneId) -> Result<()> {
+        self.0.defer(
+            "UPDATE darkchat_conversations SET owner_id = ? WHERE id = ?",
+            vec![phone.get().into(), id.get().into()],
+        );
+        Ok(())
+    }
+
+    async fn set_name(&self, id: ConversationId, name: &str, now: i64) -> Result<()> {
+        self.0.defer(
+            "UPDATE darkchat_conversations SET name = ?, updated_at = GREATEST(updated_at, ?) WHERE id = ?",
+            vec![name.into(), now.into(), id.get().into()],
+        );
+        Ok(())
+    }
+
+    /// Waited for: a code another server took meanwhile must come back as `JoinCodeTaken`
+    /// here, where the caller can tell it apart.
+    async fn set_join_code(&self, id: ConversationId, code: &str) -> Result<()> {
+        Link::run(
+            &self.0.link,
+            "UPDATE darkchat_conversations SET join_code = ? WHERE id = ?",
+            vec![code.into(), id.get().into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Members and messages go with it (ON DELETE CASCADE).
+    async fn delete_conversation(&self, id: ConversationId) -> Result<()> {
+        self.0.defer("DELETE FROM darkchat_conversations WHERE id = ?", vec![id.get().into()]);
+        Ok(())
+    }
+
+    async fn insert_member(
+        &self,
+        id: ConversationId,
+        phone: PhoneId,
+        now: i64,
+        read_up_to: MessageId,
+    ) -> Result<()> {
+        self.0.defer(
+            "INSERT INTO darkchat_members (conversation_id, phone_id, joined_at, last_read_message_id) \
+             VALUES (?, ?, ?, ?)",
+            vec![id.get().into(), phone.get().into(), now.into(), read_up_to.get().into()],
+        );
+        Ok(())
+    }
+
+    async fn delete_member(&self, id: ConversationId, phone: PhoneId) -> Result<()> {
+        self.0.defer(
+            "DELETE FROM darkchat_members WHERE conversation_id = ? AND phone_id = ?",
+            vec![id.get().into(), phone.get().into()],
+        );
+        Ok(())
+    }
+
+    async fn mark_read(&self, id: ConversationId, phone: PhoneId, up_to: MessageId) -> Result<()> {
+        self.0.defer(
+            "UPDATE darkchat_members SET last_read_message_id = GREATEST(last_read_message_id, ?) \
+             WHERE conversation_id = ? AND phone_id = ?",
+            vec![up_to.get().into(), id.get().into(), phone.get().into()],
+        );
+        Ok(())
+    }
+
+    /// The insert is waited for (its id is the answer); the conversation's copy of its newest
+    /// message is queued behind it.
+    async fn insert_message(
+        &self,
+        id: ConversationId,
+        sender: Option<PhoneId>,
+        kind: MessageKind,
+        event: Option<SystemEvent>,
+        content: &str,
+        now: i64,
+    ) -> Result<MessageId> {
+        let link = &self.0.link;
+        let sender = sender.map(PhoneId::get);
+        let event = event.map(SystemEvent::as_str);
+        let insert = Link::run(
+            link,
+            "INSERT INTO darkchat_messages (conversation_id, sender_id, kind, event, content, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+            vec![id.get().into(), sender.into(), kind.as_str().into(), event.into(), content.into(), now.into()],
+        );
+        let message = MessageId(inserted(insert.await?)?);
+        Link::defer(
+            link,
+            "UPDATE darkchat_conversations SET last_message_id = ?, updated_at = GREATEST(updated_at, ?), \
+             last_sender = (SELECT number FROM darkchat_phones WHERE id = ?), last_kind = ?, \
+             last_event = ?, last_content = ?, last_created_at = ? WHERE id = ?",
+            vec![
+                message.get().into(),
+                now.into(),
+                sender.into(),
+                kind.as_str().into(),
+                event.into(),
+                content.into(),
+                now.into(),
+                id.get().into(),
+            ],
+        );
+        Ok(message)
+    }
+
+    async fn insert_standalone_number(&self, license: &str, number: &str, now: i64) -> Result<()> {
+        Link::run(
+            &self.0.link,
+            "INSERT INTO darkchat_standalone_numbers (license, number, created_at) VALUES (?, ?, ?)",
+            vec![license.into(), number.into(), now.into()],
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,74 @@
+//! MySQL/MariaDB as a [`Storage`]: transactions over one connection that the host holds for
+//! the operation.
+//!
+//! - A write is `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION` (queued,
+//!   so they travel with the first statement), its statements, and `COMMIT`. READ COMMITTED
+//!   because every decision is made on rows the transaction holds (the conversation's row
+//!   first, see [`crate::storage`]): each read then sees what the last holder committed, with
+//!   no gap locks to deadlock on. A race the database settles by aborting the transaction
+//!   (deadlock, lock wait past its limit, a key taken meanwhile) runs the operation again, on
+//!   a fresh transaction, up to [`WRITE_ATTEMPTS`] times.
+//! - A read runs its statements without a transaction: each sees the latest committed state.
+//!   Reads only build answers (every rule is decided in a write transaction), so a member
+//!   list a few microseconds newer than the page read before it is harmless, and a read costs
+//!   no BEGIN and COMMIT round trips.
+
+use std::rc::Rc;
+
+use super::link::{Link, Shared};
+use super::queries::{ReadTx, WriteTx};
+use crate::error::{Error, Result};
+use crate::storage::Storage;
+
+/// How many times a write that lost a race is tried in all.
+pub const WRITE_ATTEMPTS: usize = 5;
+
+/// The storage of one operation in flight.
+pub struct Session {
+    link: Shared,
+}
+
+impl Session {
+    pub fn new(link: Shared) -> Self {
+        Session { link }
+    }
+}
+
+impl Storage for Session {
+    type Read<'s> = ReadTx;
+    type Write<'s> = WriteTx;
+
+    async fn read<T>(&self, op: impl AsyncFnOnce(&ReadTx) -> Result<T>) -> Result<T> {
+        op(&ReadTx::new(Rc::clone(&self.link))).await
+    }
+
+    async fn write<T>(&mut self, mut op: impl AsyncFnMut(&WriteTx) -> Result<T>) -> Result<T> {
+        let link = &self.link;
+        let mut attempt = 1;
+        loop {
+            Link::defer(link, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", vec![]);
+            Link::defer(link, "START TRANSACTION", vec![]);
+            let outcome = match op(&WriteTx::new(Rc::clone(link))).await {
+                Ok(value) => Link::run(link, "COMMIT", vec![]).await.map(|_| value),
+                Err(e) => Err(e),
+            };
+            let error = match outcome {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            // Whatever broke the transaction, end it before anything else uses the connection
+            // (queued: it goes out with the next try's first batch, or after the answer).
+            Link::defer(link, "ROLLBACK", vec![]);
+            Link::clear_failure(link);
+            if !error.is_retryable() || attempt >= WRITE_ATTEMPTS {
+                return Err(match error {
+                    Error::Conflict(why) => {
+                        Error::Conflict(format!("{why}; gave up after {attempt} attempts"))
+                    }
+                    other => other,
+                });
+            }
+            attempt += 1;
+        }
+    }
+}
