@@ -480,7 +480,10 @@ function serveResource() {
   let core = null;
   let loadError = null;
   try {
-    core = createCore({ wasmPath: path.join(root, 'bin', 'darkchat.wasm'), root });
+    core = createCore({
+      wasmPath: path.join(root, 'bin', 'darkchat.wasm'), root,
+      log: (line) => console.log(`[Darkchat] ${line}`),
+    });
   } catch (e) {
     loadError = `cannot load bin/darkchat.wasm: ${String(e.message).split('\n')[0]}`
       + ' (build it with `bash scripts/build-wasm.sh`)';

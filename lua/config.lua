@@ -2,6 +2,8 @@
 -- server; everything else is here:
 --   set darkchat:db "data/darkchat.db"   -- SQLite file; relative paths are under the resource folder
 --   set darkchat:framework "auto"        -- auto | qbcore | qbox | esx | ox | standalone
+--   set darkchat:storage "sqlite"        -- sqlite | mysql (the database of mysql_connection_string,
+--                                        -- the convar oxmysql reads; runs on the wasm core)
 
 Config = {}
 
@@ -20,6 +22,11 @@ Config.RateLimits = {
   join = { count = 5, seconds = 60 },      -- join-code guesses (stops brute-forcing codes)
   message = { count = 10, seconds = 10 },  -- messages sent
   request = { count = 30, seconds = 5 },   -- any other request from the phone UI
+}
+
+-- MySQL/MariaDB storage (darkchat:storage "mysql").
+Config.Mysql = {
+  deadlineMs = 5000, -- a call the database has not answered by then gives storage_error
 }
 
 -- Print one line per failed call into the core (bad input from scripts, refusals).

@@ -13,6 +13,10 @@ local resourcePath = GetResourcePath(resourceName)
 Darkchat.settings = {
   db = GetConvar('darkchat:db', 'data/darkchat.db'),
   framework = GetConvar('darkchat:framework', 'auto'),
+  -- `sqlite` (a file under the resource folder) or `mysql` (the server's own database, through
+  -- the connection oxmysql reads); MySQL runs on the wasm core, served by js/host.js.
+  storage = GetConvar('darkchat:storage', 'sqlite'):lower(),
+  mysqlConnection = GetConvar('mysql_connection_string', ''),
 }
 
 ---@param message string
@@ -146,8 +150,34 @@ local function start(core, openError, label, closeOnStop)
   end)
 end
 
-local native, nativeError = loadNative()
-if native then
+local function startMysql()
+  local serve, wasmError = findWasm()
+  if not serve then
+    Darkchat.log(('core not started: MySQL storage runs on the wasm core, and %s'):format(wasmError))
+    return
+  end
+  local options = ('{"storage":"mysql","connection":%s,"limits":%s,"deadlineMs":%s}'):format(
+    wireValue(Darkchat.settings.mysqlConnection), wireLimits(Config.Limits), wireValue(Config.Mysql.deadlineMs))
+  local opened = serve(nil, 'open', options)
+  if type(opened) == 'table' and opened.ok then
+    path = 'MySQL ' .. tostring(opened.database)
+    start(wasmCore(serve), nil, 'wasm core ' .. tostring(opened.version), false)
+  else
+    start(nil, type(opened) == 'table' and opened.message or opened)
+  end
+end
+
+local native, nativeError
+if Darkchat.settings.storage == 'mysql' then
+  startMysql()
+elseif Darkchat.settings.storage ~= 'sqlite' then
+  Darkchat.log(('refusing to start: darkchat:storage is %q; use sqlite or mysql'):format(Darkchat.settings.storage))
+else
+  native, nativeError = loadNative()
+end
+if Darkchat.settings.storage ~= 'sqlite' then
+  -- started above, or refused
+elseif native then
   local core, openError = native.open({ path = path, limits = Config.Limits })
   start(core, openError, 'native core ' .. native.version, true)
 else

@@ -2,8 +2,9 @@
 # Installs what a fresh Debian machine lacks to build and test Darkchat: Lua 5.4 (the
 # interpreter the end-to-end tests and the emulated server run in), SQLite's shell (used by
 # tests to inspect databases from a second process), clang (SQLite compiled for the wasm core),
-# Node.js when no `node` is there (the wasm core's JS host and its tests), and the Rust target
-# wasm32-unknown-unknown. Safe to run again.
+# Node.js when no `node` is there (the wasm core's JS host and its tests), the Rust target
+# wasm32-unknown-unknown, and the JS host's npm dependencies (the MySQL driver, from
+# package-lock.json). Safe to run again.
 set -euo pipefail
 
 need=()
@@ -12,6 +13,7 @@ command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v clang >/dev/null || need+=(clang)
 command -v llvm-ar >/dev/null || ls /usr/bin/llvm-ar-* >/dev/null 2>&1 || need+=(llvm)
 command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 command -v mkfifo >/dev/null || need+=(coreutils)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -30,4 +32,10 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 18 ]; then
   echo "setup: node $(node --version) is too old for the wasm tests (node:test needs 18+)" >&2
   exit 1
+fi
+
+# The JS host's dependencies, exactly as locked (node_modules/ is never committed).
+here=$(cd "$(dirname "$0")/.." && pwd)
+if ! (cd "$here" && npm ls --omit=dev >/dev/null 2>&1); then
+  (cd "$here" && npm ci --omit=dev --no-audit --no-fund >/dev/null)
 fi

@@ -74,4 +74,50 @@ async function freshDatabase(name) {
   return name;
 }
 
-module.exports = { repo, wasmPath, tmpRoot, wire, matches, mysqlUrl, freshDatabase };
+/** A connection to the test server's `database` for checks behind the core's back. */
+async function adminConnection(database) {
+  const mysql = require(path.join(repo, 'node_modules', 'mysql2', 'promise'));
+  return mysql.createConnection({ uri: mysqlUrl(database), multipleStatements: true });
+}
+
+/**
+ * A TCP relay in front of the test server, so a test can take "the database" away and bring it
+ * back: `cut()` closes every relayed connection and refuses new ones; `restore()` accepts again.
+ */
+async function relay() {
+  const net = require('net');
+  const target = new URL(mysqlUrl());
+  const sockets = new Set();
+  let open = true;
+  const server = net.createServer((client) => {
+    if (!open) return client.destroy();
+    const upstream = net.connect(Number(target.port), target.hostname);
+    sockets.add(client);
+    sockets.add(upstream);
+    client.pipe(upstream).pipe(client);
+    const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', drop);
+    upstream.on('close', drop);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = server.address().port;
+  return {
+    /** The test server's connection string for `database`, through this relay. */
+    url(database) {
+      const url = new URL(mysqlUrl(database));
+      url.host = `127.0.0.1:${port}`;
+      return url.toString();
+    },
+    cut() {
+      open = false;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    restore() { open = true; },
+    close() { this.cut(); return new Promise((resolve) => server.close(resolve)); },
+  };
+}
+
+module.exports = { repo, wasmPath, tmpRoot, wire, matches, mysqlUrl, freshDatabase, adminConnection, relay };
