@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::{ConversationName, JoinCode, PhoneNumber};
 use crate::model::{Conversation, MembershipChange, Message, MessageKind, SystemEvent};
-use crate::storage::{ConversationRow, MemberRow, Read, Stats, Storage, Write};
+use crate::storage::{both, ConversationRow, MemberRow, Read, Stats, Storage, Write};
 
 /// Limits a server owner can configure (`config.lua`); enforced here, on the server.
 #[derive(Debug, Clone)]
@@ -105,34 +105,46 @@ impl<S: Storage> Service<S> {
         now: i64,
     ) -> Result<Conversation> {
         let Service { storage, limits, rng } = self;
-        // A chosen code taken meanwhile is the caller's `join_code_taken`; a generated one is
-        // simply drawn again.
-        let chosen = code.is_some();
-        storage
-            .write(async |tx| {
-                let phone = tx.ensure_phone(creator.as_str()).await?;
-                check_membership_quota(tx, phone, limits).await?;
-                let code = match code {
-                    Some(code) if tx.conversation_id_by_code(code.as_str()).await?.is_some() => {
-                        return Err(Error::JoinCodeTaken { code: code.as_str().to_owned() });
+        let change = async |tx: &S::Write<'_>| {
+            // The phone (held), its memberships and the chosen code, read side by side.
+            let chosen_taken = async {
+                match code {
+                    Some(code) => {
+                        tx.conversation_id_by_code(code.as_str()).await.map(|id| id.is_some())
                     }
-                    Some(code) => code.clone(),
-                    None => free_code(tx, rng).await?,
-                };
-                let id = match tx
-                    .insert_conversation(name.as_str(), phone, code.as_str(), now)
-                    .await
-                {
-                    // A generated code another server took meanwhile: try again with a new one.
-                    Err(Error::JoinCodeTaken { code: taken }) if !chosen => {
+                    None => Ok(false),
+                }
+            };
+            let (phone, (memberships, taken)) = both(
+                tx.ensure_phone(creator.as_str()),
+                both(tx.count_memberships_of_number(creator.as_str()), chosen_taken),
+            )
+            .await;
+            let phone = phone?;
+            check_membership_quota(memberships?, limits)?;
+            let join_code = match code {
+                Some(code) if taken? => {
+                    return Err(Error::JoinCodeTaken { code: code.as_str().to_owned() });
+                }
+                Some(code) => code.clone(),
+                None => free_code(tx, rng).await?,
+            };
+            let id =
+                match tx.insert_conversation(name.as_str(), phone, join_code.as_str(), now).await {
+                    // A generated code another server took meanwhile: try again with a new one. (A
+                    // chosen one taken meanwhile is the caller's `join_code_taken`.)
+                    Err(Error::JoinCodeTaken { code: taken }) if code.is_none() => {
                         return Err(Error::Conflict(format!("generated join code {taken} taken")));
                     }
                     other => other?,
                 };
-                tx.insert_member(id, phone, now, MessageId::NONE).await?;
-                view(tx, limits, id, phone).await
-            })
-            .await
+            tx.insert_member(id, phone, now, MessageId::NONE).await?;
+            Ok((id, phone))
+        };
+        let answer = async |tx: &S::Read<'_>, &(id, phone): &(ConversationId, PhoneId)| {
+            view(tx, limits, id, phone).await
+        };
+        storage.write_then_read(change, answer).await
     }
 
     /// Adds `number` to a conversation (a script putting a player in). The new member has not
@@ -144,14 +156,19 @@ impl<S: Storage> Service<S> {
         now: i64,
     ) -> Result<MembershipChange> {
         let Service { storage, limits, .. } = self;
-        storage
-            .write(async |tx| {
-                tx.lock_conversation(id).await?;
-                ensure_exists(tx, id).await?;
-                let phone = tx.ensure_phone(number.as_str()).await?;
-                add(tx, limits, id, phone, number, now).await.map(|(change, _)| change)
-            })
-            .await
+        let change = async |tx: &S::Write<'_>| {
+            tx.lock_conversation(id).await?;
+            let (exists, phone) =
+                both(tx.conversation_exists(id), tx.ensure_phone(number.as_str())).await;
+            if !exists? {
+                return Err(Error::ConversationNotFound { id });
+            }
+            add(tx, limits, id, phone?, number, now).await
+        };
+        let answer = async |tx: &S::Read<'_>, joined: &Message| {
+            Ok(joined_change(id, number, tx.recipients(id).await?, joined))
+        };
+        storage.write_then_read(change, answer).await
     }
 
     /// Removes `number`; `is_self` records "left" rather than "removed". The owner leaving
@@ -166,9 +183,9 @@ impl<S: Storage> Service<S> {
     ) -> Result<MembershipChange> {
         self.storage
             .write(async |tx| {
-                let conversation = existing_for_update(tx, id).await?;
-                let phone = member_phone(tx, id, number).await?;
-                remove(tx, &conversation, phone, number, is_self, now).await
+                let (conversation, phone) =
+                    both(existing_for_update(tx, id), member_phone(tx, id, number)).await;
+                remove(tx, &conversation?, phone?, number, is_self, now).await
             })
             .await
     }
@@ -183,9 +200,9 @@ impl<S: Storage> Service<S> {
     ) -> Result<MembershipChange> {
         self.storage
             .write(async |tx| {
-                let conversation = existing_for_update(tx, id).await?;
-                let (actor_phone, _) = owner_check(tx, &conversation, actor).await?;
-                let phone = member_phone(tx, id, number).await?;
+                let (owned, phone) = both(owned(tx, id, actor), member_phone(tx, id, number)).await;
+                let Owned { row: conversation, actor: actor_phone, .. } = owned?;
+                let phone = phone?;
                 if actor_phone == Some(phone) {
                     return Err(Error::Forbidden { reason: "leave instead of removing yourself" });
                 }
@@ -205,18 +222,25 @@ impl<S: Storage> Service<S> {
         now: i64,
     ) -> Result<(Conversation, MembershipChange)> {
         let Service { storage, limits, .. } = self;
-        storage
-            .write(async |tx| {
-                let id = tx
-                    .conversation_id_by_code_for_update(code.as_str())
-                    .await?
-                    .ok_or(Error::NoConversationWithCode)?;
-                let phone = tx.ensure_phone(number.as_str()).await?;
-                let (change, message_id) = add(tx, limits, id, phone, number, now).await?;
-                tx.mark_read(id, phone, message_id).await?;
-                Ok((view(tx, limits, id, phone).await?, change))
-            })
-            .await
+        let change = async |tx: &S::Write<'_>| {
+            let (id, phone) = both(
+                tx.conversation_id_by_code_for_update(code.as_str()),
+                tx.ensure_phone(number.as_str()),
+            )
+            .await;
+            let id = id?.ok_or(Error::NoConversationWithCode)?;
+            let phone = phone?;
+            let joined = add(tx, limits, id, phone, number, now).await?;
+            tx.mark_read(id, phone, joined.id).await?;
+            Ok((id, phone, joined))
+        };
+        let answer =
+            async |tx: &S::Read<'_>, (id, phone, joined): &(ConversationId, PhoneId, Message)| {
+                let conversation = view(tx, limits, *id, *phone).await?;
+                let change = joined_change(*id, number, conversation.recipients.clone(), joined);
+                Ok((conversation, change))
+            };
+        storage.write_then_read(change, answer).await
     }
 
     /// Posts a text message; returns it with the members to notify.
@@ -228,25 +252,26 @@ impl<S: Storage> Service<S> {
         now: i64,
     ) -> Result<(Message, Vec<String>)> {
         let content = crate::input::message_text(text, self.limits.max_message_chars)?;
-        self.storage
-            .write(async |tx| {
-                tx.lock_conversation(id).await?;
-                let phone = member_of_existing(tx, id, number).await?;
-                let message_id = tx
-                    .insert_message(id, Some(phone), MessageKind::Text, None, &content, now)
-                    .await?;
-                tx.mark_read(id, phone, message_id).await?;
-                let message = Message {
-                    id: message_id,
-                    sender: Some(number.as_str().to_owned()),
-                    content: content.clone(),
-                    kind: MessageKind::Text,
-                    event: None,
-                    created_at: now,
-                };
-                Ok((message, tx.recipients(id).await?))
-            })
-            .await
+        let change = async |tx: &S::Write<'_>| {
+            tx.lock_conversation(id).await?;
+            let phone = member_of_existing(tx, id, number).await?;
+            let message_id =
+                tx.insert_message(id, Some(phone), MessageKind::Text, None, &content, now).await?;
+            tx.mark_read(id, phone, message_id).await?;
+            Ok(message_id)
+        };
+        let answer = async |tx: &S::Read<'_>, &message_id: &MessageId| {
+            let message = Message {
+                id: message_id,
+                sender: Some(number.as_str().to_owned()),
+                content: content.clone(),
+                kind: MessageKind::Text,
+                event: None,
+                created_at: now,
+            };
+            Ok((message, tx.recipients(id).await?))
+        };
+        self.storage.write_then_read(change, answer).await
     }
 
     /// One conversation as `number` sees it, with its latest page of messages.
@@ -280,10 +305,8 @@ impl<S: Storage> Service<S> {
         let max_list = self.limits.max_list;
         self.storage
             .read(async |tx| {
-                let Some(phone) = tx.phone_id(number.as_str()).await? else {
-                    return Ok(Vec::new());
-                };
-                let listed = tx.conversations_of(phone, max_list, UNREAD_CAP).await?;
+                let listed =
+                    tx.conversations_of_number(number.as_str(), max_list, UNREAD_CAP).await?;
                 Ok(listed.into_iter().map(|l| summary(l.row, l.unread)).collect())
             })
             .await
@@ -311,8 +334,12 @@ impl<S: Storage> Service<S> {
         let limit = limit.clamp(1, self.limits.max_page_size);
         self.storage
             .read(async |tx| {
-                member_of_existing(tx, id, number).await?;
-                tx.messages_before(id, before, limit).await
+                // The page is read beside the membership check, and dropped if that fails.
+                let (member, page) =
+                    both(member_of_existing(tx, id, number), tx.messages_before(id, before, limit))
+                        .await;
+                member?;
+                page
             })
             .await
     }
@@ -326,8 +353,8 @@ impl<S: Storage> Service<S> {
     ) -> Result<()> {
         self.storage
             .write(async |tx| {
-                let row = existing(tx, id).await?;
-                let phone = member_phone(tx, id, number).await?;
+                let (row, phone) = both(existing(tx, id), member_phone(tx, id, number)).await;
+                let (row, phone) = (row?, phone?);
                 let up_to = up_to.unwrap_or(row.last_message_id).min(row.last_message_id);
                 tx.mark_read(id, phone, up_to).await
             })
@@ -344,19 +371,17 @@ impl<S: Storage> Service<S> {
         name: &ConversationName,
         now: i64,
     ) -> Result<(Message, Vec<String>)> {
-        self.storage
-            .write(async |tx| {
-                let row = existing_for_update(tx, id).await?;
-                let (phone, number) = owner_check(tx, &row, actor).await?;
-                tx.set_name(id, name.as_str(), now).await?;
-                let subject = phone.unwrap_or(row.owner_id);
-                let event = SystemEvent::Renamed;
-                let message =
-                    system_message(tx, id, subject, &number, event, Some(name.as_str()), now)
-                        .await?;
-                Ok((message, tx.recipients(id).await?))
-            })
-            .await
+        let change = async |tx: &S::Write<'_>| {
+            let Owned { row, actor: phone, actor_name } = owned(tx, id, actor).await?;
+            tx.set_name(id, name.as_str(), now).await?;
+            let subject = phone.unwrap_or(row.owner_id);
+            let event = SystemEvent::Renamed;
+            system_message(tx, id, subject, &actor_name, event, Some(name.as_str()), now).await
+        };
+        let answer = async |tx: &S::Read<'_>, renamed: &Message| {
+            Ok((renamed.clone(), tx.recipients(id).await?))
+        };
+        self.storage.write_then_read(change, answer).await
     }
 
     /// A new random join code; the old one stops working at once.
@@ -368,8 +393,7 @@ impl<S: Storage> Service<S> {
         let Service { storage, rng, .. } = self;
         storage
             .write(async |tx| {
-                let row = existing_for_update(tx, id).await?;
-                owner_check(tx, &row, actor).await?;
+                owned(tx, id, actor).await?;
                 let code = free_code(tx, rng).await?;
                 match tx.set_join_code(id, code.as_str()).await {
                     Err(Error::JoinCodeTaken { code }) => {
@@ -386,11 +410,10 @@ impl<S: Storage> Service<S> {
     pub async fn delete(&mut self, actor: Actor<'_>, id: ConversationId) -> Result<Vec<String>> {
         self.storage
             .write(async |tx| {
-                let row = existing_for_update(tx, id).await?;
-                owner_check(tx, &row, actor).await?;
-                let members = tx.recipients(id).await?;
+                let (owned, members) = both(owned(tx, id, actor), tx.recipients(id)).await;
+                owned?;
                 tx.delete_conversation(id).await?;
-                Ok(members)
+                members
             })
             .await
     }
@@ -403,18 +426,16 @@ impl<S: Storage> Service<S> {
         to: &PhoneNumber,
         now: i64,
     ) -> Result<(Message, Vec<String>)> {
-        self.storage
-            .write(async |tx| {
-                let row = existing_for_update(tx, id).await?;
-                owner_check(tx, &row, actor).await?;
-                let phone = member_phone(tx, id, to).await?;
-                tx.set_owner(id, phone).await?;
-                let message =
-                    system_message(tx, id, phone, to.as_str(), SystemEvent::Owner, None, now)
-                        .await?;
-                Ok((message, tx.recipients(id).await?))
-            })
-            .await
+        let change = async |tx: &S::Write<'_>| {
+            let (owned, phone) = both(owned(tx, id, actor), member_phone(tx, id, to)).await;
+            owned?;
+            let phone = phone?;
+            tx.set_owner(id, phone).await?;
+            system_message(tx, id, phone, to.as_str(), SystemEvent::Owner, None, now).await
+        };
+        let answer =
+            async |tx: &S::Read<'_>, note: &Message| Ok((note.clone(), tx.recipients(id).await?));
+        self.storage.write_then_read(change, answer).await
     }
 
     // --- standalone servers -----------------------------------------------------------
@@ -474,7 +495,8 @@ async fn remove(
 ) -> Result<MembershipChange> {
     let id = conversation.id;
     tx.delete_member(id, phone).await?;
-    let Some(oldest) = tx.oldest_member(id).await? else {
+    let (oldest, recipients) = both(tx.oldest_member(id), tx.recipients(id)).await;
+    let Some(oldest) = oldest? else {
         tx.delete_conversation(id).await?;
         return Ok(MembershipChange {
             conversation_id: id,
@@ -487,7 +509,7 @@ async fn remove(
     };
     let event = if is_self { SystemEvent::Left } else { SystemEvent::Removed };
     let message = system_message(tx, id, phone, number.as_str(), event, None, now).await?;
-    let recipients = tx.recipients(id).await?;
+    let recipients = recipients?;
     let mut new_owner = None;
     if conversation.owner_id == phone {
         tx.set_owner(id, oldest).await?;
@@ -548,8 +570,8 @@ async fn member_of_existing(
     }
 }
 
-async fn check_membership_quota(tx: &impl Read, phone: PhoneId, limits: &Limits) -> Result<()> {
-    if tx.count_memberships_of(phone).await? >= i64::from(limits.max_conversations_per_number) {
+fn check_membership_quota(memberships: i64, limits: &Limits) -> Result<()> {
+    if memberships >= i64::from(limits.max_conversations_per_number) {
         return Err(Error::LimitReached {
             what: "conversations per number",
             max: limits.max_conversations_per_number,
@@ -558,7 +580,8 @@ async fn check_membership_quota(tx: &impl Read, phone: PhoneId, limits: &Limits)
     Ok(())
 }
 
-/// Adds a member and records "joined"; returns the change and the message id.
+/// Adds `phone` (`number`) to conversation `id` and records "joined"; returns that message.
+/// The three facts it decides on are read side by side.
 async fn add(
     tx: &impl Write,
     limits: &Limits,
@@ -566,30 +589,39 @@ async fn add(
     phone: PhoneId,
     number: &PhoneNumber,
     now: i64,
-) -> Result<(MembershipChange, MessageId)> {
-    if tx.member(id, phone).await?.is_some() {
+) -> Result<Message> {
+    let ((member, members), memberships) =
+        both(both(tx.member(id, phone), tx.count_members(id)), tx.count_memberships_of(phone))
+            .await;
+    if member?.is_some() {
         return Err(Error::AlreadyMember { number: number.as_str().to_owned(), id });
     }
-    if tx.count_members(id).await? >= i64::from(limits.max_members) {
+    if members? >= i64::from(limits.max_members) {
         return Err(Error::LimitReached {
             what: "members per conversation",
             max: limits.max_members,
         });
     }
-    check_membership_quota(tx, phone, limits).await?;
+    check_membership_quota(memberships?, limits)?;
     tx.insert_member(id, phone, now, MessageId::NONE).await?;
-    let message =
-        system_message(tx, id, phone, number.as_str(), SystemEvent::Joined, None, now).await?;
-    let message_id = message.id;
-    let change = MembershipChange {
+    system_message(tx, id, phone, number.as_str(), SystemEvent::Joined, None, now).await
+}
+
+/// What an add or a join did, for the caller to notify the members.
+fn joined_change(
+    id: ConversationId,
+    number: &PhoneNumber,
+    recipients: Vec<String>,
+    joined: &Message,
+) -> MembershipChange {
+    MembershipChange {
         conversation_id: id,
         number: number.as_str().to_owned(),
-        recipients: tx.recipients(id).await?,
+        recipients,
         new_owner: None,
         deleted: false,
-        message: Some(message),
-    };
-    Ok((change, message_id))
+        message: Some(joined.clone()),
+    }
 }
 
 /// Records a system message about `subject` (a phone id and its number).
@@ -622,21 +654,32 @@ async fn system_message(
     })
 }
 
-/// Passes for an admin or the owner; `forbidden` for anyone else (`not_member` for outsiders).
-/// Returns the acting phone id (None for an admin) and a name for system messages.
-async fn owner_check(
-    tx: &impl Read,
-    row: &ConversationRow,
-    actor: Actor<'_>,
-) -> Result<(Option<PhoneId>, String)> {
+/// A conversation an owner action may proceed on, held against other writers.
+struct Owned {
+    row: ConversationRow,
+    /// The acting member's phone (None for an admin).
+    actor: Option<PhoneId>,
+    /// Who acted, for system messages.
+    actor_name: String,
+}
+
+/// Passes for an admin or the owner (the row and the actor's membership read side by side);
+/// `conversation_not_found`, then `not_member` for outsiders, then `forbidden` for members who
+/// do not own it.
+async fn owned(tx: &impl Write, id: ConversationId, actor: Actor<'_>) -> Result<Owned> {
     match actor {
-        Actor::Admin => Ok((None, "admin".to_owned())),
+        Actor::Admin => {
+            let row = existing_for_update(tx, id).await?;
+            Ok(Owned { row, actor: None, actor_name: "admin".to_owned() })
+        }
         Actor::Member(number) => {
-            let phone = member_phone(tx, row.id, number).await?;
+            let (row, phone) =
+                both(existing_for_update(tx, id), member_phone(tx, id, number)).await;
+            let (row, phone) = (row?, phone?);
             if phone != row.owner_id {
                 return Err(Error::Forbidden { reason: "only the owner may do this" });
             }
-            Ok((Some(phone), number.as_str().to_owned()))
+            Ok(Owned { row, actor: Some(phone), actor_name: number.as_str().to_owned() })
         }
     }
 }
@@ -665,9 +708,9 @@ async fn view(
     id: ConversationId,
     phone: PhoneId,
 ) -> Result<Conversation> {
-    let row = existing(tx, id).await?;
-    let member = tx.member(id, phone).await?.ok_or(Error::ConversationNotFound { id })?;
-    build_view(tx, limits, row, Viewer::Member(member)).await
+    let (row, member) = both(existing(tx, id), tx.member(id, phone)).await;
+    let member = member?.ok_or(Error::ConversationNotFound { id })?;
+    build_view(tx, limits, row?, Viewer::Member(member)).await
 }
 
 async fn build_view(
@@ -676,8 +719,9 @@ async fn build_view(
     row: ConversationRow,
     viewer: Viewer,
 ) -> Result<Conversation> {
-    let recipients = tx.recipients(row.id).await?;
-    let messages = tx.messages_before(row.id, None, limits.page_size).await?;
+    let (recipients, messages) =
+        both(tx.recipients(row.id), tx.messages_before(row.id, None, limits.page_size)).await;
+    let (recipients, messages) = (recipients?, messages?);
     let unread = match viewer {
         Viewer::Member(member) if member.last_read_message_id < row.last_message_id => {
             tx.count_messages_after(row.id, member.last_read_message_id, UNREAD_CAP).await?

@@ -18,7 +18,7 @@
 
 #![allow(async_fn_in_trait)] // implemented only inside this crate, never as `dyn` or across threads
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
@@ -87,6 +87,18 @@ pub trait Read {
         limit: u32,
         unread_cap: u32,
     ) -> Result<Vec<Listed>>;
+    /// [`Read::conversations_of`] the phone of `number` (none when the number was never seen).
+    async fn conversations_of_number(
+        &self,
+        number: &str,
+        limit: u32,
+        unread_cap: u32,
+    ) -> Result<Vec<Listed>> {
+        match self.phone_id(number).await? {
+            Some(phone) => self.conversations_of(phone, limit, unread_cap).await,
+            None => Ok(Vec::new()),
+        }
+    }
     /// Every conversation, newest first, at most `limit` (the admin listing).
     async fn all_conversations(&self, limit: u32) -> Result<Vec<ConversationRow>>;
     async fn member(&self, id: ConversationId, phone: PhoneId) -> Result<Option<MemberRow>>;
@@ -98,6 +110,13 @@ pub trait Read {
     async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>>;
     async fn count_members(&self, id: ConversationId) -> Result<i64>;
     async fn count_memberships_of(&self, phone: PhoneId) -> Result<i64>;
+    /// [`Read::count_memberships_of`] the phone of `number` (0 when the number was never seen).
+    async fn count_memberships_of_number(&self, number: &str) -> Result<i64> {
+        match self.phone_id(number).await? {
+            Some(phone) => self.count_memberships_of(phone).await,
+            None => Ok(0),
+        }
+    }
     /// Up to `limit` messages older than `before` (the newest when `None`), oldest first.
     async fn messages_before(
         &self,
@@ -190,6 +209,43 @@ pub trait Storage {
     /// database resolved by aborting it (a deadlock, a lock wait past its limit): so `op`
     /// must decide everything from what it reads inside.
     async fn write<T>(&mut self, op: impl AsyncFnMut(&Self::Write<'_>) -> Result<T>) -> Result<T>;
+
+    /// [`Storage::write`] `change`, then `answer` reads what the caller is told about it (the
+    /// conversation as it now is, who to notify). A storage may run `answer` inside the write
+    /// transaction (SQLite: no second transaction to pay for) or just after its commit, in
+    /// the same round trip (MySQL); either way it sees the change.
+    async fn write_then_read<T, U>(
+        &mut self,
+        change: impl AsyncFnMut(&Self::Write<'_>) -> Result<T>,
+        answer: impl AsyncFnMut(&Self::Read<'_>, &T) -> Result<U>,
+    ) -> Result<U>;
+}
+
+/// Both futures' values, the two run side by side: on MySQL the statements they start go out
+/// in one batch (one round trip); on SQLite they simply run one after the other.
+pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let (mut first, mut second) = (None, None);
+    poll_fn(|cx| {
+        if first.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                first = Some(v);
+            }
+        }
+        if second.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                second = Some(v);
+            }
+        }
+        match (first.take(), second.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                (first, second) = (x, y);
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }
 
 /// The value of a future that never waits, as on SQLite, where every statement completes in

@@ -30,6 +30,39 @@ macro_rules! conversations_with_owner {
     };
 }
 
+/// A member's conversation list, up to its `WHERE`: the columns of [`conversation_row`], the
+/// member's own, and the unread count (its two parameters: the cap less one, then the cap).
+macro_rules! listing {
+    () => {
+        concat!(
+            "SELECT ",
+            conversation_columns!(),
+            ", m.id, m.last_read_message_id, \
+             CASE WHEN m.last_read_message_id >= c.last_message_id THEN 0 \
+             WHEN (SELECT x.id FROM darkchat_messages x WHERE x.conversation_id = c.id \
+                   AND x.id > m.last_read_message_id ORDER BY x.id LIMIT 1 OFFSET ?) \
+                  IS NOT NULL THEN ? \
+             ELSE (SELECT COUNT(*) FROM darkchat_messages x WHERE x.conversation_id = c.id \
+                   AND x.id > m.last_read_message_id) END \
+             FROM darkchat_members m \
+             JOIN darkchat_conversations c ON c.id = m.conversation_id \
+             JOIN darkchat_phones o ON o.id = c.owner_id"
+        )
+    };
+}
+
+/// Rows of [`listing!`].
+fn listed(rows: Vec<Vec<Value>>) -> Result<Vec<Listed>> {
+    rows.into_iter()
+        .map(|row| {
+            let mut c = Columns::of(row);
+            let row = conversation_row(&mut c)?;
+            let member = MemberRow { id: c.int()?, last_read_message_id: MessageId(c.int()?) };
+            Ok(Listed { row, member, unread: c.int()? })
+        })
+        .collect()
+}
+
 /// The statements of a read; shared by both transaction types.
 pub struct Queries {
     link: Shared,
@@ -265,37 +298,39 @@ impl Queries {
     }
 
     /// The member's list in one statement: the owners' numbers joined, and each unread count
-    /// capped by looking at most `cap` index entries ahead (a
-    /// count beyond the cap is the cap, without counting the rest).
+    /// capped by looking at most `cap` index entries ahead (a count beyond the cap is the cap,
+    /// without counting the rest).
     async fn conversations_of(&self, phone: PhoneId, limit: u32, cap: u32) -> Result<Vec<Listed>> {
         let rows = self
             .rows(
                 concat!(
-                    "SELECT ",
-                    conversation_columns!(),
-                    ", m.id, m.last_read_message_id, \
-                     CASE WHEN m.last_read_message_id >= c.last_message_id THEN 0 \
-                     WHEN (SELECT x.id FROM darkchat_messages x WHERE x.conversation_id = c.id \
-                           AND x.id > m.last_read_message_id ORDER BY x.id LIMIT 1 OFFSET ?) \
-                          IS NOT NULL THEN ? \
-                     ELSE (SELECT COUNT(*) FROM darkchat_messages x WHERE x.conversation_id = c.id \
-                           AND x.id > m.last_read_message_id) END \
-                     FROM darkchat_members m \
-                     JOIN darkchat_conversations c ON c.id = m.conversation_id \
-                     JOIN darkchat_phones o ON o.id = c.owner_id \
-                     WHERE m.phone_id = ? ORDER BY c.updated_at DESC, c.id DESC LIMIT ?"
+                    listing!(),
+                    " WHERE m.phone_id = ? ORDER BY c.updated_at DESC, c.id DESC LIMIT ?"
                 ),
                 vec![cap.saturating_sub(1).into(), cap.into(), phone.get().into(), limit.into()],
             )
             .await?;
-        rows.into_iter()
-            .map(|row| {
-                let mut c = Columns::of(row);
-                let row = conversation_row(&mut c)?;
-                let member = MemberRow { id: c.int()?, last_read_message_id: MessageId(c.int()?) };
-                Ok(Listed { row, member, unread: c.int()? })
-            })
-            .collect()
+        listed(rows)
+    }
+
+    /// [`Queries::conversations_of`] the phone of `number`, found in the same statement.
+    async fn conversations_of_number(
+        &self,
+        number: &str,
+        limit: u32,
+        cap: u32,
+    ) -> Result<Vec<Listed>> {
+        let rows = self
+            .rows(
+                concat!(
+                    listing!(),
+                    " WHERE m.phone_id = (SELECT id FROM darkchat_phones WHERE number = ?) \
+                     ORDER BY c.updated_at DESC, c.id DESC LIMIT ?"
+                ),
+                vec![cap.saturating_sub(1).into(), cap.into(), number.into(), limit.into()],
+            )
+            .await?;
+        listed(rows)
     }
 
     async fn all_conversations(&self, limit: u32) -> Result<Vec<ConversationRow>> {
@@ -373,6 +408,15 @@ impl Queries {
         self.count(
             "SELECT COUNT(*) FROM darkchat_members WHERE phone_id = ?",
             vec![phone.get().into()],
+        )
+        .await
+    }
+
+    async fn count_memberships_of_number(&self, number: &str) -> Result<i64> {
+        self.count(
+            "SELECT COUNT(*) FROM darkchat_members \
+             WHERE phone_id = (SELECT id FROM darkchat_phones WHERE number = ?)",
+            vec![number.into()],
         )
         .await
     }
@@ -545,6 +589,17 @@ macro_rules! read_through {
             }
             async fn count_memberships_of(&self, phone: PhoneId) -> Result<i64> {
                 self.0.count_memberships_of(phone).await
+            }
+            async fn count_memberships_of_number(&self, number: &str) -> Result<i64> {
+                self.0.count_memberships_of_number(number).await
+            }
+            async fn conversations_of_number(
+                &self,
+                number: &str,
+                limit: u32,
+                cap: u32,
+            ) -> Result<Vec<Listed>> {
+                self.0.conversations_of_number(number, limit, cap).await
             }
             async fn messages_before(
                 &self,

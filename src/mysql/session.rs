@@ -18,6 +18,7 @@ use std::rc::Rc;
 use super::link::{Link, Shared};
 use super::queries::{ReadTx, WriteTx};
 use crate::error::{Error, Result};
+use crate::storage::both;
 use crate::storage::Storage;
 
 /// How many times a write that lost a race is tried in all.
@@ -43,13 +44,34 @@ impl Storage for Session {
     }
 
     async fn write<T>(&mut self, mut op: impl AsyncFnMut(&WriteTx) -> Result<T>) -> Result<T> {
+        let mut value = None;
+        let changed = async |tx: &WriteTx| {
+            value = Some(op(tx).await?);
+            Ok(())
+        };
+        self.write_then_read(changed, async |_, _| Ok(())).await?;
+        value.ok_or_else(|| Error::Internal("a write ended without its value".into()))
+    }
+
+    /// The answer's reads travel in the same batch as the COMMIT, right after it: outside the
+    /// transaction, they see the change (and anything committed since, as any read does).
+    async fn write_then_read<T, U>(
+        &mut self,
+        mut change: impl AsyncFnMut(&WriteTx) -> Result<T>,
+        mut answer: impl AsyncFnMut(&ReadTx, &T) -> Result<U>,
+    ) -> Result<U> {
         let link = &self.link;
         let mut attempt = 1;
         loop {
             Link::defer(link, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", vec![]);
             Link::defer(link, "START TRANSACTION", vec![]);
-            let outcome = match op(&WriteTx::new(Rc::clone(link))).await {
-                Ok(value) => Link::run(link, "COMMIT", vec![]).await.map(|_| value),
+            let outcome = match change(&WriteTx::new(Rc::clone(link))).await {
+                Ok(value) => {
+                    let reader = ReadTx::new(Rc::clone(link));
+                    let (committed, answered) =
+                        both(Link::run(link, "COMMIT", vec![]), answer(&reader, &value)).await;
+                    committed.and(answered)
+                }
                 Err(e) => Err(e),
             };
             let error = match outcome {

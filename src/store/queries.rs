@@ -375,6 +375,14 @@ impl<'c> Tx<'c> {
         self.count("SELECT count(*) FROM members WHERE phone_id = ?1", [phone])
     }
 
+    /// [`Tx::count_memberships_of`] the phone of `number`, found in the same statement.
+    pub fn count_memberships_of_number(&self, number: &str) -> Result<i64> {
+        self.count(
+            "SELECT count(*) FROM members WHERE phone_id = (SELECT id FROM phones WHERE number = ?1)",
+            [number],
+        )
+    }
+
     /// Moves a member's read position forward (never back).
     pub fn mark_read(
         &self,

@@ -36,6 +36,20 @@ impl Storage for Store {
         tx.commit()?;
         Ok(value)
     }
+
+    /// The answer is read inside the write transaction: no second transaction to pay for. (Its
+    /// reads do not fill the number cache: the transaction may still roll back.)
+    async fn write_then_read<T, U>(
+        &mut self,
+        mut change: impl AsyncFnMut(&WriteTx<'_>) -> Result<T>,
+        mut answer: impl AsyncFnMut(&ReadTx<'_>, &T) -> Result<U>,
+    ) -> Result<U> {
+        let tx = Transaction::begin(&self.conn, "BEGIN IMMEDIATE")?;
+        let value = change(&WriteTx(Tx::new(&self.conn, &self.numbers, false))).await?;
+        let answered = answer(&ReadTx(Tx::new(&self.conn, &self.numbers, false)), &value).await?;
+        tx.commit()?;
+        Ok(answered)
+    }
 }
 
 /// [`Read`] for a transaction type, each method the query of the same name.
@@ -90,6 +104,9 @@ macro_rules! read_through {
             }
             async fn count_memberships_of(&self, phone: PhoneId) -> Result<i64> {
                 self.0.count_memberships_of(phone)
+            }
+            async fn count_memberships_of_number(&self, number: &str) -> Result<i64> {
+                self.0.count_memberships_of_number(number)
             }
             async fn messages_before(
                 &self,
