@@ -291,14 +291,17 @@ T.test('threads start on the next tick, Wait and SetTimeout follow the clock', f
     SetTimeout(70, function() add('timeout') end)
     Citizen.SetTimeout(0, function() add('timeout0') end)
     add('main')
-    topWait = select(2, pcall(Wait, 0))
+    sortWait = select(2, pcall(table.sort, { 1, 2 }, function(x, y) Wait(0); return x < y end))
+    Wait(10) -- FXServer runs a main chunk in a thread of its own: it waits, the load goes on
+    add('main after Wait')
   ]] }))
   srv:ensure('a')
   local env = srv:resourceEnv('a')
   T.eq(env.log, { 'main@0', 't1@0', 't2@0', 'timeout0@0' })
-  T.ok(env.topWait:find('attempt to yield from outside a coroutine', 1, true), env.topWait)
+  T.ok(env.sortWait:find('attempt to yield across a C-call boundary', 1, true), env.sortWait)
+  T.eq(srv._resources.a.state, 'started')
   srv:runFor(100)
-  T.eq(env.log, { 'main@0', 't1@0', 't2@0', 'timeout0@0', 't2b@50', 'timeout@70', 't1b@100' })
+  T.eq(env.log, { 'main@0', 't1@0', 't2@0', 'timeout0@0', 'main after Wait@10', 't2b@50', 'timeout@70', 't1b@100' })
   T.eq(math.type(env.GetGameTimer()), 'integer')
 end)
 
@@ -307,6 +310,26 @@ T.test('a Wait(0) loop advances one tick at a time and does not hang runFor', fu
   srv:runFor(20)
   local n = srv:resourceEnv('a').n
   T.ok(n >= 2 and n <= 25, 'ticks: ' .. n)
+end)
+
+T.test('a Lua export that waits: its caller awaits it; outside a thread it raises', function()
+  local srv = server({
+    { 'slow', "exports('Slow', function() Wait(30); return GetGameTimer() end)" },
+    { 'user', [[
+      RegisterCommand('go', function() got = exports.slow:Slow() end)
+      RegisterCommand('sorted', function()
+        sortErr = select(2, pcall(table.sort, { 2, 1 }, function(x, y) exports.slow:Slow(); return x < y end))
+      end)
+    ]] },
+  })
+  local env = srv:resourceEnv('user')
+  srv:console('go')
+  srv:runFor(29)
+  T.eq(env.got, nil)
+  srv:runFor(1)
+  T.eq(env.got, 30, 'the caller resumes the moment the callee ends')
+  srv:console('sorted')
+  T.ok(env.sortErr:find('attempt to yield across a C-call boundary', 1, true), env.sortErr)
 end)
 
 -- Resources ----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ local Server = {}
 Server.__index = Server
 
 local WAIT = setmetatable({}, { __name = 'fx.wait' }) -- the value a scheduler thread yields
+local AWAIT = setmetatable({}, { __name = 'fx.await' }) -- yielded by a thread woken by an event (Server:_wake)
 local REF = setmetatable({}, { __mode = 'k' })        -- funcref table → { srv, fn, owner, holder }
 local LIBS = { 'string', 'table', 'math', 'utf8', 'coroutine', 'os', 'io', 'debug' }
 local BASE = { 'assert', 'collectgarbage', 'error', 'getmetatable', 'ipairs', 'next', 'pairs',
@@ -128,8 +129,12 @@ function Server:_ref(fn, owner, holder)
 end
 
 -- Calls a function reference: arguments copied into the owner, run there in a new thread
--- (like Citizen.CreateThreadNow), results copied back. A callee that waits makes a caller that
--- runs in a thread wait too (FXServer's async retval + Citizen.Await).
+-- (like Citizen.CreateThreadNow), results copied back. A callee that waits (an export that
+-- yields) makes the caller wait too: FXServer's callee answers `{ __cfx_async_retval }` and the
+-- caller's funcref `__call` awaits it with Citizen.Await (scheduler.lua), whose yield is plain Lua's. So a caller outside a scheduler
+-- thread gets Lua's own error ("attempt to yield from outside a coroutine", or "attempt to
+-- yield across a C-call boundary" in a sort comparator, a gsub callback, ...), as there on Lua
+-- 5.4, and never the marker; the caller resumes the moment the callee ends.
 function Server:_callRef(info, ...)
   local owner, holder = info.owner, info.holder
   if owner and not owner.alive then
@@ -143,9 +148,13 @@ function Server:_callRef(info, ...)
   local th = self:_thread(owner, function() return info.fn(table.unpack(args, 1, args.n)) end, holder and holder.name)
   self:_resume(th)
   if th.status == 'suspended' then
-    local _, main = coroutine.running()
-    if main or not self._current then return { __cfx_async_retval = true } end -- as FXServer, outside a thread
-    repeat coroutine.yield(WAIT, 0) until th.status ~= 'suspended'
+    local me = self._current
+    if me and me.co == coroutine.running() and coroutine.isyieldable() then
+      th.waiter = me
+    elseif coroutine.isyieldable() then
+      error('cannot await an export inside a coroutine of your own (not a scheduler thread)', 2)
+    end
+    coroutine.yield(AWAIT) -- raises outside a thread, as Citizen.Await's yield does
   end
   if th.status == 'error' then error(th.err, 0) end
   local res = Copy.results(self:_hook(owner, holder), th.results)
@@ -159,25 +168,40 @@ function Server:_thread(inst, fn, invoker)
   return { co = coroutine.create(fn), inst = inst, invoker = invoker, seq = self._seq, status = 'new' }
 end
 
--- Resumes a thread once, with its resource on the call stack (for GetInvokingResource).
-function Server:_resume(th)
+-- Resumes a thread once (with `...` as the values its yield returns), with its resource on the
+-- call stack (for GetInvokingResource). A thread that ends wakes the thread awaiting it.
+function Server:_resume(th, ...)
   self._frames[#self._frames + 1] = { inst = th.inst, invoker = th.invoker }
   th.invoker = nil -- only the first run of a thread is "invoked" by someone
   local prev = self._current
   self._current = th
-  local res = table.pack(coroutine.resume(th.co))
+  local res = table.pack(coroutine.resume(th.co, ...))
   self._current = prev
   self._frames[#self._frames] = nil
+  th.awaiting = nil
   if not res[1] then
     th.status, th.err = 'error', res[2]
     if not th.quiet then self:_scriptError(th.inst, res[2], debug.traceback(th.co)) end
   elseif coroutine.status(th.co) == 'dead' then
     th.status, th.results = 'dead', table.pack(table.unpack(res, 2, res.n))
+  elseif res[2] == AWAIT then
+    th.status, th.awaiting = 'suspended', true -- off the clock until Server:_wake
   else
     local ms = res[2] == WAIT and toint(math.ceil(math.max(0, tonumber(res[3]) or 0))) or 0
     th.status, th.wake = 'suspended', self._now + ms
     self._threads[th] = true
   end
+  if th.status ~= 'suspended' and th.waiter then
+    local waiter = th.waiter
+    th.waiter = nil
+    self:_wake(waiter)
+  end
+end
+
+-- Resumes a thread that awaits an event (another thread's end), at once: as
+-- FXServer's Citizen.Await resumes from the promise's callback.
+function Server:_wake(th, ...)
+  if th.awaiting and th.inst.alive then self:_resume(th, ...) end
 end
 
 function Server:_schedule(inst, fn, delay)
@@ -677,7 +701,10 @@ function Server:_expand(r, list)
   return out
 end
 
--- Runs a script's main chunk (not in a thread, as on FXServer: Wait there raises).
+-- Runs a script's main chunk in a thread of its own, as FXServer has done since 2023
+-- (citizen-scripting-lua LoadHostFileInternal wraps every chunk in CreateThreadNow): a chunk may
+-- Wait or await an export, and the next script loads while it waits. One difference kept on
+-- purpose: an error before the chunk first yields fails the start (FXServer prints it and goes on).
 function Server:_runScript(inst, script)
   local f = io.open(script.path, 'rb')
   if not f then
@@ -691,16 +718,9 @@ function Server:_runScript(inst, script)
     self:_log(inst.name, ('Error parsing script @%s in resource %s: %s'):format(script.label, inst.name, err))
     return false, err
   end
-  self._frames[#self._frames + 1] = { inst = inst }
-  local prev = self._current
-  self._current = nil
-  local ok, e = xpcall(chunk, function(m) return { msg = m, tb = debug.traceback('', 2) } end)
-  self._current = prev
-  self._frames[#self._frames] = nil
-  if not ok then
-    self:_scriptError(inst, e.msg, e.tb)
-    return false, tostring(e.msg)
-  end
+  local th = self:_thread(inst, chunk, nil)
+  self:_resume(th)
+  if th.status == 'error' then return false, tostring(th.err) end
   return true
 end
 
