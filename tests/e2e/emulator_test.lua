@@ -363,6 +363,7 @@ T.test('JS timers are FXServer tick timers: they fire in scheduler passes, on th
   T.eq(srv:export('j', 'Log'), { 'immediate', 'interval x3', 'args' })
   srv:runFor(10000)
   T.eq(srv:export('j', 'Log'), { 'immediate', 'interval x3', 'args', 't250' })
+  srv:stopAll()
 end)
 
 T.test('a Lua thread awaits a JS promise while other threads keep running', function()
@@ -389,6 +390,7 @@ T.test('a Lua thread awaits a JS promise while other threads keep running', func
     .. 'its 200 ms before the 40 ms of real time the promise took: got at ' .. tostring(got))
   T.eq(srv:export('j', 'Later', 5, 'y'), { v = 'y', n = 1, f = 1.5 }, 'srv:export waits for it too')
   T.eq(srv:export('j', 'Sync', 41), 42, 'a plain value still answers at once')
+  srv:stopAll()
 end)
 
 T.test('a rejected JS promise raises in the awaiting caller; one that never settles is given up on', function()
@@ -398,6 +400,7 @@ T.test('a rejected JS promise raises in the awaiting caller; one that never sett
   T.raises(function() srv:export('j', 'FailPlain') end, 'plain reason')
   T.raises(function() srv:export('j', 'Never') end, 'a JS promise still pending after 300 ms of real time')
   T.eq(srv:export('j', 'Later', 1, 'still'), { v = 'still', n = 1, f = 1.5 }, 'the runtime is still there')
+  srv:stopAll()
 end)
 
 T.test('outside a scheduler thread an async export raises (Lua 5.4); a main chunk is a thread', function()
@@ -419,6 +422,7 @@ T.test('outside a scheduler thread an async export raises (Lua 5.4); a main chun
   srv:console('sorted')
   T.ok(env.sortErr:find('An error occurred while calling export `Later` in resource `j`', 1, true), env.sortErr)
   T.ok(env.sortErr:find('attempt to yield across a C-call boundary', 1, true), env.sortErr)
+  srv:stopAll()
 end)
 
 T.test('a Lua export that waits: its caller awaits it; outside a thread it raises', function()
