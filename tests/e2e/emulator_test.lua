@@ -291,14 +291,17 @@ T.test('threads start on the next tick, Wait and SetTimeout follow the clock', f
     SetTimeout(70, function() add('timeout') end)
     Citizen.SetTimeout(0, function() add('timeout0') end)
     add('main')
-    topWait = select(2, pcall(Wait, 0))
+    sortWait = select(2, pcall(table.sort, { 1, 2 }, function(x, y) Wait(0); return x < y end))
+    Wait(10) -- FXServer runs a main chunk in a thread of its own: it waits, the load goes on
+    add('main after Wait')
   ]] }))
   srv:ensure('a')
   local env = srv:resourceEnv('a')
   T.eq(env.log, { 'main@0', 't1@0', 't2@0', 'timeout0@0' })
-  T.ok(env.topWait:find('attempt to yield from outside a coroutine', 1, true), env.topWait)
+  T.ok(env.sortWait:find('attempt to yield across a C-call boundary', 1, true), env.sortWait)
+  T.eq(srv._resources.a.state, 'started')
   srv:runFor(100)
-  T.eq(env.log, { 'main@0', 't1@0', 't2@0', 'timeout0@0', 't2b@50', 'timeout@70', 't1b@100' })
+  T.eq(env.log, { 'main@0', 't1@0', 't2@0', 'timeout0@0', 'main after Wait@10', 't2b@50', 'timeout@70', 't1b@100' })
   T.eq(math.type(env.GetGameTimer()), 'integer')
 end)
 
@@ -307,6 +310,157 @@ T.test('a Wait(0) loop advances one tick at a time and does not hang runFor', fu
   srv:runFor(20)
   local n = srv:resourceEnv('a').n
   T.ok(n >= 2 and n <= 25, 'ticks: ' .. n)
+end)
+
+-- The JS runtime (a resource's .js scripts in Node) -----------------------------------------
+
+-- A server with a resource `j` made of `j.js`, and optionally a Lua resource `user` after it.
+local function jsServer(js, user, opts)
+  opts = opts or {}
+  opts.jsHost = true
+  local srv = FX.new(opts)
+  srv:addResourceDir('j', resource({ ['j.js'] = js }, { 'j.js' }))
+  T.eq(srv:ensure('j'), true, 'ensure j')
+  if user then
+    srv:addResourceDir('user', resource(type(user) == 'table' and user or { ['server.lua'] = user }))
+    T.eq(srv:ensure('user'), true, 'ensure user')
+  end
+  return srv
+end
+
+-- An export answering a value after `ms` of real time (Node's own timer, as I/O would).
+local LATER = [[
+  const nodeTimers = require('timers');
+  exports('Later', (ms, v) => new Promise((resolve) => nodeTimers.setTimeout(() => resolve({ v, n: 1, f: 1.5 }), ms)));
+  exports('Fail', async (why) => { throw new Error(why); });
+  exports('FailPlain', () => Promise.reject('plain reason'));
+  exports('Never', () => new Promise(() => {}));
+  exports('Sync', (x) => x + 1);
+]]
+
+T.test('JS timers are FXServer tick timers: they fire in scheduler passes, on the emulated clock', function()
+  local srv = jsServer([[
+    const log = [];
+    setTimeout(() => log.push('t250'), 250);
+    setTimeout((a, b) => log.push(a + b), 100, 'arg', 's');
+    const cancelled = setTimeout(() => log.push('cancelled'), 10);
+    clearTimeout(cancelled);
+    setImmediate(() => log.push('immediate'));
+    let n = 0;
+    const every = setInterval(() => { n += 1; if (n === 3) { clearInterval(every); log.push('interval x3'); } }, 20);
+    setTimeout(() => console.log('a timer prints'), 30).unref();
+    exports('Log', () => log);
+  ]])
+  T.eq(srv:export('j', 'Log'), {}, 'nothing runs before the clock moves')
+  srv:runFor(1)
+  T.eq(srv:export('j', 'Log'), {}, 'a timer fires more than its interval (at least 1 ms) after it was set')
+  srv:runFor(1)
+  T.eq(srv:export('j', 'Log'), { 'immediate' })
+  srv:runFor(98)
+  T.eq(srv:export('j', 'Log'), { 'immediate', 'interval x3' }, 'at 100: not yet the 100 ms one (strictly more)')
+  T.ok(has(srv, '[script:j] a timer prints'), 'a timer callback prints without any request')
+  srv:runFor(1)
+  T.eq(srv:export('j', 'Log'), { 'immediate', 'interval x3', 'args' })
+  srv:runFor(10000)
+  T.eq(srv:export('j', 'Log'), { 'immediate', 'interval x3', 'args', 't250' })
+  srv:stopAll()
+end)
+
+T.test('a Lua thread awaits a JS promise while other threads keep running', function()
+  local srv = jsServer(LATER, [[
+    log = {}
+    CreateThread(function()
+      local r = exports.j:Later(40, 'x')
+      log[#log + 1] = { 'got', r.v, math.type(r.n), r.f }
+    end)
+    CreateThread(function()
+      for _ = 1, 40 do log[#log + 1] = { 'tick', GetGameTimer() }; Wait(5) end
+    end)
+  ]])
+  local env = srv:resourceEnv('user')
+  T.eq(env.log, { { 'tick', 0 } }, 'the awaiting thread is suspended; the other one ran')
+  srv:runFor(5000)
+  local got
+  for i, entry in ipairs(env.log) do
+    if entry[1] == 'got' then got = i end
+  end
+  T.eq(#env.log, 41)
+  T.eq(env.log[got], { 'got', 'x', 'integer', 1.5 }, 'resolved value copied through MessagePack')
+  T.ok(got > 2 and got < 41, 'the other thread kept running, and the emulated clock did not run through '
+    .. 'its 200 ms before the 40 ms of real time the promise took: got at ' .. tostring(got))
+  T.eq(srv:export('j', 'Later', 5, 'y'), { v = 'y', n = 1, f = 1.5 }, 'srv:export waits for it too')
+  T.eq(srv:export('j', 'Sync', 41), 42, 'a plain value still answers at once')
+  srv:stopAll()
+end)
+
+T.test('a rejected JS promise raises in the awaiting caller; one that never settles is given up on', function()
+  local srv = jsServer(LATER, nil, { jsTimeout = 300 })
+  local msg = T.raises(function() srv:export('j', 'Fail', 'nope') end, 'An error occurred while calling export `Fail` in resource `j`')
+  T.ok(msg:find('nope', 1, true), msg)
+  T.raises(function() srv:export('j', 'FailPlain') end, 'plain reason')
+  T.raises(function() srv:export('j', 'Never') end, 'a JS promise still pending after 300 ms of real time')
+  T.eq(srv:export('j', 'Later', 1, 'still'), { v = 'still', n = 1, f = 1.5 }, 'the runtime is still there')
+  srv:stopAll()
+end)
+
+T.test('outside a scheduler thread an async export raises (Lua 5.4); a main chunk is a thread', function()
+  local srv = jsServer(LATER, {
+    ['a.lua'] = [[
+      main = exports.j:Later(20, 'main chunk')
+      mainAt = GetGameTimer()
+      RegisterCommand('sorted', function()
+        sortErr = select(2, pcall(table.sort, { 2, 1 }, function(x, y) exports.j:Later(1, 'no'); return x < y end))
+      end)
+    ]],
+    ['b.lua'] = 'secondLoaded = main == nil',
+  })
+  local env = srv:resourceEnv('user')
+  T.eq(env.secondLoaded, true, 'the next script loaded while the first awaited')
+  T.eq(env.main, nil)
+  srv:runFor(1000)
+  T.eq(env.main, { v = 'main chunk', n = 1, f = 1.5 })
+  srv:console('sorted')
+  T.ok(env.sortErr:find('An error occurred while calling export `Later` in resource `j`', 1, true), env.sortErr)
+  T.ok(env.sortErr:find('attempt to yield across a C-call boundary', 1, true), env.sortErr)
+  srv:stopAll()
+end)
+
+T.test('a Lua export that waits: its caller awaits it; outside a thread it raises', function()
+  local srv = server({
+    { 'slow', "exports('Slow', function() Wait(30); return GetGameTimer() end)" },
+    { 'user', [[
+      RegisterCommand('go', function() got = exports.slow:Slow() end)
+      RegisterCommand('sorted', function()
+        sortErr = select(2, pcall(table.sort, { 2, 1 }, function(x, y) exports.slow:Slow(); return x < y end))
+      end)
+    ]] },
+  })
+  local env = srv:resourceEnv('user')
+  srv:console('go')
+  srv:runFor(29)
+  T.eq(env.got, nil)
+  srv:runFor(1)
+  T.eq(env.got, 30, 'the caller resumes the moment the callee ends')
+  srv:console('sorted')
+  T.ok(env.sortErr:find('attempt to yield across a C-call boundary', 1, true), env.sortErr)
+end)
+
+T.test('the wasm core checkpoints on the emulated clock: after writes and runFor, the database file holds them', function()
+  local World = require('world')
+  local w = World.new({ core = 'wasm', framework = 'qbcore', players = { '5550101' } })
+  local function mainFileCount()
+    -- the database file alone, without its log: what a checkpoint copied into it
+    local copy = T.tmpdir() .. '/main.db'
+    os.execute(('cp %q %q'):format(w.db, copy))
+    return T.sh(('sqlite3 -readonly %q "SELECT count(*) FROM conversations" 2>&1'):format(copy)):match('^%s*(.-)%s*$')
+  end
+  for i = 1, 3 do
+    T.eq(w:call('Darkchat_CreateConversationByNumber', '5550101', 'Conv ' .. i).success, true)
+  end
+  T.ok(mainFileCount() ~= '3', 'no checkpoint yet: the writes are only in the log')
+  w.srv:runFor(300)
+  T.eq(mainFileCount(), '3', 'the host\'s checkpoint timer ran')
+  w:stop()
 end)
 
 -- Resources ----------------------------------------------------------------------------------
@@ -546,4 +700,17 @@ T.test('the CLI runs a resource from a pipe', function()
   T.ok(out:find('-> client 2: back [42]', 1, true), out)
   T.ok(out:find('[3.5]', 1, true), out)
   T.ok(out:find('2  Bob      5550102', 1, true), out)
+end)
+
+T.test('the CLI clock follows real time between console lines', function()
+  local dir = resource({ ['server.lua'] = [[
+    RegisterCommand('arm', function()
+      local t0 = GetGameTimer()
+      SetTimeout(200, function() print(('timer fired %d ms later'):format(GetGameTimer() - t0)) end)
+    end, true)
+  ]] })
+  local cmd = ("(printf 'arm\\n'; sleep 0.5; printf 'players\\nquit\\n') | lua5.4 %q --resource %q --players 0 2>&1")
+    :format(T.repoRoot .. '/tests/fxserver/server.lua', dir)
+  local out = T.sh(cmd)
+  T.ok(out:find('[script:17mov_Phone] timer fired', 1, true), out)
 end)

@@ -16,7 +16,11 @@
 --   * every host input (ensure, a player joining, a net event, a console line) is followed by
 --     one scheduler pass, as a live server keeps ticking; `srv:tick()`/`srv:runFor()` drive it;
 --   * when a function reference call fails, the caller gets the callee's message (FXServer gives
---     nil and prints the details in the callee, which happens here too).
+--     nil and prints the details in the callee, which happens here too);
+--   * a resource's `.js` scripts run in a Node process of their own (jshost.lua). Its event loop
+--     runs in real time; its timers (FXServer's tick timers) run in the scheduler passes, on the
+--     emulated clock. While a JS export's promise is pending, the clock never runs ahead of real
+--     time (see Server:_step). docs/fxserver-runtime.md has the FXServer side of all this.
 local HERE = (debug.getinfo(1, 'S').source:sub(2):match('^(.*)[/\\]') or '.')
 local Copy = dofile(HERE .. '/msgpack_copy.lua')
 local Json = dofile(HERE .. '/json.lua')
@@ -27,6 +31,7 @@ local Server = {}
 Server.__index = Server
 
 local WAIT = setmetatable({}, { __name = 'fx.wait' }) -- the value a scheduler thread yields
+local AWAIT = setmetatable({}, { __name = 'fx.await' }) -- yielded by a thread woken by an event (Server:_wake)
 local REF = setmetatable({}, { __mode = 'k' })        -- funcref table → { srv, fn, owner, holder }
 local LIBS = { 'string', 'table', 'math', 'utf8', 'coroutine', 'os', 'io', 'debug' }
 local BASE = { 'assert', 'collectgarbage', 'error', 'getmetatable', 'ipairs', 'next', 'pairs',
@@ -58,15 +63,17 @@ function FX.fakeResourceDir(name)
 end
 
 ---Creates an emulated server.
----@param opts? { convars?: table<string,string>, stockLua?: boolean, quiet?: boolean, jsHost?: boolean }
+---`jsTimeout`: the real time (ms) srv:export waits for a JS promise before it gives up (30 s).
+---@param opts? { convars?: table<string,string>, stockLua?: boolean, quiet?: boolean, jsHost?: boolean, jsTimeout?: integer }
 ---@return table server
 function FX.new(opts)
   opts = opts or {}
   local self = setmetatable({
     quiet = opts.quiet ~= false, stockLua = opts.stockLua == true, jsHost = opts.jsHost == true,
+    jsTimeout = opts.jsTimeout or 30000,
     _convars = {}, _resources = {}, _order = {}, _players = {}, _nextSrc = 1,
     _clientEvents = {}, _commands = {}, _threads = {}, _seq = 0, _now = 0,
-    _frames = {}, _current = nil, _output = {},
+    _frames = {}, _current = nil, _output = {}, _realWaited = 0,
   }, Server)
   for k, v in pairs(opts.convars or {}) do self._convars[k] = tostring(v) end
   return self
@@ -128,8 +135,13 @@ function Server:_ref(fn, owner, holder)
 end
 
 -- Calls a function reference: arguments copied into the owner, run there in a new thread
--- (like Citizen.CreateThreadNow), results copied back. A callee that waits makes a caller that
--- runs in a thread wait too (FXServer's async retval + Citizen.Await).
+-- (like Citizen.CreateThreadNow), results copied back. A callee that waits (a Lua export that
+-- yields, a JS export whose promise is pending) makes the caller wait too: FXServer's callee
+-- answers `{ __cfx_async_retval }` and the caller's funcref `__call` awaits it with
+-- Citizen.Await (scheduler.lua), whose yield is plain Lua's. So a caller outside a scheduler
+-- thread gets Lua's own error ("attempt to yield from outside a coroutine", or "attempt to
+-- yield across a C-call boundary" in a sort comparator, a gsub callback, ...), as there on Lua
+-- 5.4, and never the marker; the caller resumes the moment the callee ends.
 function Server:_callRef(info, ...)
   local owner, holder = info.owner, info.holder
   if owner and not owner.alive then
@@ -143,9 +155,13 @@ function Server:_callRef(info, ...)
   local th = self:_thread(owner, function() return info.fn(table.unpack(args, 1, args.n)) end, holder and holder.name)
   self:_resume(th)
   if th.status == 'suspended' then
-    local _, main = coroutine.running()
-    if main or not self._current then return { __cfx_async_retval = true } end -- as FXServer, outside a thread
-    repeat coroutine.yield(WAIT, 0) until th.status ~= 'suspended'
+    local me = self._current
+    if me and me.co == coroutine.running() and coroutine.isyieldable() then
+      th.waiter = me
+    elseif coroutine.isyieldable() then
+      error('cannot await an export inside a coroutine of your own (not a scheduler thread)', 2)
+    end
+    coroutine.yield(AWAIT) -- raises outside a thread, as Citizen.Await's yield does
   end
   if th.status == 'error' then error(th.err, 0) end
   local res = Copy.results(self:_hook(owner, holder), th.results)
@@ -159,25 +175,40 @@ function Server:_thread(inst, fn, invoker)
   return { co = coroutine.create(fn), inst = inst, invoker = invoker, seq = self._seq, status = 'new' }
 end
 
--- Resumes a thread once, with its resource on the call stack (for GetInvokingResource).
-function Server:_resume(th)
+-- Resumes a thread once (with `...` as the values its yield returns), with its resource on the
+-- call stack (for GetInvokingResource). A thread that ends wakes the thread awaiting it.
+function Server:_resume(th, ...)
   self._frames[#self._frames + 1] = { inst = th.inst, invoker = th.invoker }
   th.invoker = nil -- only the first run of a thread is "invoked" by someone
   local prev = self._current
   self._current = th
-  local res = table.pack(coroutine.resume(th.co))
+  local res = table.pack(coroutine.resume(th.co, ...))
   self._current = prev
   self._frames[#self._frames] = nil
+  th.awaiting = nil
   if not res[1] then
     th.status, th.err = 'error', res[2]
     if not th.quiet then self:_scriptError(th.inst, res[2], debug.traceback(th.co)) end
   elseif coroutine.status(th.co) == 'dead' then
     th.status, th.results = 'dead', table.pack(table.unpack(res, 2, res.n))
+  elseif res[2] == AWAIT then
+    th.status, th.awaiting = 'suspended', true -- off the clock until Server:_wake
   else
     local ms = res[2] == WAIT and toint(math.ceil(math.max(0, tonumber(res[3]) or 0))) or 0
     th.status, th.wake = 'suspended', self._now + ms
     self._threads[th] = true
   end
+  if th.status ~= 'suspended' and th.waiter then
+    local waiter = th.waiter
+    th.waiter = nil
+    self:_wake(waiter)
+  end
+end
+
+-- Resumes a thread that awaits an event (another thread's end, a JS promise), at once: as
+-- FXServer's Citizen.Await resumes from the promise's callback.
+function Server:_wake(th, ...)
+  if th.awaiting and th.inst.alive then self:_resume(th, ...) end
 end
 
 function Server:_schedule(inst, fn, delay)
@@ -192,12 +223,21 @@ function Server:_nextWake()
   for th in pairs(self._threads) do
     if th.inst.alive and (not best or th.wake < best) then best = th.wake end
   end
+  for _, inst in ipairs(self._order) do
+    local js = inst.alive and inst.js
+    if js then
+      local at = #js.queue > 0 and self._now or js.due
+      if at and (not best or at < best) then best = at end
+    end
+  end
   return best
 end
 
----Runs one scheduler pass: every thread whose wake time has come, oldest first. Threads made
----during the pass wait for the next one, as on FXServer.
+---Runs one scheduler pass: first each JS runtime's tick (its timers due by the clock, and the
+---threads awaiting what settled since resume), then every thread whose wake time has come,
+---oldest first. Threads made during the pass wait for the next one, as on FXServer.
 function Server:tick()
+  self:_tickJs()
   local due = {}
   for th in pairs(self._threads) do
     if not th.inst.alive then self._threads[th] = nil
@@ -213,12 +253,33 @@ function Server:tick()
 end
 
 -- Advances the clock to the next wake-up (at least 1 ms when a thread is due now) and ticks.
-function Server:_step(limit)
+-- While a JS runtime has a promise in flight (real I/O, Node's own timers), the clock may not
+-- run ahead of real time: each millisecond it advances is first given to the JS runtimes as
+-- real time (less when something settles sooner: the clock then stops there), and with nothing
+-- due by the clock before `limit` the step waits for them in real time. `realLeft` caps that
+-- real time (srv:export's guard). Returns false when there is nothing to run before `limit`.
+function Server:_step(limit, realLeft)
   local nw = self:_nextWake()
-  if not nw or nw > limit then return false end
+  local busy = self:_jsBusy()
+  if not nw or nw > limit then
+    if not busy or self._now >= limit then return false end
+    nw = limit
+  end
+  if busy and nw > self._now then
+    local waited, settled = self:_jsWait(math.min(nw - self._now, realLeft or math.huge))
+    local at = math.min(nw, self._now + waited)
+    if settled or at < nw then
+      self._now = at
+      self:tick()
+      return true
+    end
+  end
   if nw > self._now then self._now = nw end
   self:tick()
-  if self._now < limit and (self:_nextWake() or math.huge) <= self._now then self._now = self._now + 1 end
+  if self._now < limit and (self:_nextWake() or math.huge) <= self._now then
+    if self:_jsBusy() then self:_jsWait(1) end
+    self._now = self._now + 1
+  end
   return true
 end
 
@@ -677,7 +738,10 @@ function Server:_expand(r, list)
   return out
 end
 
--- Runs a script's main chunk (not in a thread, as on FXServer: Wait there raises).
+-- Runs a script's main chunk in a thread of its own, as FXServer has done since 2023
+-- (citizen-scripting-lua LoadHostFileInternal wraps every chunk in CreateThreadNow): a chunk may
+-- Wait or await an export, and the next script loads while it waits. One difference kept on
+-- purpose: an error before the chunk first yields fails the start (FXServer prints it and goes on).
 function Server:_runScript(inst, script)
   local f = io.open(script.path, 'rb')
   if not f then
@@ -691,45 +755,109 @@ function Server:_runScript(inst, script)
     self:_log(inst.name, ('Error parsing script @%s in resource %s: %s'):format(script.label, inst.name, err))
     return false, err
   end
-  self._frames[#self._frames + 1] = { inst = inst }
-  local prev = self._current
-  self._current = nil
-  local ok, e = xpcall(chunk, function(m) return { msg = m, tb = debug.traceback('', 2) } end)
-  self._current = prev
-  self._frames[#self._frames] = nil
-  if not ok then
-    self:_scriptError(inst, e.msg, e.tb)
-    return false, tostring(e.msg)
-  end
+  local th = self:_thread(inst, chunk, nil)
+  self:_resume(th)
+  if th.status == 'error' then return false, tostring(th.err) end
   return true
 end
 
 -- Runs a `.js` server script in the resource's JS runtime (started on first use); its exports
--- become the resource's exports, reached through MessagePack bytes.
+-- become the resource's exports, reached through MessagePack bytes. An export that returns a
+-- Promise makes its caller wait for the settlement (see Server:_callRef): the resolved value, or
+-- the rejection's message raised as the export's error (FXServer's main.js setCallRefFunction).
 function Server:_runJs(inst, script)
   inst.js = inst.js or JsHost.start(inst.name, inst.r.dir)
-  local ok, names, lines = inst.js:load(script.path)
-  for _, line in ipairs(lines) do self:_log(inst.name, line) end
-  if not ok then
-    self:_log(inst.name, 'SCRIPT ERROR: ' .. tostring(names))
-    return false, names
+  local js = inst.js
+  local reply = self:_jsReply(inst, js:load(script.path, self._now))
+  if not reply.ok then
+    self:_log(inst.name, 'SCRIPT ERROR: ' .. tostring(reply.error))
+    return false, reply.error
   end
-  for _, exportName in ipairs(names) do
+  for _, exportName in ipairs(reply.exports or {}) do
     if not inst.jsExports then inst.jsExports = {} end
     if not inst.jsExports[exportName] then
       inst.jsExports[exportName] = true
-      local js = inst.js
       inst.env.AddEventHandler(exportEventName(inst.name, exportName), function(setCB)
         setCB(function(...)
-          local callOk, result, printed = js:call(exportName, table.pack(...))
-          for _, line in ipairs(printed) do self:_log(inst.name, line) end
-          if not callOk then error(result, 0) end
-          return result
+          local id = js:newCallId()
+          local answer = self:_jsReply(inst, js:call(id, exportName, table.pack(...), self._now))
+          if not answer.ok then error(answer.error, 0) end
+          if not answer.async then return answer.value end
+          js.waiting[id] = self._current
+          local ok, value = coroutine.yield(AWAIT)
+          if not ok then error(value, 0) end
+          return value
         end)
       end)
     end
   end
   return true
+end
+
+-- JS runtimes ---------------------------------------------------------------------------------
+
+-- Takes in what a JS runtime's reply tells besides its answer: printed lines, the settlements
+-- to deliver at the next pass, the promises still in flight, the game time of its next timer.
+function Server:_jsReply(inst, reply)
+  local js = inst.js
+  for _, line in ipairs(reply.lines) do self:_log(inst.name, line) end
+  if js then
+    js.due, js.pending = reply.due, reply.pending
+    for _, s in ipairs(reply.settled) do js.queue[#js.queue + 1] = s end
+  end
+  return reply
+end
+
+-- A JS runtime's turn in a scheduler pass: its timers due by the clock run (FXServer ticks each
+-- resource's runtime every server frame; a tick with no timer due only moves its game time on,
+-- which each request does too), then the threads awaiting what settled resume.
+function Server:_tickJs()
+  for _, inst in ipairs(table.move(self._order, 1, #self._order, 1, {})) do
+    local js = inst.alive and inst.js
+    if js then
+      if (js.due and js.due <= self._now) or js.pending > 0 then
+        self:_jsReply(inst, js:ask({ op = 'tick', now = self._now }))
+      end
+      while #js.queue > 0 and inst.alive do
+        local s = table.remove(js.queue, 1)
+        local th = js.waiting[s.id]
+        js.waiting[s.id] = nil
+        if th then
+          if s.ok then self:_wake(th, true, s.value) else self:_wake(th, false, s.error) end
+        end
+      end
+    end
+  end
+end
+
+-- True while a JS runtime has a promise of an export in flight.
+function Server:_jsBusy()
+  for _, inst in ipairs(self._order) do
+    if inst.alive and inst.js and inst.js.pending > 0 then return true end
+  end
+  return false
+end
+
+-- Gives the busy JS runtimes up to `ms` of real time (in slices when several are busy), until
+-- one tells of a settlement. Returns the real time it took (ms) and whether something settled.
+function Server:_jsWait(ms)
+  local busy = {}
+  for _, inst in ipairs(self._order) do
+    if inst.alive and inst.js and inst.js.pending > 0 then busy[#busy + 1] = inst end
+  end
+  local waited, settled = 0, false
+  local slice = #busy > 1 and 5 or ms
+  while #busy > 0 and waited < ms and not settled do
+    for _, inst in ipairs(busy) do
+      if inst.js and waited < ms then
+        local reply = self:_jsReply(inst, inst.js:ask({ op = 'wait', ms = math.min(slice, ms - waited) }))
+        waited = waited + math.max(1, reply.waited or 0)
+        if #reply.settled > 0 then settled = true; break end
+      end
+    end
+  end
+  self._realWaited = self._realWaited + waited
+  return waited, settled
 end
 
 function Server:_kill(r)
@@ -954,8 +1082,10 @@ function Server:_testCaller()
 end
 
 ---Calls `exports[resName]:exportName(...)` as a resource named "test-caller" would, inside a
----thread of it; drives the scheduler until the call returns (an export may Wait). Returns every
----value that crossed back; raises what the call raised.
+---thread of it; drives the scheduler until the call returns (an export may Wait, or return a JS
+---promise). Returns every value that crossed back; raises what the call raised, and raises when
+---the call has not returned within 300 s of emulated time or `jsTimeout` ms of real time spent
+---waiting for a JS promise.
 ---@param resName string
 ---@param exportName string
 ---@return any ...
@@ -967,9 +1097,14 @@ function Server:export(resName, exportName, ...)
   end, nil)
   th.quiet = true
   self:_resume(th)
-  local limit = self._now + 300000
+  local limit, realStart = self._now + 300000, self._realWaited
   while th.status == 'suspended' do
-    if not self:_step(limit) then
+    local realLeft = self.jsTimeout - (self._realWaited - realStart)
+    if realLeft <= 0 then
+      error(('export %s.%s never returned (a JS promise still pending after %d ms of real time)')
+        :format(resName, exportName, self.jsTimeout), 2)
+    end
+    if not self:_step(limit, realLeft) then
       error(('export %s.%s never returned (nothing left to run within 300 s of emulated time)')
         :format(resName, exportName), 2)
     end

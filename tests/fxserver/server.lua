@@ -7,6 +7,8 @@
 -- Console lines go to the resource's commands (source 0); also: players, connect <name>,
 -- drop <src>, wait <ms>, event <src> <eventName> <json-array>, export <exportName> <json-array>,
 -- quit/exit. Lines starting with # are comments. Client events sent during a line are shown.
+-- The emulated clock follows real time between lines (as a live server keeps ticking while
+-- nobody types; at most a minute per line), so timers, Lua and JS, run while you read.
 local HERE = debug.getinfo(1, 'S').source:sub(2):match('^(.*)[/\\]') or '.'
 local FX = dofile(HERE .. '/fxserver.lua')
 local json = dofile(HERE .. '/json.lua')
@@ -133,10 +135,26 @@ print('commands: <console command> | players | connect <name> | drop <src> | wai
   .. 'event <src> <eventName> <json-array> | export <exportName> <json-array> | quit')
 showClientEvents()
 
+-- Milliseconds of real time (Linux /proc/uptime, 10 ms steps; whole seconds elsewhere).
+local function realMs()
+  local f = io.open('/proc/uptime', 'rb')
+  local up = f and f:read('n')
+  if f then f:close() end
+  return up and math.floor(up * 1000) or os.time() * 1000
+end
+
 local tty = os.execute('test -t 0')
+local lastReal = realMs()
 while true do
   if tty then io.stdout:write('> '); io.stdout:flush() end
   local line = io.stdin:read('l')
+  local now = realMs()
+  if now > lastReal then
+    local ok, err = pcall(srv.runFor, srv, math.min(now - lastReal, 60000))
+    if not ok then print('error: ' .. tostring(err)) end
+    showClientEvents()
+  end
+  lastReal = now
   if not line then break end
   line = line:match('^%s*(.-)%s*$')
   local word, rest = line:match('^(%S+)%s*(.*)$')
