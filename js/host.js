@@ -405,8 +405,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
             return resolve(true);
           }
           if (!state.mysql.down) state.mysql.noteDown(new Error(outcome.message));
-          const timer = setTimeout(attempt, Mysql().RECONNECT_MS);
-          if (timer && typeof timer.unref === 'function') timer.unref();
+          Mysql().after(Mysql().RECONNECT_MS, attempt);
         });
       };
       attempt();

@@ -20,6 +20,10 @@
 // Values are bound by the driver (mysql2's placeholders), never written into the SQL text.
 'use strict';
 
+// Node's own timers, in real time: on FXServer the global setTimeout is the server's, which fires
+// only in server frames, by game time; a deadline on a database is about the clock on the wall.
+const { setTimeout, clearTimeout } = require('timers');
+
 /** Milliseconds between attempts to reach a database that is down. */
 const RECONNECT_MS = 5000;
 /** What each new connection runs first. */
@@ -154,8 +158,7 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
     let finished = false;
     let timer = null;
     const deadline = new Promise((resolve) => {
-      timer = setTimeout(() => resolve('deadline'), deadlineMs);
-      if (timer && typeof timer.unref === 'function') timer.unref();
+      timer = after(deadlineMs, () => resolve('deadline'));
     });
     const work = (async () => {
       let step = first;
@@ -214,4 +217,11 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
   };
 }
 
-module.exports = { connectionOptions, createDriver, RECONNECT_MS };
+/** Runs `fn` after `ms` of real time, without keeping the process alive. */
+function after(ms, fn) {
+  const timer = setTimeout(fn, ms);
+  if (timer && typeof timer.unref === 'function') timer.unref();
+  return timer;
+}
+
+module.exports = { connectionOptions, createDriver, after, RECONNECT_MS };

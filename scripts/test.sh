@@ -25,3 +25,6 @@ cargo test --release --features vendored,fault-injection --test binding
 lua5.4 tests/lua/run.lua
 node --test tests/wasm/*.test.js
 DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua
+# The same exports and player flows with the database on MySQL/MariaDB (the wasm core, as on
+# stock FXServer; a fresh database of the server started above for each world).
+DARKCHAT_STORAGE=mysql DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua

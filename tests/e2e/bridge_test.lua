@@ -119,8 +119,7 @@ T.test("persistence: a new interpreter process on the same file sees everything"
   T.ok(out:find("join_code_taken", 1, true), out)
   -- And the second process's write is seen here in turn.
   local w2 = World.new({ db = w.db })
-  local core = w2.srv:resourceEnv(World.RESOURCE).Darkchat.core
-  local ok, seen = core:conversation("5550101", conv.id)
+  local ok, seen = w2:coreCall("conversation", "5550101", conv.id)
   T.ok(ok, tostring(seen))
   T.eq(seen.recipients, { "5550101", "5550102", "5550103" })
   T.eq(seen.joinCode, "KEPT42")

@@ -101,11 +101,11 @@ T.test("players need the ACE command.darkchat; the console always may", function
   local w = World.new()
   local src = w.players[1]
   w.srv:playerCommand(src, "darkchat create 5550101 Sneaky")
-  local _, list = w.srv:resourceEnv(World.RESOURCE).Darkchat.core:list(nil)
+  local _, list = w:coreCall("list", nil)
   T.eq(#list, 0, "refused")
   w.srv:setAce(src, "command.darkchat", true)
   w.srv:playerCommand(src, "darkchat create 5550101 Allowed")
-  _, list = w.srv:resourceEnv(World.RESOURCE).Darkchat.core:list(nil)
+  _, list = w:coreCall("list", nil)
   T.eq(#list, 1)
   T.eq(list[1].name, "Allowed")
   local told = false

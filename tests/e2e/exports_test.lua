@@ -133,8 +133,7 @@ T.test("RemoveFromConversation records left or removed; not_member otherwise", f
   T.eq(table.pack(w:call("Darkchat_RemoveFromConversationByNumber", "5550103", id, false)), { n = 2, false, "not_member" })
   T.eq(table.pack(w:call("Darkchat_RemoveFromConversationByNumber", "5550103", id + 99, false)), { n = 2, false, "conversation_not_found" })
   T.eq(table.pack(w:call("Darkchat_RemoveFromConversationByNumber", "5550101", id, "yes")), { n = 2, false, "invalid_argument" })
-  local core = w.srv:resourceEnv(World.RESOURCE).Darkchat.core
-  local ok, conv = core:conversation("5550101", id)
+  local ok, conv = w:coreCall("conversation", "5550101", id)
   T.ok(ok)
   local events = {}
   for _, m in ipairs(conv.messages) do
@@ -152,8 +151,7 @@ T.test("owner leaving hands over to the longest-standing member; last one out de
   w:call("Darkchat_AddToConversationByNumber", "5550102", conv.id)
   w:call("Darkchat_AddToConversationByNumber", "5550103", conv.id)
   T.eq(w:call("Darkchat_RemoveFromConversationBySrc", w.players[1], conv.id, true), true)
-  local core = w.srv:resourceEnv(World.RESOURCE).Darkchat.core
-  local _, seen = core:conversation("5550102", conv.id)
+  local _, seen = w:coreCall("conversation", "5550102", conv.id)
   T.eq(seen.owner, "5550102")
   T.eq(seen.recipients, { "5550102", "5550103" })
   T.eq(w:call("Darkchat_RemoveFromConversationByNumber", "5550102", conv.id, true), true)
@@ -204,8 +202,7 @@ end)
 T.test("results survive the MessagePack copy across resources unchanged", function()
   local w = World.new()
   local res = w:call("Darkchat_CreateConversationBySrc", w.players[1], "Copy")
-  local core = w.srv:resourceEnv(World.RESOURCE).Darkchat.core
-  local _, direct = core:conversation("5550101", res.newConv.id)
+  local _, direct = w:coreCall("conversation", "5550101", res.newConv.id)
   T.eq(res.newConv, direct)
   w:stop()
 end)

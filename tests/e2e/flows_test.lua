@@ -201,7 +201,7 @@ T.test("rate limits: join-code guesses and messages", function()
     if ask(w, a, "send", { conversationId = conv.id, content = "spam" }).ok then sent = sent + 1 end
   end
   T.eq(sent, 10, "10 messages per 10 s")
-  local _, count = w.srv:resourceEnv(World.RESOURCE).Darkchat.core:messages("5550101", conv.id, nil, 100)
+  local _, count = w:coreCall("messages", "5550101", conv.id, nil, 100)
   local texts = 0
   for _, m in ipairs(count) do if m.type == "text" then texts = texts + 1 end end
   T.eq(texts, 10)

@@ -830,7 +830,9 @@ function Server:_tickJs()
   end
 end
 
--- True while a JS runtime has a promise of an export in flight.
+---True while a JS runtime has a promise of an export in flight.
+function Server:jsBusy() return self:_jsBusy() end
+
 function Server:_jsBusy()
   for _, inst in ipairs(self._order) do
     if inst.alive and inst.js and inst.js.pending > 0 then return true end
@@ -858,6 +860,16 @@ function Server:_jsWait(ms)
   end
   self._realWaited = self._realWaited + waited
   return waited, settled
+end
+
+---Gives every JS runtime up to `ms` of real time (its event loop runs on its own anyway) and
+---collects what it printed and settled meanwhile: work a script started in the background (a
+---database connecting) shows in the output without an export call to carry it.
+---@param ms integer
+function Server:runJs(ms)
+  for _, inst in ipairs(table.move(self._order, 1, #self._order, 1, {})) do
+    if inst.alive and inst.js then self:_jsReply(inst, inst.js:ask({ op = 'wait', ms = ms })) end
+  end
 end
 
 function Server:_kill(r)
@@ -1090,28 +1102,40 @@ end
 ---@param exportName string
 ---@return any ...
 function Server:export(resName, exportName, ...)
-  local caller = self:_testCaller()
   local args = table.pack(...)
-  local th = self:_thread(caller, function()
-    return caller.env.exports[resName][exportName](nil, table.unpack(args, 1, args.n))
-  end, nil)
+  return self:_runThread(('export %s.%s'):format(resName, exportName), function(env)
+    return env.exports[resName][exportName](nil, table.unpack(args, 1, args.n))
+  end)
+end
+
+---Runs `fn(env)` in a thread of the test's own resource (`env` is that resource's environment)
+---and drives the scheduler until it returns, as Server:export does for an export: for code
+---that must wait as a script's thread would (a core call that awaits a JS promise).
+---@param fn fun(env: table): any
+---@return any ...
+function Server:inThread(fn)
+  return self:_runThread('a test thread', fn)
+end
+
+function Server:_runThread(what, fn)
+  local caller = self:_testCaller()
+  local th = self:_thread(caller, function() return fn(caller.env) end, nil)
   th.quiet = true
   self:_resume(th)
   local limit, realStart = self._now + 300000, self._realWaited
   while th.status == 'suspended' do
     local realLeft = self.jsTimeout - (self._realWaited - realStart)
     if realLeft <= 0 then
-      error(('export %s.%s never returned (a JS promise still pending after %d ms of real time)')
-        :format(resName, exportName, self.jsTimeout), 2)
+      error(('%s never returned (a JS promise still pending after %d ms of real time)')
+        :format(what, self.jsTimeout), 3)
     end
     if not self:_step(limit, realLeft) then
-      error(('export %s.%s never returned (nothing left to run within 300 s of emulated time)')
-        :format(resName, exportName), 2)
+      error(('%s never returned (nothing left to run within 300 s of emulated time)'):format(what), 3)
     end
   end
   if th.status == 'error' then
     -- drop the position of the emulator's own frame ("...fxserver.lua:123: No such export ...")
-    error(type(th.err) == 'string' and th.err:gsub('^[^\n]-fxserver%.lua:%d+: ', '') or th.err, 2)
+    error(type(th.err) == 'string' and th.err:gsub('^[^\n]-fxserver%.lua:%d+: ', '') or th.err, 3)
   end
   return table.unpack(th.results, 1, th.results.n)
 end

@@ -25,6 +25,41 @@ local FRAMEWORK_RESOURCES = {
 --- environment says DARKCHAT_CORE=wasm (stock-Lua host, the JS host in Node, bin/darkchat.wasm).
 World.defaultCore = os.getenv("DARKCHAT_CORE") == "wasm" and "wasm" or "native"
 
+--- Which storage a World uses by default: "sqlite", or "mysql" when the environment says
+--- DARKCHAT_STORAGE=mysql (a fresh database per World on the server of DARKCHAT_MYSQL, which
+--- scripts/test.sh starts; MySQL runs on the wasm core).
+World.defaultStorage = os.getenv("DARKCHAT_STORAGE") == "mysql" and "mysql" or "sqlite"
+
+--- The parts of DARKCHAT_MYSQL (mysql://user:password@host:port/database).
+local function mysqlServer()
+  local url = assert(os.getenv("DARKCHAT_MYSQL"), "DARKCHAT_MYSQL is not set (scripts/test.sh starts a MariaDB)")
+  local user, password, host, port = url:match("^mysql://([^:@/]+):([^@/]*)@([^:/]+):(%d+)")
+  assert(user, "cannot read DARKCHAT_MYSQL " .. url)
+  return { user = user, password = password, host = host, port = port }
+end
+
+--- Runs SQL on the test server with the mariadb client, its output piped into `pipe` (if
+--- given); returns the output.
+local function mariadb(database, sql, pipe)
+  local m = mysqlServer()
+  return T.sh(("mariadb --no-defaults --batch --skip-column-names -h %s -P %s -u %s -p%s %s -e %q%s")
+    :format(m.host, m.port, m.user, m.password, database or "", sql, pipe and (" | " .. pipe) or ""))
+end
+
+local mysqlWorlds = 0
+-- Databases of this run are told apart from an earlier run's by a token of this process.
+local runToken = ("%x%x"):format(os.time() % 0x100000, math.random(0, 0xfffff))
+
+--- A fresh, empty database on the test server; returns its connection string.
+local function freshMysqlDatabase()
+  mysqlWorlds = mysqlWorlds + 1
+  local name = ("darkchat_e2e_%s_%d"):format(runToken, mysqlWorlds)
+  mariadb(nil, ("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    :format(name, name))
+  local m = mysqlServer()
+  return ("mysql://%s:%s@%s:%s/%s"):format(m.user, m.password, m.host, m.port, name), name
+end
+
 -- The wasm core writes only inside its resource folder: a World on it gets a resource folder
 -- of its own (links to the repository's files) with the database inside.
 local function wasmResourceDir()
@@ -35,12 +70,14 @@ local function wasmResourceDir()
   return dir
 end
 
----@param opts { framework: string?, players: string[]?, db: string?, convars: table?, stockLua: boolean?, core: "native"|"wasm"|nil, resourceDir: string? }
+---@param opts { framework: string?, players: string[]?, db: string?, convars: table?, stockLua: boolean?, core: "native"|"wasm"|nil, resourceDir: string?, storage: "sqlite"|"mysql"|nil }
 function World.new(opts)
   opts = opts or {}
   local self = setmetatable({}, World)
   self.framework = opts.framework or "qbcore"
+  self.storage = opts.storage or (opts.core == nil and opts.stockLua == nil and World.defaultStorage) or "sqlite"
   self.core = opts.core or (opts.stockLua == nil and World.defaultCore) or "native"
+  if self.storage == "mysql" then self.core = "wasm" end
   self.dir = T.tmpdir()
   self.resourceDir = opts.resourceDir or T.repoRoot
   if self.core == "wasm" and not opts.resourceDir then
@@ -49,6 +86,10 @@ function World.new(opts)
   end
   self.db = opts.db or (self.dir .. "/darkchat.db")
   local convars = { ["darkchat:db"] = self.db }
+  if self.storage == "mysql" then
+    convars["darkchat:storage"] = "mysql"
+    convars["mysql_connection_string"], self.mysqlDatabase = freshMysqlDatabase()
+  end
   for k, v in pairs(opts.convars or {}) do convars[k] = v end
   local wasm = self.core == "wasm"
   self.srv = FX.new({ convars = convars, stockLua = opts.stockLua or wasm, jsHost = wasm })
@@ -64,6 +105,7 @@ function World.new(opts)
   self.srv:addResourceDir(World.RESOURCE, self.resourceDir)
   self.started = self.srv:ensure(World.RESOURCE)
   self.srv:runFor(50)
+  if self.storage == "mysql" then self:awaitMysql() end
   return self
 end
 
@@ -123,17 +165,30 @@ function World:call(exportName, ...)
   return self.srv:export(World.RESOURCE, exportName, ...)
 end
 
+--- Calls the resource's core directly (`core:method(...)`, as its own scripts do), from a
+--- server thread: on the wasm core a call may wait for the database.
+function World:coreCall(method, ...)
+  local args = table.pack(...)
+  local core = self.srv:resourceEnv(World.RESOURCE).Darkchat.core
+  return self.srv:inThread(function() return core[method](core, table.unpack(args, 1, args.n)) end)
+end
+
 World.REQUEST, World.RESPONSE = "17mov_Phone:darkchat:request", "17mov_Phone:darkchat:response"
 
 --- Sends the phone's request `action` as player `src` (a net event, so `source` is `src`),
---- lets 10 ms pass, and returns the arguments of every response `src` received meanwhile.
+--- lets 10 ms pass (more while the JS runtime still works on it: a MySQL database answers in
+--- real time), and returns the arguments of every response `src` received meanwhile.
 function World:request(src, id, action, payload)
   self.srv:clearClientEvents()
   self.srv:triggerNetEvent(src, World.REQUEST, id, action, payload)
-  self.srv:runFor(10)
-  local responses = {}
-  for _, e in ipairs(self.srv:clientEvents(src)) do
-    if e.name == World.RESPONSE then responses[#responses + 1] = e.args end
+  local responses
+  for _ = 1, 1000 do
+    self.srv:runFor(10)
+    responses = {}
+    for _, e in ipairs(self.srv:clientEvents(src)) do
+      if e.name == World.RESPONSE then responses[#responses + 1] = e.args end
+    end
+    if #responses > 0 or not self.srv:jsBusy() then break end
   end
   return responses
 end
@@ -147,10 +202,30 @@ function World:pushes(src)
   return out
 end
 
---- A checksum of the database's whole content, read by a second process (sqlite3). The wasm
---- core holds its database exclusively (its WAL index is in its own memory), so there the
---- files are copied first and the copy is read.
+--- Lets the emulated server run until the MySQL database is ready (the schema is applied in
+--- the background after start), at most 30 s of real time.
+function World:awaitMysql()
+  for _ = 1, 300 do
+    for _, line in ipairs(self.srv:output()) do
+      if line:find("ready (schema version", 1, true) then return end
+    end
+    self.srv:runJs(100) -- the database works in real time
+    self.srv:runFor(100)
+  end
+  error("the MySQL database of this world never became ready:\n" .. table.concat(self.srv:output(), "\n"))
+end
+
+--- A checksum of the database's whole content, read by a second process (sqlite3, or the
+--- mariadb client for MySQL). The wasm core holds its SQLite database exclusively (its WAL
+--- index is in its own memory), so there the files are copied first and the copy is read.
 function World:checksum()
+  if self.storage == "mysql" then
+    local tables = { "darkchat_phones", "darkchat_conversations", "darkchat_members", "darkchat_messages",
+      "darkchat_standalone_numbers" }
+    local sql = {}
+    for _, t in ipairs(tables) do sql[#sql + 1] = ("SELECT * FROM %s ORDER BY 1;"):format(t) end
+    return mariadb(self.mysqlDatabase, table.concat(sql, " "), "sha256sum"):match("^%x+")
+  end
   if self.core ~= "wasm" then return World.checksumOf(self.db) end
   local copy = T.tmpdir() .. "/copy.db"
   os.execute(("cp %q %q && (cp %q %q 2>/dev/null || true)"):format(self.db, copy, self.db .. "-wal", copy .. "-wal"))
