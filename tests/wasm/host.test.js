@@ -7,6 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
+const { spawn } = require('child_process');
 const { createResource } = require('./fxjs');
 const { createCore } = require('../../js/host.js');
 const { repo, wasmPath, tmpRoot, wire } = require('./helpers');
@@ -83,7 +84,13 @@ test('the lock file: a live holder is refused, a dead one taken over', () => {
   assert.match(refused.message, new RegExp(`in use by the wasm core of process ${process.pid}`));
   assert.ok(first.close());
   fs.writeFileSync(db + '.lock', '1 native\n'); // pid 1 is always alive
-  assert.match(second.open({ path: db }).message, /in use by the native core of process 1/);
+  const byNative = second.open({ path: db }).message;
+  assert.match(byNative, /in use by the native core of process 1 \(lock file .*darkchat\.db\.lock\); stop that server first/);
+  assert.ok(!byNative.includes('\n'));
+  assert.strictEqual(fs.readFileSync(db + '.lock', 'utf8'), '1 native\n', 'a refused opener writes nothing there');
+  // Our pid with the other core: another runtime of this process (FXServer runs Lua and Node).
+  fs.writeFileSync(db + '.lock', `${process.pid} native\n`);
+  assert.match(second.open({ path: db }).message, new RegExp(`in use by the native core of process ${process.pid}`));
   fs.writeFileSync(db + '.lock', `${process.pid} wasm\n`); // our pid, but not held: a restart
   assert.strictEqual(second.open({ path: db }).ok, true);
   second.close();
@@ -91,6 +98,60 @@ test('the lock file: a live holder is refused, a dead one taken over', () => {
   assert.strictEqual(second.open({ path: db }).ok, true);
   assert.strictEqual(fs.readFileSync(db + '.lock', 'utf8'), `${process.pid} wasm\n`);
   second.close();
+  assert.ok(!fs.existsSync(db + '.lock'));
+});
+
+/** A process that is dead but not reaped (its parent, a `sleep`, never waits for it), and that parent. */
+async function zombie() {
+  const parent = spawn('sh', ['-c', 'sleep 60 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const pid = await new Promise((resolve) => parent.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+  process.kill(pid, 'SIGKILL');
+  // Until the kernel has made it a zombie (a few scheduler ticks at most).
+  for (let i = 0; i < 10000; i++) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    if (stat.slice(stat.lastIndexOf(')') + 1).trim()[0] === 'Z') return { pid, parent };
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  parent.kill('SIGKILL');
+  throw new Error(`${pid} never became a zombie`);
+}
+
+test('a holder that crashed a moment ago and is not yet reaped (a zombie) holds nothing', { skip: !fs.existsSync('/proc/self/stat') }, async () => {
+  const root = tmpRoot();
+  const db = path.join(root, 'd.db');
+  const { pid, parent } = await zombie();
+  try {
+    fs.writeFileSync(db + '.lock', `${pid} wasm\n`);
+    fs.writeFileSync(db + '.lock.mutex', `${pid} native ${pid}.1.0\n`);
+    const core = createCore({ wasmPath, root });
+    const opened = core.open({ path: db });
+    assert.strictEqual(opened.ok, true, opened.message);
+    assert.strictEqual(fs.readFileSync(db + '.lock', 'utf8'), `${process.pid} wasm\n`);
+    core.close();
+  } finally {
+    parent.kill('SIGKILL');
+  }
+});
+
+test('what processes that died inside an open left is taken over and swept away', () => {
+  const root = tmpRoot();
+  const db = path.join(root, 'd.db');
+  // A dead process's mutex, a dead stealer of it, a dead stealer of a mutex long gone, and a
+  // dead process's staging file.
+  fs.writeFileSync(db + '.lock.mutex', '999999998 native 999999998.1.0\n');
+  fs.writeFileSync(db + '.lock.steal-999999998.1.0', '999999997 wasm 999999997.2.0\n');
+  fs.writeFileSync(db + '.lock.steal-5.3.0', '999999996 native 999999996.4.0\n');
+  fs.writeFileSync(db + '.lock.tmp-999999995-native', '');
+  const core = createCore({ wasmPath, root });
+  assert.strictEqual(core.open({ path: db }).ok, true);
+  const lockFiles = () => fs.readdirSync(root).filter((n) => n.startsWith('d.db.lock')).sort();
+  assert.deepStrictEqual(lockFiles(), ['d.db.lock']);
+  core.close();
+  assert.deepStrictEqual(lockFiles(), []);
+  fs.writeFileSync(db + '.lock.mutex', 'not a lock\n');
+  const refused = core.open({ path: db }).message;
+  assert.match(refused, /d\.db\.lock\.mutex is not a lock file Darkchat can read; delete it if no server is running/);
+  assert.ok(!refused.includes('\n'));
 });
 
 test('a trap answers storage_error once; the next call runs on a fresh instance, data intact', () => {
