@@ -192,3 +192,14 @@ test('the module imports only the host file functions (no wasm-bindgen, no WASI)
   const exported = WebAssembly.Module.exports(module).map((e) => e.name);
   for (const name of ['memory', 'dc_alloc', 'dc_free', 'dc_open', 'dc_call', 'dc_checkpoint', 'dc_close']) assert.ok(exported.includes(name), name);
 });
+
+test('the module traps when its memory cannot grow, instead of handing out address 0', () => {
+  const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
+  const imports = { darkchat_fs: {} };
+  for (const i of WebAssembly.Module.imports(module)) imports[i.module][i.name] = () => -1;
+  const x = new WebAssembly.Instance(module, imports).exports;
+  // Two buffers of almost 2 GiB: wasm32 memory ends at 4 GiB, so the second cannot fit.
+  const huge = 0x7fff0000;
+  assert.notStrictEqual(x.dc_alloc(huge), 0);
+  assert.throws(() => x.dc_alloc(huge), WebAssembly.RuntimeError);
+});
