@@ -7,7 +7,8 @@
 //
 // What it guarantees:
 // - files only inside the resource folder: the database, its -wal/-journal and its lock files;
-//   any other path is refused;
+//   any other path is refused, and so is a path a link leads out of the folder (checked before
+//   any folder is made);
 // - a database held by nobody else: this process is listed in `<db>.lock` while the database is
 //   open (the lock protocol below, shared with the native core); a live holder (this core or the
 //   native one, in any process) makes open fail with one line; what dead processes left is taken
@@ -274,6 +275,26 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
   let checkpointTimer = null;
 
   const inside = (p) => path.resolve(p).startsWith(rootPrefix);
+  /**
+   * Whether `p`, with every link on its way followed, stays in the resource folder: the part of
+   * it that exists resolves inside, and no link in it dangles (opening it would create its
+   * target, wherever that is).
+   */
+  function resolvesInside(p) {
+    try {
+      fs.lstatSync(p);
+    } catch (e) {
+      const up = path.dirname(p);
+      return e.code === 'ENOENT' && up !== p && resolvesInside(up);
+    }
+    try {
+      const real = fs.realpathSync(p);
+      const realRoot = fs.realpathSync(rootDir);
+      return real === realRoot || real.startsWith(realRoot + path.sep);
+    } catch (e) {
+      return false;
+    }
+  }
   const bytes = () => new Uint8Array(instance.exports.memory.buffer);
   const str = (ptr, len) => decoder.decode(bytes().subarray(ptr, ptr + len));
   const errno = (e) => (typeof e.errno === 'number' && e.errno < 0 ? e.errno : -5);
@@ -282,7 +303,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     darkchat_fs: {
       fs_open(ptr, len, flags) {
         const p = str(ptr, len);
-        if (!inside(p)) return -13;
+        if (!inside(p) || !resolvesInside(p)) return -13;
         const c = fs.constants;
         let mode = flags & 2 ? c.O_RDONLY : c.O_RDWR;
         if (flags & 1) mode |= c.O_CREAT;
@@ -332,7 +353,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
       },
       fs_delete(ptr, len, syncDir) {
         const p = str(ptr, len);
-        if (!inside(p)) return -13;
+        if (!inside(p) || !resolvesInside(path.dirname(p))) return -13;
         try {
           fs.unlinkSync(p);
         } catch (e) {
@@ -404,11 +425,13 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint }) {
     }
     let locked = false;
     try {
+      const leadsOut = () => new Error(`database ${dbPath} is outside the resource folder ${rootDir}`
+        + ' (a link leads out of it); set darkchat:db to a path inside it');
+      // Checked before any folder is made, and again once they are: the database file itself
+      // may be a link, or one may have been placed meanwhile.
+      if (!resolvesInside(path.dirname(dbPath))) throw leadsOut();
       fs.mkdirSync(path.dirname(dbPath), { recursive: true });
-      const realDir = fs.realpathSync(path.dirname(dbPath));
-      if (!(realDir + path.sep).startsWith(fs.realpathSync(rootDir) + path.sep)) {
-        throw new Error(`database folder ${realDir} is outside the resource folder ${rootDir}`);
-      }
+      if (!resolvesInside(dbPath)) throw leadsOut();
       acquireLock(dbPath);
       locked = true;
       start({ path: dbPath, limits: options.limits });

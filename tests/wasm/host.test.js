@@ -73,6 +73,42 @@ test('a database outside the resource folder is refused with one line', () => {
   assert.ok(!fs.existsSync(path.join(path.dirname(elsewhere), 'x.db')));
 });
 
+test('a link out of the resource folder is never followed, and no folder is made outside it', () => {
+  const root = resourceFolder();
+  const { res } = startResource(root);
+  const outside = tmpRoot();
+  const open = (p) => res.callExport('DarkchatCore', 'open', JSON.stringify({ path: p }));
+  const refusedInOneLine = (reply) => {
+    assert.strictEqual(reply.ok, false);
+    assert.match(reply.message, /is outside the resource folder .*; set darkchat:db to a path inside it$/);
+    assert.ok(!reply.message.includes('\n'));
+  };
+  // A linked folder whose subfolder does not exist yet: checked before any folder is made.
+  fs.symlinkSync(outside, path.join(root, 'linked'));
+  refusedInOneLine(open(path.join(root, 'linked', 'sub', 'x.db')));
+  assert.ok(!fs.existsSync(path.join(outside, 'sub')), 'no folder made outside');
+  // The database file itself a link to a file outside, or to one that does not exist yet.
+  const victim = path.join(outside, 'victim.db');
+  fs.writeFileSync(victim, '');
+  fs.mkdirSync(path.join(root, 'data'));
+  fs.symlinkSync(victim, path.join(root, 'data', 'darkchat.db'));
+  refusedInOneLine(open(path.join(root, 'data', 'darkchat.db')));
+  assert.strictEqual(fs.readFileSync(victim).length, 0, 'the file outside is untouched');
+  fs.symlinkSync(path.join(outside, 'new.db'), path.join(root, 'data', 'dangling.db'));
+  refusedInOneLine(open(path.join(root, 'data', 'dangling.db')));
+  assert.ok(!fs.existsSync(path.join(outside, 'new.db')), 'no file made outside');
+  // The log beside the database a link to a file outside: never written through (SQLite,
+  // unable to open it, removes the link itself and makes its log in the folder).
+  const log = path.join(outside, 'log');
+  fs.writeFileSync(log, 'not yours');
+  fs.symlinkSync(log, path.join(root, 'data', 'd.db-wal'));
+  if (open(path.join(root, 'data', 'd.db')).ok) {
+    assert.strictEqual(res.callExport('DarkchatCore', 'create', wire(['5550101', 'Crew'])).ok, true);
+    res.callExport('DarkchatCore', 'close');
+  }
+  assert.strictEqual(fs.readFileSync(log, 'utf8'), 'not yours');
+});
+
 test('the lock file: a live holder is refused, a dead one taken over', () => {
   const root = tmpRoot();
   const db = path.join(root, 'data', 'darkchat.db');
