@@ -6,11 +6,13 @@
 // own Lua through the in-resource export `DarkchatCore(method, argsJson)` (lua/core.lua).
 //
 // What it guarantees:
-// - files only inside the resource folder: the database, its -wal/-journal and its lock file;
-//   any other path is refused;
-// - one opener per database: `<db>.lock` (created exclusively, "<pid> wasm") is held while the
-//   database is open; a live holder (this core or the native one in another process) makes
-//   open fail with one line; a lock left by a dead process is taken over;
+// - files only inside the resource folder: the database, its -wal/-journal and its lock files;
+//   any other path is refused, and so is a path a link leads out of the folder (checked before
+//   any folder is made);
+// - a database held by nobody else: this process is listed in `<db>.lock` while the database is
+//   open (the lock protocol below, shared with the native core); a live holder (this core or the
+//   native one, in any process) makes open fail with one line; what dead processes left is taken
+//   over;
 // - the time (unix seconds) and a 32-byte seed come from here, with every call / at open;
 // - a trap (a panic inside the module) never escapes: that call answers `storage_error`, the
 //   module is instantiated afresh and the database reopened before the next call;
@@ -49,10 +51,42 @@ const CORE_NAME = 'wasm';
 const CHECKPOINT_DELAY_MS = 250;
 /** Log written since the last checkpoint that has the next one run at once (about 1000 pages). */
 const CHECKPOINT_SOON_BYTES = 4 * 1024 * 1024;
-/** What this process writes into a lock file it holds. */
-const LOCK_OWNER = `${process.pid} ${CORE_NAME}`;
+/** How long an opener waits for a live process to finish with the lock mutex (it takes
+ * microseconds; this bounds a stopped or stuck holder). */
+const MUTEX_WAIT_MS = 5000;
+/** Bounds a chain of dead stealers (each a process that died while removing a dead mutex). */
+const MAX_STEAL_DEPTH = 16;
 
+// Who may hold a database: one wasm core alone, or any number of native openers and no wasm
+// core. The protocol below is the one src/store/lock.rs implements for the native core (its
+// module comment explains it at length); a change here must be made there too.
+//
+// Beside `<db>`: `<db>.lock` lists the holders, one line "<pid> <core>" per process, and is read
+// and replaced (written to `<db>.lock.new`, renamed over) only under `<db>.lock.mutex`
+// ("<pid> <core> <generation>"), which appears whole and exclusively: staged in
+// `<db>.lock.tmp-<pid>-<core>`, then hard-linked to its name. A dead process's mutex (or steal
+// file) of generation g is removed only under `<db>.lock.steal-<g>`, taken the same way, after
+// reading it again: only one process can do that for g, and a fresh mutex is never removed.
+// Under the mutex, holders that are gone are dropped; a wasm opener is refused while any holder
+// is left, and adds its line otherwise; dead processes' steal and staging files are removed.
+// A zombie is gone. A line with this pid and this core that this process does not hold was left
+// by an earlier process with the same pid (stale); with the other core it is another runtime of
+// this process (alive).
+
+/** Lock files (`<db>.lock`) this process is listed in (a core of this process holds it). */
+const heldLocks = new Set();
+let generationCounter = 0;
+const napCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** Whether process `pid` of this host is alive; a zombie is not (Linux's /proc says which). */
 function isAlive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // "<pid> (<name>) <state> ...": the name may hold spaces and parentheses.
+    const state = stat.slice(stat.lastIndexOf(')') + 1).trim()[0];
+    return state !== 'Z' && state !== 'X';
+  } catch (e) { /* no /proc, or no such process: ask with signal 0 */ }
   try {
     process.kill(pid, 0);
     return true;
@@ -61,43 +95,170 @@ function isAlive(pid) {
   }
 }
 
-/** Lock files this process holds (a core of this process has the database open). */
-const heldLocks = new Set();
-
-/** `<db>.lock` holding "<pid> <core>": taken exclusively, a dead holder's is taken over. */
-function acquireLock(dbPath) {
-  const lockPath = dbPath + '.lock';
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = fs.openSync(lockPath, 'wx', 0o644);
-      fs.writeSync(fd, `${LOCK_OWNER}\n`);
-      fs.closeSync(fd);
-      heldLocks.add(lockPath);
-      return lockPath;
-    } catch (e) {
-      if (e.code !== 'EEXIST') throw new Error(`cannot create lock file ${lockPath}: ${e.message}`);
-    }
-    let text = '';
-    try { text = fs.readFileSync(lockPath, 'utf8'); } catch (e) { continue; }
-    const [pidText, core] = text.trim().split(/\s+/);
-    const pid = Number(pidText);
-    // Our own pid on a lock we do not hold: left by an earlier process with the same pid
-    // (a restarted container), so it is stale like any other dead holder's.
-    const ours = pid === process.pid;
-    if (Number.isInteger(pid) && pid > 0 && (ours ? heldLocks.has(lockPath) : isAlive(pid))) {
-      throw new Error(`database ${dbPath} is in use by the ${core || 'unknown'} core of process ${pid}`
-        + ` (lock file ${lockPath}); stop that server first`);
-    }
-    try { fs.unlinkSync(lockPath); } catch (e) { /* someone else took it over first */ }
-  }
-  throw new Error(`cannot take the lock file ${lockPath}`);
+/** "<pid> <core> [generation]" → { pid, core, generation }, or null. */
+function parseOwner(line) {
+  const [pidText, core, generation = ''] = line.trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0 || !core) return null;
+  return { pid, core, generation };
 }
 
-function releaseLock(lockPath) {
-  heldLocks.delete(lockPath);
+/** Whether the owner of a line or file is still there; `heldHere` for this pid and core. */
+function ownerAlive(owner, heldHere) {
+  if (owner.pid === process.pid) return owner.core !== CORE_NAME || heldHere;
+  return isAlive(owner.pid);
+}
+
+function lockFiles(dbPath) {
+  return {
+    db: dbPath,
+    holders: `${dbPath}.lock`,
+    mutex: `${dbPath}.lock.mutex`,
+    next: `${dbPath}.lock.new`,
+    staging: `${dbPath}.lock.tmp-${process.pid}-${CORE_NAME}`,
+    steal: (generation) => `${dbPath}.lock.steal-${generation}`,
+  };
+}
+
+function removeQuietly(file) {
+  try { fs.unlinkSync(file); } catch (e) { /* gone already */ }
+}
+
+/** A new file at `file` holding `text` (whatever was there is removed: a symlink is not followed). */
+function writeNew(file, text) {
+  removeQuietly(file);
+  const fd = fs.openSync(file, 'wx', 0o644);
+  try { fs.writeSync(fd, text); } finally { fs.closeSync(fd); }
+}
+
+/** A mutex or steal file's owner: undefined when it is gone, null when it is not one. */
+function readOwner(file) {
+  let text;
+  try { text = fs.readFileSync(file, 'utf8'); } catch (e) { return e.code === 'ENOENT' ? undefined : null; }
+  const owner = parseOwner(text);
+  return owner && owner.generation ? owner : null;
+}
+
+/**
+ * Creates `file` holding this process's pid, core and a new generation, whole and exclusively;
+ * while it exists, waits for a live owner and removes a dead one's (`steal`).
+ */
+function takeFile(files, file, depth) {
+  const deadline = Date.now() + MUTEX_WAIT_MS;
+  for (;;) {
+    const generation = `${process.pid}.${process.hrtime.bigint().toString(16)}.${generationCounter++}`;
+    try {
+      writeNew(files.staging, `${process.pid} ${CORE_NAME} ${generation}\n`);
+    } catch (e) {
+      throw new Error(`database ${files.db}: cannot write lock file ${files.staging}: ${e.message}`);
+    }
+    let linked = null;
+    try { fs.linkSync(files.staging, file); } catch (e) { linked = e; }
+    removeQuietly(files.staging);
+    if (!linked) return;
+    if (linked.code !== 'EEXIST') throw new Error(`database ${files.db}: cannot create lock file ${file}: ${linked.message}`);
+    const owner = readOwner(file);
+    if (owner === undefined) continue; // released meanwhile
+    if (owner === null) {
+      throw new Error(`database ${files.db}: ${file} is not a lock file Darkchat can read; `
+        + 'delete it if no server is running');
+    }
+    if (!ownerAlive(owner, false)) {
+      steal(files, file, owner.generation, depth);
+    } else if (Date.now() >= deadline) {
+      throw new Error(`database ${files.db}: process ${owner.pid} has held ${file} for over `
+        + `${MUTEX_WAIT_MS / 1000} s; stop it, or delete the file if no server is running`);
+    } else {
+      Atomics.wait(napCell, 0, 0, 1);
+    }
+  }
+}
+
+/**
+ * Removes `file`, a mutex or steal file of `generation` whose owner is gone, unless it was
+ * replaced meanwhile: under `<db>.lock.steal-<generation>`, which only one process can hold.
+ */
+function steal(files, file, generation, depth) {
+  if (depth >= MAX_STEAL_DEPTH) {
+    throw new Error(`database ${files.db}: cannot take over ${file}; delete it if no server is running`);
+  }
+  const claim = files.steal(generation);
+  takeFile(files, claim, depth + 1);
+  const owner = readOwner(file);
+  if (owner && owner.generation === generation) removeQuietly(file);
+  removeQuietly(claim);
+}
+
+function withMutex(files, fn) {
+  takeFile(files, files.mutex, 0);
+  try { return fn(); } finally { removeQuietly(files.mutex); }
+}
+
+function readHolders(files) {
+  let text = '';
+  try { text = fs.readFileSync(files.holders, 'utf8'); } catch (e) { /* no holders */ }
+  return text.split('\n').map(parseOwner).filter(Boolean);
+}
+
+function writeHolders(files, holders) {
+  if (holders.length === 0) {
+    removeQuietly(files.holders);
+    return;
+  }
+  writeNew(files.next, holders.map((h) => `${h.pid} ${h.core}\n`).join(''));
+  fs.renameSync(files.next, files.holders);
+}
+
+/** Under the mutex: removes the steal and staging files of processes that are gone. */
+function sweep(files) {
+  const prefix = `${path.basename(files.db)}.lock.`;
+  let names = [];
+  try { names = fs.readdirSync(path.dirname(files.db)); } catch (e) { return; }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const rest = name.slice(prefix.length);
+    const file = path.join(path.dirname(files.db), name);
+    try {
+      if (rest.startsWith('tmp-')) {
+        const dash = rest.indexOf('-', 4);
+        const owner = parseOwner(`${rest.slice(4, dash)} ${rest.slice(dash + 1)}`);
+        if (dash > 0 && owner && !ownerAlive(owner, false)) removeQuietly(file);
+      } else if (rest.startsWith('steal-')) {
+        const owner = readOwner(file);
+        if (owner && !ownerAlive(owner, false)) steal(files, file, owner.generation, 0);
+      }
+    } catch (e) { /* left for the next sweep */ }
+  }
+}
+
+/** Lists this process among the holders of `dbPath` (see above); throws one line if refused. */
+function acquireLock(dbPath) {
+  const files = lockFiles(dbPath);
+  withMutex(files, () => {
+    const holders = readHolders(files).filter((h) => ownerAlive(h, heldLocks.has(files.holders)));
+    if (holders.length > 0) {
+      const h = holders[0];
+      throw new Error(`database ${dbPath} is in use by the ${h.core} core of process ${h.pid}`
+        + ` (lock file ${files.holders}); stop that server first, or delete the lock file if no server is running`);
+    }
+    writeHolders(files, [{ pid: process.pid, core: CORE_NAME }]);
+    sweep(files);
+  });
+  heldLocks.add(files.holders);
+}
+
+/** Takes this process off the holders of `dbPath`. */
+function releaseLock(dbPath) {
+  const files = lockFiles(dbPath);
+  if (!heldLocks.delete(files.holders)) return;
   try {
-    if (fs.readFileSync(lockPath, 'utf8').trim() === LOCK_OWNER) fs.unlinkSync(lockPath);
-  } catch (e) { /* already gone */ }
+    withMutex(files, () => {
+      const holders = readHolders(files)
+        .filter((h) => !(h.pid === process.pid && h.core === CORE_NAME) && ownerAlive(h, false));
+      writeHolders(files, holders);
+      sweep(files);
+    });
+  } catch (e) { /* the line stays until this process is gone, then is dropped */ }
 }
 
 /**
@@ -125,11 +286,31 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
   // (a log left by a crash, or by writes before a trap). Cleared by a checkpoint that ran.
   let logPending = false;
   let instance = null;
-  let opened = null; // { path, limits, lockPath } while open
+  let opened = null; // { path, limits } while open
   let version = null;
   let checkpointTimer = null;
 
   const inside = (p) => path.resolve(p).startsWith(rootPrefix);
+  /**
+   * Whether `p`, with every link on its way followed, stays in the resource folder: the part of
+   * it that exists resolves inside, and no link in it dangles (opening it would create its
+   * target, wherever that is).
+   */
+  function resolvesInside(p) {
+    try {
+      fs.lstatSync(p);
+    } catch (e) {
+      const up = path.dirname(p);
+      return e.code === 'ENOENT' && up !== p && resolvesInside(up);
+    }
+    try {
+      const real = fs.realpathSync(p);
+      const realRoot = fs.realpathSync(rootDir);
+      return real === realRoot || real.startsWith(realRoot + path.sep);
+    } catch (e) {
+      return false;
+    }
+  }
   const bytes = () => new Uint8Array(instance.exports.memory.buffer);
   const str = (ptr, len) => decoder.decode(bytes().subarray(ptr, ptr + len));
   const errno = (e) => (typeof e.errno === 'number' && e.errno < 0 ? e.errno : -5);
@@ -138,7 +319,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
     darkchat_fs: {
       fs_open(ptr, len, flags) {
         const p = str(ptr, len);
-        if (!inside(p)) return -13;
+        if (!inside(p) || !resolvesInside(p)) return -13;
         const c = fs.constants;
         let mode = flags & 2 ? c.O_RDONLY : c.O_RDWR;
         if (flags & 1) mode |= c.O_CREAT;
@@ -188,7 +369,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
       },
       fs_delete(ptr, len, syncDir) {
         const p = str(ptr, len);
-        if (!inside(p)) return -13;
+        if (!inside(p) || !resolvesInside(path.dirname(p))) return -13;
         try {
           fs.unlinkSync(p);
         } catch (e) {
@@ -265,21 +446,24 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
       return { ok: false, message: `database ${dbPath} is outside the resource folder ${rootDir}; `
         + 'set darkchat:db to a path inside it' };
     }
-    let lockPath = null;
+    let locked = false;
     try {
+      const leadsOut = () => new Error(`database ${dbPath} is outside the resource folder ${rootDir}`
+        + ' (a link leads out of it); set darkchat:db to a path inside it');
+      // Checked before any folder is made, and again once they are: the database file itself
+      // may be a link, or one may have been placed meanwhile.
+      if (!resolvesInside(path.dirname(dbPath))) throw leadsOut();
       fs.mkdirSync(path.dirname(dbPath), { recursive: true });
-      const realDir = fs.realpathSync(path.dirname(dbPath));
-      if (!(realDir + path.sep).startsWith(fs.realpathSync(rootDir) + path.sep)) {
-        throw new Error(`database folder ${realDir} is outside the resource folder ${rootDir}`);
-      }
-      lockPath = acquireLock(dbPath);
+      if (!resolvesInside(dbPath)) throw leadsOut();
+      acquireLock(dbPath);
+      locked = true;
       start({ path: dbPath, limits: options.limits });
     } catch (e) {
       instance = null;
-      if (lockPath) releaseLock(lockPath);
+      if (locked) releaseLock(dbPath);
       return { ok: false, message: String(e && e.message ? e.message : e).split('\n')[0] };
     }
-    opened = { path: dbPath, limits: options.limits, lockPath };
+    opened = { path: dbPath, limits: options.limits };
     return { ok: true, version };
   }
 
@@ -360,7 +544,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
     try { if (instance) instance.exports.dc_close(); } catch (e) { /* trapped: files closed below */ }
     closeFiles();
     instance = null;
-    releaseLock(opened.lockPath);
+    releaseLock(opened.path);
     opened = null;
     return true;
   }

@@ -70,10 +70,17 @@ fn layout(len: usize) -> Layout {
     Layout::from_size_align(len.max(1), 8).expect("buffer size")
 }
 
+/// Traps when memory cannot grow (the host then recovers as from any trap): a null pointer
+/// handed back would have the host write the request at address 0, over the module's data.
 #[no_mangle]
 pub extern "C" fn dc_alloc(len: usize) -> *mut u8 {
+    let layout = layout(len);
     // SAFETY: non-zero size.
-    unsafe { alloc(layout(len)) }
+    let ptr = unsafe { alloc(layout) };
+    if ptr.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    ptr
 }
 
 /// # Safety

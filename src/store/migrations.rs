@@ -3,6 +3,16 @@
 //!
 //! Never edit or reorder a released step: append a new file and a new line to [`MIGRATIONS`].
 //! A database whose version is newer than this build is refused, never touched.
+//!
+//! Which files are Darkchat's ([`check_recognised`], before anything is written to a file):
+//! - a new database: no schema object at all and `user_version` 0 (an empty or zero-length
+//!   file), which the migrations then fill;
+//! - a Darkchat database: `user_version` 1 or more and every table the migrations up to that
+//!   version create (the latest's, for a newer version); other tables may sit beside them;
+//! - anything else belongs to someone else (another application's SQLite database, or a file
+//!   that is not a database at all) and is refused with one line, left exactly as it was.
+
+use std::collections::BTreeSet;
 
 use rusqlite::Connection;
 
@@ -24,10 +34,7 @@ pub fn migrate(conn: &mut Connection) -> Result<usize> {
     let current = version(conn)?;
     let latest = latest_version();
     if current > latest {
-        return Err(Error::Unusable(format!(
-            "database schema version {current} is newer than this build supports ({latest}); \
-             refusing to touch it (update the resource)"
-        )));
+        return Err(newer(current));
     }
     if current == latest {
         return Ok(0);
@@ -42,6 +49,66 @@ pub fn migrate(conn: &mut Connection) -> Result<usize> {
     tx.pragma_update(None, "user_version", latest)?;
     tx.commit()?;
     Ok(pending.len())
+}
+
+/// Refuses, with one line and without writing anything, a file that is neither a new database
+/// nor a Darkchat one of a schema this build can use (see the module comment).
+pub fn check_recognised(conn: &Connection) -> Result<()> {
+    // One snapshot: a native process may be migrating the same new file meanwhile.
+    let tx = conn.unchecked_transaction()?;
+    let version = version(&tx)?;
+    let objects: i64 = tx.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    let tables = table_names(&tx)?;
+    tx.commit()?;
+    if version == 0 && objects == 0 {
+        return Ok(());
+    }
+    let latest = latest_version();
+    if version >= 1 && table_names_at(version.min(latest))?.is_subset(&tables) {
+        if version > latest {
+            return Err(newer(version));
+        }
+        return Ok(());
+    }
+    let held = if tables.is_empty() {
+        "no tables".to_owned()
+    } else {
+        // Debug-quoted: a name with a line break in it stays on the line.
+        let names: Vec<String> = tables.iter().take(3).map(|t| format!("{t:?}")).collect();
+        let more =
+            if tables.len() > 3 { format!(" and {} more", tables.len() - 3) } else { "".into() };
+        format!("tables {}{more}", names.join(", "))
+    };
+    Err(Error::Unusable(format!(
+        "not a Darkchat database ({held}, user_version {version}); left untouched: set \
+         darkchat:db to a new file or to a Darkchat database"
+    )))
+}
+
+fn newer(version: i64) -> Error {
+    Error::Unusable(format!(
+        "database schema version {version} is newer than this build supports ({}); refusing to \
+         touch it (update the resource)",
+        latest_version()
+    ))
+}
+
+/// The tables of a database, SQLite's own left out.
+fn table_names(conn: &Connection) -> Result<BTreeSet<String>> {
+    let mut names = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+    )?;
+    let rows = names.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The tables the first `version` migrations create.
+fn table_names_at(version: i64) -> Result<BTreeSet<String>> {
+    let conn = Connection::open_in_memory()?;
+    for (_, sql) in &MIGRATIONS[..version.clamp(0, latest_version()) as usize] {
+        conn.execute_batch(sql)?;
+    }
+    table_names(&conn)
 }
 
 pub fn version(conn: &Connection) -> Result<i64> {

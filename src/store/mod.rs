@@ -39,6 +39,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
@@ -90,8 +91,9 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if absent) the database at `path` and brings its schema up to date.
-    /// A file that is not a database, or has a newer schema, is refused with an error naming
-    /// the file and the cause; it is never replaced.
+    /// A file that is neither empty nor a Darkchat database (another application's, or not a
+    /// database at all; see [`migrations`]), or has a newer schema, is refused with one line
+    /// naming the file and the cause, and left byte for byte as it was.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Store::open_with(path, &StoreOptions::default())
     }
@@ -168,9 +170,13 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(128);
         // Query-planner stability: without it SQLite re-plans cached statements whose bound
         // LIMIT or join values change, which was 40% of a listing's time (benchmark + perf).
-        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-        // Reading the header first turns "file is not a database" into an error here.
-        let _: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        // Nothing is written before the file is known to be new or Darkchat's (reading it also
+        // turns "file is not a database" into an error here): a refused file is left as it was,
+        // and closed without the checkpoint SQLite otherwise runs at a close.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+        migrations::check_recognised(conn)?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
         if on_disk {
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
@@ -342,7 +348,11 @@ fn cause(e: &Error) -> String {
             format!("{msg} ({:?})", code.code)
         }
         Error::Storage(rusqlite::Error::SqliteFailure(code, None)) => format!("{:?}", code.code),
-        other => other.to_string(),
+        // Without the statement's text, which may run over many lines.
+        Error::Storage(rusqlite::Error::SqlInputError { error, msg, .. }) => {
+            format!("{msg} ({:?})", error.code)
+        }
+        other => other.to_string().lines().collect::<Vec<_>>().join(" "),
     }
 }
 

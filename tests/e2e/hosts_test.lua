@@ -129,3 +129,61 @@ T.test("the native core refuses a database a live wasm core holds; takes over on
   T.eq(again:call("Darkchat_GetConversationsByNumber", "5550101"), { success = true, conversations = {} })
   again:stop()
 end)
+
+-- A native server that holds the database until it is killed.
+local NATIVE_HOLDER = [[
+package.cpath = arg[1] .. "/bin/?.so;" .. package.cpath
+local core = assert(require("darkchat").open({ path = arg[2] }))
+io.write("READY\n")
+io.flush()
+io.read("l") -- blocks: nothing is ever written
+core:close()
+]]
+
+T.test("a wasm server restarted a moment after a native one crashed starts though that one is not yet reaped", function()
+  -- The wasm core's resource folder, with the database the native server holds inside it.
+  local dir = T.tmpdir()
+  for _, name in ipairs({ "fxmanifest.lua", "lua", "js", "bin" }) do
+    assert(os.execute(("ln -s %q %q"):format(T.repoRoot .. "/" .. name, dir .. "/" .. name)))
+  end
+  local db = dir .. "/data/darkchat.db"
+  local script, out, pids = dir .. "/holder.lua", dir .. "/holder.out", dir .. "/holder.pids"
+  T.write(script, NATIVE_HOLDER)
+  -- The holder's parent is a `sleep` (the shell execs it) that never waits for it: once killed,
+  -- the holder stays a zombie until the sleep ends. It reads a pipe this test keeps open.
+  local input = dir .. "/holder.in"
+  assert(os.execute(("mkfifo %q"):format(input)))
+  os.execute(("sh -c 'lua5.4 %s %s %s > %s 2>&1 < %s & echo $! $$ > %s; exec sleep 60' > /dev/null 2>&1 &")
+    :format(script, T.repoRoot, db, out, input, pids))
+  local keepOpen = assert(io.open(input, "w"))
+  local holder, parent, ready
+  for _ = 1, 1000 do
+    local f = io.open(pids, "rb")
+    local text = f and f:read("a") or ""
+    if f then f:close() end
+    holder, parent = text:match("^(%d+) (%d+)\n$")
+    local o = io.open(out, "rb")
+    ready = o and o:read("a") == "READY\n"
+    if o then o:close() end
+    if holder and ready then break end
+    os.execute("sleep 0.01")
+  end
+  T.ok(holder and ready, "the native holder opened the database")
+  local lock = assert(io.open(db .. ".lock", "rb"))
+  T.eq(lock:read("a"), holder .. " native\n")
+  lock:close()
+  os.execute("kill -9 " .. holder)
+  for _ = 1, 1000 do
+    if not T.alive(holder) then break end
+    os.execute("sleep 0.01")
+  end
+  local stat = assert(io.open("/proc/" .. holder .. "/stat", "rb"), "a zombie keeps its /proc entry")
+  T.eq(stat:read("a"):match(".*%)%s+(%a)"), "Z")
+  stat:close()
+  local w = World.new({ core = "wasm", resourceDir = dir, db = db })
+  os.execute("kill -9 " .. parent)
+  T.ok(said(w):find("wasm core %d+%.%d+%.%d+ ready"), said(w))
+  T.eq(w:call("Darkchat_GetConversationsByNumber", "5550101"), { success = true, conversations = {} })
+  w:stop()
+  keepOpen:close()
+end)

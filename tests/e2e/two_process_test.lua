@@ -56,10 +56,6 @@ core:close()
 io.write("DONE\n")
 ]]
 
-local function running(pid)
-  return os.execute(("kill -0 %s 2>/dev/null"):format(pid)) == true
-end
-
 T.test("the server and a second process write the same database at once; nothing is lost or locked", function()
   local dir = T.tmpdir()
   local db = dir .. "/shared.db"
@@ -84,7 +80,7 @@ T.test("the server and a second process write the same database at once; nothing
       if not l.success then failures[#failures + 1] = "list " .. tostring(l.error) end
     end
     if i % 25 == 0 then
-      alive = running(pid)
+      alive = T.alive(pid)
       if alive then overlapped = overlapped + 25 end
       if not backupAsked and #serverAcks > 200 then
         w.srv:console("darkchat backup " .. serverBackup)

@@ -131,6 +131,25 @@ function T.sh(cmd)
   return out
 end
 
+---Whether process `pid` is alive, as the lock check decides it: a process that has ended, or
+---that is dead but not yet reaped by its parent (a zombie), is not.
+---@param pid integer|string
+---@return boolean
+function T.alive(pid)
+  local f = io.open(('/proc/%s/stat'):format(pid), 'rb')
+  if f then
+    local state = f:read('a'):match('.*%)%s+(%a)')
+    f:close()
+    return state ~= 'Z' and state ~= 'X'
+  end
+  local proc = io.open('/proc/self/stat', 'rb')
+  if proc then
+    proc:close()
+    return false
+  end
+  return os.execute(('kill -0 %s 2>/dev/null'):format(pid)) == true
+end
+
 function T.cleanup()
   for _, dir in ipairs(tmpdirs) do os.execute(('rm -rf %q'):format(dir)) end
   tmpdirs = {}

@@ -7,6 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
+const { spawn } = require('child_process');
 const { createResource } = require('./fxjs');
 const { createCore } = require('../../js/host.js');
 const { repo, wasmPath, tmpRoot, wire } = require('./helpers');
@@ -72,6 +73,42 @@ test('a database outside the resource folder is refused with one line', () => {
   assert.ok(!fs.existsSync(path.join(path.dirname(elsewhere), 'x.db')));
 });
 
+test('a link out of the resource folder is never followed, and no folder is made outside it', () => {
+  const root = resourceFolder();
+  const { res } = startResource(root);
+  const outside = tmpRoot();
+  const open = (p) => res.callExport('DarkchatCore', 'open', JSON.stringify({ path: p }));
+  const refusedInOneLine = (reply) => {
+    assert.strictEqual(reply.ok, false);
+    assert.match(reply.message, /is outside the resource folder .*; set darkchat:db to a path inside it$/);
+    assert.ok(!reply.message.includes('\n'));
+  };
+  // A linked folder whose subfolder does not exist yet: checked before any folder is made.
+  fs.symlinkSync(outside, path.join(root, 'linked'));
+  refusedInOneLine(open(path.join(root, 'linked', 'sub', 'x.db')));
+  assert.ok(!fs.existsSync(path.join(outside, 'sub')), 'no folder made outside');
+  // The database file itself a link to a file outside, or to one that does not exist yet.
+  const victim = path.join(outside, 'victim.db');
+  fs.writeFileSync(victim, '');
+  fs.mkdirSync(path.join(root, 'data'));
+  fs.symlinkSync(victim, path.join(root, 'data', 'darkchat.db'));
+  refusedInOneLine(open(path.join(root, 'data', 'darkchat.db')));
+  assert.strictEqual(fs.readFileSync(victim).length, 0, 'the file outside is untouched');
+  fs.symlinkSync(path.join(outside, 'new.db'), path.join(root, 'data', 'dangling.db'));
+  refusedInOneLine(open(path.join(root, 'data', 'dangling.db')));
+  assert.ok(!fs.existsSync(path.join(outside, 'new.db')), 'no file made outside');
+  // The log beside the database a link to a file outside: never written through (SQLite,
+  // unable to open it, removes the link itself and makes its log in the folder).
+  const log = path.join(outside, 'log');
+  fs.writeFileSync(log, 'not yours');
+  fs.symlinkSync(log, path.join(root, 'data', 'd.db-wal'));
+  if (open(path.join(root, 'data', 'd.db')).ok) {
+    assert.strictEqual(res.callExport('DarkchatCore', 'create', wire(['5550101', 'Crew'])).ok, true);
+    res.callExport('DarkchatCore', 'close');
+  }
+  assert.strictEqual(fs.readFileSync(log, 'utf8'), 'not yours');
+});
+
 test('the lock file: a live holder is refused, a dead one taken over', () => {
   const root = tmpRoot();
   const db = path.join(root, 'data', 'darkchat.db');
@@ -83,7 +120,13 @@ test('the lock file: a live holder is refused, a dead one taken over', () => {
   assert.match(refused.message, new RegExp(`in use by the wasm core of process ${process.pid}`));
   assert.ok(first.close());
   fs.writeFileSync(db + '.lock', '1 native\n'); // pid 1 is always alive
-  assert.match(second.open({ path: db }).message, /in use by the native core of process 1/);
+  const byNative = second.open({ path: db }).message;
+  assert.match(byNative, /in use by the native core of process 1 \(lock file .*darkchat\.db\.lock\); stop that server first/);
+  assert.ok(!byNative.includes('\n'));
+  assert.strictEqual(fs.readFileSync(db + '.lock', 'utf8'), '1 native\n', 'a refused opener writes nothing there');
+  // Our pid with the other core: another runtime of this process (FXServer runs Lua and Node).
+  fs.writeFileSync(db + '.lock', `${process.pid} native\n`);
+  assert.match(second.open({ path: db }).message, new RegExp(`in use by the native core of process ${process.pid}`));
   fs.writeFileSync(db + '.lock', `${process.pid} wasm\n`); // our pid, but not held: a restart
   assert.strictEqual(second.open({ path: db }).ok, true);
   second.close();
@@ -91,6 +134,60 @@ test('the lock file: a live holder is refused, a dead one taken over', () => {
   assert.strictEqual(second.open({ path: db }).ok, true);
   assert.strictEqual(fs.readFileSync(db + '.lock', 'utf8'), `${process.pid} wasm\n`);
   second.close();
+  assert.ok(!fs.existsSync(db + '.lock'));
+});
+
+/** A process that is dead but not reaped (its parent, a `sleep`, never waits for it), and that parent. */
+async function zombie() {
+  const parent = spawn('sh', ['-c', 'sleep 60 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const pid = await new Promise((resolve) => parent.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+  process.kill(pid, 'SIGKILL');
+  // Until the kernel has made it a zombie (a few scheduler ticks at most).
+  for (let i = 0; i < 10000; i++) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    if (stat.slice(stat.lastIndexOf(')') + 1).trim()[0] === 'Z') return { pid, parent };
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  parent.kill('SIGKILL');
+  throw new Error(`${pid} never became a zombie`);
+}
+
+test('a holder that crashed a moment ago and is not yet reaped (a zombie) holds nothing', { skip: !fs.existsSync('/proc/self/stat') }, async () => {
+  const root = tmpRoot();
+  const db = path.join(root, 'd.db');
+  const { pid, parent } = await zombie();
+  try {
+    fs.writeFileSync(db + '.lock', `${pid} wasm\n`);
+    fs.writeFileSync(db + '.lock.mutex', `${pid} native ${pid}.1.0\n`);
+    const core = createCore({ wasmPath, root });
+    const opened = core.open({ path: db });
+    assert.strictEqual(opened.ok, true, opened.message);
+    assert.strictEqual(fs.readFileSync(db + '.lock', 'utf8'), `${process.pid} wasm\n`);
+    core.close();
+  } finally {
+    parent.kill('SIGKILL');
+  }
+});
+
+test('what processes that died inside an open left is taken over and swept away', () => {
+  const root = tmpRoot();
+  const db = path.join(root, 'd.db');
+  // A dead process's mutex, a dead stealer of it, a dead stealer of a mutex long gone, and a
+  // dead process's staging file.
+  fs.writeFileSync(db + '.lock.mutex', '999999998 native 999999998.1.0\n');
+  fs.writeFileSync(db + '.lock.steal-999999998.1.0', '999999997 wasm 999999997.2.0\n');
+  fs.writeFileSync(db + '.lock.steal-5.3.0', '999999996 native 999999996.4.0\n');
+  fs.writeFileSync(db + '.lock.tmp-999999995-native', '');
+  const core = createCore({ wasmPath, root });
+  assert.strictEqual(core.open({ path: db }).ok, true);
+  const lockFiles = () => fs.readdirSync(root).filter((n) => n.startsWith('d.db.lock')).sort();
+  assert.deepStrictEqual(lockFiles(), ['d.db.lock']);
+  core.close();
+  assert.deepStrictEqual(lockFiles(), []);
+  fs.writeFileSync(db + '.lock.mutex', 'not a lock\n');
+  const refused = core.open({ path: db }).message;
+  assert.match(refused, /d\.db\.lock\.mutex is not a lock file Darkchat can read; delete it if no server is running/);
+  assert.ok(!refused.includes('\n'));
 });
 
 test('a trap answers storage_error once; the next call runs on a fresh instance, data intact', () => {
@@ -130,4 +227,15 @@ test('the module imports only the host file functions (no wasm-bindgen, no WASI)
   }
   const exported = WebAssembly.Module.exports(module).map((e) => e.name);
   for (const name of ['memory', 'dc_alloc', 'dc_free', 'dc_open', 'dc_call', 'dc_checkpoint', 'dc_close']) assert.ok(exported.includes(name), name);
+});
+
+test('the module traps when its memory cannot grow, instead of handing out address 0', () => {
+  const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
+  const imports = { darkchat_fs: {} };
+  for (const i of WebAssembly.Module.imports(module)) imports[i.module][i.name] = () => -1;
+  const x = new WebAssembly.Instance(module, imports).exports;
+  // Two buffers of almost 2 GiB: wasm32 memory ends at 4 GiB, so the second cannot fit.
+  const huge = 0x7fff0000;
+  assert.notStrictEqual(x.dc_alloc(huge), 0);
+  assert.throws(() => x.dc_alloc(huge), WebAssembly.RuntimeError);
 });
