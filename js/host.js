@@ -6,6 +6,10 @@
 // own Lua through the in-resource export `DarkchatCore(method, argsJson)` (lua/core.lua).
 //
 // What it guarantees:
+// - only this resource calls the core: an export is reachable by every resource, and through
+//   this one a caller would act as a server admin (no number passes owner checks, lists every
+//   conversation with its code) and could close or reopen the live database; any other invoking
+//   resource gets `forbidden` (other resources use the Darkchat_* exports, which check them);
 // - files only inside the resource folder: the database, its -wal/-journal and its lock file;
 //   any other path is refused;
 // - one opener per database: `<db>.lock` (created exclusively, "<pid> wasm") is held while the
@@ -362,6 +366,9 @@ function serveResource() {
       + ' (build it with `bash scripts/build-wasm.sh`)';
   }
   exports('DarkchatCore', (method, args) => {
+    if (GetInvokingResource() !== resourceName) {
+      return { ok: false, code: 'forbidden', message: `DarkchatCore serves only ${resourceName}` };
+    }
     if (!core) {
       if (method === 'open') return { ok: false, message: loadError };
       return { ok: false, code: 'storage_error', message: loadError };

@@ -721,7 +721,7 @@ function Server:_runJs(inst, script)
       local js = inst.js
       inst.env.AddEventHandler(exportEventName(inst.name, exportName), function(setCB)
         setCB(function(...)
-          local callOk, result, printed = js:call(exportName, table.pack(...))
+          local callOk, result, printed = js:call(exportName, table.pack(...), inst.env.GetInvokingResource())
           for _, line in ipairs(printed) do self:_log(inst.name, line) end
           if not callOk then error(result, 0) end
           return result

@@ -47,8 +47,9 @@ end
 ---Runs a script; returns ok, export names or error, printed lines.
 function JsHost:load(file) return self:_ask({ 'load', file }) end
 
----Calls an export with the given arguments; returns ok, result or error, printed lines.
-function JsHost:call(exportName, args) return self:_ask({ 'call', exportName, args, args.n }) end
+---Calls an export with the given arguments on behalf of resource `invoker` (what the script's
+---GetInvokingResource answers); returns ok, result or error, printed lines.
+function JsHost:call(exportName, args, invoker) return self:_ask({ 'call', exportName, args, args.n, invoker }) end
 
 ---Fires onResourceStop in the JS runtime and ends it.
 function JsHost:stop()

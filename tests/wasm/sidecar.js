@@ -4,7 +4,8 @@
 // MessagePack boundary, as on FXServer.
 //   node sidecar.js <resourceName> <resourceDir> <requestFifo> <replyFifo>
 // Requests: ["load", file] → ["ok", [exportNames], [printedLines]];
-//           ["call", exportName, [args]] → ["ok", result, [printedLines]] | ["err", message, lines];
+//           ["call", exportName, [args], n, invoker] → ["ok", result, [printedLines]] | ["err", message, lines]
+//             (`invoker`: the calling resource, what GetInvokingResource answers);
 //           ["stop"] → fires onResourceStop, answers ["ok"], exits. End of input: exits.
 'use strict';
 
@@ -38,7 +39,7 @@ function send(value) {
 
 for (;;) {
   const len = readExactly(4).readUInt32BE(0);
-  const [op, a, b, n] = msgpack.decode(readExactly(len));
+  const [op, a, b, n, invoker] = msgpack.decode(readExactly(len));
   lines = [];
   try {
     if (op === 'load') {
@@ -47,7 +48,7 @@ for (;;) {
     } else if (op === 'call') {
       // Lua sends the argument list with its count: a list with holes travels as a map.
       const args = Array.isArray(b) ? b : Array.from({ length: n || 0 }, (_, i) => (b || {})[String(i + 1)] ?? null);
-      const result = resource.callExport(a, ...args);
+      const result = resource.callExportFrom(invoker, a, ...args);
       send(['ok', result, lines]);
     } else if (op === 'stop') {
       resource.emit('onResourceStop', name);
