@@ -16,10 +16,13 @@ use crate::input::{self, ConversationName, JoinCode, PhoneNumber, MAX_INPUT_BYTE
 use crate::model::{Conversation, MembershipChange, Message, SystemEvent};
 use crate::service::{Actor, Darkchat, Limits};
 
-/// The largest string any argument may be (a message at the largest configurable length, 4
-/// bytes a character). A host may hand over longer strings as [`Arg::Unreadable`] without
-/// copying or scanning them: no argument accepts them.
-pub const MAX_ARG_BYTES: usize = 4 * 1_000_000;
+/// The largest string any argument may be under `limits`: a message at the configured length,
+/// 4 bytes a character (never under [`MAX_INPUT_BYTES`], every other string's bound). A host
+/// may hand over longer strings as [`Arg::Unreadable`] without copying or scanning them: no
+/// argument accepts them.
+pub fn max_arg_bytes(limits: &Limits) -> usize {
+    limits.max_message_chars.saturating_mul(4).max(MAX_INPUT_BYTES)
+}
 
 /// One argument as the host's value model has it.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +32,7 @@ pub enum Arg {
     Int(i64),
     Float(f64),
     Str(String),
-    /// A string that is not UTF-8, or longer than [`MAX_ARG_BYTES`]: a string no rule accepts.
+    /// A string that is not UTF-8, or longer than [`max_arg_bytes`]: a string no rule accepts.
     Unreadable,
     /// A table, function, userdata or anything else that is not a scalar.
     Other,
@@ -101,7 +104,7 @@ pub fn call(core: &mut Darkchat, method: &str, args: &[Arg], now: i64) -> Result
         }
         "send" => {
             let (number, id) = (phone_number(arg(0))?, conversation_id(arg(1))?);
-            let text = message_text(arg(2))?;
+            let text = message_text(arg(2), core.limits())?;
             let (sent, members) = core.send_message(&number, id, text, now)?;
             Ok(vec![message(sent), strings(members)])
         }
@@ -297,9 +300,9 @@ fn flag(value: &Arg, what: &'static str) -> Result<bool> {
     }
 }
 
-fn message_text(value: &Arg) -> Result<&str> {
+fn message_text<'a>(value: &'a Arg, limits: &Limits) -> Result<&'a str> {
     // Generous byte bound; the character limit itself is the service's.
-    text(value, MAX_ARG_BYTES, "message")
+    text(value, max_arg_bytes(limits), "message")
 }
 
 // --- results → reply trees -------------------------------------------------------------------
@@ -376,8 +379,7 @@ pub fn arg_from_json(value: &serde_json::Value) -> Arg {
             Some(i) => Arg::Int(i),
             None => Arg::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
-        Value::String(s) if s.len() <= MAX_ARG_BYTES => Arg::Str(s.clone()),
-        Value::String(_) => Arg::Unreadable,
+        Value::String(s) => Arg::Str(s.clone()),
         Value::Object(map) => {
             if let Some(Value::String(f)) = map.get("f") {
                 return Arg::Float(match f.as_str() {

@@ -2,8 +2,9 @@
 //! types before the core sees it, so the rules of DESIGN "Inputs" live here and nowhere else.
 //!
 //! Size guard: any string over [`MAX_INPUT_BYTES`] is `invalid_argument` before its own rule is
-//! looked at. (The hosts copy a string argument only up to `api::MAX_ARG_BYTES`, a message's
-//! bound; anything longer, a 10 MB string say, costs them one length check.)
+//! looked at. (The hosts copy a string argument only up to `api::max_arg_bytes`, a message's
+//! bound at the configured length; anything longer, a 10 MB string say, costs them one length
+//! check.)
 
 use crate::error::{Error, Result};
 
