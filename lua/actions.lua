@@ -5,10 +5,6 @@
 
 Actions = {}
 
-local function refused(reason)
-  return false, 'forbidden', reason
-end
-
 local function others(numbers, except)
   local out = {}
   for _, number in ipairs(numbers) do
@@ -18,8 +14,8 @@ local function others(numbers, except)
 end
 
 function Actions.create(number, name, joinCode)
-  local allowed, reason = Hooks.allow('create', { number = number, name = name, joinCode = joinCode })
-  if not allowed then return refused(reason) end
+  local allowed, code, reason = Hooks.allow('create', number, name, joinCode)
+  if not allowed then return false, code, reason end
   local ok, conv, detail = Darkchat.call('create', number, name, joinCode)
   if not ok then return false, conv, detail end
   Notify.server('conversationCreated', { conversationId = conv.id, number = conv.recipients[1], name = conv.name })
@@ -41,8 +37,8 @@ function Actions.remove(number, conversationId, isSelf)
 end
 
 function Actions.join(number, joinCode)
-  local allowed, reason = Hooks.allow('join', { number = number, joinCode = joinCode })
-  if not allowed then return refused(reason) end
+  local allowed, code, reason = Hooks.allow('join', number, joinCode)
+  if not allowed then return false, code, reason end
   local ok, conv, change = Darkchat.call('join', number, joinCode)
   if not ok then return false, conv, change end
   Notify.memberAdded(change, true)
@@ -50,8 +46,8 @@ function Actions.join(number, joinCode)
 end
 
 function Actions.send(number, conversationId, content)
-  local allowed, reason = Hooks.allow('send', { number = number, conversationId = conversationId, content = content })
-  if not allowed then return refused(reason) end
+  local allowed, code, reason = Hooks.allow('send', number, conversationId, content)
+  if not allowed then return false, code, reason end
   local ok, message, members = Darkchat.call('send', number, conversationId, content)
   if not ok then return false, message, members end
   Notify.members(others(members, message.sender), 'messageReceived', { conversationId = conversationId, message = message })

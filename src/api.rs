@@ -73,6 +73,7 @@ pub const METHODS: &[&str] = &[
     "checkNumber",
     "stats",
     "integrityCheck",
+    "rehearse",
 ];
 
 /// Runs `method` on the core with `args` (missing ones are `Nil`, extra ones ignored) at time
@@ -192,6 +193,21 @@ pub fn call(core: &mut Darkchat, method: &str, args: &[Arg], now: i64) -> Result
             ])])
         }
         "integrityCheck" => Ok(vec![Reply::Str(core.store().integrity_check()?.into())]),
+        // `create`, `join` or `send` (its arguments follow) run in full and rolled back: the
+        // same answer as the real call, nothing stored. Veto hooks see only what passes.
+        "rehearse" => {
+            let action = short_string(arg(0), "action")?;
+            if !matches!(action, "create" | "join" | "send") {
+                return Err(Error::invalid("action"));
+            }
+            core.store().set_rehearsing(true);
+            let rest = args.get(1..).unwrap_or_default();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                call(core, action, rest, now)
+            }));
+            core.store().set_rehearsing(false);
+            outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }
         _ => Err(Error::invalid("method")),
     }
 }
@@ -478,6 +494,33 @@ mod tests {
         let err = call(&mut dc, "create", &[Arg::Int(5), Arg::Unreadable], 1).unwrap_err();
         assert_eq!(err.to_string(), "invalid argument: name");
         assert!(call(&mut dc, "nope", &[], 1).is_err());
+    }
+
+    #[test]
+    fn a_rehearsal_answers_as_the_call_would_and_stores_nothing() {
+        let mut dc = core();
+        let s = |text: &str| Arg::Str(text.into());
+        let count = |dc: &Darkchat| dc.stats().unwrap().messages;
+        let created = call(&mut dc, "create", &[s("5550101"), s("Crew")], 1).unwrap();
+        let Reply::Object(fields) = &created[0] else { panic!("a conversation") };
+        let id = match fields.iter().find(|(key, _)| *key == c"id") {
+            Some((_, Reply::Int(id))) => *id,
+            _ => panic!("an id"),
+        };
+        let send = [s("send"), s("5550101"), Arg::Float(id as f64), s("  hi  ")];
+        let rehearsed = call(&mut dc, "rehearse", &send, 2).unwrap();
+        let Reply::Object(message) = &rehearsed[0] else { panic!("a message") };
+        assert!(message.contains(&(c"content", Reply::Str("hi".into()))));
+        assert_eq!(count(&dc), 0, "nothing stored");
+        let outsider = [s("send"), s("5550102"), Arg::Int(id), s("hi")];
+        assert_eq!(call(&mut dc, "rehearse", &outsider, 2).unwrap_err().code(), "not_member");
+        let other = [s("delete"), Arg::Nil, Arg::Int(id)];
+        assert_eq!(
+            call(&mut dc, "rehearse", &other, 2).unwrap_err().to_string(),
+            "invalid argument: action"
+        );
+        call(&mut dc, "send", &send[1..], 3).unwrap();
+        assert_eq!(count(&dc), 1, "writes after a rehearsal are kept");
     }
 
     #[test]

@@ -34,7 +34,7 @@ mod scratch;
 #[cfg(target_arch = "wasm32")]
 pub use vfs::{seed as seed_sqlite_random, set_clock as set_sqlite_clock};
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -74,6 +74,8 @@ pub struct Store {
     path: Option<PathBuf>,
     /// Senders' numbers by phone id (see [`numbers`]).
     numbers: RefCell<numbers::NumberCache>,
+    /// While set, [`Store::write`] rolls its transaction back instead of committing it.
+    rehearsing: Cell<bool>,
     /// The background checkpoint thread (see [`checkpoint`]); held for its `Drop`, which stops it.
     #[cfg(not(target_arch = "wasm32"))]
     _checkpointer: Option<checkpoint::Checkpointer>,
@@ -143,6 +145,7 @@ impl Store {
             conn,
             path,
             numbers: RefCell::default(),
+            rehearsing: Cell::new(false),
             #[cfg(not(target_arch = "wasm32"))]
             _checkpointer: None,
             #[cfg(target_arch = "wasm32")]
@@ -188,12 +191,22 @@ impl Store {
     }
 
     /// Runs `f` in one write transaction: committed when it returns `Ok`, rolled back on `Err`
-    /// or panic.
+    /// or panic (or in a rehearsal: see [`Store::set_rehearsing`]).
     pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let tx = Transaction::begin(&self.conn, "BEGIN IMMEDIATE")?;
         let value = f(&Tx::new(&self.conn, &self.numbers, false))?;
+        if self.rehearsing.get() {
+            return Ok(value); // dropping `tx` rolls it back
+        }
         tx.commit()?;
         Ok(value)
+    }
+
+    /// While `on`, every write runs in full (every rule checked, every row written and read
+    /// back) and is then rolled back: an operation rehearsed, whose outcome is known and of
+    /// which nothing is kept.
+    pub fn set_rehearsing(&self, on: bool) {
+        self.rehearsing.set(on);
     }
 
     /// Runs `f` on one consistent snapshot (a read transaction).
