@@ -5,6 +5,12 @@
 
 Actions = {}
 
+--- A conversation id the core accepted, as the core has it: an integer (a client may send 5.0,
+--- which pushes and events must not echo).
+local function idOf(conversationId)
+  return math.tointeger(conversationId)
+end
+
 local function others(numbers, except)
   local out = {}
   for _, number in ipairs(numbers) do
@@ -50,6 +56,7 @@ function Actions.send(number, conversationId, content)
   if not allowed then return false, code, reason end
   local ok, message, members = Darkchat.call('send', number, conversationId, content)
   if not ok then return false, message, members end
+  conversationId = idOf(conversationId)
   Notify.members(others(members, message.sender), 'messageReceived', { conversationId = conversationId, message = message })
   Notify.server('messageSent', { conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members })
   return true, message
@@ -74,27 +81,28 @@ end
 function Actions.rename(actor, conversationId, name)
   local ok, message, members = Darkchat.call('rename', actor, conversationId, name)
   if not ok then return false, message, members end
-  Notify.renamed(conversationId, message, members)
+  Notify.renamed(idOf(conversationId), message, members)
   return true, message
 end
 
 function Actions.regenerateCode(actor, conversationId)
   local ok, code, detail = Darkchat.call('regenerateCode', actor, conversationId)
   if not ok then return false, code, detail end
-  Notify.server('joinCodeChanged', { conversationId = conversationId })
+  Notify.server('joinCodeChanged', { conversationId = idOf(conversationId) })
   return true, code
 end
 
 function Actions.delete(actor, conversationId)
   local ok, members, detail = Darkchat.call('delete', actor, conversationId)
   if not ok then return false, members, detail end
-  Notify.deleted(conversationId, members)
+  Notify.deleted(idOf(conversationId), members)
   return true
 end
 
 function Actions.transfer(actor, conversationId, toNumber)
   local ok, message, members = Darkchat.call('transfer', actor, conversationId, toNumber)
   if not ok then return false, message, members end
+  conversationId = idOf(conversationId)
   Notify.members(members, 'ownerChanged', { conversationId = conversationId, owner = message.sender, message = message })
   Notify.server('ownerChanged', { conversationId = conversationId, owner = message.sender, recipients = members })
   return true
