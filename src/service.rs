@@ -280,7 +280,7 @@ impl Darkchat {
             let message = system_message(
                 tx,
                 id,
-                phone.unwrap_or(row.owner_id),
+                phone,
                 &number,
                 SystemEvent::Renamed,
                 Some(name.as_str()),
@@ -498,7 +498,7 @@ fn add(
 fn system_message(
     tx: &Tx<'_>,
     id: i64,
-    subject: i64,
+    subject: impl Into<Option<i64>>,
     subject_number: &str,
     event: SystemEvent,
     detail: Option<&str>,
@@ -512,7 +512,7 @@ fn system_message(
         (SystemEvent::Owner, _) => format!("{subject_number} is now the owner"),
     };
     let message_id =
-        tx.insert_message(id, Some(subject), MessageKind::System, Some(event), &content, now)?;
+        tx.insert_message(id, subject.into(), MessageKind::System, Some(event), &content, now)?;
     Ok(Message {
         id: message_id,
         sender: Some(subject_number.to_owned()),
