@@ -6,6 +6,10 @@
 // own Lua through the in-resource export `DarkchatCore(method, argsJson)` (lua/core.lua).
 //
 // What it guarantees:
+// - only this resource calls the core: an export is reachable by every resource, and through
+//   this one a caller would act as a server admin (no number passes owner checks, lists every
+//   conversation with its code) and could close or reopen the live database; any other invoking
+//   resource gets `forbidden` (other resources use the Darkchat_* exports, which check them);
 // - files only inside the resource folder: the database, its -wal/-journal and its lock files;
 //   any other path is refused, and so is a path a link leads out of the folder (checked before
 //   any folder is made);
@@ -596,19 +600,26 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
     });
   }
 
-  /** A call on MySQL: storage_error at once while the schema is not known to be in place. */
+  /**
+   * A call on MySQL. What the core answers without the database (bad input, a number's form)
+   * is answered whatever the database's state; a call that needs the database gets
+   * storage_error at once while the schema is not known to be in place.
+   */
   function callMysql(method, argsJson) {
-    if (opened.schemaVersion === null) {
-      const why = opened.mysql.down || 'still connecting';
-      return { ok: false, code: 'storage_error', message: `database not ready: ${why}` };
-    }
     const args = typeof argsJson === 'string' ? argsJson : '[]';
     const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
-    return driveStep(() => exchange(instance.exports.dc_call, request));
+    return driveStep(() => exchange(instance.exports.dc_call, request), () => {
+      if (opened.schemaVersion !== null) return null;
+      const why = opened.mysql.down || 'still connecting';
+      return { ok: false, code: 'storage_error', message: `database not ready: ${why}` };
+    });
   }
 
-  /** Runs a core step (`first()` gives it) and the batches it asks for, to the outcome. */
-  function driveStep(first) {
+  /**
+   * Runs a core step (`first()` gives it) and the batches it asks for, to the outcome. When
+   * the step asks for a batch and `refusal()` gives an answer, the call is abandoned with it.
+   */
+  function driveStep(first, refusal = () => null) {
     if (!instance) {
       try { start(opened); } catch (e) {
         instance = null;
@@ -623,6 +634,12 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
       delete step.cleanup;
       return Promise.resolve(step);
     }
+    const abort = (op) => { try { if (instance) instance.exports.dc_abort(op); } catch (e) { /* trapped */ } };
+    const refused = refusal();
+    if (refused) {
+      abort(step.op);
+      return Promise.resolve(refused);
+    }
     const resume = (outcome) => {
       const next = guarded(() => JSON.parse(exchange(instance.exports.dc_resume, JSON.stringify(outcome))));
       if (next.ok === false && next.code === 'storage_error' && !Array.isArray(next.batch) && !instance) {
@@ -630,7 +647,6 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
       }
       return next;
     };
-    const abort = (op) => { try { if (instance) instance.exports.dc_abort(op); } catch (e) { /* trapped */ } };
     return opened.mysql.drive(step, resume, abort);
   }
 
@@ -672,6 +688,9 @@ function serveResource() {
       + ' (build it with `bash scripts/build-wasm.sh`)';
   }
   exports('DarkchatCore', (method, args) => {
+    if (GetInvokingResource() !== resourceName) {
+      return { ok: false, code: 'forbidden', message: `DarkchatCore serves only ${resourceName}` };
+    }
     if (!core) {
       if (method === 'open') return { ok: false, message: loadError };
       return { ok: false, code: 'storage_error', message: loadError };

@@ -5,8 +5,10 @@
 
 Actions = {}
 
-local function refused(reason)
-  return false, 'forbidden', reason
+--- A conversation id the core accepted, as the core has it: an integer (a client may send 5.0,
+--- which pushes and events must not echo).
+local function idOf(conversationId)
+  return math.tointeger(conversationId)
 end
 
 local function others(numbers, except)
@@ -18,8 +20,8 @@ local function others(numbers, except)
 end
 
 function Actions.create(number, name, joinCode)
-  local allowed, reason = Hooks.allow('create', { number = number, name = name, joinCode = joinCode })
-  if not allowed then return refused(reason) end
+  local allowed, code, reason = Hooks.allow('create', number, name, joinCode)
+  if not allowed then return false, code, reason end
   local ok, conv, detail = Darkchat.call('create', number, name, joinCode)
   if not ok then return false, conv, detail end
   Notify.server('conversationCreated', { conversationId = conv.id, number = conv.recipients[1], name = conv.name })
@@ -41,8 +43,8 @@ function Actions.remove(number, conversationId, isSelf)
 end
 
 function Actions.join(number, joinCode)
-  local allowed, reason = Hooks.allow('join', { number = number, joinCode = joinCode })
-  if not allowed then return refused(reason) end
+  local allowed, code, reason = Hooks.allow('join', number, joinCode)
+  if not allowed then return false, code, reason end
   local ok, conv, change = Darkchat.call('join', number, joinCode)
   if not ok then return false, conv, change end
   Notify.memberAdded(change, true)
@@ -50,10 +52,11 @@ function Actions.join(number, joinCode)
 end
 
 function Actions.send(number, conversationId, content)
-  local allowed, reason = Hooks.allow('send', { number = number, conversationId = conversationId, content = content })
-  if not allowed then return refused(reason) end
+  local allowed, code, reason = Hooks.allow('send', number, conversationId, content)
+  if not allowed then return false, code, reason end
   local ok, message, members = Darkchat.call('send', number, conversationId, content)
   if not ok then return false, message, members end
+  conversationId = idOf(conversationId)
   Notify.members(others(members, message.sender), 'messageReceived', { conversationId = conversationId, message = message })
   Notify.server('messageSent', { conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members })
   return true, message
@@ -78,27 +81,28 @@ end
 function Actions.rename(actor, conversationId, name)
   local ok, message, members = Darkchat.call('rename', actor, conversationId, name)
   if not ok then return false, message, members end
-  Notify.renamed(conversationId, message, members)
+  Notify.renamed(idOf(conversationId), message, members)
   return true, message
 end
 
 function Actions.regenerateCode(actor, conversationId)
   local ok, code, detail = Darkchat.call('regenerateCode', actor, conversationId)
   if not ok then return false, code, detail end
-  Notify.server('joinCodeChanged', { conversationId = conversationId })
+  Notify.server('joinCodeChanged', { conversationId = idOf(conversationId) })
   return true, code
 end
 
 function Actions.delete(actor, conversationId)
   local ok, members, detail = Darkchat.call('delete', actor, conversationId)
   if not ok then return false, members, detail end
-  Notify.deleted(conversationId, members)
+  Notify.deleted(idOf(conversationId), members)
   return true
 end
 
 function Actions.transfer(actor, conversationId, toNumber)
   local ok, message, members = Darkchat.call('transfer', actor, conversationId, toNumber)
   if not ok then return false, message, members end
+  conversationId = idOf(conversationId)
   Notify.members(members, 'ownerChanged', { conversationId = conversationId, owner = message.sender, message = message })
   Notify.server('ownerChanged', { conversationId = conversationId, owner = message.sender, recipients = members })
   return true

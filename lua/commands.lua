@@ -2,10 +2,66 @@
 -- the console may always use it; a player needs the ACE `command.darkchat`. Every subcommand
 -- checks its arguments before touching anything and answers in one aligned block or one
 -- error line with a hint. A failing handler prints a line instead of killing the command.
+--
+-- Text that players or scripts wrote (names, messages, numbers, error details) is shown
+-- escaped on one line (`shown`): a newline in a message must not print a second, forged
+-- console line, nor a right-to-left override turn the rest of a line around.
 
 local COMMAND = 'darkchat'
 local LIST_LIMIT = 50
+local LAST_MESSAGE_CHARS = 40
 local SHOW_MESSAGES = 10
+-- Where a player's backups go, under a plain file name: the command's ACE must not let a
+-- player write wherever the server can (absolute paths, `..`). The console names any path.
+local BACKUP_FOLDER = 'data/backups'
+local BACKUP_NAME = '^[%w_%-][%w_%.%-]*$' -- letters, digits, `_ - .`; no folders, not hidden
+local BACKUP_NAME_MAX = 100
+local resourcePath = GetResourcePath(GetCurrentResourceName())
+
+-- Code points shown as escapes besides the control characters: those that render as nothing
+-- or reorder the text around them. The same set names refuse (src/input.rs INVISIBLE): every
+-- format character (Unicode category Cf), the line and paragraph separators, and the other
+-- invisible ones (combining grapheme joiner, fillers, free variation selectors, Braille blank).
+-- Sorted, as inclusive ranges.
+local INVISIBLE = {
+  { 0x00AD, 0x00AD }, { 0x034F, 0x034F }, { 0x0600, 0x0605 }, { 0x061C, 0x061C },
+  { 0x06DD, 0x06DD }, { 0x070F, 0x070F }, { 0x0890, 0x0891 }, { 0x08E2, 0x08E2 },
+  { 0x115F, 0x1160 }, { 0x17B4, 0x17B5 }, { 0x180B, 0x180F }, { 0x200B, 0x200F },
+  { 0x2028, 0x202E }, { 0x2060, 0x2064 }, { 0x2066, 0x206F }, { 0x2800, 0x2800 },
+  { 0x3164, 0x3164 }, { 0xFEFF, 0xFEFF }, { 0xFFA0, 0xFFA0 }, { 0xFFF9, 0xFFFB },
+  { 0x110BD, 0x110BD }, { 0x110CD, 0x110CD }, { 0x13430, 0x1343F }, { 0x1BCA0, 0x1BCA3 },
+  { 0x1D173, 0x1D17A }, { 0xE0001, 0xE0001 }, { 0xE0020, 0xE007F },
+}
+local NAMED_ESCAPES = { [0x5C] = '\\\\', [0x0A] = '\\n', [0x0D] = '\\r', [0x09] = '\\t' }
+
+local function escaped(c)
+  if NAMED_ESCAPES[c] then return NAMED_ESCAPES[c] end
+  if c < 0x20 or (c >= 0x7F and c <= 0x9F) then return ('\\u{%04X}'):format(c) end
+  for _, range in ipairs(INVISIBLE) do
+    if c < range[1] then break end
+    if c <= range[2] then return ('\\u{%04X}'):format(c) end
+  end
+  return utf8.char(c)
+end
+
+--- User-written text for one console line: escaped (controls, invisible and bidirectional
+--- characters, backslashes), and with `max` given cut to at most `max` characters, whole
+--- characters only, a `…` marking the cut.
+---@param text any
+---@param max integer?
+---@return string
+local function shown(text, max)
+  text = tostring(text)
+  local length = utf8.len(text)
+  if not length then -- not UTF-8 (the core never answers such text): every odd byte escaped
+    return (text:gsub('[\0-\31\127-\255\\]', function(b) return ('\\x{%02X}'):format(b:byte()) end))
+  end
+  if max and length > max then text = text:sub(1, utf8.offset(text, max) - 1) .. '…' end
+  if not text:find('[^ -~]') and not text:find('\\', 1, true) then return text end -- printable ASCII
+  local out = {}
+  for _, c in utf8.codes(text) do out[#out + 1] = escaped(c) end
+  return table.concat(out)
+end
 
 local function say(src, line)
   if src == 0 then
@@ -83,7 +139,7 @@ local function usage(name)
 end
 
 local function failed(code, message)
-  return ('error: %s%s'):format(code, message and (' (' .. message .. ')') or '')
+  return ('error: %s%s'):format(code, message and (' (' .. shown(message) .. ')') or '')
 end
 
 command('help', '', 'this list', function()
@@ -105,8 +161,8 @@ command('create', '<number> <name...> | <number> "<name>" [code]', 'create a con
     name = table.concat(words, ' ', 2)
   end
   local ok, c, detail = Actions.create(number, name, code)
-  if not ok then return { failed(c, detail), usage('create') } end
-  return { ('created #%d "%s" code %s owner %s'):format(c.id, c.name, c.joinCode, c.owner) }
+  if not ok then return { failed(c, detail) } end
+  return { ('created #%d "%s" code %s owner %s'):format(c.id, shown(c.name), c.joinCode, shown(c.owner)) }
 end)
 
 command('add', '<number> <id>', 'add a number to a conversation', function(words)
@@ -114,7 +170,7 @@ command('add', '<number> <id>', 'add a number to a conversation', function(words
   if not words[1] or not id or words[3] then return { usage('add') } end
   local ok, code = Actions.add(words[1], id)
   if not ok then return { failed(code) } end
-  return { ('added %s to #%d'):format(words[1], id) }
+  return { ('added %s to #%d'):format(shown(words[1]), id) }
 end)
 
 command('remove', '<number> <id>', 'remove a number from a conversation', function(words)
@@ -122,7 +178,7 @@ command('remove', '<number> <id>', 'remove a number from a conversation', functi
   if not words[1] or not id or words[3] then return { usage('remove') } end
   local ok, code = Actions.kick(nil, id, words[1])
   if not ok then return { failed(code) } end
-  return { ('removed %s from #%d'):format(words[1], id) }
+  return { ('removed %s from #%d'):format(shown(words[1]), id) }
 end)
 
 command('list', '[number]', "all conversations (newest first), or one number's", function(words)
@@ -134,8 +190,8 @@ command('list', '[number]', "all conversations (newest first), or one number's",
   for i = 1, math.min(#list, LIST_LIMIT) do
     local c = list[i]
     local last = c.messages[#c.messages]
-    rows[#rows + 1] = { '#' .. c.id, c.name, c.joinCode, c.owner, when(c.updatedAt),
-      last and (last.content:sub(1, 40)) or '-' }
+    rows[#rows + 1] = { '#' .. c.id, shown(c.name), c.joinCode, shown(c.owner), when(c.updatedAt),
+      last and shown(last.content, LAST_MESSAGE_CHARS) or '-' }
   end
   local lines = columns(rows)
   if #list > LIST_LIMIT then lines[#lines + 1] = ('... %d more'):format(#list - LIST_LIMIT) end
@@ -148,19 +204,19 @@ command('show', '<id>', 'one conversation: fields, members, last messages', func
   local ok, c, message = Darkchat.call('conversation', nil, id)
   if not ok then return { failed(c, message) } end
   local lines = columns({
-    { 'id', '#' .. c.id }, { 'name', c.name }, { 'code', c.joinCode }, { 'owner', c.owner },
+    { 'id', '#' .. c.id }, { 'name', shown(c.name) }, { 'code', c.joinCode }, { 'owner', shown(c.owner) },
     { 'created', when(c.createdAt) }, { 'updated', when(c.updatedAt) },
     { 'members', tostring(#c.recipients) },
   })
   for _, number in ipairs(c.recipients) do
-    lines[#lines + 1] = ('  %s%s'):format(number, number == c.owner and '  (owner)' or '')
+    lines[#lines + 1] = ('  %s%s'):format(shown(number), number == c.owner and '  (owner)' or '')
   end
   lines[#lines + 1] = 'last messages:'
   local first = math.max(1, #c.messages - SHOW_MESSAGES + 1)
   for i = first, #c.messages do
     local m = c.messages[i]
     lines[#lines + 1] = ('  %s  %s%s'):format(when(m.createdAt),
-      m.type == 'system' and '* ' or ((m.sender or '?') .. ': '), m.content)
+      m.type == 'system' and '* ' or (shown(m.sender or '?') .. ': '), shown(m.content))
   end
   if #c.messages == 0 then lines[#lines + 1] = '  (none)' end
   return lines
@@ -172,7 +228,7 @@ command('rename', '<id> <name...>', 'rename a conversation', function(words, quo
   local name = table.concat(words, ' ', 2)
   local ok, code, detail = Actions.rename(nil, id, name)
   if not ok then return { failed(code, detail) } end
-  return { ('renamed #%d to "%s"'):format(id, (name:gsub('^%s+', ''):gsub('%s+$', ''))) }
+  return { ('renamed #%d to "%s"'):format(id, shown((name:gsub('^%s+', ''):gsub('%s+$', '')))) }
 end)
 
 command('code', '<id>', 'give a conversation a new join code (the old one stops working)', function(words)
@@ -189,7 +245,7 @@ command('delete', '<id> --yes', 'delete a conversation and all its messages', fu
   if words[2] ~= '--yes' then
     local ok, c = Darkchat.call('conversation', nil, id)
     if not ok then return { failed(c) } end
-    return { ('this deletes #%d "%s" with %d members and all messages; repeat with --yes'):format(id, c.name, #c.recipients) }
+    return { ('this deletes #%d "%s" with %d members and all messages; repeat with --yes'):format(id, shown(c.name), #c.recipients) }
   end
   local ok, code, message = Actions.delete(nil, id)
   if not ok then return { failed(code, message) } end
@@ -209,12 +265,17 @@ command('stats', '', 'counts, database size, schema version, store path', functi
   })
 end)
 
-command('backup', '<file>', 'consistent copy of the live database (SQLite online backup)', function(words, _, src)
+command('backup', '<file>', 'consistent copy of the live database (SQLite online backup); players: a plain file name, kept in ' .. BACKUP_FOLDER, function(words, _, src)
   -- A blank name would be the resource folder itself, or a file named by spaces in it.
   if not words[1] or words[1]:match('^%s*$') or words[2] then return { usage('backup') } end
   local path = words[1]
-  if not (path:sub(1, 1) == '/' or path:match('^%a:[\\/]')) then
-    path = GetResourcePath(GetCurrentResourceName()) .. '/' .. path
+  if src ~= 0 then
+    if #path > BACKUP_NAME_MAX or not path:match(BACKUP_NAME) then
+      return { failed('invalid_argument', ('a player names a plain file (letters, digits, _ - .), kept in %s'):format(BACKUP_FOLDER)) }
+    end
+    path = ('%s/%s/%s'):format(resourcePath, BACKUP_FOLDER, path)
+  elseif not (path:sub(1, 1) == '/' or path:match('^%a:[\\/]')) then
+    path = resourcePath .. '/' .. path
   end
   local ok, job, message = Darkchat.call('startBackup', path)
   if not ok then return { failed(job, message) } end
@@ -226,13 +287,13 @@ command('backup', '<file>', 'consistent copy of the live database (SQLite online
         say(src, failed(result, detail))
         return
       elseif result == 'done' then
-        say(src, ('backup written to %s'):format(path))
+        say(src, ('backup written to %s'):format(shown(path)))
         return
       end
       Wait(50)
     end
   end)
-  return { ('backup to %s started'):format(path) }
+  return { ('backup to %s started'):format(shown(path)) }
 end)
 
 RegisterCommand(COMMAND, function(src, _, rawCommand)
@@ -245,7 +306,7 @@ RegisterCommand(COMMAND, function(src, _, rawCommand)
     table.remove(quoted, 1)
     local sub = commands[name:lower()]
     if not sub then
-      say(src, ('unknown subcommand %q; try: darkchat help'):format(name))
+      say(src, ('unknown subcommand "%s"; try: darkchat help'):format(shown(name, 40)))
       return
     end
     for _, line in ipairs(sub.run(words, quoted, src)) do say(src, line) end

@@ -17,17 +17,25 @@ Config.Limits = {
   maxList = 200,                   -- conversations listed at once
 }
 
--- Per player, counted over a sliding window; beyond it the request gets `rate_limited`.
+-- Per player (by license: a reconnect does not reset them), counted over a sliding window;
+-- beyond it the request gets `rate_limited`. Every request counts in `request`; some also in
+-- one or two of the others.
 Config.RateLimits = {
-  join = { count = 5, seconds = 60 },      -- join-code guesses (stops brute-forcing codes)
-  message = { count = 10, seconds = 10 },  -- messages sent
-  request = { count = 30, seconds = 5 },   -- any other request from the phone UI
+  join = { count = 5, seconds = 60 },      -- join-code guesses, and creates with a custom code (both tell whether a code exists)
+  message = { count = 10, seconds = 10 },  -- messages sent and conversations created
+  owner = { count = 10, seconds = 60 },    -- owner actions that push to every member: rename, new code, transfer, kick, delete
+  request = { count = 30, seconds = 5 },   -- any request from the phone UI
 }
 
 -- MySQL/MariaDB storage (darkchat:storage "mysql").
 Config.Mysql = {
   deadlineMs = 5000, -- a call the database has not answered by then gives storage_error
 }
+
+-- Players whose rate-limit windows are remembered at once (memory stays bounded). When full,
+-- players idle for longer than the longest window above are forgotten first, then the least
+-- recently seen.
+Config.RateLimitMemory = 4096
 
 -- Print one line per failed call into the core (bad input from scripts, refusals).
 Config.Debug = false

@@ -6,6 +6,14 @@
 
 Darkchat = { core = nil, config = Config }
 
+--- The core's bound on names, numbers and codes, in bytes: a longer one is invalid_argument.
+Darkchat.MAX_INPUT_BYTES = 4096
+--- The largest string any argument may be: a message at the configured length, 4 bytes a
+--- character, and never under MAX_INPUT_BYTES (the core's own bound, src/api.rs). A longer
+--- string is refused by its length alone, never scanned, escaped or copied.
+Darkchat.MAX_ARG_BYTES = math.max(Darkchat.MAX_INPUT_BYTES,
+  (math.tointeger(Config.Limits.maxMessageLength) or 0) * 4)
+
 local resourceName = GetCurrentResourceName()
 local resourcePath = GetResourcePath(resourceName)
 
@@ -53,7 +61,7 @@ end
 -- floats as {"f": "<%.17g>" | "nan" | "inf" | "-inf"}, strings that are not UTF-8 (or longer
 -- than any argument may be) as {"b": <length>}, tables and functions as {"o": "<type>"}.
 
-local MAX_ARG_BYTES = 4 * 1000000
+local MAX_ARG_BYTES = Darkchat.MAX_ARG_BYTES
 local ESCAPES = { ['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
 
 local function jsonString(s)

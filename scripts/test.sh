@@ -2,11 +2,11 @@
 # Every test: the Rust core tests (the shared core cases included), then the end-to-end tests
 # that load the built module into a real Lua 5.4 interpreter under the FXServer emulation, then
 # the wasm core: its Node tests (the same shared cases, the JS host under an emulation of
-# FXServer's JS exports, SIGKILL durability) and the exports and flows end-to-end suites again
-# on the wasm core (stock-Lua host, js/host.js in Node). The MySQL/MariaDB storage runs against
-# a private MariaDB server started here (installed from Debian's packages when missing, on its
-# own data folder and port) and stopped by its pid at the end, failed or not. Installs what is
-# missing first.
+# FXServer's JS exports, SIGKILL durability) and the exports, flows and hostile-client
+# end-to-end suites again on the wasm core (stock-Lua host, js/host.js in Node). The
+# MySQL/MariaDB storage runs against a private MariaDB server started here (installed from
+# Debian's packages when missing, on its own data folder and port) and stopped by its pid at the
+# end, failed or not. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -24,7 +24,7 @@ cargo test --release
 cargo test --release --features vendored,fault-injection --test binding
 lua5.4 tests/lua/run.lua
 node --test tests/wasm/*.test.js
-DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua
-# The same exports and player flows with the database on MySQL/MariaDB (the wasm core, as on
+DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua tests/e2e/hostile_test.lua
+# The same exports, player flows and hostile clients with the database on MySQL/MariaDB (the wasm core, as on
 # stock FXServer; a fresh database of the server started above for each world).
-DARKCHAT_STORAGE=mysql DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua
+DARKCHAT_STORAGE=mysql DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua tests/e2e/hostile_test.lua

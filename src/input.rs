@@ -2,8 +2,9 @@
 //! types before the core sees it, so the input rules live here and nowhere else.
 //!
 //! Size guard: any string over [`MAX_INPUT_BYTES`] is `invalid_argument` before its own rule is
-//! looked at. (The hosts copy a string argument only up to `api::MAX_ARG_BYTES`, a message's
-//! bound; anything longer, a 10 MB string say, costs them one length check.)
+//! looked at. (The hosts copy a string argument only up to `api::max_arg_bytes`, a message's
+//! bound at the configured length; anything longer, a 10 MB string say, costs them one length
+//! check.)
 
 use crate::error::{Error, Result};
 use crate::ids::ConversationId;
@@ -51,7 +52,68 @@ impl PhoneNumber {
     }
 }
 
-/// A conversation name: trimmed, 1-64 characters, no control characters.
+/// Characters a name may not hold besides the control characters, as sorted inclusive ranges:
+/// they render as nothing or reorder the text around them, so a name could look like another
+/// (`Crew` and `Cr<U+200B>ew`) or display as something else (U+202E turns what follows
+/// around). The set:
+/// - every Unicode format character (general category Cf): the soft hyphen, bidirectional
+///   marks, embeddings, overrides and isolates, zero-width space and joiners (so emoji joined
+///   into one, such as families, are refused too), word joiner and invisible operators, the
+///   byte order mark, interlinear annotation marks, tags, and the rest of Cf;
+/// - the line and paragraph separators (U+2028, U+2029);
+/// - other characters that show nothing: the combining grapheme joiner (U+034F), the Hangul
+///   fillers (U+115F, U+1160, U+3164, U+FFA0), the Khmer inherent vowels (U+17B4, U+17B5), the
+///   Mongolian free variation selectors (U+180B-U+180D, U+180F) and the Braille blank (U+2800).
+///
+/// Variation selectors (U+FE00-U+FE0F) stay allowed: emoji need them. The console escapes the
+/// same set when it prints user-written text (lua/commands.lua).
+pub const INVISIBLE: &[(char, char)] = &[
+    ('\u{AD}', '\u{AD}'),
+    ('\u{34F}', '\u{34F}'),
+    ('\u{600}', '\u{605}'),
+    ('\u{61C}', '\u{61C}'),
+    ('\u{6DD}', '\u{6DD}'),
+    ('\u{70F}', '\u{70F}'),
+    ('\u{890}', '\u{891}'),
+    ('\u{8E2}', '\u{8E2}'),
+    ('\u{115F}', '\u{1160}'),
+    ('\u{17B4}', '\u{17B5}'),
+    ('\u{180B}', '\u{180F}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{2028}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{2800}', '\u{2800}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFA0}', '\u{FFA0}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
+
+/// Whether `c` is in [`INVISIBLE`].
+pub fn is_invisible(c: char) -> bool {
+    INVISIBLE
+        .binary_search_by(|&(first, last)| {
+            if last < c {
+                std::cmp::Ordering::Less
+            } else if first > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// A conversation name: trimmed, 1-64 characters, no control characters and none of
+/// [`INVISIBLE`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationName(String);
 
@@ -59,7 +121,10 @@ impl ConversationName {
     pub fn parse(raw: &str) -> Result<Self> {
         let text = bounded(raw, "name")?.trim();
         let chars = text.chars().count();
-        if chars == 0 || chars > NAME_MAX_CHARS || text.chars().any(char::is_control) {
+        if chars == 0
+            || chars > NAME_MAX_CHARS
+            || text.chars().any(|c| c.is_control() || is_invisible(c))
+        {
             return Err(Error::InvalidName);
         }
         Ok(ConversationName(text.to_owned()))
@@ -186,6 +251,23 @@ mod tests {
         }
         let huge = "x".repeat(MAX_INPUT_BYTES + 1);
         assert_eq!(ConversationName::parse(&huge).unwrap_err().code(), "invalid_argument");
+    }
+
+    #[test]
+    fn names_refuse_invisible_and_bidirectional_characters() {
+        for c in ['\u{AD}', '\u{200B}', '\u{200D}', '\u{202E}', '\u{2028}', '\u{2029}', '\u{2066}']
+            .into_iter()
+            .chain(['\u{FEFF}', '\u{3164}', '\u{180E}', '\u{E0041}', '\u{E007F}', '\u{1D173}'])
+        {
+            let name = format!("Cr{c}ew");
+            assert_eq!(ConversationName::parse(&name).unwrap_err().code(), "invalid_name", "{c:?}");
+        }
+        for good in ["Café ☕", "Heart \u{2764}\u{FE0F}", "日本語", "Ünïcø", "a\u{301}"] {
+            assert_eq!(ConversationName::parse(good).unwrap().as_str(), good);
+        }
+        let sorted = INVISIBLE.windows(2).all(|w| w[0].1 < w[1].0);
+        assert!(sorted && INVISIBLE.iter().all(|(first, last)| first <= last), "sorted ranges");
+        assert!(!is_invisible('\u{AC}') && !is_invisible('\u{AE}') && !is_invisible('\u{FE0F}'));
     }
 
     #[test]

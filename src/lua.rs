@@ -20,9 +20,10 @@ use mlua::{
 };
 use rand::{Rng, SeedableRng};
 
-use crate::api::{self, Arg, Method, Reply, MAX_ARG_BYTES};
+use crate::api::{self, Arg, Method, Reply};
 use crate::darkchat::Darkchat;
 use crate::error::{Error, Result};
+use crate::input::MAX_INPUT_BYTES;
 use crate::store::Store;
 
 /// The Lua module table: `require("darkchat")`.
@@ -67,7 +68,7 @@ fn limits_from(options: &Table) -> Result<crate::Limits> {
     let Ok(Value::Table(t)) = options.get::<Value>("limits") else {
         return Ok(crate::Limits::default());
     };
-    api::limits(|key| t.get::<Value>(key).map_or(Arg::Other, |v| arg(&v)))
+    api::limits(|key| t.get::<Value>(key).map_or(Arg::Other, |v| arg(&v, MAX_INPUT_BYTES)))
 }
 
 /// The open core, as Lua userdata. `close()` empties it; later calls report `storage_error`.
@@ -127,7 +128,8 @@ impl UserData for Handle {
         for method in Method::ALL {
             m.add_method(method.name(), move |lua, h, args: MultiValue| {
                 h.call(lua, |lua, core| {
-                    let args: Vec<Arg> = args.iter().map(arg).collect();
+                    let max_bytes = api::max_arg_bytes(core.limits());
+                    let args: Vec<Arg> = args.iter().map(|v| arg(v, max_bytes)).collect();
                     let replies = api::call(core, method.name(), &args, now())?;
                     to_lua(lua, &replies)
                 })
@@ -135,7 +137,7 @@ impl UserData for Handle {
         }
         m.add_method("startBackup", |lua, h, dest: Value| {
             h.call(lua, |lua, core| {
-                let dest = arg(&dest);
+                let dest = arg(&dest, MAX_INPUT_BYTES);
                 let dest = api::short_string(&dest, "file")?;
                 if dest.trim().is_empty() {
                     return Err(Error::invalid("file"));
@@ -150,7 +152,7 @@ impl UserData for Handle {
         });
         m.add_method("backupStatus", |lua, h, id: Value| {
             h.call(lua, |lua, _| {
-                let id = api::integer(&arg(&id), "job")?;
+                let id = api::integer(&arg(&id, MAX_INPUT_BYTES), "job")?;
                 let mut backups = h.backups.borrow_mut();
                 let finished = match backups.running.get(&id) {
                     None => return Err(Error::invalid("job")),
@@ -190,8 +192,9 @@ impl From<mlua::Error> for Error {
 
 // --- Lua values ⇄ the api's values --------------------------------------------------------
 
-/// A Lua value as an argument. Strings too long for any argument are not copied or scanned.
-fn arg(value: &Value) -> Arg {
+/// A Lua value as an argument. Strings over `max_bytes` (longer than any argument may be) are
+/// not copied or scanned.
+fn arg(value: &Value, max_bytes: usize) -> Arg {
     match value {
         Value::Nil => Arg::Nil,
         Value::Boolean(b) => Arg::Bool(*b),
@@ -199,7 +202,7 @@ fn arg(value: &Value) -> Arg {
         Value::Number(f) => Arg::Float(*f),
         Value::String(s) => {
             let bytes = s.as_bytes();
-            if bytes.len() > MAX_ARG_BYTES {
+            if bytes.len() > max_bytes {
                 return Arg::Unreadable;
             }
             std::str::from_utf8(&bytes).map_or(Arg::Unreadable, |text| Arg::Str(text.to_owned()))

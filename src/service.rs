@@ -93,6 +93,11 @@ impl<S: Storage> Service<S> {
         &self.storage
     }
 
+    /// Whether the writes that follow are rehearsals (see [`Storage::set_rehearsing`]).
+    pub fn set_rehearsing(&mut self, on: bool) {
+        self.storage.set_rehearsing(on);
+    }
+
     // --- the documented exports -------------------------------------------------------
 
     /// Creates a conversation with `creator` as first member and owner. `code` is a custom
@@ -372,11 +377,11 @@ impl<S: Storage> Service<S> {
         now: i64,
     ) -> Result<(Message, Vec<String>)> {
         let change = async |tx: &S::Write<'_>| {
-            let Owned { row, actor: phone, actor_name } = owned(tx, id, actor).await?;
+            // An admin's rename has no subject: it was not done by any member.
+            let Owned { actor: phone, actor_name, .. } = owned(tx, id, actor).await?;
             tx.set_name(id, name.as_str(), now).await?;
-            let subject = phone.unwrap_or(row.owner_id);
             let event = SystemEvent::Renamed;
-            system_message(tx, id, subject, &actor_name, event, Some(name.as_str()), now).await
+            system_message(tx, id, phone, &actor_name, event, Some(name.as_str()), now).await
         };
         let answer = async |tx: &S::Read<'_>, renamed: &Message| {
             Ok((renamed.clone(), tx.recipients(id).await?))
@@ -624,11 +629,11 @@ fn joined_change(
     }
 }
 
-/// Records a system message about `subject` (a phone id and its number).
+/// Records a system message about `subject` (a phone id and its number; no phone for an admin).
 async fn system_message(
     tx: &impl Write,
     id: ConversationId,
-    subject: PhoneId,
+    subject: impl Into<Option<PhoneId>>,
     subject_number: &str,
     event: SystemEvent,
     detail: Option<&str>,
@@ -642,7 +647,7 @@ async fn system_message(
         (SystemEvent::Owner, _) => format!("{subject_number} is now the owner"),
     };
     let message_id = tx
-        .insert_message(id, Some(subject), MessageKind::System, Some(event), &content, now)
+        .insert_message(id, subject.into(), MessageKind::System, Some(event), &content, now)
         .await?;
     Ok(Message {
         id: message_id,

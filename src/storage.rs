@@ -219,6 +219,12 @@ pub trait Storage {
         change: impl AsyncFnMut(&Self::Write<'_>) -> Result<T>,
         answer: impl AsyncFnMut(&Self::Read<'_>, &T) -> Result<U>,
     ) -> Result<U>;
+
+    /// While `on`, every write is a rehearsal: it runs in full (every rule checked, every row
+    /// written, the answer read inside the transaction) and is then rolled back, so its
+    /// outcome is known and nothing of it is kept. Veto hooks are shown what an action would
+    /// do this way, with the rules written once.
+    fn set_rehearsing(&mut self, on: bool);
 }
 
 /// Both futures' values, the two run side by side: on MySQL the statements they start go out

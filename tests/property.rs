@@ -75,7 +75,11 @@ fn number_rule(raw: &str) -> Option<String> {
 
 fn name_rule(raw: &str) -> Result<String, &'static str> {
     let (t, n) = trimmed_chars(raw).ok_or("invalid_argument")?;
-    if (1..=64).contains(&n) && !t.chars().any(char::is_control) {
+    // The set of invisible characters is the crate's data; the rule that uses it is written
+    // out again (a plain scan of its ranges).
+    let invisible =
+        |c: char| input::INVISIBLE.iter().any(|&(first, last)| (first..=last).contains(&c));
+    if (1..=64).contains(&n) && !t.chars().any(|c| c.is_control() || invisible(c)) {
         Ok(t)
     } else {
         Err("invalid_name")

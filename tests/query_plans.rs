@@ -136,6 +136,38 @@ fn foreign_keys_of_deleted_parents_are_indexed() {
     );
 }
 
+/// A listing counts each conversation's unread messages (up to a cap) by walking index entries
+/// after the member's read position. The page index holds every message's content, so walking
+/// it reads pages full of text for nothing: the count must walk an index of ids alone.
+#[test]
+fn unread_counts_walk_an_index_without_contents() {
+    let store = Store::open_in_memory().unwrap();
+    let conn = store.connection();
+    let count = statements(QUERIES)
+        .into_iter()
+        .find(|s| s.contains("SELECT count(*) FROM (SELECT 1 FROM messages"))
+        .expect("the unread count statement");
+    let plan = query_plan(conn, &count);
+    let index = plan
+        .iter()
+        .find_map(|step| step.split("USING COVERING INDEX ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{count}\n    reads no covering index: {}", plan.join(" | ")));
+    let columns: Vec<String> = conn
+        .prepare(&format!("PRAGMA index_info({index})"))
+        .unwrap()
+        .query_map([], |r| r.get::<_, Option<String>>(2))
+        .unwrap()
+        .map(|c| c.unwrap().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        columns,
+        ["conversation_id", "id"],
+        "{count}\n    walks {index}: {}",
+        plan.join(" | ")
+    );
+}
+
 /// SQLite 3.54 lets the value bound to `LIMIT ?n` (and to some `= ?n` terms) steer the plan and
 /// marks such a statement to be compiled again when that parameter is rebound; rusqlite clears
 /// the bindings of every statement it returns to its cache, which SQLite treats the same way.

@@ -3,12 +3,17 @@
 -- (convar `darkchat:framework`, else detection) and this file adds a per-player cache that
 -- is forgotten when the player drops or their character unloads. Framework names appear only
 -- in the adapters.
+--
+-- The cache is filled when a player's character loads (and, at start, for everyone online),
+-- so that a push to a conversation's members reads it alone: asking the framework about every
+-- online player on each push cost a database query each on ESX.
 
 ---@class DarkchatAdapter
 ---@field resource string?          resource whose `started` state means the framework is there
 ---@field init fun()?               called once when chosen
 ---@field numberOf fun(src: integer): (string|integer|nil)  asks the framework
 ---@field forgetOn table<string, fun(...): integer?>?  events after which a player's number may change; each returns the source to forget (nil: forget all)
+---@field lookUpOn table<string, boolean>?  those of the `forgetOn` events after which a character is loaded: its number is looked up at once
 
 Bridge = {
   adapters = {},   ---@type table<string, DarkchatAdapter>
@@ -75,14 +80,11 @@ function Bridge.numberOf(src)
   return number
 end
 
---- Sources of the online players among `numbers` (each player at most once).
+--- Sources of the online players among `numbers` (each player at most once), from the cache
+--- alone: the framework is never asked here.
 ---@param numbers string[]
 ---@return integer[]
 function Bridge.onlineSources(numbers)
-  for _, id in ipairs(GetPlayers()) do
-    local src = math.tointeger(tonumber(id))
-    if src and not numberBySource[src] then Bridge.numberOf(src) end
-  end
   local sources = {}
   for _, number in ipairs(numbers) do
     local src = sourceByNumber[number]

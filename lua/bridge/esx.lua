@@ -2,20 +2,30 @@
 -- through oxmysql (asynchronous). It is fetched when the character loads and kept; a lookup
 -- that misses waits for the query when it runs in a thread, otherwise starts it and answers
 -- "not found" this once.
+--
+-- A fetch belongs to the identifier (the character) it was started for: a player may log out
+-- and load another character before the query answers, and that late answer must not give the
+-- new character the old one's number. An answer is kept only while the player's current
+-- character is still the one it was asked for.
 local ESX
 local QUERY = 'SELECT phone_number FROM users WHERE identifier = ?'
 local QUERY_TIMEOUT_MS = 2000
-local pending = {}  -- src → true while a query is in flight
+local fetching = {}  -- src → identifier whose query is in flight (the latest one asked)
+
+local function currentIdentifier(src)
+  local xPlayer = ESX.GetPlayerFromId(src)
+  return xPlayer and xPlayer.identifier
+end
 
 local function fetch(src, identifier)
-  if pending[src] then return end
-  pending[src] = true
+  if fetching[src] == identifier then return end
+  fetching[src] = identifier
   exports.oxmysql:scalar(QUERY, { identifier }, function(phone)
-    pending[src] = nil
-    if phone ~= nil and GetPlayerName(src) ~= nil then
-      local valid, number = Darkchat.call('checkNumber', phone)
-      if valid then Bridge.remember(src, number) end
-    end
+    if fetching[src] ~= identifier then return end -- a newer fetch owns this player now
+    fetching[src] = nil
+    if phone == nil or currentIdentifier(src) ~= identifier then return end -- gone, or another character
+    local valid, number = Darkchat.call('checkNumber', phone)
+    if valid then Bridge.remember(src, number) end
   end)
 end
 
@@ -23,17 +33,14 @@ Bridge.register('esx', {
   resource = 'es_extended',
   init = function()
     ESX = exports.es_extended:getSharedObject()
-    for _, xPlayer in pairs(ESX.GetExtendedPlayers() or {}) do
-      if xPlayer.source and xPlayer.identifier then fetch(xPlayer.source, xPlayer.identifier) end
-    end
   end,
   numberOf = function(src)
-    local xPlayer = ESX.GetPlayerFromId(src)
-    if not xPlayer or not xPlayer.identifier then return nil end
-    fetch(src, xPlayer.identifier)
+    local identifier = currentIdentifier(src)
+    if not identifier then return nil end
+    fetch(src, identifier)
     if not coroutine.isyieldable() then return nil end
     local waited = 0
-    while pending[src] and waited < QUERY_TIMEOUT_MS do
+    while fetching[src] == identifier and waited < QUERY_TIMEOUT_MS do
       Wait(10)
       waited = waited + 10
     end

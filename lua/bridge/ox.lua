@@ -8,4 +8,5 @@ Bridge.register('ox', {
     ['ox:playerLoaded'] = function(src) return src end,
     ['ox:playerLogout'] = function(src) return src end,
   },
+  lookUpOn = { ['ox:playerLoaded'] = true },
 })

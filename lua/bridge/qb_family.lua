@@ -14,3 +14,4 @@ QbFamily.forgetOn = {
   ['QBCore:Server:PlayerLoaded'] = function(player) return player and player.PlayerData and player.PlayerData.source end,
   ['QBCore:Server:OnPlayerUnload'] = function(src) return src end,
 }
+QbFamily.lookUpOn = { ['QBCore:Server:PlayerLoaded'] = true }

@@ -10,4 +10,5 @@ Bridge.register('qbcore', {
     return QbFamily.phoneOf(QBCore.Functions.GetPlayer(src))
   end,
   forgetOn = QbFamily.forgetOn,
+  lookUpOn = QbFamily.lookUpOn,
 })

@@ -6,4 +6,5 @@ Bridge.register('qbox', {
     return QbFamily.phoneOf(exports.qbx_core:GetPlayer(src))
   end,
   forgetOn = QbFamily.forgetOn,
+  lookUpOn = QbFamily.lookUpOn,
 })

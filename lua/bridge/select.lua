@@ -1,6 +1,6 @@
 -- Chooses the framework adapter: the `darkchat:framework` convar, else the first whose
 -- resource is started (Qbox before QBCore), else standalone. Installs the cache-forgetting
--- events.
+-- events, and fills the cache: for the players online now, and for each character that loads.
 
 local aliases = { auto = 'auto', qbcore = 'qbcore', ['qb-core'] = 'qbcore', qbox = 'qbox',
   qbx = 'qbox', esx = 'esx', ox = 'ox', ox_core = 'ox', standalone = 'standalone' }
@@ -30,11 +30,20 @@ else
   Darkchat.log(('framework %s could not be used (%s); players will not be found'):format(name, tostring(err)))
 end
 
+local lookUpOn = adapter.lookUpOn or {}
 for event, sourceOf in pairs(adapter.forgetOn or {}) do
   AddEventHandler(event, function(...)
     local src = math.tointeger(tonumber(sourceOf(...)))
     if src then Bridge.forget(src) else Bridge.forgetAll() end
+    if src and lookUpOn[event] then Bridge.numberOf(src) end
   end)
+end
+
+if Bridge.adapter then
+  for _, id in ipairs(GetPlayers()) do
+    local src = math.tointeger(tonumber(id))
+    if src then Bridge.numberOf(src) end
+  end
 end
 
 AddEventHandler('playerDropped', function()

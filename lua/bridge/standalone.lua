@@ -1,6 +1,6 @@
 -- Standalone (no framework): a number generated once per `license` identifier and kept in
--- the Darkchat database. Numbers are assigned when a player joins (and for players already
--- online at start), so a later lookup only reads.
+-- the Darkchat database. Numbers are assigned when a player joins (and, by select.lua, for
+-- players already online at start), so a later lookup only reads.
 
 local function numberOf(src)
   local license = GetPlayerIdentifierByType(src, 'license')
@@ -11,10 +11,6 @@ end
 
 Bridge.register('standalone', {
   init = function()
-    for _, id in ipairs(GetPlayers()) do
-      local src = math.tointeger(tonumber(id))
-      if src then Bridge.numberOf(src) end
-    end
     AddEventHandler('playerJoining', function()
       local src = math.tointeger(tonumber(source))
       if src then Bridge.numberOf(src) end

@@ -4,11 +4,15 @@
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId};
 use crate::input::{self, ConversationName, JoinCode, PhoneNumber, MAX_INPUT_BYTES};
+use crate::service::Limits;
 
-/// The largest string any argument may be (a message at the largest configurable length, 4
-/// bytes a character). A host may hand over longer strings as [`Arg::Unreadable`] without
-/// copying or scanning them: no argument accepts them.
-pub const MAX_ARG_BYTES: usize = 4 * 1_000_000;
+/// The largest string any argument may be under `limits`: a message at the configured length,
+/// 4 bytes a character (never under [`MAX_INPUT_BYTES`], every other string's bound). A host
+/// may hand over longer strings as [`Arg::Unreadable`] without copying or scanning them: no
+/// argument accepts them.
+pub fn max_arg_bytes(limits: &Limits) -> usize {
+    limits.max_message_chars.saturating_mul(4).max(MAX_INPUT_BYTES)
+}
 
 /// One argument as the host's value model has it.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +22,7 @@ pub enum Arg {
     Int(i64),
     Float(f64),
     Str(String),
-    /// A string that is not UTF-8, or longer than [`MAX_ARG_BYTES`]: a string no rule accepts.
+    /// A string that is not UTF-8, or longer than [`max_arg_bytes`]: a string no rule accepts.
     Unreadable,
     /// A table, function, userdata or anything else that is not a scalar.
     Other,
@@ -100,6 +104,6 @@ pub(super) fn flag(value: &Arg, what: &'static str) -> Result<bool> {
 }
 
 /// A message's text: a generous byte bound here; the character limit itself is the rules'.
-pub(super) fn message_text(value: &Arg) -> Result<&str> {
-    text(value, MAX_ARG_BYTES, "message")
+pub(super) fn message_text<'a>(value: &'a Arg, limits: &Limits) -> Result<&'a str> {
+    text(value, max_arg_bytes(limits), "message")
 }

@@ -17,7 +17,7 @@ mod args;
 mod reply;
 mod wire;
 
-pub use args::{integer, short_string, text, Arg, MAX_ARG_BYTES};
+pub use args::{integer, max_arg_bytes, short_string, text, Arg};
 pub use reply::Reply;
 pub use wire::{arg_from_json, outcome_to_json, WireOutcome};
 
@@ -50,10 +50,11 @@ pub enum Method {
     CheckNumber,
     Stats,
     IntegrityCheck,
+    Rehearse,
 }
 
 impl Method {
-    pub const ALL: [Method; 19] = [
+    pub const ALL: [Method; 20] = [
         Method::Create,
         Method::Add,
         Method::Remove,
@@ -73,6 +74,7 @@ impl Method {
         Method::CheckNumber,
         Method::Stats,
         Method::IntegrityCheck,
+        Method::Rehearse,
     ];
 
     pub fn name(self) -> &'static str {
@@ -96,6 +98,7 @@ impl Method {
             Method::CheckNumber => "checkNumber",
             Method::Stats => "stats",
             Method::IntegrityCheck => "integrityCheck",
+            Method::Rehearse => "rehearse",
         }
     }
 
@@ -109,25 +112,84 @@ impl Method {
 /// it across the statements it waits for). `actor`/`viewer` `None` is a server admin.
 #[derive(Debug, Clone)]
 pub enum Request {
-    Create { creator: PhoneNumber, name: ConversationName, code: Option<JoinCode> },
-    Add { number: PhoneNumber, id: ConversationId },
-    Remove { number: PhoneNumber, id: ConversationId, is_self: bool },
-    Join { number: PhoneNumber, code: JoinCode },
-    Send { number: PhoneNumber, id: ConversationId, text: String },
-    Conversation { viewer: Option<PhoneNumber>, id: ConversationId },
-    List { viewer: Option<PhoneNumber> },
-    Messages { number: PhoneNumber, id: ConversationId, before: Option<MessageId>, limit: u32 },
-    MarkRead { number: PhoneNumber, id: ConversationId, up_to: Option<MessageId> },
-    Rename { actor: Option<PhoneNumber>, id: ConversationId, name: ConversationName },
-    RegenerateCode { actor: Option<PhoneNumber>, id: ConversationId },
-    Delete { actor: Option<PhoneNumber>, id: ConversationId },
-    Transfer { actor: Option<PhoneNumber>, id: ConversationId, to: PhoneNumber },
-    Kick { actor: Option<PhoneNumber>, id: ConversationId, number: PhoneNumber },
-    StandaloneNumber { license: String },
-    CheckSource { src: i64 },
-    CheckNumber { number: PhoneNumber },
+    Create {
+        creator: PhoneNumber,
+        name: ConversationName,
+        code: Option<JoinCode>,
+    },
+    Add {
+        number: PhoneNumber,
+        id: ConversationId,
+    },
+    Remove {
+        number: PhoneNumber,
+        id: ConversationId,
+        is_self: bool,
+    },
+    Join {
+        number: PhoneNumber,
+        code: JoinCode,
+    },
+    Send {
+        number: PhoneNumber,
+        id: ConversationId,
+        text: String,
+    },
+    Conversation {
+        viewer: Option<PhoneNumber>,
+        id: ConversationId,
+    },
+    List {
+        viewer: Option<PhoneNumber>,
+    },
+    Messages {
+        number: PhoneNumber,
+        id: ConversationId,
+        before: Option<MessageId>,
+        limit: u32,
+    },
+    MarkRead {
+        number: PhoneNumber,
+        id: ConversationId,
+        up_to: Option<MessageId>,
+    },
+    Rename {
+        actor: Option<PhoneNumber>,
+        id: ConversationId,
+        name: ConversationName,
+    },
+    RegenerateCode {
+        actor: Option<PhoneNumber>,
+        id: ConversationId,
+    },
+    Delete {
+        actor: Option<PhoneNumber>,
+        id: ConversationId,
+    },
+    Transfer {
+        actor: Option<PhoneNumber>,
+        id: ConversationId,
+        to: PhoneNumber,
+    },
+    Kick {
+        actor: Option<PhoneNumber>,
+        id: ConversationId,
+        number: PhoneNumber,
+    },
+    StandaloneNumber {
+        license: String,
+    },
+    CheckSource {
+        src: i64,
+    },
+    CheckNumber {
+        number: PhoneNumber,
+    },
     Stats,
     IntegrityCheck,
+    /// `create`, `join` or `send` run in full and rolled back: the same answer as the real
+    /// call, nothing stored (what veto hooks are shown; see [`Storage::set_rehearsing`]).
+    Rehearse(Box<Request>),
 }
 
 impl Request {
@@ -156,7 +218,7 @@ impl Request {
             Method::Send => Request::Send {
                 number: phone_number(arg(0))?,
                 id: conversation_id(arg(1))?,
-                text: message_text(arg(2))?.to_owned(),
+                text: message_text(arg(2), limits)?.to_owned(),
             },
             Method::Conversation => {
                 let id = conversation_id(arg(1))?;
@@ -213,6 +275,16 @@ impl Request {
             Method::CheckNumber => Request::CheckNumber { number: phone_number(arg(0))? },
             Method::Stats => Request::Stats,
             Method::IntegrityCheck => Request::IntegrityCheck,
+            Method::Rehearse => {
+                let action = match short_string(arg(0), "action")? {
+                    "create" => Method::Create,
+                    "join" => Method::Join,
+                    "send" => Method::Send,
+                    _ => return Err(Error::invalid("action")),
+                };
+                let rest = args.get(1..).unwrap_or_default();
+                Request::Rehearse(Box::new(Request::decode(action, rest, limits)?))
+            }
         })
     }
 
@@ -232,6 +304,13 @@ pub async fn execute<S: Storage>(
     request: Request,
     now: i64,
 ) -> Result<Vec<Reply>> {
+    // Every call says whether it is a rehearsal, so that none is left on by a call that
+    // ended early (an error, a panic caught by the host).
+    let (request, rehearsal) = match request {
+        Request::Rehearse(action) => (*action, true),
+        other => (other, false),
+    };
+    service.set_rehearsing(rehearsal);
     if let Some(answer) = request.answer_without_storage() {
         return Ok(answer);
     }
@@ -296,6 +375,7 @@ pub async fn execute<S: Storage>(
         Request::Stats => vec![stats(service.stats().await?)],
         Request::IntegrityCheck => vec![str(service.integrity_check().await?)],
         Request::CheckSource { .. } | Request::CheckNumber { .. } => unreachable!("answered above"),
+        Request::Rehearse(_) => unreachable!("unwrapped above (a rehearsal holds one action)"),
     })
 }
 
@@ -368,6 +448,37 @@ mod tests {
         let err = call(&mut dc, "create", &[Arg::Int(5), Arg::Unreadable], 1).unwrap_err();
         assert_eq!(err.to_string(), "invalid argument: name");
         assert!(call(&mut dc, "nope", &[], 1).is_err());
+    }
+
+    #[test]
+    fn a_rehearsal_answers_as_the_call_would_and_stores_nothing() {
+        let mut dc = core();
+        let s = |text: &str| Arg::Str(text.into());
+        let count = |dc: &mut Darkchat| {
+            let stats = call(dc, "stats", &[], 1).unwrap();
+            let Reply::Object(fields) = &stats[0] else { panic!("stats") };
+            fields.iter().find(|(key, _)| *key == c"messages").map(|(_, v)| v.clone()).unwrap()
+        };
+        let created = call(&mut dc, "create", &[s("5550101"), s("Crew")], 1).unwrap();
+        let Reply::Object(fields) = &created[0] else { panic!("a conversation") };
+        let id = match fields.iter().find(|(key, _)| *key == c"id") {
+            Some((_, Reply::Int(id))) => *id,
+            _ => panic!("an id"),
+        };
+        let send = [s("send"), s("5550101"), Arg::Float(id as f64), s("  hi  ")];
+        let rehearsed = call(&mut dc, "rehearse", &send, 2).unwrap();
+        let Reply::Object(message) = &rehearsed[0] else { panic!("a message") };
+        assert!(message.contains(&(c"content", Reply::Str("hi".into()))));
+        assert_eq!(count(&mut dc), Reply::Int(0), "nothing stored");
+        let outsider = [s("send"), s("5550102"), Arg::Int(id), s("hi")];
+        assert_eq!(call(&mut dc, "rehearse", &outsider, 2).unwrap_err().code(), "not_member");
+        let other = [s("delete"), Arg::Nil, Arg::Int(id)];
+        assert_eq!(
+            call(&mut dc, "rehearse", &other, 2).unwrap_err().to_string(),
+            "invalid argument: action"
+        );
+        call(&mut dc, "send", &send[1..], 3).unwrap();
+        assert_eq!(count(&mut dc), Reply::Int(1), "writes after a rehearsal are kept");
     }
 
     #[test]

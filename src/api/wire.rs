@@ -1,7 +1,7 @@
 //! The JSON wire between lua/core.lua, js/host.js and the wasm module (and the shared test
 //! cases): arguments in, outcomes out.
 
-use super::args::{Arg, MAX_ARG_BYTES};
+use super::args::Arg;
 use super::reply::Reply;
 use crate::error::Result;
 
@@ -19,8 +19,8 @@ pub fn arg_from_json(value: &serde_json::Value) -> Arg {
             Some(i) => Arg::Int(i),
             None => Arg::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
-        Value::String(s) if s.len() <= MAX_ARG_BYTES => Arg::Str(s.clone()),
-        Value::String(_) => Arg::Unreadable,
+        // (its size is checked by the rule of the argument it is, against the limits)
+        Value::String(s) => Arg::Str(s.clone()),
         Value::Object(map) => {
             if let Some(Value::String(f)) = map.get("f") {
                 return Arg::Float(match f.as_str() {

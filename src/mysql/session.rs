@@ -27,11 +27,14 @@ pub const WRITE_ATTEMPTS: usize = 5;
 /// The storage of one operation in flight.
 pub struct Session {
     link: Shared,
+    /// See [`Storage::set_rehearsing`]: the answer is then read inside the transaction, which
+    /// is rolled back.
+    rehearsing: bool,
 }
 
 impl Session {
     pub fn new(link: Shared) -> Self {
-        Session { link }
+        Session { link, rehearsing: false }
     }
 }
 
@@ -60,12 +63,22 @@ impl Storage for Session {
         mut change: impl AsyncFnMut(&WriteTx) -> Result<T>,
         mut answer: impl AsyncFnMut(&ReadTx, &T) -> Result<U>,
     ) -> Result<U> {
-        let link = &self.link;
+        let (link, rehearsing) = (&self.link, self.rehearsing);
         let mut attempt = 1;
         loop {
             Link::defer(link, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", vec![]);
             Link::defer(link, "START TRANSACTION", vec![]);
             let outcome = match change(&WriteTx::new(Rc::clone(link))).await {
+                Ok(value) if rehearsing => {
+                    // Read inside the transaction, then nothing kept (queued: the ROLLBACK
+                    // goes out after the answer).
+                    let answered = answer(&ReadTx::new(Rc::clone(link)), &value).await;
+                    if answered.is_ok() {
+                        Link::defer(link, "ROLLBACK", vec![]);
+                        return answered;
+                    }
+                    answered
+                }
                 Ok(value) => {
                     let reader = ReadTx::new(Rc::clone(link));
                     let (committed, answered) =
@@ -92,5 +105,9 @@ impl Storage for Session {
             }
             attempt += 1;
         }
+    }
+
+    fn set_rehearsing(&mut self, on: bool) {
+        self.rehearsing = on;
     }
 }

@@ -77,6 +77,9 @@ pub struct Store {
     path: Option<PathBuf>,
     /// Senders' numbers by phone id (see [`numbers`]).
     numbers: RefCell<numbers::NumberCache>,
+    /// While set, every write transaction is rolled back instead of committed (see
+    /// [`crate::storage::Storage::set_rehearsing`]).
+    rehearsing: bool,
     /// The background checkpoint thread (see [`checkpoint`]); held for its `Drop`, which stops it.
     #[cfg(not(target_arch = "wasm32"))]
     _checkpointer: Option<checkpoint::Checkpointer>,
@@ -147,6 +150,7 @@ impl Store {
             conn,
             path,
             numbers: RefCell::default(),
+            rehearsing: false,
             #[cfg(not(target_arch = "wasm32"))]
             _checkpointer: None,
             #[cfg(target_arch = "wasm32")]
@@ -225,6 +229,8 @@ impl Store {
     /// Starts a consistent copy of the live database at `dest` on a thread with its own
     /// connection, so the caller (the server's main thread) keeps serving meanwhile. The copy
     /// is one read transaction of a WAL snapshot: writes go on and are simply not in it.
+    /// `dest` is created here, before the thread starts (see [`create_backup_file`]); a copy
+    /// that fails removes it again.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn start_backup(
         &self,
@@ -234,15 +240,26 @@ impl Store {
             return Err(Error::Unusable("an in-memory store has no file to back up".into()));
         };
         let dest = dest.as_ref().to_owned();
-        refuse_existing(&dest)?;
+        create_backup_file(&dest)?;
+        let target = dest.clone();
         std::thread::Builder::new()
             .name("darkchat-backup".into())
             .spawn(move || {
-                let conn = Connection::open_with_flags(&source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-                conn.busy_timeout(BUSY_TIMEOUT)?;
-                copy_database(&conn, &dest)
+                let copied = Connection::open_with_flags(&source, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .map_err(Error::from)
+                    .and_then(|conn| {
+                        conn.busy_timeout(BUSY_TIMEOUT)?;
+                        copy_database(&conn, &target)
+                    });
+                if copied.is_err() {
+                    let _ = std::fs::remove_file(&target);
+                }
+                copied
             })
-            .map_err(|e| Error::Unusable(format!("cannot start backup thread: {e}")))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&dest);
+                Error::Unusable(format!("cannot start backup thread: {e}"))
+            })
     }
 
     /// The underlying connection, for tests that inspect query plans.
@@ -319,22 +336,41 @@ pub fn wait_for_lock(attempt: i32) -> bool {
     true
 }
 
-/// Backups never overwrite: an existing file may be someone's only good copy.
+/// Creates a backup's file, empty: exclusively (backups never overwrite: an existing file may
+/// be someone's only good copy; a link already there is refused, never followed) and readable
+/// by the server's user only (it holds every conversation). Its folder is made if missing.
 #[cfg(not(target_arch = "wasm32"))]
-fn refuse_existing(dest: &Path) -> Result<()> {
-    if dest.exists() {
-        return Err(Error::Unusable(format!(
-            "{} already exists; choose a new file",
-            dest.display()
-        )));
+fn create_backup_file(dest: &Path) -> Result<()> {
+    let mut folder = std::fs::DirBuilder::new();
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        folder.mode(0o700);
+        file.mode(0o600);
     }
-    Ok(())
+    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+        folder
+            .recursive(true)
+            .create(dir)
+            .map_err(|e| Error::Unusable(format!("cannot create folder {}: {e}", dir.display())))?;
+    }
+    file.open(dest).map(drop).map_err(|e| {
+        Error::Unusable(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            format!("{} already exists; choose a new file", dest.display())
+        } else {
+            format!("cannot create {}: {e}", dest.display())
+        })
+    })
 }
 
+/// Copies into the file [`create_backup_file`] made (opened as it is: never created anew, no
+/// link followed).
 #[cfg(not(target_arch = "wasm32"))]
 fn copy_database(source: &Connection, dest: &Path) -> Result<()> {
-    refuse_existing(dest)?;
-    let mut target = Connection::open(dest)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+    let mut target = Connection::open_with_flags(dest, flags)?;
     let backup = rusqlite::backup::Backup::new(source, &mut target)?;
     // All pages in one step: one snapshot, never restarted by concurrent writes.
     backup.step(-1)?;

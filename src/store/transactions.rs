@@ -33,7 +33,9 @@ impl Storage for Store {
     async fn write<T>(&mut self, mut op: impl AsyncFnMut(&WriteTx<'_>) -> Result<T>) -> Result<T> {
         let tx = Transaction::begin(&self.conn, "BEGIN IMMEDIATE")?;
         let value = op(&WriteTx(Tx::new(&self.conn, &self.numbers, false))).await?;
-        tx.commit()?;
+        if !self.rehearsing {
+            tx.commit()?; // (a rehearsal's is rolled back as `tx` drops)
+        }
         Ok(value)
     }
 
@@ -47,8 +49,14 @@ impl Storage for Store {
         let tx = Transaction::begin(&self.conn, "BEGIN IMMEDIATE")?;
         let value = change(&WriteTx(Tx::new(&self.conn, &self.numbers, false))).await?;
         let answered = answer(&ReadTx(Tx::new(&self.conn, &self.numbers, false)), &value).await?;
-        tx.commit()?;
+        if !self.rehearsing {
+            tx.commit()?; // (a rehearsal's is rolled back as `tx` drops)
+        }
         Ok(answered)
+    }
+
+    fn set_rehearsing(&mut self, on: bool) {
+        self.rehearsing = on;
     }
 }
 

@@ -187,3 +187,23 @@ T.test("a wasm server restarted a moment after a native one crashed starts thoug
   w:stop()
   keepOpen:close()
 end)
+
+T.test("the wasm core's DarkchatCore export serves only its own resource", function()
+  local w = World.new({ core = "wasm" })
+  local id = w:call("Darkchat_CreateConversationByNumber", "5550101", "Private").newConv.id
+  -- Another resource (the test's caller) tries what the resource's own Lua does: as an admin
+  -- (no number) list every conversation with its code, delete one, close or reopen the store.
+  for _, case in ipairs({ { "list", "[null]" }, { "delete", ("[null,%d]"):format(id) },
+    { "conversation", ("[\"5550101\",%d]"):format(id) }, { "close" },
+    { "open", ('{"path":%q}'):format(w.dir .. "/other.db") } }) do
+    local reply = w.srv:export(World.RESOURCE, "DarkchatCore", case[1], case[2])
+    T.eq(type(reply) == "table" and reply.code or reply, "forbidden", case[1])
+    T.eq(reply.ok, false, case[1])
+  end
+  T.ok(not io.open(w.dir .. "/other.db", "rb"), "no other database opened")
+  -- The resource itself is still served, with everything in place.
+  local got = w:call("Darkchat_GetConversationByNumber", "5550101", id)
+  T.eq(got.success, true)
+  T.eq(got.conversation.name, "Private")
+  w:stop()
+end)

@@ -780,7 +780,8 @@ function Server:_runJs(inst, script)
       inst.env.AddEventHandler(exportEventName(inst.name, exportName), function(setCB)
         setCB(function(...)
           local id = js:newCallId()
-          local answer = self:_jsReply(inst, js:call(id, exportName, table.pack(...), self._now))
+          local answer = self:_jsReply(inst, js:call(id, exportName, table.pack(...), self._now,
+            inst.env.GetInvokingResource()))
           if not answer.ok then error(answer.error, 0) end
           if not answer.async then return answer.value end
           js.waiting[id] = self._current
@@ -827,6 +828,16 @@ function Server:_tickJs()
         end
       end
     end
+  end
+end
+
+---Lets the server run (10 ms passes) while a JS runtime works on an export's promise, at most
+---10 s of emulated time: what a command or an export started in the background (a MySQL call
+---and the pushes after it) is done when a test looks at the output. Without JS work: nothing.
+function Server:settle()
+  for _ = 1, 1000 do
+    if not self:_jsBusy() then return end
+    self:runFor(10)
   end
 end
 
@@ -1059,6 +1070,7 @@ function Server:_command(src, line)
     end
   end
   self:tick()
+  self:settle()
   return ran
 end
 

@@ -71,8 +71,10 @@ end
 ---@param exportName string
 ---@param args table from table.pack
 ---@param now integer the emulator's clock
-function JsHost:call(id, exportName, args, now)
-  return self:ask({ op = 'call', id = id, name = exportName, args = args, n = args.n, now = now })
+---@param invoker string? the calling resource (what the script's GetInvokingResource answers)
+function JsHost:call(id, exportName, args, now, invoker)
+  return self:ask({ op = 'call', id = id, name = exportName, args = args, n = args.n, now = now,
+    invoker = invoker })
 end
 
 ---Fires onResourceStop in the JS runtime and ends it; returns the lines it printed.

@@ -162,7 +162,9 @@ end
 
 --- Calls one of our exports as another resource would; returns every value.
 function World:call(exportName, ...)
-  return self.srv:export(World.RESOURCE, exportName, ...)
+  local results = table.pack(self.srv:export(World.RESOURCE, exportName, ...))
+  self.srv:settle() -- what the export started after answering (pushes) is done too
+  return table.unpack(results, 1, results.n)
 end
 
 --- Calls the resource's core directly (`core:method(...)`, as its own scripts do), from a

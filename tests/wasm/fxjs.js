@@ -1,6 +1,7 @@
 // A tiny emulation of FXServer's server-side JS API for one resource, enough to run js/host.js:
-// `exports(name, fn)`, `on(event, fn)`, `GetCurrentResourceName`, `GetResourcePath`, `require`
-// and `console`, with scripts run as FXServer runs them (plain scripts, not CommonJS modules:
+// `exports(name, fn)`, `on(event, fn)`, `GetCurrentResourceName`, `GetResourcePath`,
+// `GetInvokingResource`, `require` and `console`, with scripts run as FXServer runs them (plain
+// scripts, not CommonJS modules:
 // `exports` is FXServer's function, there is no `module`). Every value that crosses into or out
 // of an export is copied through MessagePack bytes (msgpack.js), as FXServer does. FXServer's
 // timers (setTimeout and friends run from the server tick, on game time) are `createTimers`;
@@ -30,6 +31,7 @@ function rejectionMessage(err) {
 function createResource({ name, dir, print = (line) => process.stdout.write(line + '\n') }) {
   const exported = new Map();
   const handlers = new Map();
+  let invoking = null; // the resource whose call of an export is running
   const say = (...parts) => print(parts.map(String).join(' '));
   const globals = {
     exports: (exportName, fn) => { exported.set(exportName, fn); },
@@ -39,6 +41,7 @@ function createResource({ name, dir, print = (line) => process.stdout.write(line
     // FXServer's `require` belongs to a module at <resource>/dummy.js: packages come from
     // <resource>/node_modules (then the folders above), relative paths from the resource root.
     require: createRequire(path.join(path.resolve(dir), 'dummy.js')),
+    GetInvokingResource: () => invoking,
     console: { log: say, info: say, warn: say, error: say },
   };
 
@@ -57,9 +60,22 @@ function createResource({ name, dir, print = (line) => process.stdout.write(line
      * copied value, rejected with the message a Lua caller would see.
      */
     callExport(exportName, ...args) {
+      return this.callExportFrom(name, exportName, ...args);
+    },
+    /** The same call made by resource `invoker` (what GetInvokingResource answers meanwhile). */
+    callExportFrom(invoker, exportName, ...args) {
       const fn = exported.get(exportName);
       if (!fn) throw new Error(`No such export ${exportName} in resource ${name}`);
-      const result = fn(...msgpack.copy(args));
+      // GetInvokingResource answers `invoker` while the export runs (up to its first await, as
+      // on FXServer, where the invoking resource is known only during the call itself).
+      const outer = invoking;
+      invoking = invoker === undefined ? null : invoker;
+      let result;
+      try {
+        result = fn(...msgpack.copy(args));
+      } finally {
+        invoking = outer;
+      }
       if (result instanceof Promise) {
         return result.then((v) => msgpack.copy(v === undefined ? null : v), (e) => { throw rejectionMessage(e); });
       }

@@ -56,6 +56,22 @@ test('host.js registers DarkchatCore and serves the core across MessagePack', ()
   assert.deepStrictEqual(printed, []);
 });
 
+test('DarkchatCore answers only its own resource', () => {
+  const root = resourceFolder();
+  const { res } = startResource(root);
+  const db = path.join(root, 'data', 'darkchat.db');
+  assert.strictEqual(res.callExport('DarkchatCore', 'open', JSON.stringify({ path: db })).ok, true);
+  const id = res.callExport('DarkchatCore', 'create', wire(['5550101', 'Crew'])).v[0].id;
+  for (const [method, args] of [['list', wire([null])], ['delete', wire([null, id])], ['close', undefined],
+    ['open', JSON.stringify({ path: path.join(root, 'data', 'other.db') })]]) {
+    const reply = res.callExportFrom('other_resource', 'DarkchatCore', method, args);
+    assert.strictEqual(reply.code, 'forbidden', method);
+    assert.strictEqual(res.callExportFrom(null, 'DarkchatCore', method, args).code, 'forbidden', `${method}, no invoker`);
+  }
+  assert.strictEqual(res.callExport('DarkchatCore', 'list', wire([null])).v[0][0].id, id, 'still open, nothing deleted');
+  res.emit('onResourceStop', '17mov_Phone');
+});
+
 test('a database outside the resource folder is refused with one line', () => {
   const root = resourceFolder();
   const { res } = startResource(root);

@@ -15,8 +15,9 @@
 // error }), `pending` (async exports whose settlement is not told yet) and `due` (the game time
 // of the next timer, or nil). New fields may be added to either side; readers ignore the rest.
 //   { op = 'load', file, now }               → { exports = [names] } | { ok = false, error }
-//   { op = 'call', id, name, args, n, now }  → { value } | { async = true } (a Promise: its
-//        settlement comes later under `id`) | { ok = false, error }
+//   { op = 'call', id, name, args, n, now, invoker }  → { value } | { async = true } (a Promise:
+//        its settlement comes later under `id`) | { ok = false, error }; `invoker` is the
+//        calling resource, what GetInvokingResource answers during the call
 //   { op = 'tick', now }                     → runs the timers due at game time `now`
 //   { op = 'wait', ms }                      → returns once something settled or `ms` ms of real
 //        time passed; `waited` is the real time it took (ms, rounded up)
@@ -76,7 +77,7 @@ function handle(request, done) {
     // Lua sends the argument list with its count: a list with holes travels as a map.
     const { args, n, id } = request;
     const list = Array.isArray(args) ? args : Array.from({ length: n || 0 }, (_, i) => (args || {})[String(i + 1)] ?? null);
-    const result = resource.callExport(request.name, ...list);
+    const result = resource.callExportFrom(request.invoker, request.name, ...list);
     if (result instanceof Promise) {
       pending += 1;
       result.then((value) => settle({ id, ok: true, value }), (error) => settle({ id, ok: false, error }));
