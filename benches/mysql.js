@@ -4,7 +4,9 @@
 // pool or oxmysql).
 //
 //     bash scripts/build-wasm.sh && node benches/mysql.js [--quick] [--json out.json]
-//         [--mysql mysql://user:pass@host:port/db] [--iterations N] [--warmup N]
+//         [--mysql mysql://user:pass@host:port/db] [--iterations N] [--warmup N] [--show-batches]
+//
+// `--show-batches` prints, per operation, the batches one of ours' calls sent (SQL only).
 //
 // The server: --mysql, else DARKCHAT_MYSQL, else a private MariaDB started here with
 // scripts/mariadb.sh (folder target/bench-mysql/server, port 33090) and stopped at the end. The
@@ -62,6 +64,7 @@ const quick = flag('--quick');
 const iterations = Number(option('--iterations', quick ? 300 : 2000));
 const warmup = Number(option('--warmup', quick ? 50 : 200));
 const jsonOut = option('--json', null);
+const showBatches = flag('--show-batches');
 const SCALE = quick
   ? { numbers: 500, conversations: 200, messages: 10000 }
   : { numbers: 5000, conversations: 2000, messages: 100000 };
@@ -126,6 +129,29 @@ const recordingMysql2 = {
     return pool;
   },
 };
+
+// --- time spent inside the wasm module -----------------------------------------------------------
+
+/** Nanoseconds spent in the core's exports (dc_call, dc_resume, ...) since it was last reset. */
+let wasmNs = 0;
+{
+  // js/host.js instantiates the module itself: each exported function is wrapped to time it (a
+  // few hrtime reads per call, on the ours lane only); the memory passes through untouched.
+  const Instance = WebAssembly.Instance;
+  WebAssembly.Instance = function TimedInstance(module, imports) {
+    const instance = new Instance(module, imports);
+    const exports = {};
+    for (const [name, value] of Object.entries(instance.exports)) {
+      exports[name] = typeof value === 'function'
+        ? (...args) => {
+          const t = process.hrtime.bigint();
+          try { return value(...args); } finally { wasmNs += Number(process.hrtime.bigint() - t); }
+        }
+        : value;
+    }
+    return { exports };
+  };
+}
 
 // --- seeding ------------------------------------------------------------------------------------
 
@@ -437,7 +463,7 @@ async function main() {
   const nextTick = () => new Promise(setImmediate);
   const rows = [];
   for (const op of OPS) {
-    const stats = Object.fromEntries(lanes.map((l) => [l, { wall: [], cpu: [], trips: [], failures: 0, firstError: null }]));
+    const stats = Object.fromEntries(lanes.map((l) => [l, { wall: [], cpu: [], trips: [], wasm: [], failures: 0, firstError: null }]));
     let last = null; // the latest recorded ours call: { batches, target }
     const shared = op.write ? null : {};
     for (let i = 0; i < warmup + iterations; i++) {
@@ -480,6 +506,7 @@ async function main() {
           if (lane === 'ours') {
             const [method, args] = op.ours(t);
             recording = [];
+            wasmNs = 0;
             reply = await core.call(method, JSON.stringify(args));
             if (!reply.ok) failed = `${reply.code}: ${reply.message || ''}`;
           } else if (lane === 'bare') {
@@ -496,6 +523,10 @@ async function main() {
         if (lane === 'ours') {
           trips = recording.length;
           if (!failed) {
+            if (showBatches && i === warmup) {
+              console.error(`${op.name}: ${recording.length} round trips`);
+              recording.forEach((b, k) => console.error(`  batch ${k + 1}: ${b.sql.split(';\n').map((x) => x.replace(/\s+/g, ' ')).join(' ; ')}`));
+            }
             if (op.after) op.after(lane, t, reply);
             if (op.write) last = { batches: recording, target: t };
             else if (!shared.batches) shared.batches = recording;
@@ -516,6 +547,7 @@ async function main() {
           s.wall.push(wall);
           s.cpu.push(c.user + c.system);
           s.trips.push(trips);
+          if (lane === 'ours') s.wasm.push(wasmNs / 1000);
         }
         await nextTick();
       }
@@ -530,6 +562,7 @@ async function main() {
         samples: wall.length, p50: percentile(wall, 0.5), p99: percentile(wall, 0.99), max: wall[wall.length - 1],
         cpuMean: cpu.reduce((a, b) => a + b, 0) / Math.max(1, cpu.length), cpuP50: percentile(cpu, 0.5),
         tripsMean: s.trips.reduce((a, b) => a + b, 0) / Math.max(1, s.trips.length),
+        wasmMean: s.wasm.length ? s.wasm.reduce((a, b) => a + b, 0) / s.wasm.length : null,
         failures: s.failures, firstError: s.firstError,
       };
       if (s.firstError) console.error(`  ${s.firstError} (${s.failures} failed)`);
@@ -563,15 +596,15 @@ function report(meta, rows) {
     + `conversations; integrity ${meta.integrity}`);
   const f = (v) => (Number.isFinite(v) ? v.toFixed(0) : '-').padStart(6);
   const head = `${'op'.padEnd(9)} | ${'ours p50'.padStart(8)} ${'p99'.padStart(6)} ${'max'.padStart(6)} | ${'bare p50'.padStart(8)} ${'p99'.padStart(6)} `
-    + `| ${'peers p50'.padStart(9)} ${'p99'.padStart(6)} | ${'trips ours/peers'.padStart(16)} | ${'CPU µs ours/bare/peers'.padStart(22)} | failed`;
-  console.log('wall µs per call; CPU = Node process CPU per call (mean)');
+    + `| ${'peers p50'.padStart(9)} ${'p99'.padStart(6)} | ${'trips ours/peers'.padStart(16)} | ${'CPU µs ours/bare/peers'.padStart(22)} | ${'in wasm'.padStart(7)} | failed`;
+  console.log('wall µs per call; CPU = Node process CPU per call (mean); in wasm = of which inside the core module (mean µs)');
   console.log(head);
   console.log('-'.repeat(head.length));
   for (const r of rows) {
     const trips = `${r.ours.tripsMean.toFixed(1)} / ${r.peers.tripsMean.toFixed(1)}`;
     const cpu = `${r.ours.cpuMean.toFixed(0)} / ${r.bare.cpuMean.toFixed(0)} / ${r.peers.cpuMean.toFixed(0)}`;
     console.log(`${r.op.padEnd(9)} | ${f(r.ours.p50).padStart(8)} ${f(r.ours.p99)} ${f(r.ours.max)} | ${f(r.bare.p50).padStart(8)} ${f(r.bare.p99)} `
-      + `| ${f(r.peers.p50).padStart(9)} ${f(r.peers.p99)} | ${trips.padStart(16)} | ${cpu.padStart(22)} | `
+      + `| ${f(r.peers.p50).padStart(9)} ${f(r.peers.p99)} | ${trips.padStart(16)} | ${cpu.padStart(22)} | ${f(r.ours.wasmMean).padStart(7)} | `
       + `${r.ours.failures}/${r.bare.failures}/${r.peers.failures}`);
   }
 }
