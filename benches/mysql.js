@@ -13,7 +13,7 @@
 // benchmark drops and re-creates the database `darkchat_bench` on it.
 //
 // Seeding: the core migrates the empty database (its own schema, migrations/mysql/), then the
-// rows go in by bulk INSERTs: 5,000 numbers, 2,000 conversations of 2-30 members (~23,000
+// rows go in by bulk INSERTs: 5,000 numbers, 2,000 conversations of 2-30 members (~17,700
 // memberships), 100,000 messages (--quick: 500 / 200 / 10,000). Ids are explicit and kept in
 // disjoint ranges (phones from 100,001, conversations from 1,000,001, messages from
 // 10,000,001) so that a value in a statement tells what it is (see "bare" below).
