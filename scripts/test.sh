@@ -5,6 +5,7 @@
 # FXServer's JS exports, SIGKILL durability) and the exports and flows end-to-end suites again
 # on the wasm core (stock-Lua host, js/host.js in Node), and once more on the release package
 # (scripts/package.sh) unpacked into an empty folder, so a file it lacks fails them.
+# js/ is type-checked against FXServer's JS API declarations first.
 # The MySQL/MariaDB storage runs against a private MariaDB server started here (installed from
 # Debian's packages when missing, on its own data folder and port) and stopped by its pid at
 # the end, failed or not. Installs what is missing first.
@@ -13,6 +14,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
 bash scripts/build-wasm.sh
+# js/*.js against @citizenfx/server's declarations and Node's (tsconfig.json; no output).
+npx --no-install tsc -p tsconfig.json
 
 mariadb_dir=$(mktemp -d /tmp/darkchat-mariadb-XXXXXX)
 package_dir=$(mktemp -d /tmp/darkchat-unpacked-XXXXXX)
