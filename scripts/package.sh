@@ -56,11 +56,13 @@ cp package.json package-lock.json "$stage/"
 mv "$stage/node_modules" "$top/node_modules"
 rm -f "$stage/package.json" "$stage/package-lock.json" "$top/node_modules/.package-lock.json"
 
-# Nothing a server must not get (an editor's or a test's leftovers in lua/ or js/).
-if find "$top" \( -name data -o -name '*.db' -o -name '*.db-wal' -o -name '*.db-shm' -o -name '*.lock' \
-  -o -name '*.test.js' -o -name target \) -print | grep -q .; then
+# Nothing a server must not get (a database, a test's or an editor's leftovers in lua/ or js/;
+# node_modules/ is npm's, as locked).
+unexpected=$(find "$top" -path "$top/node_modules" -prune -o \( -name data -o -name '*.db' -o -name '*.db-*' \
+  -o -name '*.lock' -o -name '*.test.js' -o -name target -o -name '*~' \) -print)
+if [ -n "$unexpected" ]; then
   echo "package: unexpected files in the package:" >&2
-  find "$top" \( -name data -o -name '*.db*' -o -name '*.lock' -o -name '*.test.js' -o -name target \) -print >&2
+  echo "$unexpected" >&2
   exit 1
 fi
 
