@@ -8,6 +8,7 @@ node_version '22'
 
 name '17mov_Phone'
 description 'Darkchat backend for 17mov_Phone: Rust core, SQLite store'
+-- The release package (scripts/package.sh) writes Cargo.toml's version here.
 version '0.1.0'
 
 server_scripts {

@@ -289,6 +289,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
   // The log may hold what no checkpoint has copied yet: after a write, and after each (re)open
   // (a log left by a crash, or by writes before a trap). Cleared by a checkpoint that ran.
   let logPending = false;
+  /** @type {WebAssembly.Instance | null} */
   let instance = null;
   let opened = null; // { path, limits } while open
   let version = null;
@@ -687,7 +688,11 @@ function serveResource() {
     loadError = `cannot load bin/darkchat.wasm: ${String(e.message).split('\n')[0]}`
       + ' (build it with `bash scripts/build-wasm.sh`)';
   }
-  exports('DarkchatCore', (method, args) => {
+  // On FXServer `exports` is its global function that registers an export. TypeScript sees this
+  // file as a CommonJS module (it is one in plain Node, for the tests), where `exports` is the
+  // module's object; serveResource runs only when it is FXServer's function (checked below).
+  const registerExport = /** @type {CitizenExports} */ (/** @type {unknown} */ (exports));
+  registerExport('DarkchatCore', (method, args) => {
     if (GetInvokingResource() !== resourceName) {
       return { ok: false, code: 'forbidden', message: `DarkchatCore serves only ${resourceName}` };
     }

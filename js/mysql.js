@@ -213,7 +213,7 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
     get down() { return down; },
     noteDown,
     noteUp,
-    close() { return new Promise((resolve) => pool.end(() => resolve())); },
+    close() { return /** @type {Promise<void>} */ (new Promise((resolve) => pool.end(() => resolve()))); },
   };
 }
 

@@ -265,6 +265,16 @@ command('stats', '', 'counts, database size, schema version, store path', functi
   })
 end)
 
+command('version', '', 'the build version, the core that runs and the storage', function(words)
+  if words[1] then return { usage('version') } end
+  local running = Darkchat.running
+  if not running then
+    return { ('Darkchat (no core running, version unknown; storage %s): see the [Darkchat] start line')
+      :format(Darkchat.settings.storage) }
+  end
+  return { ('Darkchat %s (%s core, storage %s)'):format(running.version, running.kind, Darkchat.settings.storage) }
+end)
+
 command('backup', '<file>', 'consistent copy of the live database (SQLite online backup); players: a plain file name, kept in ' .. BACKUP_FOLDER, function(words, _, src)
   -- A blank name would be the resource folder itself, or a file named by spaces in it.
   if not words[1] or words[1]:match('^%s*$') or words[2] then return { usage('backup') } end

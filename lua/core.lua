@@ -14,6 +14,10 @@ Darkchat.MAX_INPUT_BYTES = 4096
 Darkchat.MAX_ARG_BYTES = math.max(Darkchat.MAX_INPUT_BYTES,
   (math.tointeger(Config.Limits.maxMessageLength) or 0) * 4)
 
+--- The core that runs, once started: `kind` ('native' or 'wasm') and `version` (the build's
+--- version, Cargo.toml's package version, as the core reports it). Nil while none runs.
+Darkchat.running = nil
+
 local resourceName = GetCurrentResourceName()
 local resourcePath = GetResourcePath(resourceName)
 
@@ -142,18 +146,22 @@ local path = databasePath()
 
 --- Takes an opened core into service, or says why not. On resource stop the native core is
 --- closed here; the wasm core's store belongs to js/host.js, which closes it on the same event.
+---@param kind string 'native' or 'wasm'
+---@param version string the version the core reports
 ---@param closeOnStop boolean false when the host closes the store itself
-local function start(core, openError, label, closeOnStop)
+local function start(core, openError, kind, version, closeOnStop)
   if not core then
     Darkchat.log('refusing to start: ' .. tostring(openError))
     return
   end
   Darkchat.core = core
-  Darkchat.log(('%s ready (database %s)'):format(label, path))
+  Darkchat.running = { kind = kind, version = tostring(version) }
+  Darkchat.log(('%s core %s ready (database %s)'):format(kind, tostring(version), path))
   AddEventHandler('onResourceStop', function(name)
     if name == resourceName and Darkchat.core == core then
       if closeOnStop then core:close() end
       Darkchat.core = nil
+      Darkchat.running = nil
     end
   end)
 end
@@ -169,7 +177,7 @@ local function startMysql()
   local opened = serve(nil, 'open', options)
   if type(opened) == 'table' and opened.ok then
     path = 'MySQL ' .. tostring(opened.database)
-    start(wasmCore(serve), nil, 'wasm core ' .. tostring(opened.version), false)
+    start(wasmCore(serve), nil, 'wasm', opened.version, false)
   else
     start(nil, type(opened) == 'table' and opened.message or opened)
   end
@@ -187,7 +195,7 @@ if Darkchat.settings.storage ~= 'sqlite' then
   -- started above, or refused
 elseif native then
   local core, openError = native.open({ path = path, limits = Config.Limits })
-  start(core, openError, 'native core ' .. native.version, true)
+  start(core, openError, 'native', native.version, true)
 else
   local serve, wasmError = findWasm()
   if not serve then
@@ -195,7 +203,7 @@ else
   else
     local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(wireValue(path), wireLimits(Config.Limits)))
     if type(opened) == 'table' and opened.ok then
-      start(wasmCore(serve), nil, 'wasm core ' .. tostring(opened.version), false)
+      start(wasmCore(serve), nil, 'wasm', opened.version, false)
     else
       start(nil, type(opened) == 'table' and opened.message or opened)
     end

@@ -3,8 +3,9 @@
 # interpreter the end-to-end tests and the emulated server run in), SQLite's shell (used by
 # tests to inspect databases from a second process), clang (SQLite compiled for the wasm core),
 # Node.js when no `node` is there (the wasm core's JS host and its tests), the Rust target
-# wasm32-unknown-unknown, and the JS host's npm dependencies (the MySQL driver, from
-# package-lock.json). Safe to run again.
+# wasm32-unknown-unknown, Python 3 (the release package is written by its zipfile), and the JS
+# host's npm dependencies (the MySQL driver, and for the tests TypeScript with FXServer's
+# declarations, from package-lock.json). Safe to run again.
 set -euo pipefail
 
 need=()
@@ -15,6 +16,7 @@ command -v llvm-ar >/dev/null || ls /usr/bin/llvm-ar-* >/dev/null 2>&1 || need+=
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v mkfifo >/dev/null || need+=(coreutils)
+command -v python3 >/dev/null || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need[*]}; run as root or install them" >&2
@@ -34,8 +36,10 @@ if [ "$node_major" -lt 18 ]; then
   exit 1
 fi
 
-# The JS host's dependencies, exactly as locked (node_modules/ is never committed).
+# The JS host's dependencies, exactly as locked (node_modules/ is never committed), with the
+# development ones the tests use (TypeScript and FXServer's JS declarations, for the type
+# check); the release package installs only the runtime ones (scripts/package.sh).
 here=$(cd "$(dirname "$0")/.." && pwd)
-if ! (cd "$here" && npm ls --omit=dev >/dev/null 2>&1); then
-  (cd "$here" && npm ci --omit=dev --no-audit --no-fund >/dev/null)
+if ! (cd "$here" && npm ls --include=dev >/dev/null 2>&1); then
+  (cd "$here" && npm ci --include=dev --no-audit --no-fund >/dev/null)
 fi

@@ -3,18 +3,23 @@
 # that load the built module into a real Lua 5.4 interpreter under the FXServer emulation, then
 # the wasm core: its Node tests (the same shared cases, the JS host under an emulation of
 # FXServer's JS exports, SIGKILL durability) and the exports, flows and hostile-client
-# end-to-end suites again on the wasm core (stock-Lua host, js/host.js in Node). The
-# MySQL/MariaDB storage runs against a private MariaDB server started here (installed from
-# Debian's packages when missing, on its own data folder and port) and stopped by its pid at the
-# end, failed or not. Installs what is missing first.
+# end-to-end suites again on the wasm core (stock-Lua host, js/host.js in Node), and the exports
+# and flows once more on the release package (scripts/package.sh) unpacked into an empty
+# folder, so a file it lacks fails them. js/ is type-checked against FXServer's JS API
+# declarations first. The MySQL/MariaDB storage runs against a private MariaDB server started
+# here (installed from Debian's packages when missing, on its own data folder and port) and
+# stopped by its pid at the end, failed or not. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
 bash scripts/build-wasm.sh
+# js/*.js against @citizenfx/server's declarations and Node's (tsconfig.json; no output).
+npx --no-install tsc -p tsconfig.json
 
 mariadb_dir=$(mktemp -d /tmp/darkchat-mariadb-XXXXXX)
-trap 'bash scripts/mariadb.sh stop "$mariadb_dir"; rm -rf "$mariadb_dir"' EXIT
+package_dir=$(mktemp -d /tmp/darkchat-unpacked-XXXXXX)
+trap 'bash scripts/mariadb.sh stop "$mariadb_dir"; rm -rf "$mariadb_dir" "$package_dir"' EXIT
 mariadb_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 DARKCHAT_MYSQL=$(bash scripts/mariadb.sh start "$mariadb_dir" "$mariadb_port")
 export DARKCHAT_MYSQL
@@ -25,6 +30,25 @@ cargo test --release --features vendored,fault-injection --test binding
 lua5.4 tests/lua/run.lua
 node --test tests/wasm/*.test.js
 DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua tests/e2e/hostile_test.lua
-# The same exports, player flows and hostile clients with the database on MySQL/MariaDB (the wasm core, as on
-# stock FXServer; a fresh database of the server started above for each world).
+# The same exports, player flows and hostile clients with the database on MySQL/MariaDB (the
+# wasm core, as on stock FXServer; a fresh database of the server started above for each world).
 DARKCHAT_STORAGE=mysql DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua tests/e2e/hostile_test.lua
+
+# The release package, as a server owner gets it: its checksum checks, it unpacks into an empty
+# folder, and the exports and flows run with that folder as the resource (its node_modules and
+# js/mysql.js are used only on MySQL, hence both storages). A second build must give the same
+# bytes (sorted entries, fixed times and permissions).
+packaged=$(bash scripts/package.sh)
+echo "$packaged"
+version=$(sed -n 's/^packaged dist\/17mov_Phone-\(.*\)\.zip .*/\1/p' <<<"$packaged")
+[ -n "$version" ] || { echo "test: package.sh did not say what it packaged" >&2; exit 1; }
+first_sum=$(cat "dist/17mov_Phone-$version.zip.sha256")
+bash scripts/package.sh >/dev/null 2>&1
+[ "$(cat "dist/17mov_Phone-$version.zip.sha256")" = "$first_sum" ] \
+  || { echo "test: two package builds differ" >&2; exit 1; }
+(cd dist && sha256sum -c "17mov_Phone-$version.zip.sha256")
+python3 -m zipfile -e "dist/17mov_Phone-$version.zip" "$package_dir"
+DARKCHAT_RESOURCE_DIR="$package_dir/17mov_Phone" DARKCHAT_CORE=wasm \
+  lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua
+DARKCHAT_RESOURCE_DIR="$package_dir/17mov_Phone" DARKCHAT_STORAGE=mysql DARKCHAT_CORE=wasm \
+  lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua

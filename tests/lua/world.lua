@@ -60,12 +60,34 @@ local function freshMysqlDatabase()
   return ("mysql://%s:%s@%s:%s/%s"):format(m.user, m.password, m.host, m.port, name), name
 end
 
+--- The folder every World runs as the 17mov_Phone resource: this repository, or the folder
+--- DARKCHAT_RESOURCE_DIR names (an unpacked release package: scripts/test.sh runs the exports
+--- and flows suites on one, so a file the package lacks fails them).
+World.resourceRoot = T.repoRoot
+local packaged = os.getenv("DARKCHAT_RESOURCE_DIR")
+if packaged and packaged ~= "" then
+  assert(packaged:sub(1, 1) == "/", "DARKCHAT_RESOURCE_DIR must be an absolute path: " .. packaged)
+  assert(io.open(packaged .. "/fxmanifest.lua", "rb"), "no fxmanifest.lua in DARKCHAT_RESOURCE_DIR " .. packaged):close()
+  World.resourceRoot = packaged
+end
+
+--- What a per-world copy of the resource folder links to: the repository's resource files, or
+--- everything an unpacked package holds (its node_modules too) but a data/ folder.
+local function resourceEntries()
+  if World.resourceRoot == T.repoRoot then return { "fxmanifest.lua", "lua", "js", "bin" } end
+  local names = {}
+  for name in T.sh(("ls -A %q"):format(World.resourceRoot)):gmatch("[^\n]+") do
+    if name ~= "data" then names[#names + 1] = name end
+  end
+  return names
+end
+
 -- The wasm core writes only inside its resource folder: a World on it gets a resource folder
--- of its own (links to the repository's files) with the database inside.
+-- of its own (links to the resource files of World.resourceRoot) with the database inside.
 local function wasmResourceDir()
   local dir = T.tmpdir()
-  for _, name in ipairs({ "fxmanifest.lua", "lua", "js", "bin" }) do
-    assert(os.execute(("ln -s %q %q"):format(T.repoRoot .. "/" .. name, dir .. "/" .. name)))
+  for _, name in ipairs(resourceEntries()) do
+    assert(os.execute(("ln -s %q %q"):format(World.resourceRoot .. "/" .. name, dir .. "/" .. name)))
   end
   return dir
 end
@@ -79,7 +101,7 @@ function World.new(opts)
   self.core = opts.core or (opts.stockLua == nil and World.defaultCore) or "native"
   if self.storage == "mysql" then self.core = "wasm" end
   self.dir = T.tmpdir()
-  self.resourceDir = opts.resourceDir or T.repoRoot
+  self.resourceDir = opts.resourceDir or World.resourceRoot
   if self.core == "wasm" and not opts.resourceDir then
     self.resourceDir = wasmResourceDir()
     self.dir = self.resourceDir .. "/data"
@@ -109,13 +131,19 @@ function World.new(opts)
   return self
 end
 
---- A copy of the resource folder (manifest, lua/, and bin/ linked) in a fresh temporary
---- directory, with `lua/config.lua` passed through `edit(text) → text`: a server owner's edited
---- configuration. Give the result to World.new{ resourceDir = ... }.
+--- A copy of the resource folder (World.resourceRoot's: manifest and lua/ copied, everything
+--- else linked) in a fresh temporary directory, with `lua/config.lua` passed through
+--- `edit(text) → text`: a server owner's edited configuration. Give the result to
+--- World.new{ resourceDir = ... }.
 function World.resourceWithConfig(edit)
   local dir = T.tmpdir() .. "/" .. World.RESOURCE
-  assert(os.execute(("mkdir -p %q && cp %q/fxmanifest.lua %q/ && cp -r %q/lua %q/ && ln -s %q/bin %q/bin && ln -s %q/js %q/js")
-    :format(dir, T.repoRoot, dir, T.repoRoot, dir, T.repoRoot, dir, T.repoRoot, dir)))
+  local root = World.resourceRoot
+  assert(os.execute(("mkdir -p %q && cp %q/fxmanifest.lua %q/ && cp -r %q/lua %q/"):format(dir, root, dir, root, dir)))
+  for _, name in ipairs(resourceEntries()) do
+    if name ~= "fxmanifest.lua" and name ~= "lua" then
+      assert(os.execute(("ln -s %q %q"):format(root .. "/" .. name, dir .. "/" .. name)))
+    end
+  end
   local path = dir .. "/lua/config.lua"
   local f = assert(io.open(path))
   local text = f:read("a")
@@ -210,6 +238,10 @@ function World:awaitMysql()
   for _ = 1, 300 do
     for _, line in ipairs(self.srv:output()) do
       if line:find("ready (schema version", 1, true) then return end
+      -- The loader gave up (a file missing, a bad connection string): no use waiting.
+      if line:find("[Darkchat] refusing to start", 1, true) or line:find("[Darkchat] core not started", 1, true) then
+        error("the MySQL world did not start: " .. line)
+      end
     end
     self.srv:runJs(100) -- the database works in real time
     self.srv:runFor(100)
