@@ -96,6 +96,7 @@ T.test("a second player is refused every action on a conversation it is not in",
     T.eq(#w:pushes(a), 0, "the member heard nothing of " .. case[1])
   end
   T.eq(#ok(w, outsider, "list"), 0)
+  T.eq(w:checksum(), before, "the outsider's refused actions wrote nothing")
   -- A member who is not the owner is forbidden the owner's actions.
   ok(w, w.players[2], "join", { joinCode = conv.joinCode })
   before = w:checksum()
@@ -175,10 +176,14 @@ T.test("paging returns every message exactly once, in order", function()
   local w = World.new()
   local id = w:call("Darkchat_CreateConversationByNumber", "5550101", "Log").newConv.id
   for i = 1, 130 do w:call("Darkchat_SendMessageByNumber", "5550101", id, "m" .. i) end
-  local all, before = {}, nil
+  local all, before, pages = {}, nil, 0
   repeat
+    -- 130 messages are 6 pages of 25 and an empty one: a paging bug fails instead of hanging.
+    pages = pages + 1
+    T.ok(pages <= 7, "paging did not end after 7 pages")
     local page = ok(w, w.players[1], "messages", { conversationId = id, before = before, limit = 25 })
     T.ok(#page <= 25)
+    T.ok(before == nil or #page == 0 or page[#page].id < before, "each page is older than the last")
     for i = #page, 1, -1 do table.insert(all, 1, page[i].content) end
     before = page[1] and page[1].id
   until #page == 0
