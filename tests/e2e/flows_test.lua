@@ -20,6 +20,40 @@ local function ok(w, src, action, payload)
   return r.data
 end
 
+local SERVER_EVENTS = { "conversationCreated", "memberAdded", "memberRemoved", "messageSent",
+  "conversationRenamed", "conversationDeleted", "ownerChanged", "joinCodeChanged" }
+
+--- Listens to every Darkchat server event; returns the list they are appended to, as
+--- { name, payload }, and a function that empties it.
+local function listen(w)
+  local heard = {}
+  local env = w.srv:resourceEnv(World.RESOURCE)
+  for _, name in ipairs(SERVER_EVENTS) do
+    env.AddEventHandler("17mov_Phone:darkchat:" .. name, function(payload)
+      heard[#heard + 1] = { name = name, payload = payload }
+    end)
+  end
+  return heard, function() for i = #heard, 1, -1 do heard[i] = nil end end
+end
+
+--- Every client event each of `sources` received since the last request, as
+--- { kind, payload } for pushes and { event = name } for anything else but the response.
+local function received(w, sources)
+  local out = {}
+  for _, src in ipairs(sources) do
+    local list = {}
+    for _, e in ipairs(w.srv:clientEvents(src)) do
+      if e.name == "17mov_Phone:darkchat:push" then
+        list[#list + 1] = { kind = e.args[1], payload = e.args[2] }
+      elseif e.name ~= World.RESPONSE then
+        list[#list + 1] = { event = e.name }
+      end
+    end
+    out[src] = list
+  end
+  return out
+end
+
 T.test("join by code (any case), send, list with last message and read state", function()
   local w = World.new()
   local a, b = w.players[1], w.players[2]
@@ -232,5 +266,133 @@ T.test("hooks can veto create, join and send; a broken hook does not block", fun
   T.eq(w:call("Darkchat_RemoveHook", id), true)
   T.eq(w:call("Darkchat_SendMessageByNumber", "5550101", conv.id, "badword").success, true)
   T.ok(env ~= nil)
+  w:stop()
+end)
+
+T.test("leave from the phone is recorded as left, and heard as such", function()
+  local w = World.new()
+  local a, b = w.players[1], w.players[2]
+  local heard, forget = listen(w)
+  local conv = ok(w, a, "create", { name = "Crew" })
+  ok(w, b, "join", { joinCode = conv.joinCode })
+  forget()
+  T.eq(ask(w, b, "leave", { conversationId = conv.id }), { ok = true, data = true })
+  local got = received(w, { a, b })
+  local after = ok(w, a, "get", { conversationId = conv.id })
+  T.eq(after.recipients, { "5550101" })
+  local last = after.messages[#after.messages]
+  T.eq({ last.type, last.event, last.sender, last.content }, { "system", "left", "5550102", "5550102 left" })
+  local change = { conversationId = conv.id, number = "5550102", isSelf = true, deleted = false, message = last }
+  T.eq(got[a], { { kind = "memberLeft", payload = change } })
+  T.eq(got[b], { { kind = "conversationRemoved", payload = change } })
+  T.eq(heard, { { name = "memberRemoved", payload = { conversationId = conv.id, number = "5550102", isSelf = true,
+    deleted = false, recipients = { "5550101" } } } })
+  w:stop()
+end)
+
+T.test("sends, renames, code changes, ownership changes and deletions: pushes and server events", function()
+  local w = World.new({ players = { "5550101", "5550102", "5550103", "5550104" } })
+  local a, b, c, d = table.unpack(w.players)
+  local everyone = { a, b, c, d }
+  local heard, forget = listen(w)
+  local conv = ok(w, a, "create", { name = "Crew" })
+  local id = conv.id
+  ok(w, b, "join", { joinCode = conv.joinCode })
+  ok(w, c, "join", { joinCode = conv.joinCode })
+  T.eq(w:call("Darkchat_AddToConversationByNumber", "5550199", id), true) -- a member who is offline
+  local members = { "5550101", "5550102", "5550103", "5550199" }
+  local function newest()
+    local seen = ok(w, a, "get", { conversationId = id })
+    return seen.messages[#seen.messages]
+  end
+
+  -- A message: the other online members get it; the sender has the response.
+  forget()
+  local message = ok(w, b, "send", { conversationId = id, content = "ping" })
+  local got = received(w, everyone)
+  local push = { kind = "messageReceived", payload = { conversationId = id, message = message } }
+  T.eq(got[a], { push })
+  T.eq(got[c], { push })
+  T.eq(got[b], {}, "the sender")
+  T.eq(got[d], {}, "not a member")
+  T.eq(heard, { { name = "messageSent", payload = { conversationId = id, number = "5550102",
+    messageId = message.id, recipients = members } } })
+
+  -- A rename: every online member sees the new name's system message.
+  forget()
+  T.eq(ask(w, a, "rename", { conversationId = id, name = "  Bank Job " }).ok, true)
+  got = received(w, everyone)
+  local renamed = newest()
+  T.eq({ renamed.type, renamed.event, renamed.sender, renamed.content },
+    { "system", "renamed", "5550101", "Renamed to Bank Job" })
+  push = { kind = "conversationRenamed", payload = { conversationId = id, message = renamed } }
+  T.eq({ got[a], got[b], got[c], got[d] }, { { push }, { push }, { push }, {} })
+  T.eq(heard, { { name = "conversationRenamed", payload = { conversationId = id, recipients = members } } })
+  T.eq(ok(w, c, "get", { conversationId = id }).name, "Bank Job")
+
+  -- A new join code: nothing is pushed (the old code just stops working); scripts hear of it.
+  forget()
+  local code = ok(w, a, "regenerateCode", { conversationId = id })
+  T.ok(type(code) == "string" and code ~= conv.joinCode, tostring(code))
+  got = received(w, everyone)
+  T.eq({ got[a], got[b], got[c], got[d] }, { {}, {}, {}, {} })
+  T.eq(heard, { { name = "joinCodeChanged", payload = { conversationId = id } } })
+  T.eq(ask(w, d, "join", { joinCode = conv.joinCode }).error, "conversation_not_found")
+  T.eq(ok(w, a, "get", { conversationId = id }).joinCode, code)
+
+  -- A new owner: every online member is told, with the system message.
+  forget()
+  T.eq(ask(w, a, "transfer", { conversationId = id, to = "5550102" }), { ok = true })
+  got = received(w, everyone)
+  local owner = newest()
+  T.eq({ owner.type, owner.event, owner.sender, owner.content },
+    { "system", "owner", "5550102", "5550102 is now the owner" })
+  push = { kind = "ownerChanged", payload = { conversationId = id, owner = "5550102", message = owner } }
+  T.eq({ got[a], got[b], got[c], got[d] }, { { push }, { push }, { push }, {} })
+  T.eq(heard, { { name = "ownerChanged", payload = { conversationId = id, owner = "5550102", recipients = members } } })
+  T.eq(ok(w, c, "get", { conversationId = id }).owner, "5550102")
+
+  -- A deletion by the new owner: whoever was a member is told; then it is gone.
+  forget()
+  T.eq(ask(w, b, "delete", { conversationId = id }), { ok = true })
+  got = received(w, everyone)
+  push = { kind = "conversationDeleted", payload = { conversationId = id } }
+  T.eq({ got[a], got[b], got[c], got[d] }, { { push }, { push }, { push }, {} })
+  T.eq(heard, { { name = "conversationDeleted", payload = { conversationId = id, recipients = members } } })
+  T.eq(ask(w, c, "get", { conversationId = id }).error, "conversation_not_found")
+  T.eq(ok(w, c, "list"), {})
+  w:stop()
+end)
+
+T.test("the hooks of a resource that stopped no longer run", function()
+  local w = World.new()
+  local dir = T.tmpdir() .. "/word_filter"
+  T.write(dir .. "/fxmanifest.lua", "fx_version 'cerulean'\ngame 'common'\nserver_script 'server.lua'\n")
+  T.write(dir .. "/server.lua", [[
+    HookId = exports['17mov_Phone']:Darkchat_AddHook('send', function(payload)
+      if payload.content:find('blocked', 1, true) then return false, 'filtered' end
+    end)
+  ]])
+  w.srv:addResourceDir("word_filter", dir)
+  T.ok(w.srv:ensure("word_filter"))
+  local first = w.srv:resourceEnv("word_filter").HookId
+  T.eq(math.type(first), "integer")
+  local id = w:call("Darkchat_CreateConversationByNumber", "5550101", "Crew").newConv.id
+  local function send(text) return w:call("Darkchat_SendMessageByNumber", "5550101", id, text) end
+  T.eq(send("blocked"), { success = false, error = "forbidden", reason = "filtered" })
+  -- Restarted: the old instance's hook is gone, the new one works.
+  T.ok(w.srv:ensure("word_filter"))
+  local second = w.srv:resourceEnv("word_filter").HookId
+  T.ok(second ~= first)
+  w.srv:clearOutput()
+  T.eq(send("blocked again"), { success = false, error = "forbidden", reason = "filtered" })
+  T.eq(w:call("Darkchat_RemoveHook", first), false, "the stopped instance's hook was dropped")
+  -- Stopped: nothing of it runs (a hook that ran would fail, be logged and allow).
+  w.srv:stop("word_filter")
+  T.eq(send("blocked, and nobody filters").success, true)
+  T.eq(w:call("Darkchat_RemoveHook", second), false, "dropped when its resource stopped")
+  for _, line in ipairs(w.srv:output()) do
+    T.ok(not line:find("hook", 1, true), "no hook ran: " .. line)
+  end
   w:stop()
 end)
