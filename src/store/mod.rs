@@ -192,6 +192,8 @@ impl Store {
     pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let tx = Transaction::begin(&self.conn, "BEGIN IMMEDIATE")?;
         let value = f(&Tx::new(&self.conn, &self.numbers, false))?;
+        #[cfg(feature = "fault-injection")]
+        fault::fire_before_commit();
         tx.commit()?;
         Ok(value)
     }
@@ -270,6 +272,27 @@ impl Store {
     #[doc(hidden)]
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// Tests only (feature `fault-injection`): a panic armed for the next write on this thread,
+/// fired after all its statements ran and before its commit, so that a test can show that a
+/// write that panics midway leaves nothing behind.
+#[cfg(feature = "fault-injection")]
+pub mod fault {
+    use std::cell::Cell;
+
+    thread_local!(static ARMED: Cell<bool> = const { Cell::new(false) });
+
+    /// Arms the panic for the next write on this thread.
+    pub fn panic_before_next_commit() {
+        ARMED.with(|armed| armed.set(true));
+    }
+
+    pub(super) fn fire_before_commit() {
+        if ARMED.with(|armed| armed.replace(false)) {
+            panic!("injected fault before commit");
+        }
     }
 }
 
