@@ -396,3 +396,97 @@ T.test("the hooks of a resource that stopped no longer run", function()
   end
   w:stop()
 end)
+
+T.test("joins and adds: who is pushed what, and the memberAdded event", function()
+  local w = World.new({ players = { "5550101", "5550102", "5550103", "5550104" } })
+  local a, b, c, d = table.unpack(w.players)
+  local everyone = { a, b, c, d }
+  local heard, forget = listen(w)
+  local conv = ok(w, a, "create", { name = "Crew" })
+  -- By code: the joiner has the answer, the members get the join.
+  forget()
+  local joined = ok(w, b, "join", { joinCode = conv.joinCode })
+  local got = received(w, everyone)
+  local message = joined.messages[#joined.messages]
+  T.eq({ message.type, message.event, message.sender }, { "system", "joined", "5550102" })
+  T.eq(got[a], { { kind = "memberJoined", payload = { conversationId = conv.id, number = "5550102", message = message } } })
+  T.eq({ got[b], got[c], got[d] }, { {}, {}, {} }, "the joiner has the response; others are not members")
+  T.eq(heard, { { name = "memberAdded", payload = { conversationId = conv.id, number = "5550102",
+    recipients = { "5550101", "5550102" } } } })
+  -- By a script (an integer number): the added player is given the conversation as they see it.
+  forget()
+  w.srv:clearClientEvents()
+  T.eq(w:call("Darkchat_AddToConversationByNumber", 5550103, conv.id), true)
+  got = received(w, everyone)
+  local seen = ok(w, c, "get", { conversationId = conv.id })
+  local added = seen.messages[#seen.messages]
+  T.eq(got[c], { { kind = "conversationAdded", payload = seen } })
+  local push = { kind = "memberJoined", payload = { conversationId = conv.id, number = "5550103", message = added } }
+  T.eq({ got[a], got[b], got[d] }, { { push }, { push }, {} })
+  T.eq(heard, { { name = "memberAdded", payload = { conversationId = conv.id, number = "5550103",
+    recipients = { "5550101", "5550102", "5550103" } } } })
+  w:stop()
+end)
+
+T.test("server events carry the numbers and names as stored, whatever form the caller used", function()
+  local w = World.new()
+  local heard, forget = listen(w)
+  local conv = w:call("Darkchat_CreateConversationByNumber", 5550101, "  Crew  ").newConv
+  T.eq(heard, { { name = "conversationCreated", payload = { conversationId = conv.id, number = "5550101", name = "Crew" } } })
+  T.eq(w:call("Darkchat_AddToConversationByNumber", " 5550102 ", conv.id), true)
+  forget()
+  local sent = w:call("Darkchat_SendMessageByNumber", 5550102, conv.id, " hi ").message
+  T.eq(heard, { { name = "messageSent", payload = { conversationId = conv.id, number = "5550102",
+    messageId = sent.id, recipients = { "5550101", "5550102" } } } })
+  forget()
+  w.srv:clearClientEvents()
+  T.eq(w:call("Darkchat_TransferOwnershipByNumber", "5550101", conv.id, 5550102), true)
+  T.eq(heard[1].payload.owner, "5550102")
+  T.eq(w:pushes(w.players[1])[1].payload.owner, "5550102")
+  w:stop()
+end)
+
+T.test("a removal that is not the member's own says isSelf = false everywhere", function()
+  local w = World.new()
+  local a, b, c = table.unpack(w.players)
+  local heard, forget = listen(w)
+  local conv = ok(w, a, "create", { name = "Crew" })
+  ok(w, b, "join", { joinCode = conv.joinCode })
+  ok(w, c, "join", { joinCode = conv.joinCode })
+  for _, case in ipairs({
+    { who = b, number = "5550102", remove = function() return w:call("Darkchat_RemoveFromConversationByNumber", "5550102", conv.id) end },
+    { who = c, number = "5550103", remove = function() return ask(w, a, "kick", { conversationId = conv.id, number = "5550103" }).ok end },
+  }) do
+    forget()
+    w.srv:clearClientEvents()
+    T.eq(case.remove(), true)
+    local got = received(w, { a, case.who })
+    local seen = ok(w, a, "get", { conversationId = conv.id })
+    local message = seen.messages[#seen.messages]
+    T.eq({ message.event, message.sender }, { "removed", case.number })
+    local change = { conversationId = conv.id, number = case.number, isSelf = false, deleted = false, message = message }
+    T.eq(got[a], { { kind = "memberLeft", payload = change } }, case.number)
+    T.eq(got[case.who], { { kind = "conversationRemoved", payload = change } }, case.number)
+    T.eq(heard, { { name = "memberRemoved", payload = { conversationId = conv.id, number = case.number, isSelf = false,
+      deleted = false, recipients = seen.recipients } } }, case.number)
+  end
+  w:stop()
+end)
+
+T.test("join hooks decide joins, create hooks creations, each with its payload", function()
+  local w = World.new()
+  local asked = {}
+  w:call("Darkchat_AddHook", "create", function(p) asked[#asked + 1] = { "create", p }; return false, "no new rooms" end)
+  w:call("Darkchat_AddHook", "join", function(p)
+    asked[#asked + 1] = { "join", p }
+    if p.joinCode == "SECRET1" then return false, "invite only" end
+  end)
+  w.srv:resourceEnv(World.RESOURCE).Darkchat.core:create("5550101", "Crew", "SECRET1")
+  w.srv:resourceEnv(World.RESOURCE).Darkchat.core:create("5550101", "Open", "OPEN1")
+  T.eq(w:call("Darkchat_CreateConversationByNumber", "5550102", "Mine"), { success = false, error = "forbidden" })
+  T.eq(w:call("Darkchat_JoinConversationByNumber", "5550102", "SECRET1"), { success = false, error = "forbidden", reason = "invite only" })
+  T.eq(w:call("Darkchat_JoinConversationByNumber", "5550103", "open1").success, true)
+  T.eq(asked, { { "create", { number = "5550102", name = "Mine" } }, { "join", { number = "5550102", joinCode = "SECRET1" } },
+    { "join", { number = "5550103", joinCode = "open1" } } })
+  w:stop()
+end)
