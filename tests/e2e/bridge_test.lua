@@ -160,3 +160,48 @@ T.test("persistence: a new interpreter process on the same file sees everything"
   T.eq(seen.createdAt, conv.createdAt)
   w2:stop()
 end)
+
+T.test("esx: the number is read once per character, when it loads", function()
+  local w = World.new({ framework = "esx", players = {} })
+  w.srv:export("oxmysql", "__SetDelay", 500)
+  local src = w:connect(nil)
+  local queries = w.srv:export("oxmysql", "__QueryCount")
+  w.srv:export("es_extended", "__SetCharacter", src, { identifier = "char1:once", phone = "5550191" })
+  w.srv:runFor(600)
+  T.eq(w.srv:export("oxmysql", "__QueryCount") - queries, 1, "fetched when the character loaded")
+  local env = w.srv:resourceEnv(World.RESOURCE)
+  local asked = env.GetGameTimer()
+  for _ = 1, 3 do T.eq(creatorOf(w, src), "5550191") end
+  T.eq(env.GetGameTimer() - asked, 0, "no call waited")
+  T.eq(w.srv:export("oxmysql", "__QueryCount") - queries, 1, "and not read again")
+  w:stop()
+end)
+
+T.test("a framework's number is checked and normalized before it is used", function()
+  local w = World.new({ players = { "5550101" } })
+  local padded = w:connect(" 5550177 ")
+  local empty = w:connect("")
+  T.eq(creatorOf(w, empty), "player_not_found", "an empty number is no number")
+  T.eq(creatorOf(w, padded), "5550177")
+  -- Pushes find the player under the normalized number, like everyone else.
+  local id = w:call("Darkchat_CreateConversationBySrc", w.players[1], "Crew").newConv.id
+  w.srv:clearClientEvents()
+  T.eq(w:call("Darkchat_AddToConversationByNumber", "5550177", id), true)
+  local got = w:pushes(padded)
+  T.eq(#got, 1)
+  T.eq(got[1].kind, "conversationAdded")
+  T.eq(got[1].payload.recipients, { "5550101", "5550177" })
+  w:stop()
+end)
+
+T.test("an online member who never used the phone is still pushed to", function()
+  local w = World.new({ players = { "5550101", "5550102" } })
+  local quiet = w.players[2]
+  local id = w:call("Darkchat_CreateConversationByNumber", "5550101", "Crew").newConv.id
+  w.srv:clearClientEvents()
+  T.eq(w:call("Darkchat_AddToConversationByNumber", "5550102", id), true)
+  local got = w:pushes(quiet)
+  T.eq(#got, 1)
+  T.eq(got[1].kind, "conversationAdded")
+  w:stop()
+end)

@@ -490,3 +490,55 @@ T.test("join hooks decide joins, create hooks creations, each with its payload",
     { "join", { number = "5550103", joinCode = "open1" } } })
   w:stop()
 end)
+
+T.test("request ids: up to 64 bytes come back; longer ones are refused without an id", function()
+  local w = World.new()
+  local a = w.players[1]
+  local id64, id65 = ("i"):rep(64), ("i"):rep(65)
+  local answers = w:request(a, id64, "list", {})
+  T.eq(answers, { { n = 2, id64, { ok = true, data = {} } } })
+  answers = w:request(a, id65, "list", {})
+  T.eq(#answers, 1)
+  T.eq(answers[1][1], nil)
+  T.eq(answers[1][2], { ok = false, error = "invalid_argument" })
+  w:stop()
+end)
+
+T.test("rate limits: 30 requests in 5 s, and the join window is exactly 60 s", function()
+  local w = World.new()
+  local a, b, c = table.unpack(w.players)
+  local env = w.srv:resourceEnv(World.RESOURCE)
+  for i = 1, 30 do T.eq(ask(w, a, "list").ok, true, "request " .. i) end
+  T.eq(ask(w, a, "list"), { ok = false, error = "rate_limited" }, "the 31st within 5 s")
+  w.srv:runFor(5000)
+  T.eq(ask(w, a, "list").ok, true, "the window slides")
+  local conv = ok(w, a, "create", { name = "Crew" })
+  -- b's fifth guess ages out exactly 60 s after b's first; c one millisecond short of it.
+  for _, case in ipairs({ { b, 60000, true }, { c, 59999, false } }) do
+    local src, after, allowed = table.unpack(case)
+    local first = env.GetGameTimer()
+    for i = 1, 5 do T.eq(ask(w, src, "join", { joinCode = "GUESS" .. i }).error, "conversation_not_found") end
+    w.srv:runFor(first + after - env.GetGameTimer())
+    local r = ask(w, src, "join", { joinCode = conv.joinCode })
+    T.eq(r.ok == true and "allowed" or r.error, allowed and "allowed" or "rate_limited", after .. " ms after the first guess")
+  end
+  w:stop()
+end)
+
+T.test("a veto's reason reaches the caller only when it is a string; an action that raises is a storage_error", function()
+  local w = World.new()
+  local conv = w:call("Darkchat_CreateConversationByNumber", "5550101", "Crew").newConv
+  local id = w:call("Darkchat_AddHook", "send", function() return false, 42 end)
+  T.eq(w:call("Darkchat_SendMessageByNumber", "5550101", conv.id, "hi"), { success = false, error = "forbidden" })
+  T.eq(w:call("Darkchat_RemoveHook", id), true)
+  -- A failure inside an action: the client gets the code only; the server log gets the cause.
+  local env = w.srv:resourceEnv(World.RESOURCE)
+  local list = env.Actions.list
+  env.Actions.list = function() error("internal detail") end
+  w.srv:clearOutput()
+  T.eq(ask(w, w.players[1], "list"), { ok = false, error = "storage_error" })
+  env.Actions.list = list
+  local said = table.concat(w.srv:output(), "\n")
+  T.ok(said:find("request list from " .. w.players[1] .. " failed:", 1, true) and said:find("internal detail", 1, true), said)
+  w:stop()
+end)
