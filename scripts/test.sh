@@ -9,6 +9,9 @@
 # declarations first. The MySQL/MariaDB storage runs against a private MariaDB server started
 # here (installed from Debian's packages when missing, on its own data folder and port) and
 # stopped by its pid at the end, failed or not. Installs what is missing first.
+# A test file that registers no test fails its runner (tests/lua/run.lua, and for Node the
+# reporter tests/wasm/every-file-tests.mjs). Mutation testing is separate: scripts/mutants.sh
+# (Rust) and scripts/lua-mutants.sh (Lua and the JS host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -27,8 +30,13 @@ export DARKCHAT_MYSQL
 cargo test --release
 # Panics inside the binding come back as storage_error (fault injection, in-process Lua).
 cargo test --release --features vendored,fault-injection --test binding
+# The fuzz targets (fuzz/, run with cargo-fuzz on nightly) compile on stable too: type-checked
+# here so that a change of the core or of tests/support/model.rs cannot leave them broken.
+cargo check --manifest-path fuzz/Cargo.toml --bins --target-dir target/fuzz --quiet
 lua5.4 tests/lua/run.lua
-node --test tests/wasm/*.test.js
+node --test --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=./tests/wasm/every-file-tests.mjs --test-reporter-destination=stderr \
+  tests/wasm/*.test.js
 DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua tests/e2e/hostile_test.lua
 # The same exports, player flows and hostile clients with the database on MySQL/MariaDB (the
 # wasm core, as on stock FXServer; a fresh database of the server started above for each world).

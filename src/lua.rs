@@ -268,16 +268,23 @@ unsafe fn push(state: *mut ffi::lua_State, reply: &Reply) {
 // --- fault injection (feature `fault-injection`, tests only) --------------------------------
 
 /// `darkchat.injectPanic()` makes the next handle call panic inside its `catch_unwind`, so a
-/// test can show the panic comes back as `storage_error` and the handle keeps working.
+/// test can show the panic comes back as `storage_error` and the handle keeps working;
+/// `darkchat.injectPanic("beforeCommit")` makes the next write panic once its statements ran,
+/// just before its commit (see `store::fault`).
 #[cfg(feature = "fault-injection")]
 mod fault {
     use std::cell::Cell;
 
     thread_local!(static ARMED: Cell<bool> = const { Cell::new(false) });
 
-    /// `darkchat.injectPanic()`: arms the fault for the next handle call on this thread.
-    pub(super) fn inject_panic(_: &mlua::Lua, _: ()) -> mlua::Result<()> {
-        ARMED.with(|armed| armed.set(true));
+    /// `darkchat.injectPanic([where])`: arms the fault on this thread, for the next handle call
+    /// or, with "beforeCommit", for the next write.
+    pub(super) fn inject_panic(_: &mlua::Lua, at: Option<String>) -> mlua::Result<()> {
+        match at.as_deref() {
+            None => ARMED.with(|armed| armed.set(true)),
+            Some("beforeCommit") => crate::store::fault::panic_before_next_commit(),
+            Some(other) => return Err(mlua::Error::runtime(format!("no fault point {other:?}"))),
+        }
         Ok(())
     }
 

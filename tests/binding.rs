@@ -1,7 +1,9 @@
 //! No panic crosses into Lua: with the `fault-injection` feature, `darkchat.injectPanic()` makes
-//! the next handle call panic inside the binding. Each method must then answer
+//! the next handle call panic inside the binding, and `darkchat.injectPanic("beforeCommit")`
+//! the next write once its statements ran, just before its commit. Each method must then answer
 //! `false, "storage_error", message` without raising, and the same handle must keep working
-//! with the data intact (a panic inside a write rolls it back).
+//! with the data intact (a panic inside a write rolls it back: nothing of it is committed, and
+//! the handle does not see it either).
 //!
 //! `cargo test --release --features vendored,fault-injection --test binding`
 
@@ -24,7 +26,41 @@ fn lua_with_module(db: &std::path::Path) -> Lua {
     let module = darkchat::lua::module_table(&lua).expect("module table");
     lua.globals().set("darkchat", module).unwrap();
     lua.globals().set("DB", db.display().to_string()).unwrap();
+    // `committed()`: the database's rows as another connection reads them (what was committed).
+    let path = db.to_owned();
+    let committed = lua.create_function(move |_, ()| Ok(committed_rows(&path))).unwrap();
+    lua.globals().set("committed", committed).unwrap();
     lua
+}
+
+/// Every row of every Darkchat table, read through a connection of its own. (`wal_marker` is
+/// left out: the background checkpointer writes it.)
+fn committed_rows(db: &std::path::Path) -> String {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut out = String::new();
+    for table in
+        ["phones", "conversations", "members", "messages", "standalone_numbers", "sqlite_sequence"]
+    {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).unwrap();
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([]).unwrap();
+        out.push_str(table);
+        out.push('\n');
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..columns {
+                match row.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Text(t) => {
+                        out.push_str(&format!("{:?}|", String::from_utf8_lossy(t)))
+                    }
+                    other => out.push_str(&format!("{other:?}|")),
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out
 }
 
 #[test]
@@ -93,6 +129,74 @@ fn an_injected_panic_is_a_storage_error_and_the_handle_keeps_working() {
 }
 
 #[test]
+fn a_write_that_panics_after_its_statements_ran_leaves_nothing_behind() {
+    let (_dir, db) = temp_db("before-commit");
+    let lua = lua_with_module(&db);
+    // Every write method, with arguments that succeed: each runs its statements, then panics
+    // just before its commit.
+    let script = r#"
+        local core = assert(darkchat.open({ path = DB }))
+        local _, conv = assert(core:create("5550101", "Before"))
+        assert(core:add("5550102", conv.id))
+        assert(core:send("5550101", conv.id, "unread by 5550102"))
+        local function show(v)
+          if type(v) ~= "table" then return type(v) .. ":" .. tostring(v) end
+          local keys = {}
+          for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+          table.sort(keys)
+          local parts = {}
+          for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. show(v[k] == nil and v[tonumber(k)] or v[k]) end
+          return "{" .. table.concat(parts, ",") .. "}"
+        end
+        -- What the handle itself reads: an open transaction left behind would show here.
+        local function seen()
+          local views = {}
+          for _, call in ipairs({ { "conversation", "5550101", conv.id }, { "conversation", "5550102", conv.id },
+              { "list", "5550101" }, { "list", "5550103" }, { "stats" } }) do
+            views[#views + 1] = { core[call[1]](core, table.unpack(call, 2, 3)) }
+          end
+          return show(views)
+        end
+        local writes = {
+          { "create", "5550103", "Panicked" },
+          { "add", "5550103", conv.id },
+          { "remove", "5550102", conv.id, true },
+          { "join", "5550104", conv.joinCode },
+          { "send", "5550102", conv.id, "lost" },
+          { "markRead", "5550102", conv.id },
+          { "rename", "5550101", conv.id, "Panicked" },
+          { "regenerateCode", "5550101", conv.id },
+          { "delete", "5550101", conv.id },
+          { "transfer", "5550101", conv.id, "5550102" },
+          { "kick", "5550101", conv.id, "5550102" },
+          { "standaloneNumber", "license:new" },
+        }
+        local rows, view = committed(), seen()
+        assert(rows:find("unread by 5550102", 1, true), rows)
+        for _, call in ipairs(writes) do
+          local method = call[1]
+          darkchat.injectPanic("beforeCommit")
+          local raised, a, b, c = pcall(core[method], core, table.unpack(call, 2, 4))
+          assert(raised, method .. " raised: " .. tostring(a))
+          assert(a == false and b == "storage_error", method .. ": " .. tostring(a) .. ", " .. tostring(b))
+          -- The fault fired at the commit of this call: its statements had run.
+          assert(type(c) == "string" and c:find("injected fault before commit", 1, true), method .. ": " .. tostring(c))
+          assert(committed() == rows, method .. ": rows were committed:\n" .. committed())
+          assert(seen() == view, method .. ": the handle sees a change:\n" .. seen() .. "\nwas\n" .. view)
+        end
+        -- The handle still writes, and the writes are committed.
+        assert(core:send("5550101", conv.id, "after"))
+        assert(committed():find("after", 1, true))
+        local _, integrity = core:integrityCheck()
+        assert(integrity == "ok", integrity)
+        assert(core:close())
+        return #writes
+    "#;
+    let n: i64 = lua.load(script).eval().expect("the script runs without a Lua error");
+    assert_eq!(n, 12);
+}
+
+#[test]
 fn panicked_calls_write_nothing_and_the_file_stays_intact_for_the_next_opener() {
     let (_dir, db) = temp_db("reopen");
     let lua = lua_with_module(&db);
@@ -100,7 +204,7 @@ fn panicked_calls_write_nothing_and_the_file_stays_intact_for_the_next_opener() 
         local core = assert(darkchat.open({ path = DB }))
         local _, conv = assert(core:create("5550101", "Durable"))
         for i = 1, 20 do
-          if i % 3 == 0 then darkchat.injectPanic() end
+          if i % 3 == 0 then darkchat.injectPanic("beforeCommit") end
           local ok, code = core:send("5550101", conv.id, "m" .. i)
           assert(ok == (i % 3 ~= 0), "message " .. i .. ": " .. tostring(code))
         end

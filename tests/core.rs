@@ -3,11 +3,15 @@
 #[path = "support/scratch.rs"]
 mod scratch;
 
-use darkchat::input::{ConversationName, JoinCode, PhoneNumber, GENERATED_CODE_ALPHABET};
+use darkchat::input::{ConversationName, JoinCode, PhoneNumber};
 use darkchat::model::{MessageKind, SystemEvent};
 use darkchat::{Actor, ConversationId, Darkchat, Limits, MessageId, Store};
 
 const NOW: i64 = 1_700_000_000;
+
+/// The documented alphabet of generated join codes (README "Inputs"), spelled out here rather
+/// than taken from the library, so that a wrong alphabet in the library fails these tests.
+const DOCUMENTED_CODE_ALPHABET: &str = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 fn core() -> Darkchat {
     Darkchat::new(Store::open_in_memory().unwrap(), Limits::default(), [7; 32])
@@ -35,7 +39,11 @@ fn create_returns_the_documented_conversation() {
     assert!(conv.messages.is_empty());
     assert!(conv.is_it_read);
     assert_eq!(conv.join_code.len(), 6);
-    assert!(conv.join_code.bytes().all(|b| GENERATED_CODE_ALPHABET.contains(&b)));
+    assert!(
+        conv.join_code.chars().all(|c| DOCUMENTED_CODE_ALPHABET.contains(c)),
+        "{}",
+        conv.join_code
+    );
     // createdBy is the creator's stable phone id: the same for every conversation they create.
     let again = dc.create_conversation(&n("5550123"), &name("Other"), None, NOW).unwrap();
     assert_eq!(again.created_by, conv.created_by);
@@ -56,14 +64,24 @@ fn custom_codes_are_unique_case_insensitively() {
 }
 
 #[test]
-fn generated_codes_are_distinct() {
+fn generated_codes_are_distinct_and_use_the_whole_documented_alphabet() {
     let mut dc = core();
     let mut seen = std::collections::HashSet::new();
+    let mut letters = std::collections::BTreeSet::new();
     for i in 0..300 {
         let conv =
             dc.create_conversation(&n(&format!("{}", 1000 + i)), &name("x"), None, NOW).unwrap();
+        assert_eq!(conv.join_code.len(), 6, "{}", conv.join_code);
+        letters.extend(conv.join_code.chars());
         assert!(seen.insert(conv.join_code));
     }
+    // 1,800 characters drawn from 32: every one shows up (a missing one has odds of ~1e-25),
+    // and nothing else does.
+    assert_eq!(letters.into_iter().collect::<String>(), {
+        let mut sorted: Vec<char> = DOCUMENTED_CODE_ALPHABET.chars().collect();
+        sorted.sort_unstable();
+        sorted.into_iter().collect::<String>()
+    });
 }
 
 #[test]
@@ -177,11 +195,19 @@ fn messages_page_back_exactly_once_in_order() {
     assert_eq!(latest.last().unwrap().content, "m236");
     let mut all = Vec::new();
     let mut before = None;
-    loop {
+    // 237 messages in pages of 40 are 6 pages and an empty one: a paging bug that repeats or
+    // never ends a page fails here instead of hanging the suite.
+    for pages in 0.. {
+        assert!(pages <= 7, "paging did not end after {pages} pages");
         let page = dc.messages_before(&n("1"), id, before, 40).unwrap();
         if page.is_empty() {
             break;
         }
+        assert!(page.len() <= 40);
+        assert!(
+            before.is_none_or(|b| page.last().unwrap().id < b),
+            "a page is not older than the last"
+        );
         before = Some(page[0].id);
         all.splice(0..0, page);
     }
@@ -189,6 +215,57 @@ fn messages_page_back_exactly_once_in_order() {
     let expected: Vec<String> = (0..237).map(|i| format!("m{i}")).collect();
     assert_eq!(contents, expected);
     assert_eq!(dc.messages_before(&n("2"), id, None, 10).unwrap_err().code(), "not_member");
+}
+
+#[test]
+fn marking_read_past_the_newest_message_leaves_the_next_message_unread() {
+    let mut dc = core();
+    let id = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
+    dc.add_member(&n("2"), id, NOW).unwrap();
+    let (newest, _) = dc.send_message(&n("1"), id, "newest", NOW + 1).unwrap();
+    // A client naming a message that does not exist yet (or ever) reads up to the newest.
+    for past in [newest.id + 1, newest.id + 1_000, i64::MAX] {
+        dc.mark_read(&n("2"), id, Some(past)).unwrap();
+        let seen = dc.conversation(&n("2"), id).unwrap();
+        assert!(seen.is_it_read);
+        assert_eq!(seen.unread_count, 0);
+    }
+    dc.send_message(&n("1"), id, "next", NOW + 2).unwrap();
+    let seen = dc.conversation(&n("2"), id).unwrap();
+    assert!(!seen.is_it_read, "the message after the newest is news");
+    assert_eq!(seen.unread_count, 1);
+    let listed = dc.conversations_of(&n("2")).unwrap();
+    assert_eq!((listed[0].is_it_read, listed[0].unread_count), (false, 1));
+}
+
+#[test]
+fn unread_counts_go_past_a_hundred_and_stop_at_999() {
+    let mut dc = core();
+    let id = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
+    dc.add_member(&n("2"), id, NOW).unwrap();
+    dc.mark_read(&n("2"), id, None).unwrap();
+    let unread = |dc: &Darkchat| {
+        let seen = dc.conversation(&n("2"), id).unwrap();
+        let listed = dc.conversations_of(&n("2")).unwrap().remove(0);
+        assert_eq!(listed.unread_count, seen.unread_count, "listing and conversation agree");
+        assert_eq!(seen.is_it_read, seen.unread_count == 0);
+        seen.unread_count
+    };
+    let mut sent = 0;
+    for target in [101, 150, 998, 999, 1000, 1234] {
+        while sent < target {
+            sent += 1;
+            dc.send_message(&n("1"), id, &format!("m{sent}"), NOW + sent).unwrap();
+        }
+        assert_eq!(unread(&dc), target.min(999), "after {target} unread messages");
+    }
+    // Reading part of the way counts what is left, capped the same way.
+    let page = dc.messages_before(&n("2"), id, None, 100).unwrap();
+    dc.mark_read(&n("2"), id, Some(page[0].id)).unwrap();
+    assert_eq!(unread(&dc), 99);
+    // The member's own message reads everything before it.
+    dc.send_message(&n("2"), id, "caught up", NOW + 5000).unwrap();
+    assert_eq!(unread(&dc), 0);
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! The shared core cases (tests/cases/core_cases.json) on the native dispatch (`api::call`).
 //! tests/wasm/cases.test.js runs the same cases on the wasm module and compares its replies with
-//! the ones this test writes to target/cases/native.json, so both cores answer alike.
+//! the ones this test writes to target/cases/native.json, so both cores answer alike. The file
+//! carries a fingerprint of what the replies came from (the cases, the crate's sources, its
+//! migrations and dependencies: [`fingerprint`]); the Node test computes it again and fails on
+//! a missing or stale file instead of comparing with it.
 
 use std::path::PathBuf;
 
@@ -10,6 +13,50 @@ use serde_json::Value;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Files whose content decides the native replies, relative to the repository root: the cases,
+/// the manifest and lock file, and everything under `src/` and `migrations/`, sorted by path.
+/// tests/wasm/cases.test.js lists the same files.
+fn fingerprint_inputs() -> Vec<String> {
+    fn walk(dir: &std::path::Path, rel: &str, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            let rel = format!("{rel}/{name}");
+            if entry.file_type().unwrap().is_dir() {
+                walk(&entry.path(), &rel, out);
+            } else {
+                out.push(rel);
+            }
+        }
+    }
+    let mut files: Vec<String> =
+        ["tests/cases/core_cases.json", "Cargo.toml", "Cargo.lock"].map(String::from).into();
+    for dir in ["src", "migrations"] {
+        walk(&root().join(dir), dir, &mut files);
+    }
+    files.sort();
+    files
+}
+
+/// FNV-1a (64 bits) over each input's path, a zero byte, its length (8 bytes, little-endian)
+/// and its bytes, in [`fingerprint_inputs`] order; as 16 hex digits.
+fn fingerprint() -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for rel in fingerprint_inputs() {
+        let content = std::fs::read(root().join(&rel)).unwrap();
+        feed(rel.as_bytes());
+        feed(&[0]);
+        feed(&(content.len() as u64).to_le_bytes());
+        feed(&content);
+    }
+    format!("{hash:016x}")
 }
 
 /// `expected` matches `actual`: objects on the keys given, arrays element by element,
@@ -87,5 +134,6 @@ fn shared_core_cases_on_the_native_dispatch() {
     assert!(steps_run > 100, "{steps_run} steps");
     let out = root().join("target/cases");
     std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("native.json"), serde_json::to_vec_pretty(&all).unwrap()).unwrap();
+    let native = serde_json::json!({ "fingerprint": fingerprint(), "replies": all });
+    std::fs::write(out.join("native.json"), serde_json::to_vec_pretty(&native).unwrap()).unwrap();
 }

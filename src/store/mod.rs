@@ -269,6 +269,27 @@ impl Store {
     }
 }
 
+/// Tests only (feature `fault-injection`): a panic armed for the next write on this thread,
+/// fired after all its statements ran and before its commit (src/store/transactions.rs), so that a test can show that a
+/// write that panics midway leaves nothing behind.
+#[cfg(feature = "fault-injection")]
+pub mod fault {
+    use std::cell::Cell;
+
+    thread_local!(static ARMED: Cell<bool> = const { Cell::new(false) });
+
+    /// Arms the panic for the next write on this thread.
+    pub fn panic_before_next_commit() {
+        ARMED.with(|armed| armed.set(true));
+    }
+
+    pub(super) fn fire_before_commit() {
+        if ARMED.with(|armed| armed.replace(false)) {
+            panic!("injected fault before commit");
+        }
+    }
+}
+
 /// An open transaction whose `BEGIN`, `COMMIT` and `ROLLBACK` come from the statement cache.
 ///
 /// Why not rusqlite's `Transaction`: it parses its `BEGIN` and `COMMIT` text on every call,

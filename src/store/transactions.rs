@@ -33,6 +33,8 @@ impl Storage for Store {
     async fn write<T>(&mut self, mut op: impl AsyncFnMut(&WriteTx<'_>) -> Result<T>) -> Result<T> {
         let tx = Transaction::begin(&self.conn, "BEGIN IMMEDIATE")?;
         let value = op(&WriteTx(Tx::new(&self.conn, &self.numbers, false))).await?;
+        #[cfg(feature = "fault-injection")]
+        super::fault::fire_before_commit();
         if !self.rehearsing {
             tx.commit()?; // (a rehearsal's is rolled back as `tx` drops)
         }
@@ -49,6 +51,8 @@ impl Storage for Store {
         let tx = Transaction::begin(&self.conn, "BEGIN IMMEDIATE")?;
         let value = change(&WriteTx(Tx::new(&self.conn, &self.numbers, false))).await?;
         let answered = answer(&ReadTx(Tx::new(&self.conn, &self.numbers, false)), &value).await?;
+        #[cfg(feature = "fault-injection")]
+        super::fault::fire_before_commit();
         if !self.rehearsing {
             tx.commit()?; // (a rehearsal's is rolled back as `tx` drops)
         }

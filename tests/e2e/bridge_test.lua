@@ -40,6 +40,39 @@ T.test("esx: a number not fetched yet is found once the query returns", function
   w:stop()
 end)
 
+T.test("esx: a request that arrives while the number is being fetched waits for it", function()
+  local w = World.new({ framework = "esx", players = {} })
+  w.srv:export("oxmysql", "__SetDelay", 500)
+  -- An export: the character loads and the export is called before the query answers.
+  local src = w:connect(nil)
+  w.srv:export("es_extended", "__SetCharacter", src, { identifier = "char1:slow", phone = "5550188" })
+  local asked = w.srv:resourceEnv(World.RESOURCE).GetGameTimer()
+  T.eq(creatorOf(w, src), "5550188")
+  local waited = w.srv:resourceEnv(World.RESOURCE).GetGameTimer() - asked
+  T.ok(waited >= 490 and waited < 1000, "the call waited for the query: " .. waited .. " ms")
+  -- The phone UI's request, in the same window: answered once the query is back.
+  local other = w:connect(nil)
+  w.srv:export("es_extended", "__SetCharacter", other, { identifier = "char1:slow2", phone = "5550189" })
+  w.srv:clearClientEvents()
+  w.srv:triggerNetEvent(other, World.REQUEST, 1, "create", { name = "Waited" })
+  w.srv:runFor(600)
+  local answers = {}
+  for _, e in ipairs(w.srv:clientEvents(other)) do
+    if e.name == World.RESPONSE then answers[#answers + 1] = e.args[2] end
+  end
+  T.eq(#answers, 1, "one answer")
+  T.eq(answers[1].ok, true, tostring(answers[1].error))
+  T.eq(answers[1].data.recipients, { "5550189" })
+  -- A query slower than the bridge waits (2 s): not found this once, found when it is back.
+  w.srv:export("oxmysql", "__SetDelay", 3000)
+  local late = w:connect(nil)
+  w.srv:export("es_extended", "__SetCharacter", late, { identifier = "char1:late2", phone = "5550190" })
+  T.eq(creatorOf(w, late), "player_not_found")
+  w.srv:runFor(1500)
+  T.eq(creatorOf(w, late), "5550190")
+  w:stop()
+end)
+
 T.test("standalone: a number is generated once per license and kept across restarts", function()
   local w = World.new({ framework = "standalone", players = {} })
   local src = w:connect(nil, "Solo")
@@ -125,4 +158,49 @@ T.test("persistence: a new interpreter process on the same file sees everything"
   T.eq(seen.joinCode, "KEPT42")
   T.eq(seen.createdAt, conv.createdAt)
   w2:stop()
+end)
+
+T.test("esx: the number is read once per character, when it loads", function()
+  local w = World.new({ framework = "esx", players = {} })
+  w.srv:export("oxmysql", "__SetDelay", 500)
+  local src = w:connect(nil)
+  local queries = w.srv:export("oxmysql", "__QueryCount")
+  w.srv:export("es_extended", "__SetCharacter", src, { identifier = "char1:once", phone = "5550191" })
+  w.srv:runFor(600)
+  T.eq(w.srv:export("oxmysql", "__QueryCount") - queries, 1, "fetched when the character loaded")
+  local env = w.srv:resourceEnv(World.RESOURCE)
+  local asked = env.GetGameTimer()
+  for _ = 1, 3 do T.eq(creatorOf(w, src), "5550191") end
+  T.eq(env.GetGameTimer() - asked, 0, "no call waited")
+  T.eq(w.srv:export("oxmysql", "__QueryCount") - queries, 1, "and not read again")
+  w:stop()
+end)
+
+T.test("a framework's number is checked and normalized before it is used", function()
+  local w = World.new({ players = { "5550101" } })
+  local padded = w:connect(" 5550177 ")
+  local empty = w:connect("")
+  T.eq(creatorOf(w, empty), "player_not_found", "an empty number is no number")
+  T.eq(creatorOf(w, padded), "5550177")
+  -- Pushes find the player under the normalized number, like everyone else.
+  local id = w:call("Darkchat_CreateConversationBySrc", w.players[1], "Crew").newConv.id
+  w.srv:clearClientEvents()
+  T.eq(w:call("Darkchat_AddToConversationByNumber", "5550177", id), true)
+  local got = w:pushes(padded)
+  T.eq(#got, 1)
+  T.eq(got[1].kind, "conversationAdded")
+  T.eq(got[1].payload.recipients, { "5550101", "5550177" })
+  w:stop()
+end)
+
+T.test("an online member who never used the phone is still pushed to", function()
+  local w = World.new({ players = { "5550101", "5550102" } })
+  local quiet = w.players[2]
+  local id = w:call("Darkchat_CreateConversationByNumber", "5550101", "Crew").newConv.id
+  w.srv:clearClientEvents()
+  T.eq(w:call("Darkchat_AddToConversationByNumber", "5550102", id), true)
+  local got = w:pushes(quiet)
+  T.eq(#got, 1)
+  T.eq(got[1].kind, "conversationAdded")
+  w:stop()
 end)

@@ -20,6 +20,40 @@ local function ok(w, src, action, payload)
   return r.data
 end
 
+local SERVER_EVENTS = { "conversationCreated", "memberAdded", "memberRemoved", "messageSent",
+  "conversationRenamed", "conversationDeleted", "ownerChanged", "joinCodeChanged" }
+
+--- Listens to every Darkchat server event; returns the list they are appended to, as
+--- { name, payload }, and a function that empties it.
+local function listen(w)
+  local heard = {}
+  local env = w.srv:resourceEnv(World.RESOURCE)
+  for _, name in ipairs(SERVER_EVENTS) do
+    env.AddEventHandler("17mov_Phone:darkchat:" .. name, function(payload)
+      heard[#heard + 1] = { name = name, payload = payload }
+    end)
+  end
+  return heard, function() for i = #heard, 1, -1 do heard[i] = nil end end
+end
+
+--- Every client event each of `sources` received since the last request, as
+--- { kind, payload } for pushes and { event = name } for anything else but the response.
+local function received(w, sources)
+  local out = {}
+  for _, src in ipairs(sources) do
+    local list = {}
+    for _, e in ipairs(w.srv:clientEvents(src)) do
+      if e.name == "17mov_Phone:darkchat:push" then
+        list[#list + 1] = { kind = e.args[1], payload = e.args[2] }
+      elseif e.name ~= World.RESPONSE then
+        list[#list + 1] = { event = e.name }
+      end
+    end
+    out[src] = list
+  end
+  return out
+end
+
 T.test("join by code (any case), send, list with last message and read state", function()
   local w = World.new()
   local a, b = w.players[1], w.players[2]
@@ -96,6 +130,7 @@ T.test("a second player is refused every action on a conversation it is not in",
     T.eq(#w:pushes(a), 0, "the member heard nothing of " .. case[1])
   end
   T.eq(#ok(w, outsider, "list"), 0)
+  T.eq(w:checksum(), before, "the outsider's refused actions wrote nothing")
   -- A member who is not the owner is forbidden the owner's actions.
   ok(w, w.players[2], "join", { joinCode = conv.joinCode })
   before = w:checksum()
@@ -175,10 +210,14 @@ T.test("paging returns every message exactly once, in order", function()
   local w = World.new()
   local id = w:call("Darkchat_CreateConversationByNumber", "5550101", "Log").newConv.id
   for i = 1, 130 do w:call("Darkchat_SendMessageByNumber", "5550101", id, "m" .. i) end
-  local all, before = {}, nil
+  local all, before, pages = {}, nil, 0
   repeat
+    -- 130 messages are 6 pages of 25 and an empty one: a paging bug fails instead of hanging.
+    pages = pages + 1
+    T.ok(pages <= 7, "paging did not end after 7 pages")
     local page = ok(w, w.players[1], "messages", { conversationId = id, before = before, limit = 25 })
     T.ok(#page <= 25)
+    T.ok(before == nil or #page == 0 or page[#page].id < before, "each page is older than the last")
     for i = #page, 1, -1 do table.insert(all, 1, page[i].content) end
     before = page[1] and page[1].id
   until #page == 0
@@ -242,5 +281,279 @@ T.test("the console's darkchat version names the build (Cargo.toml's version), t
   w.srv:clearOutput()
   w.srv:console("darkchat version extra")
   T.eq(w.srv:output(), { "[script:17mov_Phone] usage: darkchat version " })
+  w:stop()
+end)
+
+T.test("leave from the phone is recorded as left, and heard as such", function()
+  local w = World.new()
+  local a, b = w.players[1], w.players[2]
+  local heard, forget = listen(w)
+  local conv = ok(w, a, "create", { name = "Crew" })
+  ok(w, b, "join", { joinCode = conv.joinCode })
+  forget()
+  T.eq(ask(w, b, "leave", { conversationId = conv.id }), { ok = true, data = true })
+  local got = received(w, { a, b })
+  local after = ok(w, a, "get", { conversationId = conv.id })
+  T.eq(after.recipients, { "5550101" })
+  local last = after.messages[#after.messages]
+  T.eq({ last.type, last.event, last.sender, last.content }, { "system", "left", "5550102", "5550102 left" })
+  local change = { conversationId = conv.id, number = "5550102", isSelf = true, deleted = false, message = last }
+  T.eq(got[a], { { kind = "memberLeft", payload = change } })
+  T.eq(got[b], { { kind = "conversationRemoved", payload = change } })
+  T.eq(heard, { { name = "memberRemoved", payload = { conversationId = conv.id, number = "5550102", isSelf = true,
+    deleted = false, recipients = { "5550101" } } } })
+  w:stop()
+end)
+
+T.test("sends, renames, code changes, ownership changes and deletions: pushes and server events", function()
+  local w = World.new({ players = { "5550101", "5550102", "5550103", "5550104" } })
+  local a, b, c, d = table.unpack(w.players)
+  local everyone = { a, b, c, d }
+  local heard, forget = listen(w)
+  local conv = ok(w, a, "create", { name = "Crew" })
+  local id = conv.id
+  ok(w, b, "join", { joinCode = conv.joinCode })
+  ok(w, c, "join", { joinCode = conv.joinCode })
+  T.eq(w:call("Darkchat_AddToConversationByNumber", "5550199", id), true) -- a member who is offline
+  local members = { "5550101", "5550102", "5550103", "5550199" }
+  local function newest()
+    local seen = ok(w, a, "get", { conversationId = id })
+    return seen.messages[#seen.messages]
+  end
+
+  -- A message: the other online members get it; the sender has the response.
+  forget()
+  local message = ok(w, b, "send", { conversationId = id, content = "ping" })
+  local got = received(w, everyone)
+  local push = { kind = "messageReceived", payload = { conversationId = id, message = message } }
+  T.eq(got[a], { push })
+  T.eq(got[c], { push })
+  T.eq(got[b], {}, "the sender")
+  T.eq(got[d], {}, "not a member")
+  T.eq(heard, { { name = "messageSent", payload = { conversationId = id, number = "5550102",
+    messageId = message.id, recipients = members } } })
+
+  -- A rename: every online member sees the new name's system message.
+  forget()
+  T.eq(ask(w, a, "rename", { conversationId = id, name = "  Bank Job " }).ok, true)
+  got = received(w, everyone)
+  local renamed = newest()
+  T.eq({ renamed.type, renamed.event, renamed.sender, renamed.content },
+    { "system", "renamed", "5550101", "Renamed to Bank Job" })
+  push = { kind = "conversationRenamed", payload = { conversationId = id, message = renamed } }
+  T.eq({ got[a], got[b], got[c], got[d] }, { { push }, { push }, { push }, {} })
+  T.eq(heard, { { name = "conversationRenamed", payload = { conversationId = id, recipients = members } } })
+  T.eq(ok(w, c, "get", { conversationId = id }).name, "Bank Job")
+
+  -- A new join code: nothing is pushed (the old code just stops working); scripts hear of it.
+  forget()
+  local code = ok(w, a, "regenerateCode", { conversationId = id })
+  T.ok(type(code) == "string" and code ~= conv.joinCode, tostring(code))
+  got = received(w, everyone)
+  T.eq({ got[a], got[b], got[c], got[d] }, { {}, {}, {}, {} })
+  T.eq(heard, { { name = "joinCodeChanged", payload = { conversationId = id } } })
+  T.eq(ask(w, d, "join", { joinCode = conv.joinCode }).error, "conversation_not_found")
+  T.eq(ok(w, a, "get", { conversationId = id }).joinCode, code)
+
+  -- A new owner: every online member is told, with the system message.
+  forget()
+  T.eq(ask(w, a, "transfer", { conversationId = id, to = "5550102" }), { ok = true })
+  got = received(w, everyone)
+  local owner = newest()
+  T.eq({ owner.type, owner.event, owner.sender, owner.content },
+    { "system", "owner", "5550102", "5550102 is now the owner" })
+  push = { kind = "ownerChanged", payload = { conversationId = id, owner = "5550102", message = owner } }
+  T.eq({ got[a], got[b], got[c], got[d] }, { { push }, { push }, { push }, {} })
+  T.eq(heard, { { name = "ownerChanged", payload = { conversationId = id, owner = "5550102", recipients = members } } })
+  T.eq(ok(w, c, "get", { conversationId = id }).owner, "5550102")
+
+  -- A deletion by the new owner: whoever was a member is told; then it is gone.
+  forget()
+  T.eq(ask(w, b, "delete", { conversationId = id }), { ok = true })
+  got = received(w, everyone)
+  push = { kind = "conversationDeleted", payload = { conversationId = id } }
+  T.eq({ got[a], got[b], got[c], got[d] }, { { push }, { push }, { push }, {} })
+  T.eq(heard, { { name = "conversationDeleted", payload = { conversationId = id, recipients = members } } })
+  T.eq(ask(w, c, "get", { conversationId = id }).error, "conversation_not_found")
+  T.eq(ok(w, c, "list"), {})
+  w:stop()
+end)
+
+T.test("the hooks of a resource that stopped no longer run", function()
+  local w = World.new()
+  local dir = T.tmpdir() .. "/word_filter"
+  T.write(dir .. "/fxmanifest.lua", "fx_version 'cerulean'\ngame 'common'\nserver_script 'server.lua'\n")
+  T.write(dir .. "/server.lua", [[
+    HookId = exports['17mov_Phone']:Darkchat_AddHook('send', function(payload)
+      if payload.content:find('blocked', 1, true) then return false, 'filtered' end
+    end)
+  ]])
+  w.srv:addResourceDir("word_filter", dir)
+  T.ok(w.srv:ensure("word_filter"))
+  local first = w.srv:resourceEnv("word_filter").HookId
+  T.eq(math.type(first), "integer")
+  local id = w:call("Darkchat_CreateConversationByNumber", "5550101", "Crew").newConv.id
+  local function send(text) return w:call("Darkchat_SendMessageByNumber", "5550101", id, text) end
+  T.eq(send("blocked"), { success = false, error = "forbidden", reason = "filtered" })
+  -- Restarted: the old instance's hook is gone, the new one works.
+  T.ok(w.srv:ensure("word_filter"))
+  local second = w.srv:resourceEnv("word_filter").HookId
+  T.ok(second ~= first)
+  w.srv:clearOutput()
+  T.eq(send("blocked again"), { success = false, error = "forbidden", reason = "filtered" })
+  T.eq(w:call("Darkchat_RemoveHook", first), false, "the stopped instance's hook was dropped")
+  -- Stopped: nothing of it runs (a hook that ran would fail, be logged and allow).
+  w.srv:stop("word_filter")
+  T.eq(send("blocked, and nobody filters").success, true)
+  T.eq(w:call("Darkchat_RemoveHook", second), false, "dropped when its resource stopped")
+  for _, line in ipairs(w.srv:output()) do
+    T.ok(not line:find("hook", 1, true), "no hook ran: " .. line)
+  end
+  w:stop()
+end)
+
+T.test("joins and adds: who is pushed what, and the memberAdded event", function()
+  local w = World.new({ players = { "5550101", "5550102", "5550103", "5550104" } })
+  local a, b, c, d = table.unpack(w.players)
+  local everyone = { a, b, c, d }
+  local heard, forget = listen(w)
+  local conv = ok(w, a, "create", { name = "Crew" })
+  -- By code: the joiner has the answer, the members get the join.
+  forget()
+  local joined = ok(w, b, "join", { joinCode = conv.joinCode })
+  local got = received(w, everyone)
+  local message = joined.messages[#joined.messages]
+  T.eq({ message.type, message.event, message.sender }, { "system", "joined", "5550102" })
+  T.eq(got[a], { { kind = "memberJoined", payload = { conversationId = conv.id, number = "5550102", message = message } } })
+  T.eq({ got[b], got[c], got[d] }, { {}, {}, {} }, "the joiner has the response; others are not members")
+  T.eq(heard, { { name = "memberAdded", payload = { conversationId = conv.id, number = "5550102",
+    recipients = { "5550101", "5550102" } } } })
+  -- By a script (an integer number): the added player is given the conversation as they see it.
+  forget()
+  w.srv:clearClientEvents()
+  T.eq(w:call("Darkchat_AddToConversationByNumber", 5550103, conv.id), true)
+  got = received(w, everyone)
+  local seen = ok(w, c, "get", { conversationId = conv.id })
+  local added = seen.messages[#seen.messages]
+  T.eq(got[c], { { kind = "conversationAdded", payload = seen } })
+  local push = { kind = "memberJoined", payload = { conversationId = conv.id, number = "5550103", message = added } }
+  T.eq({ got[a], got[b], got[d] }, { { push }, { push }, {} })
+  T.eq(heard, { { name = "memberAdded", payload = { conversationId = conv.id, number = "5550103",
+    recipients = { "5550101", "5550102", "5550103" } } } })
+  w:stop()
+end)
+
+T.test("server events carry the numbers and names as stored, whatever form the caller used", function()
+  local w = World.new()
+  local heard, forget = listen(w)
+  local conv = w:call("Darkchat_CreateConversationByNumber", 5550101, "  Crew  ").newConv
+  T.eq(heard, { { name = "conversationCreated", payload = { conversationId = conv.id, number = "5550101", name = "Crew" } } })
+  T.eq(w:call("Darkchat_AddToConversationByNumber", " 5550102 ", conv.id), true)
+  forget()
+  local sent = w:call("Darkchat_SendMessageByNumber", 5550102, conv.id, " hi ").message
+  T.eq(heard, { { name = "messageSent", payload = { conversationId = conv.id, number = "5550102",
+    messageId = sent.id, recipients = { "5550101", "5550102" } } } })
+  forget()
+  w.srv:clearClientEvents()
+  T.eq(w:call("Darkchat_TransferOwnershipByNumber", "5550101", conv.id, 5550102), true)
+  T.eq(heard[1].payload.owner, "5550102")
+  T.eq(w:pushes(w.players[1])[1].payload.owner, "5550102")
+  w:stop()
+end)
+
+T.test("a removal that is not the member's own says isSelf = false everywhere", function()
+  local w = World.new()
+  local a, b, c = table.unpack(w.players)
+  local heard, forget = listen(w)
+  local conv = ok(w, a, "create", { name = "Crew" })
+  ok(w, b, "join", { joinCode = conv.joinCode })
+  ok(w, c, "join", { joinCode = conv.joinCode })
+  for _, case in ipairs({
+    { who = b, number = "5550102", remove = function() return w:call("Darkchat_RemoveFromConversationByNumber", "5550102", conv.id) end },
+    { who = c, number = "5550103", remove = function() return ask(w, a, "kick", { conversationId = conv.id, number = "5550103" }).ok end },
+  }) do
+    forget()
+    w.srv:clearClientEvents()
+    T.eq(case.remove(), true)
+    local got = received(w, { a, case.who })
+    local seen = ok(w, a, "get", { conversationId = conv.id })
+    local message = seen.messages[#seen.messages]
+    T.eq({ message.event, message.sender }, { "removed", case.number })
+    local change = { conversationId = conv.id, number = case.number, isSelf = false, deleted = false, message = message }
+    T.eq(got[a], { { kind = "memberLeft", payload = change } }, case.number)
+    T.eq(got[case.who], { { kind = "conversationRemoved", payload = change } }, case.number)
+    T.eq(heard, { { name = "memberRemoved", payload = { conversationId = conv.id, number = case.number, isSelf = false,
+      deleted = false, recipients = seen.recipients } } }, case.number)
+  end
+  w:stop()
+end)
+
+T.test("join hooks decide joins, create hooks creations, each with its payload", function()
+  local w = World.new()
+  local asked = {}
+  w:call("Darkchat_AddHook", "create", function(p) asked[#asked + 1] = { "create", p }; return false, "no new rooms" end)
+  w:call("Darkchat_AddHook", "join", function(p)
+    asked[#asked + 1] = { "join", p }
+    if p.joinCode == "SECRET1" then return false, "invite only" end
+  end)
+  w.srv:resourceEnv(World.RESOURCE).Darkchat.core:create("5550101", "Crew", "SECRET1")
+  w.srv:resourceEnv(World.RESOURCE).Darkchat.core:create("5550101", "Open", "OPEN1")
+  T.eq(w:call("Darkchat_CreateConversationByNumber", "5550102", "Mine"), { success = false, error = "forbidden" })
+  T.eq(w:call("Darkchat_JoinConversationByNumber", "5550102", "SECRET1"), { success = false, error = "forbidden", reason = "invite only" })
+  T.eq(w:call("Darkchat_JoinConversationByNumber", "5550103", "open1").success, true)
+  T.eq(asked, { { "create", { number = "5550102", name = "Mine" } }, { "join", { number = "5550102", joinCode = "SECRET1" } },
+    { "join", { number = "5550103", joinCode = "open1" } } })
+  w:stop()
+end)
+
+T.test("request ids: up to 64 bytes come back; longer ones are refused without an id", function()
+  local w = World.new()
+  local a = w.players[1]
+  local id64, id65 = ("i"):rep(64), ("i"):rep(65)
+  local answers = w:request(a, id64, "list", {})
+  T.eq(answers, { { n = 2, id64, { ok = true, data = {} } } })
+  answers = w:request(a, id65, "list", {})
+  T.eq(#answers, 1)
+  T.eq(answers[1][1], nil)
+  T.eq(answers[1][2], { ok = false, error = "invalid_argument" })
+  w:stop()
+end)
+
+T.test("rate limits: 30 requests in 5 s, and the join window is exactly 60 s", function()
+  local w = World.new()
+  local a, b, c = table.unpack(w.players)
+  local env = w.srv:resourceEnv(World.RESOURCE)
+  for i = 1, 30 do T.eq(ask(w, a, "list").ok, true, "request " .. i) end
+  T.eq(ask(w, a, "list"), { ok = false, error = "rate_limited" }, "the 31st within 5 s")
+  w.srv:runFor(5000)
+  T.eq(ask(w, a, "list").ok, true, "the window slides")
+  local conv = ok(w, a, "create", { name = "Crew" })
+  -- b's fifth guess ages out exactly 60 s after b's first; c one millisecond short of it.
+  for _, case in ipairs({ { b, 60000, true }, { c, 59999, false } }) do
+    local src, after, allowed = table.unpack(case)
+    local first = env.GetGameTimer()
+    for i = 1, 5 do T.eq(ask(w, src, "join", { joinCode = "GUESS" .. i }).error, "conversation_not_found") end
+    w.srv:runFor(first + after - env.GetGameTimer())
+    local r = ask(w, src, "join", { joinCode = conv.joinCode })
+    T.eq(r.ok == true and "allowed" or r.error, allowed and "allowed" or "rate_limited", after .. " ms after the first guess")
+  end
+  w:stop()
+end)
+
+T.test("a veto's reason reaches the caller only when it is a string; an action that raises is a storage_error", function()
+  local w = World.new()
+  local conv = w:call("Darkchat_CreateConversationByNumber", "5550101", "Crew").newConv
+  local id = w:call("Darkchat_AddHook", "send", function() return false, 42 end)
+  T.eq(w:call("Darkchat_SendMessageByNumber", "5550101", conv.id, "hi"), { success = false, error = "forbidden" })
+  T.eq(w:call("Darkchat_RemoveHook", id), true)
+  -- A failure inside an action: the client gets the code only; the server log gets the cause.
+  local env = w.srv:resourceEnv(World.RESOURCE)
+  local list = env.Actions.list
+  env.Actions.list = function() error("internal detail") end
+  w.srv:clearOutput()
+  T.eq(ask(w, w.players[1], "list"), { ok = false, error = "storage_error" })
+  env.Actions.list = list
+  local said = table.concat(w.srv:output(), "\n")
+  T.ok(said:find("request list from " .. w.players[1] .. " failed:", 1, true) and said:find("internal detail", 1, true), said)
   w:stop()
 end)

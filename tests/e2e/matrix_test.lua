@@ -143,9 +143,101 @@ local function fixture(w)
   return { a = a, b = b, m = m }
 end
 
-local function newWorld()
-  local w = World.new()
+local function newWorld(opts)
+  local w = World.new(opts)
   return w, fixture(w)
+end
+
+-- What a success returns ---------------------------------------------------------------------
+-- Checked against the documented shapes and the fixture, not merely present.
+
+local DOCUMENTED_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+local function checkGeneratedCode(code, label)
+  T.eq(type(code), "string", label .. ": a code")
+  T.ok(#code == 6 and not code:find("[^" .. DOCUMENTED_ALPHABET .. "]"), label .. ": generated code " .. code)
+end
+
+local function checkMessage(m, label)
+  T.eq(math.type(m.id), "integer", label .. ": message id")
+  T.ok(m.type == "text" or m.type == "system", label .. ": message type " .. tostring(m.type))
+  T.eq(type(m.content), "string", label .. ": message content")
+  T.eq(type(m.sender), "string", label .. ": message sender")
+  T.eq(math.type(m.createdAt), "integer", label .. ": message time")
+end
+
+--- The contents of a list of messages, each checked for the message shape.
+local function contents(messages, label)
+  local out = {}
+  for i, m in ipairs(messages) do
+    checkMessage(m, label)
+    out[i] = m.content
+  end
+  return out
+end
+
+--- A DarkchatConversation as documented: every field there, with its type.
+local function checkConversation(c, label)
+  T.eq(type(c), "table", label .. ": a conversation")
+  for _, field in ipairs({ "id", "createdBy", "createdAt", "updatedAt", "unreadCount" }) do
+    T.eq(math.type(c[field]), "integer", label .. ": " .. field)
+  end
+  for _, field in ipairs({ "name", "joinCode", "owner" }) do
+    T.eq(type(c[field]), "string", label .. ": " .. field)
+  end
+  T.eq(c.appName, "darkchat", label)
+  T.eq(c.isItRead, c.unreadCount == 0, label .. ": isItRead")
+  T.eq(type(c.recipients), "table", label .. ": recipients")
+  for _, number in ipairs(c.recipients) do T.eq(type(number), "string", label .. ": a recipient") end
+  contents(c.messages, label)
+end
+
+-- The fixture's conversations as a member sees them.
+local A_MESSAGES = { "5550102 joined", "hello" }
+
+local function checkConversationA(c, f, label)
+  checkConversation(c, label)
+  T.eq({ c.id, c.name, c.joinCode, c.owner }, { f.a, "Crew", "CREWAAAA", "5550101" }, label)
+  T.eq(c.recipients, { "5550101", "5550102" }, label)
+  T.eq(contents(c.messages, label), A_MESSAGES, label)
+end
+
+--- A conversation just created by `who` with `name` and `code` (nil: generated).
+local function checkCreated(c, who, name, code, label)
+  checkConversation(c, label)
+  T.eq({ c.name, c.owner, c.unreadCount }, { name, who, 0 }, label)
+  T.eq(c.recipients, { who }, label)
+  T.eq(c.messages, {}, label)
+  if code then T.eq(c.joinCode, code, label) else checkGeneratedCode(c.joinCode, label) end
+end
+
+--- B after `who` joined it by code.
+local function checkJoinedB(c, who, f, label)
+  checkConversation(c, label)
+  T.eq({ c.id, c.name, c.joinCode, c.owner }, { f.b, "Other", "ABCD12", "5550102" }, label)
+  T.eq(c.recipients, { "5550102", who }, label)
+  T.eq(contents(c.messages, label), { who .. " joined" }, label)
+  T.eq(c.isItRead, true, label .. ": the joiner has read up to their join")
+end
+
+--- The conversations `who` lists: A for its owner, nothing for a stranger.
+local function checkListed(list, who, f, label)
+  T.eq(type(list), "table", label)
+  local ids = {}
+  for i, c in ipairs(list) do
+    checkConversation(c, label)
+    T.ok(#c.messages <= 1, label .. ": only the last message")
+    ids[i] = c.id
+  end
+  T.eq(ids, who == "5550101" and { f.a } or {}, label)
+  if list[1] then T.eq(contents(list[1].messages, label), { "hello" }, label) end
+end
+
+--- A's messages older than `before` (all of them when nil).
+local function checkPage(page, before, label)
+  local want = {}
+  if before == nil or before > 2 then want = A_MESSAGES end -- the fixture's ids are 1 and 2
+  T.eq(contents(page, label), want, label)
 end
 
 -- What an argument is worth when its value is valid but not the default: the domain's answer.
@@ -162,27 +254,40 @@ local function const(v) return function() return v end end
 -- that is nobody in the fixture; writes: whether success writes (then it runs on a fresh server).
 local EXPORTS = {
   { name = "Darkchat_CreateConversation", shape = "create", who = 1, stranger = "ok", writes = true,
-    args = { arg("name", const("Fresh"), "ok"), arg("optCode", const(nil), createCodeOutcome) } },
+    args = { arg("name", const("Fresh"), "ok"), arg("optCode", const(nil), createCodeOutcome) },
+    success = function(r, c, label) checkCreated(r.newConv, c.who, c.v[2], c.v[3], label) end },
   { name = "Darkchat_AddToConversation", shape = "boolean", who = 3, stranger = "ok", writes = true,
     args = { arg("id", conv, "conversation_not_found") } },
   { name = "Darkchat_RemoveFromConversation", shape = "boolean", who = 2, stranger = "not_member", writes = true,
     args = { arg("id", conv, "conversation_not_found"), arg("flag", const(true), "ok") } },
   { name = "Darkchat_JoinConversation", shape = "conversation", who = 3, stranger = "ok", writes = true,
-    args = { arg("code", const("ABCD12"), joinOutcome) } },
+    args = { arg("code", const("ABCD12"), joinOutcome) },
+    success = function(r, c, label) checkJoinedB(r.conversation, c.who, c.f, label) end },
   { name = "Darkchat_SendMessage", shape = "message", who = 1, stranger = "not_member", writes = true,
-    args = { arg("id", conv, "conversation_not_found"), arg("content", const("hi"), "ok") } },
+    args = { arg("id", conv, "conversation_not_found"), arg("content", const("hi"), "ok") },
+    success = function(r, c, label)
+      checkMessage(r.message, label)
+      T.eq({ r.message.type, r.message.sender, r.message.content }, { "text", c.who, c.v[3] }, label)
+      T.ok(r.message.id > c.f.m, label .. ": a new message")
+    end },
   { name = "Darkchat_GetConversations", shape = "conversations", who = 1, stranger = "ok", writes = false,
-    args = {} },
+    args = {}, success = function(r, c, label) checkListed(r.conversations, c.who, c.f, label) end },
   { name = "Darkchat_GetConversation", shape = "conversation", who = 1, stranger = "not_member", writes = false,
-    args = { arg("id", conv, "conversation_not_found") } },
+    args = { arg("id", conv, "conversation_not_found") },
+    success = function(r, c, label) checkConversationA(r.conversation, c.f, label) end },
   { name = "Darkchat_GetMessages", shape = "messages", who = 1, stranger = "not_member", writes = false,
-    args = { arg("id", conv, "conversation_not_found"), arg("optId", const(nil), "ok"), arg("limit", const(nil), "ok") } },
+    args = { arg("id", conv, "conversation_not_found"), arg("optId", const(nil), "ok"), arg("limit", const(nil), "ok") },
+    success = function(r, c, label) checkPage(r.messages, c.v[3], label) end },
   { name = "Darkchat_MarkRead", shape = "boolean", who = 1, stranger = "not_member", writes = true,
     args = { arg("id", conv, "conversation_not_found"), arg("optId", const(nil), "ok") } },
   { name = "Darkchat_RenameConversation", shape = "boolean", who = 1, stranger = "not_member", writes = true,
     args = { arg("id", conv, "conversation_not_found"), arg("name", const("Renamed"), "ok") } },
   { name = "Darkchat_RegenerateJoinCode", shape = "joinCode", who = 1, stranger = "not_member", writes = true,
-    args = { arg("id", conv, "conversation_not_found") } },
+    args = { arg("id", conv, "conversation_not_found") },
+    success = function(r, _, label)
+      checkGeneratedCode(r.joinCode, label)
+      T.ok(r.joinCode ~= "CREWAAAA", label .. ": a new code")
+    end },
   { name = "Darkchat_DeleteConversation", shape = "boolean", who = 1, stranger = "not_member", writes = true,
     args = { arg("id", conv, "conversation_not_found") } },
   { name = "Darkchat_TransferOwnership", shape = "boolean", who = 1, stranger = "not_member", writes = true,
@@ -200,8 +305,9 @@ local function expect(a, value)
   return outcome
 end
 
---- Checks an export's answer against the expected outcome and its documented shape.
-local function checkExport(shape, results, want, label)
+--- Checks an export's answer against the expected outcome and its documented shape; a success
+--- with `success(result, context, label)`.
+local function checkExport(shape, results, want, label, success, context)
   if shape == "boolean" then
     if want == "ok" then
       T.eq(results, { n = 1, true }, label)
@@ -216,7 +322,8 @@ local function checkExport(shape, results, want, label)
   if want == "ok" then
     T.eq(r.success, true, label .. ": " .. tostring(r.error))
     local field = shape == "create" and "newConv" or shape
-    T.ok(r[field] ~= nil, label .. ": has " .. field)
+    for k in pairs(r) do T.ok(k == "success" or k == field, label .. ": unexpected field " .. tostring(k)) end
+    success(r, context, label)
     return
   end
   if shape == "create" then
@@ -247,9 +354,10 @@ end
 local Runner = {}
 Runner.__index = Runner
 
-function Runner.new()
-  local self = setmetatable({ counts = {} }, Runner)
-  self.w, self.f = newWorld()
+--- `opts`: World.new's options for every world of the run.
+function Runner.new(opts)
+  local self = setmetatable({ counts = {}, opts = opts }, Runner)
+  self.w, self.f = newWorld(opts)
   self.sum = self.w:checksum()
   return self
 end
@@ -258,7 +366,7 @@ function Runner:case(group, label, want, writes, run)
   self.counts[group] = (self.counts[group] or 0) + 1
   local fresh = want == "ok" and writes
   local w, f = self.w, self.f
-  if fresh then w, f = newWorld() end
+  if fresh then w, f = newWorld(self.opts) end
   w.srv:clearClientEvents()
   w.srv:clearOutput()
   local called, err = pcall(run, w, f, label)
@@ -302,7 +410,12 @@ T.test("every export, every argument position, every hostile value", function()
               if i == position then call[i] = value[2] else call[i] = other.default(w, f) end
             end
             local results = table.pack(w:call(exportName, table.unpack(call, 1, call.n)))
-            checkExport(spec.shape, results, want, label)
+            local context = { f = f, v = {} }
+            if want == "ok" then
+              context.who = suffix == "BySrc" and numbers[spec.who] or select(2, RULES.number(call[1]))
+              for i = 2, #args do context.v[i] = select(2, RULES[args[i].rule](call[i])) end
+            end
+            checkExport(spec.shape, results, want, label, spec.success, context)
             if want ~= "ok" then assertQuiet(w, label) end
           end)
         end
@@ -340,27 +453,48 @@ end)
 -- Net events --------------------------------------------------------------------------------
 
 -- action → { requester (player index), writes, fields = { { field, arg } } }
+local function none(data, _, label) T.eq(data, nil, label .. ": no data") end
+
 local ACTIONS = {
-  { "list", who = 1, writes = false, fields = {} },
-  { "get", who = 1, writes = false, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } } },
+  { "list", who = 1, writes = false, fields = {},
+    success = function(data, c, label) checkListed(data, c.who, c.f, label) end },
+  { "get", who = 1, writes = false, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } },
+    success = function(data, c, label) checkConversationA(data, c.f, label) end },
   { "messages", who = 1, writes = false, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
-    { "before", arg("optId", const(nil), "ok") }, { "limit", arg("limit", const(nil), "ok") } } },
+    { "before", arg("optId", const(nil), "ok") }, { "limit", arg("limit", const(nil), "ok") } },
+    success = function(data, c, label) checkPage(data, c.p.before, label) end },
   { "create", who = 1, writes = true, fields = { { "name", arg("name", const("Fresh"), "ok") },
-    { "joinCode", arg("optCode", const(nil), createCodeOutcome) } } },
-  { "join", who = 3, writes = true, fields = { { "joinCode", arg("code", const("ABCD12"), joinOutcome) } } },
+    { "joinCode", arg("optCode", const(nil), createCodeOutcome) } },
+    success = function(data, c, label) checkCreated(data, c.who, c.p.name, c.p.joinCode, label) end },
+  { "join", who = 3, writes = true, fields = { { "joinCode", arg("code", const("ABCD12"), joinOutcome) } },
+    success = function(data, c, label) checkJoinedB(data, c.who, c.f, label) end },
   { "send", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
-    { "content", arg("content", const("hi"), "ok") } } },
+    { "content", arg("content", const("hi"), "ok") } },
+    success = function(data, c, label)
+      checkMessage(data, label)
+      T.eq({ data.type, data.sender, data.content }, { "text", c.who, c.p.content }, label)
+    end },
   { "markRead", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
-    { "messageId", arg("optId", const(nil), "ok") } } },
-  { "leave", who = 2, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } } },
+    { "messageId", arg("optId", const(nil), "ok") } }, success = none },
+  { "leave", who = 2, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } },
+    success = function(data, _, label) T.eq(data, true, label) end },
   { "rename", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
-    { "name", arg("name", const("Renamed"), "ok") } } },
-  { "regenerateCode", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } } },
-  { "delete", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } } },
+    { "name", arg("name", const("Renamed"), "ok") } },
+    success = function(data, c, label)
+      checkMessage(data, label)
+      T.eq({ data.type, data.event, data.sender, data.content }, { "system", "renamed", c.who, "Renamed to " .. c.p.name }, label)
+    end },
+  { "regenerateCode", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } },
+    success = function(data, _, label)
+      checkGeneratedCode(data, label)
+      T.ok(data ~= "CREWAAAA", label .. ": a new code")
+    end },
+  { "delete", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } },
+    success = none },
   { "transfer", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
-    { "to", arg("number", const("5550102"), "not_member") } } },
+    { "to", arg("number", const("5550102"), "not_member") } }, success = none },
   { "kick", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
-    { "number", arg("number", const("5550102"), "not_member") } } },
+    { "number", arg("number", const("5550102"), "not_member") } }, success = none },
 }
 
 --- Sends one request as player `src` and returns the single response event's arguments.
@@ -372,12 +506,28 @@ local function request(w, src, label, requestId, action, payload)
   return responses[1]
 end
 
-local function checkResponse(response, want, label)
+--- Checks a response; a success's data with `success(data, context, label)`, where context is
+--- { who = the requester's number, p = the payload's fields as the input rules normalize them, f }.
+local function checkResponse(response, want, label, success, context)
   if want == "ok" then
     T.eq(response.ok, true, label .. ": " .. tostring(response.error))
+    for k in pairs(response) do T.ok(k == "ok" or k == "data", label .. ": unexpected field " .. tostring(k)) end
+    success(response.data, context, label)
   else
     T.eq(response, { ok = false, error = want }, label)
   end
+end
+
+local NUMBERS = { "5550101", "5550102", "5550103" } -- the fixture's players, in order
+
+--- What a success of `action` with `payload` is checked against (see checkResponse).
+local function requestContext(action, payload, f)
+  local p = {}
+  for _, field in ipairs(action.fields) do
+    local valid, normalized = RULES[field[2].rule](payload[field[1]])
+    if valid then p[field[1]] = normalized end
+  end
+  return { who = NUMBERS[action.who], p = p, f = f }
 end
 
 local function defaultPayload(action, w, f)
@@ -400,7 +550,7 @@ T.test("every net-event action, every payload field, every hostile value", funct
           local src = w.players[action.who]
           local args = request(w, src, label, 7, name, payload)
           T.eq(args[1], 7, label .. ": the request id comes back")
-          checkResponse(args[2], want, label)
+          checkResponse(args[2], want, label, action.success, requestContext(action, payload, f))
           if want ~= "ok" then assertQuiet(w, label, src) end
         end)
       end
@@ -411,10 +561,10 @@ T.test("every net-event action, every payload field, every hostile value", funct
       local want = IA -- not a table of fields, or (for nil and {}) every required field missing
       if (v == nil or type(v) == "table") and #action.fields == 0 then want = "ok" end
       local label = ("request %s payload = %s → %s"):format(name, value[1], want)
-      R:case("requests", label, want, action.writes, function(w)
+      R:case("requests", label, want, action.writes, function(w, f)
         local args = request(w, w.players[action.who], label, "id-1", name, v)
         T.eq(args[1], "id-1", label)
-        checkResponse(args[2], want, label)
+        checkResponse(args[2], want, label, action.success, requestContext(action, {}, f))
         assertQuiet(w, label, w.players[action.who])
       end)
     end
@@ -435,7 +585,8 @@ T.test("every net-event action, every payload field, every hostile value", funct
     R:case("requests", label, want, false, function(w, f)
       local args = request(w, w.players[1], label, v, "get", { conversationId = f.a })
       T.eq(args[1], validId and v or nil, label .. ": the id comes back only when it is valid")
-      checkResponse(args[2], want, label)
+      local get = ACTIONS[2]
+      checkResponse(args[2], want, label, get.success, requestContext(get, { conversationId = f.a }, f))
       assertQuiet(w, label, w.players[1])
     end)
   end
@@ -461,6 +612,55 @@ local SHAPES = {
 local function typed(word)
   if word == "" or word:find("[%s;]") then return '"' .. word .. '"' end
   return word
+end
+
+--- What the resource printed since the output was last cleared, line by line.
+local function printed(w)
+  local lines = {}
+  for _, line in ipairs(w.srv:output()) do
+    local text = line:match("^%[script:" .. World.RESOURCE:gsub("%p", "%%%0") .. "%] (.*)$")
+    if text then lines[#lines + 1] = text end
+  end
+  return lines
+end
+
+--- `darkchat list [number]`: with no number every conversation, newest first (the fixture's
+--- B, then A with its last message); a number in none of them: one line saying so.
+local function checkListing(w, f, number, label)
+  local lines = printed(w)
+  if number ~= nil then
+    T.eq(lines, { "no conversations" }, label)
+    return
+  end
+  local rows = {
+    "^ID%s+NAME%s+CODE%s+OWNER%s+UPDATED%s+LAST MESSAGE$",
+    "^#" .. f.b .. "%s+Other%s+ABCD12%s+5550102%s+%d%d%d%d%-%d%d%-%d%d %d%d:%d%d%s+%-$",
+    "^#" .. f.a .. "%s+Crew%s+CREWAAAA%s+5550101%s+%d%d%d%d%-%d%d%-%d%d %d%d:%d%d%s+hello$",
+  }
+  T.eq(#lines, #rows, label .. ":\n" .. table.concat(lines, "\n"))
+  for i, row in ipairs(rows) do T.ok(lines[i]:find(row), label .. ": line " .. i .. ": " .. lines[i]) end
+end
+
+--- `darkchat backup <word>`: started at once, then written (on its own thread) to <word> in the
+--- resource folder, as a database holding the fixture's conversations.
+local function checkBackup(w, _, word, label)
+  local path = w.resourceDir .. "/" .. word
+  local lines = printed(w)
+  T.eq(lines[1], ("backup to %s started"):format(path), label)
+  local deadline = os.time() + 20
+  while #lines < 2 and os.time() <= deadline do
+    w.srv:runFor(50)
+    os.execute("sleep 0.02")
+    lines = printed(w)
+  end
+  T.eq(lines, { ("backup to %s started"):format(path), ("backup written to %s"):format(path) }, label)
+  -- The file name may hold any byte: read it here, inspect a copy with a plain name.
+  local f = assert(io.open(path, "rb"), label .. ": no file at " .. path)
+  local copy = T.tmpdir() .. "/copy.db"
+  T.write(copy, f:read("a"))
+  f:close()
+  T.eq(T.sh(("sqlite3 %q 'PRAGMA integrity_check; SELECT name FROM conversations ORDER BY id'"):format(copy)),
+    "ok\nCrew\nOther\n", label)
 end
 
 --- The console's id parser (lua/commands.lua parseId), then the core's id rule.
@@ -494,7 +694,7 @@ local SUBCOMMANDS = {
     arg(wordRule("number"), "5550103", "ok"), arg(idWord, "A", idOutcome) } },
   { "remove", writes = true, success = "removed ", args = {
     arg(wordRule("number"), "5550102", "not_member"), arg(idWord, "A", idOutcome) } },
-  { "list", writes = false, success = "", args = {
+  { "list", writes = false, check = checkListing, args = {
     arg(function(word) if word == nil then return true end return RULES.number(word) end, "5550101", "ok") } },
   { "show", writes = false, success = "members", args = { arg(idWord, "A", idOutcome) } },
   { "rename", writes = true, success = "renamed #", args = {
@@ -510,12 +710,12 @@ local SUBCOMMANDS = {
     end, "--yes", function(v) return v or "ok" end) } },
   { "stats", writes = false, success = "conversations", args = {
     arg(function(word) if word == nil then return true end return false, "usage" end, nil, "ok") } },
-  { "backup", writes = false, success = "", args = {
+  { "backup", writes = false, check = checkBackup, args = {
     arg(function(word)
       if word == nil or trim(word) == "" then return false, "usage" end
       if not goodString(word) then return false, IA end
       return true, word
-    end, nil, "skip") } },
+    end, nil, "ok") } },
 }
 
 --- Runs `darkchat <words>` on the console; returns what the resource printed.
@@ -527,7 +727,8 @@ local function console(w, words)
 end
 
 T.test("every console subcommand, every argument position, every string shape", function()
-  local R = Runner.new()
+  -- A resource folder of its own: backups to relative paths are written inside it.
+  local R = Runner.new({ resourceDir = World.resourceWithConfig(function(text) return text end) })
   for _, sub in ipairs(SUBCOMMANDS) do
     local name = sub[1]
     for position, a in ipairs(sub.args) do
@@ -571,7 +772,11 @@ T.test("every console subcommand, every argument position, every string shape", 
               T.ok(out:find("repeat with --yes", 1, true), label .. ":\n" .. out:sub(1, 2000))
             elseif want == "ok" then
               T.ok(not out:find("error:", 1, true) and not out:find("usage:", 1, true), label .. ":\n" .. out:sub(1, 2000))
-              T.ok(out:find(sub.success, 1, true), label .. ": " .. out:sub(1, 2000))
+              if sub.check then
+                sub.check(w, f, value, label)
+              else
+                T.ok(out:find(sub.success, 1, true), label .. ": " .. out:sub(1, 2000))
+              end
             else
               T.ok(out:find("error: " .. want, 1, true), label .. ":\n" .. out:sub(1, 2000))
             end

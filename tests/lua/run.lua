@@ -1,6 +1,8 @@
 -- Test runner: `lua5.4 tests/lua/run.lua [file ...]` (default: every tests/e2e/*_test.lua, by
 -- name). Each test runs under xpcall with a traceback; the last line is `N passed, N failed`,
 -- and the exit status is 1 when anything failed. TEST_FILTER=<substring> selects tests by name.
+-- A file that registers no test fails (a test that never ran proves nothing), and so does a
+-- run in which no test ran at all (a filter that matches nothing, or no file).
 local script = arg and arg[0] or 'tests/lua/run.lua'
 local here = script:match('^(.*)/[^/]*$') or '.'
 local pwd = io.popen(('cd %q/../.. && pwd'):format(here))
@@ -33,6 +35,9 @@ for _, file in ipairs(files) do
   if not ok then
     failed = failed + 1
     print(('FAIL %s: (loading)\n%s'):format(short, tostring(err)))
+  elseif #T.tests == 0 then
+    failed = failed + 1
+    print(('FAIL %s: registers no test'):format(short))
   else
     for _, t in ipairs(T.tests) do
       if not filter or t.name:find(filter, 1, true) then
@@ -49,5 +54,9 @@ for _, file in ipairs(files) do
   end
 end
 T.cleanup()
+if passed + failed == 0 then
+  failed = 1
+  print(('FAIL no test ran%s'):format(filter and (' (TEST_FILTER=%q matches none)'):format(filter) or ''))
+end
 print(('%d passed, %d failed'):format(passed, failed))
 os.exit(failed > 0 and 1 or 0)

@@ -1,6 +1,8 @@
 // The shared core cases (tests/cases/core_cases.json) on the wasm module, through js/host.js,
-// each on a fresh database file. When the native run (cargo test --test shared_cases) left its
-// replies in target/cases/native.json, every reply must be the same as the native core's.
+// each on a fresh database file; every reply must be the same as the native core's, which the
+// native run (cargo test --release --test shared_cases) leaves in target/cases/native.json with
+// a fingerprint of the files it came from. A missing file, or one written from other cases or
+// other sources, fails the comparison test instead of being skipped or trusted.
 'use strict';
 
 const test = require('node:test');
@@ -12,7 +14,55 @@ const { repo, wasmPath, tmpRoot, wire, matches } = require('./helpers');
 
 const file = JSON.parse(fs.readFileSync(path.join(repo, 'tests/cases/core_cases.json'), 'utf8'));
 const nativePath = path.join(repo, 'target/cases/native.json');
-const native = fs.existsSync(nativePath) ? JSON.parse(fs.readFileSync(nativePath, 'utf8')) : null;
+
+/** The files the native replies depend on, as tests/shared_cases.rs lists them. */
+function fingerprintInputs() {
+  const files = ['tests/cases/core_cases.json', 'Cargo.toml', 'Cargo.lock'];
+  const walk = (rel) => {
+    for (const entry of fs.readdirSync(path.join(repo, rel), { withFileTypes: true })) {
+      const child = `${rel}/${entry.name}`;
+      if (entry.isDirectory()) walk(child); else files.push(child);
+    }
+  };
+  walk('src');
+  walk('migrations');
+  // Rust sorts strings by bytes; so does this comparison for the ASCII paths of the repository.
+  return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** FNV-1a (64 bits), exactly as tests/shared_cases.rs computes it. */
+function fingerprint() {
+  const MASK = (1n << 64n) - 1n;
+  let hash = 0xcbf29ce484222325n;
+  const feed = (bytes) => {
+    for (const b of bytes) hash = ((hash ^ BigInt(b)) * 0x100000001b3n) & MASK;
+  };
+  for (const rel of fingerprintInputs()) {
+    const content = fs.readFileSync(path.join(repo, rel));
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(content.length));
+    feed(Buffer.from(rel));
+    feed([0]);
+    feed(length);
+    feed(content);
+  }
+  return hash.toString(16).padStart(16, '0');
+}
+
+/** The native replies when they are there and were written from the current files, else why not. */
+function loadNative() {
+  const rerun = 'run `cargo test --release --test shared_cases` first';
+  if (!fs.existsSync(nativePath)) return { why: `${nativePath} is missing: ${rerun}` };
+  const written = JSON.parse(fs.readFileSync(nativePath, 'utf8'));
+  const current = fingerprint();
+  if (!written || written.fingerprint !== current) {
+    return { why: `${nativePath} is stale (written for fingerprint ${written && written.fingerprint}, `
+      + `the cases and sources are now ${current}): ${rerun}` };
+  }
+  return { replies: written.replies };
+}
+
+const { replies: native, why: noNative } = loadNative();
 
 /** What both cores must agree on: the outcome without the store's file details. */
 function comparable(outcome) {
@@ -62,6 +112,8 @@ file.cases.forEach((c, caseIndex) => {
   });
 });
 
-test('the native replies were there to compare with', { skip: native ? false : 'run cargo test --test shared_cases first' }, () => {
+test('the native replies are there, current, and were compared with', () => {
+  assert.ok(native, noNative);
   assert.strictEqual(native.length, file.cases.length);
+  file.cases.forEach((c, i) => assert.strictEqual(native[i].length, c.steps.length, c.name));
 });

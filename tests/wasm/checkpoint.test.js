@@ -1,12 +1,14 @@
 // The host's checkpoint timer (js/host.js): checkpoints run between calls, never inside one.
 // After a burst of writes and one timer period the database file alone holds them (the log was
-// copied into it); an idle host touches no file; closing cancels a pending checkpoint.
+// copied into it); an idle host touches no file; closing cancels a pending checkpoint; a failed
+// checkpoint is retried after the next call; the timer never keeps a process alive.
 'use strict';
 
 const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
+const { spawnSync } = require('child_process');
 const { createCore } = require('../../js/host.js');
 const { wasmPath, tmpRoot, wire } = require('./helpers');
 
@@ -73,6 +75,7 @@ test('after a burst of writes and one timer period, the log is in the database f
   const { core, checkpoints, next } = recordedCore(root);
   assert.strictEqual(core.open({ path: db }).ok, true);
   const checkpointed = next();
+  const started = Date.now();
   const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
   assert.strictEqual(id, 1);
   const sent = [];
@@ -84,6 +87,9 @@ test('after a burst of writes and one timer period, the log is in the database f
   assert.deepStrictEqual(checkpoints, []);
   assert.deepStrictEqual(messagesInFileAlone(db), []);
   assert.strictEqual(await checkpointed, 1, 'the timer checkpointed');
+  // One timer period (250 ms) after the first write; the bound leaves room for a slow machine.
+  const after = Date.now() - started;
+  assert.ok(after >= 240 && after < 1500, `checkpointed ${after} ms after the first write`);
   assert.deepStrictEqual(messagesInFileAlone(db), sent);
   assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
   core.close();
@@ -157,4 +163,38 @@ test('under a stream of writes no call syncs: every checkpoint and log restart i
   assert.ok(checkpoints.filter((r) => r === 1).length >= 2, `timer checkpoints: ${checkpoints}`);
   assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
   core.close();
+});
+
+test('a checkpoint that failed is retried after the next call, even a read', async () => {
+  const { core, checkpoints, next, db, id } = openedWithConversation();
+  const failed = next();
+  const sync = fs.fdatasyncSync;
+  fs.fdatasyncSync = () => { throw Object.assign(new Error('EIO: injected'), { errno: -5, code: 'EIO' }); };
+  try {
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'kept'])).ok, true);
+    assert.strictEqual(await failed, -1, 'the checkpoint failed');
+  } finally {
+    fs.fdatasyncSync = sync;
+  }
+  await sleep(600);
+  assert.deepStrictEqual(checkpoints, [-1], 'nothing runs until the next call');
+  const retried = next();
+  assert.strictEqual(core.call('list', wire(['5550101'])).ok, true);
+  assert.strictEqual(await retried, 1, 'the read armed the retry');
+  assert.deepStrictEqual(messagesInFileAlone(db), ['kept']);
+  core.close();
+});
+
+test('the checkpoint timer never keeps a process alive', () => {
+  const root = tmpRoot();
+  const script = `
+    const { createCore } = require(${JSON.stringify(path.join(__dirname, '../../js/host.js'))});
+    const core = createCore({ wasmPath: ${JSON.stringify(wasmPath)}, root: ${JSON.stringify(root)},
+      onCheckpoint: () => console.log('checkpoint') });
+    core.open({ path: ${JSON.stringify(path.join(root, 'd.db'))} });
+    core.call('create', JSON.stringify(['5550101', 'Crew']));
+    console.log('written');`;
+  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10000 });
+  assert.strictEqual(run.status, 0, run.stderr);
+  assert.strictEqual(run.stdout, 'written\n', 'the process ended before its pending checkpoint');
 });

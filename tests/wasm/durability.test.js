@@ -66,11 +66,18 @@ test(`SIGKILL at random points (${RUNS} runs) loses no acknowledged write`, asyn
     assert.strictEqual(opened.ok, true, `run ${run}: ${opened.message}`);
     assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok'], `run ${run}`);
     const stored = new Set();
+    // Paging is bounded by the messages stored: a paging bug fails here instead of hanging.
+    const stats = core.call('stats', '[]');
+    assert.strictEqual(stats.ok, true, JSON.stringify(stats));
+    const maxPages = Math.ceil(stats.v[0].messages / 100) + 1;
     let before = null;
-    for (;;) {
+    for (let pages = 0; ; pages++) {
+      assert.ok(pages < maxPages, `run ${run}: paging did not end after ${pages} pages`);
       const page = core.call('messages', wire(['5550101', 1, before, 100]));
       assert.strictEqual(page.ok, true, JSON.stringify(page));
       if (page.v[0].length === 0) break;
+      const newest = page.v[0][page.v[0].length - 1].id;
+      assert.ok(before === null || newest < before, `run ${run}: a page is not older than the last`);
       for (const m of page.v[0]) if (m.type === 'text') stored.add(m.content);
       before = page.v[0][0].id;
     }

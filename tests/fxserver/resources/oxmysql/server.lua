@@ -5,10 +5,13 @@
 -- is accepted too. The database is the `users` table only, and the only statement understood is
 --   SELECT phone_number FROM users WHERE identifier = ?      with params { identifier }
 -- anything else raises, so that a resource cannot silently depend on SQL nobody checked.
--- Test hooks: exports __SetUser(identifier, phone) and __QueryCount().
+-- Test hooks: exports __SetUser(identifier, phone), __QueryCount() and __SetDelay(ms): how long
+-- (emulated) every answer takes from now on, 0 (the next tick) by default, so that a test can
+-- send a request while a query is still in flight.
 local SELECT = 'SELECT phone_number FROM users WHERE identifier = ?'
 local users = {}  -- identifier → phone_number
 local queries = 0
+local delay = 0   -- ms
 
 local function isCallable(v)
   return type(v) == 'function' or (type(v) == 'table' and rawget(v, '__cfx_functionReference') ~= nil)
@@ -50,12 +53,12 @@ for name, shape in pairs(shapes) do
   methods[name] = function(query, params, cb)
     if isCallable(params) then params, cb = nil, params end
     local result = shape(run(query, params))
-    if cb then SetTimeout(0, function() cb(result) end) end
+    if cb then SetTimeout(delay, function() cb(result) end) end
   end
   exports(name, methods[name])
   local function awaited(query, params)
     local result = shape(run(query, params))
-    Wait(0)
+    Wait(delay)
     return result
   end
   exports(name .. '_async', awaited)
@@ -71,3 +74,4 @@ exports('awaitConnection', function() return true end)
 
 exports('__SetUser', function(identifier, phone) users[identifier] = phone end)
 exports('__QueryCount', function() return queries end)
+exports('__SetDelay', function(ms) delay = ms end)

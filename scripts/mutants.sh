@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Mutation testing of the Rust rule modules with cargo-mutants (installed from crates.io when
+# missing): src/input.rs, src/service.rs, src/storage.rs, src/api/ and the store's statements
+# and transactions (src/store/mod.rs, queries.rs, numbers.rs, migrations.rs, transactions.rs). The background
+# checkpointer (checkpoint.rs: its tests flood the log for minutes), the lock file (lock.rs) and
+# the wasm VFS (vfs.rs, not built natively) are left out. Each mutant is built (debug, features
+# vendored and fault-injection) and judged by the core, property, shared-case, query-plan,
+# binding and unit tests; the property test runs DARKCHAT_PROPTEST_CASES sequences (150 here).
+#
+#   bash scripts/mutants.sh                                   # all of them: hours on two cores
+#   bash scripts/mutants.sh --file src/input.rs --file src/service.rs   # any cargo-mutants options
+#
+# Then prints the score and every surviving ("missed") mutant that tests/mutants/equivalent.md
+# does not list as equivalent (listed by file and description, without line numbers); exits 1
+# when there is one. Output: target/mutants/mutants.out. Not part of scripts/test.sh. One job
+# by default (MUTANTS_JOBS); the tree is copied, never mutated in place.
+# The Lua layer and the wasm host have their own list and runner: scripts/lua-mutants.sh.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo-mutants >/dev/null 2>&1 || cargo install cargo-mutants --locked || exit 2
+
+files=(--file src/input.rs --file src/service.rs --file src/storage.rs --file 'src/api/*.rs'
+  --file src/store/mod.rs --file src/store/queries.rs --file src/store/numbers.rs
+  --file src/store/migrations.rs --file src/store/transactions.rs)
+for a in "$@"; do
+  case "$a" in -f|--file|--file=*|-f?*) files=() ;; esac
+done
+tests=(--lib --test core --test property --test shared_cases --test query_plans --test binding)
+test_args=()
+for t in "${tests[@]}"; do test_args+=(--cargo-test-arg="$t"); done
+
+DARKCHAT_PROPTEST_CASES=${DARKCHAT_PROPTEST_CASES:-150} cargo mutants --no-config \
+  --output target/mutants --copy-target=false --no-shuffle -j "${MUTANTS_JOBS:-1}" \
+  --timeout "${MUTANTS_TIMEOUT:-180}" --build-timeout 900 --features vendored,fault-injection \
+  "${files[@]}" "${test_args[@]}" "$@"
+status=$?
+out=target/mutants/mutants.out
+[ -d "$out" ] || exit "$status"
+
+count() { if [ -f "$out/$1.txt" ]; then grep -c . "$out/$1.txt"; else echo 0; fi; }
+caught=$(count caught) missed=$(count missed) timeout=$(count timeout) unviable=$(count unviable)
+strip() { sed -E 's/^([^:]+):[0-9]+:[0-9]+: /\1: /'; }
+listed=$(grep -o '^- `[^`]*`' tests/mutants/equivalent.md 2>/dev/null | sed -E 's/^- `(.*)`$/\1/')
+equivalent=0 unlisted=()
+if [ -f "$out/missed.txt" ]; then
+  while IFS= read -r mutant; do
+    if grep -qxF -- "$(strip <<<"$mutant")" <<<"$listed"; then
+      equivalent=$((equivalent + 1))
+    else
+      unlisted+=("$mutant")
+    fi
+  done <"$out/missed.txt"
+fi
+echo
+echo "cargo-mutants: $caught caught, $timeout timed out, $missed missed ($equivalent listed equivalent), $unviable unviable"
+judged=$((caught + timeout + missed - equivalent))
+[ "$judged" -gt 0 ] && echo "score: $((caught + timeout))/$judged killed of the non-equivalent mutants"
+for m in "${unlisted[@]}"; do echo "SURVIVED  $m"; done
+# cargo-mutants: 0 all caught, 2 some missed, 3 some timed out; anything else is a failure of
+# the run itself (1 usage, 4 the unmutated tree fails its tests).
+case "$status" in 0|2|3) ;; *) exit "$status" ;; esac
+[ "${#unlisted[@]}" -eq 0 ]
