@@ -120,4 +120,53 @@ async function relay() {
   };
 }
 
-module.exports = { repo, wasmPath, tmpRoot, wire, matches, mysqlUrl, freshDatabase, adminConnection, relay };
+const nativePath = path.join(repo, 'target/cases/native.json');
+
+/** The files the native replies depend on, as tests/shared_cases.rs lists them. */
+function fingerprintInputs() {
+  const files = ['tests/cases/core_cases.json', 'Cargo.toml', 'Cargo.lock'];
+  const walk = (rel) => {
+    for (const entry of fs.readdirSync(path.join(repo, rel), { withFileTypes: true })) {
+      const child = `${rel}/${entry.name}`;
+      if (entry.isDirectory()) walk(child); else files.push(child);
+    }
+  };
+  walk('src');
+  walk('migrations');
+  // Rust sorts strings by bytes; so does this comparison for the ASCII paths of the repository.
+  return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** FNV-1a (64 bits), exactly as tests/shared_cases.rs computes it. */
+function fingerprint() {
+  const MASK = (1n << 64n) - 1n;
+  let hash = 0xcbf29ce484222325n;
+  const feed = (bytes) => {
+    for (const b of bytes) hash = ((hash ^ BigInt(b)) * 0x100000001b3n) & MASK;
+  };
+  for (const rel of fingerprintInputs()) {
+    const content = fs.readFileSync(path.join(repo, rel));
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(content.length));
+    feed(Buffer.from(rel));
+    feed([0]);
+    feed(length);
+    feed(content);
+  }
+  return hash.toString(16).padStart(16, '0');
+}
+
+/** The native replies when they are there and were written from the current files, else why not. */
+function loadNative() {
+  const rerun = 'run `cargo test --release --test shared_cases` first';
+  if (!fs.existsSync(nativePath)) return { why: `${nativePath} is missing: ${rerun}` };
+  const written = JSON.parse(fs.readFileSync(nativePath, 'utf8'));
+  const current = fingerprint();
+  if (!written || written.fingerprint !== current) {
+    return { why: `${nativePath} is stale (written for fingerprint ${written && written.fingerprint}, `
+      + `the cases and sources are now ${current}): ${rerun}` };
+  }
+  return { replies: written.replies };
+}
+
+module.exports = { repo, wasmPath, tmpRoot, wire, matches, mysqlUrl, freshDatabase, adminConnection, relay, loadNative };

@@ -1,7 +1,7 @@
 // The shared core cases (tests/cases/core_cases.json) on MySQL/MariaDB: the wasm module through
 // js/host.js and js/mysql.js against a real server, each case on a fresh database, every reply
 // the same as the native core's on SQLite (target/cases/native.json, written by
-// `cargo test --test shared_cases`). The server comes from DARKCHAT_MYSQL (scripts/test.sh
+// `cargo test --test shared_cases`, checked current by its fingerprint). The server comes from DARKCHAT_MYSQL (scripts/test.sh
 // starts a private MariaDB and sets it).
 'use strict';
 
@@ -10,10 +10,10 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const { createCore } = require('../../js/host.js');
-const { repo, wasmPath, tmpRoot, wire, matches, mysqlUrl, freshDatabase } = require('./helpers');
+const { repo, wasmPath, tmpRoot, wire, matches, mysqlUrl, freshDatabase, loadNative } = require('./helpers');
 
 const file = JSON.parse(fs.readFileSync(path.join(repo, 'tests/cases/core_cases.json'), 'utf8'));
-const native = JSON.parse(fs.readFileSync(path.join(repo, 'target/cases/native.json'), 'utf8'));
+const { replies: native, why: noNative } = loadNative();
 
 /** What both storages must agree on: the outcome without the store's own details (its size,
  * where it is, and its schema version, which each storage numbers on its own). */
@@ -37,7 +37,8 @@ function canonical(value) {
   return value;
 }
 
-test('the native replies are there to compare with', () => {
+test('the native replies are there, current, to compare with', () => {
+  assert.ok(native, noNative);
   assert.strictEqual(native.length, file.cases.length);
 });
 
