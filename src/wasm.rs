@@ -43,7 +43,7 @@ use serde_json::{json, Value};
 
 use crate::api::{self, Arg, Method, Request};
 use crate::error::{Error, Result};
-use crate::mysql::{self, BatchOutcome, Operation, Session, Step};
+use crate::mysql::{self, Operation, Resumed, Session, Step};
 use crate::service::{Limits, Service, SharedRng};
 use crate::store::{self, Store};
 use crate::Darkchat;
@@ -134,7 +134,10 @@ pub extern "C" fn dc_migrate() -> *mut u8 {
 /// `ptr..ptr+len` must be a buffer from [`dc_alloc`] holding the request.
 #[no_mangle]
 pub unsafe extern "C" fn dc_resume(ptr: *const u8, len: usize) -> *mut u8 {
-    let request = request(ptr, len);
+    // Read straight into its shape: a batch's rows are most of what crosses here.
+    let bytes = std::slice::from_raw_parts(ptr, len);
+    let request = serde_json::from_slice::<Resumed>(bytes)
+        .map_err(|e| Error::Internal(format!("bad batch outcome: {e}")));
     let reply = with_core(|core| match core {
         Core::Mysql(core) => Ok(respond_step(core.resume(request))),
         Core::Sqlite(_) => Err(Error::invalid("storage")),
@@ -324,11 +327,11 @@ impl MysqlCore {
         (call, Ok(step))
     }
 
-    fn resume(&mut self, request: Result<Value>) -> (u32, Result<Step>) {
+    fn resume(&mut self, request: Result<Resumed>) -> (u32, Result<Step>) {
         let parsed = request.and_then(|r| {
-            let call = r.get("op").and_then(Value::as_u64).ok_or(Error::invalid("op"))? as u32;
-            let outcome: BatchOutcome = serde_json::from_value(r)
-                .map_err(|e| Error::Internal(format!("bad batch outcome: {e}")))?;
+            let call = r.op;
+            let outcome =
+                r.outcome().map_err(|e| Error::Internal(format!("bad batch outcome: {e}")))?;
             Ok((call, outcome))
         });
         let (call, outcome) = match parsed {

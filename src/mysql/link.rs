@@ -26,13 +26,54 @@ use crate::api::Reply;
 use crate::error::{Error, Result};
 
 /// A value bound to a statement's `?` or read from a row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Read by hand rather than as an untagged enum: serde buffers an untagged value and tries each
+/// variant in turn, which made reading a page of 50 rows 8 times slower than the JSON parse
+/// itself (measured natively: 113 µs against 14 µs); every row of every batch comes through
+/// here on the server's main thread.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Value {
     Null,
     Int(i64),
     Float(f64),
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Value;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("null, a number or a string")
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_none<E>(self) -> std::result::Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+                Ok(Value::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+                Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
+                Ok(Value::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+                Ok(Value::Text(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
+                Ok(Value::Text(v))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl From<i64> for Value {
@@ -67,9 +108,9 @@ pub struct Statement {
     pub params: Vec<Value>,
 }
 
-/// What one statement gave back.
+/// What one statement gave back: `{"rows": [...]}` or `{"affected": n, "insertId": id}`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[serde(try_from = "RawOutcome")]
 pub enum Outcome {
     Rows {
         rows: Vec<Vec<Value>>,
@@ -81,6 +122,29 @@ pub enum Outcome {
     },
 }
 
+/// An [`Outcome`] as it arrives: its fields read straight into place (no buffering, unlike an
+/// untagged enum; see [`Value`]), then told apart.
+#[derive(Deserialize)]
+struct RawOutcome {
+    rows: Option<Vec<Vec<Value>>>,
+    affected: Option<i64>,
+    #[serde(rename = "insertId", default)]
+    insert_id: i64,
+}
+
+impl TryFrom<RawOutcome> for Outcome {
+    type Error = &'static str;
+    fn try_from(raw: RawOutcome) -> std::result::Result<Self, Self::Error> {
+        match raw {
+            RawOutcome { rows: Some(rows), .. } => Ok(Outcome::Rows { rows }),
+            RawOutcome { affected: Some(affected), insert_id, .. } => {
+                Ok(Outcome::Done { affected, insert_id })
+            }
+            _ => Err("a statement's outcome has neither rows nor an affected count"),
+        }
+    }
+}
+
 /// An error the server gave for a statement of a batch.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ServerError {
@@ -90,11 +154,29 @@ pub struct ServerError {
 }
 
 /// What the host answers for a batch: a result per statement, or the error that stopped it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum BatchOutcome {
     Ran { results: Vec<Outcome> },
     Failed { error: ServerError },
+}
+
+/// The host's answer to a batch of call `op`, read in one pass from its JSON text:
+/// `{"op": n, "results": [...]}` or `{"op": n, "error": {"errno", "message"}}`.
+#[derive(Deserialize)]
+pub struct Resumed {
+    pub op: u32,
+    results: Option<Vec<Outcome>>,
+    error: Option<ServerError>,
+}
+
+impl Resumed {
+    pub fn outcome(self) -> std::result::Result<BatchOutcome, &'static str> {
+        match (self.results, self.error) {
+            (_, Some(error)) => Ok(BatchOutcome::Failed { error }),
+            (Some(results), None) => Ok(BatchOutcome::Ran { results }),
+            (None, None) => Err("a batch outcome has neither results nor an error"),
+        }
+    }
 }
 
 impl ServerError {

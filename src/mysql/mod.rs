@@ -17,5 +17,5 @@ mod queries;
 pub mod schema;
 mod session;
 
-pub use link::{BatchOutcome, Operation, Statement, Step};
+pub use link::{BatchOutcome, Operation, Resumed, Statement, Step};
 pub use session::Session;
