@@ -119,6 +119,13 @@ local function wasmCore(serve)
       end
     else
       fn = function(_, ...)
+        -- On MySQL the answer is a promise this thread waits for. Code called from C without
+        -- yield support (a sort comparator, a gsub callback) cannot wait: a clear answer
+        -- rather than FXServer's "attempt to yield across a C-call boundary".
+        if Darkchat.settings.storage == 'mysql' and not coroutine.isyieldable() then
+          return false, 'storage_error', 'called where it cannot wait: MySQL storage answers '
+            .. 'asynchronously; call from a thread, an event handler or an export'
+        end
         local reply = serve(nil, method, wireArgs(...))
         if type(reply) ~= 'table' then return false, 'storage_error', 'the wasm core did not answer' end
         if reply.ok then

@@ -265,3 +265,26 @@ T.test("SQL metacharacters are data, never SQL", function()
   T.eq(table.pack(w:call("Darkchat_AddToConversationByNumber", "5550102", res.newConv.id)), { n = 1, true })
   w:stop()
 end)
+
+T.test("on MySQL, a core call from where a thread cannot wait answers storage_error instead of raising", function()
+  local w = World.new()
+  local core = w.srv:resourceEnv(World.RESOURCE).Darkchat.core
+  local inside = w.srv:inThread(function()
+    local got
+    -- A sort comparator is called from C: no yield across it.
+    table.sort({ 2, 1 }, function(a, b)
+      got = got or table.pack(core:list(nil))
+      return a < b
+    end)
+    return got
+  end)
+  if w.storage == "mysql" then
+    T.eq({ inside[1], inside[2] }, { false, "storage_error" })
+    T.ok(tostring(inside[3]):find("cannot wait", 1, true), tostring(inside[3]))
+  else
+    T.eq(inside[1], true, "SQLite answers at once, from anywhere")
+  end
+  -- From the thread itself, the same call is answered.
+  T.eq((w:coreCall("list", nil)), true)
+  w:stop()
+end)
