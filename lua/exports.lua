@@ -1,6 +1,6 @@
 -- Server exports for other resources.
 --
--- The documented six (DESIGN "The documented API"), exactly:
+-- The documented six (README "The documented exports"), exactly:
 --   Darkchat_CreateConversationBySrc(src, name, joinCode?)    → { success, newConv? | error }
 --   Darkchat_CreateConversationByNumber(number, name, joinCode?)
 --   Darkchat_AddToConversationBySrc(src, conversationId)      → true | false, code

@@ -27,8 +27,8 @@ pub struct LuaHost {
 
 const RESOURCE_NAME: &str = "17mov_Phone";
 
-/// The FXServer globals the resource uses (DESIGN "FXServer API surface"), reduced to what
-/// loading and calling exports needs.
+/// The FXServer globals the resource uses (those tests/fxserver/fxserver.lua emulates), reduced
+/// to what loading and calling exports needs.
 const STUB: &str = r#"
 local bench = __bench
 local function noop() end

@@ -1,7 +1,7 @@
 -- The generated bad-input matrix (issue 6): every export, every net-event action and every
 -- console subcommand; each argument position gets each hostile value while the other positions
 -- hold valid values, so each case isolates one argument. The expected answer is computed from
--- the input rules (DESIGN "Inputs"), mirrored here as classifiers: a value is either refused
+-- the input rules (README "API", src/input.rs), mirrored here as classifiers: a value is either refused
 -- with a code, or valid, in which case the domain answers (success, or a code such as
 -- not_member). Every refused case must: return the documented failure shape with that code,
 -- raise nothing, send no client event to anyone (the requester's own response excepted), and

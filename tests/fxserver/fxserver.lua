@@ -5,8 +5,9 @@
 -- exports built the way citizen/scripting/lua/scheduler.lua builds them (an event
 -- `__cfx_export_<res>_<name>` hands back a function reference), MessagePack copies at every
 -- resource boundary, a coroutine scheduler with an emulated clock, commands with ACE checks,
--- convars and fake players. Only the globals listed in shared/DESIGN.md ("FXServer API surface")
--- exist, so a resource that uses anything else fails here as it would be wrong there.
+-- convars and fake players. Only the FXServer globals the resource may use exist (the natives
+-- below, which docs/fxserver-runtime.md describes from FXServer's source), so a resource that
+-- uses anything else fails here as it would be wrong there.
 --
 -- Deliberate differences from FXServer (each documented where it is implemented):
 --   * one Lua state for all resources: libraries are copied per resource, but the string
