@@ -496,13 +496,15 @@ T.test("join hooks decide joins, create hooks creations, each with its payload",
     asked[#asked + 1] = { "join", p }
     if p.joinCode == "SECRET1" then return false, "invite only" end
   end)
-  w.srv:resourceEnv(World.RESOURCE).Darkchat.core:create("5550101", "Crew", "SECRET1")
-  w.srv:resourceEnv(World.RESOURCE).Darkchat.core:create("5550101", "Open", "OPEN1")
+  local _, secret = w:coreCall("create", "5550101", "Crew", "SECRET1")
+  local _, open = w:coreCall("create", "5550101", "Open", "OPEN1")
   T.eq(w:call("Darkchat_CreateConversationByNumber", "5550102", "Mine"), { success = false, error = "forbidden" })
   T.eq(w:call("Darkchat_JoinConversationByNumber", "5550102", "SECRET1"), { success = false, error = "forbidden", reason = "invite only" })
   T.eq(w:call("Darkchat_JoinConversationByNumber", "5550103", "open1").success, true)
-  T.eq(asked, { { "create", { number = "5550102", name = "Mine" } }, { "join", { number = "5550102", joinCode = "SECRET1" } },
-    { "join", { number = "5550103", joinCode = "open1" } } })
+  -- Hooks see the rehearsed action's values: the code as stored, the conversation it opens.
+  T.eq(asked, { { "create", { number = "5550102", name = "Mine" } },
+    { "join", { number = "5550102", joinCode = "SECRET1", conversationId = secret.id } },
+    { "join", { number = "5550103", joinCode = "OPEN1", conversationId = open.id } } })
   w:stop()
 end)
 

@@ -645,15 +645,18 @@ end
 --- resource folder, as a database holding the fixture's conversations.
 local function checkBackup(w, _, word, label)
   local path = w.resourceDir .. "/" .. word
+  -- The console prints the path escaped on one line (controls as \u{XXXX}, backslashes doubled).
+  local NAMED = { ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+  local shown = path:gsub("[%z\1-\31\127\\]", function(c) return NAMED[c] or ("\\u{%04X}"):format(c:byte()) end)
   local lines = printed(w)
-  T.eq(lines[1], ("backup to %s started"):format(path), label)
+  T.eq(lines[1], ("backup to %s started"):format(shown), label)
   local deadline = os.time() + 20
   while #lines < 2 and os.time() <= deadline do
     w.srv:runFor(50)
     os.execute("sleep 0.02")
     lines = printed(w)
   end
-  T.eq(lines, { ("backup to %s started"):format(path), ("backup written to %s"):format(path) }, label)
+  T.eq(lines, { ("backup to %s started"):format(shown), ("backup written to %s"):format(shown) }, label)
   -- The file name may hold any byte: read it here, inspect a copy with a plain name.
   local f = assert(io.open(path, "rb"), label .. ": no file at " .. path)
   local copy = T.tmpdir() .. "/copy.db"
