@@ -240,6 +240,43 @@ mod tests {
         assert!(table("wal_marker").is_err());
     }
 
+    /// Column names, in order, of `table` in the SQLite schema (all migrations applied).
+    fn sqlite_columns(table: &str) -> Vec<String> {
+        let store = crate::store::Store::open_in_memory().unwrap();
+        let mut stmt = store
+            .connection()
+            .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+            .unwrap();
+        let names = stmt.query_map([table], |r| r.get(0)).unwrap();
+        names.collect::<rusqlite::Result<Vec<String>>>().unwrap()
+    }
+
+    /// Column names, in order, of `table` in migrations/mysql/0001_initial.sql.
+    fn mysql_columns(table: &str) -> Vec<String> {
+        let schema = include_str!("../migrations/mysql/0001_initial.sql");
+        let start = schema.find(&format!("CREATE TABLE IF NOT EXISTS {table} (")).unwrap();
+        let body = &schema[start..start + schema[start..].find(") ENGINE").unwrap()];
+        body.lines()
+            .skip(1)
+            .map(str::trim)
+            .filter_map(|line| line.split_whitespace().next())
+            .filter(|word| {
+                !word.starts_with("--")
+                    && !["PRIMARY", "UNIQUE", "KEY", "CONSTRAINT", "REFERENCES"].contains(word)
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_list_is_every_column_of_both_schemas() {
+        for table in &TABLES {
+            let listed: Vec<String> = table.columns.iter().map(|(c, _)| (*c).to_owned()).collect();
+            assert_eq!(sqlite_columns(table.name), listed, "{}", table.name);
+            assert_eq!(mysql_columns(table.mysql), listed, "{}", table.mysql);
+        }
+    }
+
     #[test]
     fn rows_are_checked_against_their_columns() {
         let phones = table("phones").unwrap();

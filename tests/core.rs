@@ -224,7 +224,7 @@ fn marking_read_past_the_newest_message_leaves_the_next_message_unread() {
     dc.add_member(&n("2"), id, NOW).unwrap();
     let (newest, _) = dc.send_message(&n("1"), id, "newest", NOW + 1).unwrap();
     // A client naming a message that does not exist yet (or ever) reads up to the newest.
-    for past in [newest.id + 1, newest.id + 1_000, i64::MAX] {
+    for past in [newest.id.get() + 1, newest.id.get() + 1_000, i64::MAX].map(MessageId) {
         dc.mark_read(&n("2"), id, Some(past)).unwrap();
         let seen = dc.conversation(&n("2"), id).unwrap();
         assert!(seen.is_it_read);
