@@ -668,9 +668,141 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
 
   return {
     open, call, close, trapForTest, get version() { return version; },
+    /** 'sqlite' or 'mysql' while open, else null. */
+    get storage() { return opened ? (opened.mysql ? 'mysql' : 'sqlite') : null; },
+    /** The limits it was opened with (wire values), or null. */
+    get limits() { return opened ? opened.limits || null : null; },
     /** MySQL: resolves true once the schema is in place (false if closed first). */
     get ready() { return opened && opened.ready ? opened.ready : Promise.resolve(Boolean(opened)); },
   };
+}
+
+/** Rows per page of `migrateStorage`. */
+const MIGRATE_PAGE_ROWS = 500;
+
+/**
+ * `darkchat migrate-storage` (the server console only): copies a whole store between the live
+ * core, open on MySQL, and a SQLite file inside the resource folder, keeping every id. The core
+ * decides everything (which tables, their columns and order, the statements, the checks on
+ * each row, the sequences): this only moves pages between two cores, awaiting between pages so
+ * the server keeps ticking.
+ * - `from-sqlite`: `file` (an existing Darkchat database) into the MySQL database, which must
+ *   hold no Darkchat rows; on a failure or a count mismatch every row is deleted again (the
+ *   target was empty);
+ * - `to-sqlite`: the MySQL data into `file`, which must not exist yet; removed again on a
+ *   failure or mismatch.
+ * The source is only read. Resolves to `{ migrated, lines }`, never rejects.
+ * @param {{ live: any, makeCore: () => any, root: string, direction: string, file: string,
+ *   pageRows?: number, pause?: () => Promise<void> }} options
+ */
+async function migrateStorage({ live, makeCore, root, direction, file, pageRows, pause }) {
+  const rows = pageRows || MIGRATE_PAGE_ROWS;
+  const wait = pause || (() => new Promise((resolve) => setImmediate(resolve)));
+  const refused = (line) => ({ migrated: false, lines: [line] });
+  if (direction !== 'from-sqlite' && direction !== 'to-sqlite') {
+    return refused('usage: darkchat migrate-storage from-sqlite [file] | to-sqlite <file>');
+  }
+  if (!live || live.storage !== 'mysql') {
+    return refused('migrate-storage copies between SQLite and MySQL: run it while darkchat:storage is mysql');
+  }
+  if (typeof file !== 'string' || file === '') return refused(`${direction}: name the SQLite file`);
+  const rootDir = path.resolve(root);
+  const dbPath = path.resolve(rootDir, file);
+  if (!dbPath.startsWith(rootDir + path.sep)) {
+    return refused(`refused: ${dbPath} is outside the resource folder ${rootDir}; nothing written`);
+  }
+  const exists = fs.existsSync(dbPath);
+  if (direction === 'from-sqlite' && !exists) return refused(`refused: ${dbPath} does not exist; nothing written`);
+  if (direction === 'to-sqlite' && exists) {
+    return refused(`refused: ${dbPath} already exists; name a new file; nothing written`);
+  }
+
+  const call = async (core, method, args) => {
+    const outcome = await core.call(method, JSON.stringify(args));
+    if (!outcome || !outcome.ok) {
+      throw new Error(`${method}: ${outcome ? outcome.message || outcome.code : 'no answer'}`);
+    }
+    return outcome.v || [];
+  };
+  /** `[[table, rows], ...]` in the core's order of the tables (parents first) → a Map. */
+  const counts = async (core) => new Map((await call(core, 'tableCounts', []))[0]);
+
+  let where;
+  try {
+    where = (await call(live, 'stats', []))[0].path;
+    if (direction === 'from-sqlite') {
+      const before = await counts(live);
+      const held = [...before].filter(([, n]) => n !== 0);
+      if (held.length) {
+        return refused(`refused: the ${where} already holds Darkchat data (${held.map(([t, n]) => `${t} ${n}`).join(', ')}); nothing written`);
+      }
+    }
+  } catch (e) {
+    return refused(`migration failed: ${e.message}; nothing written`);
+  }
+
+  const sqlite = makeCore();
+  const opened = sqlite.open({ path: dbPath, limits: live.limits });
+  if (!opened.ok) {
+    if (direction === 'to-sqlite') removeDatabase(dbPath);
+    return refused(`refused: cannot open ${dbPath}: ${opened.message}; nothing written`);
+  }
+  const [source, target] = direction === 'from-sqlite' ? [sqlite, live] : [live, sqlite];
+  const [sourceName, targetName] = direction === 'from-sqlite' ? [dbPath, where] : [where, dbPath];
+  const lines = [];
+  let migrated = false;
+  try {
+    const tables = [...(await counts(source)).keys()];
+    let copied = 0;
+    for (const table of tables) {
+      let after = null;
+      for (;;) {
+        const page = (await call(source, 'exportRows', [table, after, rows]))[0];
+        if (page.length === 0) break;
+        await call(target, 'importRows', [table, JSON.stringify(page)]);
+        copied += page.length;
+        after = page[page.length - 1][0];
+        if (page.length < rows) break;
+        await wait();
+      }
+    }
+    for (const [table, highWater] of (await call(source, 'sequences', []))[0]) {
+      await call(target, 'raiseSequence', [table, highWater]);
+    }
+    const [from, to] = [await counts(source), await counts(target)];
+    let same = true;
+    for (const table of tables) {
+      const ok = from.get(table) === to.get(table);
+      same = same && ok;
+      lines.push(`${table}: ${from.get(table)} in the source, ${to.get(table)} copied${ok ? '' : ' (MISMATCH)'}`);
+    }
+    if (same) {
+      migrated = true;
+      lines.push(`migrated ${copied} rows from ${sourceName} to ${targetName}; the source is unchanged`);
+    } else {
+      lines.push(`migration failed: the row counts differ; ${undo(direction, targetName)}`);
+    }
+  } catch (e) {
+    lines.push(`migration failed: ${String(e && e.message ? e.message : e).split('\n')[0]}; ${undo(direction, targetName)}`);
+  }
+  if (!migrated && direction === 'from-sqlite') {
+    try { await call(live, 'deleteAllRows', []); } catch (e) {
+      lines.push(`could not remove the copied rows from the ${where}: ${e.message}`);
+    }
+  }
+  sqlite.close();
+  if (!migrated && direction === 'to-sqlite') removeDatabase(dbPath);
+  return { migrated, lines };
+}
+
+function undo(direction, target) {
+  return direction === 'from-sqlite' ? `the rows copied into the ${target} are removed`
+    : `the new file ${target} is removed`;
+}
+
+/** A SQLite database this migration created, with its side files. */
+function removeDatabase(dbPath) {
+  for (const suffix of ['', '-wal', '-shm', '-journal', '.lock']) removeQuietly(dbPath + suffix);
 }
 
 /** The in-resource export on FXServer: `DarkchatCore(method, argsJson)`. */
@@ -679,6 +811,7 @@ function serveResource() {
   const root = GetResourcePath(resourceName);
   let core = null;
   let loadError = null;
+  let migrating = false;
   try {
     core = createCore({
       wasmPath: path.join(root, 'bin', 'darkchat.wasm'), root,
@@ -706,6 +839,17 @@ function serveResource() {
       return core.open(options);
     }
     if (method === 'close') return core.close();
+    if (method === 'migrateStorage') {
+      // The console command's: lua/commands.lua refuses it to players before calling.
+      if (migrating) return { ok: true, v: [{ migrated: false, lines: ['a migration is already running'] }] };
+      let direction; let file;
+      try { [direction, file] = JSON.parse(args); } catch (e) { /* answered as a usage line */ }
+      migrating = true;
+      const makeCore = () => createCore({ wasmPath: path.join(root, 'bin', 'darkchat.wasm'), root });
+      return migrateStorage({ live: core, makeCore, root, direction, file })
+        .then((report) => ({ ok: true, v: [report] }))
+        .finally(() => { migrating = false; });
+    }
     return core.call(method, args);
   });
   on('onResourceStop', (name) => {
@@ -714,4 +858,4 @@ function serveResource() {
 }
 
 if (typeof GetCurrentResourceName === 'function' && typeof exports === 'function') serveResource();
-if (typeof module === 'object' && module && module.exports) module.exports = { createCore };
+if (typeof module === 'object' && module && module.exports) module.exports = { createCore, migrateStorage };

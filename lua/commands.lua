@@ -306,6 +306,32 @@ command('backup', '<file>', 'consistent copy of the live database (SQLite online
   return { ('backup to %s started'):format(shown(path)) }
 end)
 
+command('migrate-storage', 'from-sqlite [file] | to-sqlite <file>', 'console only, while darkchat:storage is mysql: copy the whole store from a SQLite file into the empty MySQL database, or from MySQL into a new SQLite file; ids kept, the source unchanged', function(words, _, src)
+  -- A copy of every conversation, in or out: the server console's alone, whatever ACE a
+  -- player holds.
+  if src ~= 0 then return { failed('forbidden', 'migrate-storage runs from the server console only') } end
+  local direction, file = words[1], words[2]
+  if (direction ~= 'from-sqlite' and direction ~= 'to-sqlite') or words[3]
+      or (direction == 'to-sqlite' and not file) then
+    return { usage('migrate-storage') }
+  end
+  if Darkchat.settings.storage ~= 'mysql' then
+    return { 'migrate-storage copies between SQLite and MySQL: run it while darkchat:storage is mysql' }
+  end
+  file = file or Darkchat.settings.db
+  if not (file:sub(1, 1) == '/' or file:match('^%a:[\\/]')) then file = resourcePath .. '/' .. file end
+  -- The copy runs in pages (js/host.js awaits between them): report when it is done.
+  CreateThread(function()
+    local ok, report, message = Darkchat.call('migrateStorage', direction, file)
+    if not ok then
+      say(src, failed(report, message))
+      return
+    end
+    for _, line in ipairs(report.lines or {}) do say(src, shown(line)) end
+  end)
+  return { ('migrate-storage %s %s started'):format(direction, shown(file)) }
+end)
+
 RegisterCommand(COMMAND, function(src, _, rawCommand)
   src = math.tointeger(tonumber(src)) or 0
   local ok, err = pcall(function()

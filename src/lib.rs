@@ -22,6 +22,7 @@ pub mod mysql;
 pub mod service;
 pub mod storage;
 pub mod store;
+pub mod transfer;
 
 #[cfg(any(feature = "module", feature = "vendored"))]
 pub mod lua;

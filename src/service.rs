@@ -93,6 +93,11 @@ impl<S: Storage> Service<S> {
         &self.storage
     }
 
+    /// The storage, for the admin methods that move a whole store ([`crate::transfer`]).
+    pub fn storage_mut(&mut self) -> &mut S {
+        &mut self.storage
+    }
+
     /// Whether the writes that follow are rehearsals (see [`Storage::set_rehearsing`]).
     pub fn set_rehearsing(&mut self, on: bool) {
         self.storage.set_rehearsing(on);

@@ -25,6 +25,7 @@ use std::task::{Context, Poll, Waker};
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::model::{Message, MessageKind, SystemEvent};
+use crate::transfer::{Cell, Sequences, Table};
 
 /// A conversation row with its owner's number resolved.
 #[derive(Debug, Clone)]
@@ -136,6 +137,18 @@ pub trait Read {
     async fn stats(&self) -> Result<Stats>;
     /// A full consistency check of the store: "ok", or the first complaint.
     async fn integrity_check(&self) -> Result<String>;
+    /// Up to `limit` rows of `table` whose key is greater than `after` (from the first when
+    /// `None`), in key order, columns as [`Table::columns`] lists them (a storage move).
+    async fn export_rows(
+        &self,
+        table: &'static Table,
+        after: Option<&Cell>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>>;
+    /// The row count of every table of [`crate::transfer::TABLES`], in that order.
+    async fn table_counts(&self) -> Result<Vec<i64>>;
+    /// The high-water mark of every AUTOINCREMENT table.
+    async fn sequences(&self) -> Result<Sequences>;
 }
 
 /// What only a write transaction can do.
@@ -189,6 +202,13 @@ pub trait Write: Read {
         now: i64,
     ) -> Result<MessageId>;
     async fn insert_standalone_number(&self, license: &str, number: &str, now: i64) -> Result<()>;
+    /// Inserts rows of `table` with their keys as given (a storage move).
+    async fn import_rows(&self, table: &'static Table, rows: &[Vec<Cell>]) -> Result<()>;
+    /// Raises the high-water mark of an AUTOINCREMENT table to at least `high_water` (the
+    /// largest id ever handed out), so that the next id is above it.
+    async fn raise_sequence(&self, table: &'static Table, high_water: u64) -> Result<()>;
+    /// Deletes every row of every copied table (undoing a storage move into an empty store).
+    async fn delete_all_rows(&self) -> Result<()>;
 }
 
 /// A database the rules run on: each operation in one transaction, committed when it returns

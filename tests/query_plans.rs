@@ -33,6 +33,11 @@ const MAY_SCAN: &[(&str, &str)] = &[
         "admin statistics: the file's size from two one-row pragmas",
     ),
     (
+        "UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = ?2",
+        "a storage move (darkchat migrate-storage) raising a high-water mark, once per \
+         AUTOINCREMENT table: SQLite's own table of two rows, which has no index",
+    ),
+    (
         "FROM conversations c ORDER BY c.id DESC LIMIT ?1",
         "admin listing of every conversation, newest first: walks the primary key backwards \
          and stops after LIMIT rows",

@@ -26,7 +26,24 @@ use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId};
 use crate::input::{self, ConversationName, JoinCode, PhoneNumber};
 use crate::service::{Actor, Limits, Service};
-use crate::storage::{run_inline, Storage};
+use crate::storage::{run_inline, Read, Storage, Write};
+use crate::transfer::{self, Cell, Table};
+
+/// `[[table, n], ...]` in [`transfer::TABLES`] order (an array: a JSON object's key order is
+/// not kept on every path to the host).
+fn pairs_reply<'t>(pairs: impl Iterator<Item = (&'t Table, i64)>) -> Reply {
+    Reply::Array(
+        pairs.map(|(t, n)| Reply::Array(vec![reply::str(t.name), Reply::Int(n)])).collect(),
+    )
+}
+
+fn cell(value: Cell) -> Reply {
+    match value {
+        Cell::Null => Reply::Null,
+        Cell::Int(n) => Reply::Int(n),
+        Cell::Text(s) => reply::str(s),
+    }
+}
 
 /// Every method a host can call, by the name hosts use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,10 +68,16 @@ pub enum Method {
     Stats,
     IntegrityCheck,
     Rehearse,
+    ExportRows,
+    ImportRows,
+    TableCounts,
+    Sequences,
+    RaiseSequence,
+    DeleteAllRows,
 }
 
 impl Method {
-    pub const ALL: [Method; 20] = [
+    pub const ALL: [Method; 26] = [
         Method::Create,
         Method::Add,
         Method::Remove,
@@ -75,6 +98,12 @@ impl Method {
         Method::Stats,
         Method::IntegrityCheck,
         Method::Rehearse,
+        Method::ExportRows,
+        Method::ImportRows,
+        Method::TableCounts,
+        Method::Sequences,
+        Method::RaiseSequence,
+        Method::DeleteAllRows,
     ];
 
     pub fn name(self) -> &'static str {
@@ -99,6 +128,12 @@ impl Method {
             Method::Stats => "stats",
             Method::IntegrityCheck => "integrityCheck",
             Method::Rehearse => "rehearse",
+            Method::ExportRows => "exportRows",
+            Method::ImportRows => "importRows",
+            Method::TableCounts => "tableCounts",
+            Method::Sequences => "sequences",
+            Method::RaiseSequence => "raiseSequence",
+            Method::DeleteAllRows => "deleteAllRows",
         }
     }
 
@@ -190,6 +225,29 @@ pub enum Request {
     /// `create`, `join` or `send` run in full and rolled back: the same answer as the real
     /// call, nothing stored (what veto hooks are shown; see [`Storage::set_rehearsing`]).
     Rehearse(Box<Request>),
+    // Moving a whole store between storages (`darkchat migrate-storage`, run by js/host.js for
+    // the server console; the Lua actions behind players' requests never name these):
+    /// Up to `limit` rows of `table` after the key `after`, in key order.
+    ExportRows {
+        table: &'static Table,
+        after: Option<Cell>,
+        limit: u32,
+    },
+    /// Rows inserted with their keys, in one write transaction.
+    ImportRows {
+        table: &'static Table,
+        rows: Vec<Vec<Cell>>,
+    },
+    /// Rows per table.
+    TableCounts,
+    /// The AUTOINCREMENT tables' high-water marks.
+    Sequences,
+    RaiseSequence {
+        table: &'static Table,
+        high_water: u64,
+    },
+    /// Every row of every copied table deleted (undoes a move into an empty store).
+    DeleteAllRows,
 }
 
 impl Request {
@@ -285,6 +343,37 @@ impl Request {
                 let rest = args.get(1..).unwrap_or_default();
                 Request::Rehearse(Box::new(Request::decode(action, rest, limits)?))
             }
+            Method::ExportRows => {
+                let table = transfer::table(short_string(arg(0), "table")?)?;
+                let after = match (arg(1), table.columns[0].1) {
+                    (Arg::Nil, _) => None,
+                    (Arg::Int(n), transfer::Kind::Int) => Some(Cell::Int(*n)),
+                    (Arg::Str(s), transfer::Kind::Text) => Some(Cell::Text(s.clone())),
+                    _ => return Err(Error::invalid("afterKey")),
+                };
+                let limit = match integer(arg(2), "limit")? {
+                    n @ 1.. if n <= i64::from(transfer::MAX_PAGE) => n as u32,
+                    _ => return Err(Error::invalid("limit")),
+                };
+                Request::ExportRows { table, after, limit }
+            }
+            Method::ImportRows => {
+                let table = transfer::table(short_string(arg(0), "table")?)?;
+                let Arg::Str(json) = arg(1) else { return Err(Error::invalid("rows")) };
+                Request::ImportRows { table, rows: transfer::rows_from_json(table, json)? }
+            }
+            Method::TableCounts => Request::TableCounts,
+            Method::Sequences => Request::Sequences,
+            Method::RaiseSequence => {
+                let table = transfer::table(short_string(arg(0), "table")?)?;
+                if !table.sequence {
+                    return Err(Error::invalid("table"));
+                }
+                let high_water = u64::try_from(integer(arg(1), "highWater")?)
+                    .map_err(|_| Error::invalid("highWater"))?;
+                Request::RaiseSequence { table, high_water }
+            }
+            Method::DeleteAllRows => Request::DeleteAllRows,
         })
     }
 
@@ -374,6 +463,41 @@ pub async fn execute<S: Storage>(
         }
         Request::Stats => vec![stats(service.stats().await?)],
         Request::IntegrityCheck => vec![str(service.integrity_check().await?)],
+        Request::ExportRows { table, after, limit } => {
+            let rows = service
+                .storage()
+                .read(async |tx| tx.export_rows(table, after.as_ref(), limit).await)
+                .await?;
+            vec![Reply::Array(
+                rows.into_iter()
+                    .map(|row| Reply::Array(row.into_iter().map(cell).collect()))
+                    .collect(),
+            )]
+        }
+        Request::ImportRows { table, rows } => {
+            service.storage_mut().write(async |tx| tx.import_rows(table, &rows).await).await?;
+            vec![Reply::Int(rows.len() as i64)]
+        }
+        Request::TableCounts => {
+            let counts = service.storage().read(async |tx| tx.table_counts().await).await?;
+            let pairs = transfer::TABLES.iter().zip(counts);
+            vec![pairs_reply(pairs.map(|(t, n)| (t, n)))]
+        }
+        Request::Sequences => {
+            let marks = service.storage().read(async |tx| tx.sequences().await).await?;
+            vec![pairs_reply(marks.into_iter().map(|(t, n)| (t, n as i64)))]
+        }
+        Request::RaiseSequence { table, high_water } => {
+            service
+                .storage_mut()
+                .write(async |tx| tx.raise_sequence(table, high_water).await)
+                .await?;
+            vec![]
+        }
+        Request::DeleteAllRows => {
+            service.storage_mut().write(async |tx| tx.delete_all_rows().await).await?;
+            vec![]
+        }
         Request::CheckSource { .. } | Request::CheckNumber { .. } => unreachable!("answered above"),
         Request::Rehearse(_) => unreachable!("unwrapped above (a rehearsal holds one action)"),
     })

@@ -13,6 +13,7 @@
 //! statement of it that was waited for gets the error, and a transaction whose deferred
 //! statement failed cannot commit.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
@@ -101,10 +102,11 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 }
 
 /// One statement for the host: constant SQL with `?` placeholders, and the values bound to
-/// them (the SQL text never contains a value).
+/// them (the SQL text never contains a value: the one exception is an integer written into DDL
+/// by Rust, see `raise_sequence` in queries.rs).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Statement {
-    pub sql: &'static str,
+    pub sql: Cow<'static, str>,
     pub params: Vec<Value>,
 }
 
@@ -220,12 +222,17 @@ pub type Shared = Rc<RefCell<Link>>;
 
 impl Link {
     /// Queues a statement nobody waits for; it runs with the next batch.
-    pub fn defer(link: &Shared, sql: &'static str, params: Vec<Value>) {
-        link.borrow_mut().queue.push((Statement { sql, params }, None));
+    pub fn defer(link: &Shared, sql: impl Into<Cow<'static, str>>, params: Vec<Value>) {
+        link.borrow_mut().queue.push((Statement { sql: sql.into(), params }, None));
     }
 
     /// Runs a statement (with everything queued before it) and waits for its result.
-    pub async fn run(link: &Shared, sql: &'static str, params: Vec<Value>) -> Result<Outcome> {
+    pub async fn run(
+        link: &Shared,
+        sql: impl Into<Cow<'static, str>>,
+        params: Vec<Value>,
+    ) -> Result<Outcome> {
+        let sql = sql.into();
         let ticket = {
             let mut l = link.borrow_mut();
             if let Some(e) = &l.failed {

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::model::{Message, MessageKind, SystemEvent};
 use crate::storage::{ConversationRow, Listed, MemberRow, Read, Stats, Write};
+use crate::transfer::{self, Cell, Sequences, Table};
 
 /// The columns [`conversation_row`] reads, owner's number included.
 macro_rules! conversation_columns {
@@ -178,6 +179,14 @@ fn conversation_row(c: &mut Columns) -> Result<ConversationRow> {
         last_message_id,
         last_message,
     })
+}
+
+fn cell_value(cell: &Cell) -> Value {
+    match cell {
+        Cell::Null => Value::Null,
+        Cell::Int(n) => Value::Int(*n),
+        Cell::Text(s) => Value::Text(s.clone()),
+    }
 }
 
 fn first(rows: Vec<Vec<Value>>) -> Option<Columns> {
@@ -515,6 +524,100 @@ impl Queries {
         })
     }
 
+    // --- moving a store (darkchat migrate-storage) -------------------------------------
+
+    async fn export_rows(
+        &self,
+        table: &'static Table,
+        after: Option<&Cell>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let sql = transfer::sql(table, true);
+        let rows = match after {
+            None => self.rows(sql.first_page, vec![limit.into()]).await?,
+            Some(key) => self.rows(sql.page_after, vec![cell_value(key), limit.into()]).await?,
+        };
+        rows.into_iter()
+            .map(|row| {
+                let cells = row
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::Null => Ok(Cell::Null),
+                        Value::Int(n) => Ok(Cell::Int(n)),
+                        Value::Text(s) => Ok(Cell::Text(s)),
+                        Value::Float(f) => Err(Error::Internal(format!("unexpected float {f}"))),
+                    })
+                    .collect::<Result<Vec<Cell>>>()?;
+                transfer::checked_row(table, cells)
+                    .map_err(|_| Error::Internal(format!("a row of {} does not fit", table.name)))
+            })
+            .collect()
+    }
+
+    async fn table_counts(&self) -> Result<Vec<i64>> {
+        let mut counts = Vec::new();
+        for table in &transfer::TABLES {
+            counts.push(self.count(transfer::sql(table, true).count, vec![]).await?);
+        }
+        Ok(counts)
+    }
+
+    /// `AUTO_INCREMENT` less one, from information_schema after `ANALYZE TABLE` (MySQL 8
+    /// caches that column; ANALYZE refreshes the cache, MariaDB reads it live), and never below
+    /// the largest id present, in case the read was stale anyway.
+    async fn sequences(&self) -> Result<Sequences> {
+        self.rows("ANALYZE TABLE darkchat_conversations, darkchat_messages", vec![]).await?;
+        let mut marks = Vec::new();
+        for table in transfer::TABLES.iter().filter(|t| t.sequence) {
+            let next = self
+                .count(
+                    "SELECT COALESCE(MAX(AUTO_INCREMENT), 0) FROM information_schema.TABLES \
+                     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+                    vec![table.mysql.into()],
+                )
+                .await?;
+            let max = self.count(transfer::sql(table, true).max_key, vec![]).await?;
+            marks.push((table, (next - 1).max(max).max(0) as u64));
+        }
+        Ok(marks)
+    }
+
+    /// One INSERT per row, queued: the page goes out in one round trip (the last one waited
+    /// for, so a failure is this call's error).
+    async fn import_rows(&self, table: &'static Table, rows: &[Vec<Cell>]) -> Result<()> {
+        let insert = transfer::sql(table, true).insert;
+        let Some((last, rest)) = rows.split_last() else { return Ok(()) };
+        for row in rest {
+            self.defer(insert, row.iter().map(cell_value).collect());
+        }
+        Link::run(&self.link, insert, last.iter().map(cell_value).collect()).await?;
+        Ok(())
+    }
+
+    /// `ALTER TABLE ... AUTO_INCREMENT = n`: DDL takes no placeholders, so the value is written
+    /// into the statement; it is a `u64` formatted by Rust here (digits only), never text from
+    /// anywhere else. InnoDB never sets the counter below the largest id present.
+    async fn raise_sequence(&self, table: &'static Table, high_water: u64) -> Result<()> {
+        if !table.sequence {
+            return Err(Error::invalid("table"));
+        }
+        let next: u64 = high_water.checked_add(1).ok_or(Error::invalid("sequence"))?;
+        Link::run(
+            &self.link,
+            format!("ALTER TABLE {} AUTO_INCREMENT = {next}", table.mysql),
+            vec![],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_all_rows(&self) -> Result<()> {
+        for table in transfer::TABLES.iter().rev() {
+            Link::run(&self.link, transfer::sql(table, true).delete_all, vec![]).await?;
+        }
+        Ok(())
+    }
+
     /// `CHECK TABLE` of every Darkchat table: "ok", or the first complaint.
     async fn integrity_check(&self) -> Result<String> {
         let rows = self
@@ -628,6 +731,20 @@ macro_rules! read_through {
             }
             async fn integrity_check(&self) -> Result<String> {
                 self.0.integrity_check().await
+            }
+            async fn export_rows(
+                &self,
+                table: &'static Table,
+                after: Option<&Cell>,
+                limit: u32,
+            ) -> Result<Vec<Vec<Cell>>> {
+                self.0.export_rows(table, after, limit).await
+            }
+            async fn table_counts(&self) -> Result<Vec<i64>> {
+                self.0.table_counts().await
+            }
+            async fn sequences(&self) -> Result<Sequences> {
+                self.0.sequences().await
             }
         }
     };
@@ -798,5 +915,14 @@ impl Write for WriteTx {
         )
         .await?;
         Ok(())
+    }
+    async fn import_rows(&self, table: &'static Table, rows: &[Vec<Cell>]) -> Result<()> {
+        self.0.import_rows(table, rows).await
+    }
+    async fn raise_sequence(&self, table: &'static Table, high_water: u64) -> Result<()> {
+        self.0.raise_sequence(table, high_water).await
+    }
+    async fn delete_all_rows(&self) -> Result<()> {
+        self.0.delete_all_rows().await
     }
 }

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::model::{Message, MessageKind, SystemEvent};
 use crate::storage::{ConversationRow, Listed, MemberRow, Stats};
+use crate::transfer::{self, Cell, Sequences, Table};
 
 pub struct Tx<'c> {
     conn: &'c Connection,
@@ -521,6 +522,98 @@ impl<'c> Tx<'c> {
             "INSERT INTO standalone_numbers (license, number, created_at) VALUES (?1, ?2, ?3)",
         )?;
         stmt.execute(params![license, number, now])?;
+        Ok(())
+    }
+
+    // --- moving a store (darkchat migrate-storage) -------------------------------------------
+
+    pub fn export_rows(
+        &self,
+        table: &'static Table,
+        after: Option<&Cell>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let sql = transfer::sql(table, false);
+        let limit = i64::from(limit);
+        let mut stmt = self.conn.prepare_cached(match after {
+            None => sql.first_page,
+            Some(_) => sql.page_after,
+        })?;
+        let read = |r: &Row<'_>| {
+            (0..table.columns.len())
+                .map(|i| {
+                    Ok(match r.get_ref(i)? {
+                        ValueRef::Null => Cell::Null,
+                        ValueRef::Integer(n) => Cell::Int(n),
+                        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                        other => {
+                            return Err(rusqlite::Error::InvalidColumnType(
+                                i,
+                                table.columns[i].0.to_owned(),
+                                other.data_type(),
+                            ))
+                        }
+                    })
+                })
+                .collect::<rusqlite::Result<Vec<Cell>>>()
+        };
+        let rows = match after {
+            None => stmt.query_map(params![limit], read)?.collect::<rusqlite::Result<Vec<_>>>(),
+            Some(key) => {
+                stmt.query_map(params![key, limit], read)?.collect::<rusqlite::Result<Vec<_>>>()
+            }
+        }?;
+        Ok(rows)
+    }
+
+    pub fn table_counts(&self) -> Result<Vec<i64>> {
+        transfer::TABLES.iter().map(|t| self.count(transfer::sql(t, false).count, [])).collect()
+    }
+
+    /// `sqlite_sequence` holds the largest id an AUTOINCREMENT table ever handed out (no row
+    /// until it handed out one).
+    pub fn sequences(&self) -> Result<Sequences> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT max(seq) FROM sqlite_sequence WHERE name = ?1")?;
+        transfer::TABLES
+            .iter()
+            .filter(|t| t.sequence)
+            .map(|t| {
+                let seq: Option<i64> = stmt.query_row([t.name], |r| r.get(0))?;
+                Ok((t, seq.unwrap_or(0).max(0) as u64))
+            })
+            .collect()
+    }
+
+    pub fn import_rows(&self, table: &'static Table, rows: &[Vec<Cell>]) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(transfer::sql(table, false).insert)?;
+        for row in rows {
+            stmt.execute(rusqlite::params_from_iter(row))?;
+        }
+        Ok(())
+    }
+
+    /// Inserting a row with an explicit id already moves `sqlite_sequence` up to it; this
+    /// raises it further, to ids used by rows deleted since.
+    pub fn raise_sequence(&self, table: &'static Table, high_water: u64) -> Result<()> {
+        let value = i64::try_from(high_water).map_err(|_| crate::Error::invalid("sequence"))?;
+        let updated = self.conn.execute(
+            "UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = ?2",
+            params![value, table.name],
+        )?;
+        if updated == 0 && value > 0 {
+            self.conn.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)",
+                params![table.name, value],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn delete_all_rows(&self) -> Result<()> {
+        for table in transfer::TABLES.iter().rev() {
+            self.conn.execute(transfer::sql(table, false).delete_all, [])?;
+        }
         Ok(())
     }
 

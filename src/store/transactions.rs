@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::model::{Message, MessageKind, SystemEvent};
 use crate::storage::{ConversationRow, Listed, MemberRow, Read, Stats, Storage, Write};
+use crate::transfer::{Cell, Sequences, Table};
 
 use super::{Store, Transaction, Tx};
 
@@ -148,6 +149,20 @@ macro_rules! read_through {
             async fn integrity_check(&self) -> Result<String> {
                 self.0.integrity_check()
             }
+            async fn export_rows(
+                &self,
+                table: &'static Table,
+                after: Option<&Cell>,
+                limit: u32,
+            ) -> Result<Vec<Vec<Cell>>> {
+                self.0.export_rows(table, after, limit)
+            }
+            async fn table_counts(&self) -> Result<Vec<i64>> {
+                self.0.table_counts()
+            }
+            async fn sequences(&self) -> Result<Sequences> {
+                self.0.sequences()
+            }
         }
     };
 }
@@ -220,5 +235,14 @@ impl Write for WriteTx<'_> {
     }
     async fn insert_standalone_number(&self, license: &str, number: &str, now: i64) -> Result<()> {
         self.0.insert_standalone_number(license, number, now)
+    }
+    async fn import_rows(&self, table: &'static Table, rows: &[Vec<Cell>]) -> Result<()> {
+        self.0.import_rows(table, rows)
+    }
+    async fn raise_sequence(&self, table: &'static Table, high_water: u64) -> Result<()> {
+        self.0.raise_sequence(table, high_water)
+    }
+    async fn delete_all_rows(&self) -> Result<()> {
+        self.0.delete_all_rows()
     }
 }

@@ -144,3 +144,77 @@ T.test("backup: a consistent copy while writes continue", function()
   T.ok(table.concat(w.srv:output(), "\n"):find("already exists", 1, true), "never overwrites")
   w:stop()
 end)
+
+T.test("migrate-storage: a SQLite file into the empty MySQL database, from the console only", function()
+  -- A SQLite store with data, made by a World on SQLite.
+  local filled = World.new({ storage = "sqlite", core = "native" })
+  local id = filled:call("Darkchat_CreateConversationByNumber", "5550101", "Moving").newConv.id
+  T.eq(filled:call("Darkchat_AddToConversationByNumber", "5550102", id), true)
+  for i = 1, 3 do filled:call("Darkchat_SendMessageByNumber", "5550101", id, "m" .. i) end
+  local gone = filled:call("Darkchat_CreateConversationByNumber", "5550102", "Gone").newConv.id
+  T.eq(filled:call("Darkchat_DeleteConversationByNumber", "5550102", gone), true)
+  filled:stop()
+
+  local w = World.new({ storage = "mysql" })
+  local file = w.resourceDir .. "/data/old.db"
+  os.execute(("mkdir -p %q && cp %q %q"):format(w.resourceDir .. "/data", filled.db, file))
+  local before = World.checksumOf(file)
+  local function run(line)
+    w.srv:clearOutput()
+    w.srv:console(line)
+    for _ = 1, 100 do
+      local said = table.concat(w.srv:output(), "\n")
+      if said:find("migrated ", 1, true) or said:find("refused", 1, true) or said:find("failed", 1, true) then break end
+      w.srv:runJs(50)
+      w.srv:runFor(50)
+    end
+    return table.concat(w.srv:output(), "\n")
+  end
+
+  -- A player, even one holding the command's ACE, is refused; nothing is copied.
+  local src = w.players[1]
+  w.srv:setAce(src, "command.darkchat", true)
+  w.srv:playerCommand(src, "darkchat migrate-storage from-sqlite data/old.db")
+  w.srv:runFor(100)
+  local told = false
+  for _, e in ipairs(w.srv:clientEvents(src)) do
+    if e.name == "chat:addMessage" and tostring(e.args[1].args[2]):find("error: forbidden", 1, true) then told = true end
+  end
+  T.ok(told, "the player is told it is refused")
+  local _, none = w:coreCall("list", nil)
+  T.eq(#none, 0, "nothing copied for a player")
+
+  local out = run("darkchat migrate-storage from-sqlite data/old.db")
+  has(out, "migrate-storage from-sqlite " .. file .. " started")
+  has(out, "phones: 2 in the source, 2 copied")
+  has(out, "conversations: 1 in the source, 1 copied")
+  has(out, "members: 2 in the source, 2 copied")
+  has(out, "messages: 4 in the source, 4 copied")
+  has(out, "standalone_numbers: 0 in the source, 0 copied")
+  has(out, "migrated 9 rows from " .. file .. " to mysql database " .. w.mysqlDatabase .. "; the source is unchanged")
+  T.eq(World.checksumOf(file), before, "the source is unchanged")
+  local _, list = w:coreCall("list", nil)
+  T.eq(#list, 1)
+  T.eq(list[1].id, id)
+  T.eq(list[1].name, "Moving")
+  local created = w:call("Darkchat_CreateConversationByNumber", "5550103", "Next").newConv.id
+  T.ok(created > gone, ("%d > %d: ids never reused"):format(created, gone))
+
+  out = run("darkchat migrate-storage from-sqlite data/old.db")
+  has(out, "refused: the mysql database " .. w.mysqlDatabase .. " already holds Darkchat data")
+  out = run("darkchat migrate-storage to-sqlite data/old.db")
+  has(out, "already exists; name a new file; nothing written")
+  out = run("darkchat migrate-storage to-sqlite")
+  has(out, "usage: darkchat migrate-storage from-sqlite [file] | to-sqlite <file>")
+  out = run("darkchat migrate-storage to-sqlite data/new.db")
+  has(out, "conversations: 2 in the source, 2 copied")
+  has(out, "migrated ")
+  w:stop()
+
+  -- On SQLite storage the command says what it needs.
+  local onSqlite = World.new({ storage = "sqlite", core = "native" })
+  onSqlite.srv:clearOutput()
+  onSqlite.srv:console("darkchat migrate-storage from-sqlite")
+  has(table.concat(onSqlite.srv:output(), "\n"), "run it while darkchat:storage is mysql")
+  onSqlite:stop()
+end)
