@@ -6,19 +6,8 @@ local T = require("testlib")
 local World = require("world")
 
 --- Sends a request as player `src`; returns the response table.
-local function ask(w, src, action, payload)
-  local id = math.random(1, 1e9)
-  for _, args in ipairs(w:request(src, id, action, payload)) do
-    if args[1] == id then return args[2] end
-  end
-  error("no response to " .. action)
-end
-
-local function ok(w, src, action, payload)
-  local r = ask(w, src, action, payload)
-  T.eq(r.ok, true, action .. " failed: " .. tostring(r.error))
-  return r.data
-end
+local function ask(w, src, action, payload) return w:ask(src, action, payload) end
+local function ok(w, src, action, payload) return w:ok(src, action, payload) end
 
 local SERVER_EVENTS = { "conversationCreated", "memberAdded", "memberRemoved", "messageSent",
   "conversationRenamed", "conversationDeleted", "ownerChanged", "joinCodeChanged" }

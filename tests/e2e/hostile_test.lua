@@ -12,17 +12,12 @@ local World = require("world")
 --- ones a test means to reach); returns the response table.
 local function ask(w, src, action, payload, gap)
   w.srv:runFor(gap or 250)
-  local id = math.random(1, 1e9)
-  for _, args in ipairs(w:request(src, id, action, payload)) do
-    if args[1] == id then return args[2] end
-  end
-  error("no response to " .. action)
+  return w:ask(src, action, payload)
 end
 
 local function ok(w, src, action, payload)
-  local r = ask(w, src, action, payload)
-  T.eq(r.ok, true, action .. " failed: " .. tostring(r.error))
-  return r.data
+  w.srv:runFor(250)
+  return w:ok(src, action, payload)
 end
 
 --- `ok` without clearing what players received so far (pushes accumulate).

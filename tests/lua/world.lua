@@ -223,6 +223,23 @@ function World:request(src, id, action, payload)
   return responses
 end
 
+--- Sends the phone's request `action` as player `src` with a fresh request id; returns the
+--- response to that id (raises when none came).
+function World:ask(src, action, payload)
+  local id = math.random(1, 1e9)
+  for _, args in ipairs(self:request(src, id, action, payload)) do
+    if args[1] == id then return args[2] end
+  end
+  error("no response to " .. action)
+end
+
+--- `World:ask` that must succeed; returns the response's data.
+function World:ok(src, action, payload)
+  local r = self:ask(src, action, payload)
+  T.eq(r.ok, true, action .. " failed: " .. tostring(r.error))
+  return r.data
+end
+
 --- Client events `src` received, filtered to Darkchat pushes: array of { kind, payload }.
 function World:pushes(src)
   local out = {}
