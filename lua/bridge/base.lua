@@ -10,6 +10,7 @@
 
 ---@class DarkchatAdapter
 ---@field resource string?          resource whose `started` state means the framework is there
+---@field aliases string[]?         other names `darkchat:framework` accepts for it (its own name always works)
 ---@field init fun()?               called once when chosen
 ---@field numberOf fun(src: integer): (string|integer|nil)  asks the framework
 ---@field forgetOn table<string, fun(...): integer?>?  events after which a player's number may change; each returns the source to forget (nil: forget all)

@@ -31,6 +31,7 @@ end
 
 Bridge.register('esx', {
   resource = 'es_extended',
+  aliases = { 'es_extended' },
   init = function()
     ESX = exports.es_extended:getSharedObject()
   end,

@@ -1,6 +1,7 @@
 -- ox_core: `exports.ox_core:CallPlayer(src, 'get', 'phoneNumber')`.
 Bridge.register('ox', {
   resource = 'ox_core',
+  aliases = { 'ox_core' },
   numberOf = function(src)
     return exports.ox_core:CallPlayer(src, 'get', 'phoneNumber')
   end,

@@ -3,6 +3,7 @@ local QBCore
 
 Bridge.register('qbcore', {
   resource = 'qb-core',
+  aliases = { 'qb-core', 'qb' },
   init = function()
     QBCore = exports['qb-core']:GetCoreObject()
   end,

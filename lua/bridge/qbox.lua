@@ -2,6 +2,7 @@
 -- the qb-core name for compatibility.
 Bridge.register('qbox', {
   resource = 'qbx_core',
+  aliases = { 'qbx', 'qbx_core' },
   numberOf = function(src)
     return QbFamily.phoneOf(exports.qbx_core:GetPlayer(src))
   end,

@@ -1,22 +1,50 @@
 -- Chooses the framework adapter: the `darkchat:framework` convar, else the first whose
--- resource is started (Qbox before QBCore), else standalone. Installs the cache-forgetting
--- events, and fills the cache: for the players online now, and for each character that loads.
+-- resource is started (Qbox before QBCore), else standalone. A convar naming a framework whose
+-- resource is not started is said in one line and detection decides instead: forcing a
+-- framework that is absent would fail every lookup. Installs the cache-forgetting events, and
+-- fills the cache: for the players online now, and for each character that loads.
 
-local aliases = { auto = 'auto', qbcore = 'qbcore', ['qb-core'] = 'qbcore', qbox = 'qbox',
-  qbx = 'qbox', esx = 'esx', ox = 'ox', ox_core = 'ox', standalone = 'standalone' }
-
-local function choose()
-  local wanted = aliases[(Darkchat.settings.framework or 'auto'):lower()]
-  if not wanted then
-    Darkchat.log(('unknown darkchat:framework %q; detecting instead'):format(Darkchat.settings.framework))
-    wanted = 'auto'
-  end
-  if wanted ~= 'auto' then return wanted end
+--- The adapter a convar value names (its registered name or one of its aliases, any case),
+--- 'auto', or nil for a name no adapter answers to.
+---@param wanted string
+---@return string?
+local function adapterNamed(wanted)
+  wanted = wanted:lower()
+  if wanted == 'auto' then return 'auto' end
   for _, name in ipairs(Bridge.order) do
-    local resource = Bridge.adapters[name].resource
-    if resource and GetResourceState(resource) == 'started' then return name end
+    if name == wanted then return name end
+    for _, alias in ipairs(Bridge.adapters[name].aliases or {}) do
+      if alias == wanted then return name end
+    end
+  end
+  return nil
+end
+
+---@param name string
+local function started(name)
+  local resource = Bridge.adapters[name].resource
+  return resource == nil or GetResourceState(resource) == 'started'
+end
+
+local function detect()
+  for _, name in ipairs(Bridge.order) do
+    if Bridge.adapters[name].resource and started(name) then return name end
   end
   return 'standalone'
+end
+
+local function choose()
+  local setting = Darkchat.settings.framework or 'auto'
+  local wanted = adapterNamed(setting)
+  if not wanted then
+    Darkchat.log(('unknown darkchat:framework %q; detecting instead'):format(setting))
+  elseif wanted ~= 'auto' and not started(wanted) then
+    Darkchat.log(('darkchat:framework is %s but %s is not started; detecting instead')
+      :format(wanted, Bridge.adapters[wanted].resource))
+  elseif wanted ~= 'auto' then
+    return wanted
+  end
+  return detect()
 end
 
 local name = choose()

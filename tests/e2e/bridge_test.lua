@@ -100,6 +100,28 @@ T.test("the framework convar overrides detection", function()
   w:stop()
 end)
 
+T.test("a forced framework that is not started is said in one line, and detection decides", function()
+  local w = World.new({ framework = "ox", convars = { ["darkchat:framework"] = "QB-Core" } })
+  local said = table.concat(w.srv:output(), "\n")
+  T.ok(said:find("darkchat:framework is qbcore but qb-core is not started; detecting instead", 1, true), said)
+  T.ok(said:find("framework: ox", 1, true), "fell back to the started framework:\n" .. said)
+  T.eq(creatorOf(w, w.players[1]), "5550101", "numbers come from the detected framework")
+  w:stop()
+end)
+
+T.test("a framework is named by its adapter's aliases too, in any case", function()
+  for alias, fw in pairs({ QBX = "qbox", qbx_core = "qbox", es_extended = "esx", ox_core = "ox", ["qb-core"] = "qbcore" }) do
+    local w = World.new({ framework = fw, convars = { ["darkchat:framework"] = alias } })
+    local said = table.concat(w.srv:output(), "\n")
+    T.ok(said:find("framework: " .. fw, 1, true) and not said:find("detecting instead", 1, true),
+      alias .. " names " .. fw .. ":\n" .. said)
+    w:stop()
+  end
+  local w = World.new({ framework = "qbox", convars = { ["darkchat:framework"] = "qbcorex" } })
+  T.ok(table.concat(w.srv:output(), "\n"):find('unknown darkchat:framework "qbcorex"; detecting instead', 1, true))
+  w:stop()
+end)
+
 T.test("a host that cannot load native modules gets one clear line, and exports still answer", function()
   local w = World.new({ stockLua = true })
   local lines = {}
