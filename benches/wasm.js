@@ -1,35 +1,45 @@
 // Export latency through the wasm core (bin/darkchat.wasm served by js/host.js in Node), on a
-// copy of the native benchmark's server-scale database when it is there.
+// copy of the native benchmark's server-scale database when it is there: the path every stock
+// FXServer runs, measured as it runs there.
 //
-//     bash scripts/build-wasm.sh && node benches/wasm.js [--quick] [--iterations N] [--warmup N]
+//     bash scripts/build-wasm.sh && node benches/wasm.js [--quick] [--iterations N] [--warmup N] [--paced N]
 //
 // The seed database is target/bench/seed.db (made by `cargo bench --features vendored --bench
 // exports -- --quick`; 50,000 numbers, 100,000 conversations, 1,000,000 messages); without it a
 // small database is made here. Each run works on a copy under target/bench-wasm/.
 //
-// What is timed: one `core.call(method, argsJson)` of js/host.js, as the DarkchatCore export
-// runs it: the request string, the copy into wasm memory, the core (validation, rules, SQLite
-// through the fs VFS), the JSON reply and JSON.parse. Not included: the Lua side's argument
-// encoding and FXServer's MessagePack hop between the Lua and JS runtimes. `empty call` is a
-// round trip that does no storage work (checkSource), the price of crossing into wasm at all.
+// Three paths per operation, calls alternating between the first two so that the machine's
+// drift hits both alike (the third is derived):
+// - `wasm core call`: one `core.call(method, argsJson)` of js/host.js: the request string, the
+//   copy into wasm memory, the core (validation, rules, SQLite through the fs VFS), the JSON
+//   reply and JSON.parse;
+// - `wasm, as Lua receives it`: the same call with FXServer's cross-runtime export hop around
+//   it: the arguments and the reply packed and unpacked with msgpack-lite, the MessagePack codec
+//   FXServer's JS runtime embeds (the Lua side's C unpacker is stood in for by msgpack-lite);
+// - `wasm main thread incl. checkpoints`: the previous plus this operation's share of the
+//   checkpoints the host's timer ran between its calls (they run on the same thread).
+// `empty call` does no storage work (checkSource): the price of crossing into wasm at all.
 // Targets are drawn at random over the whole database, as in the native benchmark: a listing is
 // of a number with ~30 conversations, a page of a conversation with at least 60 messages, and
 // remove takes back what add and join made; `list, online` / `page, online` repeat within 200
-// numbers / conversations. Prints p50 / p99 / p99.9 / max in microseconds.
+// numbers / conversations. Prints p50 / p99 / p99.9 / max in microseconds, then per operation
+// the longest single main-thread block (a call, or one checkpoint) and the timer checkpoints
+// (count, p50 / max / total ms, p50 of the fs writes each made), then the paced writes: one send
+// every 300 ms, as a live chat writes, each with the checkpoint after it.
 //
 // Pacing: after every call the benchmark yields to Node's event loop (`await new
 // Promise(setImmediate)`, untimed), as a server tick boundary between calls would, so the
 // host's checkpoint timer (250 ms after a call) runs between calls as it does on a server.
-// A checkpoint is therefore not in any call's time; it is reported on its own: per operation,
-// how many timer checkpoints ran, their p50 / max / total milliseconds and the p50 of the fs
-// writes each made (pages copied into the database, plus the log-restart commit's). With
-// `--no-yield` the calls run back to back and the timer never fires (only SQLite's safety-net
-// autocheckpoint, inside a call).
+// With `--no-yield` the calls run back to back and the timer never fires (only SQLite's
+// safety-net autocheckpoint, inside a call), and there is no paced block.
+// Output: the tables, and target/bench/wasm.json with rows shaped as the native benchmark's
+// (`operation`, `path`, `p50_us`, `p99_us`, `p999_us`, `max_us`, `samples`).
 'use strict';
 
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
+const msgpack = require('msgpack-lite');
 const { createCore } = require('../js/host.js');
 
 const { repo, wasmPath } = require('../tests/wasm/helpers');
@@ -43,6 +53,8 @@ const quick = flag('--quick');
 const iterations = option('--iterations', quick ? 500 : 5000);
 const warmup = option('--warmup', quick ? 100 : 500);
 const yieldBetweenCalls = !flag('--no-yield');
+const pacedCount = option('--paced', quick ? 15 : 50);
+const PACED_GAP_MS = 300;
 
 const work = path.join(repo, 'target', 'bench-wasm');
 fs.rmSync(work, { recursive: true, force: true });
@@ -144,62 +156,139 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
+function stats(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999),
+    max: sorted[sorted.length - 1], samples: sorted.length };
+}
+
 const nextTick = () => new Promise(setImmediate);
+const elapsedUs = (t0) => Number(process.hrtime.bigint() - t0) / 1000;
+
+/**
+ * One call as the Lua layer receives it on FXServer: lua/core.lua calls the in-resource export
+ * with (method, argsJson); FXServer packs the arguments with MessagePack in Lua and unpacks them
+ * in JS, runs the export, packs its return value in JS (msgpack-lite, the codec FXServer's JS
+ * runtime embeds) and unpacks it in Lua. The Lua side's C unpacker cannot run here: msgpack-lite
+ * decodes in its place (so this path's figure is an estimate of the hop, not the Lua side's).
+ */
+function callAsLuaReceivesIt(method, text) {
+  const [m, a] = msgpack.decode(msgpack.encode([method, text]));
+  const reply = core.call(m, a);
+  return msgpack.decode(msgpack.encode(reply));
+}
 
 async function main() {
   const rows = [];
+  const blocks = [];
   for (const [name, make] of OPS) {
-    const times = [];
+    const core_ = [];
+    const lua = [];
     let failures = 0;
-    for (let i = 0; i < warmup + iterations; i++) {
+    let longestCallUs = 0;
+    for (let i = 0; i < warmup + 2 * iterations; i++) {
       if (i === warmup) checkpoints = [];
       const [method, args, after] = make();
       const text = JSON.stringify(args);
+      // Calls alternate between the two paths, so that drift hits both alike.
+      const viaLua = i % 2 === 1;
       const t0 = process.hrtime.bigint();
-      const reply = core.call(method, text);
-      const ns = Number(process.hrtime.bigint() - t0);
+      const reply = viaLua ? callAsLuaReceivesIt(method, text) : core.call(method, text);
+      const us = elapsedUs(t0);
       writesAtLastCall = fsWrites;
       if (!reply.ok) failures++;
       if (after) after(reply);
-      if (i >= warmup) times.push(ns / 1000);
+      if (i >= warmup) {
+        (viaLua ? lua : core_).push(us);
+        longestCallUs = Math.max(longestCallUs, us);
+      }
       if (yieldBetweenCalls) await nextTick();
     }
     // The checkpoint due after this operation's last calls belongs to it too.
     if (yieldBetweenCalls) await new Promise((resolve) => setTimeout(resolve, 300));
-    times.sort((a, b) => a - b);
     const done = checkpoints.filter((c) => c.result === 1);
     const worked = done.map((c) => c.ms).sort((a, b) => a - b);
     const written = done.map((c) => c.pages).sort((a, b) => a - b);
-    rows.push({ name, p50: percentile(times, 0.5), p99: percentile(times, 0.99), p999: percentile(times, 0.999),
-      max: times[times.length - 1], failures, samples: times.length,
+    const checkpointUs = 1000 * checkpoints.reduce((sum, c) => sum + c.ms, 0);
+    // Main-thread time per export: the call as Lua receives it plus an equal share of every
+    // checkpoint this block's calls made the host run (they run on the same thread).
+    const share = checkpointUs / (core_.length + lua.length);
+    const longestCheckpointUs = 1000 * checkpoints.reduce((m, c) => Math.max(m, c.ms), 0);
+    rows.push({ operation: name, path: 'wasm core call', ...stats(core_), failures });
+    rows.push({ operation: name, path: 'wasm, as Lua receives it', ...stats(lua) });
+    rows.push({ operation: name, path: 'wasm main thread incl. checkpoints', ...stats(lua.map((us) => us + share)) });
+    blocks.push({ operation: name, longestCallUs, longestCheckpointUs,
+      longestBlockUs: Math.max(longestCallUs, longestCheckpointUs),
       checkpoints: { count: worked.length, idle: checkpoints.length - worked.length,
-        p50: worked.length ? percentile(worked, 0.5) : 0, max: worked.length ? worked[worked.length - 1] : 0,
-        total: worked.reduce((a, b) => a + b, 0), pagesP50: written.length ? percentile(written, 0.5) : 0 } });
+        p50Ms: worked.length ? percentile(worked, 0.5) : 0, maxMs: worked.length ? worked[worked.length - 1] : 0,
+        totalMs: worked.reduce((a, b) => a + b, 0), pagesP50: written.length ? percentile(written, 0.5) : 0 } });
   }
+  const paced = yieldBetweenCalls ? await pacedWrites() : null;
   const integrity = call('integrityCheck', []).v[0];
   core.close();
-  report(rows, integrity);
+  report(rows, blocks, paced, integrity);
 }
 
-function report(rows, integrity) {
+/**
+ * A live server's writes: one send every PACED_GAP_MS (a chat of a few players), each followed
+ * by the checkpoint the host's timer runs after it. Per write: the call as Lua receives it plus
+ * the checkpoints that ran before the next write, all on the main thread.
+ */
+async function pacedWrites() {
+  const perWrite = [];
+  let longestBlockUs = 0;
+  for (let i = 0; i < pacedCount; i++) {
+    checkpoints = [];
+    const [id, number] = nextPair();
+    const t0 = process.hrtime.bigint();
+    callAsLuaReceivesIt('send', JSON.stringify([number, id, 'a paced message of ordinary length']));
+    const us = elapsedUs(t0);
+    writesAtLastCall = fsWrites;
+    await new Promise((resolve) => setTimeout(resolve, PACED_GAP_MS));
+    const checkpointUs = 1000 * checkpoints.reduce((sum, c) => sum + c.ms, 0);
+    perWrite.push(us + checkpointUs);
+    longestBlockUs = Math.max(longestBlockUs, us, 1000 * checkpoints.reduce((m, c) => Math.max(m, c.ms), 0));
+  }
+  return { gapMs: PACED_GAP_MS, ...stats(perWrite), longestBlockUs };
+}
+
+function report(rows, blocks, paced, integrity) {
   const wasmBytes = fs.statSync(wasmPath).size;
   console.log(`wasm core ${opened.version} (${(wasmBytes / 1e6).toFixed(2)} MB module), Node ${process.version}, `
     + `database ${(size / 1e6).toFixed(0)} MB (${seeded ? 'copy of target/bench/seed.db' : 'small, made here'}), `
-    + `${iterations} calls per operation after ${warmup} warm-up; integrity_check ${integrity}`);
+    + `${iterations} calls per operation and path after ${warmup} warm-up; integrity_check ${integrity}`);
   console.log(yieldBetweenCalls
     ? 'paced: yields to the event loop after every call (untimed); checkpoints run in the host\'s timer between calls'
     : 'not paced (--no-yield): calls back to back, the timer never runs');
   const fmt = (us) => us.toFixed(1).padStart(9);
-  const ms = (v) => v.toFixed(2).padStart(7);
-  console.log(`${'operation'.padEnd(14)} ${'p50 µs'.padStart(9)} ${'p99 µs'.padStart(9)} ${'p99.9 µs'.padStart(9)} ${'max µs'.padStart(9)}  refused`
-    + `  | timer checkpoints: ${'count'.padStart(5)} ${'p50 ms'.padStart(7)} ${'max ms'.padStart(7)} ${'total ms'.padStart(8)} ${'p50 writes'.padStart(10)}`);
+  console.log(`${'operation'.padEnd(14)} ${'path'.padEnd(36)} ${'p50 µs'.padStart(9)} ${'p99 µs'.padStart(9)} ${'p99.9 µs'.padStart(9)} ${'max µs'.padStart(9)}`);
   for (const r of rows) {
-    const c = r.checkpoints;
-    console.log(`${r.name.padEnd(14)} ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.p999)} ${fmt(r.max)}  ${String(r.failures).padStart(7)}`
-      + `  |                    ${String(c.count).padStart(5)} ${ms(c.p50)} ${ms(c.max)} ${c.total.toFixed(1).padStart(8)} ${String(c.pagesP50).padStart(10)}`);
+    console.log(`${r.operation.padEnd(14)} ${r.path.padEnd(36)} ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.p999)} ${fmt(r.max)}`
+      + (r.failures ? `  (${r.failures} refused)` : ''));
   }
-  fs.writeFileSync(path.join(work, 'wasm.json'),
-    JSON.stringify({ iterations, warmup, seeded, wasmBytes, paced: yieldBetweenCalls, rows }, null, 2));
+  const ms = (v) => v.toFixed(2).padStart(8);
+  console.log();
+  console.log(`${'operation'.padEnd(14)} longest main-thread block ms: ${'call'.padStart(8)} ${'chkpt'.padStart(8)}`
+    + `  | timer checkpoints: ${'count'.padStart(5)} ${'p50 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'total ms'.padStart(8)} ${'p50 writes'.padStart(10)}`);
+  for (const b of blocks) {
+    const c = b.checkpoints;
+    console.log(`${b.operation.padEnd(14)} ${' '.repeat(30)} ${ms(b.longestCallUs / 1000)} ${ms(b.longestCheckpointUs / 1000)}`
+      + `  |                    ${String(c.count).padStart(5)} ${ms(c.p50Ms)} ${ms(c.maxMs)} ${c.totalMs.toFixed(1).padStart(8)} ${String(c.pagesP50).padStart(10)}`);
+  }
+  if (paced) {
+    console.log();
+    console.log(`paced writes (one send every ${paced.gapMs} ms, ${paced.samples} of them), main-thread time per write `
+      + `incl. its checkpoint: p50 ${(paced.p50 / 1000).toFixed(2)} ms, p99 ${(paced.p99 / 1000).toFixed(2)} ms, `
+      + `max ${(paced.max / 1000).toFixed(2)} ms; longest single block ${(paced.longestBlockUs / 1000).toFixed(2)} ms`);
+  }
+  const results = rows.map((r) => ({ operation: r.operation, path: r.path, p50_us: r.p50, p99_us: r.p99,
+    p999_us: r.p999, max_us: r.max, samples: r.samples }));
+  const out = path.join(repo, 'target', 'bench', 'wasm.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify({ command: 'node benches/wasm.js', node: process.version, iterations, warmup,
+    seeded, wasmBytes, paced: yieldBetweenCalls, machine: { cores: require('os').cpus().length },
+    results, blocks, pacedWrites: paced }, null, 2));
+  console.log(`\nwritten ${path.relative(repo, out)}`);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
