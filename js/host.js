@@ -413,6 +413,20 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
     return readReply(reply);
   }
 
+  /** `exchange` for a reply of bytes: a copy of them, as a Buffer. */
+  function exchangeBytes(fn, text) {
+    const x = instance.exports;
+    const data = encoder.encode(text);
+    const ptr = x.dc_alloc(data.length);
+    bytes().set(data, ptr);
+    const reply = fn(ptr, data.length);
+    x.dc_free(ptr, data.length);
+    const len = new DataView(x.memory.buffer).getUint32(reply, true);
+    const out = Buffer.from(bytes().subarray(reply + 4, reply + 4 + len));
+    x.dc_free(reply, len + 4);
+    return out;
+  }
+
   /** The text of a reply the module wrote at `reply` (freed here). */
   function readReply(reply) {
     const x = instance.exports;
@@ -485,6 +499,28 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
     const args = typeof argsJson === 'string' ? argsJson : '[]';
     const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
     const reply = guarded(() => JSON.parse(exchange(instance.exports.dc_call, request)));
+    if (logPending) scheduleCheckpoint();
+    return reply;
+  }
+
+  /**
+   * `call` for this resource's own Lua on the SQLite store: the reply as the MessagePack bytes
+   * the core packed (a Buffer, which FXServer hands to Lua as one string for `msgpack.unpack`),
+   * so that this thread neither parses the reply nor packs its fields. Answers as `call` does
+   * (an object) where the core did not run: the store closed or on MySQL, a trap.
+   * @returns {Buffer | object}
+   */
+  function callPacked(method, argsJson) {
+    if (!opened || opened.mysql) return call(method, argsJson);
+    if (!instance) {
+      try { start(opened); } catch (e) {
+        instance = null;
+        return { ok: false, code: 'storage_error', message: `cannot reopen the database: ${e.message}` };
+      }
+    }
+    const args = typeof argsJson === 'string' ? argsJson : '[]';
+    const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
+    const reply = guarded(() => exchangeBytes(instance.exports.dc_call_packed, request));
     if (logPending) scheduleCheckpoint();
     return reply;
   }
@@ -667,7 +703,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
   }
 
   return {
-    open, call, close, trapForTest, get version() { return version; },
+    open, call, callPacked, close, trapForTest, get version() { return version; },
     /** 'sqlite' or 'mysql' while open, else null. */
     get storage() { return opened ? (opened.mysql ? 'mysql' : 'sqlite') : null; },
     /** The limits it was opened with (wire values), or null. */
@@ -850,7 +886,7 @@ function serveResource() {
         .then((report) => ({ ok: true, v: [report] }))
         .finally(() => { migrating = false; });
     }
-    return core.call(method, args);
+    return core.callPacked(method, args);
   });
   on('onResourceStop', (name) => {
     if (name === resourceName && core) core.close();

@@ -127,6 +127,13 @@ local function wasmCore(serve)
             .. 'asynchronously; call from a thread, an event handler or an export'
         end
         local reply = serve(nil, method, wireArgs(...))
+        -- On SQLite the reply comes as the MessagePack bytes the core packed (js/host.js
+        -- callPacked): unpacked here in C, where an object would cost the JS thread a parse
+        -- and a packing of every field.
+        if type(reply) == 'string' then
+          local unpacked, value = pcall(msgpack.unpack, reply)
+          reply = unpacked and value or nil
+        end
         if type(reply) ~= 'table' then return false, 'storage_error', 'the wasm core did not answer' end
         if reply.ok then
           local values = reply.v or {}

@@ -14,6 +14,8 @@
 //! - `dc_open(ptr, len) → reply`: `{"storage": "sqlite" | "mysql", "path" (sqlite), "limits":
 //!   {key: wire value}, "seed": "<64 hex>", "now"}` → `{"ok": true, "version",
 //!   "schemaVersion"}` or `{"ok": false, "message"}`;
+//! - `dc_call_packed(ptr, len) → reply`: SQLite only, the same call with the reply as
+//!   MessagePack bytes (the host's own Lua unpacks them);
 //! - `dc_call(ptr, len) → reply`: `{"m": "<method>", "a": [wire values], "now": <unix s>}` →
 //!   [`api::WireOutcome`], or on MySQL a step (below);
 //! - MySQL only: `dc_migrate() → step` (the schema, before the first call);
@@ -120,6 +122,26 @@ pub unsafe extern "C" fn dc_call(ptr: *const u8, len: usize) -> *mut u8 {
     reply.unwrap_or_else(|e| respond(&api::WireOutcome(&Err(e))))
 }
 
+/// [`dc_call`] on the SQLite store with the reply as MessagePack bytes (see `api::msgpack`):
+/// the host hands them to its Lua as they are. MySQL calls go through [`dc_call`] (they are
+/// driven step by step, and their outcome reaches Lua from a promise).
+///
+/// # Safety
+/// `ptr..ptr+len` must be a buffer from [`dc_alloc`] holding the request.
+#[no_mangle]
+pub unsafe extern "C" fn dc_call_packed(ptr: *const u8, len: usize) -> *mut u8 {
+    let request = request(ptr, len);
+    let outcome = with_core(|core| match core {
+        Core::Sqlite(core) => Ok(call_sqlite(core, request)),
+        Core::Mysql(_) => Err(Error::invalid("storage")),
+    })
+    .and_then(|outcome| outcome);
+    let value = serde_json::to_value(api::WireOutcome(&outcome)).unwrap_or(Value::Null);
+    let mut body = Vec::with_capacity(256);
+    api::msgpack::pack(&value, &mut body);
+    framed(&body)
+}
+
 /// MySQL: starts bringing the schema up to date (the host runs it before the first call).
 #[no_mangle]
 pub extern "C" fn dc_migrate() -> *mut u8 {
@@ -196,6 +218,11 @@ unsafe fn request(ptr: *const u8, len: usize) -> Result<Value> {
 
 fn respond(reply: &impl serde::Serialize) -> *mut u8 {
     let body = serde_json::to_vec(reply).unwrap_or_else(|_| b"{\"ok\":false}".to_vec());
+    framed(&body)
+}
+
+/// `body` in a buffer from [`dc_alloc`], after its length (4 bytes, little-endian).
+fn framed(body: &[u8]) -> *mut u8 {
     let out = dc_alloc(body.len() + 4);
     // SAFETY: `out` holds `body.len() + 4` bytes.
     unsafe {

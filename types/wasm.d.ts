@@ -29,6 +29,8 @@ interface DarkchatWasmExports {
   dc_free(ptr: number, len: number): void;
   dc_open(ptr: number, len: number): number;
   dc_call(ptr: number, len: number): number;
+  /** The same call with the reply as MessagePack bytes (SQLite only). */
+  dc_call_packed(ptr: number, len: number): number;
   dc_migrate(): number;
   dc_resume(ptr: number, len: number): number;
   dc_abort(call: number): number;

@@ -14,6 +14,7 @@
 //! Never reads the clock or the OS: `now` comes from the host with every call.
 
 mod args;
+pub mod msgpack;
 mod reply;
 mod wire;
 

@@ -25,6 +25,7 @@
 local HERE = (debug.getinfo(1, 'S').source:sub(2):match('^(.*)[/\\]') or '.')
 local Copy = dofile(HERE .. '/msgpack_copy.lua')
 local Json = dofile(HERE .. '/json.lua')
+local Msgpack = dofile(HERE .. '/msgpack.lua')
 local JsHost = dofile(HERE .. '/jshost.lua')
 
 local FX = {}
@@ -657,6 +658,8 @@ function Server:_makeEnv(inst)
   env.Citizen = { Wait = Wait, CreateThread = CreateThread, SetTimeout = SetTimeout }
   function env.GetGameTimer() return srv._now end
   env.json = { encode = Json.encode, decode = Json.decode }
+  -- FXServer's Lua `msgpack` global (C there), over the emulator's codec.
+  env.msgpack = { pack = Msgpack.encode, unpack = Msgpack.decode }
   return env
 end
 

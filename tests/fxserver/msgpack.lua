@@ -1,7 +1,9 @@
 -- A minimal MessagePack codec for the emulator's JS bridge (jshost.lua): the bytes FXServer puts
--- between a Lua and a JS runtime. Integers stay integers and floats floats; strings travel byte
--- for byte (the JS side decodes them as UTF-8, as FXServer's does); a table that is a sequence
--- without holes is an array, any other table a map; a function cannot cross here and raises.
+-- between a Lua and a JS runtime; also the emulated Lua's `msgpack` global. It writes the 32-bit
+-- and 64-bit forms only, and reads every form. Integers stay integers and floats floats;
+-- strings travel byte for byte (the JS side decodes them as UTF-8, as FXServer's does); a table
+-- that is a sequence without holes is an array, any other table a map; a function cannot cross
+-- here and raises.
 local M = {}
 
 local function isArray(t)
@@ -75,10 +77,22 @@ function M.decode(s)
     if b == 0xc0 then return nil end
     if b == 0xc2 then return false end
     if b == 0xc3 then return true end
+    if b == 0xcc then return take('>I1') end
+    if b == 0xcd then return take('>I2') end
+    if b == 0xce then return take('>I4') end
+    if b == 0xcf then return take('>i8') end -- beyond 2^63 wraps, as Lua's integers do
+    if b == 0xd0 then return take('>i1') end
+    if b == 0xd1 then return take('>i2') end
+    if b == 0xd2 then return take('>i4') end
     if b == 0xd3 then return take('>i8') end
+    if b == 0xca then return take('>f') end
     if b == 0xcb then return take('>d') end
+    if b == 0xd9 or b == 0xc4 then return take('>s1') end -- str 8, bin 8
+    if b == 0xda or b == 0xc5 then return take('>s2') end -- str 16, bin 16
     if b == 0xdb or b == 0xc6 then return take('>s4') end -- str 32, bin 32
+    if b == 0xdc then return list(take('>I2')) end
     if b == 0xdd then return list(take('>I4')) end
+    if b == 0xde then return map(take('>I2')) end
     if b == 0xdf then return map(take('>I4')) end
     error(('msgpack type 0x%02x not handled'):format(b), 0)
   end

@@ -8,6 +8,7 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
+const msgpackLite = require('msgpack-lite');
 const { createResource } = require('./fxjs');
 const { createCore } = require('../../js/host.js');
 const { repo, wasmPath, tmpRoot, wire } = require('./helpers');
@@ -24,6 +25,12 @@ function startResource(root) {
   const printed = [];
   const res = createResource({ name: '17mov_Phone', dir: root, print: (l) => printed.push(l) });
   res.runScript(path.join(root, 'js', 'host.js'));
+  // What lua/core.lua does with a reply: a calls' MessagePack bytes (a Buffer here, a string in
+  // Lua) are unpacked; objects (open, close, refusals) come as they are.
+  const unpacked = (reply) => (Buffer.isBuffer(reply) ? msgpackLite.decode(reply) : reply);
+  const callExportFrom = res.callExportFrom.bind(res);
+  res.callExportFrom = (...args) => unpacked(callExportFrom(...args));
+  res.callExport = (...args) => res.callExportFrom('17mov_Phone', ...args);
   return { res, printed };
 }
 
