@@ -13,9 +13,11 @@
 // - `wasm core call`: one `core.call(method, argsJson)` of js/host.js: the request string, the
 //   copy into wasm memory, the core (validation, rules, SQLite through the fs VFS), the JSON
 //   reply and JSON.parse;
-// - `wasm, as Lua receives it`: the same call with FXServer's cross-runtime export hop around
-//   it: the arguments and the reply packed and unpacked with msgpack-lite, the MessagePack codec
-//   FXServer's JS runtime embeds (the Lua side's C unpacker is stood in for by msgpack-lite);
+// - `wasm, as Lua receives it`: the call the DarkchatCore export makes (`callPacked`: the reply
+//   as the core's MessagePack bytes) with FXServer's cross-runtime export hop around it: the
+//   arguments and the bytes packed and unpacked with msgpack-lite, the MessagePack codec
+//   FXServer's JS runtime embeds, then the bytes unpacked as lua/core.lua does (the Lua side's
+//   C unpacker is stood in for by msgpack-lite);
 // - `wasm main thread incl. checkpoints`: the previous plus this operation's share of the
 //   checkpoints the host's timer ran between its calls (they run on the same thread).
 // `empty call` does no storage work (checkSource): the price of crossing into wasm at all.
@@ -174,8 +176,9 @@ const elapsedUs = (t0) => Number(process.hrtime.bigint() - t0) / 1000;
  */
 function callAsLuaReceivesIt(method, text) {
   const [m, a] = msgpack.decode(msgpack.encode([method, text]));
-  const reply = core.call(m, a);
-  return msgpack.decode(msgpack.encode(reply));
+  const crossed = msgpack.decode(msgpack.encode(core.callPacked(m, a)));
+  // On SQLite the core's own MessagePack bytes: the Lua side unpacks them (lua/core.lua).
+  return Buffer.isBuffer(crossed) ? msgpack.decode(crossed) : crossed;
 }
 
 async function main() {
