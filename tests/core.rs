@@ -488,12 +488,14 @@ fn only_the_owner_removes_others() {
     dc.add_member(&n("2"), id, NOW).unwrap();
     dc.add_member(&n("3"), id, NOW).unwrap();
     let (one, two, three) = (n("1"), n("2"), n("3"));
-    assert_eq!(dc.kick(Actor::Member(&two), id, &three, NOW).unwrap_err().code(), "forbidden");
-    assert_eq!(dc.kick(Actor::Member(&one), id, &one, NOW).unwrap_err().code(), "forbidden");
-    assert_eq!(dc.kick(Actor::Member(&one), id, &n("4"), NOW).unwrap_err().code(), "not_member");
-    let change = dc.kick(Actor::Member(&one), id, &three, NOW).unwrap();
+    let kick =
+        |dc: &mut Darkchat, actor, number: &PhoneNumber| dc.kick(actor, id, number, false, NOW);
+    assert_eq!(kick(&mut dc, Actor::Member(&two), &three).unwrap_err().code(), "forbidden");
+    assert_eq!(kick(&mut dc, Actor::Member(&one), &one).unwrap_err().code(), "forbidden");
+    assert_eq!(kick(&mut dc, Actor::Member(&one), &n("4")).unwrap_err().code(), "not_member");
+    let change = kick(&mut dc, Actor::Member(&one), &three).unwrap();
     assert_eq!(change.message.unwrap().event, Some(SystemEvent::Removed));
     assert_eq!(change.recipients, vec!["1", "2"]);
-    dc.kick(Actor::Admin, id, &one, NOW).unwrap();
+    kick(&mut dc, Actor::Admin, &one).unwrap();
     assert_eq!(dc.conversation(&two, id).unwrap().owner, "2");
 }

@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial.sql", include_str!("../../migrations/0001_initial.sql")),
     ("0002_read_paths.sql", include_str!("../../migrations/0002_read_paths.sql")),
     ("0003_unread_index.sql", include_str!("../../migrations/0003_unread_index.sql")),
+    ("0004_anonymity.sql", include_str!("../../migrations/0004_anonymity.sql")),
 ];
 
 /// The schema version this build writes.
