@@ -93,10 +93,12 @@ local ACTIONS = {
   -- A ban is named by the id the ban list shows (the banned member is no longer a member).
   unban = { fields = { conversationId = number, banId = number }, buckets = OWNER,
     run = function(n, p)
+      local banId = math.tointeger(p.banId)
+      if not banId or banId <= 0 or banId > (1 << 53) - 1 then return false, 'invalid_argument' end
       local ok, bans = Actions.bans(n, p.conversationId)
       if not ok then return false, bans end
       for _, ban in ipairs(bans) do
-        if ban.id == p.banId then return Actions.unban(n, p.conversationId, ban.number) end
+        if ban.id == banId then return Actions.unban(n, p.conversationId, ban.number) end
       end
       return false, 'not_member'
     end },

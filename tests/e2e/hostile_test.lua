@@ -198,8 +198,10 @@ T.test("owner actions that reach every member have their own rate limit", functi
   local actions = {
     { "rename", { conversationId = conv.id, name = "Name" } },
     { "regenerateCode", { conversationId = conv.id } },
-    { "transfer", { conversationId = conv.id, to = "5550101" } },
-    { "kick", { conversationId = conv.id, number = "5550109" } },
+    { "transfer", { conversationId = conv.id, to = "Nobody" } },
+    { "kick", { conversationId = conv.id, alias = "Nobody" } },
+    { "unban", { conversationId = conv.id, banId = 1 } },
+    { "setModerator", { conversationId = conv.id, alias = "Nobody" } },
     { "delete", { conversationId = 99999 } },
   }
   local done = 0
@@ -400,15 +402,15 @@ T.test("pushes and server events carry the core's integer ids, not the client's 
     end)
   end
   local conv = ok(w, a, "create", { name = "Crew" })
-  ok(w, b, "join", { joinCode = conv.joinCode })
-  ok(w, w.players[3], "join", { joinCode = conv.joinCode })
+  ok(w, b, "join", { joinCode = conv.joinCode, alias = "Bee" })
+  ok(w, w.players[3], "join", { joinCode = conv.joinCode, alias = "Cat" })
   local float = conv.id + 0.0
   w.srv:clearClientEvents()
   done(w, a, "send", { conversationId = float, content = "hi" })
   done(w, a, "rename", { conversationId = float, name = "New" })
   done(w, a, "regenerateCode", { conversationId = float })
-  done(w, a, "kick", { conversationId = float, number = "5550103" })
-  done(w, a, "transfer", { conversationId = float, to = "5550102" })
+  done(w, a, "kick", { conversationId = float, alias = "Cat" })
+  done(w, a, "transfer", { conversationId = float, to = "Bee" })
   T.eq(w:call("Darkchat_DeleteConversationBySrc", b, float), true)
   local pushes = w:pushes(b)
   T.ok(#pushes >= 5, #pushes .. " pushes")
