@@ -186,6 +186,7 @@ T.test("bans: a kick bans by default, scripts and codes cannot bring the number 
   -- Bans are stored: a restart keeps them.
   T.eq(w:call("Darkchat_KickFromConversationByNumber", "5550101", conv.id, "5550102"), true)
   w.srv:stop(World.RESOURCE)
+  w.srv:clearOutput() -- so that a MySQL world waits for the new start's ready line
   w.srv:ensure(World.RESOURCE)
   w.srv:runFor(50)
   if w.storage == "mysql" then w:awaitMysql() end
