@@ -177,6 +177,8 @@ T.test("bans: a kick bans by default, scripts and codes cannot bring the number 
   T.eq(bans.success, true)
   T.eq(bans.bans[1].number, "5550102")
   T.eq(w:ask(c, "unban", { conversationId = conv.id, banId = bans.bans[1].id }).error, "forbidden")
+  T.eq(w:ask(a, "unban", { conversationId = conv.id, banId = bans.bans[1].id + 1 }).error, "not_member", "no such ban")
+  T.eq(w:ask(b, "join", { joinCode = conv.joinCode }).error, "banned", "still banned")
   T.eq(w:call("Darkchat_UnbanFromConversationByNumber", "5550101", conv.id, "5550102"), true)
   T.eq(select(2, w:call("Darkchat_UnbanFromConversationByNumber", "5550101", conv.id, "5550102")), "not_member")
   w:ok(b, "join", { joinCode = conv.joinCode })
