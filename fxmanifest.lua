@@ -23,6 +23,7 @@ server_scripts {
   'lua/bridge/ox.lua',
   'lua/bridge/standalone.lua',
   'lua/bridge/select.lua',
+  'lua/client.lua',
   'lua/notify.lua',
   'lua/hooks.lua',
   'lua/ratelimit.lua',

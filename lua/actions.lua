@@ -11,25 +11,17 @@ local function idOf(conversationId)
   return math.tointeger(conversationId)
 end
 
-local function others(numbers, except)
-  local out = {}
-  for _, number in ipairs(numbers) do
-    if number ~= except then out[#out + 1] = number end
-  end
-  return out
-end
-
-function Actions.create(number, name, joinCode)
-  local allowed, code, reason = Hooks.allow('create', number, name, joinCode)
+function Actions.create(number, name, joinCode, alias)
+  local allowed, code, reason = Hooks.allow('create', number, name, joinCode, alias)
   if not allowed then return false, code, reason end
-  local ok, conv, detail = Darkchat.call('create', number, name, joinCode)
+  local ok, conv, detail = Darkchat.call('create', number, name, joinCode, alias)
   if not ok then return false, conv, detail end
   Notify.server('conversationCreated', { conversationId = conv.id, number = conv.recipients[1], name = conv.name })
   return true, conv
 end
 
-function Actions.add(number, conversationId)
-  local ok, change, detail = Darkchat.call('add', number, conversationId)
+function Actions.add(number, conversationId, alias)
+  local ok, change, detail = Darkchat.call('add', number, conversationId, alias)
   if not ok then return false, change, detail end
   Notify.memberAdded(change)
   return true, change
@@ -42,10 +34,10 @@ function Actions.remove(number, conversationId, isSelf)
   return true, change
 end
 
-function Actions.join(number, joinCode)
-  local allowed, code, reason = Hooks.allow('join', number, joinCode)
+function Actions.join(number, joinCode, alias)
+  local allowed, code, reason = Hooks.allow('join', number, joinCode, alias)
   if not allowed then return false, code, reason end
-  local ok, conv, change = Darkchat.call('join', number, joinCode)
+  local ok, conv, change = Darkchat.call('join', number, joinCode, alias)
   if not ok then return false, conv, change end
   Notify.memberAdded(change, true)
   return true, conv
@@ -54,10 +46,10 @@ end
 function Actions.send(number, conversationId, content)
   local allowed, code, reason = Hooks.allow('send', number, conversationId, content)
   if not allowed then return false, code, reason end
-  local ok, message, members = Darkchat.call('send', number, conversationId, content)
+  local ok, message, members, list = Darkchat.call('send', number, conversationId, content)
   if not ok then return false, message, members end
   conversationId = idOf(conversationId)
-  Notify.members(others(members, message.sender), 'messageReceived', { conversationId = conversationId, message = message })
+  Notify.active(list, 'messageReceived', { conversationId = conversationId, message = Client.message(message) }, message.sender)
   Notify.server('messageSent', { conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members })
   return true, message
 end
@@ -79,9 +71,9 @@ function Actions.markRead(number, conversationId, messageId)
 end
 
 function Actions.rename(actor, conversationId, name)
-  local ok, message, members = Darkchat.call('rename', actor, conversationId, name)
+  local ok, message, members, list = Darkchat.call('rename', actor, conversationId, name)
   if not ok then return false, message, members end
-  Notify.renamed(idOf(conversationId), message, members)
+  Notify.renamed(idOf(conversationId), message, members, list)
   return true, message
 end
 
@@ -100,17 +92,66 @@ function Actions.delete(actor, conversationId)
 end
 
 function Actions.transfer(actor, conversationId, toNumber)
-  local ok, message, members = Darkchat.call('transfer', actor, conversationId, toNumber)
+  local ok, message, members, list = Darkchat.call('transfer', actor, conversationId, toNumber)
   if not ok then return false, message, members end
   conversationId = idOf(conversationId)
-  Notify.members(members, 'ownerChanged', { conversationId = conversationId, owner = message.sender, message = message })
+  Notify.active(list, 'ownerChanged', { conversationId = conversationId, owner = message.senderAlias, message = Client.message(message) })
   Notify.server('ownerChanged', { conversationId = conversationId, owner = message.sender, recipients = members })
   return true
 end
 
-function Actions.kick(actor, conversationId, number)
-  local ok, change, detail = Darkchat.call('kick', actor, conversationId, number)
+--- Removes `number`; the number is banned from coming back unless `ban` is false.
+function Actions.kick(actor, conversationId, number, ban)
+  local ok, change, detail = Darkchat.call('kick', actor, conversationId, number, ban)
   if not ok then return false, change, detail end
-  Notify.memberRemoved(change, false)
+  Notify.memberRemoved(change, false, ban ~= false)
   return true
+end
+
+--- Lifts a ban (the owner, or an admin when `actor` is nil).
+function Actions.unban(actor, conversationId, number)
+  local ok, code, detail = Darkchat.call('unban', actor, conversationId, number)
+  if not ok then return false, code, detail end
+  local _, normalised = Darkchat.call('checkNumber', number)
+  Notify.server('memberUnbanned', { conversationId = idOf(conversationId), number = normalised })
+  return true
+end
+
+function Actions.bans(actor, conversationId)
+  return Darkchat.call('bans', actor, conversationId)
+end
+
+--- Makes `number` a moderator (`isModerator` true or nil) or not (false): the owner, or an admin.
+function Actions.setModerator(actor, conversationId, number, isModerator)
+  local ok, message, members, list = Darkchat.call('setModerator', actor, conversationId, number, isModerator)
+  if not ok then return false, message, members end
+  if message then
+    conversationId = idOf(conversationId)
+    local granted = isModerator ~= false
+    Notify.active(list, 'moderatorChanged', {
+      conversationId = conversationId, alias = message.senderAlias, isModerator = granted, message = Client.message(message),
+    })
+    Notify.server('moderatorChanged', { conversationId = conversationId, number = message.sender, isModerator = granted, recipients = members })
+  end
+  return true
+end
+
+--- The member changes their own alias in the conversation.
+function Actions.setAlias(number, conversationId, alias)
+  local ok, message, members, list = Darkchat.call('setAlias', number, conversationId, alias)
+  if not ok then return false, message, members end
+  conversationId = idOf(conversationId)
+  Notify.active(list, 'aliasChanged', { conversationId = conversationId, alias = message.senderAlias, message = Client.message(message) }, message.sender)
+  Notify.server('aliasChanged', { conversationId = conversationId, number = message.sender, alias = message.senderAlias, recipients = members })
+  return true, message
+end
+
+--- Mutes (`muted` true or nil) or unmutes (false) a conversation for the member.
+function Actions.setMuted(number, conversationId, muted)
+  return Darkchat.call('setMuted', number, conversationId, muted)
+end
+
+--- The members with their numbers, aliases and roles (for server scripts; a member's view).
+function Actions.members(number, conversationId)
+  return Darkchat.call('members', number, conversationId)
 end

@@ -176,7 +176,7 @@ end)
 command('remove', '<number> <id>', 'remove a number from a conversation', function(words)
   local id = parseId(words[2])
   if not words[1] or not id or words[3] then return { usage('remove') } end
-  local ok, code = Actions.kick(nil, id, words[1])
+  local ok, code = Actions.kick(nil, id, words[1], false)
   if not ok then return { failed(code) } end
   return { ('removed %s from #%d'):format(shown(words[1]), id) }
 end)

@@ -15,6 +15,7 @@ Config.Limits = {
   pageSize = 50,                   -- messages in a conversation's latest page
   maxPageSize = 100,               -- largest page a client may ask for when scrolling back
   maxList = 200,                   -- conversations listed at once
+  maxBans = 200,                   -- bans kept per conversation (a kick that would ban beyond it is refused)
 }
 
 -- Per player (by license: a reconnect does not reset them), counted over a sliding window;
@@ -23,7 +24,8 @@ Config.Limits = {
 Config.RateLimits = {
   join = { count = 5, seconds = 60 },      -- join-code guesses, and creates with a custom code (both tell whether a code exists)
   message = { count = 10, seconds = 10 },  -- messages sent and conversations created
-  owner = { count = 10, seconds = 60 },    -- owner actions that push to every member: rename, new code, transfer, kick, delete
+  owner = { count = 10, seconds = 60 },    -- owner and moderator actions that push to every member: rename, new code, transfer, kick, unban, moderators, delete
+  member = { count = 10, seconds = 60 },   -- a member's own settings: alias changes (pushed to every member), mute
   request = { count = 30, seconds = 5 },   -- any request from the phone UI
 }
 

@@ -79,7 +79,15 @@ player('Darkchat_RenameConversation', Actions.rename, boolean)
 player('Darkchat_RegenerateJoinCode', Actions.regenerateCode, record('joinCode'))
 player('Darkchat_DeleteConversation', Actions.delete, boolean)
 player('Darkchat_TransferOwnership', Actions.transfer, boolean)
+-- Owner or moderator: `(actor, conversationId, number, ban?)`, `ban` true unless false.
 player('Darkchat_KickFromConversation', Actions.kick, boolean)
+player('Darkchat_UnbanFromConversation', Actions.unban, boolean)
+player('Darkchat_GetBans', Actions.bans, record('bans'))
+player('Darkchat_SetModerator', Actions.setModerator, boolean)
+-- A member's own settings, and the member list with numbers and aliases (server side).
+player('Darkchat_SetAlias', Actions.setAlias, boolean)
+player('Darkchat_MuteConversation', Actions.setMuted, boolean)
+player('Darkchat_GetMembers', Actions.members, record('members'))
 
 -- Hooks ------------------------------------------------------------------------------------
 

@@ -1,5 +1,11 @@
 -- Who hears about a change: the online members it concerns (a client event to each member's
 -- own source, never a broadcast), and other resources (a server event after each change).
+--
+-- Pushes name members by alias only (lua/client.lua builds every payload a client gets);
+-- server events keep phone numbers (server scripts are trusted). A member who muted a
+-- conversation gets no pushes about what happens in it (messages, joins, leaves, renames,
+-- ownership, aliases, moderators); pushes about their own membership (added, removed, the
+-- conversation deleted) still reach them.
 
 Notify = {}
 
@@ -15,8 +21,21 @@ function Notify.members(numbers, kind, payload)
   end
 end
 
+--- Sends `kind, payload` to the members who did not mute the conversation, but `except`.
+---@param members table[] the core's members ({ number, isMuted, ... })
+---@param kind string
+---@param payload table
+---@param except string? a number left out (the one who acted)
+function Notify.active(members, kind, payload, except)
+  local numbers = {}
+  for _, m in ipairs(members or {}) do
+    if not m.isMuted and m.number ~= except then numbers[#numbers + 1] = m.number end
+  end
+  Notify.members(numbers, kind, payload)
+end
+
 --- Fires `17mov_Phone:darkchat:<name>` for other resources, after the change is stored.
----@param name string conversationCreated | memberAdded | memberRemoved | messageSent | conversationRenamed | conversationDeleted | ownerChanged | joinCodeChanged
+---@param name string conversationCreated | memberAdded | memberRemoved | messageSent | conversationRenamed | conversationDeleted | ownerChanged | joinCodeChanged | aliasChanged | moderatorChanged | memberUnbanned
 ---@param payload table
 function Notify.server(name, payload)
   TriggerEvent('17mov_Phone:darkchat:' .. name, payload)
@@ -27,35 +46,36 @@ end
 ---@param change table the core's membership change
 ---@param selfJoined boolean? true when the member joined by code (they have their answer)
 function Notify.memberAdded(change, selfJoined)
-  local others = {}
-  for _, number in ipairs(change.recipients) do
-    if number ~= change.number then others[#others + 1] = number end
-  end
-  Notify.members(others, 'memberJoined', {
-    conversationId = change.conversationId, number = change.number, message = change.message,
-  })
+  Notify.active(change.members, 'memberJoined', {
+    conversationId = change.conversationId, alias = change.alias, message = Client.message(change.message),
+  }, change.number)
   if not selfJoined and #Bridge.onlineSources({ change.number }) > 0 then
     local ok, conv = Darkchat.call('conversation', change.number, change.conversationId)
-    if ok then Notify.members({ change.number }, 'conversationAdded', conv) end
+    if ok then Notify.members({ change.number }, 'conversationAdded', Client.conversation(conv, change.number)) end
   end
   Notify.server('memberAdded', {
-    conversationId = change.conversationId, number = change.number, recipients = change.recipients,
+    conversationId = change.conversationId, number = change.number, alias = change.alias,
+    recipients = change.recipients,
   })
 end
 
 --- After a member left or was removed: the rest hear it, and so does the one who went.
 ---@param change table the core's membership change
 ---@param isSelf boolean
-function Notify.memberRemoved(change, isSelf)
+---@param banned boolean? true when the removal banned the number
+function Notify.memberRemoved(change, isSelf, banned)
   local payload = {
-    conversationId = change.conversationId, number = change.number, isSelf = isSelf,
-    newOwner = change.newOwner, deleted = change.deleted, message = change.message,
+    conversationId = change.conversationId, alias = change.alias, isSelf = isSelf,
+    newOwner = change.newOwnerAlias, deleted = change.deleted, message = Client.message(change.message),
   }
-  Notify.members(change.recipients, 'memberLeft', payload)
-  Notify.members({ change.number }, 'conversationRemoved', payload)
+  Notify.active(change.members, 'memberLeft', payload)
+  Notify.members({ change.number }, 'conversationRemoved', {
+    conversationId = change.conversationId, isSelf = isSelf, deleted = change.deleted, banned = banned == true,
+  })
   Notify.server('memberRemoved', {
     conversationId = change.conversationId, number = change.number, isSelf = isSelf,
     newOwner = change.newOwner, deleted = change.deleted, recipients = change.recipients,
+    banned = banned == true,
   })
   if change.deleted then
     Notify.server('conversationDeleted', { conversationId = change.conversationId, recipients = {} })
@@ -66,8 +86,9 @@ end
 ---@param conversationId integer
 ---@param message table the "renamed" system message
 ---@param members string[]
-function Notify.renamed(conversationId, message, members)
-  Notify.members(members, 'conversationRenamed', { conversationId = conversationId, message = message })
+---@param list table[] the core's members
+function Notify.renamed(conversationId, message, members, list)
+  Notify.active(list, 'conversationRenamed', { conversationId = conversationId, message = Client.message(message) })
   Notify.server('conversationRenamed', { conversationId = conversationId, recipients = members })
 end
 

@@ -22,47 +22,99 @@ local function optionalNumber(v) return v == nil or math.type(v) ~= nil end
 local function text(v) return type(v) == 'string' and #v <= Darkchat.MAX_INPUT_BYTES end
 local function optionalText(v) return v == nil or text(v) end
 local function content(v) return type(v) == 'string' and #v <= Darkchat.MAX_ARG_BYTES end
-local function phoneNumber(v) return text(v) or number(v) end
 
--- Owner actions reach every member with a push: they share a bucket of their own.
+local function optionalBoolean(v) return v == nil or type(v) == 'boolean' end
+
+-- Owner and moderator actions reach every member with a push: they share a bucket of their
+-- own. Changing one's alias pushes to every member too, as muting would if spammed: `member`.
 local OWNER = { 'owner' }
+local MEMBER = { 'member' }
+
+--- The number of the member a player named by alias in a conversation (requests never carry
+--- numbers: a player does not know them). The core checks the asker is a member.
+local function numberOf(asker, conversationId, alias)
+  return Darkchat.call('memberByAlias', asker, conversationId, alias)
+end
+
+--- Runs `action(asker, conversationId, <number of alias>, ...)` once the alias is found.
+local function onAlias(action, conversationId, alias, asker, ...)
+  local ok, number = numberOf(asker, conversationId, alias)
+  if not ok then return false, number end
+  return action(asker, conversationId, number, ...)
+end
+
+local function conversationView(value, n) return Client.conversation(value, n) end
 
 -- action → { fields = { name = check }, buckets = rate-limit buckets besides `request`,
---            run = function(number, payload) → ok, value... }
+--            run = function(number, payload) → ok, value...,
+--            view = function(value, number) → what the client gets (default: true) }
+-- Every answer goes through `view`: what a core value holds beyond it (phone numbers, the
+-- creator's phone id) never reaches the client.
 local ACTIONS = {
-  list = { fields = {}, run = function(n) return Actions.list(n) end },
+  list = { fields = {}, run = function(n) return Actions.list(n) end,
+    view = function(value, n) return Client.conversations(value, n) end },
   get = { fields = { conversationId = number },
-    run = function(n, p) return Actions.get(n, p.conversationId) end },
+    run = function(n, p) return Actions.get(n, p.conversationId) end, view = conversationView },
   messages = { fields = { conversationId = number, before = optionalNumber, limit = optionalNumber },
-    run = function(n, p) return Actions.messages(n, p.conversationId, p.before, p.limit) end },
+    run = function(n, p) return Actions.messages(n, p.conversationId, p.before, p.limit) end,
+    view = function(value) return Client.messages(value) end },
   -- A custom code is a guess at whether that code exists (join_code_taken): a join attempt.
-  create = { fields = { name = text, joinCode = optionalText },
+  create = { fields = { name = text, joinCode = optionalText, alias = optionalText },
     buckets = function(p) return p.joinCode ~= nil and { 'join', 'message' } or { 'message' } end,
-    run = function(n, p) return Actions.create(n, p.name, p.joinCode) end },
-  join = { fields = { joinCode = text }, buckets = { 'join' },
-    run = function(n, p) return Actions.join(n, p.joinCode) end },
+    run = function(n, p) return Actions.create(n, p.name, p.joinCode, p.alias) end, view = conversationView },
+  join = { fields = { joinCode = text, alias = optionalText }, buckets = { 'join' },
+    run = function(n, p) return Actions.join(n, p.joinCode, p.alias) end, view = conversationView },
   send = { fields = { conversationId = number, content = content }, buckets = { 'message' },
-    run = function(n, p) return Actions.send(n, p.conversationId, p.content) end },
+    run = function(n, p) return Actions.send(n, p.conversationId, p.content) end,
+    view = function(value) return Client.message(value) end },
   markRead = { fields = { conversationId = number, messageId = optionalNumber },
     run = function(n, p) return Actions.markRead(n, p.conversationId, p.messageId) end },
   leave = { fields = { conversationId = number },
     run = function(n, p) return Actions.remove(n, p.conversationId, true) end },
   rename = { fields = { conversationId = number, name = text }, buckets = OWNER,
-    run = function(n, p) return Actions.rename(n, p.conversationId, p.name) end },
+    run = function(n, p) return Actions.rename(n, p.conversationId, p.name) end,
+    view = function(value) return Client.message(value) end },
   regenerateCode = { fields = { conversationId = number }, buckets = OWNER,
-    run = function(n, p) return Actions.regenerateCode(n, p.conversationId) end },
+    run = function(n, p) return Actions.regenerateCode(n, p.conversationId) end,
+    view = function(code) return code end },
   delete = { fields = { conversationId = number }, buckets = OWNER,
     run = function(n, p) return Actions.delete(n, p.conversationId) end },
-  transfer = { fields = { conversationId = number, to = phoneNumber }, buckets = OWNER,
-    run = function(n, p) return Actions.transfer(n, p.conversationId, p.to) end },
-  kick = { fields = { conversationId = number, number = phoneNumber }, buckets = OWNER,
-    run = function(n, p) return Actions.kick(n, p.conversationId, p.number) end },
+  transfer = { fields = { conversationId = number, to = text }, buckets = OWNER,
+    run = function(n, p) return onAlias(Actions.transfer, p.conversationId, p.to, n) end },
+  -- Owners and moderators; `ban` (default true) keeps the member from coming back.
+  kick = { fields = { conversationId = number, alias = text, ban = optionalBoolean }, buckets = OWNER,
+    run = function(n, p) return onAlias(Actions.kick, p.conversationId, p.alias, n, p.ban) end },
+  members = { fields = { conversationId = number },
+    run = function(n, p) return Actions.members(n, p.conversationId) end,
+    view = function(value, n) return Client.members(value, n) end },
+  bans = { fields = { conversationId = number },
+    run = function(n, p) return Actions.bans(n, p.conversationId) end,
+    view = function(value) return Client.bans(value) end },
+  -- A ban is named by the id the ban list shows (the banned member is no longer a member).
+  unban = { fields = { conversationId = number, banId = number }, buckets = OWNER,
+    run = function(n, p)
+      local banId = math.tointeger(p.banId)
+      if not banId or banId <= 0 or banId > (1 << 53) - 1 then return false, 'invalid_argument' end
+      local ok, bans = Actions.bans(n, p.conversationId)
+      if not ok then return false, bans end
+      for _, ban in ipairs(bans) do
+        if ban.id == banId then return Actions.unban(n, p.conversationId, ban.number) end
+      end
+      return false, 'not_member'
+    end },
+  setModerator = { fields = { conversationId = number, alias = text, isModerator = optionalBoolean }, buckets = OWNER,
+    run = function(n, p) return onAlias(Actions.setModerator, p.conversationId, p.alias, n, p.isModerator) end },
+  setAlias = { fields = { conversationId = number, alias = text }, buckets = MEMBER,
+    run = function(n, p) return Actions.setAlias(n, p.conversationId, p.alias) end,
+    view = function(value) return Client.message(value) end },
+  mute = { fields = { conversationId = number, muted = optionalBoolean }, buckets = MEMBER,
+    run = function(n, p) return Actions.setMuted(n, p.conversationId, p.muted) end },
 }
 
 --- What the client gets back from a successful action.
-local function data(action, value)
-  if action == 'leave' then return true end -- the membership change concerns the server only
-  return value
+local function data(spec, value, number)
+  if spec.view then return spec.view(value, number) end
+  return true -- the value (a membership change, nothing) concerns the server only
 end
 
 --- A payload is a plain table of fields; a function sent by a client arrives as a function
@@ -114,5 +166,5 @@ RegisterNetEvent(REQUEST, function(requestId, action, payload)
     return answer({ ok = false, error = 'storage_error' })
   end
   if not ok then return answer({ ok = false, error = value }) end
-  return answer({ ok = true, data = data(action, value) })
+  return answer({ ok = true, data = data(spec, value, number) })
 end)

@@ -7,8 +7,8 @@
 
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId};
-use crate::input::{ConversationName, JoinCode, PhoneNumber};
-use crate::model::{Conversation, MembershipChange, Message};
+use crate::input::{Alias, ConversationName, JoinCode, PhoneNumber};
+use crate::model::{Ban, Conversation, Member, MembershipChange, Message};
 use crate::service::{Actor, Limits, Service};
 use crate::storage::{run_inline, Stats};
 use crate::store::Store;
@@ -44,7 +44,7 @@ impl Darkchat {
         code: Option<&JoinCode>,
         now: i64,
     ) -> Result<Conversation> {
-        run_inline(self.service.create_conversation(creator, name, code, now))
+        run_inline(self.service.create_conversation(creator, name, code, None, now))
     }
 
     pub fn add_member(
@@ -53,7 +53,7 @@ impl Darkchat {
         id: ConversationId,
         now: i64,
     ) -> Result<MembershipChange> {
-        run_inline(self.service.add_member(number, id, now))
+        run_inline(self.service.add_member(number, id, None, now))
     }
 
     pub fn remove_member(
@@ -71,9 +71,63 @@ impl Darkchat {
         actor: Actor<'_>,
         id: ConversationId,
         number: &PhoneNumber,
+        ban: bool,
         now: i64,
     ) -> Result<MembershipChange> {
-        run_inline(self.service.kick(actor, id, number, now))
+        run_inline(self.service.kick(actor, id, number, ban, now))
+    }
+
+    pub fn unban(
+        &mut self,
+        actor: Actor<'_>,
+        id: ConversationId,
+        number: &PhoneNumber,
+    ) -> Result<()> {
+        run_inline(self.service.unban(actor, id, number))
+    }
+
+    pub fn bans(&self, actor: Actor<'_>, id: ConversationId) -> Result<Vec<Ban>> {
+        run_inline(self.service.bans(actor, id))
+    }
+
+    pub fn set_moderator(
+        &mut self,
+        actor: Actor<'_>,
+        id: ConversationId,
+        number: &PhoneNumber,
+        on: bool,
+        now: i64,
+    ) -> Result<(Option<Message>, Vec<Member>)> {
+        run_inline(self.service.set_moderator(actor, id, number, on, now))
+    }
+
+    pub fn set_alias(
+        &mut self,
+        number: &PhoneNumber,
+        id: ConversationId,
+        alias: &Alias,
+        now: i64,
+    ) -> Result<(Message, Vec<Member>)> {
+        run_inline(self.service.set_alias(number, id, alias, now))
+    }
+
+    pub fn set_muted(&mut self, number: &PhoneNumber, id: ConversationId, on: bool) -> Result<()> {
+        run_inline(self.service.set_muted(number, id, on))
+    }
+
+    pub fn members(&self, viewer: Option<&PhoneNumber>, id: ConversationId) -> Result<Vec<Member>> {
+        run_inline(self.service.members(viewer, id))
+    }
+
+    /// [`Darkchat::join_by_code`] under a chosen alias (a generated one when `None`).
+    pub fn join_as(
+        &mut self,
+        number: &PhoneNumber,
+        code: &JoinCode,
+        alias: Option<&Alias>,
+        now: i64,
+    ) -> Result<(Conversation, MembershipChange)> {
+        run_inline(self.service.join_by_code(number, code, alias, now))
     }
 
     pub fn join_by_code(
@@ -82,7 +136,7 @@ impl Darkchat {
         code: &JoinCode,
         now: i64,
     ) -> Result<(Conversation, MembershipChange)> {
-        run_inline(self.service.join_by_code(number, code, now))
+        run_inline(self.service.join_by_code(number, code, None, now))
     }
 
     pub fn send_message(
@@ -93,6 +147,7 @@ impl Darkchat {
         now: i64,
     ) -> Result<(Message, Vec<String>)> {
         run_inline(self.service.send_message(number, id, text, now))
+            .map(|(message, members)| (message, numbers(members)))
     }
 
     pub fn conversation(&self, number: &PhoneNumber, id: ConversationId) -> Result<Conversation> {
@@ -138,6 +193,7 @@ impl Darkchat {
         now: i64,
     ) -> Result<(Message, Vec<String>)> {
         run_inline(self.service.rename(actor, id, name, now))
+            .map(|(message, members)| (message, numbers(members)))
     }
 
     pub fn regenerate_code(&mut self, actor: Actor<'_>, id: ConversationId) -> Result<String> {
@@ -156,6 +212,7 @@ impl Darkchat {
         now: i64,
     ) -> Result<(Message, Vec<String>)> {
         run_inline(self.service.transfer_ownership(actor, id, to, now))
+            .map(|(message, members)| (message, numbers(members)))
     }
 
     pub fn standalone_number(&mut self, license: &str, now: i64) -> Result<String> {
@@ -169,4 +226,9 @@ impl Darkchat {
     pub fn integrity_check(&self) -> Result<String> {
         run_inline(self.service.integrity_check())
     }
+}
+
+/// The members' numbers, longest-standing first.
+fn numbers(members: Vec<Member>) -> Vec<String> {
+    members.into_iter().map(|m| m.number).collect()
 }

@@ -31,6 +31,15 @@ pub enum Error {
     #[error("{number} is not a member of conversation {id}")]
     NotMember { number: String, id: ConversationId },
 
+    #[error("{number} is banned from conversation {id}")]
+    Banned { number: String, id: ConversationId },
+
+    #[error("{number} is not banned from conversation {id}")]
+    NotBanned { number: String, id: ConversationId },
+
+    #[error("invalid argument: alias taken by another member")]
+    AliasTaken,
+
     #[error("join code {code} is taken")]
     JoinCodeTaken { code: String },
 
@@ -77,13 +86,16 @@ impl Error {
     /// The stable code callers see. The only place codes are spelled.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::InvalidArgument { .. } | Error::InvalidMessage { .. } => "invalid_argument",
+            Error::InvalidArgument { .. } | Error::InvalidMessage { .. } | Error::AliasTaken => {
+                "invalid_argument"
+            }
             Error::PlayerNotFound { .. } => "player_not_found",
             Error::ConversationNotFound { .. } | Error::NoConversationWithCode => {
                 "conversation_not_found"
             }
             Error::AlreadyMember { .. } => "already_member",
-            Error::NotMember { .. } => "not_member",
+            Error::NotMember { .. } | Error::NotBanned { .. } => "not_member",
+            Error::Banned { .. } => "banned",
             Error::JoinCodeTaken { .. } => "join_code_taken",
             Error::InvalidJoinCode => "invalid_join_code",
             Error::InvalidName => "invalid_name",

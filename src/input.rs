@@ -135,6 +135,64 @@ impl ConversationName {
     }
 }
 
+const ALIAS_MIN_CHARS: usize = 2;
+const ALIAS_MAX_CHARS: usize = 24;
+
+/// Words of generated aliases ("Night Owl"): readable, and chosen at random, never from the
+/// member's number. The migration that gave existing members aliases uses the same lists.
+const ALIAS_ADJECTIVES: [&str; 32] = [
+    "Amber", "Brave", "Calm", "Clever", "Crimson", "Dusty", "Eager", "Fuzzy", "Gentle", "Golden",
+    "Hidden", "Icy", "Jolly", "Lucky", "Misty", "Night", "Noble", "Quiet", "Rapid", "Rusty",
+    "Silent", "Silver", "Sleepy", "Sly", "Stormy", "Swift", "Tidy", "Velvet", "Wild", "Witty",
+    "Young", "Zesty",
+];
+const ALIAS_NOUNS: [&str; 32] = [
+    "Badger", "Crow", "Dingo", "Eagle", "Falcon", "Ferret", "Fox", "Gecko", "Heron", "Ibis",
+    "Jackal", "Koala", "Lynx", "Marten", "Moth", "Newt", "Otter", "Owl", "Panda", "Puma", "Raven",
+    "Robin", "Seal", "Shark", "Sparrow", "Tiger", "Toad", "Viper", "Walrus", "Wolf", "Yak",
+    "Zebra",
+];
+
+/// What a member is called in one conversation, instead of their phone number: trimmed, 2-24
+/// characters, no control characters and none of [`INVISIBLE`]. Unique in its conversation
+/// compared by [`Alias::key`] (case and spacing do not make two aliases different).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias(String);
+
+impl Alias {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let text = bounded(raw, "alias")?.trim();
+        let chars = text.chars().count();
+        if !(ALIAS_MIN_CHARS..=ALIAS_MAX_CHARS).contains(&chars)
+            || text.chars().any(|c| c.is_control() || is_invisible(c))
+        {
+            return Err(Error::invalid("alias"));
+        }
+        Ok(Alias(text.to_owned()))
+    }
+
+    /// A random "Adjective Noun"; with `suffix`, a number after it (for when the plain ones
+    /// drawn were taken). The caller checks it is free.
+    pub fn generate(rng: &mut impl rand::Rng, suffix: bool) -> Self {
+        let adjective = ALIAS_ADJECTIVES[rng.random_range(0..ALIAS_ADJECTIVES.len())];
+        let noun = ALIAS_NOUNS[rng.random_range(0..ALIAS_NOUNS.len())];
+        if suffix {
+            Alias(format!("{adjective} {noun} {}", rng.random_range(2..1000u32)))
+        } else {
+            Alias(format!("{adjective} {noun}"))
+        }
+    }
+
+    /// The form uniqueness is decided on: lower-case, inner spaces collapsed to one.
+    pub fn key(&self) -> String {
+        self.0.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A join code, stored upper-case so that uniqueness and lookup are case-insensitive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinCode(String);
@@ -304,5 +362,25 @@ mod tests {
         assert!(message_text("   ", 10).is_err());
         assert!(message_text(&"x".repeat(11), 10).is_err());
         assert!(message_text("bell\u{7}", 10).is_err());
+    }
+
+    #[test]
+    fn aliases_follow_their_rule_and_generated_ones_are_readable() {
+        assert_eq!(Alias::parse("  Night Owl ").unwrap().as_str(), "Night Owl");
+        assert_eq!(Alias::parse("Night  OWL").unwrap().key(), "night owl");
+        assert_eq!(Alias::parse(&"é".repeat(24)).unwrap().as_str().chars().count(), 24);
+        for bad in ["", " x ", "a\u{0}b", "Ni\u{200B}ght", "tab\there", &"x".repeat(25)] {
+            assert_eq!(Alias::parse(bad).unwrap_err().to_string(), "invalid argument: alias");
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for suffix in [false, true] {
+            for _ in 0..200 {
+                let alias = Alias::generate(&mut rng, suffix);
+                assert_eq!(Alias::parse(alias.as_str()).unwrap(), alias);
+                let words: Vec<&str> = alias.as_str().split(' ').collect();
+                assert_eq!(words.len(), if suffix { 3 } else { 2 }, "{alias:?}");
+                assert!(ALIAS_ADJECTIVES.contains(&words[0]) && ALIAS_NOUNS.contains(&words[1]));
+            }
+        }
     }
 }

@@ -25,6 +25,36 @@ pub struct Conversation {
     pub messages: Vec<Message>,
     pub is_it_read: bool,
     pub unread_count: i64,
+    /// Every member with their alias and role, longest-standing first (empty in listings).
+    pub members: Vec<Member>,
+    /// The viewing member's own alias, role and mute (none for an admin's view).
+    pub alias: Option<String>,
+    pub is_moderator: bool,
+    pub is_muted: bool,
+}
+
+/// A member of a conversation: the number (for the server only: what players see of each other
+/// is the alias), the alias and the member's role.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    pub number: String,
+    pub alias: String,
+    pub is_owner: bool,
+    pub is_moderator: bool,
+    pub is_muted: bool,
+}
+
+/// A number banned from a conversation, as its owner's ban list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ban {
+    /// Names this ban within its conversation (what a player unbans by).
+    pub id: i64,
+    pub number: String,
+    /// The alias the member had when banned.
+    pub alias: String,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,6 +91,10 @@ pub enum SystemEvent {
     Removed,
     Renamed,
     Owner,
+    /// A member changed alias.
+    Alias,
+    /// A member was made a moderator, or stopped being one.
+    Moderator,
 }
 
 impl SystemEvent {
@@ -71,6 +105,8 @@ impl SystemEvent {
             SystemEvent::Removed => "removed",
             SystemEvent::Renamed => "renamed",
             SystemEvent::Owner => "owner",
+            SystemEvent::Alias => "alias",
+            SystemEvent::Moderator => "moderator",
         }
     }
 
@@ -81,6 +117,8 @@ impl SystemEvent {
             "removed" => SystemEvent::Removed,
             "renamed" => SystemEvent::Renamed,
             "owner" => SystemEvent::Owner,
+            "alias" => SystemEvent::Alias,
+            "moderator" => SystemEvent::Moderator,
             _ => return None,
         })
     }
@@ -92,6 +130,8 @@ pub struct Message {
     pub id: MessageId,
     /// Author of a text message; subject of a system message (who joined, left, ...).
     pub sender: Option<String>,
+    /// The sender's (or subject's) alias when the message was written.
+    pub sender_alias: Option<String>,
     pub content: String,
     #[serde(rename = "type")]
     pub kind: MessageKind,
@@ -106,10 +146,15 @@ pub struct Message {
 pub struct MembershipChange {
     pub conversation_id: ConversationId,
     pub number: String,
+    /// The alias of the member who came or went.
+    pub alias: String,
     /// Members after the change, longest-standing first (empty when the conversation was deleted).
     pub recipients: Vec<String>,
     /// Set when ownership passed to someone else because of this change.
     pub new_owner: Option<String>,
+    pub new_owner_alias: Option<String>,
+    /// Members after the change with their aliases and roles (empty when deleted).
+    pub members: Vec<Member>,
     /// True when the last member left and the conversation was deleted.
     pub deleted: bool,
     /// The system message recorded, when the conversation still exists.

@@ -16,9 +16,11 @@ use rand::{Rng, SeedableRng};
 
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId, PhoneId};
-use crate::input::{ConversationName, JoinCode, PhoneNumber};
-use crate::model::{Conversation, MembershipChange, Message, MessageKind, SystemEvent};
-use crate::storage::{both, ConversationRow, MemberRow, Read, Stats, Storage, Write};
+use crate::input::{Alias, ConversationName, JoinCode, PhoneNumber};
+use crate::model::{
+    Ban, Conversation, Member, MembershipChange, Message, MessageKind, SystemEvent,
+};
+use crate::storage::{both, ConversationRow, MemberEntry, MemberRow, Read, Stats, Storage, Write};
 
 /// Limits a server owner can configure (`config.lua`); enforced here, on the server.
 #[derive(Debug, Clone)]
@@ -32,6 +34,8 @@ pub struct Limits {
     pub max_page_size: u32,
     /// Largest list of conversations returned at once.
     pub max_list: u32,
+    /// Bans kept per conversation; a ban beyond it is refused (`forbidden`) until one is lifted.
+    pub max_bans: u32,
 }
 
 impl Default for Limits {
@@ -43,6 +47,7 @@ impl Default for Limits {
             page_size: 50,
             max_page_size: 100,
             max_list: 200,
+            max_bans: 200,
         }
     }
 }
@@ -59,6 +64,10 @@ pub enum Actor<'a> {
 pub const UNREAD_CAP: u32 = 999;
 /// Attempts at a free random join code before giving up (the space is 32^6 ≈ 10^9).
 const CODE_ATTEMPTS: usize = 64;
+/// Attempts at a free generated alias: plain "Adjective Noun" first (1024 of them), then with
+/// a number after it (about a million).
+const ALIAS_ATTEMPTS: usize = 64;
+const PLAIN_ALIAS_ATTEMPTS: usize = 16;
 
 /// The generator of join codes and standalone numbers, shared by the calls of one core (a
 /// MySQL core runs several at once: each draws from the same sequence, so a core gives the
@@ -112,6 +121,7 @@ impl<S: Storage> Service<S> {
         creator: &PhoneNumber,
         name: &ConversationName,
         code: Option<&JoinCode>,
+        alias: Option<&Alias>,
         now: i64,
     ) -> Result<Conversation> {
         let Service { storage, limits, rng } = self;
@@ -148,7 +158,12 @@ impl<S: Storage> Service<S> {
                     }
                     other => other?,
                 };
-            tx.insert_member(id, phone, now, MessageId::NONE).await?;
+            // The first member: no alias can be taken yet.
+            let alias = match alias {
+                Some(alias) => alias.clone(),
+                None => Alias::generate(&mut *rng.borrow_mut(), false),
+            };
+            tx.insert_member(id, phone, &alias, now, MessageId::NONE).await?;
             Ok((id, phone))
         };
         let answer = async |tx: &S::Read<'_>, &(id, phone): &(ConversationId, PhoneId)| {
@@ -163,9 +178,10 @@ impl<S: Storage> Service<S> {
         &mut self,
         number: &PhoneNumber,
         id: ConversationId,
+        alias: Option<&Alias>,
         now: i64,
     ) -> Result<MembershipChange> {
-        let Service { storage, limits, .. } = self;
+        let Service { storage, limits, rng } = self;
         let change = async |tx: &S::Write<'_>| {
             tx.lock_conversation(id).await?;
             let (exists, phone) =
@@ -173,10 +189,10 @@ impl<S: Storage> Service<S> {
             if !exists? {
                 return Err(Error::ConversationNotFound { id });
             }
-            add(tx, limits, id, phone?, number, now).await
+            add(tx, limits, rng, id, phone?, number, alias, now).await
         };
         let answer = async |tx: &S::Read<'_>, joined: &Message| {
-            Ok(joined_change(id, number, tx.recipients(id).await?, joined))
+            joined_change(id, number, member_list(tx, id).await?, joined)
         };
         storage.write_then_read(change, answer).await
     }
@@ -200,23 +216,217 @@ impl<S: Storage> Service<S> {
             .await
     }
 
-    /// The owner (or an admin) removing another member: recorded as "removed".
+    /// The owner, a moderator or an admin removing another member: recorded as "removed".
+    /// With `ban`, the number cannot come back (by code, or added by anyone) until the owner
+    /// or an admin lifts the ban. A moderator may remove only members who are neither the
+    /// owner nor moderators.
     pub async fn kick(
         &mut self,
         actor: Actor<'_>,
         id: ConversationId,
         number: &PhoneNumber,
+        ban: bool,
         now: i64,
     ) -> Result<MembershipChange> {
+        let max_bans = self.limits.max_bans;
         self.storage
             .write(async |tx| {
-                let (owned, phone) = both(owned(tx, id, actor), member_phone(tx, id, number)).await;
-                let Owned { row: conversation, actor: actor_phone, .. } = owned?;
+                let (authority, phone) =
+                    both(moderating(tx, id, actor), member_phone(tx, id, number)).await;
+                let Moderating { row: conversation, actor: actor_phone, owner } = authority?;
                 let phone = phone?;
                 if actor_phone == Some(phone) {
                     return Err(Error::Forbidden { reason: "leave instead of removing yourself" });
                 }
+                if !owner {
+                    let target = tx.member(id, phone).await?;
+                    if phone == conversation.owner_id || target.is_some_and(|m| m.is_moderator) {
+                        return Err(Error::Forbidden {
+                            reason: "a moderator may remove only ordinary members",
+                        });
+                    }
+                }
+                if ban {
+                    let (bans, alias) = both(tx.count_bans(id), tx.alias_of(id, phone)).await;
+                    if bans? >= i64::from(max_bans) {
+                        return Err(Error::LimitReached {
+                            what: "bans per conversation",
+                            max: max_bans,
+                        });
+                    }
+                    tx.insert_ban(id, phone, &alias?.unwrap_or_default(), now).await?;
+                }
                 remove(tx, &conversation, phone, number, false, now).await
+            })
+            .await
+    }
+
+    /// Lifts a ban (the owner or an admin): the number may join or be added again.
+    pub async fn unban(
+        &mut self,
+        actor: Actor<'_>,
+        id: ConversationId,
+        number: &PhoneNumber,
+    ) -> Result<()> {
+        self.storage
+            .write(async |tx| {
+                let (owned, phone) = both(owned(tx, id, actor), tx.phone_id(number.as_str())).await;
+                owned?;
+                let not_banned = || Error::NotBanned { number: number.as_str().to_owned(), id };
+                let phone = phone?.ok_or_else(not_banned)?;
+                if !tx.is_banned(id, phone).await? {
+                    return Err(not_banned());
+                }
+                tx.delete_ban(id, phone).await
+            })
+            .await
+    }
+
+    /// The numbers banned from a conversation, oldest ban first (the owner or an admin).
+    pub async fn bans(&self, actor: Actor<'_>, id: ConversationId) -> Result<Vec<Ban>> {
+        self.storage
+            .read(async |tx| {
+                let (row, bans) = both(existing(tx, id), tx.bans(id)).await;
+                let row = row?;
+                if let Actor::Member(number) = actor {
+                    if member_phone(tx, id, number).await? != row.owner_id {
+                        return Err(Error::Forbidden { reason: "only the owner may do this" });
+                    }
+                }
+                bans
+            })
+            .await
+    }
+
+    /// Makes a member a moderator (`on`) or an ordinary member again (the owner or an admin).
+    /// Returns the system message (none when nothing changed) and the members.
+    pub async fn set_moderator(
+        &mut self,
+        actor: Actor<'_>,
+        id: ConversationId,
+        number: &PhoneNumber,
+        on: bool,
+        now: i64,
+    ) -> Result<(Option<Message>, Vec<Member>)> {
+        let change = async |tx: &S::Write<'_>| {
+            let (owned, phone) = both(owned(tx, id, actor), member_phone(tx, id, number)).await;
+            let Owned { row, .. } = owned?;
+            let phone = phone?;
+            if phone == row.owner_id {
+                return Err(Error::Forbidden { reason: "the owner already moderates" });
+            }
+            let Some(member) = tx.member(id, phone).await? else {
+                return Err(Error::NotMember { number: number.as_str().to_owned(), id });
+            };
+            if member.is_moderator == on {
+                return Ok(None);
+            }
+            tx.set_moderator(id, phone, on).await?;
+            let detail = if on { "granted" } else { "revoked" };
+            let note = system_message(
+                tx,
+                id,
+                phone,
+                number.as_str(),
+                Some(&member.alias),
+                SystemEvent::Moderator,
+                Some(detail),
+                now,
+            )
+            .await?;
+            Ok(Some(note))
+        };
+        let answer = async |tx: &S::Read<'_>, note: &Option<Message>| {
+            Ok((note.clone(), member_list(tx, id).await?))
+        };
+        self.storage.write_then_read(change, answer).await
+    }
+
+    /// A member changes their own alias; returns the system message and the members.
+    pub async fn set_alias(
+        &mut self,
+        number: &PhoneNumber,
+        id: ConversationId,
+        alias: &Alias,
+        now: i64,
+    ) -> Result<(Message, Vec<Member>)> {
+        let change = async |tx: &S::Write<'_>| {
+            tx.lock_conversation(id).await?;
+            let phone = member_of_existing(tx, id, number).await?;
+            let (holder, old) =
+                both(tx.member_by_alias(id, &alias.key()), tx.alias_of(id, phone)).await;
+            if holder?.is_some_and(|m| m.phone != phone) {
+                return Err(Error::AliasTaken);
+            }
+            let old = old?.unwrap_or_default();
+            tx.set_alias(id, phone, alias).await?;
+            let event = SystemEvent::Alias;
+            system_message(
+                tx,
+                id,
+                phone,
+                number.as_str(),
+                Some(alias.as_str()),
+                event,
+                Some(&old),
+                now,
+            )
+            .await
+        };
+        let answer =
+            async |tx: &S::Read<'_>, note: &Message| Ok((note.clone(), member_list(tx, id).await?));
+        self.storage.write_then_read(change, answer).await
+    }
+
+    /// Mutes (`on`) or unmutes a conversation for the member: no pushes while muted; unread
+    /// counts are kept as always.
+    pub async fn set_muted(
+        &mut self,
+        number: &PhoneNumber,
+        id: ConversationId,
+        on: bool,
+    ) -> Result<()> {
+        self.storage
+            .write(async |tx| {
+                let phone = member_of_existing(tx, id, number).await?;
+                tx.set_muted(id, phone, on).await
+            })
+            .await
+    }
+
+    /// The members with their aliases and roles, as `viewer` (a member; `None` for an admin)
+    /// may see them.
+    pub async fn members(
+        &self,
+        viewer: Option<&PhoneNumber>,
+        id: ConversationId,
+    ) -> Result<Vec<Member>> {
+        self.storage
+            .read(async |tx| {
+                if let Some(number) = viewer {
+                    member_of_existing(tx, id, number).await?;
+                }
+                member_list(tx, id).await
+            })
+            .await
+    }
+
+    /// The number of the member of `id` called `alias`, for a member (`viewer`) who named
+    /// them so: `not_member` when nobody is called that. The number is for the server alone
+    /// (a player's request names members by alias; this finds whom it means).
+    pub async fn member_by_alias(
+        &self,
+        viewer: &PhoneNumber,
+        id: ConversationId,
+        alias: &Alias,
+    ) -> Result<String> {
+        self.storage
+            .read(async |tx| {
+                member_of_existing(tx, id, viewer).await?;
+                match tx.member_by_alias(id, &alias.key()).await? {
+                    Some(member) => Ok(member.number),
+                    None => Err(Error::NotMember { number: alias.as_str().to_owned(), id }),
+                }
             })
             .await
     }
@@ -229,9 +439,10 @@ impl<S: Storage> Service<S> {
         &mut self,
         number: &PhoneNumber,
         code: &JoinCode,
+        alias: Option<&Alias>,
         now: i64,
     ) -> Result<(Conversation, MembershipChange)> {
-        let Service { storage, limits, .. } = self;
+        let Service { storage, limits, rng } = self;
         let change = async |tx: &S::Write<'_>| {
             let (id, phone) = both(
                 tx.conversation_id_by_code_for_update(code.as_str()),
@@ -240,14 +451,15 @@ impl<S: Storage> Service<S> {
             .await;
             let id = id?.ok_or(Error::NoConversationWithCode)?;
             let phone = phone?;
-            let joined = add(tx, limits, id, phone, number, now).await?;
+            let joined = add(tx, limits, rng, id, phone, number, alias, now).await?;
             tx.mark_read(id, phone, joined.id).await?;
             Ok((id, phone, joined))
         };
         let answer =
             async |tx: &S::Read<'_>, (id, phone, joined): &(ConversationId, PhoneId, Message)| {
                 let conversation = view(tx, limits, *id, *phone).await?;
-                let change = joined_change(*id, number, conversation.recipients.clone(), joined);
+                let members = conversation.members.clone();
+                let change = joined_change(*id, number, members, joined)?;
                 Ok((conversation, change))
             };
         storage.write_then_read(change, answer).await
@@ -260,26 +472,37 @@ impl<S: Storage> Service<S> {
         id: ConversationId,
         text: &str,
         now: i64,
-    ) -> Result<(Message, Vec<String>)> {
+    ) -> Result<(Message, Vec<Member>)> {
         let content = crate::input::message_text(text, self.limits.max_message_chars)?;
         let change = async |tx: &S::Write<'_>| {
             tx.lock_conversation(id).await?;
             let phone = member_of_existing(tx, id, number).await?;
-            let message_id =
-                tx.insert_message(id, Some(phone), MessageKind::Text, None, &content, now).await?;
+            let alias = tx.alias_of(id, phone).await?;
+            let message_id = tx
+                .insert_message(
+                    id,
+                    Some(phone),
+                    alias.as_deref(),
+                    MessageKind::Text,
+                    None,
+                    &content,
+                    now,
+                )
+                .await?;
             tx.mark_read(id, phone, message_id).await?;
-            Ok(message_id)
+            Ok((message_id, alias))
         };
-        let answer = async |tx: &S::Read<'_>, &message_id: &MessageId| {
+        let answer = async |tx: &S::Read<'_>, (message_id, alias): &(MessageId, Option<String>)| {
             let message = Message {
-                id: message_id,
+                id: *message_id,
                 sender: Some(number.as_str().to_owned()),
+                sender_alias: alias.clone(),
                 content: content.clone(),
                 kind: MessageKind::Text,
                 event: None,
                 created_at: now,
             };
-            Ok((message, tx.recipients(id).await?))
+            Ok((message, member_list(tx, id).await?))
         };
         self.storage.write_then_read(change, answer).await
     }
@@ -317,7 +540,7 @@ impl<S: Storage> Service<S> {
             .read(async |tx| {
                 let listed =
                     tx.conversations_of_number(number.as_str(), max_list, UNREAD_CAP).await?;
-                Ok(listed.into_iter().map(|l| summary(l.row, l.unread)).collect())
+                Ok(listed.into_iter().map(|l| summary(l.row, l.unread, Some(l.member))).collect())
             })
             .await
     }
@@ -327,7 +550,7 @@ impl<S: Storage> Service<S> {
         self.storage
             .read(async |tx| {
                 let rows = tx.all_conversations(limit).await?;
-                Ok(rows.into_iter().map(|row| summary(row, 0)).collect())
+                Ok(rows.into_iter().map(|row| summary(row, 0, None)).collect())
             })
             .await
     }
@@ -380,16 +603,21 @@ impl<S: Storage> Service<S> {
         id: ConversationId,
         name: &ConversationName,
         now: i64,
-    ) -> Result<(Message, Vec<String>)> {
+    ) -> Result<(Message, Vec<Member>)> {
         let change = async |tx: &S::Write<'_>| {
             // An admin's rename has no subject: it was not done by any member.
             let Owned { actor: phone, actor_name, .. } = owned(tx, id, actor).await?;
+            let alias = match phone {
+                Some(phone) => tx.alias_of(id, phone).await?,
+                None => None,
+            };
             tx.set_name(id, name.as_str(), now).await?;
             let event = SystemEvent::Renamed;
-            system_message(tx, id, phone, &actor_name, event, Some(name.as_str()), now).await
+            let detail = Some(name.as_str());
+            system_message(tx, id, phone, &actor_name, alias.as_deref(), event, detail, now).await
         };
         let answer = async |tx: &S::Read<'_>, renamed: &Message| {
-            Ok((renamed.clone(), tx.recipients(id).await?))
+            Ok((renamed.clone(), member_list(tx, id).await?))
         };
         self.storage.write_then_read(change, answer).await
     }
@@ -435,16 +663,18 @@ impl<S: Storage> Service<S> {
         id: ConversationId,
         to: &PhoneNumber,
         now: i64,
-    ) -> Result<(Message, Vec<String>)> {
+    ) -> Result<(Message, Vec<Member>)> {
         let change = async |tx: &S::Write<'_>| {
             let (owned, phone) = both(owned(tx, id, actor), member_phone(tx, id, to)).await;
             owned?;
             let phone = phone?;
+            let alias = tx.alias_of(id, phone).await?;
             tx.set_owner(id, phone).await?;
-            system_message(tx, id, phone, to.as_str(), SystemEvent::Owner, None, now).await
+            let event = SystemEvent::Owner;
+            system_message(tx, id, phone, to.as_str(), alias.as_deref(), event, None, now).await
         };
         let answer =
-            async |tx: &S::Read<'_>, note: &Message| Ok((note.clone(), tx.recipients(id).await?));
+            async |tx: &S::Read<'_>, note: &Message| Ok((note.clone(), member_list(tx, id).await?));
         self.storage.write_then_read(change, answer).await
     }
 
@@ -504,34 +734,44 @@ async fn remove(
     now: i64,
 ) -> Result<MembershipChange> {
     let id = conversation.id;
+    let alias = tx.alias_of(id, phone).await?.unwrap_or_default();
     tx.delete_member(id, phone).await?;
-    let (oldest, recipients) = both(tx.oldest_member(id), tx.recipients(id)).await;
-    let Some(oldest) = oldest? else {
+    let entries = tx.members(id).await?;
+    let Some(oldest) = entries.first().cloned() else {
         tx.delete_conversation(id).await?;
         return Ok(MembershipChange {
             conversation_id: id,
             number: number.as_str().to_owned(),
+            alias,
             recipients: Vec::new(),
             new_owner: None,
+            new_owner_alias: None,
+            members: Vec::new(),
             deleted: true,
             message: None,
         });
     };
     let event = if is_self { SystemEvent::Left } else { SystemEvent::Removed };
-    let message = system_message(tx, id, phone, number.as_str(), event, None, now).await?;
-    let recipients = recipients?;
-    let mut new_owner = None;
+    let message =
+        system_message(tx, id, phone, number.as_str(), Some(&alias), event, None, now).await?;
+    let (mut owner, mut new_owner, mut new_owner_alias) = (conversation.owner_id, None, None);
     if conversation.owner_id == phone {
-        tx.set_owner(id, oldest).await?;
-        let owner = recipients.first().cloned().unwrap_or_default();
-        system_message(tx, id, oldest, &owner, SystemEvent::Owner, None, now).await?;
-        new_owner = Some(owner);
+        tx.set_owner(id, oldest.phone).await?;
+        let (who, called) = (&oldest.number, Some(oldest.alias.as_str()));
+        system_message(tx, id, oldest.phone, who, called, SystemEvent::Owner, None, now).await?;
+        owner = oldest.phone;
+        new_owner = Some(oldest.number);
+        new_owner_alias = Some(oldest.alias);
     }
+    let members = members_view(entries, owner);
     Ok(MembershipChange {
         conversation_id: id,
         number: number.as_str().to_owned(),
-        recipients,
+        alias,
+        recipients: numbers(&members),
         new_owner,
+        new_owner_alias,
+        members,
         deleted: false,
         message: Some(message),
     })
@@ -590,21 +830,29 @@ fn check_membership_quota(memberships: i64, limits: &Limits) -> Result<()> {
     Ok(())
 }
 
-/// Adds `phone` (`number`) to conversation `id` and records "joined"; returns that message.
-/// The three facts it decides on are read side by side.
+/// Adds `phone` (`number`) to conversation `id` under `alias` (a generated one when `None`)
+/// and records "joined"; returns that message. The facts it decides on are read side by side.
+#[allow(clippy::too_many_arguments)]
 async fn add(
     tx: &impl Write,
     limits: &Limits,
+    rng: &RefCell<StdRng>,
     id: ConversationId,
     phone: PhoneId,
     number: &PhoneNumber,
+    alias: Option<&Alias>,
     now: i64,
 ) -> Result<Message> {
-    let ((member, members), memberships) =
-        both(both(tx.member(id, phone), tx.count_members(id)), tx.count_memberships_of(phone))
-            .await;
+    let ((member, members), (memberships, banned)) = both(
+        both(tx.member(id, phone), tx.count_members(id)),
+        both(tx.count_memberships_of(phone), tx.is_banned(id, phone)),
+    )
+    .await;
     if member?.is_some() {
         return Err(Error::AlreadyMember { number: number.as_str().to_owned(), id });
+    }
+    if banned? {
+        return Err(Error::Banned { number: number.as_str().to_owned(), id });
     }
     if members? >= i64::from(limits.max_members) {
         return Err(Error::LimitReached {
@@ -613,50 +861,119 @@ async fn add(
         });
     }
     check_membership_quota(memberships?, limits)?;
-    tx.insert_member(id, phone, now, MessageId::NONE).await?;
-    system_message(tx, id, phone, number.as_str(), SystemEvent::Joined, None, now).await
+    let alias = free_alias(tx, rng, id, alias).await?;
+    tx.insert_member(id, phone, &alias, now, MessageId::NONE).await?;
+    let subject = (number.as_str(), Some(alias.as_str()));
+    system_message(tx, id, phone, subject.0, subject.1, SystemEvent::Joined, None, now).await
+}
+
+/// `chosen` if no member of `id` goes by it (`invalid_argument` otherwise), or a generated
+/// alias no member goes by.
+async fn free_alias(
+    tx: &impl Read,
+    rng: &RefCell<StdRng>,
+    id: ConversationId,
+    chosen: Option<&Alias>,
+) -> Result<Alias> {
+    if let Some(alias) = chosen {
+        if tx.member_by_alias(id, &alias.key()).await?.is_some() {
+            return Err(Error::AliasTaken);
+        }
+        return Ok(alias.clone());
+    }
+    for attempt in 0..ALIAS_ATTEMPTS {
+        let alias = Alias::generate(&mut *rng.borrow_mut(), attempt >= PLAIN_ALIAS_ATTEMPTS);
+        if tx.member_by_alias(id, &alias.key()).await?.is_none() {
+            return Ok(alias);
+        }
+    }
+    Err(Error::Internal("no free alias found".into()))
 }
 
 /// What an add or a join did, for the caller to notify the members.
 fn joined_change(
     id: ConversationId,
     number: &PhoneNumber,
-    recipients: Vec<String>,
+    members: Vec<Member>,
     joined: &Message,
-) -> MembershipChange {
-    MembershipChange {
+) -> Result<MembershipChange> {
+    Ok(MembershipChange {
         conversation_id: id,
         number: number.as_str().to_owned(),
-        recipients,
+        alias: joined.sender_alias.clone().unwrap_or_default(),
+        recipients: numbers(&members),
         new_owner: None,
+        new_owner_alias: None,
+        members,
         deleted: false,
         message: Some(joined.clone()),
-    }
+    })
 }
 
-/// Records a system message about `subject` (a phone id and its number; no phone for an admin).
+/// The members of `id` with their roles.
+async fn member_list(tx: &impl Read, id: ConversationId) -> Result<Vec<Member>> {
+    let (row, entries) = both(existing(tx, id), tx.members(id)).await;
+    Ok(members_view(entries?, row?.owner_id))
+}
+
+fn members_view(entries: Vec<MemberEntry>, owner: PhoneId) -> Vec<Member> {
+    entries
+        .into_iter()
+        .map(|m| Member {
+            is_owner: m.phone == owner,
+            number: m.number,
+            alias: m.alias,
+            is_moderator: m.is_moderator,
+            is_muted: m.muted,
+        })
+        .collect()
+}
+
+fn numbers(members: &[Member]) -> Vec<String> {
+    members.iter().map(|m| m.number.clone()).collect()
+}
+
+/// Records a system message about `subject` (a phone id, its number and its alias in the
+/// conversation; no phone for an admin). The text names the subject by alias only: members
+/// read it.
+#[allow(clippy::too_many_arguments)]
 async fn system_message(
     tx: &impl Write,
     id: ConversationId,
     subject: impl Into<Option<PhoneId>>,
     subject_number: &str,
+    subject_alias: Option<&str>,
     event: SystemEvent,
     detail: Option<&str>,
     now: i64,
 ) -> Result<Message> {
-    let content = match (event, detail) {
-        (SystemEvent::Joined, _) => format!("{subject_number} joined"),
-        (SystemEvent::Left, _) => format!("{subject_number} left"),
-        (SystemEvent::Removed, _) => format!("{subject_number} was removed"),
-        (SystemEvent::Renamed, name) => format!("Renamed to {}", name.unwrap_or_default()),
-        (SystemEvent::Owner, _) => format!("{subject_number} is now the owner"),
+    let who = subject_alias.unwrap_or("An admin");
+    let detail = detail.unwrap_or_default();
+    let content = match event {
+        SystemEvent::Joined => format!("{who} joined"),
+        SystemEvent::Left => format!("{who} left"),
+        SystemEvent::Removed => format!("{who} was removed"),
+        SystemEvent::Renamed => format!("Renamed to {detail}"),
+        SystemEvent::Owner => format!("{who} is now the owner"),
+        SystemEvent::Alias => format!("{detail} is now called {who}"),
+        SystemEvent::Moderator if detail == "granted" => format!("{who} is now a moderator"),
+        SystemEvent::Moderator => format!("{who} is no longer a moderator"),
     };
     let message_id = tx
-        .insert_message(id, subject.into(), MessageKind::System, Some(event), &content, now)
+        .insert_message(
+            id,
+            subject.into(),
+            subject_alias,
+            MessageKind::System,
+            Some(event),
+            &content,
+            now,
+        )
         .await?;
     Ok(Message {
         id: message_id,
         sender: Some(subject_number.to_owned()),
+        sender_alias: subject_alias.map(str::to_owned),
         content,
         kind: MessageKind::System,
         event: Some(event),
@@ -690,6 +1007,41 @@ async fn owned(tx: &impl Write, id: ConversationId, actor: Actor<'_>) -> Result<
                 return Err(Error::Forbidden { reason: "only the owner may do this" });
             }
             Ok(Owned { row, actor: Some(phone), actor_name: number.as_str().to_owned() })
+        }
+    }
+}
+
+/// A conversation a moderation action (a kick, a ban) may proceed on, held against other
+/// writers.
+struct Moderating {
+    row: ConversationRow,
+    /// The acting member's phone (None for an admin).
+    actor: Option<PhoneId>,
+    /// Whether the actor is the owner or an admin (else a moderator).
+    owner: bool,
+}
+
+/// Passes for an admin, the owner or a moderator: `conversation_not_found`, then `not_member`
+/// for outsiders, then `forbidden` for ordinary members.
+async fn moderating(tx: &impl Write, id: ConversationId, actor: Actor<'_>) -> Result<Moderating> {
+    match actor {
+        Actor::Admin => {
+            let row = existing_for_update(tx, id).await?;
+            Ok(Moderating { row, actor: None, owner: true })
+        }
+        Actor::Member(number) => {
+            let (row, phone) =
+                both(existing_for_update(tx, id), member_phone(tx, id, number)).await;
+            let (row, phone) = (row?, phone?);
+            if phone == row.owner_id {
+                return Ok(Moderating { row, actor: Some(phone), owner: true });
+            }
+            match tx.member(id, phone).await? {
+                Some(member) if member.is_moderator => {
+                    Ok(Moderating { row, actor: Some(phone), owner: false })
+                }
+                _ => Err(Error::Forbidden { reason: "only the owner or a moderator may do this" }),
+            }
         }
     }
 }
@@ -729,30 +1081,34 @@ async fn build_view(
     row: ConversationRow,
     viewer: Viewer,
 ) -> Result<Conversation> {
-    let (recipients, messages) =
-        both(tx.recipients(row.id), tx.messages_before(row.id, None, limits.page_size)).await;
-    let (recipients, messages) = (recipients?, messages?);
-    let unread = match viewer {
-        Viewer::Member(member) if member.last_read_message_id < row.last_message_id => {
-            tx.count_messages_after(row.id, member.last_read_message_id, UNREAD_CAP).await?
-        }
-        Viewer::Member(_) | Viewer::Admin => 0,
+    let (entries, messages) =
+        both(tx.members(row.id), tx.messages_before(row.id, None, limits.page_size)).await;
+    let (members, messages) = (members_view(entries?, row.owner_id), messages?);
+    let (unread, you) = match viewer {
+        Viewer::Member(member) if member.last_read_message_id < row.last_message_id => (
+            tx.count_messages_after(row.id, member.last_read_message_id, UNREAD_CAP).await?,
+            Some(member),
+        ),
+        Viewer::Member(member) => (0, Some(member)),
+        Viewer::Admin => (0, None),
     };
-    Ok(conversation(row, recipients, messages, unread))
+    Ok(conversation(row, members, messages, unread, you))
 }
 
 /// A list entry: no member list, only the last message.
-fn summary(mut row: ConversationRow, unread: i64) -> Conversation {
+fn summary(mut row: ConversationRow, unread: i64, you: Option<MemberRow>) -> Conversation {
     let messages = row.last_message.take().into_iter().collect();
-    conversation(row, Vec::new(), messages, unread)
+    conversation(row, Vec::new(), messages, unread, you)
 }
 
 fn conversation(
     row: ConversationRow,
-    recipients: Vec<String>,
+    members: Vec<Member>,
     messages: Vec<Message>,
     unread_count: i64,
+    you: Option<MemberRow>,
 ) -> Conversation {
+    let recipients = numbers(&members);
     Conversation {
         id: row.id,
         name: row.name,
@@ -766,5 +1122,9 @@ fn conversation(
         messages,
         is_it_read: unread_count == 0,
         unread_count,
+        members,
+        is_moderator: you.as_ref().is_some_and(|m| m.is_moderator),
+        is_muted: you.as_ref().is_some_and(|m| m.muted),
+        alias: you.map(|m| m.alias),
     }
 }

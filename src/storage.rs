@@ -24,7 +24,8 @@ use std::task::{Context, Poll, Waker};
 
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
-use crate::model::{Message, MessageKind, SystemEvent};
+use crate::input::Alias;
+use crate::model::{Ban, Message, MessageKind, SystemEvent};
 use crate::transfer::{Cell, Sequences, Table};
 
 /// A conversation row with its owner's number resolved.
@@ -46,11 +47,24 @@ pub struct ConversationRow {
 }
 
 /// A member's own state in a conversation.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct MemberRow {
     /// Membership age: smaller is longer-standing.
     pub id: i64,
     pub last_read_message_id: MessageId,
+    pub is_moderator: bool,
+    pub muted: bool,
+    pub alias: String,
+}
+
+/// A member of a conversation as stored.
+#[derive(Debug, Clone)]
+pub struct MemberEntry {
+    pub phone: PhoneId,
+    pub number: String,
+    pub alias: String,
+    pub is_moderator: bool,
+    pub muted: bool,
 }
 
 /// One entry of a member's conversation list, with the member's unread count (capped).
@@ -107,6 +121,20 @@ pub trait Read {
     async fn member_phone_id(&self, id: ConversationId, number: &str) -> Result<Option<PhoneId>>;
     /// Members' numbers, longest-standing first.
     async fn recipients(&self, id: ConversationId) -> Result<Vec<String>>;
+    /// Members with their aliases and roles, longest-standing first.
+    async fn members(&self, id: ConversationId) -> Result<Vec<MemberEntry>>;
+    /// The member of `id` whose alias has the key `alias_key` ([`Alias::key`]), if any.
+    async fn member_by_alias(
+        &self,
+        id: ConversationId,
+        alias_key: &str,
+    ) -> Result<Option<MemberEntry>>;
+    /// The alias `phone` goes by in `id`.
+    async fn alias_of(&self, id: ConversationId, phone: PhoneId) -> Result<Option<String>>;
+    async fn is_banned(&self, id: ConversationId, phone: PhoneId) -> Result<bool>;
+    /// The bans of `id`, oldest first.
+    async fn bans(&self, id: ConversationId) -> Result<Vec<Ban>>;
+    async fn count_bans(&self, id: ConversationId) -> Result<i64>;
     /// The longest-standing member, if any is left.
     async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>>;
     async fn count_members(&self, id: ConversationId) -> Result<i64>;
@@ -180,13 +208,26 @@ pub trait Write: Read {
     async fn set_join_code(&self, id: ConversationId, code: &str) -> Result<()>;
     /// Deletes the conversation with its members and messages.
     async fn delete_conversation(&self, id: ConversationId) -> Result<()>;
+    /// A member named `alias`; an alias another member holds meanwhile is a storage error.
     async fn insert_member(
         &self,
         id: ConversationId,
         phone: PhoneId,
+        alias: &Alias,
         now: i64,
         read_up_to: MessageId,
     ) -> Result<()>;
+    async fn set_alias(&self, id: ConversationId, phone: PhoneId, alias: &Alias) -> Result<()>;
+    async fn set_moderator(&self, id: ConversationId, phone: PhoneId, on: bool) -> Result<()>;
+    async fn set_muted(&self, id: ConversationId, phone: PhoneId, on: bool) -> Result<()>;
+    async fn insert_ban(
+        &self,
+        id: ConversationId,
+        phone: PhoneId,
+        alias: &str,
+        now: i64,
+    ) -> Result<()>;
+    async fn delete_ban(&self, id: ConversationId, phone: PhoneId) -> Result<()>;
     async fn delete_member(&self, id: ConversationId, phone: PhoneId) -> Result<()>;
     /// Moves a member's read position forward (never back).
     async fn mark_read(&self, id: ConversationId, phone: PhoneId, up_to: MessageId) -> Result<()>;
@@ -196,6 +237,7 @@ pub trait Write: Read {
         &self,
         id: ConversationId,
         sender: Option<PhoneId>,
+        sender_alias: Option<&str>,
         kind: MessageKind,
         event: Option<SystemEvent>,
         content: &str,

@@ -37,7 +37,7 @@ pub struct Table {
 use Kind::*;
 
 /// Every table copied, parents before children.
-pub const TABLES: [Table; 5] = [
+pub const TABLES: [Table; 6] = [
     Table {
         name: "phones",
         mysql: "darkchat_phones",
@@ -62,6 +62,7 @@ pub const TABLES: [Table; 5] = [
             ("last_event", OptText),
             ("last_content", OptText),
             ("last_created_at", OptInt),
+            ("last_sender_alias", OptText),
         ],
         sequence: true,
     },
@@ -74,6 +75,10 @@ pub const TABLES: [Table; 5] = [
             ("phone_id", Int),
             ("joined_at", Int),
             ("last_read_message_id", Int),
+            ("alias", Text),
+            ("alias_key", Text),
+            ("is_moderator", Int),
+            ("muted", Int),
         ],
         sequence: false,
     },
@@ -88,8 +93,21 @@ pub const TABLES: [Table; 5] = [
             ("event", OptText),
             ("content", Text),
             ("created_at", Int),
+            ("sender_alias", OptText),
         ],
         sequence: true,
+    },
+    Table {
+        name: "bans",
+        mysql: "darkchat_bans",
+        columns: &[
+            ("id", Int),
+            ("conversation_id", Int),
+            ("phone_id", Int),
+            ("alias", Text),
+            ("created_at", Int),
+        ],
+        sequence: false,
     },
     Table {
         name: "standalone_numbers",
@@ -251,21 +269,40 @@ mod tests {
         names.collect::<rusqlite::Result<Vec<String>>>().unwrap()
     }
 
-    /// Column names, in order, of `table` in migrations/mysql/0001_initial.sql.
+    /// Column names, in order, of `table` in the MySQL migrations: its `CREATE TABLE`, then
+    /// the columns later files add with `ALTER TABLE ... ADD COLUMN`.
     fn mysql_columns(table: &str) -> Vec<String> {
-        let schema = include_str!("../migrations/mysql/0001_initial.sql");
-        let start = schema.find(&format!("CREATE TABLE IF NOT EXISTS {table} (")).unwrap();
-        let body = &schema[start..start + schema[start..].find(") ENGINE").unwrap()];
-        body.lines()
-            .skip(1)
-            .map(str::trim)
-            .filter_map(|line| line.split_whitespace().next())
-            .filter(|word| {
-                !word.starts_with("--")
-                    && !["PRIMARY", "UNIQUE", "KEY", "CONSTRAINT", "REFERENCES"].contains(word)
-            })
-            .map(str::to_owned)
-            .collect()
+        let files = crate::mysql::schema::MIGRATIONS.iter().map(|(_, sql)| *sql);
+        let mut columns: Vec<String> = Vec::new();
+        for schema in files {
+            if let Some(start) = schema.find(&format!("CREATE TABLE IF NOT EXISTS {table} (")) {
+                let body = &schema[start..start + schema[start..].find(") ENGINE").unwrap()];
+                columns.extend(
+                    body.lines()
+                        .skip(1)
+                        .map(str::trim)
+                        .filter_map(|line| line.split_whitespace().next())
+                        .filter(|word| {
+                            !word.starts_with("--")
+                                && !["PRIMARY", "UNIQUE", "KEY", "CONSTRAINT", "REFERENCES"]
+                                    .contains(word)
+                        })
+                        .map(str::to_owned),
+                );
+            }
+            for statement in crate::mysql::schema::statements(schema) {
+                let Some(rest) = statement.strip_prefix(&format!("ALTER TABLE {table}")) else {
+                    continue;
+                };
+                let mut words = rest.split_whitespace();
+                while let Some(word) = words.next() {
+                    if word == "COLUMN" {
+                        columns.extend(words.next().map(str::to_owned));
+                    }
+                }
+            }
+        }
+        columns
     }
 
     #[test]

@@ -488,12 +488,65 @@ fn only_the_owner_removes_others() {
     dc.add_member(&n("2"), id, NOW).unwrap();
     dc.add_member(&n("3"), id, NOW).unwrap();
     let (one, two, three) = (n("1"), n("2"), n("3"));
-    assert_eq!(dc.kick(Actor::Member(&two), id, &three, NOW).unwrap_err().code(), "forbidden");
-    assert_eq!(dc.kick(Actor::Member(&one), id, &one, NOW).unwrap_err().code(), "forbidden");
-    assert_eq!(dc.kick(Actor::Member(&one), id, &n("4"), NOW).unwrap_err().code(), "not_member");
-    let change = dc.kick(Actor::Member(&one), id, &three, NOW).unwrap();
+    let kick =
+        |dc: &mut Darkchat, actor, number: &PhoneNumber| dc.kick(actor, id, number, false, NOW);
+    assert_eq!(kick(&mut dc, Actor::Member(&two), &three).unwrap_err().code(), "forbidden");
+    assert_eq!(kick(&mut dc, Actor::Member(&one), &one).unwrap_err().code(), "forbidden");
+    assert_eq!(kick(&mut dc, Actor::Member(&one), &n("4")).unwrap_err().code(), "not_member");
+    let change = kick(&mut dc, Actor::Member(&one), &three).unwrap();
     assert_eq!(change.message.unwrap().event, Some(SystemEvent::Removed));
     assert_eq!(change.recipients, vec!["1", "2"]);
-    dc.kick(Actor::Admin, id, &one, NOW).unwrap();
+    kick(&mut dc, Actor::Admin, &one).unwrap();
     assert_eq!(dc.conversation(&two, id).unwrap().owner, "2");
+}
+
+#[test]
+fn bans_are_bounded_per_conversation_and_a_refused_ban_removes_nobody() {
+    let limits = Limits { max_bans: 1, ..Limits::default() };
+    let mut dc = Darkchat::new(Store::open_in_memory().unwrap(), limits, [3; 32]);
+    let id = dc.create_conversation(&n("1"), &name("A"), None, NOW).unwrap().id;
+    for number in ["2", "3", "4"] {
+        dc.add_member(&n(number), id, NOW).unwrap();
+    }
+    dc.kick(Actor::Member(&n("1")), id, &n("2"), true, NOW).unwrap();
+    let err = dc.kick(Actor::Member(&n("1")), id, &n("3"), true, NOW).unwrap_err();
+    assert_eq!(err.code(), "forbidden");
+    assert_eq!(dc.conversation(&n("1"), id).unwrap().recipients, vec!["1", "3", "4"]);
+    assert_eq!(dc.bans(Actor::Admin, id).unwrap().len(), 1);
+    // A removal without a ban is still possible, and lifting a ban makes room.
+    dc.kick(Actor::Member(&n("1")), id, &n("3"), false, NOW).unwrap();
+    dc.unban(Actor::Admin, id, &n("2")).unwrap();
+    dc.kick(Actor::Member(&n("1")), id, &n("4"), true, NOW).unwrap();
+    assert_eq!(dc.add_member(&n("4"), id, NOW).unwrap_err().code(), "banned");
+    assert_eq!(dc.add_member(&n("2"), id, NOW).unwrap().recipients, vec!["1", "2"]);
+}
+
+#[test]
+fn moderators_remove_ordinary_members_only_and_the_last_member_leaving_drops_the_bans() {
+    let mut dc = core();
+    let (one, two, three, four) = (n("1"), n("2"), n("3"), n("4"));
+    let id = dc.create_conversation(&one, &name("A"), None, NOW).unwrap().id;
+    for number in [&two, &three, &four] {
+        dc.add_member(number, id, NOW).unwrap();
+    }
+    let owner = Actor::Member(&one);
+    dc.set_moderator(owner, id, &two, true, NOW).unwrap();
+    dc.set_moderator(owner, id, &three, true, NOW).unwrap();
+    let moderator = Actor::Member(&two);
+    assert_eq!(dc.kick(moderator, id, &one, true, NOW).unwrap_err().code(), "forbidden");
+    assert_eq!(dc.kick(moderator, id, &three, true, NOW).unwrap_err().code(), "forbidden");
+    assert_eq!(dc.set_moderator(moderator, id, &four, true, NOW).unwrap_err().code(), "forbidden");
+    assert_eq!(dc.unban(moderator, id, &four).unwrap_err().code(), "forbidden");
+    dc.kick(moderator, id, &four, true, NOW).unwrap();
+    assert_eq!(dc.bans(owner, id).unwrap()[0].number, "4");
+    let (note, members) = dc.set_moderator(owner, id, &two, false, NOW).unwrap();
+    assert_eq!(note.unwrap().event, Some(SystemEvent::Moderator));
+    assert!(!members[1].is_moderator);
+    assert_eq!(dc.kick(moderator, id, &three, false, NOW).unwrap_err().code(), "forbidden");
+    for number in [&one, &two, &three] {
+        dc.remove_member(number, id, true, NOW).unwrap();
+    }
+    let bans: i64 =
+        dc.store().connection().query_row("SELECT count(*) FROM bans", [], |r| r.get(0)).unwrap();
+    assert_eq!(bans, 0, "bans go with their conversation");
 }

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId};
-use crate::input::{self, ConversationName, JoinCode, PhoneNumber, MAX_INPUT_BYTES};
+use crate::input::{self, Alias, ConversationName, JoinCode, PhoneNumber, MAX_INPUT_BYTES};
 use crate::service::Limits;
 
 /// The largest string any argument may be under `limits`: a message at the configured length,
@@ -96,10 +96,26 @@ pub(super) fn optional_message_id(value: &Arg, what: &'static str) -> Result<Opt
 }
 
 pub(super) fn flag(value: &Arg, what: &'static str) -> Result<bool> {
+    flag_or(value, what, false)
+}
+
+/// A boolean that means `default` when absent.
+pub(super) fn flag_or(value: &Arg, what: &'static str, default: bool) -> Result<bool> {
     match *value {
-        Arg::Nil => Ok(false),
+        Arg::Nil => Ok(default),
         Arg::Bool(b) => Ok(b),
         _ => Err(Error::invalid(what)),
+    }
+}
+
+pub(super) fn alias(value: &Arg) -> Result<Alias> {
+    Alias::parse(short_string(value, "alias")?)
+}
+
+pub(super) fn optional_alias(value: &Arg) -> Result<Option<Alias>> {
+    match value {
+        Arg::Nil => Ok(None),
+        other => alias(other).map(Some),
     }
 }
 

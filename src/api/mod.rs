@@ -25,7 +25,7 @@ pub use wire::{arg_from_json, outcome_to_json, WireOutcome};
 use crate::darkchat::Darkchat;
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId};
-use crate::input::{self, ConversationName, JoinCode, PhoneNumber};
+use crate::input::{self, Alias, ConversationName, JoinCode, PhoneNumber};
 use crate::service::{Actor, Limits, Service};
 use crate::storage::{run_inline, Read, Storage, Write};
 use crate::transfer::{self, Cell, Table};
@@ -63,6 +63,13 @@ pub enum Method {
     Delete,
     Transfer,
     Kick,
+    Unban,
+    Bans,
+    SetModerator,
+    SetAlias,
+    SetMuted,
+    Members,
+    MemberByAlias,
     StandaloneNumber,
     CheckSource,
     CheckNumber,
@@ -78,7 +85,7 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 26] = [
+    pub const ALL: [Method; 33] = [
         Method::Create,
         Method::Add,
         Method::Remove,
@@ -93,6 +100,13 @@ impl Method {
         Method::Delete,
         Method::Transfer,
         Method::Kick,
+        Method::Unban,
+        Method::Bans,
+        Method::SetModerator,
+        Method::SetAlias,
+        Method::SetMuted,
+        Method::Members,
+        Method::MemberByAlias,
         Method::StandaloneNumber,
         Method::CheckSource,
         Method::CheckNumber,
@@ -123,6 +137,13 @@ impl Method {
             Method::Delete => "delete",
             Method::Transfer => "transfer",
             Method::Kick => "kick",
+            Method::Unban => "unban",
+            Method::Bans => "bans",
+            Method::SetModerator => "setModerator",
+            Method::SetAlias => "setAlias",
+            Method::SetMuted => "setMuted",
+            Method::Members => "members",
+            Method::MemberByAlias => "memberByAlias",
             Method::StandaloneNumber => "standaloneNumber",
             Method::CheckSource => "checkSource",
             Method::CheckNumber => "checkNumber",
@@ -152,10 +173,12 @@ pub enum Request {
         creator: PhoneNumber,
         name: ConversationName,
         code: Option<JoinCode>,
+        alias: Option<Alias>,
     },
     Add {
         number: PhoneNumber,
         id: ConversationId,
+        alias: Option<Alias>,
     },
     Remove {
         number: PhoneNumber,
@@ -165,6 +188,7 @@ pub enum Request {
     Join {
         number: PhoneNumber,
         code: JoinCode,
+        alias: Option<Alias>,
     },
     Send {
         number: PhoneNumber,
@@ -207,10 +231,46 @@ pub enum Request {
         id: ConversationId,
         to: PhoneNumber,
     },
+    /// `ban` is true unless the caller passed `false`.
     Kick {
         actor: Option<PhoneNumber>,
         id: ConversationId,
         number: PhoneNumber,
+        ban: bool,
+    },
+    Unban {
+        actor: Option<PhoneNumber>,
+        id: ConversationId,
+        number: PhoneNumber,
+    },
+    Bans {
+        actor: Option<PhoneNumber>,
+        id: ConversationId,
+    },
+    SetModerator {
+        actor: Option<PhoneNumber>,
+        id: ConversationId,
+        number: PhoneNumber,
+        on: bool,
+    },
+    SetAlias {
+        number: PhoneNumber,
+        id: ConversationId,
+        alias: Alias,
+    },
+    SetMuted {
+        number: PhoneNumber,
+        id: ConversationId,
+        on: bool,
+    },
+    Members {
+        viewer: Option<PhoneNumber>,
+        id: ConversationId,
+    },
+    MemberByAlias {
+        viewer: PhoneNumber,
+        id: ConversationId,
+        alias: Alias,
     },
     StandaloneNumber {
         license: String,
@@ -262,18 +322,23 @@ impl Request {
                 creator: phone_number(arg(0))?,
                 name: conversation_name(arg(1))?,
                 code: optional_join_code(arg(2))?,
+                alias: optional_alias(arg(3))?,
             },
-            Method::Add => {
-                Request::Add { number: phone_number(arg(0))?, id: conversation_id(arg(1))? }
-            }
+            Method::Add => Request::Add {
+                number: phone_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                alias: optional_alias(arg(2))?,
+            },
             Method::Remove => Request::Remove {
                 number: phone_number(arg(0))?,
                 id: conversation_id(arg(1))?,
                 is_self: flag(arg(2), "isSelf")?,
             },
-            Method::Join => {
-                Request::Join { number: phone_number(arg(0))?, code: join_code(arg(1))? }
-            }
+            Method::Join => Request::Join {
+                number: phone_number(arg(0))?,
+                code: join_code(arg(1))?,
+                alias: optional_alias(arg(2))?,
+            },
             Method::Send => Request::Send {
                 number: phone_number(arg(0))?,
                 id: conversation_id(arg(1))?,
@@ -324,6 +389,39 @@ impl Request {
                 actor: optional_number(arg(0))?,
                 id: conversation_id(arg(1))?,
                 number: phone_number(arg(2))?,
+                ban: flag_or(arg(3), "ban", true)?,
+            },
+            Method::Unban => Request::Unban {
+                actor: optional_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                number: phone_number(arg(2))?,
+            },
+            Method::Bans => {
+                Request::Bans { actor: optional_number(arg(0))?, id: conversation_id(arg(1))? }
+            }
+            Method::SetModerator => Request::SetModerator {
+                actor: optional_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                number: phone_number(arg(2))?,
+                on: flag_or(arg(3), "isModerator", true)?,
+            },
+            Method::SetAlias => Request::SetAlias {
+                number: phone_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                alias: alias(arg(2))?,
+            },
+            Method::SetMuted => Request::SetMuted {
+                number: phone_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                on: flag_or(arg(2), "muted", true)?,
+            },
+            Method::Members => {
+                Request::Members { viewer: optional_number(arg(0))?, id: conversation_id(arg(1))? }
+            }
+            Method::MemberByAlias => Request::MemberByAlias {
+                viewer: phone_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                alias: alias(arg(2))?,
             },
             Method::StandaloneNumber => {
                 Request::StandaloneNumber { license: short_string(arg(0), "license")?.to_owned() }
@@ -406,22 +504,25 @@ pub async fn execute<S: Storage>(
     }
     use reply::*;
     Ok(match request {
-        Request::Create { creator, name, code } => {
+        Request::Create { creator, name, code, alias } => {
+            let (code, alias) = (code.as_ref(), alias.as_ref());
             vec![conversation(
-                service.create_conversation(&creator, &name, code.as_ref(), now).await?,
+                service.create_conversation(&creator, &name, code, alias, now).await?,
             )]
         }
-        Request::Add { number, id } => vec![change(service.add_member(&number, id, now).await?)],
+        Request::Add { number, id, alias } => {
+            vec![change(service.add_member(&number, id, alias.as_ref(), now).await?)]
+        }
         Request::Remove { number, id, is_self } => {
             vec![change(service.remove_member(&number, id, is_self, now).await?)]
         }
-        Request::Join { number, code } => {
-            let (conv, joined) = service.join_by_code(&number, &code, now).await?;
+        Request::Join { number, code, alias } => {
+            let (conv, joined) = service.join_by_code(&number, &code, alias.as_ref(), now).await?;
             vec![conversation(conv), change(joined)]
         }
         Request::Send { number, id, text } => {
             let (sent, members) = service.send_message(&number, id, &text, now).await?;
-            vec![message(sent), strings(members)]
+            with_members(message(sent), members)
         }
         Request::Conversation { viewer: None, id } => {
             vec![conversation(service.conversation_for_admin(id).await?)]
@@ -445,7 +546,7 @@ pub async fn execute<S: Storage>(
         }
         Request::Rename { actor, id, name } => {
             let (note, members) = service.rename(as_actor(&actor), id, &name, now).await?;
-            vec![message(note), strings(members)]
+            with_members(message(note), members)
         }
         Request::RegenerateCode { actor, id } => {
             vec![str(service.regenerate_code(as_actor(&actor), id).await?)]
@@ -454,10 +555,34 @@ pub async fn execute<S: Storage>(
         Request::Transfer { actor, id, to } => {
             let (note, members) =
                 service.transfer_ownership(as_actor(&actor), id, &to, now).await?;
-            vec![message(note), strings(members)]
+            with_members(message(note), members)
         }
-        Request::Kick { actor, id, number } => {
-            vec![change(service.kick(as_actor(&actor), id, &number, now).await?)]
+        Request::Kick { actor, id, number, ban } => {
+            vec![change(service.kick(as_actor(&actor), id, &number, ban, now).await?)]
+        }
+        Request::Unban { actor, id, number } => {
+            service.unban(as_actor(&actor), id, &number).await?;
+            vec![]
+        }
+        Request::Bans { actor, id } => vec![bans(service.bans(as_actor(&actor), id).await?)],
+        Request::SetModerator { actor, id, number, on } => {
+            let (note, members) =
+                service.set_moderator(as_actor(&actor), id, &number, on, now).await?;
+            with_members(note.map_or(Reply::Null, message), members)
+        }
+        Request::SetAlias { number, id, alias } => {
+            let (note, members) = service.set_alias(&number, id, &alias, now).await?;
+            with_members(message(note), members)
+        }
+        Request::SetMuted { number, id, on } => {
+            service.set_muted(&number, id, on).await?;
+            vec![]
+        }
+        Request::Members { viewer, id } => {
+            vec![members(service.members(viewer.as_ref(), id).await?)]
+        }
+        Request::MemberByAlias { viewer, id, alias } => {
+            vec![str(service.member_by_alias(&viewer, id, &alias).await?)]
         }
         Request::StandaloneNumber { license } => {
             vec![str(service.standalone_number(&license, now).await?)]
@@ -530,6 +655,7 @@ pub fn limits(get: impl Fn(&'static str) -> Arg) -> Result<Limits> {
     read("pageSize", &mut limits.page_size)?;
     read("maxPageSize", &mut limits.max_page_size)?;
     read("maxList", &mut limits.max_list)?;
+    read("maxBans", &mut limits.max_bans)?;
     limits.max_message_chars = message_chars as usize;
     Ok(limits)
 }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::ffi::CStr;
 
-use crate::model::{Conversation, MembershipChange, Message, SystemEvent};
+use crate::model::{Ban, Conversation, Member, MembershipChange, Message, SystemEvent};
 use crate::storage::Stats;
 
 /// A reply value. `Null` fields of an object are left out by every host (Lua: absent key).
@@ -49,7 +49,49 @@ pub(super) fn conversation(c: Conversation) -> Reply {
         (c"messages", messages(c.messages)),
         (c"isItRead", Reply::Bool(c.is_it_read)),
         (c"unreadCount", Reply::Int(c.unread_count)),
+        (c"members", members(c.members)),
+        (c"alias", optional_str(c.alias)),
+        (c"isModerator", Reply::Bool(c.is_moderator)),
+        (c"isMuted", Reply::Bool(c.is_muted)),
     ])
+}
+
+pub(super) fn members(list: Vec<Member>) -> Reply {
+    Reply::Array(
+        list.into_iter()
+            .map(|m| {
+                Reply::Object(vec![
+                    (c"number", str(m.number)),
+                    (c"alias", str(m.alias)),
+                    (c"isOwner", Reply::Bool(m.is_owner)),
+                    (c"isModerator", Reply::Bool(m.is_moderator)),
+                    (c"isMuted", Reply::Bool(m.is_muted)),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// `[value, recipients, members]`: what a change answers with, the numbers to notify (as
+/// before) and the members with their aliases and mutes.
+pub(super) fn with_members(value: Reply, list: Vec<Member>) -> Vec<Reply> {
+    let numbers = list.iter().map(|m| str(m.number.clone())).collect();
+    vec![value, Reply::Array(numbers), members(list)]
+}
+
+pub(super) fn bans(list: Vec<Ban>) -> Reply {
+    Reply::Array(
+        list.into_iter()
+            .map(|b| {
+                Reply::Object(vec![
+                    (c"id", Reply::Int(b.id)),
+                    (c"number", str(b.number)),
+                    (c"alias", str(b.alias)),
+                    (c"createdAt", Reply::Int(b.created_at)),
+                ])
+            })
+            .collect(),
+    )
 }
 
 pub(super) fn conversations(list: Vec<Conversation>) -> Reply {
@@ -64,6 +106,7 @@ pub(super) fn message(m: Message) -> Reply {
     Reply::Object(vec![
         (c"id", Reply::Int(m.id.get())),
         (c"sender", optional_str(m.sender)),
+        (c"senderAlias", optional_str(m.sender_alias)),
         (c"content", str(m.content)),
         (c"type", str(m.kind.as_str())),
         (c"event", optional_str(m.event.map(SystemEvent::as_str))),
@@ -75,8 +118,11 @@ pub(super) fn change(c: MembershipChange) -> Reply {
     Reply::Object(vec![
         (c"conversationId", Reply::Int(c.conversation_id.get())),
         (c"number", str(c.number)),
+        (c"alias", str(c.alias)),
         (c"recipients", strings(c.recipients)),
         (c"newOwner", optional_str(c.new_owner)),
+        (c"newOwnerAlias", optional_str(c.new_owner_alias)),
+        (c"members", members(c.members)),
         (c"deleted", Reply::Bool(c.deleted)),
         (c"message", c.message.map_or(Reply::Null, message)),
     ])

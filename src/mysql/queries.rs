@@ -11,8 +11,9 @@ use std::vec::IntoIter;
 use super::link::{Link, Outcome, Shared, Value};
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId, PhoneId};
-use crate::model::{Message, MessageKind, SystemEvent};
-use crate::storage::{ConversationRow, Listed, MemberRow, Read, Stats, Write};
+use crate::input::Alias;
+use crate::model::{Ban, Message, MessageKind, SystemEvent};
+use crate::storage::{ConversationRow, Listed, MemberEntry, MemberRow, Read, Stats, Write};
 use crate::transfer::{self, Cell, Sequences, Table};
 
 /// The columns [`conversation_row`] reads, owner's number included.
@@ -20,7 +21,7 @@ macro_rules! conversation_columns {
     () => {
         "c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, c.created_at, \
          c.updated_at, c.last_message_id, c.last_sender, c.last_kind, c.last_event, \
-         c.last_content, c.last_created_at"
+         c.last_content, c.last_created_at, c.last_sender_alias"
     };
 }
 
@@ -38,7 +39,7 @@ macro_rules! listing {
         concat!(
             "SELECT ",
             conversation_columns!(),
-            ", m.id, m.last_read_message_id, \
+            ", m.id, m.last_read_message_id, m.is_moderator, m.muted, m.alias, \
              CASE WHEN m.last_read_message_id >= c.last_message_id THEN 0 \
              WHEN (SELECT x.id FROM darkchat_messages x WHERE x.conversation_id = c.id \
                    AND x.id > m.last_read_message_id ORDER BY x.id LIMIT 1 OFFSET ?) \
@@ -58,7 +59,13 @@ fn listed(rows: Vec<Vec<Value>>) -> Result<Vec<Listed>> {
         .map(|row| {
             let mut c = Columns::of(row);
             let row = conversation_row(&mut c)?;
-            let member = MemberRow { id: c.int()?, last_read_message_id: MessageId(c.int()?) };
+            let member = MemberRow {
+                id: c.int()?,
+                last_read_message_id: MessageId(c.int()?),
+                is_moderator: c.int()? != 0,
+                muted: c.int()? != 0,
+                alias: c.text()?,
+            };
             Ok(Listed { row, member, unread: c.int()? })
         })
         .collect()
@@ -155,10 +162,12 @@ fn conversation_row(c: &mut Columns) -> Result<ConversationRow> {
     let event = c.optional_text()?;
     let content = c.optional_text()?;
     let last_created_at = c.optional_int()?;
+    let sender_alias = c.optional_text()?;
     let last_message = match kind {
         Some(kind) if last_message_id != MessageId::NONE => Some(Message {
             id: last_message_id,
             sender,
+            sender_alias,
             kind: MessageKind::parse(&kind),
             event: event.as_deref().and_then(SystemEvent::parse),
             content: content.unwrap_or_default(),
@@ -178,6 +187,16 @@ fn conversation_row(c: &mut Columns) -> Result<ConversationRow> {
         updated_at,
         last_message_id,
         last_message,
+    })
+}
+
+fn member_entry(c: &mut Columns) -> Result<MemberEntry> {
+    Ok(MemberEntry {
+        phone: PhoneId(c.int()?),
+        number: c.text()?,
+        alias: c.text()?,
+        is_moderator: c.int()? != 0,
+        muted: c.int()? != 0,
     })
 }
 
@@ -363,13 +382,21 @@ impl Queries {
     async fn member(&self, id: ConversationId, phone: PhoneId) -> Result<Option<MemberRow>> {
         let rows = self
             .rows(
-                "SELECT id, last_read_message_id FROM darkchat_members \
+                "SELECT id, last_read_message_id, is_moderator, muted, alias FROM darkchat_members \
                  WHERE conversation_id = ? AND phone_id = ?",
                 vec![id.get().into(), phone.get().into()],
             )
             .await?;
         first(rows)
-            .map(|mut c| Ok(MemberRow { id: c.int()?, last_read_message_id: MessageId(c.int()?) }))
+            .map(|mut c| {
+                Ok(MemberRow {
+                    id: c.int()?,
+                    last_read_message_id: MessageId(c.int()?),
+                    is_moderator: c.int()? != 0,
+                    muted: c.int()? != 0,
+                    alias: c.text()?,
+                })
+            })
             .transpose()
     }
 
@@ -393,6 +420,77 @@ impl Queries {
             )
             .await?;
         rows.into_iter().map(|row| Columns::of(row).text()).collect()
+    }
+
+    async fn members(&self, id: ConversationId) -> Result<Vec<MemberEntry>> {
+        let rows = self
+            .rows(
+                "SELECT m.phone_id, p.number, m.alias, m.is_moderator, m.muted \
+                 FROM darkchat_members m JOIN darkchat_phones p ON p.id = m.phone_id \
+                 WHERE m.conversation_id = ? ORDER BY m.id",
+                vec![id.get().into()],
+            )
+            .await?;
+        rows.into_iter().map(|row| member_entry(&mut Columns::of(row))).collect()
+    }
+
+    async fn member_by_alias(
+        &self,
+        id: ConversationId,
+        alias_key: &str,
+    ) -> Result<Option<MemberEntry>> {
+        let rows = self
+            .rows(
+                "SELECT m.phone_id, p.number, m.alias, m.is_moderator, m.muted \
+                 FROM darkchat_members m JOIN darkchat_phones p ON p.id = m.phone_id \
+                 WHERE m.conversation_id = ? AND m.alias_key = ?",
+                vec![id.get().into(), alias_key.into()],
+            )
+            .await?;
+        first(rows).map(|mut c| member_entry(&mut c)).transpose()
+    }
+
+    async fn alias_of(&self, id: ConversationId, phone: PhoneId) -> Result<Option<String>> {
+        let rows = self
+            .rows(
+                "SELECT alias FROM darkchat_members WHERE conversation_id = ? AND phone_id = ?",
+                vec![id.get().into(), phone.get().into()],
+            )
+            .await?;
+        first(rows).map(|mut c| c.text()).transpose()
+    }
+
+    async fn is_banned(&self, id: ConversationId, phone: PhoneId) -> Result<bool> {
+        self.exists(
+            "SELECT 1 FROM darkchat_bans WHERE conversation_id = ? AND phone_id = ?",
+            vec![id.get().into(), phone.get().into()],
+        )
+        .await
+    }
+
+    async fn bans(&self, id: ConversationId) -> Result<Vec<Ban>> {
+        let rows = self
+            .rows(
+                "SELECT b.id, p.number, b.alias, b.created_at FROM darkchat_bans b \
+                 JOIN darkchat_phones p ON p.id = b.phone_id WHERE b.conversation_id = ? \
+                 ORDER BY b.id",
+                vec![id.get().into()],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let mut c = Columns::of(row);
+                Ok(Ban { id: c.int()?, number: c.text()?, alias: c.text()?, created_at: c.int()? })
+            })
+            .collect()
+    }
+
+    async fn count_bans(&self, id: ConversationId) -> Result<i64> {
+        self.count(
+            "SELECT COUNT(*) FROM darkchat_bans WHERE conversation_id = ?",
+            vec![id.get().into()],
+        )
+        .await
     }
 
     async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>> {
@@ -440,7 +538,7 @@ impl Queries {
     ) -> Result<Vec<Message>> {
         let rows = self
             .rows(
-                "SELECT m.id, p.number, m.content, m.kind, m.event, m.created_at \
+                "SELECT m.id, p.number, m.sender_alias, m.content, m.kind, m.event, m.created_at \
                  FROM darkchat_messages m LEFT JOIN darkchat_phones p ON p.id = m.sender_id \
                  WHERE m.conversation_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?",
                 vec![id.get().into(), before.map_or(i64::MAX, MessageId::get).into(), limit.into()],
@@ -453,6 +551,7 @@ impl Queries {
                 Ok(Message {
                     id: MessageId(c.int()?),
                     sender: c.optional_text()?,
+                    sender_alias: c.optional_text()?,
                     content: c.text()?,
                     kind: MessageKind::parse(&c.text()?),
                     event: c.optional_text()?.as_deref().and_then(SystemEvent::parse),
@@ -623,7 +722,7 @@ impl Queries {
         let rows = self
             .rows(
                 "CHECK TABLE darkchat_phones, darkchat_conversations, darkchat_members, \
-                 darkchat_messages, darkchat_standalone_numbers",
+                 darkchat_messages, darkchat_standalone_numbers, darkchat_bans",
                 vec![],
             )
             .await?;
@@ -683,6 +782,28 @@ macro_rules! read_through {
             }
             async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
                 self.0.recipients(id).await
+            }
+            async fn members(&self, id: ConversationId) -> Result<Vec<MemberEntry>> {
+                self.0.members(id).await
+            }
+            async fn member_by_alias(
+                &self,
+                id: ConversationId,
+                alias_key: &str,
+            ) -> Result<Option<MemberEntry>> {
+                self.0.member_by_alias(id, alias_key).await
+            }
+            async fn alias_of(&self, id: ConversationId, phone: PhoneId) -> Result<Option<String>> {
+                self.0.alias_of(id, phone).await
+            }
+            async fn is_banned(&self, id: ConversationId, phone: PhoneId) -> Result<bool> {
+                self.0.is_banned(id, phone).await
+            }
+            async fn bans(&self, id: ConversationId) -> Result<Vec<Ban>> {
+                self.0.bans(id).await
+            }
+            async fn count_bans(&self, id: ConversationId) -> Result<i64> {
+                self.0.count_bans(id).await
             }
             async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>> {
                 self.0.oldest_member(id).await
@@ -839,13 +960,75 @@ impl Write for WriteTx {
         &self,
         id: ConversationId,
         phone: PhoneId,
+        alias: &Alias,
         now: i64,
         read_up_to: MessageId,
     ) -> Result<()> {
         self.0.defer(
-            "INSERT INTO darkchat_members (conversation_id, phone_id, joined_at, last_read_message_id) \
+            "INSERT INTO darkchat_members \
+             (conversation_id, phone_id, joined_at, last_read_message_id, alias, alias_key) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+            vec![
+                id.get().into(),
+                phone.get().into(),
+                now.into(),
+                read_up_to.get().into(),
+                alias.as_str().into(),
+                alias.key().as_str().into(),
+            ],
+        );
+        Ok(())
+    }
+
+    async fn set_alias(&self, id: ConversationId, phone: PhoneId, alias: &Alias) -> Result<()> {
+        self.0.defer(
+            "UPDATE darkchat_members SET alias = ?, alias_key = ? \
+             WHERE conversation_id = ? AND phone_id = ?",
+            vec![
+                alias.as_str().into(),
+                alias.key().as_str().into(),
+                id.get().into(),
+                phone.get().into(),
+            ],
+        );
+        Ok(())
+    }
+
+    async fn set_moderator(&self, id: ConversationId, phone: PhoneId, on: bool) -> Result<()> {
+        self.0.defer(
+            "UPDATE darkchat_members SET is_moderator = ? WHERE conversation_id = ? AND phone_id = ?",
+            vec![i64::from(on).into(), id.get().into(), phone.get().into()],
+        );
+        Ok(())
+    }
+
+    async fn set_muted(&self, id: ConversationId, phone: PhoneId, on: bool) -> Result<()> {
+        self.0.defer(
+            "UPDATE darkchat_members SET muted = ? WHERE conversation_id = ? AND phone_id = ?",
+            vec![i64::from(on).into(), id.get().into(), phone.get().into()],
+        );
+        Ok(())
+    }
+
+    async fn insert_ban(
+        &self,
+        id: ConversationId,
+        phone: PhoneId,
+        alias: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.0.defer(
+            "INSERT INTO darkchat_bans (conversation_id, phone_id, alias, created_at) \
              VALUES (?, ?, ?, ?)",
-            vec![id.get().into(), phone.get().into(), now.into(), read_up_to.get().into()],
+            vec![id.get().into(), phone.get().into(), alias.into(), now.into()],
+        );
+        Ok(())
+    }
+
+    async fn delete_ban(&self, id: ConversationId, phone: PhoneId) -> Result<()> {
+        self.0.defer(
+            "DELETE FROM darkchat_bans WHERE conversation_id = ? AND phone_id = ?",
+            vec![id.get().into(), phone.get().into()],
         );
         Ok(())
     }
@@ -873,6 +1056,7 @@ impl Write for WriteTx {
         &self,
         id: ConversationId,
         sender: Option<PhoneId>,
+        sender_alias: Option<&str>,
         kind: MessageKind,
         event: Option<SystemEvent>,
         content: &str,
@@ -883,16 +1067,26 @@ impl Write for WriteTx {
         let event = event.map(SystemEvent::as_str);
         let insert = Link::run(
             link,
-            "INSERT INTO darkchat_messages (conversation_id, sender_id, kind, event, content, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-            vec![id.get().into(), sender.into(), kind.as_str().into(), event.into(), content.into(), now.into()],
+            "INSERT INTO darkchat_messages \
+             (conversation_id, sender_id, kind, event, content, created_at, sender_alias) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                id.get().into(),
+                sender.into(),
+                kind.as_str().into(),
+                event.into(),
+                content.into(),
+                now.into(),
+                sender_alias.into(),
+            ],
         );
         let message = MessageId(inserted(insert.await?)?);
         Link::defer(
             link,
             "UPDATE darkchat_conversations SET last_message_id = ?, updated_at = GREATEST(updated_at, ?), \
              last_sender = (SELECT number FROM darkchat_phones WHERE id = ?), last_kind = ?, \
-             last_event = ?, last_content = ?, last_created_at = ? WHERE id = ?",
+             last_event = ?, last_content = ?, last_created_at = ?, last_sender_alias = ? \
+             WHERE id = ?",
             vec![
                 message.get().into(),
                 now.into(),
@@ -901,6 +1095,7 @@ impl Write for WriteTx {
                 event.into(),
                 content.into(),
                 now.into(),
+                sender_alias.into(),
                 id.get().into(),
             ],
         );

@@ -12,8 +12,10 @@ use super::link::{Link, Shared, Value};
 use crate::error::{Error, Result};
 
 /// (file name, SQL), in order. Version N means the first N files are applied.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_initial.sql", include_str!("../../migrations/mysql/0001_initial.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial.sql", include_str!("../../migrations/mysql/0001_initial.sql")),
+    ("0002_anonymity.sql", include_str!("../../migrations/mysql/0002_anonymity.sql")),
+];
 
 /// The oldest servers whose AUTO_INCREMENT counters survive a restart (so ids are never handed
 /// out twice): MariaDB 10.2.4 and MySQL 8.0. Checked at connect time.

@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial.sql", include_str!("../../migrations/0001_initial.sql")),
     ("0002_read_paths.sql", include_str!("../../migrations/0002_read_paths.sql")),
     ("0003_unread_index.sql", include_str!("../../migrations/0003_unread_index.sql")),
+    ("0004_anonymity.sql", include_str!("../../migrations/0004_anonymity.sql")),
 ];
 
 /// The schema version this build writes.
@@ -154,5 +155,53 @@ mod tests {
         let tables: i64 =
             conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
         assert_eq!(tables, 0);
+    }
+
+    #[test]
+    fn existing_members_get_distinct_generated_aliases_and_messages_name_them() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO phones VALUES (1, '5550101'), (2, '5550102'), (3, '5550103');
+             INSERT INTO conversations (id, name, created_by, owner_id, join_code, created_at,
+                 updated_at, last_message_id) VALUES (1, 'A', 1, 1, 'AAAA', 1, 1, 3);
+             INSERT INTO members (id, conversation_id, phone_id, joined_at)
+                 VALUES (1, 1, 1, 1), (2, 1, 2, 1);
+             INSERT INTO messages (id, conversation_id, sender_id, kind, event, content, created_at)
+                 VALUES (1, 1, 2, 'system', 'joined', '5550102 joined', 1),
+                        (2, 1, 2, 'text', NULL, 'hi 5550101', 1),
+                        (3, 1, 3, 'system', 'left', '5550103 left', 1);",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), MIGRATIONS.len() - 3);
+        let aliases: Vec<String> = conn
+            .prepare("SELECT alias FROM members ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(aliases.len(), 2);
+        assert_ne!(aliases[0].to_lowercase(), aliases[1].to_lowercase());
+        for alias in &aliases {
+            let parsed = crate::input::Alias::parse(alias).unwrap();
+            assert_eq!(parsed.as_str(), alias);
+            assert!(!alias.chars().any(|c| c.is_ascii_digit()), "{alias}");
+        }
+        let contents: Vec<String> = conn
+            .prepare("SELECT content FROM messages ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let joined = format!("{} joined", aliases[1]);
+        assert_eq!(contents, [joined.as_str(), "hi 5550101", "Former member left"]);
+        let last: String =
+            conn.query_row("SELECT last_content FROM conversations", [], |r| r.get(0)).unwrap();
+        assert_eq!(last, "Former member left");
     }
 }

@@ -459,7 +459,8 @@ mod tests {
         let rolled_back: Result<()> = run_inline(store.write(async |tx| {
             let phone = tx.ensure_phone("111").await?;
             let id = tx.insert_conversation("A", phone, "CODE1", 1).await?;
-            tx.insert_message(id, Some(phone), MessageKind::Text, None, "hi", 1).await?;
+            tx.insert_message(id, Some(phone), Some("Night Owl"), MessageKind::Text, None, "hi", 1)
+                .await?;
             let page = tx.messages_before(id, None, 10).await?;
             assert_eq!(page[0].sender.as_deref(), Some("111"));
             Err(Error::invalid("test"))
@@ -469,7 +470,16 @@ mod tests {
         let id = run_inline(store.write(async |tx| {
             let phone = tx.ensure_phone("222").await?;
             let id = tx.insert_conversation("B", phone, "CODE2", 2).await?;
-            tx.insert_message(id, Some(phone), MessageKind::Text, None, "hello", 2).await?;
+            tx.insert_message(
+                id,
+                Some(phone),
+                Some("Night Owl"),
+                MessageKind::Text,
+                None,
+                "hello",
+                2,
+            )
+            .await?;
             Ok(id)
         }))
         .unwrap();

@@ -11,8 +11,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::numbers::NumberCache;
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
-use crate::model::{Message, MessageKind, SystemEvent};
-use crate::storage::{ConversationRow, Listed, MemberRow, Stats};
+use crate::input::Alias;
+use crate::model::{Ban, Message, MessageKind, SystemEvent};
+use crate::storage::{ConversationRow, Listed, MemberEntry, MemberRow, Stats};
 use crate::transfer::{self, Cell, Sequences, Table};
 
 pub struct Tx<'c> {
@@ -28,7 +29,7 @@ macro_rules! conversation_columns {
     () => {
         "c.id, c.name, c.app_name, c.created_by, c.owner_id, c.join_code, c.created_at, \
          c.updated_at, c.last_message_id, c.last_sender, c.last_kind, c.last_event, \
-         c.last_content, c.last_created_at"
+         c.last_content, c.last_created_at, c.last_sender_alias"
     };
 }
 
@@ -125,6 +126,7 @@ impl<'c> Tx<'c> {
             Some(kind) if last_message_id != MessageId::NONE => Some(Message {
                 id: last_message_id,
                 sender: row.get(9)?,
+                sender_alias: row.get(14)?,
                 kind: MessageKind::parse(kind),
                 event: optional_text(row, 11)?.and_then(SystemEvent::parse),
                 content: row.get(12)?,
@@ -222,7 +224,7 @@ impl<'c> Tx<'c> {
         let mut stmt = self.conn.prepare_cached(concat!(
             "SELECT ",
             conversation_columns!(),
-            ", m.id, m.last_read_message_id \
+            ", m.id, m.last_read_message_id, m.is_moderator, m.muted, m.alias \
              FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.phone_id = ?1"
         ))?;
         let mut rows = stmt.query([phone])?;
@@ -231,6 +233,9 @@ impl<'c> Tx<'c> {
             let member = MemberRow {
                 id: row.get(CONVERSATION_COLUMNS)?,
                 last_read_message_id: row.get(CONVERSATION_COLUMNS + 1)?,
+                is_moderator: row.get(CONVERSATION_COLUMNS + 2)?,
+                muted: row.get(CONVERSATION_COLUMNS + 3)?,
+                alias: row.get(CONVERSATION_COLUMNS + 4)?,
             };
             list.push((self.conversation_row(row)?, member));
         }
@@ -297,12 +302,18 @@ impl<'c> Tx<'c> {
         phone: PhoneId,
     ) -> Result<Option<MemberRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, last_read_message_id FROM members \
+            "SELECT id, last_read_message_id, is_moderator, muted, alias FROM members \
              WHERE conversation_id = ?1 AND phone_id = ?2",
         )?;
         Ok(stmt
             .query_row(params![conversation, phone], |r| {
-                Ok(MemberRow { id: r.get(0)?, last_read_message_id: r.get(1)? })
+                Ok(MemberRow {
+                    id: r.get(0)?,
+                    last_read_message_id: r.get(1)?,
+                    is_moderator: r.get(2)?,
+                    muted: r.get(3)?,
+                    alias: r.get(4)?,
+                })
             })
             .optional()?)
     }
@@ -324,14 +335,153 @@ impl<'c> Tx<'c> {
         &self,
         conversation: ConversationId,
         phone: PhoneId,
+        alias: &Alias,
         now: i64,
         read_up_to: MessageId,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO members (conversation_id, phone_id, joined_at, last_read_message_id) \
-             VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO members \
+             (conversation_id, phone_id, joined_at, last_read_message_id, alias, alias_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
-        stmt.execute(params![conversation, phone, now, read_up_to])?;
+        stmt.execute(params![conversation, phone, now, read_up_to, alias.as_str(), alias.key()])?;
+        Ok(())
+    }
+
+    pub fn set_alias(
+        &self,
+        conversation: ConversationId,
+        phone: PhoneId,
+        alias: &Alias,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE members SET alias = ?3, alias_key = ?4 WHERE conversation_id = ?1 AND phone_id = ?2",
+        )?;
+        stmt.execute(params![conversation, phone, alias.as_str(), alias.key()])?;
+        Ok(())
+    }
+
+    pub fn set_moderator(
+        &self,
+        conversation: ConversationId,
+        phone: PhoneId,
+        on: bool,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE members SET is_moderator = ?3 WHERE conversation_id = ?1 AND phone_id = ?2",
+        )?;
+        stmt.execute(params![conversation, phone, on])?;
+        Ok(())
+    }
+
+    pub fn set_muted(&self, conversation: ConversationId, phone: PhoneId, on: bool) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE members SET muted = ?3 WHERE conversation_id = ?1 AND phone_id = ?2",
+        )?;
+        stmt.execute(params![conversation, phone, on])?;
+        Ok(())
+    }
+
+    /// Members with aliases and roles, longest-standing first (sorted here, as in
+    /// [`Tx::recipients`]).
+    pub fn members(&self, conversation: ConversationId) -> Result<Vec<MemberEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.id, m.phone_id, p.number, m.alias, m.is_moderator, m.muted \
+             FROM members m JOIN phones p ON p.id = m.phone_id WHERE m.conversation_id = ?1",
+        )?;
+        let rows = stmt.query_map([conversation], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                MemberEntry {
+                    phone: r.get(1)?,
+                    number: r.get(2)?,
+                    alias: r.get(3)?,
+                    is_moderator: r.get(4)?,
+                    muted: r.get(5)?,
+                },
+            ))
+        })?;
+        let mut members: Vec<(i64, MemberEntry)> = rows.collect::<rusqlite::Result<_>>()?;
+        members.sort_unstable_by_key(|(id, _)| *id);
+        Ok(members.into_iter().map(|(_, member)| member).collect())
+    }
+
+    pub fn member_by_alias(
+        &self,
+        conversation: ConversationId,
+        alias_key: &str,
+    ) -> Result<Option<MemberEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.phone_id, p.number, m.alias, m.is_moderator, m.muted \
+             FROM members m JOIN phones p ON p.id = m.phone_id \
+             WHERE m.conversation_id = ?1 AND m.alias_key = ?2",
+        )?;
+        Ok(stmt
+            .query_row(params![conversation, alias_key], |r| {
+                Ok(MemberEntry {
+                    phone: r.get(0)?,
+                    number: r.get(1)?,
+                    alias: r.get(2)?,
+                    is_moderator: r.get(3)?,
+                    muted: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    pub fn alias_of(&self, conversation: ConversationId, phone: PhoneId) -> Result<Option<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT alias FROM members WHERE conversation_id = ?1 AND phone_id = ?2",
+        )?;
+        Ok(stmt.query_row(params![conversation, phone], |r| r.get(0)).optional()?)
+    }
+
+    // --- bans ---------------------------------------------------------------------------
+
+    pub fn is_banned(&self, conversation: ConversationId, phone: PhoneId) -> Result<bool> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM bans WHERE conversation_id = ?1 AND phone_id = ?2")?;
+        Ok(stmt.exists(params![conversation, phone])?)
+    }
+
+    pub fn bans(&self, conversation: ConversationId) -> Result<Vec<Ban>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT b.id, p.number, b.alias, b.created_at FROM bans b \
+             JOIN phones p ON p.id = b.phone_id WHERE b.conversation_id = ?1",
+        )?;
+        let rows = stmt.query_map([conversation], |r| {
+            Ok(Ban { id: r.get(0)?, number: r.get(1)?, alias: r.get(2)?, created_at: r.get(3)? })
+        })?;
+        // Sorted here, as in `recipients`: no temporary b-tree per call.
+        let mut bans: Vec<Ban> = rows.collect::<rusqlite::Result<_>>()?;
+        bans.sort_unstable_by_key(|b| b.id);
+        Ok(bans)
+    }
+
+    pub fn count_bans(&self, conversation: ConversationId) -> Result<i64> {
+        self.count("SELECT count(*) FROM bans WHERE conversation_id = ?1", [conversation])
+    }
+
+    pub fn insert_ban(
+        &self,
+        conversation: ConversationId,
+        phone: PhoneId,
+        alias: &str,
+        now: i64,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO bans (conversation_id, phone_id, alias, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        stmt.execute(params![conversation, phone, alias, now])?;
+        Ok(())
+    }
+
+    pub fn delete_ban(&self, conversation: ConversationId, phone: PhoneId) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM bans WHERE conversation_id = ?1 AND phone_id = ?2")?;
+        stmt.execute(params![conversation, phone])?;
         Ok(())
     }
 
@@ -407,14 +557,16 @@ impl<'c> Tx<'c> {
         &self,
         conversation: ConversationId,
         sender: Option<PhoneId>,
+        sender_alias: Option<&str>,
         kind: MessageKind,
         event: Option<SystemEvent>,
         content: &str,
         now: i64,
     ) -> Result<MessageId> {
         let mut insert = self.conn.prepare_cached(
-            "INSERT INTO messages (conversation_id, sender_id, kind, event, content, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO messages \
+             (conversation_id, sender_id, kind, event, content, created_at, sender_alias) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         insert.execute(params![
             conversation,
@@ -422,13 +574,15 @@ impl<'c> Tx<'c> {
             kind.as_str(),
             event.map(SystemEvent::as_str),
             content,
-            now
+            now,
+            sender_alias
         ])?;
         let id = MessageId(self.conn.last_insert_rowid());
         let mut touch = self.conn.prepare_cached(
             "UPDATE conversations SET last_message_id = ?2, updated_at = max(updated_at, ?3), \
              last_sender = (SELECT number FROM phones WHERE id = ?4), last_kind = ?5, \
-             last_event = ?6, last_content = ?7, last_created_at = ?3 WHERE id = ?1",
+             last_event = ?6, last_content = ?7, last_created_at = ?3, last_sender_alias = ?8 \
+             WHERE id = ?1",
         )?;
         touch.execute(params![
             conversation,
@@ -437,7 +591,8 @@ impl<'c> Tx<'c> {
             sender,
             kind.as_str(),
             event.map(SystemEvent::as_str),
-            content
+            content,
+            sender_alias
         ])?;
         Ok(id)
     }
@@ -451,7 +606,7 @@ impl<'c> Tx<'c> {
         limit: u32,
     ) -> Result<Vec<Message>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, sender_id, content, kind, event, created_at FROM messages \
+            "SELECT id, sender_id, content, kind, event, created_at, sender_alias FROM messages \
              WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
         )?;
         let mut rows =
@@ -465,6 +620,7 @@ impl<'c> Tx<'c> {
             messages.push(Message {
                 id: row.get(0)?,
                 sender,
+                sender_alias: row.get(6)?,
                 content: row.get(2)?,
                 kind: MessageKind::parse(optional_text(row, 3)?.unwrap_or_default()),
                 event: optional_text(row, 4)?.and_then(SystemEvent::parse),

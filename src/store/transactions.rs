@@ -7,8 +7,11 @@
 
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
-use crate::model::{Message, MessageKind, SystemEvent};
-use crate::storage::{ConversationRow, Listed, MemberRow, Read, Stats, Storage, Write};
+use crate::input::Alias;
+use crate::model::{Ban, Message, MessageKind, SystemEvent};
+use crate::storage::{
+    ConversationRow, Listed, MemberEntry, MemberRow, Read, Stats, Storage, Write,
+};
 use crate::transfer::{Cell, Sequences, Table};
 
 use super::{Store, Transaction, Tx};
@@ -108,6 +111,28 @@ macro_rules! read_through {
             }
             async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
                 self.0.recipients(id)
+            }
+            async fn members(&self, id: ConversationId) -> Result<Vec<MemberEntry>> {
+                self.0.members(id)
+            }
+            async fn member_by_alias(
+                &self,
+                id: ConversationId,
+                alias_key: &str,
+            ) -> Result<Option<MemberEntry>> {
+                self.0.member_by_alias(id, alias_key)
+            }
+            async fn alias_of(&self, id: ConversationId, phone: PhoneId) -> Result<Option<String>> {
+                self.0.alias_of(id, phone)
+            }
+            async fn is_banned(&self, id: ConversationId, phone: PhoneId) -> Result<bool> {
+                self.0.is_banned(id, phone)
+            }
+            async fn bans(&self, id: ConversationId) -> Result<Vec<Ban>> {
+                self.0.bans(id)
+            }
+            async fn count_bans(&self, id: ConversationId) -> Result<i64> {
+                self.0.count_bans(id)
             }
             async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>> {
                 self.0.oldest_member(id)
@@ -211,10 +236,32 @@ impl Write for WriteTx<'_> {
         &self,
         id: ConversationId,
         phone: PhoneId,
+        alias: &Alias,
         now: i64,
         read_up_to: MessageId,
     ) -> Result<()> {
-        self.0.insert_member(id, phone, now, read_up_to)
+        self.0.insert_member(id, phone, alias, now, read_up_to)
+    }
+    async fn set_alias(&self, id: ConversationId, phone: PhoneId, alias: &Alias) -> Result<()> {
+        self.0.set_alias(id, phone, alias)
+    }
+    async fn set_moderator(&self, id: ConversationId, phone: PhoneId, on: bool) -> Result<()> {
+        self.0.set_moderator(id, phone, on)
+    }
+    async fn set_muted(&self, id: ConversationId, phone: PhoneId, on: bool) -> Result<()> {
+        self.0.set_muted(id, phone, on)
+    }
+    async fn insert_ban(
+        &self,
+        id: ConversationId,
+        phone: PhoneId,
+        alias: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.0.insert_ban(id, phone, alias, now)
+    }
+    async fn delete_ban(&self, id: ConversationId, phone: PhoneId) -> Result<()> {
+        self.0.delete_ban(id, phone)
     }
     async fn delete_member(&self, id: ConversationId, phone: PhoneId) -> Result<()> {
         self.0.delete_member(id, phone)
@@ -226,12 +273,13 @@ impl Write for WriteTx<'_> {
         &self,
         id: ConversationId,
         sender: Option<PhoneId>,
+        sender_alias: Option<&str>,
         kind: MessageKind,
         event: Option<SystemEvent>,
         content: &str,
         now: i64,
     ) -> Result<MessageId> {
-        self.0.insert_message(id, sender, kind, event, content, now)
+        self.0.insert_message(id, sender, sender_alias, kind, event, content, now)
     }
     async fn insert_standalone_number(&self, license: &str, number: &str, now: i64) -> Result<()> {
         self.0.insert_standalone_number(license, number, now)

@@ -51,7 +51,7 @@ T.test("every subcommand works from the console and does what it says", function
   has(out, 'renamed #1 to "Bank Job"')
   T.ok(out:find("#1%s+Bank Job%s+%w+%s+5550101"), "list row for #1:\n" .. out)
   has(out, "5550101  (owner)")
-  has(out, "5550103 was removed")
+  T.ok(out:find("%* %u%l+ %u%l+ was removed"), "the removal, by alias:\n" .. out)
   has(out, "repeat with --yes")
   has(out, "deleted #2")
   T.ok(out:find("conversations%s+1"), "stats count:\n" .. out)

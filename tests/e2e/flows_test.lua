@@ -46,14 +46,14 @@ end
 T.test("join by code (any case), send, list with last message and read state", function()
   local w = World.new()
   local a, b = w.players[1], w.players[2]
-  local conv = ok(w, a, "create", { name = "Crew" })
-  T.eq(conv.recipients, { "5550101" })
-  local joined = ok(w, b, "join", { joinCode = conv.joinCode:lower() })
+  local conv = ok(w, a, "create", { name = "Crew", alias = "Ace" })
+  T.eq(conv.recipients, { "Ace" })
+  local joined = ok(w, b, "join", { joinCode = conv.joinCode:lower(), alias = "Bee" })
   T.eq(joined.id, conv.id)
-  T.eq(joined.recipients, { "5550101", "5550102" })
+  T.eq(joined.recipients, { "Ace", "Bee" })
   local msg = ok(w, b, "send", { conversationId = conv.id, content = "  hello crew  " })
   T.eq(msg.content, "hello crew")
-  T.eq(msg.sender, "5550102")
+  T.eq(msg.sender, "Bee")
   T.eq(msg.type, "text")
   T.eq(math.type(msg.id), "integer")
   local list = ok(w, a, "list")
@@ -98,7 +98,7 @@ end)
 T.test("a second player is refused every action on a conversation it is not in", function()
   local w = World.new()
   local a, outsider = w.players[1], w.players[3]
-  local conv = ok(w, a, "create", { name = "Private" })
+  local conv = ok(w, a, "create", { name = "Private", alias = "Ace" })
   ok(w, a, "send", { conversationId = conv.id, content = "secret" })
   local before = w:checksum()
   local cases = {
@@ -110,8 +110,14 @@ T.test("a second player is refused every action on a conversation it is not in",
     { "rename", { conversationId = conv.id, name = "Mine" }, "not_member" },
     { "regenerateCode", { conversationId = conv.id }, "not_member" },
     { "delete", { conversationId = conv.id }, "not_member" },
-    { "transfer", { conversationId = conv.id, to = "5550103" }, "not_member" },
-    { "kick", { conversationId = conv.id, number = "5550101" }, "not_member" },
+    { "transfer", { conversationId = conv.id, to = "Ace" }, "not_member" },
+    { "kick", { conversationId = conv.id, alias = "Ace" }, "not_member" },
+    { "members", { conversationId = conv.id }, "not_member" },
+    { "bans", { conversationId = conv.id }, "not_member" },
+    { "unban", { conversationId = conv.id, banId = 1 }, "not_member" },
+    { "setModerator", { conversationId = conv.id, alias = "Ace" }, "not_member" },
+    { "setAlias", { conversationId = conv.id, alias = "Intruder" }, "not_member" },
+    { "mute", { conversationId = conv.id }, "not_member" },
   }
   w.srv:clearClientEvents()
   for _, case in ipairs(cases) do
@@ -121,14 +127,17 @@ T.test("a second player is refused every action on a conversation it is not in",
   T.eq(#ok(w, outsider, "list"), 0)
   T.eq(w:checksum(), before, "the outsider's refused actions wrote nothing")
   -- A member who is not the owner is forbidden the owner's actions.
-  ok(w, w.players[2], "join", { joinCode = conv.joinCode })
+  ok(w, w.players[2], "join", { joinCode = conv.joinCode, alias = "Bee" })
   before = w:checksum()
   for _, case in ipairs({
     { "rename", { conversationId = conv.id, name = "Mine" } },
     { "regenerateCode", { conversationId = conv.id } },
     { "delete", { conversationId = conv.id } },
-    { "transfer", { conversationId = conv.id, to = "5550102" } },
-    { "kick", { conversationId = conv.id, number = "5550101" } },
+    { "transfer", { conversationId = conv.id, to = "Bee" } },
+    { "kick", { conversationId = conv.id, alias = "Ace" } },
+    { "bans", { conversationId = conv.id } },
+    { "unban", { conversationId = conv.id, banId = 1 } },
+    { "setModerator", { conversationId = conv.id, alias = "Bee" } },
   }) do
     T.eq(ask(w, w.players[2], case[1], case[2]).error, "forbidden", case[1])
   end
@@ -139,13 +148,13 @@ end)
 T.test("forged payloads cannot act for someone else", function()
   local w = World.new()
   local a, b = w.players[1], w.players[2]
-  local conv = ok(w, a, "create", { name = "Crew" })
+  local conv = ok(w, a, "create", { name = "Crew", alias = "Ace" })
   -- The payload's "number"/"sender"/"source" fields are ignored: the actor is the event source.
   local r = ask(w, b, "send", { conversationId = conv.id, content = "as a", number = "5550101", sender = "5550101", source = a })
   T.eq(r.error, "not_member")
   r = ask(w, b, "leave", { conversationId = conv.id, number = "5550101" })
   T.eq(r.error, "not_member")
-  T.eq(ok(w, a, "get", { conversationId = conv.id }).recipients, { "5550101" })
+  T.eq(ok(w, a, "get", { conversationId = conv.id }).recipients, { "Ace" })
   -- Malformed requests.
   T.eq(ask(w, a, "nope", {}).error, "invalid_argument")
   T.eq(ask(w, a, "send", "not a table").error, "invalid_argument")
@@ -277,20 +286,20 @@ T.test("leave from the phone is recorded as left, and heard as such", function()
   local w = World.new()
   local a, b = w.players[1], w.players[2]
   local heard, forget = listen(w)
-  local conv = ok(w, a, "create", { name = "Crew" })
-  ok(w, b, "join", { joinCode = conv.joinCode })
+  local conv = ok(w, a, "create", { name = "Crew", alias = "Ace" })
+  ok(w, b, "join", { joinCode = conv.joinCode, alias = "Bee" })
   forget()
   T.eq(ask(w, b, "leave", { conversationId = conv.id }), { ok = true, data = true })
   local got = received(w, { a, b })
   local after = ok(w, a, "get", { conversationId = conv.id })
-  T.eq(after.recipients, { "5550101" })
+  T.eq(after.recipients, { "Ace" })
   local last = after.messages[#after.messages]
-  T.eq({ last.type, last.event, last.sender, last.content }, { "system", "left", "5550102", "5550102 left" })
-  local change = { conversationId = conv.id, number = "5550102", isSelf = true, deleted = false, message = last }
+  T.eq({ last.type, last.event, last.sender, last.content }, { "system", "left", "Bee", "Bee left" })
+  local change = { conversationId = conv.id, alias = "Bee", isSelf = true, deleted = false, message = last }
   T.eq(got[a], { { kind = "memberLeft", payload = change } })
-  T.eq(got[b], { { kind = "conversationRemoved", payload = change } })
+  T.eq(got[b], { { kind = "conversationRemoved", payload = { conversationId = conv.id, isSelf = true, deleted = false, banned = false } } })
   T.eq(heard, { { name = "memberRemoved", payload = { conversationId = conv.id, number = "5550102", isSelf = true,
-    deleted = false, recipients = { "5550101" } } } })
+    deleted = false, recipients = { "5550101" }, banned = false } } })
   w:stop()
 end)
 
@@ -299,10 +308,10 @@ T.test("sends, renames, code changes, ownership changes and deletions: pushes an
   local a, b, c, d = table.unpack(w.players)
   local everyone = { a, b, c, d }
   local heard, forget = listen(w)
-  local conv = ok(w, a, "create", { name = "Crew" })
+  local conv = ok(w, a, "create", { name = "Crew", alias = "Ace" })
   local id = conv.id
-  ok(w, b, "join", { joinCode = conv.joinCode })
-  ok(w, c, "join", { joinCode = conv.joinCode })
+  ok(w, b, "join", { joinCode = conv.joinCode, alias = "Bee" })
+  ok(w, c, "join", { joinCode = conv.joinCode, alias = "Cat" })
   T.eq(w:call("Darkchat_AddToConversationByNumber", "5550199", id), true) -- a member who is offline
   local members = { "5550101", "5550102", "5550103", "5550199" }
   local function newest()
@@ -328,7 +337,7 @@ T.test("sends, renames, code changes, ownership changes and deletions: pushes an
   got = received(w, everyone)
   local renamed = newest()
   T.eq({ renamed.type, renamed.event, renamed.sender, renamed.content },
-    { "system", "renamed", "5550101", "Renamed to Bank Job" })
+    { "system", "renamed", "Ace", "Renamed to Bank Job" })
   push = { kind = "conversationRenamed", payload = { conversationId = id, message = renamed } }
   T.eq({ got[a], got[b], got[c], got[d] }, { { push }, { push }, { push }, {} })
   T.eq(heard, { { name = "conversationRenamed", payload = { conversationId = id, recipients = members } } })
@@ -346,19 +355,19 @@ T.test("sends, renames, code changes, ownership changes and deletions: pushes an
 
   -- A new owner: every online member is told, with the system message.
   forget()
-  T.eq(ask(w, a, "transfer", { conversationId = id, to = "5550102" }), { ok = true })
+  T.eq(ask(w, a, "transfer", { conversationId = id, to = "Bee" }), { ok = true, data = true })
   got = received(w, everyone)
   local owner = newest()
   T.eq({ owner.type, owner.event, owner.sender, owner.content },
-    { "system", "owner", "5550102", "5550102 is now the owner" })
-  push = { kind = "ownerChanged", payload = { conversationId = id, owner = "5550102", message = owner } }
+    { "system", "owner", "Bee", "Bee is now the owner" })
+  push = { kind = "ownerChanged", payload = { conversationId = id, owner = "Bee", message = owner } }
   T.eq({ got[a], got[b], got[c], got[d] }, { { push }, { push }, { push }, {} })
   T.eq(heard, { { name = "ownerChanged", payload = { conversationId = id, owner = "5550102", recipients = members } } })
-  T.eq(ok(w, c, "get", { conversationId = id }).owner, "5550102")
+  T.eq(ok(w, c, "get", { conversationId = id }).owner, "Bee")
 
   -- A deletion by the new owner: whoever was a member is told; then it is gone.
   forget()
-  T.eq(ask(w, b, "delete", { conversationId = id }), { ok = true })
+  T.eq(ask(w, b, "delete", { conversationId = id }), { ok = true, data = true })
   got = received(w, everyone)
   push = { kind = "conversationDeleted", payload = { conversationId = id } }
   T.eq({ got[a], got[b], got[c], got[d] }, { { push }, { push }, { push }, {} })
@@ -406,16 +415,16 @@ T.test("joins and adds: who is pushed what, and the memberAdded event", function
   local a, b, c, d = table.unpack(w.players)
   local everyone = { a, b, c, d }
   local heard, forget = listen(w)
-  local conv = ok(w, a, "create", { name = "Crew" })
+  local conv = ok(w, a, "create", { name = "Crew", alias = "Ace" })
   -- By code: the joiner has the answer, the members get the join.
   forget()
-  local joined = ok(w, b, "join", { joinCode = conv.joinCode })
+  local joined = ok(w, b, "join", { joinCode = conv.joinCode, alias = "Bee" })
   local got = received(w, everyone)
   local message = joined.messages[#joined.messages]
-  T.eq({ message.type, message.event, message.sender }, { "system", "joined", "5550102" })
-  T.eq(got[a], { { kind = "memberJoined", payload = { conversationId = conv.id, number = "5550102", message = message } } })
+  T.eq({ message.type, message.event, message.sender }, { "system", "joined", "Bee" })
+  T.eq(got[a], { { kind = "memberJoined", payload = { conversationId = conv.id, alias = "Bee", message = message } } })
   T.eq({ got[b], got[c], got[d] }, { {}, {}, {} }, "the joiner has the response; others are not members")
-  T.eq(heard, { { name = "memberAdded", payload = { conversationId = conv.id, number = "5550102",
+  T.eq(heard, { { name = "memberAdded", payload = { conversationId = conv.id, number = "5550102", alias = "Bee",
     recipients = { "5550101", "5550102" } } } })
   -- By a script (an integer number): the added player is given the conversation as they see it.
   forget()
@@ -425,9 +434,9 @@ T.test("joins and adds: who is pushed what, and the memberAdded event", function
   local seen = ok(w, c, "get", { conversationId = conv.id })
   local added = seen.messages[#seen.messages]
   T.eq(got[c], { { kind = "conversationAdded", payload = seen } })
-  local push = { kind = "memberJoined", payload = { conversationId = conv.id, number = "5550103", message = added } }
+  local push = { kind = "memberJoined", payload = { conversationId = conv.id, alias = seen.alias, message = added } }
   T.eq({ got[a], got[b], got[d] }, { { push }, { push }, {} })
-  T.eq(heard, { { name = "memberAdded", payload = { conversationId = conv.id, number = "5550103",
+  T.eq(heard, { { name = "memberAdded", payload = { conversationId = conv.id, number = "5550103", alias = seen.alias,
     recipients = { "5550101", "5550102", "5550103" } } } })
   w:stop()
 end)
@@ -446,7 +455,8 @@ T.test("server events carry the numbers and names as stored, whatever form the c
   w.srv:clearClientEvents()
   T.eq(w:call("Darkchat_TransferOwnershipByNumber", "5550101", conv.id, 5550102), true)
   T.eq(heard[1].payload.owner, "5550102")
-  T.eq(w:pushes(w.players[1])[1].payload.owner, "5550102")
+  local members = w:call("Darkchat_GetMembersByNumber", "5550101", conv.id).members
+  T.eq(w:pushes(w.players[1])[1].payload.owner, members[2].alias, "players hear the alias")
   w:stop()
 end)
 
@@ -454,12 +464,12 @@ T.test("a removal that is not the member's own says isSelf = false everywhere", 
   local w = World.new()
   local a, b, c = table.unpack(w.players)
   local heard, forget = listen(w)
-  local conv = ok(w, a, "create", { name = "Crew" })
-  ok(w, b, "join", { joinCode = conv.joinCode })
-  ok(w, c, "join", { joinCode = conv.joinCode })
+  local conv = ok(w, a, "create", { name = "Crew", alias = "Ace" })
+  ok(w, b, "join", { joinCode = conv.joinCode, alias = "Bee" })
+  ok(w, c, "join", { joinCode = conv.joinCode, alias = "Cat" })
   for _, case in ipairs({
-    { who = b, number = "5550102", remove = function() return w:call("Darkchat_RemoveFromConversationByNumber", "5550102", conv.id) end },
-    { who = c, number = "5550103", remove = function() return ask(w, a, "kick", { conversationId = conv.id, number = "5550103" }).ok end },
+    { who = b, number = "5550102", alias = "Bee", banned = false, remove = function() return w:call("Darkchat_RemoveFromConversationByNumber", "5550102", conv.id) end },
+    { who = c, number = "5550103", alias = "Cat", banned = true, remove = function() return ask(w, a, "kick", { conversationId = conv.id, alias = "Cat" }).ok end },
   }) do
     forget()
     w.srv:clearClientEvents()
@@ -467,12 +477,14 @@ T.test("a removal that is not the member's own says isSelf = false everywhere", 
     local got = received(w, { a, case.who })
     local seen = ok(w, a, "get", { conversationId = conv.id })
     local message = seen.messages[#seen.messages]
-    T.eq({ message.event, message.sender }, { "removed", case.number })
-    local change = { conversationId = conv.id, number = case.number, isSelf = false, deleted = false, message = message }
+    T.eq({ message.event, message.sender }, { "removed", case.alias })
+    local change = { conversationId = conv.id, alias = case.alias, isSelf = false, deleted = false, message = message }
     T.eq(got[a], { { kind = "memberLeft", payload = change } }, case.number)
-    T.eq(got[case.who], { { kind = "conversationRemoved", payload = change } }, case.number)
+    T.eq(got[case.who], { { kind = "conversationRemoved", payload = { conversationId = conv.id, isSelf = false,
+      deleted = false, banned = case.banned } } }, case.number)
+    local numbers = w:call("Darkchat_GetConversationByNumber", "5550101", conv.id).conversation.recipients
     T.eq(heard, { { name = "memberRemoved", payload = { conversationId = conv.id, number = case.number, isSelf = false,
-      deleted = false, recipients = seen.recipients } } }, case.number)
+      deleted = false, recipients = numbers, banned = case.banned } } }, case.number)
   end
   w:stop()
 end)

@@ -75,6 +75,15 @@ function RULES.number(v)
   return true, tostring(i)
 end
 
+--- A member's alias: 2-24 characters after trimming, no control characters.
+function RULES.alias(v)
+  if not goodString(v) then return false, IA end
+  local t = trim(v)
+  local n = utf8.len(t)
+  if n < 2 or n > 24 or hasControl(t) then return false, IA end
+  return true, t
+end
+
 function RULES.name(v)
   if not goodString(v) then return false, IA end
   local t = trim(v)
@@ -129,12 +138,12 @@ function RULES.content(v)
 end
 
 -- The fixture ------------------------------------------------------------------------------
--- Conversation A: owner 5550101 (player 1), member 5550102 (player 2), one message.
--- Conversation B: owner 5550102, code ABCD12. Player 3 (5550103) is in neither.
+-- Conversation A: owner 5550101 (player 1, alias Ace), member 5550102 (player 2, alias Bee),
+-- one message. Conversation B: owner 5550102, code ABCD12. Player 3 (5550103) is in neither.
 
 local function fixture(w)
-  local a = w:call("Darkchat_CreateConversationByNumber", "5550101", "Crew", "CREWAAAA").newConv.id
-  assert(w:call("Darkchat_AddToConversationByNumber", "5550102", a))
+  local a = w:call("Darkchat_CreateConversationByNumber", "5550101", "Crew", "CREWAAAA", "Ace").newConv.id
+  assert(w:call("Darkchat_AddToConversationByNumber", "5550102", a, "Bee"))
   local m = w:call("Darkchat_SendMessageByNumber", "5550101", a, "hello").message.id
   local b = w:call("Darkchat_CreateConversationByNumber", "5550102", "Other", "ABCD12").newConv.id
   w.srv:runFor(10)
@@ -158,6 +167,19 @@ local function checkGeneratedCode(code, label)
   T.ok(#code == 6 and not code:find("[^" .. DOCUMENTED_ALPHABET .. "]"), label .. ": generated code " .. code)
 end
 
+--- Whether `label` is a player's request (answers name members by alias) rather than an
+--- export (numbers: server scripts are trusted).
+local function isClient(label) return label:find("^request ") ~= nil end
+
+--- `actual` names the member `number` as the caller may see them: the number for a script; an
+--- alias for a player (`alias` when known), never anything that looks like a phone number.
+local function named(actual, number, label, alias)
+  if not isClient(label) then return T.eq(actual, number, label) end
+  T.eq(type(actual), "string", label .. ": an alias")
+  T.ok(not actual:find("%d%d%d%d%d"), label .. ": an alias, not a number: " .. tostring(actual))
+  if alias then T.eq(actual, alias, label) end
+end
+
 local function checkMessage(m, label)
   T.eq(math.type(m.id), "integer", label .. ": message id")
   T.ok(m.type == "text" or m.type == "system", label .. ": message type " .. tostring(m.type))
@@ -179,10 +201,17 @@ end
 --- A DarkchatConversation as documented: every field there, with its type.
 local function checkConversation(c, label)
   T.eq(type(c), "table", label .. ": a conversation")
-  for _, field in ipairs({ "id", "createdBy", "createdAt", "updatedAt", "unreadCount" }) do
+  for _, field in ipairs({ "id", "createdAt", "updatedAt", "unreadCount" }) do
     T.eq(math.type(c[field]), "integer", label .. ": " .. field)
   end
-  for _, field in ipairs({ "name", "joinCode", "owner" }) do
+  if isClient(label) then
+    T.eq(c.createdBy, nil, label .. ": no creator id for players")
+    T.eq(type(c.alias), "string", label .. ": the player's own alias")
+  else
+    T.eq(math.type(c.createdBy), "integer", label .. ": createdBy")
+    T.eq(type(c.owner), "string", label .. ": owner")
+  end
+  for _, field in ipairs({ "name", "joinCode" }) do
     T.eq(type(c[field]), "string", label .. ": " .. field)
   end
   T.eq(c.appName, "darkchat", label)
@@ -193,20 +222,26 @@ local function checkConversation(c, label)
 end
 
 -- The fixture's conversations as a member sees them.
-local A_MESSAGES = { "5550102 joined", "hello" }
+local A_MESSAGES = { "Bee joined", "hello" }
 
 local function checkConversationA(c, f, label)
   checkConversation(c, label)
-  T.eq({ c.id, c.name, c.joinCode, c.owner }, { f.a, "Crew", "CREWAAAA", "5550101" }, label)
-  T.eq(c.recipients, { "5550101", "5550102" }, label)
+  T.eq({ c.id, c.name, c.joinCode }, { f.a, "Crew", "CREWAAAA" }, label)
+  named(c.owner, "5550101", label, "Ace")
+  T.eq(#c.recipients, 2, label)
+  named(c.recipients[1], "5550101", label, "Ace")
+  named(c.recipients[2], "5550102", label, "Bee")
   T.eq(contents(c.messages, label), A_MESSAGES, label)
+  named(c.messages[1].sender, "5550102", label, "Bee")
 end
 
 --- A conversation just created by `who` with `name` and `code` (nil: generated).
 local function checkCreated(c, who, name, code, label)
   checkConversation(c, label)
-  T.eq({ c.name, c.owner, c.unreadCount }, { name, who, 0 }, label)
-  T.eq(c.recipients, { who }, label)
+  T.eq({ c.name, c.unreadCount }, { name, 0 }, label)
+  named(c.owner, who, label)
+  T.eq(#c.recipients, 1, label)
+  named(c.recipients[1], who, label)
   T.eq(c.messages, {}, label)
   if code then T.eq(c.joinCode, code, label) else checkGeneratedCode(c.joinCode, label) end
 end
@@ -214,9 +249,13 @@ end
 --- B after `who` joined it by code.
 local function checkJoinedB(c, who, f, label)
   checkConversation(c, label)
-  T.eq({ c.id, c.name, c.joinCode, c.owner }, { f.b, "Other", "ABCD12", "5550102" }, label)
-  T.eq(c.recipients, { "5550102", who }, label)
-  T.eq(contents(c.messages, label), { who .. " joined" }, label)
+  T.eq({ c.id, c.name, c.joinCode }, { f.b, "Other", "ABCD12" }, label)
+  named(c.owner, "5550102", label)
+  T.eq(#c.recipients, 2, label)
+  named(c.recipients[1], "5550102", label)
+  named(c.recipients[2], who, label)
+  named(c.messages[1].sender, who, label)
+  T.eq(contents(c.messages, label), { c.alias .. " joined" }, label)
   T.eq(c.isItRead, true, label .. ": the joiner has read up to their join")
 end
 
@@ -453,7 +492,9 @@ end)
 -- Net events --------------------------------------------------------------------------------
 
 -- action → { requester (player index), writes, fields = { { field, arg } } }
-local function none(data, _, label) T.eq(data, nil, label .. ": no data") end
+local function yes(data, _, label) T.eq(data, true, label .. ": true") end
+--- A valid alias names Bee (any case) or nobody.
+local function aliasOutcome(t) return t:lower() == "bee" and "ok" or "not_member" end
 
 local ACTIONS = {
   { "list", who = 1, writes = false, fields = {},
@@ -472,17 +513,19 @@ local ACTIONS = {
     { "content", arg("content", const("hi"), "ok") } },
     success = function(data, c, label)
       checkMessage(data, label)
-      T.eq({ data.type, data.sender, data.content }, { "text", c.who, c.p.content }, label)
+      T.eq({ data.type, data.content }, { "text", c.p.content }, label)
+      named(data.sender, c.who, label, "Ace")
     end },
   { "markRead", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
-    { "messageId", arg("optId", const(nil), "ok") } }, success = none },
+    { "messageId", arg("optId", const(nil), "ok") } }, success = yes },
   { "leave", who = 2, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } },
     success = function(data, _, label) T.eq(data, true, label) end },
   { "rename", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
     { "name", arg("name", const("Renamed"), "ok") } },
     success = function(data, c, label)
       checkMessage(data, label)
-      T.eq({ data.type, data.event, data.sender, data.content }, { "system", "renamed", c.who, "Renamed to " .. c.p.name }, label)
+      T.eq({ data.type, data.event, data.content }, { "system", "renamed", "Renamed to " .. c.p.name }, label)
+      named(data.sender, c.who, label, "Ace")
     end },
   { "regenerateCode", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } },
     success = function(data, _, label)
@@ -490,11 +533,31 @@ local ACTIONS = {
       T.ok(data ~= "CREWAAAA", label .. ": a new code")
     end },
   { "delete", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } },
-    success = none },
+    success = yes },
   { "transfer", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
-    { "to", arg("number", const("5550102"), "not_member") } }, success = none },
+    { "to", arg("alias", const("Bee"), aliasOutcome) } }, success = yes },
   { "kick", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
-    { "number", arg("number", const("5550102"), "not_member") } }, success = none },
+    { "alias", arg("alias", const("Bee"), aliasOutcome) }, { "ban", arg("flag", const(nil), "ok") } }, success = yes },
+  { "setModerator", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "alias", arg("alias", const("Bee"), aliasOutcome) }, { "isModerator", arg("flag", const(nil), "ok") } },
+    success = yes },
+  { "setAlias", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "alias", arg("alias", const("Chief"), function(t) return t:lower() == "bee" and IA or "ok" end) } },
+    success = function(data, c, label)
+      checkMessage(data, label)
+      T.eq({ data.event, data.sender }, { "alias", c.p.alias }, label)
+    end },
+  { "mute", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "muted", arg("flag", const(nil), "ok") } }, success = yes },
+  { "members", who = 1, writes = false, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } },
+    success = function(data, _, label)
+      T.eq(data, { { alias = "Ace", isOwner = true, isModerator = false, isYou = true },
+        { alias = "Bee", isOwner = false, isModerator = false, isYou = false } }, label)
+    end },
+  { "bans", who = 1, writes = false, fields = { { "conversationId", arg("id", conv, "conversation_not_found") } },
+    success = function(data, _, label) T.eq(data, {}, label) end },
+  { "unban", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "banId", arg("id", const(1), "not_member") } }, success = yes },
 }
 
 --- Sends one request as player `src` and returns the single response event's arguments.

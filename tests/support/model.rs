@@ -60,6 +60,8 @@ struct Conv {
     members: Vec<String>,
     /// Everyone who was ever a member (text senders must be among them).
     ever: BTreeSet<String>,
+    /// Numbers kicked with a ban: they cannot join or be added back.
+    banned: BTreeSet<String>,
 }
 
 pub struct Harness {
@@ -205,6 +207,9 @@ impl Harness {
         if conv.members.iter().any(|m| m == number.as_str()) {
             return Err("already_member");
         }
+        if conv.banned.contains(number.as_str()) {
+            return Err("banned");
+        }
         if conv.members.len() >= limits().max_members as usize {
             return Err("forbidden");
         }
@@ -278,6 +283,7 @@ impl Harness {
                                     owner: n.as_str().to_owned(),
                                     members: vec![n.as_str().to_owned()],
                                     ever: [n.as_str().to_owned()].into(),
+                                    banned: BTreeSet::new(),
                                 },
                             );
                         }
@@ -426,7 +432,8 @@ impl Harness {
             }
             10 => {
                 let (actor, id, number) = (self.actor_number(c)?, self.id(c)?, self.number(c)?);
-                let label = format!("kick {actor:?} {id:?} {number:?}");
+                let ban = c.pick(2)? == 0;
+                let label = format!("kick {actor:?} {id:?} {number:?} ban {ban}");
                 let (expected, actual) = match (&actor, &id, &number) {
                     (Ok(a), Ok(id), Ok(n)) => {
                         let expected = self.owner_check(*id, a).and_then(|()| {
@@ -436,8 +443,12 @@ impl Harness {
                             }
                             Ok(())
                         });
-                        let actual = code_of(&self.core.kick(actor_of(a), *id, n, now));
+                        let actual = code_of(&self.core.kick(actor_of(a), *id, n, ban, now));
                         if actual.is_ok() {
+                            if ban {
+                                let conv = self.convs.get_mut(id).expect("kicked from");
+                                conv.banned.insert(n.as_str().to_owned());
+                            }
                             self.apply_remove(*id, n.as_str());
                         }
                         (expected, actual)
@@ -535,6 +546,23 @@ impl Harness {
             0,
             "members outlived their conversation {ctx}"
         );
+        assert_eq!(
+            q("SELECT count(*) FROM bans WHERE conversation_id NOT IN (SELECT id FROM conversations)"),
+            0,
+            "bans outlived their conversation {ctx}"
+        );
+        assert_eq!(
+            q("SELECT count(*) FROM (SELECT 1 FROM members GROUP BY conversation_id, lower(alias) \
+               HAVING count(*) > 1)"),
+            0,
+            "two members of a conversation go by one alias {ctx}"
+        );
+        assert_eq!(
+            q("SELECT count(*) FROM members m JOIN phones p ON p.id = m.phone_id \
+               WHERE length(m.alias) < 2 OR instr(m.alias, trim(p.number)) > 0"),
+            0,
+            "an alias that is empty or holds the member's number {ctx}"
+        );
         let mut stmt = conn.prepare("SELECT id FROM conversations ORDER BY id").unwrap();
         let ids: Vec<i64> = stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
         assert_eq!(
@@ -552,6 +580,14 @@ impl Harness {
             );
             assert_eq!(seen.owner, model.owner, "owner of {id} {ctx}");
             assert_eq!(seen.recipients, model.members, "members of {id} {ctx}");
+            let bans: BTreeSet<String> = self
+                .core
+                .bans(Actor::Admin, *id)
+                .expect("bans")
+                .into_iter()
+                .map(|b| b.number)
+                .collect();
+            assert_eq!(bans, model.banned, "bans of {id} {ctx}");
         }
         // Text messages only from (then) members.
         let mut stmt = conn
@@ -587,9 +623,15 @@ fn assert_generated(code: &str) {
 pub fn snapshot(core: &Darkchat) -> String {
     let conn = core.store().connection();
     let mut out = String::new();
-    for table in
-        ["phones", "conversations", "members", "messages", "standalone_numbers", "sqlite_sequence"]
-    {
+    for table in [
+        "phones",
+        "conversations",
+        "members",
+        "messages",
+        "bans",
+        "standalone_numbers",
+        "sqlite_sequence",
+    ] {
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).unwrap();
         let columns = stmt.column_count();
         let mut rows = stmt.query([]).unwrap();
