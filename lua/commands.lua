@@ -310,9 +310,9 @@ end)
 command('backup', '<file>', 'consistent, checked copy of the live database while it serves; players: a plain file name, kept in ' .. BACKUP_FOLDER, function(words, _, src)
   -- A blank name would be the resource folder itself, or a file named by spaces in it.
   if not words[1] or words[1]:match('^%s*$') or words[2] then return { usage('backup') } end
-  if Darkchat.settings.storage ~= 'sqlite' then return { SQLITE_ONLY } end
   local path, refusal = backupPath(words[1], src)
   if not path then return { refusal } end
+  if Darkchat.settings.storage ~= 'sqlite' then return { SQLITE_ONLY } end
   local started = Darkchat.backup(path, function(ok, code, message)
     if ok then
       say(src, ('backup written to %s'):format(shown(path)))
@@ -328,9 +328,9 @@ command('restore', '<file> [--yes]', 'replace the live database with a backup (c
   if not words[1] or words[1]:match('^%s*$') or (words[2] and words[2] ~= '--yes') or words[3] then
     return { usage('restore') }
   end
-  if Darkchat.settings.storage ~= 'sqlite' then return { SQLITE_ONLY } end
   local path, refusal = backupPath(words[1], src)
   if not path then return { refusal } end
+  if Darkchat.settings.storage ~= 'sqlite' then return { SQLITE_ONLY } end
   local ok, s, message = Darkchat.call('stats')
   if not ok then return { failed(s, message) } end
   if (s.conversations > 0 or s.messages > 0) and words[2] ~= '--yes' then
