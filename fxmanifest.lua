@@ -31,4 +31,5 @@ server_scripts {
   'lua/exports.lua',
   'lua/requests.lua',
   'lua/commands.lua',
+  'lua/backups.lua',
 }

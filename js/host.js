@@ -58,6 +58,10 @@ const CHECKPOINT_SOON_BYTES = 4 * 1024 * 1024;
 /** How long an opener waits for a live process to finish with the lock mutex (it takes
  * microseconds; this bounds a stopped or stuck holder). */
 const MUTEX_WAIT_MS = 5000;
+/** Pages (4 KiB) one backup step copies: see README "Backups" for what a step costs. */
+const BACKUP_STEP_PAGES = 64;
+/** How long the steps of a backup may run in one turn of the event loop. */
+const BACKUP_TURN_MS = 2;
 /** Bounds a chain of dead stealers (each a process that died while removing a dead mutex). */
 const MAX_STEAL_DEPTH = 16;
 
@@ -271,13 +275,15 @@ function releaseLock(dbPath) {
  * `onCheckpoint(ms, result)` is told of every timer checkpoint that ran (the benchmark and
  * tests): its duration in milliseconds and dc_checkpoint's answer (1 did work, 0 nothing to do,
  * -1 failed and left for the next one, null trapped).
- * `log(line)` gets the lines a server owner should see (MySQL outages); `mysql2` replaces the
+ * `onBackupStep(ms, reply)` is told of every step of a backup (the benchmark and tests).
+ * `log(line)` gets the lines a server owner should see (MySQL outages, long migrations); `mysql2` replaces the
  * driver (tests).
  * @param {{ wasmPath: string, root: string, seed?: string, clock?: () => number,
- *   onCheckpoint?: (ms: number, result: number | null) => void, log?: (line: string) => void,
+ *   onCheckpoint?: (ms: number, result: number | null) => void,
+ *   onBackupStep?: (ms: number, reply: any) => void, log?: (line: string) => void,
  *   mysql2?: any }} options
  */
-function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {}, mysql2 }) {
+function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, log = () => {}, mysql2 }) {
   const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
   const rootDir = path.resolve(root);
   const rootPrefix = rootDir + path.sep;
@@ -392,6 +398,9 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
         const p = str(ptr, len);
         return inside(p) && fs.existsSync(p) ? 1 : 0;
       },
+      clock_ms() {
+        return performance.now();
+      },
     },
   };
 
@@ -448,6 +457,8 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
       now: now(), seed: seed || crypto.randomBytes(32).toString('hex'),
     });
     const reply = JSON.parse(exchange(instance.exports.dc_open, request));
+    // A long migration's lines ("migrating: ... on N messages", "... done in X s").
+    for (const line of reply.lines || []) log(line);
     if (!reply.ok) throw new Error(reply.message);
     version = reply.version;
     logPending = true;
@@ -497,6 +508,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
       }
     }
     const args = typeof argsJson === 'string' ? argsJson : '[]';
+    if (Object.prototype.hasOwnProperty.call(FILE_METHODS, method)) return fileMethod(method, args);
     const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
     const reply = guarded(() => JSON.parse(exchange(instance.exports.dc_call, request)));
     if (logPending) scheduleCheckpoint();
@@ -507,11 +519,14 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
    * `call` for this resource's own Lua on the SQLite store: the reply as the MessagePack bytes
    * the core packed (a Buffer, which FXServer hands to Lua as one string for `msgpack.unpack`),
    * so that this thread neither parses the reply nor packs its fields. Answers as `call` does
-   * (an object) where the core did not run: the store closed or on MySQL, a trap.
+   * (an object) where the core did not run (the store closed or on MySQL, a trap) and for the
+   * backup and restore methods, which this host serves.
    * @returns {Buffer | object}
    */
   function callPacked(method, argsJson) {
-    if (!opened || opened.mysql) return call(method, argsJson);
+    if (!opened || opened.mysql || Object.prototype.hasOwnProperty.call(FILE_METHODS, method)) {
+      return call(method, argsJson);
+    }
     if (!instance) {
       try { start(opened); } catch (e) {
         instance = null;
@@ -580,6 +595,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
   /** Closes the database and releases its lock; true when it was open. */
   function close() {
     cancelCheckpoint();
+    if (runningBackup) failBackup(runningBackup, new Error('the database was closed during the backup'));
     if (!opened) return false;
     if (opened.mysql) return closeMysql();
     try { if (instance) instance.exports.dc_close(); } catch (e) { /* trapped: files closed below */ }
@@ -694,6 +710,189 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, log = () => {},
     instance = null;
     driver.close();
     return true;
+  }
+
+  // Backups and restores (SQLite) ----------------------------------------------------------------
+  // The module copies and checks; the files are this host's: it creates a backup's file (new,
+  // exclusively, readable by the server's user only, inside the resource folder, no link
+  // followed), lists folders, removes and renames. A backup is copied in steps of
+  // BACKUP_STEP_PAGES pages on the live connection, run from setImmediate between calls for at
+  // most BACKUP_TURN_MS per turn of the event loop, so the server keeps serving.
+
+  /** The backup in progress or finished and not yet asked about, by job id. */
+  const backupJobs = new Map();
+  let nextBackupJob = 0;
+  let runningBackup = null;
+
+  const FILE_METHODS = { startBackup, backupStatus, rotateBackups, newestBackup, restore };
+
+  function fileMethod(method, args) {
+    let values;
+    try { values = JSON.parse(args); } catch (e) { values = []; }
+    try {
+      return FILE_METHODS[method](...(Array.isArray(values) ? values : []));
+    } catch (e) {
+      return { ok: false, code: e.code === 'invalid_argument' ? e.code : 'storage_error', message: String(e && e.message).split('\n')[0] };
+    }
+  }
+
+  function invalid(what) {
+    return Object.assign(new Error(`invalid argument: ${what}`), { code: 'invalid_argument' });
+  }
+
+  /** A path argument inside the resource folder, links on its way resolved inside too. */
+  function filePath(value, what) {
+    if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) throw invalid(what);
+    const p = path.resolve(rootDir, value);
+    if (!inside(p) || !resolvesInside(path.dirname(p))) {
+      throw new Error(`${p} is outside the resource folder ${rootDir} (or a link leads out of it)`);
+    }
+    return p;
+  }
+
+  /** One dc_backup request; throws its error. */
+  function backupOp(request) {
+    const reply = guarded(() => JSON.parse(exchange(instance.exports.dc_backup, JSON.stringify(request))));
+    if (!reply.ok) throw Object.assign(new Error(reply.message), { code: reply.code });
+    return reply;
+  }
+
+  /** Creates `p` new and empty (0600), its folder (0700) if missing; never overwrites. */
+  function createBackupFile(p) {
+    fs.mkdirSync(path.dirname(p), { recursive: true, mode: 0o700 });
+    if (!resolvesInside(path.dirname(p))) throw new Error(`${p}: a link leads out of the resource folder`);
+    let fd;
+    try { fd = fs.openSync(p, 'wx', 0o600); } catch (e) {
+      if (e.code === 'EEXIST') throw new Error(`${p} already exists; choose a new file`);
+      throw new Error(`cannot create ${p}: ${e.message}`);
+    }
+    fs.closeSync(fd);
+  }
+
+  function startBackup(file) {
+    const p = filePath(file, 'file');
+    if (runningBackup) throw new Error('a backup is already running; wait for it to finish');
+    createBackupFile(p);
+    try { backupOp({ op: 'start', path: p }); } catch (e) { removeDatabase(p); throw e; }
+    const job = { id: ++nextBackupJob, path: p, state: 'running', error: null };
+    backupJobs.set(job.id, job);
+    runningBackup = job;
+    setImmediate(() => stepBackup(job));
+    return { ok: true, v: [job.id] };
+  }
+
+  /** Steps `job` for at most BACKUP_TURN_MS, then yields to the event loop. */
+  function stepBackup(job) {
+    if (runningBackup !== job) return;
+    const turnEnds = performance.now() + BACKUP_TURN_MS;
+    try {
+      for (;;) {
+        if (!opened || !instance) throw new Error('the database was closed during the backup');
+        const t0 = performance.now();
+        const reply = backupOp({ op: 'step', pages: BACKUP_STEP_PAGES });
+        if (onBackupStep) onBackupStep(performance.now() - t0, reply);
+        if (reply.state === 'done') {
+          job.state = 'done';
+          runningBackup = null;
+          return;
+        }
+        if (performance.now() >= turnEnds) break;
+      }
+    } catch (e) {
+      failBackup(job, e);
+      return;
+    }
+    setImmediate(() => stepBackup(job));
+  }
+
+  function failBackup(job, e) {
+    job.state = 'failed';
+    job.error = { code: 'storage_error', message: String(e && e.message).split('\n')[0] };
+    if (runningBackup === job) runningBackup = null;
+    removeDatabase(job.path);
+  }
+
+  function backupStatus(id) {
+    const job = backupJobs.get(id);
+    if (!job) throw invalid('job');
+    if (job.state === 'running') return { ok: true, v: ['running'] };
+    backupJobs.delete(id);
+    if (job.state === 'done') return { ok: true, v: ['done'] };
+    return { ok: false, ...job.error };
+  }
+
+  /** The regular files of folder `dir` (none when it is missing): [[name, mtime s]]. */
+  function regularFiles(dir) {
+    let entries = [];
+    try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch (e) {
+      if (e.code === 'ENOENT') return [];
+      throw new Error(`cannot list ${dir}: ${e.message}`);
+    }
+    const files = [];
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      try { files.push([entry.name, Math.floor(fs.lstatSync(path.join(dir, entry.name)).mtimeMs / 1000)]); } catch (e) { /* gone */ }
+    }
+    return files;
+  }
+
+  function rotateBackups(folder, keep) {
+    const dir = filePath(folder, 'folder');
+    if (!Number.isInteger(keep)) throw invalid('keep');
+    const names = regularFiles(dir).map(([name]) => name);
+    const { remove } = backupOp({ op: 'rotate', names, keep: Math.max(1, keep) });
+    for (const name of remove) fs.unlinkSync(path.join(dir, name));
+    return { ok: true, v: [remove.length] };
+  }
+
+  function newestBackup(folder) {
+    const dir = filePath(folder, 'folder');
+    const { newest } = backupOp({ op: 'newest', files: regularFiles(dir) });
+    return { ok: true, v: newest ? [path.join(dir, newest)] : [] };
+  }
+
+  /**
+   * The backup `file` replaces the live database: copied beside it and checked (a refusal
+   * changes nothing), the live database copied whole to `keep` first, then closed, the copy
+   * renamed over it (atomic), and reopened (an older schema is migrated).
+   */
+  function restore(file, keep) {
+    if (runningBackup) throw new Error('a backup is running; restore when it has finished');
+    const src = filePath(file, 'file');
+    const keepPath = filePath(keep, 'keep');
+    const refused = (why) => new Error(`refused: ${src}: ${why}; nothing changed`);
+    let stat;
+    try { stat = fs.lstatSync(src); } catch (e) { throw refused(e.code === 'ENOENT' ? 'no such file' : e.message); }
+    if (stat.isSymbolicLink()) throw refused('a link');
+    if (!stat.isFile()) throw refused('not a file');
+    const dbPath = opened.path;
+    const staged = `${dbPath}.restoring`;
+    removeDatabase(staged);
+    try {
+      fs.copyFileSync(src, staged, fs.constants.COPYFILE_EXCL);
+      fs.chmodSync(staged, 0o600);
+      backupOp({ op: 'check', path: staged });
+    } catch (e) {
+      removeDatabase(staged);
+      throw refused(String(e && e.message).split('\n')[0]);
+    }
+    try {
+      createBackupFile(keepPath);
+      try {
+        backupOp({ op: 'start', path: keepPath });
+        while (backupOp({ op: 'step', pages: 1 << 20 }).state !== 'done') { /* one go */ }
+      } catch (e) { removeDatabase(keepPath); throw e; }
+    } catch (e) {
+      removeDatabase(staged);
+      throw new Error(`cannot keep the live database as ${keepPath} (${String(e.message).split('\n')[0]}); nothing changed`);
+    }
+    const options = { path: opened.path, limits: opened.limits };
+    close();
+    for (const suffix of ['-wal', '-shm', '-journal']) removeQuietly(dbPath + suffix);
+    fs.renameSync(staged, dbPath);
+    const reopened = open(options);
+    if (!reopened.ok) throw new Error(`restored, but cannot reopen: ${reopened.message}`);
+    return { ok: true, v: [] };
   }
 
   /** Tests only: a call whose core traps, as a panic inside it would. */

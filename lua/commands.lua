@@ -13,10 +13,42 @@ local LAST_MESSAGE_CHARS = 40
 local SHOW_MESSAGES = 10
 -- Where a player's backups go, under a plain file name: the command's ACE must not let a
 -- player write wherever the server can (absolute paths, `..`). The console names any path.
-local BACKUP_FOLDER = 'data/backups'
+local BACKUP_FOLDER = Darkchat.BACKUP_FOLDER
 local BACKUP_NAME = '^[%w_%-][%w_%.%-]*$' -- letters, digits, `_ - .`; no folders, not hidden
 local BACKUP_NAME_MAX = 100
 local resourcePath = GetResourcePath(GetCurrentResourceName())
+local SQLITE_ONLY = 'backups and restores are for SQLite storage; darkchat:storage is mysql: back the MySQL database up with its own tools (mysqldump, mariadb-backup)'
+
+--- The file a backup or restore names: a player's plain name in BACKUP_FOLDER; the console's
+--- path as given, relative ones under the resource folder. Returns the path, or nil and the
+--- error line.
+local function backupPath(word, src)
+  if src ~= 0 then
+    if #word > BACKUP_NAME_MAX or not word:match(BACKUP_NAME) then
+      return nil, ('error: invalid_argument (a player names a plain file (letters, digits, _ - .), kept in %s)'):format(BACKUP_FOLDER)
+    end
+    return ('%s/%s/%s'):format(resourcePath, BACKUP_FOLDER, word)
+  elseif not (word:sub(1, 1) == '/' or word:match('^%a:[\\/]')) then
+    return resourcePath .. '/' .. word
+  end
+  return word
+end
+
+--- Runs a backup to `path` (the core copies it off the server's tick: a thread natively, small
+--- steps between calls on the wasm core) and calls `finished(ok, code, message)` when it ended.
+function Darkchat.backup(path, finished)
+  local ok, job, message = Darkchat.call('startBackup', path)
+  if not ok then return finished(false, job, message) end
+  CreateThread(function()
+    while true do
+      local done, result, detail = Darkchat.call('backupStatus', job)
+      if not done then return finished(false, result, detail) end
+      if result == 'done' then return finished(true) end
+      Wait(50)
+    end
+  end)
+  return true
+end
 
 -- Code points shown as escapes besides the control characters: those that render as nothing
 -- or reorder the text around them. The same set names refuse (src/input.rs INVISIBLE): every
@@ -275,35 +307,40 @@ command('version', '', 'the build version, the core that runs and the storage', 
   return { ('Darkchat %s (%s core, storage %s)'):format(running.version, running.kind, Darkchat.settings.storage) }
 end)
 
-command('backup', '<file>', 'consistent copy of the live database (SQLite online backup); players: a plain file name, kept in ' .. BACKUP_FOLDER, function(words, _, src)
+command('backup', '<file>', 'consistent, checked copy of the live database while it serves; players: a plain file name, kept in ' .. BACKUP_FOLDER, function(words, _, src)
   -- A blank name would be the resource folder itself, or a file named by spaces in it.
   if not words[1] or words[1]:match('^%s*$') or words[2] then return { usage('backup') } end
-  local path = words[1]
-  if src ~= 0 then
-    if #path > BACKUP_NAME_MAX or not path:match(BACKUP_NAME) then
-      return { failed('invalid_argument', ('a player names a plain file (letters, digits, _ - .), kept in %s'):format(BACKUP_FOLDER)) }
-    end
-    path = ('%s/%s/%s'):format(resourcePath, BACKUP_FOLDER, path)
-  elseif not (path:sub(1, 1) == '/' or path:match('^%a:[\\/]')) then
-    path = resourcePath .. '/' .. path
-  end
-  local ok, job, message = Darkchat.call('startBackup', path)
-  if not ok then return { failed(job, message) } end
-  -- The copy runs on its own thread and connection; report when it is done.
-  CreateThread(function()
-    while true do
-      local done, result, detail = Darkchat.call('backupStatus', job)
-      if not done then
-        say(src, failed(result, detail))
-        return
-      elseif result == 'done' then
-        say(src, ('backup written to %s'):format(shown(path)))
-        return
-      end
-      Wait(50)
+  local path, refusal = backupPath(words[1], src)
+  if not path then return { refusal } end
+  if Darkchat.settings.storage ~= 'sqlite' then return { SQLITE_ONLY } end
+  local started = Darkchat.backup(path, function(ok, code, message)
+    if ok then
+      say(src, ('backup written to %s'):format(shown(path)))
+    else
+      say(src, failed(code, message))
     end
   end)
+  if not started then return {} end
   return { ('backup to %s started'):format(shown(path)) }
+end)
+
+command('restore', '<file> [--yes]', 'replace the live database with a backup (checked first; the replaced one is kept in ' .. BACKUP_FOLDER .. '); --yes when it holds data; players: a plain file name in ' .. BACKUP_FOLDER, function(words, _, src)
+  if not words[1] or words[1]:match('^%s*$') or (words[2] and words[2] ~= '--yes') or words[3] then
+    return { usage('restore') }
+  end
+  local path, refusal = backupPath(words[1], src)
+  if not path then return { refusal } end
+  if Darkchat.settings.storage ~= 'sqlite' then return { SQLITE_ONLY } end
+  local ok, s, message = Darkchat.call('stats')
+  if not ok then return { failed(s, message) } end
+  if (s.conversations > 0 or s.messages > 0) and words[2] ~= '--yes' then
+    return { ('the live database holds %d conversations and %d messages; to replace it with %s (it is kept in %s), repeat with --yes')
+      :format(s.conversations, s.messages, shown(path), BACKUP_FOLDER) }
+  end
+  local keep = ('%s/%s/before-restore-%s.db'):format(resourcePath, BACKUP_FOLDER, os.date('!%Y%m%d-%H%M%S'))
+  local restored, code, detail = Darkchat.call('restore', path, keep, Darkchat.log)
+  if not restored then return { failed(code, detail) } end
+  return { ('restored %s; the database it replaced is kept as %s'):format(shown(path), shown(keep)) }
 end)
 
 command('migrate-storage', 'from-sqlite [file] | to-sqlite <file>', 'console only, while darkchat:storage is mysql: copy the whole store from a SQLite file into the empty MySQL database, or from MySQL into a new SQLite file; ids kept, the source unchanged', function(words, _, src)

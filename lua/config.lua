@@ -34,6 +34,14 @@ Config.Mysql = {
   deadlineMs = 5000, -- a call the database has not answered by then gives storage_error
 }
 
+-- Automatic backups of the SQLite database into data/backups/ (README "Backups, restores and
+-- updates"): one every `intervalMinutes`, each checked, the newest `keep` kept. 0 in either
+-- turns them off. (MySQL storage: back the database up with its own tools.)
+Config.Backups = {
+  intervalMinutes = 360,
+  keep = 8,
+}
+
 -- Players whose rate-limit windows are remembered at once (memory stays bounded). When full,
 -- players idle for longer than the longest window above are forgotten first, then the least
 -- recently seen.

@@ -106,41 +106,32 @@ local function wireLimits(limits)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
-local NATIVE_ONLY = { startBackup = true, backupStatus = true }
-
 --- A core object with the native handle's methods (`core:create(...)` → `true, ...` or
 --- `false, code, message`), each a call of the export.
 local function wasmCore(serve)
   return setmetatable({}, { __index = function(self, method)
-    local fn
-    if NATIVE_ONLY[method] then
-      fn = function()
-        return false, 'storage_error', 'backups need the native core; with the wasm core, copy the database file while the resource is stopped'
+    local fn = function(_, ...)
+      -- On MySQL the answer is a promise this thread waits for. Code called from C without
+      -- yield support (a sort comparator, a gsub callback) cannot wait: a clear answer
+      -- rather than FXServer's "attempt to yield across a C-call boundary".
+      if Darkchat.settings.storage == 'mysql' and not coroutine.isyieldable() then
+        return false, 'storage_error', 'called where it cannot wait: MySQL storage answers '
+          .. 'asynchronously; call from a thread, an event handler or an export'
       end
-    else
-      fn = function(_, ...)
-        -- On MySQL the answer is a promise this thread waits for. Code called from C without
-        -- yield support (a sort comparator, a gsub callback) cannot wait: a clear answer
-        -- rather than FXServer's "attempt to yield across a C-call boundary".
-        if Darkchat.settings.storage == 'mysql' and not coroutine.isyieldable() then
-          return false, 'storage_error', 'called where it cannot wait: MySQL storage answers '
-            .. 'asynchronously; call from a thread, an event handler or an export'
-        end
-        local reply = serve(nil, method, wireArgs(...))
-        -- On SQLite the reply comes as the MessagePack bytes the core packed (js/host.js
-        -- callPacked): unpacked here in C, where an object would cost the JS thread a parse
-        -- and a packing of every field.
-        if type(reply) == 'string' then
-          local unpacked, value = pcall(msgpack.unpack, reply)
-          reply = unpacked and value or nil
-        end
-        if type(reply) ~= 'table' then return false, 'storage_error', 'the wasm core did not answer' end
-        if reply.ok then
-          local values = reply.v or {}
-          return true, table.unpack(values, 1, #values)
-        end
-        return false, reply.code or 'storage_error', reply.message
+      local reply = serve(nil, method, wireArgs(...))
+      -- On SQLite the reply comes as the MessagePack bytes the core packed (js/host.js
+      -- callPacked): unpacked here in C, where an object would cost the JS thread a parse
+      -- and a packing of every field.
+      if type(reply) == 'string' then
+        local unpacked, value = pcall(msgpack.unpack, reply)
+        reply = unpacked and value or nil
       end
+      if type(reply) ~= 'table' then return false, 'storage_error', 'the wasm core did not answer' end
+      if reply.ok then
+        local values = reply.v or {}
+        return true, table.unpack(values, 1, #values)
+      end
+      return false, reply.code or 'storage_error', reply.message
     end
     rawset(self, method, fn)
     return fn
@@ -156,7 +147,39 @@ local function findWasm()
   return serve
 end
 
+--- Calls a core method; a missing core answers like a storage failure, never raises.
+---@param method string
+---@return boolean ok, any ...
+function Darkchat.call(method, ...)
+  local core = Darkchat.core
+  if not core then
+    return false, 'storage_error', 'Darkchat core is not running'
+  end
+  if not Config.Debug then
+    return core[method](core, ...)
+  end
+  local result = table.pack(core[method](core, ...))
+  if not result[1] then
+    Darkchat.log(('%s failed: %s (%s)'):format(method, tostring(result[2]), tostring(result[3])))
+  end
+  return table.unpack(result, 1, result.n)
+end
+
 local path = databasePath()
+
+--- Where backups go (automatic ones, players' and the copy a restore keeps), under the
+--- resource folder.
+Darkchat.BACKUP_FOLDER = 'data/backups'
+
+--- Whether the SQLite database existed before the core opened (and so created) it.
+local databaseExisted = false
+if Darkchat.settings.storage == 'sqlite' then
+  local f = io.open(path, 'rb')
+  if f then
+    databaseExisted = f:seek('end') > 0
+    f:close()
+  end
+end
 
 --- Takes an opened core into service, or says why not. On resource stop the native core is
 --- closed here; the wasm core's store belongs to js/host.js, which closes it on the same event.
@@ -170,7 +193,20 @@ local function start(core, openError, kind, version, closeOnStop)
   end
   Darkchat.core = core
   Darkchat.running = { kind = kind, version = tostring(version) }
-  Darkchat.log(('%s core %s ready (database %s)'):format(kind, tostring(version), path))
+  local size = ''
+  if Darkchat.settings.storage == 'sqlite' then
+    local ok, stats = Darkchat.call('stats')
+    if ok then size = (', %.1f MiB'):format(stats.sizeBytes / 1048576) end
+  end
+  Darkchat.log(('%s core %s ready (database %s%s)'):format(kind, tostring(version), path, size))
+  if Darkchat.settings.storage == 'sqlite' and not databaseExisted then
+    -- A fresh database where backups exist: an update that lost data/, or a wrong darkchat:db.
+    local ok, newest = Darkchat.call('newestBackup', resourcePath .. '/' .. Darkchat.BACKUP_FOLDER)
+    if ok and newest then
+      local shown = newest:sub(1, #resourcePath + 1) == resourcePath .. '/' and newest:sub(#resourcePath + 2) or newest
+      Darkchat.log(('no database was at %s (a new, empty one was made) but backups exist; the newest is %s: to restore it, darkchat restore %s'):format(path, shown, shown))
+    end
+  end
   AddEventHandler('onResourceStop', function(name)
     if name == resourceName and Darkchat.core == core then
       if closeOnStop then core:close() end
@@ -208,7 +244,7 @@ end
 if Darkchat.settings.storage ~= 'sqlite' then
   -- started above, or refused
 elseif native then
-  local core, openError = native.open({ path = path, limits = Config.Limits })
+  local core, openError = native.open({ path = path, limits = Config.Limits, announce = Darkchat.log })
   start(core, openError, 'native', native.version, true)
 else
   local serve, wasmError = findWasm()
@@ -224,20 +260,3 @@ else
   end
 end
 
---- Calls a core method; a missing core answers like a storage failure, never raises.
----@param method string
----@return boolean ok, any ...
-function Darkchat.call(method, ...)
-  local core = Darkchat.core
-  if not core then
-    return false, 'storage_error', 'Darkchat core is not running'
-  end
-  if not Config.Debug then
-    return core[method](core, ...)
-  end
-  local result = table.pack(core[method](core, ...))
-  if not result[1] then
-    Darkchat.log(('%s failed: %s (%s)'):format(method, tostring(result[2]), tostring(result[3])))
-  end
-  return table.unpack(result, 1, result.n)
-end

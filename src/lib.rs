@@ -13,6 +13,7 @@
 //! - `wasm` (target `wasm32`): raw wasm exports taking and returning JSON, for the JS host.
 
 pub mod api;
+pub mod backups;
 mod darkchat;
 pub mod error;
 pub mod ids;

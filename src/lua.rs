@@ -43,13 +43,25 @@ fn darkchat_module(lua: &Lua) -> LuaResult<Table> {
     module_table(lua)
 }
 
-/// `darkchat.open{ path = "...", limits = {...} }` → handle, or `nil, "<one-line reason>"`.
+/// `darkchat.open{ path = "...", limits = {...}, announce = print }` → handle, or
+/// `nil, "<one-line reason>"`. `announce` (optional) is called with each line a long migration
+/// says, as it runs.
 fn open(lua: &Lua, options: Value) -> LuaResult<MultiValue> {
     let opened = catch_unwind(AssertUnwindSafe(|| -> Result<Darkchat> {
         let Value::Table(options) = options else { return Err(Error::invalid("options")) };
         let path: String = options.get("path").map_err(|_| Error::invalid("path"))?;
         let limits = limits_from(&options)?;
-        let store = Store::open(&path)?;
+        let announce = match options.get::<Value>("announce") {
+            Ok(Value::Function(f)) => Some(f),
+            _ => None,
+        };
+        let mut say = |line: &str| {
+            if let Some(f) = &announce {
+                // A failing printer must not stop the open.
+                let _ = f.call::<()>(line);
+            }
+        };
+        let store = Store::open_announcing(&path, &Default::default(), &mut say)?;
         let mut seed = [0u8; 32];
         rand::rngs::StdRng::from_os_rng().fill(&mut seed);
         Ok(Darkchat::new(store, limits, seed))
@@ -169,11 +181,75 @@ impl UserData for Handle {
                 }
             })
         });
+        m.add_method("rotateBackups", |lua, h, (dir, keep): (Value, Value)| {
+            h.call(lua, |lua, _| {
+                let dir = api::short_string(&arg(&dir, MAX_INPUT_BYTES), "folder")?.to_owned();
+                let keep = api::integer(&arg(&keep, MAX_INPUT_BYTES), "keep")?;
+                let removed =
+                    crate::backups::rotate(std::path::Path::new(&dir), keep.max(1) as usize)?;
+                values(lua, (removed.len(),))
+            })
+        });
+        m.add_method("newestBackup", |lua, h, dir: Value| {
+            h.call(lua, |lua, _| {
+                let dir = api::short_string(&arg(&dir, MAX_INPUT_BYTES), "folder")?.to_owned();
+                let newest = crate::backups::newest(std::path::Path::new(&dir))?;
+                values(lua, (newest.map(|p| p.display().to_string()),))
+            })
+        });
+        // restore(file, keep, announce): the backup `file` replaces the live database, which
+        // is first copied to `keep`; see README "Backups".
+        m.add_method("restore", |lua, h, (src, keep, announce): (Value, Value, Value)| {
+            let outcome = catch_unwind(AssertUnwindSafe(|| restore(h, &src, &keep, &announce)));
+            let error = match outcome {
+                Ok(Ok(())) => return (true,).into_lua_multi(lua),
+                Ok(Err(e)) => e,
+                Err(panic) => Error::Internal(panic_message(&panic)),
+            };
+            (false, error.code(), error.to_string()).into_lua_multi(lua)
+        });
         m.add_method("close", |lua, h, ()| {
             let closed = h.core.try_borrow_mut().map(|mut slot| slot.take().is_some());
             (closed.unwrap_or(false),).into_lua_multi(lua)
         });
     }
+}
+
+/// The native restore: stage and check the copy, keep the live database as a backup, close
+/// it, rename the copy into place, reopen (migrating an older backup's schema).
+fn restore(h: &Handle, src: &Value, keep: &Value, announce: &Value) -> Result<()> {
+    let src = api::short_string(&arg(src, MAX_INPUT_BYTES), "file")?.to_owned();
+    let keep = api::short_string(&arg(keep, MAX_INPUT_BYTES), "keep")?.to_owned();
+    let mut slot = h.core.try_borrow_mut().map_err(|_| Error::Internal("re-entered".into()))?;
+    let core = slot.as_mut().ok_or_else(|| Error::Unusable("the store is closed".into()))?;
+    let db = core
+        .store()
+        .path()
+        .ok_or_else(|| Error::Unusable("an in-memory store cannot be restored".into()))?
+        .to_owned();
+    let limits = core.limits().clone();
+    let staged = crate::backups::stage_restore(std::path::Path::new(&src), &db)?;
+    let kept = core.store().start_backup(&keep).and_then(|job| {
+        job.join().map_err(|_| Error::Internal("backup thread panicked".into()))?
+    });
+    if let Err(e) = kept {
+        let _ = std::fs::remove_file(&staged);
+        return Err(Error::Unusable(format!(
+            "cannot keep the live database as {keep} ({e}); nothing changed"
+        )));
+    }
+    drop(slot.take());
+    crate::backups::put_in_place(&staged, &db)?;
+    let mut say = |line: &str| {
+        if let Value::Function(f) = announce {
+            let _ = f.call::<()>(line);
+        }
+    };
+    let store = Store::open_announcing(&db, &Default::default(), &mut say)?;
+    let mut seed = [0u8; 32];
+    rand::rngs::StdRng::from_os_rng().fill(&mut seed);
+    *slot = Some(Darkchat::new(store, limits, seed));
+    Ok(())
 }
 
 fn now() -> i64 {

@@ -13,7 +13,8 @@
 //!   frees replies with;
 //! - `dc_open(ptr, len) → reply`: `{"storage": "sqlite" | "mysql", "path" (sqlite), "limits":
 //!   {key: wire value}, "seed": "<64 hex>", "now"}` → `{"ok": true, "version",
-//!   "schemaVersion"}` or `{"ok": false, "message"}`;
+//!   "schemaVersion", "lines"}` or `{"ok": false, "message", "lines"}` (`lines`: what a long
+//!   migration said, for the host to print);
 //! - `dc_call_packed(ptr, len) → reply`: SQLite only, the same call with the reply as
 //!   MessagePack bytes (the host's own Lua unpacks them);
 //! - `dc_call(ptr, len) → reply`: `{"m": "<method>", "a": [wire values], "now": <unix s>}` →
@@ -27,6 +28,8 @@
 //! - `dc_checkpoint() → 1 | 0 | -1`: SQLite only, the host's timer, between calls:
 //!   checkpointed (and restarted the log) / nothing written since the last one, or closed /
 //!   failed (nothing lost: the next one retries);
+//! - `dc_backup(ptr, len) → reply`: SQLite only, backups in steps and the checks of a restore
+//!   (see [`dc_backup`]);
 //! - `dc_close() → 1 | 0` (whether it was open).
 //!
 //! A reply is a pointer to a little-endian u32 length followed by that many bytes; the host
@@ -96,16 +99,18 @@ pub unsafe extern "C" fn dc_free(ptr: *mut u8, len: usize) {
 /// `ptr..ptr+len` must be a buffer from [`dc_alloc`] holding the request.
 #[no_mangle]
 pub unsafe extern "C" fn dc_open(ptr: *const u8, len: usize) -> *mut u8 {
-    let reply = match open(request(ptr, len)) {
+    let mut lines = Vec::new();
+    let reply = match open(request(ptr, len), &mut lines) {
         Ok(core) => {
             let schema = match &core {
                 Core::Sqlite(core) => core.store().schema_version().unwrap_or(0),
                 Core::Mysql(_) => mysql::schema::latest_version(),
             };
             CORE.with(|c| *c.borrow_mut() = Some(core));
-            json!({ "ok": true, "version": env!("CARGO_PKG_VERSION"), "schemaVersion": schema })
+            json!({ "ok": true, "version": env!("CARGO_PKG_VERSION"), "schemaVersion": schema,
+                    "lines": lines })
         }
-        Err(e) => json!({ "ok": false, "message": e.to_string() }),
+        Err(e) => json!({ "ok": false, "message": e.to_string(), "lines": lines }),
     };
     respond(&reply)
 }
@@ -192,6 +197,77 @@ pub extern "C" fn dc_checkpoint() -> i32 {
     })
 }
 
+/// SQLite only: backups and restores, driven by the host (it owns the files: it creates a
+/// backup's file, lists folders, removes and renames). `{"op": ...}`:
+/// - `"start", "path"`: a backup in steps into the empty file `path` → `{"ok"}`;
+/// - `"step", "pages"`: copies at most `pages` pages → `{"ok", "state": "copying",
+///   "remaining", "total"}` or `{"ok", "state": "done"}` (copied and checked);
+/// - `"check", "path"`: whether `path` may replace the live database → `{"ok"}`;
+/// - `"rotate", "names", "keep"`: the automatic backups among `names` to remove → `{"ok",
+///   "remove": [names]}`;
+/// - `"newest", "files": [[name, mtime]]` → `{"ok", "newest": name | null}`.
+///
+/// Errors are `{"ok": false, "code", "message"}`.
+///
+/// # Safety
+/// `ptr..ptr+len` must be a buffer from [`dc_alloc`] holding the request.
+#[no_mangle]
+pub unsafe extern "C" fn dc_backup(ptr: *const u8, len: usize) -> *mut u8 {
+    let reply = request(ptr, len).and_then(|request| backup_op(&request));
+    respond(
+        &reply
+            .unwrap_or_else(|e| json!({ "ok": false, "code": e.code(), "message": e.to_string() })),
+    )
+}
+
+fn backup_op(request: &Value) -> Result<Value> {
+    let text =
+        |key: &str| request.get(key).and_then(Value::as_str).ok_or(Error::invalid("request"));
+    match text("op")? {
+        "check" => {
+            Store::check_restorable(text("path")?)?;
+            Ok(json!({ "ok": true }))
+        }
+        "rotate" => {
+            let names: Vec<String> = request
+                .get("names")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            let keep = request.get("keep").and_then(Value::as_u64).unwrap_or(1) as usize;
+            Ok(json!({ "ok": true, "remove": crate::backups::to_remove(&names, keep) }))
+        }
+        "newest" => {
+            let files: Vec<(String, i64)> = request
+                .get("files")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|f| Some((f.get(0)?.as_str()?.to_owned(), f.get(1)?.as_i64()?)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(json!({ "ok": true, "newest": crate::backups::pick_newest(&files) }))
+        }
+        op @ ("start" | "step") => with_core(|core| {
+            let Core::Sqlite(core) = core else { return Err(Error::invalid("storage")) };
+            let store = core.store();
+            if op == "start" {
+                store.start_stepped_backup(text("path")?)?;
+                return Ok(json!({ "ok": true }));
+            }
+            let pages = request.get("pages").and_then(Value::as_i64).unwrap_or(1);
+            Ok(match store.backup_step(pages.clamp(1, i32::MAX as i64) as i32)? {
+                store::stepped::Progress::Copying { remaining, total } => {
+                    json!({ "ok": true, "state": "copying", "remaining": remaining, "total": total })
+                }
+                store::stepped::Progress::Done => json!({ "ok": true, "state": "done" }),
+            })
+        }),
+        _ => Err(Error::invalid("op")),
+    }
+}
+
 #[no_mangle]
 pub extern "C" fn dc_close() -> i32 {
     CORE.with(|c| c.borrow_mut().take().is_some()) as i32
@@ -253,7 +329,8 @@ fn now_of(request: &Value) -> i64 {
     now
 }
 
-fn open(request: Result<Value>) -> Result<Core> {
+/// `lines` gets what the owner should see of the open: the long migrations' lines.
+fn open(request: Result<Value>, lines: &mut Vec<String>) -> Result<Core> {
     let request = request?;
     now_of(&request);
     let seed = seed_of(&request)?;
@@ -270,7 +347,9 @@ fn open(request: Result<Value>) -> Result<Core> {
             let mut sqlite_seed = seed;
             sqlite_seed.reverse();
             store::seed_sqlite_random(sqlite_seed);
-            let store = Store::open(path)?;
+            let store = Store::open_announcing(path, &Default::default(), &mut |line| {
+                lines.push(line.to_owned())
+            })?;
             Ok(Core::Sqlite(Darkchat::new(store, limits, seed)))
         }
         "mysql" => Ok(Core::Mysql(MysqlCore {

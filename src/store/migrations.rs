@@ -26,6 +26,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_anonymity.sql", include_str!("../../migrations/0004_anonymity.sql")),
 ];
 
+/// The steps that rewrite or index the messages table, by file name, with what they do: on a
+/// large database they take a while, so the runner says so before and after (see [`migrate`]).
+/// A new step of that kind gets a line here (the test below checks every name is a step).
+pub const LONG_STEPS: &[(&str, &str)] = &[
+    ("0002_read_paths.sql", "indexing messages for pages and listings (0002_read_paths)"),
+    ("0003_unread_index.sql", "indexing messages for unread counts (0003_unread_index)"),
+];
+
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -33,6 +41,13 @@ pub fn latest_version() -> i64 {
 
 /// Brings the schema up to date; returns how many steps were applied (0 when up to date).
 pub fn migrate(conn: &mut Connection) -> Result<usize> {
+    migrate_announcing(conn, &mut |_| {})
+}
+
+/// [`migrate`], telling `announce` one line before each step of [`LONG_STEPS`] ("migrating:
+/// <what> on N messages") and one after ("migrating: <what> done in X s"), so that a server
+/// owner whose start takes minutes knows why. A new database (version 0) is quiet.
+pub fn migrate_announcing(conn: &mut Connection, announce: &mut dyn FnMut(&str)) -> Result<usize> {
     let current = version(conn)?;
     let latest = latest_version();
     if current > latest {
@@ -45,8 +60,19 @@ pub fn migrate(conn: &mut Connection) -> Result<usize> {
     // Re-read under the lock: another process may have migrated meanwhile.
     let current = version(&tx)?;
     let pending = &MIGRATIONS[current.clamp(0, latest) as usize..];
-    for (_, sql) in pending {
+    for (name, sql) in pending {
+        // A new database has no rows to rewrite: its steps are quick and say nothing.
+        let long = LONG_STEPS.iter().find(|(step, _)| step == name).map(|(_, what)| *what);
+        let long = long.filter(|_| current >= 1);
+        let Some(what) = long else {
+            tx.execute_batch(sql)?;
+            continue;
+        };
+        let rows: i64 = tx.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?;
+        announce(&format!("migrating: {what} on {rows} messages"));
+        let started = Clock::start();
         tx.execute_batch(sql)?;
+        announce(&format!("migrating: {what} done{}", started.took()));
     }
     tx.pragma_update(None, "user_version", latest)?;
     tx.commit()?;
@@ -85,6 +111,32 @@ pub fn check_recognised(conn: &Connection) -> Result<()> {
         "not a Darkchat database ({held}, user_version {version}); left untouched: set \
          darkchat:db to a new file or to a Darkchat database"
     )))
+}
+
+/// How long a long step took: the OS clock natively, the host's monotonic clock on wasm.
+struct Clock(f64);
+
+impl Clock {
+    fn start() -> Self {
+        Clock(now_ms())
+    }
+
+    /// " in X s".
+    fn took(&self) -> String {
+        format!(" in {:.1} s", (now_ms() - self.0).max(0.0) / 1000.0)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn now_ms() -> f64 {
+    use std::sync::OnceLock;
+    static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+    ORIGIN.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(target_arch = "wasm32")]
+fn now_ms() -> f64 {
+    super::vfs::monotonic_ms()
 }
 
 fn newer(version: i64) -> Error {
@@ -135,6 +187,51 @@ mod tests {
         for (i, name) in embedded.iter().enumerate() {
             assert!(name.starts_with(&format!("{:04}_", i + 1)), "{name} out of sequence");
         }
+    }
+
+    #[test]
+    fn every_long_step_names_a_step() {
+        for (name, _) in LONG_STEPS {
+            assert!(MIGRATIONS.iter().any(|(step, _)| step == name), "{name} is not a step");
+        }
+    }
+
+    /// A database at version 1 with messages, opened by this build: one line before and one
+    /// after each long step, with the number of messages; none for a database up to date.
+    #[test]
+    fn long_steps_announce_themselves_with_the_row_count() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO phones (id, number) VALUES (1, '5550101');
+             INSERT INTO conversations
+                 (id, name, created_by, owner_id, join_code, created_at, updated_at)
+                 VALUES (1, 'A', 1, 1, 'CODE1', 1, 1);",
+        )
+        .unwrap();
+        for i in 0..37 {
+            conn.execute(
+                "INSERT INTO messages (conversation_id, sender_id, kind, content, created_at)
+                     VALUES (1, 1, 'text', ?1, 1)",
+                [format!("m{i}")],
+            )
+            .unwrap();
+        }
+        let mut lines = Vec::new();
+        migrate_announcing(&mut conn, &mut |line| lines.push(line.to_owned())).unwrap();
+        assert_eq!(lines.len(), 2 * LONG_STEPS.len(), "{lines:?}");
+        for (pair, (_, what)) in lines.chunks(2).zip(LONG_STEPS) {
+            assert_eq!(pair[0], format!("migrating: {what} on 37 messages"));
+            assert!(pair[1].starts_with(&format!("migrating: {what} done in ")), "{pair:?}");
+            assert!(pair[1].ends_with(" s"), "{pair:?}");
+        }
+        lines.clear();
+        migrate_announcing(&mut conn, &mut |line| lines.push(line.to_owned())).unwrap();
+        assert!(lines.is_empty(), "{lines:?}");
+        let mut new = Connection::open_in_memory().unwrap();
+        migrate_announcing(&mut new, &mut |line| lines.push(line.to_owned())).unwrap();
+        assert!(lines.is_empty(), "a new database is quiet: {lines:?}");
     }
 
     #[test]

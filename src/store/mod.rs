@@ -22,6 +22,7 @@ mod lock;
 pub mod migrations;
 mod numbers;
 mod queries;
+pub mod stepped;
 mod transactions;
 #[cfg(target_arch = "wasm32")]
 mod vfs;
@@ -73,6 +74,8 @@ impl Default for StoreOptions {
 }
 
 pub struct Store {
+    /// A backup in steps in progress (see [`stepped`]); before `conn`, so dropped first.
+    stepped: RefCell<Option<stepped::Stepped>>,
     conn: Connection,
     path: Option<PathBuf>,
     /// Senders' numbers by phone id (see [`numbers`]).
@@ -103,6 +106,16 @@ impl Store {
 
     /// [`Store::open`] with `options`.
     pub fn open_with(path: impl AsRef<Path>, options: &StoreOptions) -> Result<Self> {
+        Store::open_announcing(path, options, &mut |_| {})
+    }
+
+    /// [`Store::open_with`], telling `announce` the lines of long migrations as they run (see
+    /// [`migrations::migrate_announcing`]).
+    pub fn open_announcing(
+        path: impl AsRef<Path>,
+        options: &StoreOptions,
+        announce: &mut dyn FnMut(&str),
+    ) -> Result<Self> {
         let path = path.as_ref();
         #[cfg(target_arch = "wasm32")]
         let _ = options; // only the native checkpointer has a cap
@@ -123,7 +136,7 @@ impl Store {
         #[cfg(target_arch = "wasm32")]
         vfs::install()?;
         let conn = connect(path).map_err(|e| describe(e.into()))?;
-        let store = Store::ready(conn, Some(path.to_owned())).map_err(describe)?;
+        let store = Store::ready(conn, Some(path.to_owned()), announce).map_err(describe)?;
         #[cfg(not(target_arch = "wasm32"))]
         let store = Store {
             _checkpointer: Some(
@@ -139,14 +152,19 @@ impl Store {
 
     /// A private in-memory database (tests, fuzzing).
     pub fn open_in_memory() -> Result<Self> {
-        Store::ready(Connection::open_in_memory()?, None)
+        Store::ready(Connection::open_in_memory()?, None, &mut |_| {})
     }
 
     /// A store on `conn`, configured (as a file when it has a `path`) and migrated, with no
     /// background work started yet.
-    fn ready(conn: Connection, path: Option<PathBuf>) -> Result<Self> {
+    fn ready(
+        conn: Connection,
+        path: Option<PathBuf>,
+        announce: &mut dyn FnMut(&str),
+    ) -> Result<Self> {
         let on_disk = path.is_some();
         let mut store = Store {
+            stepped: RefCell::new(None),
             conn,
             path,
             numbers: RefCell::default(),
@@ -159,7 +177,7 @@ impl Store {
             _lock: None,
         };
         store.configure(on_disk)?;
-        migrations::migrate(&mut store.conn)?;
+        migrations::migrate_announcing(&mut store.conn, announce)?;
         Ok(store)
     }
 
@@ -228,7 +246,9 @@ impl Store {
 
     /// Starts a consistent copy of the live database at `dest` on a thread with its own
     /// connection, so the caller (the server's main thread) keeps serving meanwhile. The copy
-    /// is one read transaction of a WAL snapshot: writes go on and are simply not in it.
+    /// is one read transaction of a WAL snapshot: writes go on and are simply not in it. The
+    /// copy is then made a single file (no `-wal` beside it) and must pass `PRAGMA
+    /// integrity_check` and be a Darkchat database; if not, it is removed and the job fails.
     /// `dest` is created here, before the thread starts (see [`create_backup_file`]); a copy
     /// that fails removes it again.
     #[cfg(not(target_arch = "wasm32"))]
@@ -260,6 +280,84 @@ impl Store {
                 let _ = std::fs::remove_file(&dest);
                 Error::Unusable(format!("cannot start backup thread: {e}"))
             })
+    }
+
+    /// Starts a backup into `dest` copied in steps on this connection ([`Store::backup_step`]),
+    /// for the wasm core, which has no threads. Natively `dest` is created here (see
+    /// [`create_backup_file`]); on wasm the host has created it, empty, and removes it when
+    /// this or a step fails. One at a time.
+    pub fn start_stepped_backup(&self, dest: impl AsRef<Path>) -> Result<()> {
+        let dest = dest.as_ref();
+        if self.path.is_none() {
+            return Err(Error::Unusable("an in-memory store has no file to back up".into()));
+        }
+        let mut slot = self.stepped.try_borrow_mut().map_err(|_| busy_backup())?;
+        if slot.is_some() {
+            return Err(busy_backup());
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        create_backup_file(dest)?;
+        match stepped::Stepped::start(&self.conn, dest) {
+            Ok(job) => {
+                *slot = Some(job);
+                Ok(())
+            }
+            Err(e) => {
+                #[cfg(not(target_arch = "wasm32"))]
+                let _ = std::fs::remove_file(dest);
+                Err(e)
+            }
+        }
+    }
+
+    /// Copies at most `pages` more pages of the backup [`Store::start_stepped_backup`]
+    /// started; the step that copies the last one checks the copy too ([`stepped::verify`]).
+    /// A failed step ends the backup (natively its file is removed).
+    pub fn backup_step(&self, pages: i32) -> Result<stepped::Progress> {
+        let mut slot = self.stepped.try_borrow_mut().map_err(|_| busy_backup())?;
+        let job = slot.as_mut().ok_or_else(|| Error::invalid("job"))?;
+        let progress = job.step(pages);
+        if !matches!(progress, Ok(stepped::Progress::Copying { .. })) {
+            let job = slot.take().expect("checked above");
+            #[cfg(not(target_arch = "wasm32"))]
+            let failed = progress.is_err().then(|| job.path().to_owned());
+            drop(job);
+            #[cfg(not(target_arch = "wasm32"))]
+            if let Some(path) = failed {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        progress
+    }
+
+    /// Checks that the file at `path` (a copy about to replace the live database) is a
+    /// Darkchat database this build can open, holding a schema (not a new empty file), that
+    /// passes `PRAGMA quick_check`. The file is made a single file on the way (its log, if
+    /// any, folded in); nothing else is changed. A refusal says why in one line.
+    pub fn check_restorable(path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let refused =
+            |e: Error| Error::Unusable(format!("not a usable Darkchat backup: {}", cause(&e)));
+        #[cfg(target_arch = "wasm32")]
+        vfs::install()?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| refused(e.into()))?;
+        let checked = (|| -> Result<()> {
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+            migrations::check_recognised(&conn)?;
+            if migrations::version(&conn)? < 1 {
+                return Err(Error::Unusable("an empty file, not a backup".into()));
+            }
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
+            conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+            stepped::verify(&conn)
+        })();
+        checked.map_err(refused)
+    }
+
+    /// Whether a backup in steps is in progress.
+    pub fn backup_running(&self) -> bool {
+        self.stepped.try_borrow().map_or(true, |slot| slot.is_some())
     }
 
     /// The underlying connection, for tests that inspect query plans.
@@ -392,10 +490,18 @@ fn create_backup_file(dest: &Path) -> Result<()> {
 fn copy_database(source: &Connection, dest: &Path) -> Result<()> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NOFOLLOW;
     let mut target = Connection::open_with_flags(dest, flags)?;
+    target.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
     let backup = rusqlite::backup::Backup::new(source, &mut target)?;
     // All pages in one step: one snapshot, never restarted by concurrent writes.
     backup.step(-1)?;
-    Ok(())
+    drop(backup);
+    // On its own thread, the full check costs the server nothing (see stepped::verify).
+    target.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
+    stepped::check(&target, "integrity_check")
+}
+
+fn busy_backup() -> Error {
+    Error::Unusable("a backup is already running; wait for it to finish".into())
 }
 
 /// The most useful words of an error for a one-line message.

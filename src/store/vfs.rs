@@ -58,6 +58,8 @@ mod host {
         pub fn fs_delete(path: *const u8, len: usize, sync_dir: u32) -> i32;
         /// Returns 1 when the file exists, 0 when not.
         pub fn fs_access(path: *const u8, len: usize) -> i32;
+        /// A monotonic clock in milliseconds (for durations only).
+        pub fn clock_ms() -> f64;
     }
 }
 
@@ -70,6 +72,12 @@ thread_local! {
 /// The host's time for SQLite's clock (`date('now')`), set before every call.
 pub fn set_clock(unix_seconds: i64) {
     CLOCK_MS.with(|c| c.set(unix_seconds.saturating_mul(1000)));
+}
+
+/// The host's monotonic clock, in milliseconds: how long something took (a long migration).
+pub fn monotonic_ms() -> f64 {
+    // SAFETY: an import with no arguments.
+    unsafe { host::clock_ms() }
 }
 
 /// Seeds SQLite's randomness (temporary names, `random()`) from the host's seed.

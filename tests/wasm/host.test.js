@@ -240,16 +240,16 @@ test('without bin/darkchat.wasm the export says how to build it', () => {
   assert.strictEqual(res.callExport('DarkchatCore', 'create', '[]').code, 'storage_error');
 });
 
-test('the module imports only the host file functions (no wasm-bindgen, no WASI)', () => {
+test('the module imports only the host file functions and its clock (no wasm-bindgen, no WASI)', () => {
   const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
   const imports = WebAssembly.Module.imports(module);
   assert.ok(imports.length > 0);
   for (const i of imports) {
     assert.strictEqual(i.module, 'darkchat_fs', JSON.stringify(i));
-    assert.match(i.name, /^fs_(open|read|write|sync|truncate|size|close|delete|access)$/);
+    assert.match(i.name, /^(fs_(open|read|write|sync|truncate|size|close|delete|access)|clock_ms)$/);
   }
   const exported = WebAssembly.Module.exports(module).map((e) => e.name);
-  for (const name of ['memory', 'dc_alloc', 'dc_free', 'dc_open', 'dc_call', 'dc_checkpoint', 'dc_close']) assert.ok(exported.includes(name), name);
+  for (const name of ['memory', 'dc_alloc', 'dc_free', 'dc_open', 'dc_call', 'dc_checkpoint', 'dc_backup', 'dc_close']) assert.ok(exported.includes(name), name);
 });
 
 test('the module traps when its memory cannot grow, instead of handing out address 0', () => {

@@ -1,0 +1,126 @@
+//! Backups in bounded steps (the wasm core's, run here natively on the same store code): each
+//! step copies at most the pages asked for, writes between steps reach the copy, the copy is
+//! a checked single file; and the files a backup or restore refuses.
+
+#[path = "support/scratch.rs"]
+mod scratch;
+
+use darkchat::store::stepped::Progress;
+use darkchat::{Darkchat, Limits, Store};
+use rusqlite::Connection;
+
+fn filled(path: &std::path::Path, messages: usize) -> Darkchat {
+    let mut dc = Darkchat::new(Store::open(path).unwrap(), Limits::default(), [3; 32]);
+    let owner = darkchat::input::PhoneNumber::parse("5550101").unwrap();
+    let name = darkchat::input::ConversationName::parse("Busy").unwrap();
+    let id = dc.create_conversation(&owner, &name, None, 1).unwrap().id;
+    for i in 0..messages {
+        dc.send_message(&owner, id, &format!("message {i} {}", "x".repeat(200)), 1).unwrap();
+    }
+    dc
+}
+
+fn count(path: &std::path::Path) -> i64 {
+    let conn = Connection::open(path).unwrap();
+    conn.query_row("SELECT count(*) FROM messages", [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn each_step_copies_at_most_its_pages_and_writes_between_steps_reach_the_copy() {
+    let dir = scratch::Scratch::new("stepped-backup");
+    let mut dc = filled(&dir.join("live.db"), 2000);
+    let dest = dir.join("backups/copy.db");
+    dc.store().start_stepped_backup(&dest).unwrap();
+    let owner = darkchat::input::PhoneNumber::parse("5550101").unwrap();
+    let id = darkchat::ConversationId(1);
+    let (mut last, mut steps, mut written) = (None, 0, 0);
+    loop {
+        match dc.store().backup_step(8).unwrap() {
+            Progress::Copying { remaining, total } => {
+                assert!(total > 100, "a database of many pages: {total}");
+                if let Some(before) = last {
+                    // Never more than 8 pages at once (a write may add pages to copy).
+                    assert!(before - remaining <= 8, "{before} -> {remaining}");
+                }
+                last = Some(remaining);
+                steps += 1;
+                if steps % 10 == 0 {
+                    dc.send_message(&owner, id, "during", 2).unwrap();
+                    written += 1;
+                }
+            }
+            Progress::Done => break,
+        }
+    }
+    assert!(steps > 10, "{steps} steps");
+    assert!(!dc.store().backup_running());
+    let conn = Connection::open(&dest).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "delete", "a single file");
+    drop(conn);
+    assert!(written > 0);
+    assert_eq!(
+        count(&dest),
+        count(&dir.join("live.db")),
+        "the writes made during the copy are in it"
+    );
+    // The copy opens as a Darkchat store.
+    assert!(Store::check_restorable(&dest).is_ok());
+}
+
+#[test]
+fn a_stepped_backup_never_overwrites_and_runs_one_at_a_time() {
+    let dir = scratch::Scratch::new("stepped-refusals");
+    let dc = filled(&dir.join("live.db"), 10);
+    let taken = dir.join("taken.db");
+    std::fs::write(&taken, b"someone's file").unwrap();
+    let err = dc.store().start_stepped_backup(&taken).unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(std::fs::read(&taken).unwrap(), b"someone's file");
+    #[cfg(unix)]
+    {
+        let outside = dir.join("outside.db");
+        std::os::unix::fs::symlink(&outside, dir.join("link.db")).unwrap();
+        assert!(dc.store().start_stepped_backup(dir.join("link.db")).is_err());
+        assert!(!outside.exists(), "a link is never followed");
+    }
+    dc.store().start_stepped_backup(dir.join("one.db")).unwrap();
+    let err = dc.store().start_stepped_backup(dir.join("two.db")).unwrap_err();
+    assert!(err.to_string().contains("already running"), "{err}");
+    assert!(!dir.join("two.db").exists());
+    while dc.store().backup_step(1000).unwrap() != Progress::Done {}
+}
+
+#[test]
+fn restore_refuses_corrupt_foreign_empty_and_linked_files_and_changes_nothing() {
+    let dir = scratch::Scratch::new("restore-refusals");
+    let live = dir.join("live.db");
+    drop(filled(&live, 5));
+    let before = std::fs::read(&live).unwrap();
+    let corrupt = dir.join("corrupt.db");
+    std::fs::write(&corrupt, b"garbage ".repeat(1000)).unwrap();
+    let foreign = dir.join("foreign.db");
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE invoices (id INTEGER);")
+        .unwrap();
+    let empty = dir.join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let mut refused = vec![corrupt, foreign, empty, dir.join("missing.db")];
+    #[cfg(unix)]
+    {
+        let link = dir.join("link.db");
+        std::os::unix::fs::symlink(&live, &link).unwrap();
+        refused.push(link);
+    }
+    for file in refused {
+        let err = darkchat::backups::stage_restore(&file, &live).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("refused: ") && text.ends_with("nothing changed"), "{text}");
+        assert!(!text.contains('\n'), "one line: {text}");
+        assert!(!darkchat::backups::staging_path(&live).exists(), "nothing staged");
+        assert_eq!(std::fs::read(&live).unwrap(), before, "{}", file.display());
+    }
+}
