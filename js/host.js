@@ -65,6 +65,16 @@ const BACKUP_TURN_MS = 2;
 /** Bounds a chain of dead stealers (each a process that died while removing a dead mutex). */
 const MAX_STEAL_DEPTH = 16;
 
+// The file functions the module imports (`darkchat_fs`, declared in src/store/vfs.rs).
+/** `fs_open` flag bits. */
+const OPEN_CREATE = 1;
+const OPEN_READ_ONLY = 2;
+const OPEN_EXCLUSIVE = 4;
+/** Failures answer a negated errno: a path outside the resource folder is refused as EACCES; a
+ * failure without an errno of its own answers EIO. */
+const ERR_ACCESS = -13; // -EACCES
+const ERR_IO = -5; // -EIO
+
 // Who may hold a database: one wasm core alone, or any number of native openers and no wasm
 // core. The protocol below is the one src/store/lock.rs implements for the native core (its
 // module comment explains it at length); a change here must be made there too.
@@ -284,7 +294,7 @@ function releaseLock(dbPath) {
  *   mysql2?: any }} options
  */
 function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, log = () => {}, mysql2 }) {
-  const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
+  const wasmModule = new WebAssembly.Module(fs.readFileSync(wasmPath));
   const rootDir = path.resolve(root);
   const rootPrefix = rootDir + path.sep;
   const encoder = new TextEncoder();
@@ -324,17 +334,17 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   }
   const bytes = () => new Uint8Array(instance.exports.memory.buffer);
   const str = (ptr, len) => decoder.decode(bytes().subarray(ptr, ptr + len));
-  const errno = (e) => (typeof e.errno === 'number' && e.errno < 0 ? e.errno : -5);
+  const errno = (e) => (typeof e.errno === 'number' && e.errno < 0 ? e.errno : ERR_IO);
 
   const imports = {
     darkchat_fs: {
       fs_open(ptr, len, flags) {
         const p = str(ptr, len);
-        if (!inside(p) || !resolvesInside(p)) return -13;
+        if (!inside(p) || !resolvesInside(p)) return ERR_ACCESS;
         const c = fs.constants;
-        let mode = flags & 2 ? c.O_RDONLY : c.O_RDWR;
-        if (flags & 1) mode |= c.O_CREAT;
-        if (flags & 4) mode |= c.O_EXCL;
+        let mode = flags & OPEN_READ_ONLY ? c.O_RDONLY : c.O_RDWR;
+        if (flags & OPEN_CREATE) mode |= c.O_CREAT;
+        if (flags & OPEN_EXCLUSIVE) mode |= c.O_EXCL;
         try {
           const fd = fs.openSync(p, mode, 0o644);
           fds.add(fd);
@@ -380,7 +390,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
       },
       fs_delete(ptr, len, syncDir) {
         const p = str(ptr, len);
-        if (!inside(p) || !resolvesInside(path.dirname(p))) return -13;
+        if (!inside(p) || !resolvesInside(path.dirname(p))) return ERR_ACCESS;
         try {
           fs.unlinkSync(p);
         } catch (e) {
@@ -451,7 +461,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   function start(options) {
     closeFiles();
     walBytes = 0;
-    instance = new WebAssembly.Instance(module, imports);
+    instance = new WebAssembly.Instance(wasmModule, imports);
     const request = JSON.stringify({
       storage: options.mysql ? 'mysql' : 'sqlite', path: options.path, limits: options.limits || null,
       now: now(), seed: seed || crypto.randomBytes(32).toString('hex'),

@@ -15,6 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Formatting first: the Rust is rustfmt's (rustfmt.toml), checked, not rewritten.
+cargo fmt --check
 bash scripts/build.sh
 bash scripts/build-wasm.sh
 # js/*.js against @citizenfx/server's declarations and Node's (tsconfig.json; no output).

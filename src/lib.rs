@@ -31,6 +31,12 @@ pub mod lua;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
+/// Test folders removed when a test ends: for the store's unit tests and the integration tests
+/// (tests/support). Not part of the API.
+#[cfg(not(target_arch = "wasm32"))]
+#[doc(hidden)]
+pub mod scratch;
+
 pub use darkchat::Darkchat;
 pub use error::{Error, Result};
 pub use ids::{ConversationId, MessageId, PhoneId};

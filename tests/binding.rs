@@ -9,8 +9,9 @@
 
 #![cfg(all(feature = "vendored", feature = "fault-injection"))]
 
-#[path = "support/scratch.rs"]
-mod scratch;
+mod support;
+
+use support::scratch;
 
 use mlua::Lua;
 

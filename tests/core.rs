@@ -1,7 +1,8 @@
 //! The domain core on a real (in-memory or on-disk) SQLite store, without Lua.
 
-#[path = "support/scratch.rs"]
-mod scratch;
+mod support;
+
+use support::scratch;
 
 use darkchat::input::{ConversationName, JoinCode, PhoneNumber};
 use darkchat::model::{MessageKind, SystemEvent};

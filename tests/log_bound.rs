@@ -6,15 +6,13 @@
 //! checks the log file never grows much beyond it. Latencies are printed, not asserted (shared
 //! machines are noisy): `cargo test --release --test log_bound -- --nocapture`.
 
-#[path = "support/flood.rs"]
-mod flood;
-#[path = "support/scratch.rs"]
-mod scratch;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use darkchat::{Store, StoreOptions};
-use flood::{log_size, Flood};
+use support::flood::{log_size, Flood};
+use support::scratch;
 
 /// Small, so that the test is quick (the default is 1 GiB).
 const CAP_BYTES: u64 = 32 << 20;

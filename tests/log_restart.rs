@@ -7,16 +7,14 @@
 //! (64 MiB, at most 16 MiB a round), and later writes reuse it from the start instead of
 //! growing it; once idle, the checkpointer touches neither file.
 
-#[path = "support/flood.rs"]
-mod flood;
-#[path = "support/scratch.rs"]
-mod scratch;
+mod support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use darkchat::Store;
-use flood::{log_size, Flood};
+use support::flood::{log_size, Flood};
+use support::scratch;
 
 const LIMIT_BYTES: u64 = 64 << 20;
 

@@ -7,8 +7,9 @@
 //! `DARKCHAT_PROPTEST_CASES=20000 cargo test --release --test property` runs longer locally,
 //! and `DARKCHAT_PROPTEST_SEED=<n>` moves to other seeds.
 
-#[path = "support/model.rs"]
-mod model;
+mod support;
+
+use support::model;
 
 use darkchat::input::{
     self, ConversationName, JoinCode, PhoneNumber, MAX_INPUT_BYTES, MAX_SAFE_INTEGER,

@@ -4,15 +4,14 @@
 //! and an older Darkchat schema open as before. The same files through the wasm core:
 //! tests/wasm/refused.test.js.
 
-#[path = "support/scratch.rs"]
-mod scratch;
+mod support;
 
 use std::path::{Path, PathBuf};
 
 use darkchat::store::migrations::{latest_version, MIGRATIONS};
 use darkchat::store::Store;
 use rusqlite::Connection;
-use scratch::Scratch;
+use support::scratch::Scratch;
 
 /// A database at `dir/name` made by `setup` (another application, or an older Darkchat).
 fn made(dir: &Scratch, name: &str, setup: impl FnOnce(&Connection)) -> PathBuf {

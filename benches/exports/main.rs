@@ -42,7 +42,10 @@
 
 mod floor;
 mod lua_host;
+mod options;
+mod report;
 mod seed;
+mod statistics;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -55,12 +58,15 @@ use mlua::{IntoLuaMulti, MultiValue, ObjectLike, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{params, Connection};
-use serde_json::json;
 
 use floor::Floor;
 use lua_host::LuaHost;
+use options::Options;
+use statistics::{memory, Summary};
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
+/// Each measured case and path with one summary per round, in measuring order.
+type Measured = Vec<(Case, Via, Vec<Summary>)>;
 
 // --- what is measured ------------------------------------------------------------------------
 
@@ -221,69 +227,6 @@ struct Target {
     is_self: bool,
 }
 
-// --- options --------------------------------------------------------------------------------
-
-struct Options {
-    quick: bool,
-    iterations: usize,
-    warmup: usize,
-    rounds: usize,
-    only: Option<Vec<String>>,
-    reseed: bool,
-    floor_pragmas: Option<String>,
-    paths: Vec<Via>,
-}
-
-fn options(args: &[String]) -> AnyResult<Options> {
-    let quick = args.iter().any(|a| a == "--quick");
-    let mut o = Options {
-        quick,
-        iterations: if quick { 500 } else { 10_000 },
-        warmup: if quick { 100 } else { 1_000 },
-        rounds: if quick { 1 } else { 3 },
-        only: None,
-        reseed: false,
-        floor_pragmas: None,
-        paths: VIAS.to_vec(),
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut number = |what: &str| -> AnyResult<usize> {
-            Ok(it.next().ok_or(format!("{what} needs a value"))?.parse()?)
-        };
-        match arg.as_str() {
-            "--iterations" => o.iterations = number("--iterations")?.max(1),
-            "--warmup" => o.warmup = number("--warmup")?,
-            "--rounds" => o.rounds = number("--rounds")?.max(1),
-            "--only" => {
-                let list = it.next().ok_or("--only needs a list")?;
-                o.only = Some(list.split(',').map(|s| s.trim().to_owned()).collect());
-            }
-            "--reseed" => o.reseed = true,
-            "--paths" => {
-                let list = it.next().ok_or("--paths needs a list")?;
-                o.paths = list
-                    .split(',')
-                    .map(|p| match p.trim() {
-                        "export" => Ok(Via::Export),
-                        "handle" => Ok(Via::Handle),
-                        "core" => Ok(Via::Core),
-                        "floor" => Ok(Via::Floor),
-                        other => Err(format!("--paths: unknown path {other}")),
-                    })
-                    .collect::<Result<_, _>>()?;
-            }
-            "--floor-pragmas" => {
-                o.floor_pragmas = Some(it.next().ok_or("--floor-pragmas needs SQL")?.clone())
-            }
-            // `cargo bench` passes `--bench`; anything else unknown is a mistake worth saying.
-            "--quick" | "--bench" => {}
-            other => return Err(format!("unknown option {other}").into()),
-        }
-    }
-    Ok(o)
-}
-
 // --- entry ----------------------------------------------------------------------------------
 
 fn main() {
@@ -308,17 +251,51 @@ fn seed_child(args: &[String]) -> AnyResult<()> {
     Ok(())
 }
 
+/// A whole run: the seed and its working copy, start-up, every path opened, the rounds, the
+/// report.
 fn run(args: &[String]) -> AnyResult<()> {
-    let opts = options(args)?;
-    let rss_start = memory();
+    let opts = options::parse(args)?;
+    let cases = opts.cases()?;
+    let memory_start = memory();
     let resource = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::var_os("DARKCHAT_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| resource.join("target/bench"));
     std::fs::create_dir_all(&dir)?;
-    let seed_path = dir.join("seed.db");
     let work = dir.join("work.db");
+    let seeded = seed_and_copy(&dir.join("seed.db"), &work, opts.reseed)?;
+    let startup = startup_times(&work)?;
 
+    let memory_before_open = memory();
+    let mut bench = Bench::open(&resource, &work, &opts)?;
+    let memory_after_open = memory();
+    let missing = bench.missing_exports();
+    let (results, noop_rounds) = measure_rounds(&mut bench, &opts, &cases, &missing)?;
+    let memory_after_run = memory();
+
+    let run = report::Run {
+        opts: &opts,
+        seeded: &seeded,
+        startup,
+        memory: report::Memories {
+            start: memory_start,
+            before_open: memory_before_open,
+            after_open: memory_after_open,
+            after_run: memory_after_run,
+        },
+        missing,
+        results,
+        noop_rounds,
+    };
+    report::report(&run, &dir.join("exports.json"))?;
+    drop(bench);
+    seed::remove_database(&work);
+    Ok(())
+}
+
+/// Builds the seed database at `seed_path` (or reuses it while it matches) and copies it to
+/// `work`, where the run writes.
+fn seed_and_copy(seed_path: &Path, work: &Path, reseed: bool) -> AnyResult<seed::SeedReport> {
     eprintln!(
         "seeding {} ({} phones, {} conversations, {} messages)...",
         seed_path.display(),
@@ -326,7 +303,7 @@ fn run(args: &[String]) -> AnyResult<()> {
         seed::CONVERSATIONS,
         seed::MESSAGES
     );
-    let seeded = seed_in_child(&seed_path, opts.reseed)?;
+    let seeded = seed_in_child(seed_path, reseed)?;
     eprintln!(
         "  {} in {:.1} s; {} memberships, {:.0} MB",
         if seeded.reused { "reused" } else { "seeded" },
@@ -334,64 +311,46 @@ fn run(args: &[String]) -> AnyResult<()> {
         seeded.memberships,
         seeded.bytes as f64 / 1e6
     );
-    seed::remove_database(&work);
-    std::fs::copy(&seed_path, &work)?;
+    seed::remove_database(work);
+    std::fs::copy(seed_path, work)?;
+    Ok(seeded)
+}
 
-    // Start-up: open (migrations find nothing to do) and close, five times.
+/// Start-up: open (migrations find nothing to do) and close, five times; in ms, sorted.
+fn startup_times(work: &Path) -> AnyResult<Vec<f64>> {
     let mut startup: Vec<f64> = (0..5)
         .map(|_| -> AnyResult<f64> {
             let t = Instant::now();
-            let store = Store::open(&work)?;
+            let store = Store::open(work)?;
             let ms = t.elapsed().as_secs_f64() * 1e3;
             drop(store);
             Ok(ms)
         })
         .collect::<AnyResult<_>>()?;
     startup.sort_by(f64::total_cmp);
-    let startup_median = startup[startup.len() / 2];
-    let rss_before_open = memory();
+    Ok(startup)
+}
 
-    let mut bench = Bench::open(&resource, &work, &opts)?;
-    let rss_after_open = memory();
-    let mut missing: Vec<Op> = Vec::new();
-    if let Some(host) = &bench.host {
-        for line in &host.log {
-            eprintln!("  resource: {line}");
-        }
-        missing = OPS.iter().copied().filter(|op| host.export(op.export()).is_none()).collect();
-    }
-    for op in &missing {
-        eprintln!(
-            "  note: export {} not registered; {} is measured through the handle only",
-            op.export(),
-            op.key()
-        );
-    }
-
-    let cases: Vec<Case> = match &opts.only {
-        None => CASES.to_vec(),
-        Some(keys) => {
-            for k in keys {
-                if !CASES.iter().any(|c| c.key() == *k) {
-                    return Err(format!("--only: unknown operation {k}").into());
-                }
-            }
-            CASES.iter().copied().filter(|c| keys.contains(&c.key())).collect()
-        }
-    };
-
+/// Each round: the empty call (when Lua is open), then every case along every path asked for;
+/// one summary per round of each case and path, in measuring order.
+fn measure_rounds(
+    bench: &mut Bench,
+    opts: &Options,
+    cases: &[Case],
+    missing: &[Op],
+) -> AnyResult<(Measured, Vec<Summary>)> {
     eprintln!(
         "measuring {} round(s) × {} calls (+{} warm-up) per operation and path...",
         opts.rounds, opts.iterations, opts.warmup
     );
     let started = Instant::now();
-    let mut results: Vec<(Case, Via, Vec<Summary>)> = Vec::new();
+    let mut results: Measured = Vec::new();
     let mut noop_rounds = Vec::new();
     for round in 0..opts.rounds {
         if bench.host.is_some() {
             noop_rounds.push(bench.noop(opts.warmup, opts.iterations)?);
         }
-        for &case in &cases {
+        for &case in cases {
             for &via in &opts.paths {
                 if (via == Via::Export && missing.contains(&case.op)) || !case.measured_on(via) {
                     continue;
@@ -408,126 +367,7 @@ fn run(args: &[String]) -> AnyResult<()> {
         }
         eprintln!("  round {} done ({:.0} s)", round + 1, started.elapsed().as_secs_f64());
     }
-    let rss_after_run = memory();
-
-    // --- report ---------------------------------------------------------------------------
-    let noop = (!noop_rounds.is_empty()).then(|| Summary::median(&noop_rounds));
-    let floor_p50 = |case: Case| {
-        results
-            .iter()
-            .find(|(c, v, _)| *c == case && *v == Via::Floor)
-            .map(|(_, _, r)| Summary::median(r).p50)
-    };
-    let mut rows: Vec<Row> = noop
-        .into_iter()
-        .map(|s| Row { op: "empty call".into(), via: Via::Noop, s, x_floor: None })
-        .collect();
-    for (case, via, rounds) in &results {
-        let s = Summary::median(rounds);
-        let x_floor = floor_p50(*case).map(|f| s.p50 / f);
-        rows.push(Row { op: case.name(), via: *via, s, x_floor });
-    }
-
-    println!();
-    println!(
-        "Darkchat exports — {} phones, {} conversations, {} messages, {} memberships; {} core(s); \
-         {} round(s) × {} calls{}",
-        seed::PHONES,
-        seed::CONVERSATIONS,
-        seed::MESSAGES,
-        seeded.memberships,
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        opts.rounds,
-        opts.iterations,
-        if opts.quick { " (--quick: indicative only)" } else { "" }
-    );
-    println!();
-    print_table(&rows);
-    println!();
-    println!(
-        "start-up (Store::open + migrations on the {:.0} MB database, median of 5): {:.2} ms  [{}]",
-        seeded.bytes as f64 / 1e6,
-        startup_median,
-        startup.iter().map(|ms| format!("{ms:.2}")).collect::<Vec<_>>().join(", ")
-    );
-    println!(
-        "resident memory: {:.1} MiB before opening, {:.1} MiB after opening (Lua state + 2 stores + \
-         floor connection), {:.1} MiB after the run; peak {:.1} MiB",
-        kib_to_mib(rss_before_open.rss),
-        kib_to_mib(rss_after_open.rss),
-        kib_to_mib(rss_after_run.rss),
-        kib_to_mib(rss_after_run.peak)
-    );
-    println!(
-        "  of which private (heaps, page caches): {:.1} MiB after opening, {:.1} MiB after the run; \
-         mapped database pages: {:.1} MiB after the run (bounded by mmap_size per connection)",
-        kib_to_mib(rss_after_open.anon),
-        kib_to_mib(rss_after_run.anon),
-        kib_to_mib(rss_after_run.file.saturating_sub(rss_after_open.file))
-    );
-    println!("  (at process start: {:.1} MiB)", kib_to_mib(rss_start.rss));
-
-    let checks =
-        targets(&results, &missing, startup_median, rss_after_open.anon, rss_after_run.anon);
-    println!();
-    println!("targets (issue; medians over rounds):");
-    for c in &checks {
-        println!(
-            "  [{}] {:<44} {:>9.2} {:<3} (limit {} {})",
-            if c.met { "met" } else { "MISS" },
-            c.what,
-            c.value,
-            c.unit,
-            c.limit,
-            c.unit
-        );
-    }
-
-    let json = json!({
-        "command": "cargo bench --features vendored --bench exports",
-        "options": {
-            "quick": opts.quick, "iterations": opts.iterations, "warmup": opts.warmup,
-            "rounds": opts.rounds, "floor_pragmas": opts.floor_pragmas,
-        },
-        "machine": {
-            "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-            "os": std::env::consts::OS, "arch": std::env::consts::ARCH,
-        },
-        "database": {
-            "phones": seed::PHONES, "conversations": seed::CONVERSATIONS,
-            "messages": seed::MESSAGES, "memberships": seeded.memberships,
-            "bytes": seeded.bytes, "seed": seeded.to_json(),
-        },
-        "startup_ms": { "median": startup_median, "samples": startup },
-        "rss_kib": {
-            "process_start": rss_start.rss, "before_open": rss_before_open.rss,
-            "after_open": rss_after_open.rss, "after_run": rss_after_run.rss,
-            "peak": rss_after_run.peak,
-            "anon_after_open": rss_after_open.anon, "anon_after_run": rss_after_run.anon,
-            "file_after_open": rss_after_open.file, "file_after_run": rss_after_run.file,
-        },
-        "exports_missing": missing.iter().map(|op| op.export()).collect::<Vec<_>>(),
-        "results": rows.iter().map(|r| json!({
-            "operation": r.op, "path": r.via.name(),
-            "ops_per_s": r.s.ops, "p50_us": r.s.p50, "p99_us": r.s.p99,
-            "p999_us": r.s.p999, "max_us": r.s.max, "x_floor": r.x_floor,
-            "samples": r.s.n,
-        })).collect::<Vec<_>>(),
-        "rounds": results.iter().map(|(case, via, rounds)| json!({
-            "operation": case.name(), "path": via.name(),
-            "rounds": rounds.iter().map(|s| s.to_json()).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "targets": checks.iter().map(|c| json!({
-            "what": c.what, "value": c.value, "limit": c.limit, "unit": c.unit, "met": c.met,
-        })).collect::<Vec<_>>(),
-    });
-    let out = dir.join("exports.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&json)?)?;
-    println!();
-    println!("written {}", out.display());
-    drop(bench);
-    seed::remove_database(&work);
-    Ok(())
+    Ok((results, noop_rounds))
 }
 
 fn seed_in_child(path: &Path, force: bool) -> AnyResult<seed::SeedReport> {
@@ -575,6 +415,25 @@ struct Bench {
 }
 
 impl Bench {
+    /// The operations whose export the resource did not register, said on stderr with the
+    /// resource's own log (none when Lua is not opened).
+    fn missing_exports(&self) -> Vec<Op> {
+        let Some(host) = &self.host else { return Vec::new() };
+        for line in &host.log {
+            eprintln!("  resource: {line}");
+        }
+        let missing: Vec<Op> =
+            OPS.iter().copied().filter(|op| host.export(op.export()).is_none()).collect();
+        for op in &missing {
+            eprintln!(
+                "  note: export {} not registered; {} is measured through the handle only",
+                op.export(),
+                op.key()
+            );
+        }
+        missing
+    }
+
     fn open(resource: &Path, work: &Path, opts: &Options) -> AnyResult<Bench> {
         let stores = opts.paths.iter().any(|v| *v != Via::Floor);
         let host = if stores { Some(LuaHost::start(resource, work)?) } else { None };
@@ -1042,178 +901,3 @@ const SEND_TEXTS: &[&str] = &[
     "ok",
     "don't take the highway, there's a checkpoint on the bridge",
 ];
-
-// --- statistics -----------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy)]
-struct Summary {
-    n: usize,
-    ops: f64,
-    p50: f64,
-    p99: f64,
-    p999: f64,
-    max: f64,
-}
-
-impl Summary {
-    /// From per-call nanoseconds. ops/s is calls over the summed call time: the throughput of
-    /// one thread doing nothing else.
-    fn of(mut ns: Vec<u64>) -> Summary {
-        ns.sort_unstable();
-        let n = ns.len().max(1);
-        let at = |q: f64| ns[((q * n as f64).ceil() as usize).clamp(1, n) - 1] as f64 / 1e3;
-        let total: u64 = ns.iter().sum();
-        Summary {
-            n: ns.len(),
-            ops: ns.len() as f64 / (total.max(1) as f64 / 1e9),
-            p50: at(0.50),
-            p99: at(0.99),
-            p999: at(0.999),
-            max: ns.last().copied().unwrap_or(0) as f64 / 1e3,
-        }
-    }
-
-    /// Median of each statistic over rounds; max is the largest of all.
-    fn median(rounds: &[Summary]) -> Summary {
-        let med = |f: fn(&Summary) -> f64| {
-            let mut v: Vec<f64> = rounds.iter().map(f).collect();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        Summary {
-            n: rounds.iter().map(|r| r.n).sum(),
-            ops: med(|s| s.ops),
-            p50: med(|s| s.p50),
-            p99: med(|s| s.p99),
-            p999: med(|s| s.p999),
-            max: rounds.iter().map(|r| r.max).fold(0.0, f64::max),
-        }
-    }
-
-    fn to_json(self) -> serde_json::Value {
-        json!({ "samples": self.n, "ops_per_s": self.ops, "p50_us": self.p50, "p99_us": self.p99,
-                "p999_us": self.p999, "max_us": self.max })
-    }
-}
-
-struct Row {
-    op: String,
-    via: Via,
-    s: Summary,
-    x_floor: Option<f64>,
-}
-
-fn print_table(rows: &[Row]) {
-    println!(
-        "{:<18} | {:<14} | {:>9} | {:>8} | {:>8} | {:>9} | {:>9} | {:>6}",
-        "operation", "path", "ops/s", "p50 µs", "p99 µs", "p99.9 µs", "max µs", "×floor"
-    );
-    println!("{}", "-".repeat(18 + 14 + 9 + 8 + 8 + 9 + 9 + 6 + 7 * 3));
-    let mut last = String::new();
-    for r in rows {
-        let op = if r.op == last { String::new() } else { r.op.clone() };
-        last = r.op.clone();
-        println!(
-            "{:<18} | {:<14} | {:>9.0} | {:>8.1} | {:>8.1} | {:>9.1} | {:>9.1} | {:>6}",
-            op,
-            r.via.name(),
-            r.s.ops,
-            r.s.p50,
-            r.s.p99,
-            r.s.p999,
-            r.s.max,
-            r.x_floor.map(|x| format!("{x:.2}")).unwrap_or_else(|| "—".into())
-        );
-    }
-}
-
-// --- targets of the issue -------------------------------------------------------------------
-
-struct Check {
-    what: String,
-    value: f64,
-    limit: f64,
-    unit: &'static str,
-    met: bool,
-}
-
-fn targets(
-    results: &[(Case, Via, Vec<Summary>)],
-    missing: &[Op],
-    startup_ms: f64,
-    rss_open: u64,
-    rss_run: u64,
-) -> Vec<Check> {
-    let get = |case: Case, via: Via| {
-        results.iter().find(|(c, v, _)| *c == case && *v == via).map(|(_, _, r)| Summary::median(r))
-    };
-    let mut checks = Vec::new();
-    let mut check = |what: String, value: f64, limit: f64, unit: &'static str| {
-        checks.push(Check { what, value, limit, unit, met: value <= limit });
-    };
-    for case in CASES {
-        // The export when it exists, else the handle (noted at start).
-        let via = if missing.contains(&case.op) { Via::Handle } else { Via::Export };
-        let (Some(s), Some(floor)) = (get(case, via), get(case, Via::Floor)) else { continue };
-        let label = format!("{} ({})", case.key(), via.name());
-        if case.mix == Mix::Paced {
-            // Few samples: the max is the honest tail.
-            check(format!("{label} p50 / floor p50"), s.p50 / floor.p50, 1.5, "×");
-            check(format!("{label} max ({} calls)", s.n), s.max, 1000.0, "µs");
-        } else if case.op.writes() {
-            check(format!("{label} p50 / floor p50"), s.p50 / floor.p50, 1.5, "×");
-            check(format!("{label} p99"), s.p99, 150.0, "µs");
-            check(format!("{label} p99.9"), s.p999, 1000.0, "µs");
-        } else {
-            check(format!("{label} p50"), s.p50, 50.0, "µs");
-            check(format!("{label} p99"), s.p99, 200.0, "µs");
-        }
-    }
-    check("start-up on the large database".into(), startup_ms, 100.0, "ms");
-    // "Memory bounded": the run must not grow the process's private memory much past its
-    // opened size (page caches are capped at 8 MiB per connection; the Lua heap is collected).
-    // Mapped database pages are the OS's page cache, capped by mmap_size, and reported apart.
-    check(
-        "private memory growth during the run".into(),
-        kib_to_mib(rss_run.saturating_sub(rss_open)),
-        64.0,
-        "MiB",
-    );
-    checks
-}
-
-// --- memory ---------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Memory {
-    rss: u64,
-    /// Private memory (heaps, page caches): what the process itself holds.
-    anon: u64,
-    /// Mapped file pages resident (the database mapping: the OS's page cache, shared and
-    /// reclaimable, capped by the store's `mmap_size`).
-    file: u64,
-    peak: u64,
-}
-
-/// VmRSS, RssAnon, RssFile and VmHWM of this process, in KiB (0 where /proc is unavailable).
-fn memory() -> Memory {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    Memory {
-        rss: field("VmRSS:"),
-        anon: field("RssAnon:"),
-        file: field("RssFile:"),
-        peak: field("VmHWM:"),
-    }
-}
-
-fn kib_to_mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}

@@ -27,10 +27,8 @@ mod transactions;
 #[cfg(target_arch = "wasm32")]
 mod vfs;
 
-/// Test folders, removed when a test ends (the same helper as the integration tests').
 #[cfg(all(test, not(target_arch = "wasm32")))]
-#[path = "../../tests/support/scratch.rs"]
-mod scratch;
+use crate::scratch;
 
 /// What the wasm host feeds SQLite: its clock (before every call) and a random seed.
 #[cfg(target_arch = "wasm32")]

@@ -1,5 +1,6 @@
 //! A fresh folder for one test under the system temp folder, removed when the test ends, failing
-//! or not. Shared by the test files that need files on disk.
+//! or not: for the store's unit tests and the integration tests (tests/support), which need
+//! files on disk.
 
 use std::path::{Path, PathBuf};
 
