@@ -182,8 +182,7 @@ fn regular_files(dir: &Path) -> Result<Vec<(String, i64)>> {
 
 /// Test folders, removed when a test ends (the same helper as the integration tests').
 #[cfg(all(test, not(target_arch = "wasm32")))]
-#[path = "../tests/support/scratch.rs"]
-mod scratch;
+use crate::scratch;
 
 #[cfg(test)]
 mod tests {

@@ -2,8 +2,9 @@
 //! step copies at most the pages asked for, writes between steps reach the copy, the copy is
 //! a checked single file; and the files a backup or restore refuses.
 
-#[path = "support/scratch.rs"]
-mod scratch;
+mod support;
+
+use support::scratch;
 
 use darkchat::store::stepped::Progress;
 use darkchat::{Darkchat, Limits, Store};

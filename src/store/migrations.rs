@@ -32,6 +32,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 pub const LONG_STEPS: &[(&str, &str)] = &[
     ("0002_read_paths.sql", "indexing messages for pages and listings (0002_read_paths)"),
     ("0003_unread_index.sql", "indexing messages for unread counts (0003_unread_index)"),
+    (
+        "0004_anonymity.sql",
+        "giving members aliases and rewriting messages to name them (0004_anonymity)",
+    ),
 ];
 
 /// The schema version this build writes.
