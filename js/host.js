@@ -509,6 +509,22 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
 
   /** Runs a core method; `argsJson` is the JSON array of wire values lua/core.lua writes. */
   function call(method, argsJson) {
+    return callCore(method, argsJson, false);
+  }
+
+  /**
+   * `call` for this resource's own Lua on the SQLite store: the reply as the MessagePack bytes
+   * the core packed (a Buffer, which FXServer hands to Lua as one string for `msgpack.unpack`),
+   * so that this thread neither parses the reply nor packs its fields. Answers as `call` does
+   * (an object) where the core did not run (the store closed, a trap), on MySQL, and for the
+   * backup and restore methods, which this host serves.
+   * @returns {Buffer | object}
+   */
+  function callPacked(method, argsJson) {
+    return callCore(method, argsJson, true);
+  }
+
+  function callCore(method, argsJson, packed) {
     if (!opened) return { ok: false, code: 'storage_error', message: 'the store is closed' };
     if (opened.mysql) return callMysql(method, argsJson);
     if (!instance) {
@@ -520,32 +536,9 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     const args = typeof argsJson === 'string' ? argsJson : '[]';
     if (Object.prototype.hasOwnProperty.call(FILE_METHODS, method)) return fileMethod(method, args);
     const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
-    const reply = guarded(() => JSON.parse(exchange(instance.exports.dc_call, request)));
-    if (logPending) scheduleCheckpoint();
-    return reply;
-  }
-
-  /**
-   * `call` for this resource's own Lua on the SQLite store: the reply as the MessagePack bytes
-   * the core packed (a Buffer, which FXServer hands to Lua as one string for `msgpack.unpack`),
-   * so that this thread neither parses the reply nor packs its fields. Answers as `call` does
-   * (an object) where the core did not run (the store closed or on MySQL, a trap) and for the
-   * backup and restore methods, which this host serves.
-   * @returns {Buffer | object}
-   */
-  function callPacked(method, argsJson) {
-    if (!opened || opened.mysql || Object.prototype.hasOwnProperty.call(FILE_METHODS, method)) {
-      return call(method, argsJson);
-    }
-    if (!instance) {
-      try { start(opened); } catch (e) {
-        instance = null;
-        return { ok: false, code: 'storage_error', message: `cannot reopen the database: ${e.message}` };
-      }
-    }
-    const args = typeof argsJson === 'string' ? argsJson : '[]';
-    const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
-    const reply = guarded(() => exchangeBytes(instance.exports.dc_call_packed, request));
+    const reply = guarded(() => (packed
+      ? exchangeBytes(instance.exports.dc_call_packed, request)
+      : JSON.parse(exchange(instance.exports.dc_call, request))));
     if (logPending) scheduleCheckpoint();
     return reply;
   }

@@ -475,7 +475,7 @@ T.test("esx: a push reads the cache and asks the database nothing", function()
   local before = w.srv:export("oxmysql", "__QueryCount")
   w.srv:clearClientEvents()
   for i = 1, 3 do done(w, a, "send", { conversationId = conv.id, content = "m" .. i }) end
-  T.eq(#w:pushes(b), 3, "the member still hears every message")
+  T.eq(#w:awaitPushes(b, 3), 3, "the member still hears every message")
   T.eq(w.srv:export("oxmysql", "__QueryCount") - before, 0, "no query per push")
   w:stop()
 end)

@@ -249,6 +249,17 @@ function World:pushes(src)
   return out
 end
 
+--- `World:pushes(src)` once there are at least `n` of them: on MySQL a push can follow its
+--- request's response by a database round trip of real time. Waits at most 10 s of real time
+--- (then returns what there is, for the caller's assertion to fail on).
+function World:awaitPushes(src, n)
+  for _ = 1, 1000 do
+    if #self:pushes(src) >= n then break end
+    self.srv:runFor(10)
+  end
+  return self:pushes(src)
+end
+
 --- Lets the emulated server run until the MySQL database is ready (the schema is applied in
 --- the background after start), at most 30 s of real time.
 function World:awaitMysql()
