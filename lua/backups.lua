@@ -7,7 +7,6 @@
 local settings = Config.Backups or {}
 local interval = tonumber(settings.intervalMinutes) or 0
 local keep = math.tointeger(settings.keep) or 0
-local resourcePath = GetResourcePath(GetCurrentResourceName())
 local folder = Darkchat.BACKUP_FOLDER
 --- Names tried within one second before giving up (a clock that stands still).
 local SAME_SECOND = 9
@@ -23,13 +22,13 @@ local function backupOnce(done)
   local stamp = os.date('!%Y%m%d-%H%M%S')
   local function attempt(n)
     local name = ('darkchat-%s%s.db'):format(stamp, n > 1 and ('-' .. n) or '')
-    local path = ('%s/%s/%s'):format(resourcePath, folder, name)
+    local path = Darkchat.resourceFile(folder .. '/' .. name)
     Darkchat.backup(path, function(ok, code, message)
       if not ok then
         if tostring(message):find('already exists', 1, true) and n < SAME_SECOND then return attempt(n + 1) end
         return done(('automatic backup failed: %s (%s)'):format(tostring(code), tostring(message)))
       end
-      local rotated, removed, why = Darkchat.call('rotateBackups', resourcePath .. '/' .. folder, keep)
+      local rotated, removed, why = Darkchat.call('rotateBackups', Darkchat.resourceFile(folder), keep)
       if not rotated then
         return done(('automatic backup %s/%s written and checked; rotation failed: %s'):format(folder, name, tostring(why)))
       end

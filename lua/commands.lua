@@ -16,7 +16,6 @@ local SHOW_MESSAGES = 10
 local BACKUP_FOLDER = Darkchat.BACKUP_FOLDER
 local BACKUP_NAME = '^[%w_%-][%w_%.%-]*$' -- letters, digits, `_ - .`; no folders, not hidden
 local BACKUP_NAME_MAX = 100
-local resourcePath = GetResourcePath(GetCurrentResourceName())
 local SQLITE_ONLY = 'backups and restores are for SQLite storage; darkchat:storage is mysql: back the MySQL database up with its own tools (mysqldump, mariadb-backup)'
 
 --- The file a backup or restore names: a player's plain name in BACKUP_FOLDER; the console's
@@ -27,11 +26,9 @@ local function backupPath(word, src)
     if #word > BACKUP_NAME_MAX or not word:match(BACKUP_NAME) then
       return nil, ('error: invalid_argument (a player names a plain file (letters, digits, _ - .), kept in %s)'):format(BACKUP_FOLDER)
     end
-    return ('%s/%s/%s'):format(resourcePath, BACKUP_FOLDER, word)
-  elseif not (word:sub(1, 1) == '/' or word:match('^%a:[\\/]')) then
-    return resourcePath .. '/' .. word
+    return Darkchat.resourceFile(BACKUP_FOLDER .. '/' .. word)
   end
-  return word
+  return Darkchat.resourceFile(word)
 end
 
 --- Runs a backup to `path` (the core copies it off the server's tick: a thread natively, small
@@ -154,7 +151,7 @@ end
 
 --- A positive integer id from a word, or nil.
 local function parseId(word)
-  local id = math.tointeger(tonumber(word or ''))
+  local id = Darkchat.integer(word or '')
   if id and id > 0 then return id end
 end
 
@@ -337,7 +334,7 @@ command('restore', '<file> [--yes]', 'replace the live database with a backup (c
     return { ('the live database holds %d conversations and %d messages; to replace it with %s (it is kept in %s), repeat with --yes')
       :format(s.conversations, s.messages, shown(path), BACKUP_FOLDER) }
   end
-  local keep = ('%s/%s/before-restore-%s.db'):format(resourcePath, BACKUP_FOLDER, os.date('!%Y%m%d-%H%M%S'))
+  local keep = Darkchat.resourceFile(('%s/before-restore-%s.db'):format(BACKUP_FOLDER, os.date('!%Y%m%d-%H%M%S')))
   local restored, code, detail = Darkchat.call('restore', path, keep, Darkchat.log)
   if not restored then return { failed(code, detail) } end
   return { ('restored %s; the database it replaced is kept as %s'):format(shown(path), shown(keep)) }
@@ -356,7 +353,7 @@ command('migrate-storage', 'from-sqlite [file] | to-sqlite <file>', 'console onl
     return { 'migrate-storage copies between SQLite and MySQL: run it while darkchat:storage is mysql' }
   end
   file = file or Darkchat.settings.db
-  if not (file:sub(1, 1) == '/' or file:match('^%a:[\\/]')) then file = resourcePath .. '/' .. file end
+  file = Darkchat.resourceFile(file)
   -- The copy runs in pages (js/host.js awaits between them): report when it is done.
   CreateThread(function()
     local ok, report, message = Darkchat.call('migrateStorage', direction, file)
@@ -370,7 +367,7 @@ command('migrate-storage', 'from-sqlite [file] | to-sqlite <file>', 'console onl
 end)
 
 RegisterCommand(COMMAND, function(src, _, rawCommand)
-  src = math.tointeger(tonumber(src)) or 0
+  src = Darkchat.integer(src) or 0
   local ok, err = pcall(function()
     local words, quoted = tokenize(rawCommand or '')
     table.remove(words, 1)

@@ -4,7 +4,7 @@
 -- says which core runs. When neither can start, one line says why and the exports answer
 -- `storage_error` instead of raising.
 
-Darkchat = { core = nil, config = Config }
+Darkchat = { core = nil }
 
 --- The core's bound on names, numbers and codes, in bytes: a longer one is invalid_argument.
 Darkchat.MAX_INPUT_BYTES = 4096
@@ -36,12 +36,27 @@ function Darkchat.log(message)
   print(('[Darkchat] %s'):format(message))
 end
 
-local function databasePath()
-  local path = Darkchat.settings.db
+--- An integer from a value a client, an event or the console gave (a number, or a string of
+--- one), or nil: the one reading of sources and ids that do not come from the core.
+---@param value any
+---@return integer?
+function Darkchat.integer(value)
+  return math.tointeger(tonumber(value))
+end
+
+--- `path` as written when absolute (`/...`, or `C:\...` on Windows), else under the resource
+--- folder.
+---@param path string
+---@return string
+function Darkchat.resourceFile(path)
   if path:sub(1, 1) == '/' or path:match('^%a:[\\/]') then
     return path
   end
   return resourcePath .. '/' .. path
+end
+
+local function databasePath()
+  return Darkchat.resourceFile(Darkchat.settings.db)
 end
 
 local function loadNative()

@@ -101,6 +101,6 @@ function RateLimit.tracked()
 end
 
 AddEventHandler('playerDropped', function()
-  local src = math.tointeger(tonumber(source))
+  local src = Darkchat.integer(source)
   if src then identities[src] = nil end
 end)

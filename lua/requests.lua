@@ -138,7 +138,7 @@ local function validRequestId(id)
 end
 
 RegisterNetEvent(REQUEST, function(requestId, action, payload)
-  local src = math.tointeger(tonumber(source))
+  local src = Darkchat.integer(source)
   if not src then return end
   if not validRequestId(requestId) then requestId = nil end
   local function answer(response) TriggerClientEvent(RESPONSE, src, requestId, response) end

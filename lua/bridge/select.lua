@@ -61,7 +61,7 @@ end
 local lookUpOn = adapter.lookUpOn or {}
 for event, sourceOf in pairs(adapter.forgetOn or {}) do
   AddEventHandler(event, function(...)
-    local src = math.tointeger(tonumber(sourceOf(...)))
+    local src = Darkchat.integer(sourceOf(...))
     if src then Bridge.forget(src) else Bridge.forgetAll() end
     if src and lookUpOn[event] then Bridge.numberOf(src) end
   end)
@@ -69,12 +69,12 @@ end
 
 if Bridge.adapter then
   for _, id in ipairs(GetPlayers()) do
-    local src = math.tointeger(tonumber(id))
+    local src = Darkchat.integer(id)
     if src then Bridge.numberOf(src) end
   end
 end
 
 AddEventHandler('playerDropped', function()
-  local src = math.tointeger(tonumber(source))
+  local src = Darkchat.integer(source)
   if src then Bridge.forget(src) end
 end)

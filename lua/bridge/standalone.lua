@@ -12,7 +12,7 @@ end
 Bridge.register('standalone', {
   init = function()
     AddEventHandler('playerJoining', function()
-      local src = math.tointeger(tonumber(source))
+      local src = Darkchat.integer(source)
       if src then Bridge.numberOf(src) end
     end)
   end,
