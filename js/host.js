@@ -27,7 +27,8 @@
 //   have written CHECKPOINT_SOON_BYTES of log since the last one, at the next turn of the event
 //   loop instead, so one checkpoint stays short under a burst of writes. There are no threads in
 //   wasm; this is the native core's background checkpointer, run when the event loop gets to
-//   it. SQLite's own automatic checkpoint stays as a safety net for a starved timer (a log of
+//   it, with the two fdatasyncs it needs made on libuv's thread pool (see "Syncs off the main
+//   thread" below). SQLite's own automatic checkpoint stays as a safety net for a starved timer (a log of
 //   10,000 pages, src/store/vfs.rs).
 //
 // Also a CommonJS module (`createCore`) so that tests and the benchmark run it in plain Node.
@@ -53,6 +54,8 @@ function __dirnameOfHost() {
 const CORE_NAME = 'wasm';
 /** Delay from a call to the checkpoint after it (the native checkpointer's interval). */
 const CHECKPOINT_DELAY_MS = 250;
+/** A call within this long before a checkpoint means a stream of calls (see `checkpoint`). */
+const STREAM_GAP_MS = 50;
 /** Log written since the last checkpoint that has the next one run at once (about 1000 pages). */
 const CHECKPOINT_SOON_BYTES = 4 * 1024 * 1024;
 /** How long an opener waits for a live process to finish with the lock mutex (it takes
@@ -279,17 +282,132 @@ function releaseLock(dbPath) {
   } catch (e) { /* the line stays until this process is gone, then is dropped */ }
 }
 
+// Syncs off the main thread ------------------------------------------------------------------
+// A checkpoint asks for two fdatasyncs: of the log before it copies the log's pages into the
+// database (nothing copied may be lost from the log), and of the database file after it (the
+// log may then be overwritten). Each takes 0.3–0.7 ms on the development VM: most of a small
+// checkpoint's time on the server's main thread. Node's asynchronous fs.fdatasync runs on
+// libuv's thread pool (no server.cfg permission needed, unlike worker_threads), so:
+// - before a checkpoint the host syncs the log in the pool; if nothing was written to the log
+//   since that sync began, the checkpoint's own sync of the log is already done and skipped;
+// - the checkpoint's sync of the database file is deferred: the host starts it in the pool
+//   after the checkpoint; until it has completed with no database write since, the first
+//   write, truncation or removal of the log, or the close of the database, first syncs the
+//   database file on the spot, where SQLite would have needed it.
+// Every sync SQLite asks for is still made before anything depends on it. (A SIGKILL loses
+// nothing either way: what was written is in the page cache; syncs are for power cuts.)
+
+/** The sync bookkeeping of one core's live database (`watch`ed at each open). */
+function createSyncs() {
+  let dbPath = null;
+  let walPath = null;
+  let dbFd = -1;
+  let walFd = -1;
+  let epoch = 0; // advanced when the files close: a pool sync that completes after is ignored
+  let dbWrites = 0;
+  let walWrites = 0;
+  let walSyncedAt = -1; // walWrites when the last completed pool sync of the log began
+  let dbSyncOwed = false; // a checkpoint's deferred sync of the database file is not yet made
+  let deferring = false; // inside a checkpoint: its sync of the database file is deferred
+
+  /** The deferred sync of the database file, made now (before the log may change). */
+  function settleDatabase() {
+    if (!dbSyncOwed) return;
+    if (dbFd >= 0) fs.fdatasyncSync(dbFd);
+    dbSyncOwed = false;
+  }
+
+  return {
+    /** The database at `p` is being opened: its file and its log are the ones tracked. */
+    watch(p) {
+      epoch++;
+      dbPath = p ? path.resolve(p) : null;
+      walPath = dbPath ? `${dbPath}-wal` : null;
+      dbFd = walFd = -1;
+      dbWrites = walWrites = 0;
+      walSyncedAt = -1;
+      dbSyncOwed = deferring = false;
+    },
+    opened(fd, p) {
+      if (p === dbPath) dbFd = fd;
+      else if (p === walPath) walFd = fd;
+    },
+    beforeWrite(fd) {
+      if (fd === walFd) {
+        settleDatabase();
+        walWrites++;
+      } else if (fd === dbFd) {
+        dbWrites++;
+      }
+    },
+    beforeClose(fd) {
+      if (fd === walFd || fd === dbFd) settleDatabase();
+      if (fd === walFd) walFd = -1;
+      if (fd === dbFd) dbFd = -1;
+    },
+    beforeDelete(p) {
+      if (p === walPath) settleDatabase();
+    },
+    /** Whether the VFS's sync of `fd` is already done or deferred (see above). */
+    skip(fd) {
+      if (fd === walFd && walSyncedAt === walWrites) return true;
+      if (fd === dbFd && deferring) {
+        dbSyncOwed = true;
+        return true;
+      }
+      return false;
+    },
+    /** The VFS synced `fd` itself. */
+    synced(fd) {
+      if (fd === dbFd) dbSyncOwed = false;
+    },
+    /** The files are being closed without SQLite (a trap): what is owed is made first. */
+    forget() {
+      try { settleDatabase(); } catch (e) { /* the next open recovers from the log */ }
+      epoch++;
+      dbFd = walFd = -1;
+      dbSyncOwed = false;
+    },
+    /** Runs `fn` with the database file's sync deferred. */
+    deferDatabaseSync(fn) {
+      deferring = true;
+      try { return fn(); } finally { deferring = false; }
+    },
+    /** Syncs the log in the pool (when written since the last such sync), then `done()`. */
+    syncLog(done) {
+      if (walFd < 0 || walSyncedAt === walWrites) return done();
+      const at = walWrites;
+      const from = epoch;
+      fs.fdatasync(walFd, (err) => {
+        if (!err && from === epoch) walSyncedAt = Math.max(walSyncedAt, at);
+        done();
+      });
+    },
+    /** Makes the deferred sync of the database file in the pool, then `done()`. */
+    syncDatabase(done) {
+      if (!dbSyncOwed || dbFd < 0) return done();
+      const at = dbWrites;
+      const from = epoch;
+      fs.fdatasync(dbFd, (err) => {
+        if (!err && from === epoch && at === dbWrites) dbSyncOwed = false;
+        done();
+      });
+    },
+  };
+}
+
 /**
  * A core served from `wasmPath`, allowed to write only inside `root`. `seed` (64 hex digits) and
  * `clock` (unix seconds) replace the random seed and the real time: for tests only.
- * `onCheckpoint(ms, result)` is told of every timer checkpoint that ran (the benchmark and
- * tests): its duration in milliseconds and dc_checkpoint's answer (1 did work, 0 nothing to do,
- * -1 failed and left for the next one, null trapped).
+ * `onCheckpoint(ms, result, steps)` is told of every timer checkpoint that ran (the benchmark
+ * and tests): the milliseconds it held this thread, dc_checkpoint's answer (1 did work, 0
+ * nothing to do, -1 failed and left for the next one, null trapped) and the milliseconds of
+ * each of its steps on this thread (the copy, the log's restart).
  * `onBackupStep(ms, reply)` is told of every step of a backup (the benchmark and tests).
  * `log(line)` gets the lines a server owner should see (MySQL outages, long migrations); `mysql2` replaces the
  * driver (tests).
  * @param {{ wasmPath: string, root: string, seed?: string, clock?: () => number,
- *   onCheckpoint?: (ms: number, result: number | null) => void,
+ *   onCheckpoint?: (ms: number, result: number | null, steps: number[]) => void,
  *   onBackupStep?: (ms: number, reply: any) => void, log?: (line: string) => void,
  *   mysql2?: any }} options
  */
@@ -301,6 +419,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   const decoder = new TextDecoder();
   const fds = new Set();
   const walFds = new Set(); // descriptors of the -wal file
+  const syncs = createSyncs();
   let walBytes = 0; // written to the log since the last checkpoint
   // The log may hold what no checkpoint has copied yet: after a write, and after each (re)open
   // (a log left by a crash, or by writes before a trap). Cleared by a checkpoint that ran.
@@ -310,6 +429,9 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   let opened = null; // { path, limits } while open
   let version = null;
   let checkpointTimer = null;
+  let checkpointing = false; // a checkpoint's steps are under way (see checkpoint)
+  let checkpointAgain = false; // one fell due meanwhile
+  let lastCallAt = -Infinity; // performance.now() at the end of the last call on SQLite
 
   const inside = (p) => path.resolve(p).startsWith(rootPrefix);
   /**
@@ -349,6 +471,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
           const fd = fs.openSync(p, mode, 0o644);
           fds.add(fd);
           if (p.endsWith('-wal')) walFds.add(fd);
+          syncs.opened(fd, p);
           return fd;
         } catch (e) { return errno(e); }
       },
@@ -365,6 +488,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
       },
       fs_write(fd, ptr, len, offset) {
         try {
+          syncs.beforeWrite(fd);
           let done = 0;
           while (done < len) done += fs.writeSync(fd, bytes(), ptr + done, len - done, offset + done);
           if (walFds.has(fd)) {
@@ -375,15 +499,26 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
         } catch (e) { return errno(e); }
       },
       fs_sync(fd) {
-        try { fs.fdatasyncSync(fd); return 0; } catch (e) { return errno(e); }
+        try {
+          if (!syncs.skip(fd)) {
+            fs.fdatasyncSync(fd);
+            syncs.synced(fd);
+          }
+          return 0;
+        } catch (e) { return errno(e); }
       },
       fs_truncate(fd, size) {
-        try { fs.ftruncateSync(fd, size); return 0; } catch (e) { return errno(e); }
+        try {
+          syncs.beforeWrite(fd);
+          fs.ftruncateSync(fd, size);
+          return 0;
+        } catch (e) { return errno(e); }
       },
       fs_size(fd) {
         try { return fs.fstatSync(fd).size; } catch (e) { return errno(e); }
       },
       fs_close(fd) {
+        syncs.beforeClose(fd);
         fds.delete(fd);
         walFds.delete(fd);
         try { fs.closeSync(fd); return 0; } catch (e) { return errno(e); }
@@ -392,6 +527,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
         const p = str(ptr, len);
         if (!inside(p) || !resolvesInside(path.dirname(p))) return ERR_ACCESS;
         try {
+          syncs.beforeDelete(p);
           fs.unlinkSync(p);
         } catch (e) {
           return e.code === 'ENOENT' ? 1 : errno(e);
@@ -416,6 +552,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
 
   /** Closes every file the instance had open (its memory is being dropped). */
   function closeFiles() {
+    syncs.forget();
     for (const fd of fds) { try { fs.closeSync(fd); } catch (e) { /* gone */ } }
     fds.clear();
     walFds.clear();
@@ -461,6 +598,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   function start(options) {
     closeFiles();
     walBytes = 0;
+    syncs.watch(options.path);
     instance = new WebAssembly.Instance(wasmModule, imports);
     const request = JSON.stringify({
       storage: options.mysql ? 'mysql' : 'sqlite', path: options.path, limits: options.limits || null,
@@ -539,6 +677,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     const reply = guarded(() => (packed
       ? exchangeBytes(instance.exports.dc_call_packed, request)
       : JSON.parse(exchange(instance.exports.dc_call, request))));
+    lastCallAt = performance.now();
     if (logPending) scheduleCheckpoint();
     return reply;
   }
@@ -566,18 +705,64 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     checkpointTimer = null;
   }
 
-  /** The timer: between calls, through the same trap guard as a call. */
+  /**
+   * The timer: between calls, through the same trap guard as a call. On a quiet server (no
+   * call in the last STREAM_GAP_MS), in four steps so that neither fdatasync a checkpoint needs
+   * runs on this thread (see createSyncs): the log synced in the pool; its pages copied into
+   * the database here (dc_checkpoint, its sync of the database file deferred); that sync in the
+   * pool; the log restarted here (dc_restart_log). Under a stream of calls (one every tick) the
+   * next write would overtake the pool's sync and have to make it itself, inside a call, so
+   * there the steps run at once, syncs included, in this one turn of the timer.
+   */
   function checkpoint() {
     checkpointTimer = null;
     if (!opened || !instance) return;
-    const t0 = onCheckpoint ? process.hrtime.bigint() : 0n;
-    // A failed one is retried after the next call (or CHECKPOINT_SOON_BYTES more log).
-    const outcome = guarded(() => ({ ok: true, result: instance.exports.dc_checkpoint() }));
-    walBytes = 0;
-    if (outcome.ok && outcome.result >= 0) logPending = false;
-    if (onCheckpoint) {
-      onCheckpoint(Number(process.hrtime.bigint() - t0) / 1e6, outcome.ok ? outcome.result : null);
+    if (checkpointing) {
+      // Due while the last one waits for the pool: run once that has finished.
+      checkpointAgain = true;
+      return;
     }
+    checkpointing = true;
+    checkpointAgain = false;
+    const inst = instance;
+    const live = () => opened !== null && instance === inst;
+    const quiet = performance.now() - lastCallAt >= STREAM_GAP_MS;
+    const steps = [];
+    const timed = (fn) => {
+      const t0 = process.hrtime.bigint();
+      const out = guarded(fn);
+      steps.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      return out;
+    };
+    const finish = (result) => {
+      checkpointing = false;
+      if (onCheckpoint) onCheckpoint(steps.reduce((a, b) => a + b, 0), result, steps);
+      if (checkpointAgain && live()) scheduleCheckpoint();
+    };
+    const restart = (copied) => {
+      if (!live()) return finish(copied);
+      const restarted = timed(() => ({ ok: true, result: inst.exports.dc_restart_log() }));
+      // The marker commit's own write is part of the checkpoint, not something to copy.
+      if (restarted.ok && restarted.result === 1) {
+        logPending = false;
+        walBytes = 0;
+      }
+      finish(copied);
+    };
+    const copy = () => {
+      if (!live()) return finish(null);
+      // A failed one is retried after the next call (or CHECKPOINT_SOON_BYTES more log).
+      const copied = timed(() => ({ ok: true,
+        result: quiet ? syncs.deferDatabaseSync(() => inst.exports.dc_checkpoint()) : inst.exports.dc_checkpoint() }));
+      walBytes = 0;
+      if (!copied.ok) return finish(null);
+      if (copied.result >= 0) logPending = false;
+      if (copied.result !== 1) return finish(copied.result);
+      if (quiet) syncs.syncDatabase(() => restart(copied.result));
+      else restart(copied.result);
+    };
+    if (quiet) syncs.syncLog(copy);
+    else copy();
   }
 
   /**

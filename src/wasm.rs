@@ -26,8 +26,9 @@
 //!   [{"sql", "params"}]}` (run these in one round trip, answer with `dc_resume`) or the
 //!   outcome, with `"cleanup": [statements]` to run on the connection before it is reused;
 //! - `dc_checkpoint() → 1 | 0 | -1`: SQLite only, the host's timer, between calls:
-//!   checkpointed (and restarted the log) / nothing written since the last one, or closed /
-//!   failed (nothing lost: the next one retries);
+//!   checkpointed / nothing written since the last one, or closed / failed (nothing lost: the
+//!   next one retries); `dc_restart_log() → 1 | 0 | -1`, its second step once the host has
+//!   synced the database file: the log restarted / nothing to restart / failed;
 //! - `dc_backup(ptr, len) → reply`: SQLite only, backups in steps and the checks of a restore
 //!   (see [`dc_backup`]);
 //! - `dc_close() → 1 | 0` (whether it was open).
@@ -188,6 +189,25 @@ pub extern "C" fn dc_checkpoint() -> i32 {
         let Ok(slot) = c.try_borrow() else { return -1 };
         match slot.as_ref() {
             Some(Core::Sqlite(core)) => match core.store().checkpoint_if_written() {
+                Ok(true) => 1,
+                Ok(false) => 0,
+                Err(_) => -1,
+            },
+            Some(Core::Mysql(_)) | None => 0,
+        }
+    })
+}
+
+/// The checkpoint's second step (SQLite only): restarts the log when the last
+/// [`dc_checkpoint`] copied all of it and nothing was committed since; the host calls it once
+/// the database file is synced. 1 restarted, 0 nothing to do, -1 failed (the next checkpoint
+/// tries again).
+#[no_mangle]
+pub extern "C" fn dc_restart_log() -> i32 {
+    CORE.with(|c| {
+        let Ok(slot) = c.try_borrow() else { return -1 };
+        match slot.as_ref() {
+            Some(Core::Sqlite(core)) => match core.store().restart_log() {
                 Ok(true) => 1,
                 Ok(false) => 0,
                 Err(_) => -1,

@@ -35,6 +35,7 @@ interface DarkchatWasmExports {
   dc_resume(ptr: number, len: number): number;
   dc_abort(call: number): number;
   dc_checkpoint(): number;
+  dc_restart_log(): number;
   dc_backup(ptr: number, len: number): number;
   dc_close(): number;
   dc_trap(): void;

@@ -19,8 +19,8 @@
 //! log stays bounded.
 //!
 //! The wasm build has no threads: there the JS host calls [`super::Store::checkpoint_if_written`]
-//! from a timer when its event loop is idle, between calls, and the same
-//! [`checkpoint_and_restart`] runs on the one connection.
+//! ([`copy_log`]) from a timer when its event loop is idle, between calls, and
+//! [`super::Store::restart_log`] ([`restart_log`]) once the database file is synced.
 
 use rusqlite::Connection;
 
@@ -38,12 +38,15 @@ pub(super) const DEFAULT_LOG_CAP_BYTES: u64 = 1 << 30;
 /// Before the RESTART checkpoint past the cap, PASSIVE rounds repeat (at most this many) until
 /// one copies no more than [`CATCH_UP_FRAMES`] (what came in while the previous one ran), so
 /// that the RESTART holds writers back only for about that much copying.
+#[cfg(not(target_arch = "wasm32"))]
 const CATCH_UP_ROUNDS: usize = 8;
+#[cfg(not(target_arch = "wasm32"))]
 const CATCH_UP_FRAMES: i64 = 256;
 /// The RESTART runs only when the last catch-up round copied no more than this (8 MiB; a
 /// round's worth of a flood is ~1,000 frames here): a catch-up that did not settle (a slow disk,
 /// a faster writer, a busy round) waits for the next tick rather than hold writers back while
 /// it copies much.
+#[cfg(not(target_arch = "wasm32"))]
 const RESTART_MAX_FRAMES: i64 = 2048;
 
 /// A PASSIVE checkpoint and, when it copied the whole log, the one-row `wal_marker` commit that
@@ -75,6 +78,7 @@ const RESTART_MAX_FRAMES: i64 = 2048;
 /// write after every round, four times a second.
 ///
 /// Returns `true` when the log was copied completely (nothing left for a later round).
+#[cfg(not(target_arch = "wasm32"))]
 pub(super) fn checkpoint_and_restart(
     conn: &Connection,
     cap_frames: i64,
@@ -105,9 +109,21 @@ pub(super) fn checkpoint_and_restart(
     let (busy, log_frames, copied) = outcome;
     let complete = busy == 0 && copied == log_frames;
     if complete && log_frames > 0 && (forced || quiet()?) {
-        conn.prepare_cached("UPDATE wal_marker SET n = n + 1 WHERE id = 1")?.execute([])?;
+        restart_log(conn)?;
     }
     Ok(complete)
+}
+
+/// One PASSIVE checkpoint: (busy, frames in the log, frames copied).
+#[cfg(target_arch = "wasm32")]
+pub(super) fn copy_log(conn: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
+    checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")
+}
+
+/// The marker commit: after a complete checkpoint, the first commit restarts the log.
+pub(super) fn restart_log(conn: &Connection) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE wal_marker SET n = n + 1 WHERE id = 1")?.execute([])?;
+    Ok(())
 }
 
 /// Runs one `PRAGMA wal_checkpoint(...)`: (busy, frames in the log, frames copied).

@@ -84,10 +84,14 @@ pub struct Store {
     /// The background checkpoint thread (see [`checkpoint`]); held for its `Drop`, which stops it.
     #[cfg(not(target_arch = "wasm32"))]
     _checkpointer: Option<checkpoint::Checkpointer>,
-    /// `total_changes()` right after the last complete [`Store::checkpoint_if_written`] (its
-    /// own marker commit included); `None` until the first one.
+    /// `total_changes()` right after the last complete [`Store::checkpoint_if_written`] (or
+    /// the [`Store::restart_log`] after it); `None` until the first one.
     #[cfg(target_arch = "wasm32")]
     checkpointed_at: std::cell::Cell<Option<u64>>,
+    /// The last checkpoint copied a log with frames in it completely: [`Store::restart_log`]
+    /// has a log to restart.
+    #[cfg(target_arch = "wasm32")]
+    restart_due: std::cell::Cell<bool>,
     /// `<db>.lock` (see [`lock`]); last, so it is released after the connections close.
     #[cfg(not(target_arch = "wasm32"))]
     _lock: Option<lock::LockFile>,
@@ -171,6 +175,8 @@ impl Store {
             _checkpointer: None,
             #[cfg(target_arch = "wasm32")]
             checkpointed_at: std::cell::Cell::new(None),
+            #[cfg(target_arch = "wasm32")]
+            restart_due: std::cell::Cell::new(false),
             #[cfg(not(target_arch = "wasm32"))]
             _lock: None,
         };
@@ -215,10 +221,14 @@ impl Store {
     }
 
     /// The wasm host's checkpoint, run from a timer between calls (no threads there): when
-    /// something was committed since the last complete round, a PASSIVE checkpoint and, when it
-    /// copied the whole log, the `wal_marker` commit that restarts the log here rather than in a
-    /// player's next write (see checkpoint.rs). Returns whether it did any work. An error or an
-    /// incomplete checkpoint loses nothing: the next round tries again.
+    /// something was committed since the last complete round, a PASSIVE checkpoint. Returns
+    /// whether it did any work. An error or an incomplete checkpoint loses nothing: the next
+    /// round tries again.
+    ///
+    /// Unlike the native checkpointer it does not restart the log itself: the host first makes
+    /// the database file durable off its main thread (its VFS defers the sync the checkpoint
+    /// asks for, see js/host.js), then calls [`Store::restart_log`], whose write to the log
+    /// would otherwise have to wait for that sync on the main thread.
     ///
     /// `total_changes()` rather than `data_version`, which does not see this connection's own
     /// commits.
@@ -227,10 +237,26 @@ impl Store {
         if self.path.is_none() || self.checkpointed_at.get() == Some(self.conn.total_changes()) {
             return Ok(false);
         }
-        // Nothing writes between two of these rounds, so each copies the whole log: no cap.
-        if checkpoint::checkpoint_and_restart(&self.conn, i64::MAX, || Ok(true))? {
+        let (busy, log_frames, copied) = checkpoint::copy_log(&self.conn)?;
+        if busy == 0 && copied == log_frames {
             self.checkpointed_at.set(Some(self.conn.total_changes()));
+            self.restart_due.set(log_frames > 0);
         }
+        Ok(true)
+    }
+
+    /// The second step of the wasm host's checkpoint: the `wal_marker` commit that restarts the
+    /// log (see checkpoint.rs), when the last [`Store::checkpoint_if_written`] copied the whole
+    /// log and nothing was committed since (a commit since then has restarted it already).
+    /// Returns whether it committed.
+    #[cfg(target_arch = "wasm32")]
+    pub fn restart_log(&self) -> Result<bool> {
+        let due = self.restart_due.replace(false);
+        if !due || self.checkpointed_at.get() != Some(self.conn.total_changes()) {
+            return Ok(false);
+        }
+        checkpoint::restart_log(&self.conn)?;
+        self.checkpointed_at.set(Some(self.conn.total_changes()));
         Ok(true)
     }
 

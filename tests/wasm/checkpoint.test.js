@@ -165,16 +165,80 @@ test('under a stream of writes no call syncs: every checkpoint and log restart i
   core.close();
 });
 
+/** The file `fd` names (Linux). */
+const fileOf = (fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch (e) { return '?'; } };
+
+test('on a quiet server the checkpoint syncs the log and the database file in the thread pool', async () => {
+  const { core, next, db, id } = openedWithConversation();
+  await next();
+  await sleep(100); // quiet: no call in the last 50 ms when the next checkpoint falls due
+  const onThread = [];
+  const inPool = [];
+  const { fdatasyncSync, fdatasync } = fs;
+  fs.fdatasyncSync = (fd) => { onThread.push(path.basename(fileOf(fd))); return fdatasyncSync(fd); };
+  fs.fdatasync = (fd, done) => { inPool.push(path.basename(fileOf(fd))); return fdatasync(fd, done); };
+  try {
+    const checkpointed = next();
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'quiet'])).ok, true);
+    assert.strictEqual(await checkpointed, 1);
+  } finally {
+    Object.assign(fs, { fdatasyncSync, fdatasync });
+  }
+  assert.deepStrictEqual(inPool, ['d.db-wal', 'd.db'], 'the log before the copy, the database after');
+  // Left on the thread: the restarted log's new header, synced before anything follows it.
+  assert.deepStrictEqual(onThread, ['d.db-wal']);
+  assert.deepStrictEqual(messagesInFileAlone(db), ['quiet']);
+  core.close();
+});
+
+test('a write that comes before the pool has synced the database file syncs it first', async () => {
+  const { core, next, id } = openedWithConversation();
+  await next();
+  await sleep(100);
+  const order = [];
+  const { fdatasyncSync, fdatasync, writeSync } = fs;
+  let heldSync = null;
+  fs.fdatasyncSync = (fd) => { order.push(`sync ${path.basename(fileOf(fd))}`); return fdatasyncSync(fd); };
+  fs.writeSync = (fd, ...rest) => { order.push(`write ${path.basename(fileOf(fd))}`); return writeSync(fd, ...rest); };
+  // The pool syncs the log at once and holds the database file's sync until the test lets it.
+  fs.fdatasync = (fd, done) => {
+    if (fileOf(fd).endsWith('-wal')) return fdatasync(fd, done);
+    heldSync = () => fdatasync(fd, done);
+  };
+  let checkpointed;
+  try {
+    checkpointed = next();
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'copied'])).ok, true);
+    const copiedBy = Date.now() + 5000;
+    while (!heldSync && Date.now() < copiedBy) await sleep(10);
+    assert.ok(heldSync, 'the checkpoint copied the log and asked the pool to sync the database');
+    order.length = 0;
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'overtaking'])).ok, true);
+  } finally {
+    Object.assign(fs, { fdatasyncSync, fdatasync, writeSync });
+  }
+  const firstLogWrite = order.indexOf('write d.db-wal');
+  assert.ok(firstLogWrite > 0, order.join(', '));
+  assert.strictEqual(order[0], 'sync d.db', `the database file is synced before the log changes: ${order}`);
+  heldSync();
+  assert.strictEqual(await checkpointed, 1);
+  assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
+  core.close();
+});
+
 test('a checkpoint that failed is retried after the next call, even a read', async () => {
   const { core, checkpoints, next, db, id } = openedWithConversation();
   const failed = next();
-  const sync = fs.fdatasyncSync;
-  fs.fdatasyncSync = () => { throw Object.assign(new Error('EIO: injected'), { errno: -5, code: 'EIO' }); };
+  const { fdatasyncSync, fdatasync } = fs;
+  const eio = () => Object.assign(new Error('EIO: injected'), { errno: -5, code: 'EIO' });
+  // Both forms: the host syncs in the thread pool when it can, on the spot when it must.
+  fs.fdatasyncSync = () => { throw eio(); };
+  fs.fdatasync = (fd, done) => setImmediate(() => done(eio()));
   try {
     assert.strictEqual(core.call('send', wire(['5550101', id, 'kept'])).ok, true);
     assert.strictEqual(await failed, -1, 'the checkpoint failed');
   } finally {
-    fs.fdatasyncSync = sync;
+    Object.assign(fs, { fdatasyncSync, fdatasync });
   }
   await sleep(600);
   assert.deepStrictEqual(checkpoints, [-1], 'nothing runs until the next call');
