@@ -228,6 +228,20 @@ fn restore(h: &Handle, src: &Value, keep: &Value, announce: &Value) -> Result<()
         .ok_or_else(|| Error::Unusable("an in-memory store cannot be restored".into()))?
         .to_owned();
     let limits = core.limits().clone();
+    // Native servers may share a database; replacing the file under another one would leave
+    // it writing to the replaced file. Asked again just before the swap, when this process's
+    // own line is gone (the window between the two is the rename's).
+    let shared = || -> Result<()> {
+        let others = crate::store::other_holders(&db);
+        if others.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Unusable(format!(
+            "the database is also open in {}; stop that server first; nothing changed",
+            others.join(", ")
+        )))
+    };
+    shared()?;
     let staged = crate::backups::stage_restore(std::path::Path::new(&src), &db)?;
     let kept = core.store().start_backup(&keep).and_then(|job| {
         job.join().map_err(|_| Error::Internal("backup thread panicked".into()))?
@@ -239,17 +253,21 @@ fn restore(h: &Handle, src: &Value, keep: &Value, announce: &Value) -> Result<()
         )));
     }
     drop(slot.take());
-    crate::backups::put_in_place(&staged, &db)?;
     let mut say = |line: &str| {
         if let Value::Function(f) = announce {
             let _ = f.call::<()>(line);
         }
     };
+    let swapped = shared().and_then(|()| crate::backups::put_in_place(&staged, &db));
+    if swapped.is_err() {
+        let _ = std::fs::remove_file(&staged);
+    }
+    // Reopened either way: the restored database, or the live one left as it was.
     let store = Store::open_announcing(&db, &Default::default(), &mut say)?;
     let mut seed = [0u8; 32];
     rand::rngs::StdRng::from_os_rng().fill(&mut seed);
     *slot = Some(Darkchat::new(store, limits, seed));
-    Ok(())
+    swapped
 }
 
 fn now() -> i64 {

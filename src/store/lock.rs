@@ -365,6 +365,18 @@ fn unregister(files: &Files) -> Result<()> {
     Ok(())
 }
 
+/// The other live processes listed as holding the database at `db`, as "process <pid> (<core>
+/// core)": whoever would be left with a file replaced under them.
+pub(super) fn other_holders(db: &Path) -> Vec<String> {
+    let files = Files::new(db);
+    let mine = std::process::id();
+    read_holders(&files)
+        .into_iter()
+        .filter(|h| h.pid != mine && h.alive(false))
+        .map(|h| format!("process {} ({} core)", h.pid, h.core))
+        .collect()
+}
+
 /// Claims the database at `db` for this process (see the module comment).
 pub(super) fn acquire(db: &Path) -> Result<LockFile> {
     let files = Files::new(db);

@@ -48,6 +48,13 @@ pub use transactions::{ReadTx, WriteTx};
 
 /// Page cache per connection, in KiB: bounds memory whatever the database size.
 const CACHE_KIB: i64 = 8 * 1024;
+/// The other processes that have the database at `db` open (native servers may share one),
+/// named for a message ("process 4242 (native core)").
+#[cfg(not(target_arch = "wasm32"))]
+pub fn other_holders(db: &Path) -> Vec<String> {
+    lock::other_holders(db)
+}
+
 /// How long a statement waits for another connection's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Reads map the file instead of copying pages through the page cache: a page of messages or a

@@ -171,6 +171,42 @@ T.test("restore: refusals change nothing; with --yes the backup replaces the liv
   w:stop()
 end)
 
+if World.defaultCore == "native" then
+  T.test("restore: refused while another native server has the database open, changing nothing", function()
+    local w, dir = world({ intervalMinutes = 0, keep = 0 })
+    fill(w, 3)
+    w.srv:console("darkchat backup data/backups/three.db")
+    until_said(w, "backup written")
+    local live = w:checksum()
+    -- A second native server on the same file (native servers may share one), held open for
+    -- as long as the flag file exists.
+    local flag = os.tmpname()
+    local holder = io.popen(("lua5.4 -e %q"):format(([[
+      package.cpath = %q .. "/bin/?.so;" .. package.cpath
+      local core = assert(require("darkchat").open({ path = %q }))
+      io.write("open\n"); io.flush()
+      while io.open(%q) do os.execute("sleep 0.05") end
+      core:close()
+    ]]):format(T.repoRoot, dir .. "/data/darkchat.db", flag)), "r")
+    T.eq(holder:read("l"), "open")
+    w.srv:clearOutput()
+    w.srv:console("darkchat restore data/backups/three.db --yes")
+    w.srv:runFor(100)
+    local out = said(w)
+    os.remove(flag)
+    holder:close()
+    T.ok(out:find("is also open in process %d+ %(native core%)") and out:find("nothing changed", 1, true), out)
+    T.eq(w:checksum(), live, "the live database is the same")
+    T.ok(not exists(dir .. "/data/darkchat.db.restoring"), "no staged copy left behind")
+    -- Once the other server is gone, the same restore goes through.
+    w.srv:clearOutput()
+    w.srv:console("darkchat restore data/backups/three.db --yes")
+    w.srv:runFor(100)
+    T.ok(said(w):find("the database it replaced is kept as", 1, true), said(w))
+    w:stop()
+  end)
+end
+
 T.test("start: the database's place and size; a missing database with backups names the restore command", function()
   local w, dir = world({ intervalMinutes = 0, keep = 0 })
   fill(w, 20)
