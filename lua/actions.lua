@@ -195,6 +195,9 @@ end
 
 --- The sender edits their own text message (within Config.Limits.editWindowSeconds).
 function Actions.editMessage(number, conversationId, messageId, content)
+  -- The new text is a message sent: the send hooks (a word filter) see it, marked `edited`.
+  local allowed, code, reason = Hooks.allowAction('send', 'editMessage', number, conversationId, messageId, content)
+  if not allowed then return false, code, reason end
   local ok, message, members, list = Darkchat.call('editMessage', number, conversationId, messageId, content)
   if not ok then return false, message, members end
   conversationId = idOf(conversationId)

@@ -19,7 +19,8 @@
 --   join   { number, joinCode, conversationId }
 --   send   { number, conversationId, content, type, data?, replyTo? }
 --          (content trimmed; '' for an image or a location, whose fields are in `data`;
---          `replyTo` the id of the message answered)
+--          `replyTo` the id of the message answered; an edit's new text comes as a send too,
+--          with `edited = true` and the edited message's `messageId`)
 -- Why a rehearsal rather than checks here: the rules live in the core alone, and a second copy
 -- of them would drift. The cost (the write done twice, once rolled back) is paid only for kinds
 -- that have hooks. The real call still checks everything: a hook may change things meanwhile.
@@ -41,7 +42,8 @@ local PAYLOADS = {
   end,
   send = function(message, _, _, conversationId)
     return { number = message.sender, conversationId = math.tointeger(conversationId), content = message.content,
-      type = message.type, data = message.data, replyTo = message.replyTo and message.replyTo.id or nil }
+      type = message.type, data = message.data, replyTo = message.replyTo and message.replyTo.id or nil,
+      messageId = message.edited and message.id or nil, edited = message.edited }
   end,
 }
 
@@ -84,8 +86,8 @@ function Hooks.allow(kind, ...)
   return Hooks.allowAction(kind, kind, ...)
 end
 
---- [Hooks.allow] for an action the core names `method` (`sendImage` and `sendLocation` are
---- `send` actions to hooks).
+--- [Hooks.allow] for an action the core names `method` (`sendImage`, `sendLocation` and
+--- `editMessage` are `send` actions to hooks).
 ---@param kind string
 ---@param method string
 ---@return boolean allowed, string? code, string? reason

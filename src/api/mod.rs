@@ -323,7 +323,7 @@ pub enum Request {
     },
     Stats,
     IntegrityCheck,
-    /// `create`, `join` or `send` run in full and rolled back: the same answer as the real
+    /// `create`, `join`, a send of any kind or an edit run in full and rolled back: the same answer as the real
     /// call, nothing stored (what veto hooks are shown; see [`Storage::set_rehearsing`]).
     Rehearse(Box<Request>),
     // Moving a whole store between storages (`darkchat migrate-storage`, run by js/host.js for
@@ -509,6 +509,7 @@ impl Request {
                     "send" => Method::Send,
                     "sendImage" => Method::SendImage,
                     "sendLocation" => Method::SendLocation,
+                    "editMessage" => Method::EditMessage,
                     _ => return Err(Error::invalid("action")),
                 };
                 let rest = args.get(1..).unwrap_or_default();

@@ -254,6 +254,17 @@ T.test("send hooks see images and locations with their data, and may veto them",
   T.eq(w:ask(a, "sendLocation", { conversationId = conv.id, x = 1, y = 2, z = 3, replyTo = image.id }).error, "forbidden")
   T.eq(seen[2].replyTo, image.id)
   T.eq(floats(seen[2].data), { x = 1.0, y = 2.0, z = 3.0 })
+  -- An edit's new text passes the same hooks: a filter cannot be dodged by editing.
+  local clean = w:ok(a, "send", { conversationId = conv.id, content = "nice words" })
+  w:call("Darkchat_AddHook", "send", function(payload)
+    if payload.content:find("rude", 1, true) then return false, "watch it" end
+  end)
+  local refused = w:ask(a, "editMessage", { conversationId = conv.id, messageId = clean.id, content = "rude words" })
+  T.eq(refused.error, "forbidden")
+  T.eq(seen[#seen], { number = "5550101", conversationId = conv.id, content = "rude words", type = "text",
+    messageId = clean.id, edited = true })
+  local page = w:ok(a, "messages", { conversationId = conv.id })
+  T.eq({ page[#page].content, page[#page].edited }, { "nice words", nil }, "nothing written")
   T.ok(env ~= nil)
   w:stop()
 end)
