@@ -43,15 +43,9 @@ function Actions.join(number, joinCode, alias)
   return true, conv
 end
 
-function Actions.send(number, conversationId, content)
-  local allowed, code, reason = Hooks.allow('send', number, conversationId, content)
-  if not allowed then return false, code, reason end
-  local ok, message, members, list = Darkchat.call('send', number, conversationId, content)
-  if not ok then return false, message, members end
-  conversationId = idOf(conversationId)
-  Notify.active(list, 'messageReceived', { conversationId = conversationId, message = Client.message(message) }, message.sender)
-  Notify.server('messageSent', { conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members })
-  return true, message
+--- Posts a text message; `replyTo` (optional) is the id of the message it answers.
+function Actions.send(number, conversationId, content, replyTo)
+  return Actions.post('send', number, conversationId, content, replyTo)
 end
 
 function Actions.list(number)
@@ -154,4 +148,60 @@ end
 --- The members with their numbers, aliases and roles (for server scripts; a member's view).
 function Actions.members(number, conversationId)
   return Darkchat.call('members', number, conversationId)
+end
+
+-- Messages: kinds, replies, edits, deletions --------------------------------------------------
+
+--- Posts a message through the core method `method` (`send`, `sendImage`, `sendLocation`,
+--- with that method's arguments after the number and conversation): the `send` hooks are
+--- asked, the members told, `messageSent` fired.
+function Actions.post(method, number, conversationId, ...)
+  local allowed, code, reason = Hooks.allowAction('send', method, number, conversationId, ...)
+  if not allowed then return false, code, reason end
+  local ok, message, members, list = Darkchat.call(method, number, conversationId, ...)
+  if not ok then return false, message, members end
+  conversationId = idOf(conversationId)
+  Notify.active(list, 'messageReceived', { conversationId = conversationId, message = Client.message(message) }, message.sender)
+  Notify.server('messageSent', {
+    conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members,
+    type = message.type, replyTo = message.replyTo and message.replyTo.id or nil,
+  })
+  return true, message
+end
+
+--- Posts an image: `url` is https on a host of Config.Limits.imageHosts.
+function Actions.sendImage(number, conversationId, url, replyTo)
+  return Actions.post('sendImage', number, conversationId, url, replyTo)
+end
+
+--- Posts a map location (x, y, z within the map; `label` optional).
+function Actions.sendLocation(number, conversationId, x, y, z, label, replyTo)
+  return Actions.post('sendLocation', number, conversationId, x, y, z, label, replyTo)
+end
+
+--- Deletes a message, leaving a tombstone: the sender their own, the owner and moderators
+--- anyone's, an admin (`actor` nil: the console's `purge`) any message.
+function Actions.deleteMessage(actor, conversationId, messageId)
+  local ok, message, members, list = Darkchat.call('deleteMessage', actor, conversationId, messageId)
+  if not ok then return false, message, members end
+  conversationId = idOf(conversationId)
+  Notify.active(list, 'messageDeleted', { conversationId = conversationId, messageId = message.id, message = Client.message(message) }, actor)
+  Notify.server('messageDeleted', {
+    conversationId = conversationId, messageId = message.id, number = message.sender, deletedBy = actor,
+    recipients = members,
+  })
+  return true, message
+end
+
+--- The sender edits their own text message (within Config.Limits.editWindowSeconds).
+function Actions.editMessage(number, conversationId, messageId, content)
+  -- The new text is a message sent: the send hooks (a word filter) see it, marked `edited`.
+  local allowed, code, reason = Hooks.allowAction('send', 'editMessage', number, conversationId, messageId, content)
+  if not allowed then return false, code, reason end
+  local ok, message, members, list = Darkchat.call('editMessage', number, conversationId, messageId, content)
+  if not ok then return false, message, members end
+  conversationId = idOf(conversationId)
+  Notify.active(list, 'messageEdited', { conversationId = conversationId, messageId = message.id, message = Client.message(message) }, message.sender)
+  Notify.server('messageEdited', { conversationId = conversationId, messageId = message.id, number = message.sender, recipients = members })
+  return true, message
 end

@@ -13,7 +13,24 @@ Client = {}
 function Client.message(m)
   if type(m) ~= 'table' then return nil end
   return { id = m.id, sender = m.senderAlias, content = m.content, type = m.type, event = m.event,
-    createdAt = m.createdAt }
+    createdAt = m.createdAt, data = Client.messageData(m.data), replyTo = Client.quote(m.replyTo),
+    edited = m.edited, deleted = m.deleted }
+end
+
+--- An image's `{ url }` or a location's `{ x, y, z, label }`.
+---@param d table?
+---@return table?
+function Client.messageData(d)
+  if type(d) ~= 'table' then return nil end
+  return { url = d.url, x = d.x, y = d.y, z = d.z, label = d.label }
+end
+
+--- The quote a reply carries: `{ id, sender (alias), content, type, deleted }`.
+---@param q table?
+---@return table?
+function Client.quote(q)
+  if type(q) ~= 'table' then return nil end
+  return { id = q.id, sender = q.senderAlias, content = q.content, type = q.type, deleted = q.deleted }
 end
 
 ---@param list table? the core's messages

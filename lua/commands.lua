@@ -227,6 +227,27 @@ command('list', '[number]', "all conversations (newest first), or one number's",
   return lines
 end)
 
+--- A message's text for a console line: escaped, or what stands for it (a deletion, an image,
+--- a location), with an edit and the message answered said.
+---@param m table the core's message
+---@return string
+local function messageText(m)
+  local text
+  if m.deleted then
+    text = '(deleted)'
+  elseif m.type == 'image' and m.data then
+    text = '[image ' .. shown(m.data.url) .. ']'
+  elseif m.type == 'location' and m.data then
+    text = ('[location %.1f, %.1f, %.1f%s]'):format(m.data.x, m.data.y, m.data.z,
+      m.data.label and (' ' .. shown(m.data.label)) or '')
+  else
+    text = shown(m.content)
+  end
+  if m.replyTo then text = ('(reply to #%d) %s'):format(m.replyTo.id, text) end
+  if m.edited then text = text .. ' (edited)' end
+  return text
+end
+
 command('show', '<id>', 'one conversation: fields, members, last messages', function(words)
   local id = parseId(words[1])
   if not id or words[2] then return { usage('show') } end
@@ -244,8 +265,8 @@ command('show', '<id>', 'one conversation: fields, members, last messages', func
   local first = math.max(1, #c.messages - SHOW_MESSAGES + 1)
   for i = first, #c.messages do
     local m = c.messages[i]
-    lines[#lines + 1] = ('  %s  %s%s'):format(when(m.createdAt),
-      m.type == 'system' and '* ' or (shown(m.sender or '?') .. ': '), shown(m.content))
+    lines[#lines + 1] = ('  #%d  %s  %s%s'):format(m.id, when(m.createdAt),
+      m.type == 'system' and '* ' or (shown(m.sender or '?') .. ': '), messageText(m))
   end
   if #c.messages == 0 then lines[#lines + 1] = '  (none)' end
   return lines
@@ -279,6 +300,16 @@ command('delete', '<id> --yes', 'delete a conversation and all its messages', fu
   local ok, code, message = Actions.delete(nil, id)
   if not ok then return { failed(code, message) } end
   return { ('deleted #%d'):format(id) }
+end)
+
+command('purge', '<id> <messageId>', 'console only: delete one message of a conversation (a tombstone stays; the members are told)', function(words, _, src)
+  -- Staff removing what a player wrote: the server console's alone, whatever ACE a player holds.
+  if src ~= 0 then return { failed('forbidden', 'purge runs from the server console only') } end
+  local id, messageId = parseId(words[1]), parseId(words[2])
+  if not id or not messageId or words[3] then return { usage('purge') } end
+  local ok, code, detail = Actions.deleteMessage(nil, id, messageId)
+  if not ok then return { failed(code, detail) } end
+  return { ('purged message #%d of #%d'):format(messageId, id) }
 end)
 
 command('stats', '', 'counts, database size, schema version, store path', function(words)

@@ -16,6 +16,9 @@ Config.Limits = {
   maxPageSize = 100,               -- largest page a client may ask for when scrolling back
   maxList = 200,                   -- conversations listed at once
   maxBans = 200,                   -- bans kept per conversation (a kick that would ban beyond it is refused)
+  editWindowSeconds = 300,         -- how long after sending a member may edit their text message
+  -- Hosts an image message's URL may point at (https only, exact host names, no ports).
+  imageHosts = { 'i.imgur.com', 'cdn.discordapp.com', 'media.discordapp.net' },
 }
 
 -- Per player (by license: a reconnect does not reset them), counted over a sliding window;

@@ -121,6 +121,15 @@ local function wireLimits(limits)
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
+--- Config.Limits as the core reads them: the image hosts, a list in config.lua, joined into one
+--- string (host values cross to the core as scalars).
+local function coreLimits()
+  local limits = {}
+  for key, value in pairs(Config.Limits) do limits[key] = value end
+  if type(limits.imageHosts) == 'table' then limits.imageHosts = table.concat(limits.imageHosts, ',') end
+  return limits
+end
+
 --- A core object with the native handle's methods (`core:create(...)` → `true, ...` or
 --- `false, code, message`), each a call of the export.
 local function wasmCore(serve)
@@ -238,7 +247,7 @@ local function startMysql()
     return
   end
   local options = ('{"storage":"mysql","connection":%s,"limits":%s,"deadlineMs":%s}'):format(
-    wireValue(Darkchat.settings.mysqlConnection), wireLimits(Config.Limits), wireValue(Config.Mysql.deadlineMs))
+    wireValue(Darkchat.settings.mysqlConnection), wireLimits(coreLimits()), wireValue(Config.Mysql.deadlineMs))
   local opened = serve(nil, 'open', options)
   if type(opened) == 'table' and opened.ok then
     path = 'MySQL ' .. tostring(opened.database)
@@ -259,14 +268,14 @@ end
 if Darkchat.settings.storage ~= 'sqlite' then
   -- started above, or refused
 elseif native then
-  local core, openError = native.open({ path = path, limits = Config.Limits, announce = Darkchat.log })
+  local core, openError = native.open({ path = path, limits = coreLimits(), announce = Darkchat.log })
   start(core, openError, 'native', native.version, true)
 else
   local serve, wasmError = findWasm()
   if not serve then
     Darkchat.log(('core not started: %s; and %s'):format(nativeError, wasmError))
   else
-    local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(wireValue(path), wireLimits(Config.Limits)))
+    local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(wireValue(path), wireLimits(coreLimits())))
     if type(opened) == 'table' and opened.ok then
       start(wasmCore(serve), nil, 'wasm', opened.version, false)
     else

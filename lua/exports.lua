@@ -89,6 +89,13 @@ player('Darkchat_SetAlias', Actions.setAlias, boolean)
 player('Darkchat_MuteConversation', Actions.setMuted, boolean)
 player('Darkchat_GetMembers', Actions.members, record('members'))
 
+-- Messages of other kinds, edits and deletions (`replyTo`, optional, names the message
+-- answered; Darkchat_SendMessage* takes it as a fourth argument too).
+player('Darkchat_SendImage', Actions.sendImage, record('message'))
+player('Darkchat_SendLocation', Actions.sendLocation, record('message'))
+player('Darkchat_EditMessage', Actions.editMessage, record('message'))
+player('Darkchat_DeleteMessage', Actions.deleteMessage, boolean)
+
 -- Hooks ------------------------------------------------------------------------------------
 
 exports('Darkchat_AddHook', Hooks.add)

@@ -17,7 +17,10 @@
 -- runs; otherwise the hooks get the rehearsal's normalised values:
 --   create { number, name, joinCode? }          (joinCode only when the caller chose one)
 --   join   { number, joinCode, conversationId }
---   send   { number, conversationId, content }  (content trimmed)
+--   send   { number, conversationId, content, type, data?, replyTo? }
+--          (content trimmed; '' for an image or a location, whose fields are in `data`;
+--          `replyTo` the id of the message answered; an edit's new text comes as a send too,
+--          with `edited = true` and the edited message's `messageId`)
 -- Why a rehearsal rather than checks here: the rules live in the core alone, and a second copy
 -- of them would drift. The cost (the write done twice, once rolled back) is paid only for kinds
 -- that have hooks. The real call still checks everything: a hook may change things meanwhile.
@@ -38,7 +41,9 @@ local PAYLOADS = {
     return { number = change.number, joinCode = conv.joinCode, conversationId = conv.id }
   end,
   send = function(message, _, _, conversationId)
-    return { number = message.sender, conversationId = math.tointeger(conversationId), content = message.content }
+    return { number = message.sender, conversationId = math.tointeger(conversationId), content = message.content,
+      type = message.type, data = message.data, replyTo = message.replyTo and message.replyTo.id or nil,
+      messageId = message.edited and message.id or nil, edited = message.edited }
   end,
 }
 
@@ -78,8 +83,17 @@ end
 ---@param kind string
 ---@return boolean allowed, string? code, string? reason
 function Hooks.allow(kind, ...)
+  return Hooks.allowAction(kind, kind, ...)
+end
+
+--- [Hooks.allow] for an action the core names `method` (`sendImage`, `sendLocation` and
+--- `editMessage` are `send` actions to hooks).
+---@param kind string
+---@param method string
+---@return boolean allowed, string? code, string? reason
+function Hooks.allowAction(kind, method, ...)
   if counts[kind] == 0 then return true end
-  local ok, first, second = Darkchat.call('rehearse', kind, ...)
+  local ok, first, second = Darkchat.call('rehearse', method, ...)
   if not ok then return false, first, second end
   local payload = PAYLOADS[kind](first, second, ...)
   -- A hook may add or remove hooks: walk a copy.

@@ -64,8 +64,8 @@ local ACTIONS = {
     run = function(n, p) return Actions.create(n, p.name, p.joinCode, p.alias) end, view = conversationView },
   join = { fields = { joinCode = text, alias = optionalText }, buckets = { 'join' },
     run = function(n, p) return Actions.join(n, p.joinCode, p.alias) end, view = conversationView },
-  send = { fields = { conversationId = number, content = content }, buckets = { 'message' },
-    run = function(n, p) return Actions.send(n, p.conversationId, p.content) end,
+  send = { fields = { conversationId = number, content = content, replyTo = optionalNumber }, buckets = { 'message' },
+    run = function(n, p) return Actions.send(n, p.conversationId, p.content, p.replyTo) end,
     view = function(value) return Client.message(value) end },
   markRead = { fields = { conversationId = number, messageId = optionalNumber },
     run = function(n, p) return Actions.markRead(n, p.conversationId, p.messageId) end },
@@ -110,6 +110,22 @@ local ACTIONS = {
   mute = { fields = { conversationId = number, muted = optionalBoolean }, buckets = MEMBER,
     run = function(n, p) return Actions.setMuted(n, p.conversationId, p.muted) end },
 }
+
+-- Messages of other kinds, edits and deletions: each pushes to every member, so they count as
+-- messages sent. A message is named by its id, which players see (not a stable id of anyone).
+ACTIONS.sendImage = { fields = { conversationId = number, url = text, replyTo = optionalNumber }, buckets = { 'message' },
+  run = function(n, p) return Actions.sendImage(n, p.conversationId, p.url, p.replyTo) end,
+  view = function(value) return Client.message(value) end }
+ACTIONS.sendLocation = { fields = { conversationId = number, x = number, y = number, z = number, label = optionalText,
+    replyTo = optionalNumber }, buckets = { 'message' },
+  run = function(n, p) return Actions.sendLocation(n, p.conversationId, p.x, p.y, p.z, p.label, p.replyTo) end,
+  view = function(value) return Client.message(value) end }
+ACTIONS.deleteMessage = { fields = { conversationId = number, messageId = number }, buckets = { 'message' },
+  run = function(n, p) return Actions.deleteMessage(n, p.conversationId, p.messageId) end,
+  view = function(value) return Client.message(value) end }
+ACTIONS.editMessage = { fields = { conversationId = number, messageId = number, content = content }, buckets = { 'message' },
+  run = function(n, p) return Actions.editMessage(n, p.conversationId, p.messageId, p.content) end,
+  view = function(value) return Client.message(value) end }
 
 --- What the client gets back from a successful action.
 local function data(spec, value, number)

@@ -269,6 +269,65 @@ pub fn message_text(raw: &str, max_chars: usize) -> Result<String> {
     Ok(text.to_owned())
 }
 
+/// Longest image URL accepted, in bytes.
+pub const MAX_URL_BYTES: usize = 512;
+/// Characters a location's label may have.
+pub const LABEL_MAX_CHARS: usize = 64;
+/// The map a location must lie on: GTA V's playable world with a margin (x -4,500 to 4,500;
+/// y -4,500 to 8,500; z -500 to 2,000, metres).
+pub const MAP_X: (f64, f64) = (-4500.0, 4500.0);
+pub const MAP_Y: (f64, f64) = (-4500.0, 8500.0);
+pub const MAP_Z: (f64, f64) = (-500.0, 2000.0);
+
+/// An image's URL: at most [`MAX_URL_BYTES`], `https://` (any case) followed by a host on
+/// `hosts` (compared case-insensitively; no user name, no port), then optionally a path, a
+/// query or a fragment; printable ASCII only, no spaces, quotes, angle brackets or
+/// backslashes (anything else must be percent-encoded). Kept as written.
+pub fn image_url(raw: &str, hosts: &[String]) -> Result<String> {
+    let invalid = || Error::invalid("url");
+    if raw.len() > MAX_URL_BYTES
+        || !raw.bytes().all(|b| b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b))
+    {
+        return Err(invalid());
+    }
+    let scheme = raw.get(..8).ok_or_else(invalid)?;
+    if !scheme.eq_ignore_ascii_case("https://") {
+        return Err(invalid());
+    }
+    let rest = &raw[8..];
+    let host = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if host.is_empty()
+        || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        || !hosts.iter().any(|allowed| allowed.eq_ignore_ascii_case(host))
+    {
+        return Err(invalid());
+    }
+    Ok(raw.to_owned())
+}
+
+/// A coordinate of a location: finite and within `range` (`what` names it).
+pub fn coordinate(value: f64, range: (f64, f64), what: &'static str) -> Result<f64> {
+    if value.is_finite() && value >= range.0 && value <= range.1 {
+        Ok(value)
+    } else {
+        Err(Error::invalid(what))
+    }
+}
+
+/// A location's label: trimmed, 1 to [`LABEL_MAX_CHARS`] characters, none of them control or
+/// invisible characters (the name rule's set).
+pub fn location_label(raw: &str) -> Result<String> {
+    let text = bounded(raw, "label")?.trim();
+    let chars = text.chars().count();
+    if chars == 0
+        || chars > LABEL_MAX_CHARS
+        || text.chars().any(|c| c.is_control() || is_invisible(c))
+    {
+        return Err(Error::invalid("label"));
+    }
+    Ok(text.to_owned())
+}
+
 fn bounded<'a>(raw: &'a str, what: &'static str) -> Result<&'a str> {
     if raw.len() > MAX_INPUT_BYTES {
         return Err(Error::invalid(what));
@@ -381,6 +440,48 @@ mod tests {
                 assert_eq!(words.len(), if suffix { 3 } else { 2 }, "{alias:?}");
                 assert!(ALIAS_ADJECTIVES.contains(&words[0]) && ALIAS_NOUNS.contains(&words[1]));
             }
+        }
+    }
+
+    #[test]
+    fn image_urls_are_https_on_an_allowed_host() {
+        let hosts = vec!["i.imgur.com".to_owned()];
+        for good in
+            ["https://i.imgur.com/a.png", "HTTPS://I.IMGUR.COM/a.png?x=1#y", "https://i.imgur.com"]
+        {
+            assert_eq!(image_url(good, &hosts).unwrap(), good);
+        }
+        let long = format!("https://i.imgur.com/{}", "a".repeat(MAX_URL_BYTES));
+        for bad in [
+            "http://i.imgur.com/a.png",
+            "https://evil.com/a.png",
+            "https://i.imgur.com.evil.com/a.png",
+            "https://i.imgur.com@evil.com/a.png",
+            "https://evil.com@i.imgur.com/a.png",
+            "https://i.imgur.com:444/a.png",
+            "https://i.imgur.com/a b.png",
+            "https://i.imgur.com/\u{e9}.png",
+            "https://i.imgur.com/a\".png",
+            "javascript:alert(1)",
+            "https://",
+            "",
+            &long,
+        ] {
+            assert_eq!(image_url(bad, &hosts).unwrap_err().to_string(), "invalid argument: url");
+        }
+    }
+
+    #[test]
+    fn coordinates_are_finite_and_on_the_map() {
+        assert_eq!(coordinate(-4500.0, MAP_X, "x").unwrap(), -4500.0);
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 4500.5, -4501.0] {
+            assert!(coordinate(bad, MAP_X, "x").is_err(), "{bad}");
+        }
+        assert!(coordinate(8500.0, MAP_Y, "y").is_ok());
+        assert!(coordinate(2000.1, MAP_Z, "z").is_err());
+        assert_eq!(location_label("  Pier ").unwrap(), "Pier");
+        for bad in ["", "  ", "a\u{202E}b", "a\nb", &"x".repeat(65)] {
+            assert_eq!(location_label(bad).unwrap_err().to_string(), "invalid argument: label");
         }
     }
 }

@@ -335,6 +335,7 @@ unsafe fn push(state: *mut ffi::lua_State, reply: &Reply) {
         Reply::Null => ffi::lua_pushnil(state),
         Reply::Bool(b) => ffi::lua_pushboolean(state, c_int::from(*b)),
         Reply::Int(n) => ffi::lua_pushinteger(state, *n),
+        Reply::Float(f) => ffi::lua_pushnumber(state, *f),
         Reply::Str(s) => {
             ffi::lua_pushlstring(state, s.as_ptr().cast(), s.len());
         }

@@ -1,7 +1,7 @@
 //! The shapes the core hands back: what a caller sees of a conversation and its messages.
 //! Field names follow the documented `DarkchatConversation` (serde renames them for JSON).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ids::{ConversationId, MessageId, PhoneId};
 
@@ -57,11 +57,15 @@ pub struct Ban {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageKind {
     Text,
     System,
+    /// A picture: its https URL is in [`MessageData::Image`].
+    Image,
+    /// A map pin: its coordinates are in [`MessageData::Location`].
+    Location,
 }
 
 impl MessageKind {
@@ -69,16 +73,81 @@ impl MessageKind {
         match self {
             MessageKind::Text => "text",
             MessageKind::System => "system",
+            MessageKind::Image => "image",
+            MessageKind::Location => "location",
         }
     }
 
-    /// The stored form back (the schema allows only these two).
+    /// The stored form back (the schema allows only these four).
     pub fn parse(stored: &str) -> Self {
-        if stored == "system" {
-            MessageKind::System
-        } else {
-            MessageKind::Text
+        match stored {
+            "system" => MessageKind::System,
+            "image" => MessageKind::Image,
+            "location" => MessageKind::Location,
+            _ => MessageKind::Text,
         }
+    }
+}
+
+/// The fields of a message that are not text: an image's URL, a location's coordinates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MessageData {
+    Image { url: String },
+    Location { x: f64, y: f64, z: f64, label: Option<String> },
+}
+
+/// The quote a reply carries of the message it answers, stored with the reply when it is
+/// written: it reads the same after the original is edited. When the original is deleted its
+/// text goes from every quote too (`content` empty, `deleted` true): deleted text is kept
+/// nowhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Quote {
+    pub id: MessageId,
+    /// The original's sender's alias when it was written.
+    pub sender_alias: Option<String>,
+    /// The original's first [`QUOTE_CHARS`] characters (empty for an image or a location).
+    pub content: String,
+    #[serde(rename = "type")]
+    pub kind: MessageKind,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+/// Characters of the original a quote keeps.
+pub const QUOTE_CHARS: usize = 80;
+
+/// What a message carries besides the columns every message has, stored as one JSON text
+/// (`extra`; NULL for a plain message, as every message written before these existed is).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extra {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<MessageData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Quote>,
+    /// When the sender last edited it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// When it was deleted (the message is then a tombstone: no content, no data, no quote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<i64>,
+}
+
+impl Extra {
+    /// The stored JSON, or `None` when there is nothing to store.
+    pub fn to_stored(&self) -> Option<String> {
+        if *self == Extra::default() {
+            return None;
+        }
+        serde_json::to_string(self).ok()
+    }
+
+    /// The stored JSON back; a text this build cannot read counts as nothing (it is only ever
+    /// written by [`Extra::to_stored`]).
+    pub fn from_stored(stored: Option<&str>) -> Self {
+        stored.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
     }
 }
 
@@ -138,6 +207,8 @@ pub struct Message {
     /// For system messages: what happened.
     pub event: Option<SystemEvent>,
     pub created_at: i64,
+    /// Kind-specific fields, the quote of the message answered, edit and deletion marks.
+    pub extra: Extra,
 }
 
 /// What a membership change did, for the caller to notify the members concerned.

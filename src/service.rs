@@ -18,9 +18,13 @@ use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::{Alias, ConversationName, JoinCode, PhoneNumber};
 use crate::model::{
-    Ban, Conversation, Member, MembershipChange, Message, MessageKind, SystemEvent,
+    Ban, Conversation, Extra, Member, MembershipChange, Message, MessageData, MessageKind, Quote,
+    SystemEvent, QUOTE_CHARS,
 };
-use crate::storage::{both, ConversationRow, MemberEntry, MemberRow, Read, Stats, Storage, Write};
+use crate::storage::{
+    both, ConversationRow, MemberEntry, MemberRow, MessageRow, NewMessage, Read, Stats, Storage,
+    Write,
+};
 
 /// Limits a server owner can configure (`config.lua`); enforced here, on the server.
 #[derive(Debug, Clone)]
@@ -36,7 +40,15 @@ pub struct Limits {
     pub max_list: u32,
     /// Bans kept per conversation; a ban beyond it is refused (`forbidden`) until one is lifted.
     pub max_bans: u32,
+    /// Seconds after sending during which the sender may edit a text message.
+    pub edit_window_seconds: u32,
+    /// Hosts an image's https URL may name (lower-case; compared case-insensitively).
+    pub image_hosts: Vec<String>,
 }
+
+/// The image hosts allowed when the owner configured none (lua/config.lua lists the same).
+pub const DEFAULT_IMAGE_HOSTS: [&str; 3] =
+    ["i.imgur.com", "cdn.discordapp.com", "media.discordapp.net"];
 
 impl Default for Limits {
     fn default() -> Self {
@@ -48,6 +60,8 @@ impl Default for Limits {
             max_page_size: 100,
             max_list: 200,
             max_bans: 200,
+            edit_window_seconds: 300,
+            image_hosts: DEFAULT_IMAGE_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
         }
     }
 }
@@ -473,38 +487,7 @@ impl<S: Storage> Service<S> {
         text: &str,
         now: i64,
     ) -> Result<(Message, Vec<Member>)> {
-        let content = crate::input::message_text(text, self.limits.max_message_chars)?;
-        let change = async |tx: &S::Write<'_>| {
-            tx.lock_conversation(id).await?;
-            let phone = member_of_existing(tx, id, number).await?;
-            let alias = tx.alias_of(id, phone).await?;
-            let message_id = tx
-                .insert_message(
-                    id,
-                    Some(phone),
-                    alias.as_deref(),
-                    MessageKind::Text,
-                    None,
-                    &content,
-                    now,
-                )
-                .await?;
-            tx.mark_read(id, phone, message_id).await?;
-            Ok((message_id, alias))
-        };
-        let answer = async |tx: &S::Read<'_>, (message_id, alias): &(MessageId, Option<String>)| {
-            let message = Message {
-                id: *message_id,
-                sender: Some(number.as_str().to_owned()),
-                sender_alias: alias.clone(),
-                content: content.clone(),
-                kind: MessageKind::Text,
-                event: None,
-                created_at: now,
-            };
-            Ok((message, member_list(tx, id).await?))
-        };
-        self.storage.write_then_read(change, answer).await
+        self.send(number, id, Body::Text(text), None, now).await
     }
 
     /// One conversation as `number` sees it, with its latest page of messages.
@@ -720,6 +703,233 @@ impl<S: Storage> Service<S> {
     pub async fn integrity_check(&self) -> Result<String> {
         self.storage.read(async |tx| tx.integrity_check().await).await
     }
+}
+
+// --- messages: kinds, replies, edits and deletions ----------------------------------------
+
+/// What a member posts, as the caller gave it (checked by [`Service::send`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'a> {
+    Text(&'a str),
+    /// An https URL on an allowed host.
+    Image(&'a str),
+    Location {
+        x: f64,
+        y: f64,
+        z: f64,
+        label: Option<&'a str>,
+    },
+}
+
+impl<S: Storage> Service<S> {
+    /// Posts a message of any kind, optionally answering `reply_to` (a message of the same
+    /// conversation that exists, is not a system message and is not deleted: otherwise
+    /// `invalid_argument`); returns it with the members to notify. The reply stores a quote of
+    /// the original (its sender's alias, its first characters) beside itself.
+    pub async fn send(
+        &mut self,
+        number: &PhoneNumber,
+        id: ConversationId,
+        body: Body<'_>,
+        reply_to: Option<MessageId>,
+        now: i64,
+    ) -> Result<(Message, Vec<Member>)> {
+        let (kind, content, data) = checked_body(body, &self.limits)?;
+        let change = async |tx: &S::Write<'_>| {
+            tx.lock_conversation(id).await?;
+            let phone = member_of_existing(tx, id, number).await?;
+            let original = async {
+                match reply_to {
+                    Some(original) => tx.message(id, original).await,
+                    None => Ok(None),
+                }
+            };
+            let (alias, original) = both(tx.alias_of(id, phone), original).await;
+            let (alias, original) = (alias?, original?);
+            let extra = Extra {
+                data: data.clone(),
+                reply_to: match reply_to {
+                    Some(_) => Some(quote(original)?),
+                    None => None,
+                },
+                ..Extra::default()
+            };
+            let new = NewMessage {
+                sender: Some(phone),
+                sender_alias: alias.as_deref(),
+                kind,
+                event: None,
+                content: &content,
+                reply_to,
+            };
+            let message_id =
+                tx.insert_full_message(id, &new, extra.to_stored().as_deref(), now).await?;
+            tx.mark_read(id, phone, message_id).await?;
+            Ok((message_id, alias, extra))
+        };
+        let answer =
+            async |tx: &S::Read<'_>,
+                   (message_id, alias, extra): &(MessageId, Option<String>, Extra)| {
+                let message = Message {
+                    id: *message_id,
+                    sender: Some(number.as_str().to_owned()),
+                    sender_alias: alias.clone(),
+                    content: content.clone(),
+                    kind,
+                    event: None,
+                    created_at: now,
+                    extra: extra.clone(),
+                };
+                Ok((message, member_list(tx, id).await?))
+            };
+        self.storage.write_then_read(change, answer).await
+    }
+
+    /// Deletes a message, leaving a tombstone (its id, sender and time, `deleted`): its text,
+    /// data and quote are overwritten, and so is its text in the quotes of replies to it. A
+    /// member deletes their own messages; the owner, a moderator and an admin anyone's; system
+    /// messages only an admin. Checks: `conversation_not_found`, `not_member`,
+    /// `invalid_argument` (no such message in the conversation), `forbidden`. Deleting a
+    /// tombstone again writes nothing. Returns the tombstone and the members to notify.
+    pub async fn delete_message(
+        &mut self,
+        actor: Actor<'_>,
+        id: ConversationId,
+        message: MessageId,
+        now: i64,
+    ) -> Result<(Message, Vec<Member>)> {
+        let change = async |tx: &S::Write<'_>| {
+            let actor_phone = async {
+                match actor {
+                    Actor::Member(number) => member_phone(tx, id, number).await.map(Some),
+                    Actor::Admin => Ok(None),
+                }
+            };
+            let (row, (phone, target)) =
+                both(existing_for_update(tx, id), both(actor_phone, tx.message(id, message))).await;
+            let (row, phone) = (row?, phone?);
+            let MessageRow { message: mut target, sender_id } =
+                target?.ok_or(Error::invalid("messageId"))?;
+            if let Some(phone) = phone {
+                let system = target.kind == MessageKind::System;
+                let own = sender_id == Some(phone) && !system;
+                if !own {
+                    let moderates = phone == row.owner_id
+                        || tx.member(id, phone).await?.is_some_and(|m| m.is_moderator);
+                    if system || !moderates {
+                        return Err(Error::Forbidden {
+                            reason: "only the sender, the owner or a moderator may delete this",
+                        });
+                    }
+                }
+            }
+            if target.extra.deleted_at.is_some() {
+                return Ok(target);
+            }
+            target.content.clear();
+            target.extra = Extra { deleted_at: Some(now), ..Extra::default() };
+            tx.rewrite_message(id, message, Some(""), target.extra.to_stored().as_deref()).await?;
+            for (reply, mut extra) in tx.replies_to(id, message).await? {
+                if let Some(quote) = extra.reply_to.as_mut() {
+                    quote.content.clear();
+                    quote.deleted = true;
+                }
+                tx.rewrite_message(id, reply, None, extra.to_stored().as_deref()).await?;
+            }
+            Ok(target)
+        };
+        let answer = async |tx: &S::Read<'_>, tombstone: &Message| {
+            Ok((tombstone.clone(), member_list(tx, id).await?))
+        };
+        self.storage.write_then_read(change, answer).await
+    }
+
+    /// The sender changes the text of their own text message, within
+    /// [`Limits::edit_window_seconds`] of sending it; the message is marked edited. Quotes of
+    /// it in replies keep the text that was answered. Checks: the text's rule, then
+    /// `conversation_not_found`, `not_member`, `invalid_argument` (no such message),
+    /// `forbidden` (another's message, not a text message, deleted, too late).
+    pub async fn edit_message(
+        &mut self,
+        number: &PhoneNumber,
+        id: ConversationId,
+        message: MessageId,
+        text: &str,
+        now: i64,
+    ) -> Result<(Message, Vec<Member>)> {
+        let content = crate::input::message_text(text, self.limits.max_message_chars)?;
+        let window = i64::from(self.limits.edit_window_seconds);
+        let change = async |tx: &S::Write<'_>| {
+            tx.lock_conversation(id).await?;
+            let phone = member_of_existing(tx, id, number).await?;
+            let MessageRow { message: mut target, sender_id } =
+                tx.message(id, message).await?.ok_or(Error::invalid("messageId"))?;
+            if sender_id != Some(phone) || target.kind != MessageKind::Text {
+                return Err(Error::Forbidden { reason: "only the sender may edit a text message" });
+            }
+            if target.extra.deleted_at.is_some() {
+                return Err(Error::Forbidden { reason: "the message was deleted" });
+            }
+            if now - target.created_at > window {
+                return Err(Error::Forbidden {
+                    reason: "the time to edit this message has passed",
+                });
+            }
+            target.content = content.clone();
+            target.extra.edited_at = Some(now);
+            let extra = target.extra.to_stored();
+            tx.rewrite_message(id, message, Some(&content), extra.as_deref()).await?;
+            Ok(target)
+        };
+        let answer = async |tx: &S::Read<'_>, edited: &Message| {
+            Ok((edited.clone(), member_list(tx, id).await?))
+        };
+        self.storage.write_then_read(change, answer).await
+    }
+}
+
+/// A message body checked against its rules and the owner's limits: its kind, its text ("" for
+/// an image or a location) and its data.
+fn checked_body(
+    body: Body<'_>,
+    limits: &Limits,
+) -> Result<(MessageKind, String, Option<MessageData>)> {
+    use crate::input::{coordinate, image_url, location_label, MAP_X, MAP_Y, MAP_Z};
+    Ok(match body {
+        Body::Text(text) => {
+            (MessageKind::Text, crate::input::message_text(text, limits.max_message_chars)?, None)
+        }
+        Body::Image(url) => {
+            let url = image_url(url, &limits.image_hosts)?;
+            (MessageKind::Image, String::new(), Some(MessageData::Image { url }))
+        }
+        Body::Location { x, y, z, label } => {
+            let data = MessageData::Location {
+                x: coordinate(x, MAP_X, "x")?,
+                y: coordinate(y, MAP_Y, "y")?,
+                z: coordinate(z, MAP_Z, "z")?,
+                label: label.map(location_label).transpose()?,
+            };
+            (MessageKind::Location, String::new(), Some(data))
+        }
+    })
+}
+
+/// The quote a reply stores of `original`: `invalid_argument` when there is no such message in
+/// the conversation, or it is a system message or a tombstone.
+fn quote(original: Option<MessageRow>) -> Result<Quote> {
+    let invalid = || Error::invalid("replyTo");
+    let original = original.ok_or_else(invalid)?.message;
+    if original.kind == MessageKind::System || original.extra.deleted_at.is_some() {
+        return Err(invalid());
+    }
+    Ok(Quote {
+        id: original.id,
+        sender_alias: original.sender_alias,
+        content: original.content.chars().take(QUOTE_CHARS).collect(),
+        kind: original.kind,
+        deleted: false,
+    })
 }
 
 // --- rules shared by the operations ------------------------------------------------------
@@ -978,6 +1188,7 @@ async fn system_message(
         kind: MessageKind::System,
         event: Some(event),
         created_at: now,
+        extra: Extra::default(),
     })
 }
 

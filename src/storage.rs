@@ -25,7 +25,7 @@ use std::task::{Context, Poll, Waker};
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
-use crate::model::{Ban, Message, MessageKind, SystemEvent};
+use crate::model::{Ban, Extra, Message, MessageKind, SystemEvent};
 use crate::transfer::{Cell, Sequences, Table};
 
 /// A conversation row with its owner's number resolved.
@@ -75,6 +75,13 @@ pub struct Listed {
     pub unread: i64,
 }
 
+/// A message as stored, with its sender's phone id (who may edit or delete it).
+#[derive(Debug, Clone)]
+pub struct MessageRow {
+    pub message: Message,
+    pub sender_id: Option<PhoneId>,
+}
+
 /// Counts and facts about a store, for `darkchat stats`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -86,6 +93,17 @@ pub struct Stats {
     pub schema_version: i64,
     /// Where the data lives (a file, or a database name).
     pub location: Option<String>,
+}
+
+/// The columns of a message being stored, but its extra and time.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMessage<'a> {
+    pub sender: Option<PhoneId>,
+    pub sender_alias: Option<&'a str>,
+    pub kind: MessageKind,
+    pub event: Option<SystemEvent>,
+    pub content: &'a str,
+    pub reply_to: Option<MessageId>,
 }
 
 /// What every transaction can read.
@@ -153,6 +171,14 @@ pub trait Read {
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Message>>;
+    /// Message `message` of conversation `id` (none when it is another conversation's).
+    async fn message(&self, id: ConversationId, message: MessageId) -> Result<Option<MessageRow>>;
+    /// The messages of `id` that answer `message`, with their extras.
+    async fn replies_to(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+    ) -> Result<Vec<(MessageId, Extra)>>;
     /// Messages after `after`, counted up to `cap`.
     async fn count_messages_after(
         &self,
@@ -231,8 +257,8 @@ pub trait Write: Read {
     async fn delete_member(&self, id: ConversationId, phone: PhoneId) -> Result<()>;
     /// Moves a member's read position forward (never back).
     async fn mark_read(&self, id: ConversationId, phone: PhoneId, up_to: MessageId) -> Result<()>;
-    /// Stores a message and makes it the conversation's newest (`updated_at` moves, and the
-    /// conversation keeps a copy for listings).
+    /// Stores a plain message (no reply, no extra): [`Write::insert_full_message`].
+    #[allow(clippy::too_many_arguments)]
     async fn insert_message(
         &self,
         id: ConversationId,
@@ -242,7 +268,28 @@ pub trait Write: Read {
         event: Option<SystemEvent>,
         content: &str,
         now: i64,
+    ) -> Result<MessageId> {
+        let new = NewMessage { sender, sender_alias, kind, event, content, reply_to: None };
+        self.insert_full_message(id, &new, None, now).await
+    }
+    /// Stores a message and makes it the conversation's newest (`updated_at` moves, and the
+    /// conversation keeps a copy for listings). `extra` is [`Extra::to_stored`].
+    async fn insert_full_message(
+        &self,
+        id: ConversationId,
+        message: &NewMessage<'_>,
+        extra: Option<&str>,
+        now: i64,
     ) -> Result<MessageId>;
+    /// Replaces a message's extra and, unless `None`, its content (an edit, a deletion, a quote
+    /// whose original went), and the conversation's copy of it when it is the newest.
+    async fn rewrite_message(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        content: Option<&str>,
+        extra: Option<&str>,
+    ) -> Result<()>;
     async fn insert_standalone_number(&self, license: &str, number: &str, now: i64) -> Result<()>;
     /// Inserts rows of `table` with their keys as given (a storage move).
     async fn import_rows(&self, table: &'static Table, rows: &[Vec<Cell>]) -> Result<()>;

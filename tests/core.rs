@@ -551,3 +551,61 @@ fn moderators_remove_ordinary_members_only_and_the_last_member_leaving_drops_the
         dc.store().connection().query_row("SELECT count(*) FROM bans", [], |r| r.get(0)).unwrap();
     assert_eq!(bans, 0, "bans go with their conversation");
 }
+
+/// A call through the one dispatch of the hosts, at time `now`.
+fn call(
+    dc: &mut Darkchat,
+    method: &str,
+    args: &[darkchat::api::Arg],
+    now: i64,
+) -> Result<(), String> {
+    darkchat::api::call(dc, method, args, now).map(|_| ()).map_err(|e| e.code().to_owned())
+}
+
+#[test]
+fn a_message_may_be_edited_within_the_window_only() {
+    use darkchat::api::Arg::{Int, Str};
+    let mut dc = core();
+    let owner = || Str("5550101".into());
+    let text = |t: &str| Str(t.into());
+    call(&mut dc, "create", &[owner(), text("Crew")], NOW).unwrap();
+    call(&mut dc, "send", &[owner(), Int(1), text("helo")], NOW).unwrap();
+    let edit = |dc: &mut Darkchat, at: i64| {
+        call(dc, "editMessage", &[owner(), Int(1), Int(1), text("hello")], at)
+    };
+    assert_eq!(edit(&mut dc, NOW + 300), Ok(()), "the last second of the default 300 s");
+    assert_eq!(edit(&mut dc, NOW + 301), Err("forbidden".into()));
+    let page = dc.messages_before(&n("5550101"), ConversationId(1), None, 10).unwrap();
+    assert_eq!((page[0].content.as_str(), page[0].extra.edited_at), ("hello", Some(NOW + 300)));
+
+    let limits = Limits { edit_window_seconds: 10, ..Limits::default() };
+    let mut short = Darkchat::new(Store::open_in_memory().unwrap(), limits, [7; 32]);
+    call(&mut short, "create", &[owner(), text("Crew")], NOW).unwrap();
+    call(&mut short, "send", &[owner(), Int(1), text("helo")], NOW).unwrap();
+    assert_eq!(edit(&mut short, NOW + 11), Err("forbidden".into()));
+    assert_eq!(edit(&mut short, NOW + 10), Ok(()));
+}
+
+#[test]
+fn deleting_overwrites_the_text_and_every_quote_of_it() {
+    use darkchat::api::Arg::{Int, Nil, Str};
+    let mut dc = core();
+    let s = |t: &str| Str(t.into());
+    call(&mut dc, "create", &[s("5550101"), s("Crew")], NOW).unwrap();
+    call(&mut dc, "send", &[s("5550101"), Int(1), s("the secret")], NOW).unwrap();
+    call(&mut dc, "send", &[s("5550101"), Int(1), s("quoting it"), Int(1)], NOW).unwrap();
+    call(&mut dc, "send", &[s("5550101"), Int(1), s("and again"), Int(1)], NOW).unwrap();
+    call(&mut dc, "deleteMessage", &[Nil, Int(1), Int(1)], NOW + 5).unwrap();
+    let page = dc.messages_before(&n("5550101"), ConversationId(1), None, 10).unwrap();
+    assert_eq!(page.len(), 3, "the tombstone keeps its place");
+    assert_eq!((page[0].content.as_str(), page[0].extra.deleted_at), ("", Some(NOW + 5)));
+    assert_eq!(page[0].created_at, NOW);
+    for reply in &page[1..] {
+        let quote = reply.extra.reply_to.as_ref().unwrap();
+        assert_eq!((quote.content.as_str(), quote.deleted), ("", true));
+    }
+    // Every stored cell of every message row, as the storage move reads them.
+    let rows = darkchat::api::call(&mut dc, "exportRows", &[s("messages"), Nil, Int(100)], NOW);
+    let rows = format!("{:?}", rows.unwrap());
+    assert!(rows.contains("quoting it") && !rows.contains("secret"), "{rows}");
+}

@@ -95,6 +95,24 @@ pub(super) fn optional_message_id(value: &Arg, what: &'static str) -> Result<Opt
     }
 }
 
+/// A message id: a positive integer.
+pub(super) fn message_id(value: &Arg, what: &'static str) -> Result<MessageId> {
+    match value {
+        Arg::Nil => Err(Error::invalid(what)),
+        other => Ok(optional_message_id(other, what)?.ok_or(Error::invalid(what))?),
+    }
+}
+
+/// A number that may have a fraction (a coordinate): an integer or a float, NaN and the
+/// infinities included (the rule that reads it refuses those).
+pub(super) fn real(value: &Arg, what: &'static str) -> Result<f64> {
+    match *value {
+        Arg::Int(n) => Ok(n as f64),
+        Arg::Float(f) => Ok(f),
+        _ => Err(Error::invalid(what)),
+    }
+}
+
 pub(super) fn flag(value: &Arg, what: &'static str) -> Result<bool> {
     flag_or(value, what, false)
 }

@@ -26,7 +26,7 @@ use crate::darkchat::Darkchat;
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId};
 use crate::input::{self, Alias, ConversationName, JoinCode, PhoneNumber};
-use crate::service::{Actor, Limits, Service};
+use crate::service::{Actor, Body, Limits, Service};
 use crate::storage::{run_inline, Read, Storage, Write};
 use crate::transfer::{self, Cell, Table};
 
@@ -82,10 +82,14 @@ pub enum Method {
     Sequences,
     RaiseSequence,
     DeleteAllRows,
+    SendImage,
+    SendLocation,
+    DeleteMessage,
+    EditMessage,
 }
 
 impl Method {
-    pub const ALL: [Method; 33] = [
+    pub const ALL: [Method; 37] = [
         Method::Create,
         Method::Add,
         Method::Remove,
@@ -119,6 +123,10 @@ impl Method {
         Method::Sequences,
         Method::RaiseSequence,
         Method::DeleteAllRows,
+        Method::SendImage,
+        Method::SendLocation,
+        Method::DeleteMessage,
+        Method::EditMessage,
     ];
 
     pub fn name(self) -> &'static str {
@@ -156,6 +164,10 @@ impl Method {
             Method::Sequences => "sequences",
             Method::RaiseSequence => "raiseSequence",
             Method::DeleteAllRows => "deleteAllRows",
+            Method::SendImage => "sendImage",
+            Method::SendLocation => "sendLocation",
+            Method::DeleteMessage => "deleteMessage",
+            Method::EditMessage => "editMessage",
         }
     }
 
@@ -193,6 +205,34 @@ pub enum Request {
     Send {
         number: PhoneNumber,
         id: ConversationId,
+        text: String,
+        reply_to: Option<MessageId>,
+    },
+    SendImage {
+        number: PhoneNumber,
+        id: ConversationId,
+        url: String,
+        reply_to: Option<MessageId>,
+    },
+    SendLocation {
+        number: PhoneNumber,
+        id: ConversationId,
+        x: f64,
+        y: f64,
+        z: f64,
+        label: Option<String>,
+        reply_to: Option<MessageId>,
+    },
+    /// `actor` `None` is a server admin (the console's `purge`).
+    DeleteMessage {
+        actor: Option<PhoneNumber>,
+        id: ConversationId,
+        message: MessageId,
+    },
+    EditMessage {
+        number: PhoneNumber,
+        id: ConversationId,
+        message: MessageId,
         text: String,
     },
     Conversation {
@@ -283,7 +323,7 @@ pub enum Request {
     },
     Stats,
     IntegrityCheck,
-    /// `create`, `join` or `send` run in full and rolled back: the same answer as the real
+    /// `create`, `join`, a send of any kind or an edit run in full and rolled back: the same answer as the real
     /// call, nothing stored (what veto hooks are shown; see [`Storage::set_rehearsing`]).
     Rehearse(Box<Request>),
     // Moving a whole store between storages (`darkchat migrate-storage`, run by js/host.js for
@@ -343,6 +383,36 @@ impl Request {
                 number: phone_number(arg(0))?,
                 id: conversation_id(arg(1))?,
                 text: message_text(arg(2), limits)?.to_owned(),
+                reply_to: optional_message_id(arg(3), "replyTo")?,
+            },
+            Method::SendImage => Request::SendImage {
+                number: phone_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                url: short_string(arg(2), "url")?.to_owned(),
+                reply_to: optional_message_id(arg(3), "replyTo")?,
+            },
+            Method::SendLocation => Request::SendLocation {
+                number: phone_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                x: real(arg(2), "x")?,
+                y: real(arg(3), "y")?,
+                z: real(arg(4), "z")?,
+                label: match arg(5) {
+                    Arg::Nil => None,
+                    other => Some(short_string(other, "label")?.to_owned()),
+                },
+                reply_to: optional_message_id(arg(6), "replyTo")?,
+            },
+            Method::DeleteMessage => Request::DeleteMessage {
+                actor: optional_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                message: message_id(arg(2), "messageId")?,
+            },
+            Method::EditMessage => Request::EditMessage {
+                number: phone_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                message: message_id(arg(2), "messageId")?,
+                text: message_text(arg(3), limits)?.to_owned(),
             },
             Method::Conversation => {
                 let id = conversation_id(arg(1))?;
@@ -437,6 +507,9 @@ impl Request {
                     "create" => Method::Create,
                     "join" => Method::Join,
                     "send" => Method::Send,
+                    "sendImage" => Method::SendImage,
+                    "sendLocation" => Method::SendLocation,
+                    "editMessage" => Method::EditMessage,
                     _ => return Err(Error::invalid("action")),
                 };
                 let rest = args.get(1..).unwrap_or_default();
@@ -520,9 +593,29 @@ pub async fn execute<S: Storage>(
             let (conv, joined) = service.join_by_code(&number, &code, alias.as_ref(), now).await?;
             vec![conversation(conv), change(joined)]
         }
-        Request::Send { number, id, text } => {
-            let (sent, members) = service.send_message(&number, id, &text, now).await?;
+        Request::Send { number, id, text, reply_to } => {
+            let (sent, members) =
+                service.send(&number, id, Body::Text(&text), reply_to, now).await?;
             with_members(message(sent), members)
+        }
+        Request::SendImage { number, id, url, reply_to } => {
+            let (sent, members) =
+                service.send(&number, id, Body::Image(&url), reply_to, now).await?;
+            with_members(message(sent), members)
+        }
+        Request::SendLocation { number, id, x, y, z, label, reply_to } => {
+            let body = Body::Location { x, y, z, label: label.as_deref() };
+            let (sent, members) = service.send(&number, id, body, reply_to, now).await?;
+            with_members(message(sent), members)
+        }
+        Request::DeleteMessage { actor, id, message: target } => {
+            let (tombstone, members) =
+                service.delete_message(as_actor(&actor), id, target, now).await?;
+            with_members(message(tombstone), members)
+        }
+        Request::EditMessage { number, id, message: target, text } => {
+            let (edited, members) = service.edit_message(&number, id, target, &text, now).await?;
+            with_members(message(edited), members)
         }
         Request::Conversation { viewer: None, id } => {
             vec![conversation(service.conversation_for_admin(id).await?)]
@@ -656,7 +749,20 @@ pub fn limits(get: impl Fn(&'static str) -> Arg) -> Result<Limits> {
     read("maxPageSize", &mut limits.max_page_size)?;
     read("maxList", &mut limits.max_list)?;
     read("maxBans", &mut limits.max_bans)?;
+    read("editWindowSeconds", &mut limits.edit_window_seconds)?;
     limits.max_message_chars = message_chars as usize;
+    match get("imageHosts") {
+        Arg::Nil => {}
+        Arg::Str(list) => {
+            // Host names separated by commas or spaces (lua/core.lua joins the configured list).
+            limits.image_hosts = list
+                .split([',', ' '])
+                .filter(|h| !h.is_empty())
+                .map(str::to_ascii_lowercase)
+                .collect();
+        }
+        _ => return Err(Error::invalid("imageHosts")),
+    }
     Ok(limits)
 }
 

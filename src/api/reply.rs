@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 use std::ffi::CStr;
 
-use crate::model::{Ban, Conversation, Member, MembershipChange, Message, SystemEvent};
+use crate::model::{
+    Ban, Conversation, Member, MembershipChange, Message, MessageData, Quote, SystemEvent,
+};
 use crate::storage::Stats;
 
 /// A reply value. `Null` fields of an object are left out by every host (Lua: absent key).
@@ -13,6 +15,8 @@ pub enum Reply {
     Null,
     Bool(bool),
     Int(i64),
+    /// A number with a fraction (a location's coordinates).
+    Float(f64),
     /// Borrowed when the text is fixed (a message's type, its event): no copy per message.
     Str(Cow<'static, str>),
     Array(Vec<Reply>),
@@ -111,6 +115,43 @@ pub(super) fn message(m: Message) -> Reply {
         (c"type", str(m.kind.as_str())),
         (c"event", optional_str(m.event.map(SystemEvent::as_str))),
         (c"createdAt", Reply::Int(m.created_at)),
+        // The fields a message gained with kinds, replies, edits and deletions: absent on a
+        // message that has none of them, so older messages read exactly as before.
+        (c"data", m.extra.data.map_or(Reply::Null, data)),
+        (c"replyTo", m.extra.reply_to.map_or(Reply::Null, quote)),
+        (c"edited", flag(m.extra.edited_at.is_some())),
+        (c"deleted", flag(m.extra.deleted_at.is_some())),
+    ])
+}
+
+/// `true`, or absent.
+fn flag(on: bool) -> Reply {
+    if on {
+        Reply::Bool(true)
+    } else {
+        Reply::Null
+    }
+}
+
+fn data(d: MessageData) -> Reply {
+    match d {
+        MessageData::Image { url } => Reply::Object(vec![(c"url", str(url))]),
+        MessageData::Location { x, y, z, label } => Reply::Object(vec![
+            (c"x", Reply::Float(x)),
+            (c"y", Reply::Float(y)),
+            (c"z", Reply::Float(z)),
+            (c"label", optional_str(label)),
+        ]),
+    }
+}
+
+fn quote(q: Quote) -> Reply {
+    Reply::Object(vec![
+        (c"id", Reply::Int(q.id.get())),
+        (c"senderAlias", optional_str(q.sender_alias)),
+        (c"content", str(q.content)),
+        (c"type", str(q.kind.as_str())),
+        (c"deleted", flag(q.deleted)),
     ])
 }
 

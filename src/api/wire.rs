@@ -47,6 +47,7 @@ impl serde::Serialize for Reply {
             Reply::Null => s.serialize_unit(),
             Reply::Bool(b) => s.serialize_bool(*b),
             Reply::Int(n) => s.serialize_i64(*n),
+            Reply::Float(f) => s.serialize_f64(*f),
             Reply::Str(text) => s.serialize_str(text),
             Reply::Array(items) => s.collect_seq(items),
             Reply::Object(fields) => {

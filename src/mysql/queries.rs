@@ -12,8 +12,10 @@ use super::link::{Link, Outcome, Shared, Value};
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
-use crate::model::{Ban, Message, MessageKind, SystemEvent};
-use crate::storage::{ConversationRow, Listed, MemberEntry, MemberRow, Read, Stats, Write};
+use crate::model::{Ban, Extra, Message, MessageKind, SystemEvent};
+use crate::storage::{
+    ConversationRow, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Read, Stats, Write,
+};
 use crate::transfer::{self, Cell, Sequences, Table};
 
 /// The columns [`conversation_row`] reads, owner's number included.
@@ -21,7 +23,7 @@ macro_rules! conversation_columns {
     () => {
         "c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, c.created_at, \
          c.updated_at, c.last_message_id, c.last_sender, c.last_kind, c.last_event, \
-         c.last_content, c.last_created_at, c.last_sender_alias"
+         c.last_content, c.last_created_at, c.last_sender_alias, c.last_extra"
     };
 }
 
@@ -163,6 +165,7 @@ fn conversation_row(c: &mut Columns) -> Result<ConversationRow> {
     let content = c.optional_text()?;
     let last_created_at = c.optional_int()?;
     let sender_alias = c.optional_text()?;
+    let extra = c.optional_text()?;
     let last_message = match kind {
         Some(kind) if last_message_id != MessageId::NONE => Some(Message {
             id: last_message_id,
@@ -172,6 +175,7 @@ fn conversation_row(c: &mut Columns) -> Result<ConversationRow> {
             event: event.as_deref().and_then(SystemEvent::parse),
             content: content.unwrap_or_default(),
             created_at: last_created_at.unwrap_or(updated_at),
+            extra: Extra::from_stored(extra.as_deref()),
         }),
         _ => None,
     };
@@ -188,6 +192,23 @@ fn conversation_row(c: &mut Columns) -> Result<ConversationRow> {
         last_message_id,
         last_message,
     })
+}
+
+/// A row of `m.id, p.number, m.sender_alias, m.content, m.kind, m.event, m.created_at,
+/// m.extra, m.sender_id`.
+fn message_row(row: Vec<Value>) -> Result<MessageRow> {
+    let mut c = Columns::of(row);
+    let message = Message {
+        id: MessageId(c.int()?),
+        sender: c.optional_text()?,
+        sender_alias: c.optional_text()?,
+        content: c.text()?,
+        kind: MessageKind::parse(&c.text()?),
+        event: c.optional_text()?.as_deref().and_then(SystemEvent::parse),
+        created_at: c.int()?,
+        extra: Extra::from_stored(c.optional_text()?.as_deref()),
+    };
+    Ok(MessageRow { message, sender_id: c.optional_int()?.map(PhoneId) })
 }
 
 fn member_entry(c: &mut Columns) -> Result<MemberEntry> {
@@ -538,7 +559,8 @@ impl Queries {
     ) -> Result<Vec<Message>> {
         let rows = self
             .rows(
-                "SELECT m.id, p.number, m.sender_alias, m.content, m.kind, m.event, m.created_at \
+                "SELECT m.id, p.number, m.sender_alias, m.content, m.kind, m.event, m.created_at, \
+                 m.extra, m.sender_id \
                  FROM darkchat_messages m LEFT JOIN darkchat_phones p ON p.id = m.sender_id \
                  WHERE m.conversation_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?",
                 vec![id.get().into(), before.map_or(i64::MAX, MessageId::get).into(), limit.into()],
@@ -546,21 +568,42 @@ impl Queries {
             .await?;
         let mut messages = rows
             .into_iter()
-            .map(|row| {
-                let mut c = Columns::of(row);
-                Ok(Message {
-                    id: MessageId(c.int()?),
-                    sender: c.optional_text()?,
-                    sender_alias: c.optional_text()?,
-                    content: c.text()?,
-                    kind: MessageKind::parse(&c.text()?),
-                    event: c.optional_text()?.as_deref().and_then(SystemEvent::parse),
-                    created_at: c.int()?,
-                })
-            })
+            .map(|row| Ok(message_row(row)?.message))
             .collect::<Result<Vec<_>>>()?;
         messages.reverse();
         Ok(messages)
+    }
+
+    async fn message(&self, id: ConversationId, message: MessageId) -> Result<Option<MessageRow>> {
+        let rows = self
+            .rows(
+                "SELECT m.id, p.number, m.sender_alias, m.content, m.kind, m.event, m.created_at, \
+                 m.extra, m.sender_id \
+                 FROM darkchat_messages m LEFT JOIN darkchat_phones p ON p.id = m.sender_id \
+                 WHERE m.conversation_id = ? AND m.id = ?",
+                vec![id.get().into(), message.get().into()],
+            )
+            .await?;
+        rows.into_iter().next().map(message_row).transpose()
+    }
+
+    async fn replies_to(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+    ) -> Result<Vec<(MessageId, Extra)>> {
+        let rows = self
+            .rows(
+                "SELECT id, extra FROM darkchat_messages WHERE reply_to = ? AND conversation_id = ?",
+                vec![message.get().into(), id.get().into()],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let mut c = Columns::of(row);
+                Ok((MessageId(c.int()?), Extra::from_stored(c.optional_text()?.as_deref())))
+            })
+            .collect()
     }
 
     async fn count_messages_after(
@@ -833,6 +876,20 @@ macro_rules! read_through {
             ) -> Result<Vec<Message>> {
                 self.0.messages_before(id, before, limit).await
             }
+            async fn message(
+                &self,
+                id: ConversationId,
+                message: MessageId,
+            ) -> Result<Option<MessageRow>> {
+                self.0.message(id, message).await
+            }
+            async fn replies_to(
+                &self,
+                id: ConversationId,
+                message: MessageId,
+            ) -> Result<Vec<(MessageId, Extra)>> {
+                self.0.replies_to(id, message).await
+            }
             async fn count_messages_after(
                 &self,
                 id: ConversationId,
@@ -1052,32 +1109,30 @@ impl Write for WriteTx {
 
     /// The insert is waited for (its id is the answer); the conversation's copy of its newest
     /// message is queued behind it.
-    async fn insert_message(
+    async fn insert_full_message(
         &self,
         id: ConversationId,
-        sender: Option<PhoneId>,
-        sender_alias: Option<&str>,
-        kind: MessageKind,
-        event: Option<SystemEvent>,
-        content: &str,
+        new: &NewMessage<'_>,
+        extra: Option<&str>,
         now: i64,
     ) -> Result<MessageId> {
         let link = &self.0.link;
-        let sender = sender.map(PhoneId::get);
-        let event = event.map(SystemEvent::as_str);
+        let sender = new.sender.map(PhoneId::get);
+        let event = new.event.map(SystemEvent::as_str);
         let insert = Link::run(
             link,
-            "INSERT INTO darkchat_messages \
-             (conversation_id, sender_id, kind, event, content, created_at, sender_alias) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO darkchat_messages (conversation_id, sender_id, kind, event, content, \
+             created_at, sender_alias, reply_to, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 id.get().into(),
                 sender.into(),
-                kind.as_str().into(),
+                new.kind.as_str().into(),
                 event.into(),
-                content.into(),
+                new.content.into(),
                 now.into(),
-                sender_alias.into(),
+                new.sender_alias.into(),
+                new.reply_to.map(MessageId::get).into(),
+                extra.into(),
             ],
         );
         let message = MessageId(inserted(insert.await?)?);
@@ -1085,21 +1140,42 @@ impl Write for WriteTx {
             link,
             "UPDATE darkchat_conversations SET last_message_id = ?, updated_at = GREATEST(updated_at, ?), \
              last_sender = (SELECT number FROM darkchat_phones WHERE id = ?), last_kind = ?, \
-             last_event = ?, last_content = ?, last_created_at = ?, last_sender_alias = ? \
-             WHERE id = ?",
+             last_event = ?, last_content = ?, last_created_at = ?, last_sender_alias = ?, \
+             last_extra = ? WHERE id = ?",
             vec![
                 message.get().into(),
                 now.into(),
                 sender.into(),
-                kind.as_str().into(),
+                new.kind.as_str().into(),
                 event.into(),
-                content.into(),
+                new.content.into(),
                 now.into(),
-                sender_alias.into(),
+                new.sender_alias.into(),
+                extra.into(),
                 id.get().into(),
             ],
         );
         Ok(message)
+    }
+
+    async fn rewrite_message(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        content: Option<&str>,
+        extra: Option<&str>,
+    ) -> Result<()> {
+        self.0.defer(
+            "UPDATE darkchat_messages SET content = COALESCE(?, content), extra = ? \
+             WHERE conversation_id = ? AND id = ?",
+            vec![content.into(), extra.into(), id.get().into(), message.get().into()],
+        );
+        self.0.defer(
+            "UPDATE darkchat_conversations SET last_content = COALESCE(?, last_content), last_extra = ? \
+             WHERE id = ? AND last_message_id = ?",
+            vec![content.into(), extra.into(), id.get().into(), message.get().into()],
+        );
+        Ok(())
     }
 
     async fn insert_standalone_number(&self, license: &str, number: &str, now: i64) -> Result<()> {

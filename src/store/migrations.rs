@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_read_paths.sql", include_str!("../../migrations/0002_read_paths.sql")),
     ("0003_unread_index.sql", include_str!("../../migrations/0003_unread_index.sql")),
     ("0004_anonymity.sql", include_str!("../../migrations/0004_anonymity.sql")),
+    ("0005_message_features.sql", include_str!("../../migrations/0005_message_features.sql")),
 ];
 
 /// The steps that rewrite or index the messages table, by file name, with what they do: on a
@@ -35,6 +36,10 @@ pub const LONG_STEPS: &[(&str, &str)] = &[
     (
         "0004_anonymity.sql",
         "giving members aliases and rewriting messages to name them (0004_anonymity)",
+    ),
+    (
+        "0005_message_features.sql",
+        "rebuilding messages for replies, deletion, images and locations (0005_message_features)",
     ),
 ];
 
@@ -304,5 +309,67 @@ mod tests {
         let last: String =
             conn.query_row("SELECT last_content FROM conversations", [], |r| r.get(0)).unwrap();
         assert_eq!(last, "Former member left");
+    }
+
+    /// 0005 rebuilds the messages table: every row keeps its id and columns, the AUTOINCREMENT
+    /// mark survives (an id handed out before, even of a deleted message, is never reused), the
+    /// new kinds are allowed and the indexes are there again.
+    #[test]
+    fn the_messages_rebuild_keeps_rows_ids_and_the_high_water_mark() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO phones VALUES (1, '5550101');
+             INSERT INTO conversations (id, name, created_by, owner_id, join_code, created_at,
+                 updated_at, last_message_id) VALUES (1, 'A', 1, 1, 'AAAA', 1, 1, 2);
+             INSERT INTO messages (id, conversation_id, sender_id, kind, event, content,
+                 created_at, sender_alias)
+                 VALUES (1, 1, 1, 'system', 'joined', 'Ace joined', 1, 'Ace'),
+                        (2, 1, 1, 'text', NULL, 'hello', 2, 'Ace'),
+                        (9, 1, 1, 'text', NULL, 'gone soon', 3, 'Ace');
+             DELETE FROM messages WHERE id = 9;",
+        )
+        .unwrap();
+        let before: Vec<(i64, String, String)> = rows(&conn);
+        assert_eq!(migrate(&mut conn).unwrap(), MIGRATIONS.len() - 4);
+        assert_eq!(rows(&conn), before);
+        conn.execute(
+            "INSERT INTO messages (conversation_id, sender_id, kind, content, created_at, extra)
+                 VALUES (1, 1, 'image', '', 4, '{}')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(conn.last_insert_rowid(), 10, "ids continue above the deleted 9");
+        let bad = conn.execute(
+            "INSERT INTO messages (conversation_id, kind, content, created_at) VALUES (1, 'x', '', 5)",
+            [],
+        );
+        assert!(bad.is_err(), "the kind check still holds");
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(indexes, ["messages_page", "messages_replies", "messages_unread"]);
+        let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(check, "ok");
+        let fk: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 0);
+
+        fn rows(conn: &Connection) -> Vec<(i64, String, String)> {
+            conn.prepare("SELECT id, kind, content FROM messages ORDER BY id")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+        }
     }
 }

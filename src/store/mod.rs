@@ -224,6 +224,10 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // A deleted message's text (and anything else deleted or overwritten) is zeroed in the
+        // pages that held it, where that costs no extra write: "deleted" means gone from the
+        // file, not left in free space (the log's older frames go when it restarts).
+        conn.pragma_update(None, "secure_delete", "FAST")?;
         Ok(())
     }
 
@@ -559,6 +563,35 @@ mod tests {
 
     fn phones(store: &Store) -> i64 {
         run_inline(store.read(async |tx| tx.stats().await)).unwrap().phones
+    }
+
+    /// Text overwritten in place (a deleted message) leaves no copy in the page's free space:
+    /// without `secure_delete` SQLite keeps the old bytes of a row that shrank or moved.
+    #[test]
+    fn overwritten_text_is_zeroed_in_the_file() {
+        let dir = crate::scratch::Scratch::new("secure-delete");
+        let path = dir.join("darkchat.db");
+        let store = Store::open(&path).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO phones VALUES (1, '5550101');
+                 INSERT INTO conversations (id, name, created_by, owner_id, join_code, created_at,
+                     updated_at) VALUES (1, 'A', 1, 1, 'AAAA', 1, 1);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+                 INSERT INTO messages (id, conversation_id, sender_id, kind, content, created_at)
+                     SELECT i, 1, 1, 'text', 'row ' || i, 1 FROM n;
+                 BEGIN;
+                 UPDATE messages SET content = 'the vault code is 4-8-15-16' WHERE id = 20;
+                 UPDATE messages SET content = '' WHERE id = 20;
+                 COMMIT;",
+            )
+            .unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::fs::read(dir.join("darkchat.db-wal")).unwrap_or_default());
+        let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+        assert!(has(b"row 21"), "the file read holds the rows");
+        assert!(!has(b"vault code"), "the overwritten text is still in the file");
     }
 
     #[test]

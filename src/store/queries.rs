@@ -12,8 +12,10 @@ use super::numbers::NumberCache;
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
-use crate::model::{Ban, Message, MessageKind, SystemEvent};
-use crate::storage::{ConversationRow, Listed, MemberEntry, MemberRow, Stats};
+use crate::model::{Ban, Extra, Message, MessageKind, SystemEvent};
+use crate::storage::{
+    ConversationRow, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Stats,
+};
 use crate::transfer::{self, Cell, Sequences, Table};
 
 pub struct Tx<'c> {
@@ -29,7 +31,7 @@ macro_rules! conversation_columns {
     () => {
         "c.id, c.name, c.app_name, c.created_by, c.owner_id, c.join_code, c.created_at, \
          c.updated_at, c.last_message_id, c.last_sender, c.last_kind, c.last_event, \
-         c.last_content, c.last_created_at, c.last_sender_alias"
+         c.last_content, c.last_created_at, c.last_sender_alias, c.last_extra"
     };
 }
 
@@ -131,6 +133,7 @@ impl<'c> Tx<'c> {
                 event: optional_text(row, 11)?.and_then(SystemEvent::parse),
                 content: row.get(12)?,
                 created_at: row.get(13)?,
+                extra: Extra::from_stored(optional_text(row, 15)?),
             }),
             _ => None,
         };
@@ -553,48 +556,119 @@ impl<'c> Tx<'c> {
 
     /// Stores a message and makes it the conversation's newest: `updated_at` moves and the
     /// conversation keeps a copy of it for listings.
-    pub fn insert_message(
+    pub fn insert_full_message(
         &self,
         conversation: ConversationId,
-        sender: Option<PhoneId>,
-        sender_alias: Option<&str>,
-        kind: MessageKind,
-        event: Option<SystemEvent>,
-        content: &str,
+        new: &NewMessage<'_>,
+        extra: Option<&str>,
         now: i64,
     ) -> Result<MessageId> {
         let mut insert = self.conn.prepare_cached(
-            "INSERT INTO messages \
-             (conversation_id, sender_id, kind, event, content, created_at, sender_alias) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO messages (conversation_id, sender_id, kind, event, content, created_at, \
+             sender_alias, reply_to, extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
+        let (kind, event) = (new.kind.as_str(), new.event.map(SystemEvent::as_str));
         insert.execute(params![
             conversation,
-            sender,
-            kind.as_str(),
-            event.map(SystemEvent::as_str),
-            content,
+            new.sender,
+            kind,
+            event,
+            new.content,
             now,
-            sender_alias
+            new.sender_alias,
+            new.reply_to,
+            extra
         ])?;
         let id = MessageId(self.conn.last_insert_rowid());
         let mut touch = self.conn.prepare_cached(
             "UPDATE conversations SET last_message_id = ?2, updated_at = max(updated_at, ?3), \
              last_sender = (SELECT number FROM phones WHERE id = ?4), last_kind = ?5, \
-             last_event = ?6, last_content = ?7, last_created_at = ?3, last_sender_alias = ?8 \
-             WHERE id = ?1",
+             last_event = ?6, last_content = ?7, last_created_at = ?3, last_sender_alias = ?8, \
+             last_extra = ?9 WHERE id = ?1",
         )?;
         touch.execute(params![
             conversation,
             id,
             now,
-            sender,
-            kind.as_str(),
-            event.map(SystemEvent::as_str),
-            content,
-            sender_alias
+            new.sender,
+            kind,
+            event,
+            new.content,
+            new.sender_alias,
+            extra
         ])?;
         Ok(id)
+    }
+
+    /// Replaces a message's content and extra, and the conversation's copy when it is the
+    /// newest.
+    pub fn rewrite_message(
+        &self,
+        conversation: ConversationId,
+        message: MessageId,
+        content: Option<&str>,
+        extra: Option<&str>,
+    ) -> Result<()> {
+        let mut update = self.conn.prepare_cached(
+            "UPDATE messages SET content = coalesce(?3, content), extra = ?4 \
+             WHERE conversation_id = ?1 AND id = ?2",
+        )?;
+        update.execute(params![conversation, message, content, extra])?;
+        let mut copy = self.conn.prepare_cached(
+            "UPDATE conversations SET last_content = coalesce(?3, last_content), last_extra = ?4 \
+             WHERE id = ?1 AND last_message_id = ?2",
+        )?;
+        copy.execute(params![conversation, message, content, extra])?;
+        Ok(())
+    }
+
+    /// Message `message` of `conversation` (none when it belongs to another).
+    pub fn message(
+        &self,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> Result<Option<MessageRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, sender_id, content, kind, event, created_at, sender_alias, extra \
+             FROM messages WHERE conversation_id = ?1 AND id = ?2",
+        )?;
+        let mut rows = stmt.query(params![conversation, message])?;
+        let Some(row) = rows.next()? else { return Ok(None) };
+        let sender_id: Option<PhoneId> = row.get(1)?;
+        Ok(Some(MessageRow { message: self.message_row(row)?, sender_id }))
+    }
+
+    /// The messages of `conversation` answering `message`, with their extras.
+    pub fn replies_to(
+        &self,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> Result<Vec<(MessageId, Extra)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, extra FROM messages WHERE reply_to = ?2 AND conversation_id = ?1",
+        )?;
+        let rows = stmt.query_map(params![conversation, message], |r| {
+            Ok((r.get::<_, MessageId>(0)?, Extra::from_stored(optional_text(r, 1)?)))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A row of `id, sender_id, content, kind, event, created_at, sender_alias, extra`.
+    fn message_row(&self, row: &Row<'_>) -> Result<Message> {
+        let sender = match row.get::<_, Option<PhoneId>>(1)? {
+            Some(phone) => Some(self.number_of(phone)?),
+            None => None,
+        };
+        Ok(Message {
+            id: row.get(0)?,
+            sender,
+            sender_alias: row.get(6)?,
+            content: row.get(2)?,
+            kind: MessageKind::parse(optional_text(row, 3)?.unwrap_or_default()),
+            event: optional_text(row, 4)?.and_then(SystemEvent::parse),
+            created_at: row.get(5)?,
+            extra: Extra::from_stored(optional_text(row, 7)?),
+        })
     }
 
     /// Up to `limit` messages older than `before` (all newest when `before` is None),
@@ -606,26 +680,14 @@ impl<'c> Tx<'c> {
         limit: u32,
     ) -> Result<Vec<Message>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, sender_id, content, kind, event, created_at, sender_alias FROM messages \
-             WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+            "SELECT id, sender_id, content, kind, event, created_at, sender_alias, extra \
+             FROM messages WHERE conversation_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
         )?;
         let mut rows =
             stmt.query(params![conversation, before.map_or(i64::MAX, MessageId::get), limit])?;
         let mut messages = Vec::with_capacity(limit as usize);
         while let Some(row) = rows.next()? {
-            let sender = match row.get::<_, Option<PhoneId>>(1)? {
-                Some(phone) => Some(self.number_of(phone)?),
-                None => None,
-            };
-            messages.push(Message {
-                id: row.get(0)?,
-                sender,
-                sender_alias: row.get(6)?,
-                content: row.get(2)?,
-                kind: MessageKind::parse(optional_text(row, 3)?.unwrap_or_default()),
-                event: optional_text(row, 4)?.and_then(SystemEvent::parse),
-                created_at: row.get(5)?,
-            });
+            messages.push(self.message_row(row)?);
         }
         messages.reverse();
         Ok(messages)

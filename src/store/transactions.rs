@@ -8,9 +8,10 @@
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
-use crate::model::{Ban, Message, MessageKind, SystemEvent};
+use crate::model::{Ban, Extra, Message};
 use crate::storage::{
-    ConversationRow, Listed, MemberEntry, MemberRow, Read, Stats, Storage, Write,
+    ConversationRow, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Read, Stats, Storage,
+    Write,
 };
 use crate::transfer::{Cell, Sequences, Table};
 
@@ -154,6 +155,20 @@ macro_rules! read_through {
             ) -> Result<Vec<Message>> {
                 self.0.messages_before(id, before, limit)
             }
+            async fn message(
+                &self,
+                id: ConversationId,
+                message: MessageId,
+            ) -> Result<Option<MessageRow>> {
+                self.0.message(id, message)
+            }
+            async fn replies_to(
+                &self,
+                id: ConversationId,
+                message: MessageId,
+            ) -> Result<Vec<(MessageId, Extra)>> {
+                self.0.replies_to(id, message)
+            }
             async fn count_messages_after(
                 &self,
                 id: ConversationId,
@@ -269,17 +284,23 @@ impl Write for WriteTx<'_> {
     async fn mark_read(&self, id: ConversationId, phone: PhoneId, up_to: MessageId) -> Result<()> {
         self.0.mark_read(id, phone, up_to)
     }
-    async fn insert_message(
+    async fn insert_full_message(
         &self,
         id: ConversationId,
-        sender: Option<PhoneId>,
-        sender_alias: Option<&str>,
-        kind: MessageKind,
-        event: Option<SystemEvent>,
-        content: &str,
+        message: &NewMessage<'_>,
+        extra: Option<&str>,
         now: i64,
     ) -> Result<MessageId> {
-        self.0.insert_message(id, sender, sender_alias, kind, event, content, now)
+        self.0.insert_full_message(id, message, extra, now)
+    }
+    async fn rewrite_message(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        content: Option<&str>,
+        extra: Option<&str>,
+    ) -> Result<()> {
+        self.0.rewrite_message(id, message, content, extra)
     }
     async fn insert_standalone_number(&self, license: &str, number: &str, now: i64) -> Result<()> {
         self.0.insert_standalone_number(license, number, now)

@@ -251,7 +251,7 @@ T.test("hooks see only validated, authorised actions, with normalised values", f
   w:call("Darkchat_CreateConversationByNumber", 5550101, "  Spaced  ", "mine1")
   T.eq(seen, {
     { kind = "join", payload = { number = "5550102", joinCode = conv.joinCode, conversationId = conv.id } },
-    { kind = "send", payload = { number = "5550101", conversationId = conv.id, content = "hello" } },
+    { kind = "send", payload = { number = "5550101", conversationId = conv.id, content = "hello", type = "text" } },
     { kind = "create", payload = { number = "5550101", name = "Spaced", joinCode = "MINE1" } },
   })
   w:stop()

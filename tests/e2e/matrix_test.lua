@@ -137,6 +137,37 @@ function RULES.content(v)
   return true, t
 end
 
+--- An image URL: https on an allowed host (the fixture uses i.imgur.com), at most 512 bytes, no
+--- spaces, quotes, angle brackets or backslashes. No hostile value of the matrix is one.
+function RULES.url(v)
+  if type(v) == "string" and #v <= 512 and v:lower():find("^https://i%.imgur%.com[/?#]")
+      and not v:find("[%s%c\"<>\\^`{|}\128-\255]") then
+    return true, v
+  end
+  return false, IA
+end
+
+--- A coordinate: a finite number on the map (x ±4,500; y -4,500 to 8,500; z -500 to 2,000; the
+--- matrix's numbers are inside all three ranges or outside every one).
+function RULES.coordinate(v)
+  if math.type(v) == nil or v ~= v or v < -500 or v > 2000 then return false, IA end
+  return true, v + 0.0
+end
+
+--- A location's optional label: 1-64 characters after trimming, no control characters.
+function RULES.label(v)
+  if v == nil then return true, nil end
+  if not goodString(v) then return false, IA end
+  local t = trim(v)
+  local n = utf8.len(t)
+  if n == 0 or n > 64 or hasControl(t) then return false, IA end
+  return true, t
+end
+
+--- The message a reply answers: only the fixture's own message exists (none of the matrix's
+--- valid ids is one), so a valid id other than nil names no message.
+local function replyOutcome(id) return id == nil and "ok" or IA end
+
 -- The fixture ------------------------------------------------------------------------------
 -- Conversation A: owner 5550101 (player 1, alias Ace), member 5550102 (player 2, alias Bee),
 -- one message. Conversation B: owner 5550102, code ABCD12. Player 3 (5550103) is in neither.
@@ -182,7 +213,8 @@ end
 
 local function checkMessage(m, label)
   T.eq(math.type(m.id), "integer", label .. ": message id")
-  T.ok(m.type == "text" or m.type == "system", label .. ": message type " .. tostring(m.type))
+  local kinds = { text = true, system = true, image = true, location = true }
+  T.ok(kinds[m.type], label .. ": message type " .. tostring(m.type))
   T.eq(type(m.content), "string", label .. ": message content")
   T.eq(type(m.sender), "string", label .. ": message sender")
   T.eq(math.type(m.createdAt), "integer", label .. ": message time")
@@ -303,7 +335,8 @@ local EXPORTS = {
     args = { arg("code", const("ABCD12"), joinOutcome) },
     success = function(r, c, label) checkJoinedB(r.conversation, c.who, c.f, label) end },
   { name = "Darkchat_SendMessage", shape = "message", who = 1, stranger = "not_member", writes = true,
-    args = { arg("id", conv, "conversation_not_found"), arg("content", const("hi"), "ok") },
+    args = { arg("id", conv, "conversation_not_found"), arg("content", const("hi"), "ok"),
+      arg("optId", const(nil), replyOutcome) },
     success = function(r, c, label)
       checkMessage(r.message, label)
       T.eq({ r.message.type, r.message.sender, r.message.content }, { "text", c.who, c.v[3] }, label)
@@ -333,6 +366,32 @@ local EXPORTS = {
     args = { arg("id", conv, "conversation_not_found"), arg("number", const("5550102"), "not_member") } },
   { name = "Darkchat_KickFromConversation", shape = "boolean", who = 1, stranger = "not_member", writes = true,
     args = { arg("id", conv, "conversation_not_found"), arg("number", const("5550102"), "not_member") } },
+  { name = "Darkchat_SendImage", shape = "message", who = 1, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found"), arg("url", const("https://i.imgur.com/a.png"), "ok"),
+      arg("optId", const(nil), replyOutcome) },
+    success = function(r, _, label)
+      checkMessage(r.message, label)
+      T.eq({ r.message.type, r.message.content, r.message.data.url }, { "image", "", "https://i.imgur.com/a.png" }, label)
+    end },
+  { name = "Darkchat_SendLocation", shape = "message", who = 1, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found"), arg("coordinate", const(1.5), "ok"),
+      arg("coordinate", const(-2), "ok"), arg("coordinate", const(3), "ok"), arg("label", const(nil), "ok"),
+      arg("optId", const(nil), replyOutcome) },
+    success = function(r, c, label)
+      checkMessage(r.message, label)
+      T.eq(r.message.type, "location", label)
+      local d = r.message.data
+      T.eq({ d.x + 0.0, d.y + 0.0, d.z + 0.0, d.label }, { c.v[3], c.v[4], c.v[5], c.v[6] }, label)
+    end },
+  { name = "Darkchat_EditMessage", shape = "message", who = 1, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found"), arg("id", function(_, f) return f.m end, IA),
+      arg("content", const("hello again"), "ok") },
+    success = function(r, c, label)
+      checkMessage(r.message, label)
+      T.eq({ r.message.id, r.message.content, r.message.edited }, { c.f.m, c.v[4], true }, label)
+    end },
+  { name = "Darkchat_DeleteMessage", shape = "boolean", who = 1, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found"), arg("id", function(_, f) return f.m end, IA) } },
 }
 
 --- Expected answer for `value` in argument `a`: "ok" or a code.
@@ -510,7 +569,7 @@ local ACTIONS = {
   { "join", who = 3, writes = true, fields = { { "joinCode", arg("code", const("ABCD12"), joinOutcome) } },
     success = function(data, c, label) checkJoinedB(data, c.who, c.f, label) end },
   { "send", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
-    { "content", arg("content", const("hi"), "ok") } },
+    { "content", arg("content", const("hi"), "ok") }, { "replyTo", arg("optId", const(nil), replyOutcome) } },
     success = function(data, c, label)
       checkMessage(data, label)
       T.eq({ data.type, data.content }, { "text", c.p.content }, label)
@@ -558,6 +617,34 @@ local ACTIONS = {
     success = function(data, _, label) T.eq(data, {}, label) end },
   { "unban", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
     { "banId", arg("id", const(1), "not_member") } }, success = yes },
+  { "sendImage", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "url", arg("url", const("https://i.imgur.com/a.png"), "ok") }, { "replyTo", arg("optId", const(nil), replyOutcome) } },
+    success = function(data, c, label)
+      checkMessage(data, label)
+      T.eq({ data.type, data.data.url }, { "image", c.p.url }, label)
+      named(data.sender, c.who, label, "Ace")
+    end },
+  { "sendLocation", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "x", arg("coordinate", const(1.5), "ok") }, { "y", arg("coordinate", const(-2), "ok") },
+    { "z", arg("coordinate", const(3), "ok") }, { "label", arg("label", const(nil), "ok") },
+    { "replyTo", arg("optId", const(nil), replyOutcome) } },
+    success = function(data, c, label)
+      checkMessage(data, label)
+      local d = data.data
+      T.eq({ data.type, d.x + 0.0, d.y + 0.0, d.z + 0.0, d.label }, { "location", c.p.x, c.p.y, c.p.z, c.p.label }, label)
+    end },
+  { "editMessage", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "messageId", arg("id", function(_, f) return f.m end, IA) }, { "content", arg("content", const("hello again"), "ok") } },
+    success = function(data, c, label)
+      checkMessage(data, label)
+      T.eq({ data.id, data.content, data.edited }, { c.f.m, c.p.content, true }, label)
+    end },
+  { "deleteMessage", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "messageId", arg("id", function(_, f) return f.m end, IA) } },
+    success = function(data, c, label)
+      checkMessage(data, label)
+      T.eq({ data.id, data.content, data.deleted }, { c.f.m, "", true }, label)
+    end },
 }
 
 --- Sends one request as player `src` and returns the single response event's arguments.
@@ -774,6 +861,9 @@ local SUBCOMMANDS = {
       if word == "--yes" then return true end
       return false, "usage"
     end, "--yes", function(v) return v or "ok" end) } },
+  { "purge", writes = true, success = "purged message #", args = {
+    arg(idWord, "A", idOutcome),
+    arg(idWord, "M", function(id, f) return id == f.m and "ok" or IA end) } },
   { "stats", writes = false, success = "conversations", args = {
     arg(function(word) if word == nil then return true end return false, "usage" end, nil, "ok") } },
   { "backup", writes = false, check = checkBackup, args = {
@@ -819,6 +909,7 @@ T.test("every console subcommand, every argument position, every string shape", 
               local wd = other.default
               if i == position then wd = word end
               if wd == "A" then wd = tostring(f.a) end
+              if wd == "M" then wd = tostring(f.m) end
               if wd ~= nil then
                 if sub.quoteName and i == 2 then
                   wd = '"' .. wd .. '"'
