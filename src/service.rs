@@ -10,17 +10,23 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::error::{Error, Result};
+use crate::filter::Filter;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::{Alias, ConversationName, JoinCode, PhoneNumber};
 use crate::model::{
     Ban, Conversation, Member, MembershipChange, Message, MessageKind, SystemEvent,
 };
 use crate::storage::{both, ConversationRow, MemberEntry, MemberRow, Read, Stats, Storage, Write};
+
+pub mod staff;
+
+pub use staff::{ReportRequest, MAX_NOTE_CHARS};
 
 /// Limits a server owner can configure (`config.lua`); enforced here, on the server.
 #[derive(Debug, Clone)]
@@ -36,6 +42,12 @@ pub struct Limits {
     pub max_list: u32,
     /// Bans kept per conversation; a ban beyond it is refused (`forbidden`) until one is lifted.
     pub max_bans: u32,
+    /// Staff bans in force at once (`darkchat ban`); one beyond it is refused (`forbidden`).
+    pub max_staff_bans: u32,
+    /// Reports kept; a new one beyond it drops the oldest.
+    pub max_reports: u32,
+    /// The word filter of messages, names and aliases ([`crate::filter`]).
+    pub filter: Arc<Filter>,
 }
 
 impl Default for Limits {
@@ -48,6 +60,9 @@ impl Default for Limits {
             max_page_size: 100,
             max_list: 200,
             max_bans: 200,
+            max_staff_bans: 10_000,
+            max_reports: 1000,
+            filter: Arc::default(),
         }
     }
 }
@@ -124,6 +139,11 @@ impl<S: Storage> Service<S> {
         alias: Option<&Alias>,
         now: i64,
     ) -> Result<Conversation> {
+        self.filter_names(&[
+            Some(name.as_str()),
+            code.map(JoinCode::as_str),
+            alias.map(Alias::as_str),
+        ])?;
         let Service { storage, limits, rng } = self;
         let change = async |tx: &S::Write<'_>| {
             // The phone (held), its memberships and the chosen code, read side by side.
@@ -181,6 +201,7 @@ impl<S: Storage> Service<S> {
         alias: Option<&Alias>,
         now: i64,
     ) -> Result<MembershipChange> {
+        self.filter_names(&[alias.map(Alias::as_str)])?;
         let Service { storage, limits, rng } = self;
         let change = async |tx: &S::Write<'_>| {
             tx.lock_conversation(id).await?;
@@ -350,6 +371,7 @@ impl<S: Storage> Service<S> {
         alias: &Alias,
         now: i64,
     ) -> Result<(Message, Vec<Member>)> {
+        self.filter_names(&[Some(alias.as_str())])?;
         let change = async |tx: &S::Write<'_>| {
             tx.lock_conversation(id).await?;
             let phone = member_of_existing(tx, id, number).await?;
@@ -442,6 +464,7 @@ impl<S: Storage> Service<S> {
         alias: Option<&Alias>,
         now: i64,
     ) -> Result<(Conversation, MembershipChange)> {
+        self.filter_names(&[alias.map(Alias::as_str)])?;
         let Service { storage, limits, rng } = self;
         let change = async |tx: &S::Write<'_>| {
             let (id, phone) = both(
@@ -474,6 +497,7 @@ impl<S: Storage> Service<S> {
         now: i64,
     ) -> Result<(Message, Vec<Member>)> {
         let content = crate::input::message_text(text, self.limits.max_message_chars)?;
+        let content = self.filtered_content(content)?;
         let change = async |tx: &S::Write<'_>| {
             tx.lock_conversation(id).await?;
             let phone = member_of_existing(tx, id, number).await?;
@@ -604,6 +628,7 @@ impl<S: Storage> Service<S> {
         name: &ConversationName,
         now: i64,
     ) -> Result<(Message, Vec<Member>)> {
+        self.filter_names(&[Some(name.as_str())])?;
         let change = async |tx: &S::Write<'_>| {
             // An admin's rename has no subject: it was not done by any member.
             let Owned { actor: phone, actor_name, .. } = owned(tx, id, actor).await?;
