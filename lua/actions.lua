@@ -50,7 +50,7 @@ function Actions.send(number, conversationId, content)
   if not ok then return false, message, members end
   conversationId = idOf(conversationId)
   Notify.active(list, 'messageReceived', { conversationId = conversationId, message = Client.message(message) }, message.sender)
-  Notify.server('messageSent', { conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members })
+  Notify.server('messageSent', { conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members, content = message.content })
   return true, message
 end
 
@@ -154,4 +154,55 @@ end
 --- The members with their numbers, aliases and roles (for server scripts; a member's view).
 function Actions.members(number, conversationId)
   return Darkchat.call('members', number, conversationId)
+end
+
+-- Staff tools and reports -------------------------------------------------------------------
+-- Staff act as a server admin (the console, server scripts): no acting number.
+
+--- Bans `number` from Darkchat: `duration` '30m' | '12h' | '7d' | 'permanent' (or seconds;
+--- nil: permanent), `reason` optional. A second ban of a number replaces the first.
+function Actions.staffBan(number, duration, reason)
+  local ok, ban, detail = Darkchat.call('staffBan', number, duration, reason)
+  if not ok then return false, ban, detail end
+  Notify.server('staffBanned', { number = ban.number, reason = ban.reason, expiresAt = ban.expiresAt })
+  return true, ban
+end
+
+function Actions.staffUnban(number)
+  local ok, ban, detail = Darkchat.call('staffUnban', number)
+  if not ok then return false, ban, detail end
+  Notify.server('staffUnbanned', { number = ban.number })
+  return true, ban
+end
+
+function Actions.staffBans(limit)
+  return Darkchat.call('staffBans', limit)
+end
+
+--- A conversation's latest `limit` messages with senders' numbers and aliases (staff).
+function Actions.history(conversationId, limit)
+  return Darkchat.call('history', conversationId, limit)
+end
+
+--- A member reports a message of a conversation they are in; staff hear of it.
+function Actions.report(number, conversationId, messageId, reason)
+  local ok, report, detail = Darkchat.call('report', number, conversationId, messageId, reason)
+  if not ok then return false, report, detail end
+  Notify.server('messageReported', {
+    reportId = report.id, conversationId = report.conversationId, messageId = report.messageId,
+    reporter = report.reporter, reporterAlias = report.reporterAlias, sender = report.sender,
+    senderAlias = report.senderAlias, content = report.content, reason = report.reason,
+  })
+  return true, report
+end
+
+function Actions.reports(limit)
+  return Darkchat.call('reports', limit)
+end
+
+function Actions.dismissReport(reportId)
+  local ok, report, detail = Darkchat.call('dismissReport', reportId)
+  if not ok then return false, report, detail end
+  Notify.server('reportDismissed', { reportId = report.id, conversationId = report.conversationId })
+  return true, report
 end

@@ -112,13 +112,36 @@ local function wireArgs(...)
   return '[' .. table.concat(parts, ',') .. ']'
 end
 
+--- The word filter (Config.Filter) as the open options carry it: `{"words": [...], "mode": ...}`.
+local function wireFilter(filter)
+  if type(filter) ~= 'table' then return wireValue(filter) end
+  local words = {}
+  if type(filter.words) == 'table' then
+    for i, word in ipairs(filter.words) do words[i] = wireValue(word) end
+  end
+  local list = type(filter.words) == 'table' and ('[' .. table.concat(words, ',') .. ']') or wireValue(filter.words)
+  return ('{"words":%s,"mode":%s}'):format(list, wireValue(filter.mode))
+end
+
 local function wireLimits(limits)
   if type(limits) ~= 'table' then return 'null' end
   local parts = {}
   for key, value in pairs(limits) do
-    if type(key) == 'string' then parts[#parts + 1] = jsonString(key) .. ':' .. wireValue(value) end
+    if key == 'filter' then
+      parts[#parts + 1] = '"filter":' .. wireFilter(value)
+    elseif type(key) == 'string' then
+      parts[#parts + 1] = jsonString(key) .. ':' .. wireValue(value)
+    end
   end
   return '{' .. table.concat(parts, ',') .. '}'
+end
+
+--- The limits the core opens with: Config.Limits and the word filter (Config.Filter).
+local function openLimits()
+  local limits = {}
+  for key, value in pairs(Config.Limits) do limits[key] = value end
+  limits.filter = Config.Filter
+  return limits
 end
 
 --- A core object with the native handle's methods (`core:create(...)` → `true, ...` or
@@ -238,7 +261,7 @@ local function startMysql()
     return
   end
   local options = ('{"storage":"mysql","connection":%s,"limits":%s,"deadlineMs":%s}'):format(
-    wireValue(Darkchat.settings.mysqlConnection), wireLimits(Config.Limits), wireValue(Config.Mysql.deadlineMs))
+    wireValue(Darkchat.settings.mysqlConnection), wireLimits(openLimits()), wireValue(Config.Mysql.deadlineMs))
   local opened = serve(nil, 'open', options)
   if type(opened) == 'table' and opened.ok then
     path = 'MySQL ' .. tostring(opened.database)
@@ -259,14 +282,14 @@ end
 if Darkchat.settings.storage ~= 'sqlite' then
   -- started above, or refused
 elseif native then
-  local core, openError = native.open({ path = path, limits = Config.Limits, announce = Darkchat.log })
+  local core, openError = native.open({ path = path, limits = openLimits(), announce = Darkchat.log })
   start(core, openError, 'native', native.version, true)
 else
   local serve, wasmError = findWasm()
   if not serve then
     Darkchat.log(('core not started: %s; and %s'):format(nativeError, wasmError))
   else
-    local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(wireValue(path), wireLimits(Config.Limits)))
+    local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(wireValue(path), wireLimits(openLimits())))
     if type(opened) == 'table' and opened.ok then
       start(wasmCore(serve), nil, 'wasm', opened.version, false)
     else

@@ -35,7 +35,7 @@ function Notify.active(members, kind, payload, except)
 end
 
 --- Fires `17mov_Phone:darkchat:<name>` for other resources, after the change is stored.
----@param name string conversationCreated | memberAdded | memberRemoved | messageSent | conversationRenamed | conversationDeleted | ownerChanged | joinCodeChanged | aliasChanged | moderatorChanged | memberUnbanned
+---@param name string conversationCreated | memberAdded | memberRemoved | messageSent | conversationRenamed | conversationDeleted | ownerChanged | joinCodeChanged | aliasChanged | moderatorChanged | memberUnbanned | staffBanned | staffUnbanned | messageReported | reportDismissed
 ---@param payload table
 function Notify.server(name, payload)
   TriggerEvent('17mov_Phone:darkchat:' .. name, payload)

@@ -16,7 +16,8 @@
 //!   between every two letters of the match (`ba.d` and `he'll` do not spell `bad`, `hell`);
 //! - **whole words**: the character before and after a match may not be a letter or a digit,
 //!   so `ass` does not match `class` or `assume`. A `*` at the start or end of a listed word
-//!   lifts that side's rule: `bad*` matches `badly`, `*bad*` matches inside any word.
+//!   lifts that side's rule: `bad*` matches `badly`, `*bad*` matches inside any word, and the
+//!   match then runs to that end of the word (all of `badly` is masked).
 //!
 //! A listed word is 2 to 64 letters (any script) with an optional `*` at either end. In
 //! messages a match is refused (`forbidden`, nothing written) or masked (each character of the
@@ -266,8 +267,20 @@ impl Filter {
             let mut start = 0;
             while start < classes.len() {
                 match pattern.match_at(&classes, start) {
-                    Some(end) => {
-                        spans.push((start, end));
+                    Some(mut end) => {
+                        // An open side takes the rest of the word it continues into.
+                        let mut first = start;
+                        if pattern.open_start {
+                            while first > 0 && classes[first - 1].is_word() {
+                                first -= 1;
+                            }
+                        }
+                        if pattern.open_end {
+                            while classes.get(end + 1).is_some_and(|c| c.is_word()) {
+                                end += 1;
+                            }
+                        }
+                        spans.push((first, end));
                         start = end + 1;
                     }
                     None => start += 1,
@@ -397,11 +410,12 @@ mod tests {
     #[test]
     fn wildcards_open_a_side() {
         let f = filter(&["bad*", "*word"]);
-        assert_eq!(masked(&f, "badly"), "***ly");
+        assert_eq!(masked(&f, "badly"), "*****");
+        assert_eq!(masked(&f, "so b.a.dly"), "so *******");
         assert_eq!(masked(&f, "abad"), "abad");
-        assert_eq!(masked(&f, "swordfish password"), "swordfish pass****");
+        assert_eq!(masked(&f, "swordfish password"), "swordfish ********");
         let any = filter(&["*ass*"]);
-        assert_eq!(masked(&any, "class"), "cl***");
+        assert_eq!(masked(&any, "a classy one"), "a ****** one");
     }
 
     #[test]
