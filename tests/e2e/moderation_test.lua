@@ -43,7 +43,9 @@ end
 
 --- A world whose lua/config.lua went through `edit`, as a server owner would change it.
 local function configured(edit, players)
-  return World.new({ resourceDir = World.resourceWithConfig(edit), players = players or NUMBERS })
+  local dir = World.resourceWithConfig(edit)
+  -- The database inside the folder: the wasm core writes only there.
+  return World.new({ resourceDir = dir, db = dir .. "/data/darkchat.db", players = players or NUMBERS })
 end
 
 -- Staff bans ------------------------------------------------------------------------------------
