@@ -334,21 +334,7 @@ fn open(request: Result<Value>, lines: &mut Vec<String>) -> Result<Core> {
     let request = request?;
     now_of(&request);
     let seed = seed_of(&request)?;
-    let mut limits = api::limits(|key| match request.get("limits") {
-        None | Some(Value::Null) => Arg::Nil,
-        Some(Value::Object(map)) => map.get(key).map_or(Arg::Nil, api::arg_from_json),
-        Some(_) => Arg::Other,
-    })?;
-    // `limits.filter = {"words": [...], "mode": "refuse" | "mask"}` (Config.Filter).
-    if let Some(filter) = request.get("limits").and_then(|l| l.get("filter")) {
-        let words = match filter.get("words") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(list)) => Some(list.iter().map(api::arg_from_json).collect()),
-            Some(_) => return Err(Error::invalid("filter words")),
-        };
-        let mode = filter.get("mode").map_or(Arg::Nil, api::arg_from_json);
-        limits.filter = std::sync::Arc::new(api::filter(words, &mode)?);
-    }
+    let limits = api::limits_from_json(request.get("limits"))?;
     match request.get("storage").and_then(Value::as_str).unwrap_or("sqlite") {
         "sqlite" => {
             let path = request.get("path").and_then(Value::as_str).ok_or(Error::invalid("path"))?;

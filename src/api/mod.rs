@@ -20,7 +20,7 @@ mod wire;
 
 pub use args::{integer, max_arg_bytes, short_string, text, Arg};
 pub use reply::Reply;
-pub use wire::{arg_from_json, outcome_to_json, WireOutcome};
+pub use wire::{arg_from_json, limits_from_json, outcome_to_json, WireOutcome};
 
 use crate::darkchat::Darkchat;
 use crate::error::{Error, Result};
