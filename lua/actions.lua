@@ -164,6 +164,7 @@ end
 function Actions.staffBan(number, duration, reason)
   local ok, ban, detail = Darkchat.call('staffBan', number, duration, reason)
   if not ok then return false, ban, detail end
+  Notify.staffBansMayExist = true
   Notify.server('staffBanned', { number = ban.number, reason = ban.reason, expiresAt = ban.expiresAt })
   return true, ban
 end

@@ -90,10 +90,11 @@ pub enum Method {
     Report,
     Reports,
     DismissReport,
+    StaffBanned,
 }
 
 impl Method {
-    pub const ALL: [Method; 40] = [
+    pub const ALL: [Method; 41] = [
         Method::Create,
         Method::Add,
         Method::Remove,
@@ -134,6 +135,7 @@ impl Method {
         Method::Report,
         Method::Reports,
         Method::DismissReport,
+        Method::StaffBanned,
     ];
 
     pub fn name(self) -> &'static str {
@@ -178,6 +180,7 @@ impl Method {
             Method::Report => "report",
             Method::Reports => "reports",
             Method::DismissReport => "dismissReport",
+            Method::StaffBanned => "staffBanned",
         }
     }
 
@@ -355,6 +358,10 @@ pub enum Request {
     },
     DismissReport {
         id: i64,
+    },
+    /// Which of these numbers are banned by staff now (who gets no pushes).
+    StaffBanned {
+        numbers: Vec<PhoneNumber>,
     },
 }
 
@@ -554,6 +561,14 @@ impl Request {
                     _ => return Err(Error::invalid("reportId")),
                 },
             },
+            Method::StaffBanned => {
+                if args.len() > MAX_NUMBERS_ASKED {
+                    return Err(Error::invalid("numbers"));
+                }
+                Request::StaffBanned {
+                    numbers: args.iter().map(phone_number).collect::<Result<_>>()?,
+                }
+            }
         })
     }
 
@@ -612,7 +627,8 @@ impl Request {
             | Request::StaffBans { .. }
             | Request::History { .. }
             | Request::Reports { .. }
-            | Request::DismissReport { .. } => None,
+            | Request::DismissReport { .. }
+            | Request::StaffBanned { .. } => None,
         }
     }
 
@@ -782,6 +798,9 @@ pub async fn execute<S: Storage>(
             vec![Reply::Array(service.reports(limit).await?.into_iter().map(report).collect())]
         }
         Request::DismissReport { id } => vec![report(service.dismiss_report(id).await?)],
+        Request::StaffBanned { numbers } => {
+            vec![strings(service.staff_banned(&numbers, now).await?)]
+        }
         Request::CheckSource { .. } | Request::CheckNumber { .. } => unreachable!("answered above"),
         Request::Rehearse(_) => unreachable!("unwrapped above (a rehearsal holds one action)"),
     })
@@ -835,6 +854,9 @@ pub fn filter(words: Option<Vec<Arg>>, mode: &Arg) -> Result<Filter> {
         words.iter().map(|w| short_string(w, "filter word")).collect::<Result<Vec<&str>>>()?;
     Filter::new(&words, mode)
 }
+
+/// Most numbers one `staffBanned` call asks about (a conversation's online members).
+const MAX_NUMBERS_ASKED: usize = 1000;
 
 /// A listing's length: `default` when absent, else 1..=`max`.
 fn list_limit(value: &Arg, default: u32, max: u32) -> Result<u32> {

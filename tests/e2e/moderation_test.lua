@@ -80,8 +80,10 @@ T.test("a staff ban keeps a number out of Darkchat: joins and adds banned, all e
   has(console(w, "darkchat ban 5550103"), "banned 5550103 from Darkchat permanently")
   T.eq({ w:call("Darkchat_AddToConversationByNumber", "5550103", conv.id) }, { false, "banned" })
   T.eq(w:ask(c, "join", { joinCode = conv.joinCode }).error, "banned")
-  -- Nobody else is touched, and the banned member was not removed.
+  -- Nobody else is touched, and the banned member was not removed, but gets no pushes.
   w:ok(a, "send", { conversationId = conv.id, content = "still fine" })
+  w.srv:settle()
+  T.eq(w:pushes(b), {}, "a banned member gets no pushes")
   T.eq(#w:ok(a, "members", { conversationId = conv.id }), 2)
 
   local listed = console(w, "darkchat bans")
@@ -94,6 +96,8 @@ T.test("a staff ban keeps a number out of Darkchat: joins and adds banned, all e
   has(console(w, "darkchat unban 5550102"), "lifted the Darkchat ban of 5550102")
   T.eq(events, { { name = "staffUnbanned", payload = { number = "5550102" } } })
   w:ok(b, "send", { conversationId = conv.id, content = "back" })
+  w:ok(a, "send", { conversationId = conv.id, content = "welcome back" })
+  T.eq(w:awaitPushes(b, 1)[1].payload.message.content, "welcome back")
   has(console(w, "darkchat unban 5550102"), "error: not_member")
   -- A second ban replaces the first (one row per number).
   has(console(w, "darkchat ban 5550103 30m"), "banned 5550103 from Darkchat until")
