@@ -165,7 +165,9 @@ function Actions.staffBan(number, duration, reason)
   local ok, ban, detail = Darkchat.call('staffBan', number, duration, reason)
   if not ok then return false, ban, detail end
   Notify.staffBansMayExist = true
-  Notify.server('staffBanned', { number = ban.number, reason = ban.reason, expiresAt = ban.expiresAt })
+  Notify.server('staffBanned', {
+    number = ban.number, reason = ban.reason, expiresAt = ban.expiresAt,
+  })
   return true, ban
 end
 

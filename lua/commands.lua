@@ -383,7 +383,8 @@ local function who(number, alias)
   return alias and ('%s (%s)'):format(shown(number), shown(alias)) or shown(number)
 end
 
-command('ban', '<number> [30m|12h|7d|permanent] [reason...]', 'ban a number from Darkchat (every action refused; joins and adds answer banned)', function(words)
+command('ban', '<number> [30m|12h|7d|permanent] [reason...]',
+  'ban a number from Darkchat (every action refused; joins and adds answer banned)', function(words)
   if not words[1] then return { usage('ban') } end
   local reason = words[3] and table.concat(words, ' ', 3) or nil
   local ok, ban, detail = Actions.staffBan(words[1], words[2], reason)
@@ -407,15 +408,19 @@ command('bans', '', 'numbers banned from Darkchat (newest first)', function(word
   local rows = { { 'NUMBER', 'SINCE', 'UNTIL', 'REASON' } }
   for i = 1, math.min(#list, LIST_LIMIT) do
     local b = list[i]
-    rows[#rows + 1] = { shown(b.number), when(b.createdAt), b.expiresAt and when(b.expiresAt) or 'permanent',
+    local ends = b.expiresAt and when(b.expiresAt) or 'permanent'
+    rows[#rows + 1] = { shown(b.number), when(b.createdAt), ends,
       b.reason and shown(b.reason, LAST_MESSAGE_CHARS) or '-' }
   end
   local lines = columns(rows)
-  if #list > LIST_LIMIT then lines[#lines + 1] = ('... more; the newest %d shown'):format(LIST_LIMIT) end
+  if #list > LIST_LIMIT then
+    lines[#lines + 1] = ('... more; the newest %d shown'):format(LIST_LIMIT)
+  end
   return lines
 end)
 
-command('messages', '<id> [n]', "a conversation's last n messages (20) with numbers and aliases, for moderation", function(words)
+command('messages', '<id> [n]',
+  "a conversation's last n messages (20) with numbers and aliases, for moderation", function(words)
   local id = parseId(words[1])
   local n = words[2] and parseId(words[2])
   if not id or (words[2] and not n) or words[3] then return { usage('messages') } end
@@ -424,16 +429,18 @@ command('messages', '<id> [n]', "a conversation's last n messages (20) with numb
   if #list == 0 then return { ('#%d has no messages'):format(id) } end
   local lines = {}
   for _, m in ipairs(list) do
+    local by = who(m.sender, m.senderAlias)
     if m.type == 'system' then
-      lines[#lines + 1] = ('%s  %d  * %s  [%s]'):format(when(m.createdAt), m.id, shown(m.content), who(m.sender, m.senderAlias))
+      lines[#lines + 1] = ('%s  %d  * %s  [%s]'):format(when(m.createdAt), m.id, shown(m.content), by)
     else
-      lines[#lines + 1] = ('%s  %d  %s: %s'):format(when(m.createdAt), m.id, who(m.sender, m.senderAlias), shown(m.content))
+      lines[#lines + 1] = ('%s  %d  %s: %s'):format(when(m.createdAt), m.id, by, shown(m.content))
     end
   end
   return lines
 end)
 
-command('reports', '[n] | dismiss <id>', 'reported messages, newest first (20), with what they said; dismiss one when dealt with', function(words)
+command('reports', '[n] | dismiss <id>',
+  'reported messages, newest first (20), with what they said; dismiss one when dealt with', function(words)
   if words[1] == 'dismiss' then
     local reportId = parseId(words[2])
     if not reportId or words[3] then return { usage('reports') } end

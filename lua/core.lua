@@ -119,7 +119,8 @@ local function wireFilter(filter)
   if type(filter.words) == 'table' then
     for i, word in ipairs(filter.words) do words[i] = wireValue(word) end
   end
-  local list = type(filter.words) == 'table' and ('[' .. table.concat(words, ',') .. ']') or wireValue(filter.words)
+  local list = wireValue(filter.words)
+  if type(filter.words) == 'table' then list = '[' .. table.concat(words, ',') .. ']' end
   return ('{"words":%s,"mode":%s}'):format(list, wireValue(filter.mode))
 end
 

@@ -111,7 +111,8 @@ local ACTIONS = {
     run = function(n, p) return Actions.setMuted(n, p.conversationId, p.muted) end },
   -- A member reports a message of that conversation to staff (answer: true; what staff see of
   -- it, numbers included, stays on the server).
-  report = { fields = { conversationId = number, messageId = number, reason = text }, buckets = { 'report' },
+  report = { fields = { conversationId = number, messageId = number, reason = text },
+    buckets = { 'report' },
     run = function(n, p) return Actions.report(n, p.conversationId, p.messageId, p.reason) end },
 }
 

@@ -144,11 +144,13 @@ local LINES = {
   end,
   messageReported = function(p, c)
     local said = c.messages == true and (': "' .. escaped(p.content or '', 60) .. '"') or ''
-    return ('report %d: %s reported message %d in %s by %s%s (reason: %s)'):format(p.reportId,
-      escaped(p.reporter, 20), p.messageId, conv(p), escaped(p.sender or '?', 20), said, escaped(p.reason, 40))
+    return ('report %d: %s reported message %d in %s by %s%s (reason: %s)'):format(
+      p.reportId, escaped(p.reporter, 20), p.messageId, conv(p), escaped(p.sender or '?', 20),
+      said, escaped(p.reason, 40))
   end,
   staffBanned = function(p)
-    local untilText = p.expiresAt and os.date('!until %Y-%m-%d %H:%M UTC', p.expiresAt) or 'permanently'
+    local untilText = 'permanently'
+    if p.expiresAt then untilText = os.date('!until %Y-%m-%d %H:%M UTC', p.expiresAt) end
     return ('staff banned %s %s%s'):format(escaped(p.number, 20), untilText,
       p.reason and (' (' .. escaped(p.reason, 60) .. ')') or '')
   end,
