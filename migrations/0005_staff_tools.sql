@@ -13,6 +13,9 @@ CREATE TABLE staff_bans (
     created_at INTEGER NOT NULL,
     expires_at INTEGER
 );
+-- Ended bans are found (and deleted) by their end; the staff's list walks the newest first.
+CREATE INDEX staff_bans_expiry ON staff_bans (expires_at);
+CREATE INDEX staff_bans_created ON staff_bans (created_at, number);
 
 -- A member's report of a message: the message as it was (content, sender's number and alias),
 -- who reported it and why. No foreign keys: a report outlives the message and the conversation

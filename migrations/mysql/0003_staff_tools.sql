@@ -8,7 +8,9 @@ CREATE TABLE IF NOT EXISTS darkchat_staff_bans (
     reason     VARCHAR(200) NULL,
     created_at BIGINT       NOT NULL,
     expires_at BIGINT       NULL,
-    PRIMARY KEY (number)
+    PRIMARY KEY (number),
+    KEY staff_bans_expiry (expires_at),
+    KEY staff_bans_created (created_at, number)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
 -- Members' reports of messages, with the message as it was (no foreign keys: a report

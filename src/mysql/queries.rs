@@ -1248,7 +1248,7 @@ impl Queries {
             .rows(
                 "SELECT number, reason, created_at, expires_at FROM darkchat_staff_bans \
                  WHERE expires_at IS NULL OR expires_at > ? \
-                 ORDER BY created_at DESC, number LIMIT ?",
+                 ORDER BY created_at DESC, number DESC LIMIT ?",
                 vec![now.into(), limit.into()],
             )
             .await?;

@@ -781,10 +781,7 @@ impl<'c> Tx<'c> {
 
 // --- staff tools and reports ---------------------------------------------------------------
 
-/// The columns [`report_row`] reads.
-const REPORT_COLUMNS: &str = "id, conversation_id, message_id, reporter, reporter_alias, sender, \
-     sender_alias, content, reason, created_at";
-
+/// A report row, columns in the order the report statements below select them.
 fn report_row(r: &Row<'_>) -> rusqlite::Result<Report> {
     Ok(Report {
         id: r.get(0)?,
@@ -821,7 +818,8 @@ impl Tx<'_> {
     pub fn staff_bans(&self, now: i64, limit: u32) -> Result<Vec<StaffBan>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT number, reason, created_at, expires_at FROM staff_bans \
-             WHERE expires_at IS NULL OR expires_at > ?1 ORDER BY created_at DESC, number LIMIT ?2",
+             WHERE +expires_at IS NULL OR +expires_at > ?1 \
+             ORDER BY created_at DESC, number DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![now, limit], staff_ban_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -877,15 +875,19 @@ impl Tx<'_> {
     }
 
     pub fn reports(&self, limit: u32) -> Result<Vec<Report>> {
-        let sql = format!("SELECT {REPORT_COLUMNS} FROM reports ORDER BY id DESC LIMIT ?1");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, conversation_id, message_id, reporter, reporter_alias, sender, \
+             sender_alias, content, reason, created_at FROM reports ORDER BY id DESC LIMIT ?1",
+        )?;
         let rows = stmt.query_map([limit], report_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn report(&self, id: i64) -> Result<Option<Report>> {
-        let sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE id = ?1");
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, conversation_id, message_id, reporter, reporter_alias, sender, \
+             sender_alias, content, reason, created_at FROM reports WHERE id = ?1",
+        )?;
         Ok(stmt.query_row([id], report_row).optional()?)
     }
 
