@@ -32,4 +32,5 @@ server_scripts {
   'lua/requests.lua',
   'lua/commands.lua',
   'lua/backups.lua',
+  'lua/webhook.lua',
 }

@@ -165,6 +165,7 @@ function Actions.post(method, number, conversationId, ...)
   Notify.server('messageSent', {
     conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members,
     type = message.type, replyTo = message.replyTo and message.replyTo.id or nil,
+    content = message.content,
   })
   return true, message
 end
@@ -204,4 +205,58 @@ function Actions.editMessage(number, conversationId, messageId, content)
   Notify.active(list, 'messageEdited', { conversationId = conversationId, messageId = message.id, message = Client.message(message) }, message.sender)
   Notify.server('messageEdited', { conversationId = conversationId, messageId = message.id, number = message.sender, recipients = members })
   return true, message
+end
+
+-- Staff tools and reports -------------------------------------------------------------------
+-- Staff act as a server admin (the console, server scripts): no acting number.
+
+--- Bans `number` from Darkchat: `duration` '30m' | '12h' | '7d' | 'permanent' (or seconds;
+--- nil: permanent), `reason` optional. A second ban of a number replaces the first.
+function Actions.staffBan(number, duration, reason)
+  local ok, ban, detail = Darkchat.call('staffBan', number, duration, reason)
+  if not ok then return false, ban, detail end
+  Notify.staffBansMayExist = true
+  Notify.server('staffBanned', {
+    number = ban.number, reason = ban.reason, expiresAt = ban.expiresAt,
+  })
+  return true, ban
+end
+
+function Actions.staffUnban(number)
+  local ok, ban, detail = Darkchat.call('staffUnban', number)
+  if not ok then return false, ban, detail end
+  Notify.server('staffUnbanned', { number = ban.number })
+  return true, ban
+end
+
+function Actions.staffBans(limit)
+  return Darkchat.call('staffBans', limit)
+end
+
+--- A conversation's latest `limit` messages with senders' numbers and aliases (staff).
+function Actions.history(conversationId, limit)
+  return Darkchat.call('history', conversationId, limit)
+end
+
+--- A member reports a message of a conversation they are in; staff hear of it.
+function Actions.report(number, conversationId, messageId, reason)
+  local ok, report, detail = Darkchat.call('report', number, conversationId, messageId, reason)
+  if not ok then return false, report, detail end
+  Notify.server('messageReported', {
+    reportId = report.id, conversationId = report.conversationId, messageId = report.messageId,
+    reporter = report.reporter, reporterAlias = report.reporterAlias, sender = report.sender,
+    senderAlias = report.senderAlias, content = report.content, reason = report.reason,
+  })
+  return true, report
+end
+
+function Actions.reports(limit)
+  return Darkchat.call('reports', limit)
+end
+
+function Actions.dismissReport(reportId)
+  local ok, report, detail = Darkchat.call('dismissReport', reportId)
+  if not ok then return false, report, detail end
+  Notify.server('reportDismissed', { reportId = report.id, conversationId = report.conversationId })
+  return true, report
 end

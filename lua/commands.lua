@@ -397,6 +397,102 @@ command('migrate-storage', 'from-sqlite [file] | to-sqlite <file>', 'console onl
   return { ('migrate-storage %s %s started'):format(direction, shown(file)) }
 end)
 
+-- Staff tools and reports -------------------------------------------------------------------
+
+local REPORTS_SHOWN = 20
+local HISTORY_SHOWN = 20
+
+--- A staff ban's end, for a line: `until <when> UTC` or `permanently`.
+local function banEnd(ban)
+  if ban.expiresAt then return ('until %s UTC'):format(when(ban.expiresAt)) end
+  return 'permanently'
+end
+
+--- A member as staff see them: the number and, when known, the alias.
+local function who(number, alias)
+  if not number then return alias and shown(alias) or '?' end
+  return alias and ('%s (%s)'):format(shown(number), shown(alias)) or shown(number)
+end
+
+command('ban', '<number> [30m|12h|7d|permanent] [reason...]',
+  'ban a number from Darkchat (every action refused; joins and adds answer banned)', function(words)
+  if not words[1] then return { usage('ban') } end
+  local reason = words[3] and table.concat(words, ' ', 3) or nil
+  local ok, ban, detail = Actions.staffBan(words[1], words[2], reason)
+  if not ok then return { failed(ban, detail) } end
+  return { ('banned %s from Darkchat %s%s'):format(shown(ban.number), banEnd(ban),
+    ban.reason and (' (' .. shown(ban.reason) .. ')') or '') }
+end)
+
+command('unban', '<number>', "lift a number's Darkchat ban", function(words)
+  if not words[1] or words[2] then return { usage('unban') } end
+  local ok, ban, detail = Actions.staffUnban(words[1])
+  if not ok then return { failed(ban, detail) } end
+  return { ('lifted the Darkchat ban of %s'):format(shown(ban.number)) }
+end)
+
+command('bans', '', 'numbers banned from Darkchat (newest first)', function(words)
+  if words[1] then return { usage('bans') } end
+  local ok, list, detail = Actions.staffBans(LIST_LIMIT + 1)
+  if not ok then return { failed(list, detail) } end
+  if #list == 0 then return { 'no staff bans' } end
+  local rows = { { 'NUMBER', 'SINCE', 'UNTIL', 'REASON' } }
+  for i = 1, math.min(#list, LIST_LIMIT) do
+    local b = list[i]
+    local ends = b.expiresAt and when(b.expiresAt) or 'permanent'
+    rows[#rows + 1] = { shown(b.number), when(b.createdAt), ends,
+      b.reason and shown(b.reason, LAST_MESSAGE_CHARS) or '-' }
+  end
+  local lines = columns(rows)
+  if #list > LIST_LIMIT then
+    lines[#lines + 1] = ('... more; the newest %d shown'):format(LIST_LIMIT)
+  end
+  return lines
+end)
+
+command('messages', '<id> [n]',
+  "a conversation's last n messages (20) with numbers and aliases, for moderation", function(words)
+  local id = parseId(words[1])
+  local n = words[2] and parseId(words[2])
+  if not id or (words[2] and not n) or words[3] then return { usage('messages') } end
+  local ok, list, detail = Actions.history(id, n or HISTORY_SHOWN)
+  if not ok then return { failed(list, detail) } end
+  if #list == 0 then return { ('#%d has no messages'):format(id) } end
+  local lines = {}
+  for _, m in ipairs(list) do
+    local by = who(m.sender, m.senderAlias)
+    if m.type == 'system' then
+      lines[#lines + 1] = ('%s  %d  * %s  [%s]'):format(when(m.createdAt), m.id, shown(m.content), by)
+    else
+      lines[#lines + 1] = ('%s  %d  %s: %s'):format(when(m.createdAt), m.id, by, shown(m.content))
+    end
+  end
+  return lines
+end)
+
+command('reports', '[n] | dismiss <id>',
+  'reported messages, newest first (20), with what they said; dismiss one when dealt with', function(words)
+  if words[1] == 'dismiss' then
+    local reportId = parseId(words[2])
+    if not reportId or words[3] then return { usage('reports') } end
+    local ok, report, detail = Actions.dismissReport(reportId)
+    if not ok then return { failed(report, detail) } end
+    return { ('dismissed report %d'):format(report.id) }
+  end
+  local n = words[1] and parseId(words[1])
+  if (words[1] and not n) or words[2] then return { usage('reports') } end
+  local ok, list, detail = Actions.reports(n or REPORTS_SHOWN)
+  if not ok then return { failed(list, detail) } end
+  if #list == 0 then return { 'no reports' } end
+  local lines = {}
+  for _, r in ipairs(list) do
+    lines[#lines + 1] = ('report %d  %s  #%d message %d  by %s: %s'):format(r.id, when(r.createdAt),
+      r.conversationId, r.messageId, who(r.reporter, r.reporterAlias), shown(r.reason))
+    lines[#lines + 1] = ('  %s wrote: %s'):format(who(r.sender, r.senderAlias), shown(r.content))
+  end
+  return lines
+end)
+
 RegisterCommand(COMMAND, function(src, _, rawCommand)
   src = Darkchat.integer(src) or 0
   local ok, err = pcall(function()

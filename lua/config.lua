@@ -19,6 +19,8 @@ Config.Limits = {
   editWindowSeconds = 300,         -- how long after sending a member may edit their text message
   -- Hosts an image message's URL may point at (https only, exact host names, no ports).
   imageHosts = { 'i.imgur.com', 'cdn.discordapp.com', 'media.discordapp.net' },
+  maxStaffBans = 10000,            -- staff bans in force at once (`darkchat ban`; beyond it a ban is refused)
+  maxReports = 1000,               -- reports kept; a new one beyond it drops the oldest
 }
 
 -- Per player (by license: a reconnect does not reset them), counted over a sliding window;
@@ -29,7 +31,34 @@ Config.RateLimits = {
   message = { count = 10, seconds = 10 },  -- messages sent and conversations created
   owner = { count = 10, seconds = 60 },    -- owner and moderator actions that push to every member: rename, new code, transfer, kick, unban, moderators, delete
   member = { count = 10, seconds = 60 },   -- a member's own settings: alias changes (pushed to every member), mute
+  report = { count = 3, seconds = 300 },   -- reports of messages (each is stored and told to staff)
   request = { count = 30, seconds = 5 },   -- any request from the phone UI
+}
+
+-- Words members may not write (README "Word filter"), checked by the core: in messages a match
+-- is refused (`forbidden`, nothing stored) with mode 'refuse', or stored with the matched
+-- characters as `*` with mode 'mask'; conversation names, join codes and aliases holding one
+-- are always refused. A word matches whole words, whatever the case or accents, with letters
+-- repeated (`baaad`), look-alikes (`b4d`, `$`, `@`, `0 1 3 5 7`) or spaced out (`b.a.d`, `b a d`).
+-- Each entry is one word of 2-64 letters; `*` at an end lets it continue into other letters
+-- (`bad*` also matches `badly`). At most 2000 words. A bad entry stops Darkchat starting, with
+-- one line naming the problem.
+Config.Filter = {
+  words = {},      -- e.g. { 'badword', 'slur*' }
+  mode = 'mask',   -- 'mask' | 'refuse'
+}
+
+-- An optional Discord webhook (README "Discord log"): one line per create, join, leave, kick,
+-- ban (a conversation's and staff's), unban and report, sent in batches (at most 10 lines or
+-- 2000 characters per post, one post every `intervalMs`), never blocking the server. When the
+-- queue is full new lines are dropped and counted; the next post says how many. Discord's
+-- 429 answers are honoured (its retry-after). Message text is sent only with `messages = true`.
+Config.Webhook = {
+  url = '',             -- https://discord.com/api/webhooks/...; empty: no webhook
+  messages = false,     -- also log every message's text (members' words leave the server)
+  username = 'Darkchat',
+  intervalMs = 2000,    -- at most one post per this many milliseconds
+  maxQueue = 200,       -- lines waiting at most; beyond it new lines are dropped (and counted)
 }
 
 -- MySQL/MariaDB storage (darkchat:storage "mysql").

@@ -112,21 +112,39 @@ local function wireArgs(...)
   return '[' .. table.concat(parts, ',') .. ']'
 end
 
+--- The word filter (Config.Filter) as the open options carry it: `{"words": [...], "mode": ...}`.
+local function wireFilter(filter)
+  if type(filter) ~= 'table' then return wireValue(filter) end
+  local words = {}
+  if type(filter.words) == 'table' then
+    for i, word in ipairs(filter.words) do words[i] = wireValue(word) end
+  end
+  local list = wireValue(filter.words)
+  if type(filter.words) == 'table' then list = '[' .. table.concat(words, ',') .. ']' end
+  return ('{"words":%s,"mode":%s}'):format(list, wireValue(filter.mode))
+end
+
 local function wireLimits(limits)
   if type(limits) ~= 'table' then return 'null' end
   local parts = {}
   for key, value in pairs(limits) do
-    if type(key) == 'string' then parts[#parts + 1] = jsonString(key) .. ':' .. wireValue(value) end
+    if key == 'filter' then
+      parts[#parts + 1] = '"filter":' .. wireFilter(value)
+    elseif type(key) == 'string' then
+      parts[#parts + 1] = jsonString(key) .. ':' .. wireValue(value)
+    end
   end
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
---- Config.Limits as the core reads them: the image hosts, a list in config.lua, joined into one
---- string (host values cross to the core as scalars).
-local function coreLimits()
+--- The limits the core opens with: Config.Limits (the image hosts, a list in config.lua, joined
+--- into one string: host values cross to the core as scalars) and the word filter
+--- (Config.Filter).
+local function openLimits()
   local limits = {}
   for key, value in pairs(Config.Limits) do limits[key] = value end
   if type(limits.imageHosts) == 'table' then limits.imageHosts = table.concat(limits.imageHosts, ',') end
+  limits.filter = Config.Filter
   return limits
 end
 
@@ -247,7 +265,7 @@ local function startMysql()
     return
   end
   local options = ('{"storage":"mysql","connection":%s,"limits":%s,"deadlineMs":%s}'):format(
-    wireValue(Darkchat.settings.mysqlConnection), wireLimits(coreLimits()), wireValue(Config.Mysql.deadlineMs))
+    wireValue(Darkchat.settings.mysqlConnection), wireLimits(openLimits()), wireValue(Config.Mysql.deadlineMs))
   local opened = serve(nil, 'open', options)
   if type(opened) == 'table' and opened.ok then
     path = 'MySQL ' .. tostring(opened.database)
@@ -268,14 +286,14 @@ end
 if Darkchat.settings.storage ~= 'sqlite' then
   -- started above, or refused
 elseif native then
-  local core, openError = native.open({ path = path, limits = coreLimits(), announce = Darkchat.log })
+  local core, openError = native.open({ path = path, limits = openLimits(), announce = Darkchat.log })
   start(core, openError, 'native', native.version, true)
 else
   local serve, wasmError = findWasm()
   if not serve then
     Darkchat.log(('core not started: %s; and %s'):format(nativeError, wasmError))
   else
-    local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(wireValue(path), wireLimits(coreLimits())))
+    local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(wireValue(path), wireLimits(openLimits())))
     if type(opened) == 'table' and opened.ok then
       start(wasmCore(serve), nil, 'wasm', opened.version, false)
     else

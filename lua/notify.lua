@@ -11,11 +11,12 @@ Notify = {}
 
 Notify.CLIENT_EVENT = '17mov_Phone:darkchat:push'
 
---- Sends `kind, payload` to each online player among `numbers`.
+--- Sends `kind, payload` to each online player among `numbers` (none banned by staff).
 ---@param numbers string[]
 ---@param kind string
 ---@param payload table
 function Notify.members(numbers, kind, payload)
+  if Notify.staffBansMayExist then numbers = Notify.withoutStaffBanned(numbers) end
   for _, src in ipairs(Bridge.onlineSources(numbers)) do
     TriggerClientEvent(Notify.CLIENT_EVENT, src, kind, payload)
   end
@@ -35,7 +36,7 @@ function Notify.active(members, kind, payload, except)
 end
 
 --- Fires `17mov_Phone:darkchat:<name>` for other resources, after the change is stored.
----@param name string conversationCreated | memberAdded | memberRemoved | messageSent | messageDeleted | messageEdited | conversationRenamed | conversationDeleted | ownerChanged | joinCodeChanged | aliasChanged | moderatorChanged | memberUnbanned
+---@param name string conversationCreated | memberAdded | memberRemoved | messageSent | messageDeleted | messageEdited | conversationRenamed | conversationDeleted | ownerChanged | joinCodeChanged | aliasChanged | moderatorChanged | memberUnbanned | staffBanned | staffUnbanned | messageReported | reportDismissed
 ---@param payload table
 function Notify.server(name, payload)
   TriggerEvent('17mov_Phone:darkchat:' .. name, payload)
@@ -99,3 +100,43 @@ function Notify.deleted(conversationId, members)
   Notify.members(members, 'conversationDeleted', { conversationId = conversationId })
   Notify.server('conversationDeleted', { conversationId = conversationId, recipients = members })
 end
+
+-- Staff bans and pushes --------------------------------------------------------------------
+-- A number banned from Darkchat by staff gets no pushes: whether it is banned is the core's to
+-- say, asked once per push about the online members only, and only while a ban may be in
+-- force. That is known here from the bans written through this server (Actions.staffBan) and
+-- from the stored ones, read at start and every minute (another server on the same MySQL
+-- database may have written one). Should the core not answer, the push goes out (the ban
+-- itself is still enforced on every call).
+
+local STAFF_BANS_EVERY_MS = 60000
+
+--- Whether a staff ban may be in force.
+Notify.staffBansMayExist = false
+
+--- `numbers` less the offline ones and those banned by staff.
+---@param numbers string[]
+---@return string[]
+function Notify.withoutStaffBanned(numbers)
+  local online = {}
+  for _, number in ipairs(numbers) do
+    if Bridge.onlineSources({ number })[1] then online[#online + 1] = number end
+  end
+  if #online == 0 then return online end
+  local ok, banned = Darkchat.call('staffBanned', table.unpack(online))
+  if not ok or #banned == 0 then return online end
+  local skip, out = {}, {}
+  for _, number in ipairs(banned) do skip[number] = true end
+  for _, number in ipairs(online) do
+    if not skip[number] then out[#out + 1] = number end
+  end
+  return out
+end
+
+CreateThread(function()
+  while true do
+    local ok, bans = Darkchat.call('staffBans', 1)
+    if ok then Notify.staffBansMayExist = #bans > 0 end
+    Wait(ok and STAFF_BANS_EVERY_MS or 5000) -- (a MySQL database may not be ready yet)
+  end
+end)

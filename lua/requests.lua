@@ -109,6 +109,11 @@ local ACTIONS = {
     view = function(value) return Client.message(value) end },
   mute = { fields = { conversationId = number, muted = optionalBoolean }, buckets = MEMBER,
     run = function(n, p) return Actions.setMuted(n, p.conversationId, p.muted) end },
+  -- A member reports a message of that conversation to staff (answer: true; what staff see of
+  -- it, numbers included, stays on the server).
+  report = { fields = { conversationId = number, messageId = number, reason = text },
+    buckets = { 'report' },
+    run = function(n, p) return Actions.report(n, p.conversationId, p.messageId, p.reason) end },
 }
 
 -- Messages of other kinds, edits and deletions: each pushes to every member, so they count as

@@ -37,6 +37,12 @@ pub enum Error {
     #[error("{number} is not banned from conversation {id}")]
     NotBanned { number: String, id: ConversationId },
 
+    #[error("{number} is banned from Darkchat")]
+    StaffBanned { number: String },
+
+    #[error("{number} is not banned from Darkchat")]
+    NotStaffBanned { number: String },
+
     #[error("invalid argument: alias taken by another member")]
     AliasTaken,
 
@@ -94,8 +100,10 @@ impl Error {
                 "conversation_not_found"
             }
             Error::AlreadyMember { .. } => "already_member",
-            Error::NotMember { .. } | Error::NotBanned { .. } => "not_member",
-            Error::Banned { .. } => "banned",
+            Error::NotMember { .. } | Error::NotBanned { .. } | Error::NotStaffBanned { .. } => {
+                "not_member"
+            }
+            Error::Banned { .. } | Error::StaffBanned { .. } => "banned",
             Error::JoinCodeTaken { .. } => "join_code_taken",
             Error::InvalidJoinCode => "invalid_join_code",
             Error::InvalidName => "invalid_name",

@@ -16,6 +16,7 @@ pub mod api;
 pub mod backups;
 mod darkchat;
 pub mod error;
+pub mod filter;
 pub mod ids;
 pub mod input;
 pub mod model;

@@ -80,7 +80,23 @@ fn limits_from(options: &Table) -> Result<crate::Limits> {
     let Ok(Value::Table(t)) = options.get::<Value>("limits") else {
         return Ok(crate::Limits::default());
     };
-    api::limits(|key| t.get::<Value>(key).map_or(Arg::Other, |v| arg(&v, MAX_INPUT_BYTES)))
+    let mut limits =
+        api::limits(|key| t.get::<Value>(key).map_or(Arg::Other, |v| arg(&v, MAX_INPUT_BYTES)))?;
+    // `limits.filter = { words = { ... }, mode = "refuse" | "mask" }` (Config.Filter).
+    if let Ok(Value::Table(filter)) = t.get::<Value>("filter") {
+        let words = match filter.get::<Value>("words") {
+            Ok(Value::Table(list)) => Some(
+                list.sequence_values::<Value>()
+                    .map(|v| v.map_or(Arg::Other, |v| arg(&v, MAX_INPUT_BYTES)))
+                    .collect(),
+            ),
+            Ok(Value::Nil) => None,
+            _ => return Err(Error::invalid("filter words")),
+        };
+        let mode = filter.get::<Value>("mode").map_or(Arg::Other, |v| arg(&v, MAX_INPUT_BYTES));
+        limits.filter = std::sync::Arc::new(api::filter(words, &mode)?);
+    }
+    Ok(limits)
 }
 
 /// The open core, as Lua userdata. `close()` empties it; later calls report `storage_error`.

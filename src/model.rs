@@ -231,3 +231,32 @@ pub struct MembershipChange {
     /// The system message recorded, when the conversation still exists.
     pub message: Option<Message>,
 }
+
+/// A number banned from Darkchat by staff (`darkchat ban`): while in force, joining or being
+/// added answers `banned` and anything else the number does `forbidden`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffBan {
+    pub number: String,
+    pub reason: Option<String>,
+    pub created_at: i64,
+    /// When the ban ends (unix seconds); `None`: until lifted.
+    pub expires_at: Option<i64>,
+}
+
+/// A member's report of a message, with the message as it was when reported. Numbers are for
+/// staff and server scripts only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub id: i64,
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    pub reporter: String,
+    pub reporter_alias: String,
+    pub sender: Option<String>,
+    pub sender_alias: Option<String>,
+    pub content: String,
+    pub reason: String,
+    pub created_at: i64,
+}

@@ -10,11 +10,13 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::error::{Error, Result};
+use crate::filter::Filter;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::{Alias, ConversationName, JoinCode, PhoneNumber};
 use crate::model::{
@@ -25,6 +27,10 @@ use crate::storage::{
     both, ConversationRow, MemberEntry, MemberRow, MessageRow, NewMessage, Read, Stats, Storage,
     Write,
 };
+
+pub mod staff;
+
+pub use staff::{ReportRequest, MAX_NOTE_CHARS};
 
 /// Limits a server owner can configure (`config.lua`); enforced here, on the server.
 #[derive(Debug, Clone)]
@@ -44,6 +50,12 @@ pub struct Limits {
     pub edit_window_seconds: u32,
     /// Hosts an image's https URL may name (lower-case; compared case-insensitively).
     pub image_hosts: Vec<String>,
+    /// Staff bans in force at once (`darkchat ban`); one beyond it is refused (`forbidden`).
+    pub max_staff_bans: u32,
+    /// Reports kept; a new one beyond it drops the oldest.
+    pub max_reports: u32,
+    /// The word filter of messages, names and aliases ([`crate::filter`]).
+    pub filter: Arc<Filter>,
 }
 
 /// The image hosts allowed when the owner configured none (lua/config.lua lists the same).
@@ -62,6 +74,9 @@ impl Default for Limits {
             max_bans: 200,
             edit_window_seconds: 300,
             image_hosts: DEFAULT_IMAGE_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
+            max_staff_bans: 10_000,
+            max_reports: 1000,
+            filter: Arc::default(),
         }
     }
 }
@@ -138,6 +153,11 @@ impl<S: Storage> Service<S> {
         alias: Option<&Alias>,
         now: i64,
     ) -> Result<Conversation> {
+        self.filter_names(&[
+            Some(name.as_str()),
+            code.map(JoinCode::as_str),
+            alias.map(Alias::as_str),
+        ])?;
         let Service { storage, limits, rng } = self;
         let change = async |tx: &S::Write<'_>| {
             // The phone (held), its memberships and the chosen code, read side by side.
@@ -195,6 +215,7 @@ impl<S: Storage> Service<S> {
         alias: Option<&Alias>,
         now: i64,
     ) -> Result<MembershipChange> {
+        self.filter_names(&[alias.map(Alias::as_str)])?;
         let Service { storage, limits, rng } = self;
         let change = async |tx: &S::Write<'_>| {
             tx.lock_conversation(id).await?;
@@ -364,6 +385,7 @@ impl<S: Storage> Service<S> {
         alias: &Alias,
         now: i64,
     ) -> Result<(Message, Vec<Member>)> {
+        self.filter_names(&[Some(alias.as_str())])?;
         let change = async |tx: &S::Write<'_>| {
             tx.lock_conversation(id).await?;
             let phone = member_of_existing(tx, id, number).await?;
@@ -456,6 +478,7 @@ impl<S: Storage> Service<S> {
         alias: Option<&Alias>,
         now: i64,
     ) -> Result<(Conversation, MembershipChange)> {
+        self.filter_names(&[alias.map(Alias::as_str)])?;
         let Service { storage, limits, rng } = self;
         let change = async |tx: &S::Write<'_>| {
             let (id, phone) = both(
@@ -587,6 +610,7 @@ impl<S: Storage> Service<S> {
         name: &ConversationName,
         now: i64,
     ) -> Result<(Message, Vec<Member>)> {
+        self.filter_names(&[Some(name.as_str())])?;
         let change = async |tx: &S::Write<'_>| {
             // An admin's rename has no subject: it was not done by any member.
             let Owned { actor: phone, actor_name, .. } = owned(tx, id, actor).await?;
@@ -735,6 +759,14 @@ impl<S: Storage> Service<S> {
         now: i64,
     ) -> Result<(Message, Vec<Member>)> {
         let (kind, content, data) = checked_body(body, &self.limits)?;
+        // The word filter: a text is refused or masked; a location's label is refused.
+        let content = match kind {
+            MessageKind::Text => self.filtered_content(content)?,
+            _ => content,
+        };
+        if let Some(MessageData::Location { label, .. }) = &data {
+            self.filter_names(&[label.as_deref()])?;
+        }
         let change = async |tx: &S::Write<'_>| {
             tx.lock_conversation(id).await?;
             let phone = member_of_existing(tx, id, number).await?;
@@ -858,6 +890,7 @@ impl<S: Storage> Service<S> {
         now: i64,
     ) -> Result<(Message, Vec<Member>)> {
         let content = crate::input::message_text(text, self.limits.max_message_chars)?;
+        let content = self.filtered_content(content)?;
         let window = i64::from(self.limits.edit_window_seconds);
         let change = async |tx: &S::Write<'_>| {
             tx.lock_conversation(id).await?;

@@ -25,7 +25,7 @@ use std::task::{Context, Poll, Waker};
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
-use crate::model::{Ban, Extra, Message, MessageKind, SystemEvent};
+use crate::model::{Ban, Extra, Message, MessageKind, Report, StaffBan, SystemEvent};
 use crate::transfer::{Cell, Sequences, Table};
 
 /// A conversation row with its owner's number resolved.
@@ -203,6 +203,20 @@ pub trait Read {
     async fn table_counts(&self) -> Result<Vec<i64>>;
     /// The high-water mark of every AUTOINCREMENT table.
     async fn sequences(&self) -> Result<Sequences>;
+
+    // --- staff tools and reports ---------------------------------------------------------
+
+    /// The staff ban of `number` in force at `now` (its end after `now`, or none).
+    async fn staff_ban(&self, number: &str, now: i64) -> Result<Option<StaffBan>>;
+    /// The staff bans in force at `now`, newest first, at most `limit`.
+    async fn staff_bans(&self, now: i64, limit: u32) -> Result<Vec<StaffBan>>;
+    async fn count_staff_bans(&self, now: i64) -> Result<i64>;
+    /// The reports kept, newest first, at most `limit`.
+    async fn reports(&self, limit: u32) -> Result<Vec<Report>>;
+    async fn report(&self, id: i64) -> Result<Option<Report>>;
+    async fn count_reports(&self) -> Result<i64>;
+    /// Whether `reporter` reported message `message` before.
+    async fn reported(&self, message: MessageId, reporter: &str) -> Result<bool>;
 }
 
 /// What only a write transaction can do.
@@ -298,6 +312,18 @@ pub trait Write: Read {
     async fn raise_sequence(&self, table: &'static Table, high_water: u64) -> Result<()>;
     /// Deletes every row of every copied table (undoing a storage move into an empty store).
     async fn delete_all_rows(&self) -> Result<()>;
+
+    // --- staff tools and reports ---------------------------------------------------------
+
+    async fn insert_staff_ban(&self, ban: &StaffBan) -> Result<()>;
+    async fn delete_staff_ban(&self, number: &str) -> Result<()>;
+    /// Deletes the staff bans that ended by `now`.
+    async fn delete_expired_staff_bans(&self, now: i64) -> Result<()>;
+    /// Stores `report` (its `id` is not read) and returns the new id.
+    async fn insert_report(&self, report: &Report) -> Result<i64>;
+    async fn delete_report(&self, id: i64) -> Result<()>;
+    /// Deletes the `count` oldest reports.
+    async fn delete_oldest_reports(&self, count: i64) -> Result<()>;
 }
 
 /// A database the rules run on: each operation in one transaction, committed when it returns

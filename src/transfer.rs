@@ -37,7 +37,7 @@ pub struct Table {
 use Kind::*;
 
 /// Every table copied, parents before children.
-pub const TABLES: [Table; 6] = [
+pub const TABLES: [Table; 8] = [
     Table {
         name: "phones",
         mysql: "darkchat_phones",
@@ -117,6 +117,34 @@ pub const TABLES: [Table; 6] = [
         mysql: "darkchat_standalone_numbers",
         columns: &[("license", Text), ("number", Text), ("created_at", Int)],
         sequence: false,
+    },
+    Table {
+        name: "staff_bans",
+        mysql: "darkchat_staff_bans",
+        columns: &[
+            ("number", Text),
+            ("reason", OptText),
+            ("created_at", Int),
+            ("expires_at", OptInt),
+        ],
+        sequence: false,
+    },
+    Table {
+        name: "reports",
+        mysql: "darkchat_reports",
+        columns: &[
+            ("id", Int),
+            ("conversation_id", Int),
+            ("message_id", Int),
+            ("reporter", Text),
+            ("reporter_alias", Text),
+            ("sender", OptText),
+            ("sender_alias", OptText),
+            ("content", Text),
+            ("reason", Text),
+            ("created_at", Int),
+        ],
+        sequence: true,
     },
 ];
 

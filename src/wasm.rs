@@ -354,11 +354,7 @@ fn open(request: Result<Value>, lines: &mut Vec<String>) -> Result<Core> {
     let request = request?;
     now_of(&request);
     let seed = seed_of(&request)?;
-    let limits = api::limits(|key| match request.get("limits") {
-        None | Some(Value::Null) => Arg::Nil,
-        Some(Value::Object(map)) => map.get(key).map_or(Arg::Nil, api::arg_from_json),
-        Some(_) => Arg::Other,
-    })?;
+    let limits = api::limits_from_json(request.get("limits"))?;
     match request.get("storage").and_then(Value::as_str).unwrap_or("sqlite") {
         "sqlite" => {
             let path = request.get("path").and_then(Value::as_str).ok_or(Error::invalid("path"))?;

@@ -38,6 +38,30 @@ const MAY_SCAN: &[(&str, &str)] = &[
          AUTOINCREMENT table: SQLite's own table of two rows, which has no index",
     ),
     (
+        "FROM staff_bans WHERE expires_at IS NULL OR expires_at > ?1",
+        "a staff ban written: counts the bans in force, a table of at most maxStaffBans rows \
+         in force (ended ones are deleted by the same write)",
+    ),
+    (
+        "ORDER BY created_at DESC, number DESC LIMIT ?2",
+        "staff's list of bans in force, newest first: walks staff_bans_created backwards and \
+         stops after LIMIT rows",
+    ),
+    (
+        "SELECT count(*) FROM reports",
+        "a report written: counts the reports kept (at most maxReports)",
+    ),
+    (
+        "FROM reports ORDER BY id DESC LIMIT ?1",
+        "staff's list of reports, newest first: walks the primary key backwards and stops after \
+         LIMIT rows",
+    ),
+    (
+        "(SELECT id FROM reports ORDER BY id LIMIT ?1)",
+        "the oldest reports dropped for a new one: walks the primary key from the start and \
+         stops after LIMIT rows",
+    ),
+    (
         "FROM conversations c ORDER BY c.id DESC LIMIT ?1",
         "admin listing of every conversation, newest first: walks the primary key backwards \
          and stops after LIMIT rows",

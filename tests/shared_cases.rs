@@ -108,9 +108,7 @@ fn shared_core_cases_on_the_native_dispatch() {
     let mut steps_run = 0;
     for case in file["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let limits =
-            api::limits(|key| case["limits"].get(key).map_or(Arg::Nil, api::arg_from_json))
-                .unwrap();
+        let limits = api::limits_from_json(case.get("limits")).unwrap();
         let mut core = Darkchat::new(Store::open_in_memory().unwrap(), limits, seed);
         let mut outcomes = Vec::new();
         for (i, step) in case["steps"].as_array().unwrap().iter().enumerate() {

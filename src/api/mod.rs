@@ -20,13 +20,14 @@ mod wire;
 
 pub use args::{integer, max_arg_bytes, short_string, text, Arg};
 pub use reply::Reply;
-pub use wire::{arg_from_json, outcome_to_json, WireOutcome};
+pub use wire::{arg_from_json, limits_from_json, outcome_to_json, WireOutcome};
 
 use crate::darkchat::Darkchat;
 use crate::error::{Error, Result};
+use crate::filter::{Filter, FilterMode};
 use crate::ids::{ConversationId, MessageId};
 use crate::input::{self, Alias, ConversationName, JoinCode, PhoneNumber};
-use crate::service::{Actor, Body, Limits, Service};
+use crate::service::{staff, Actor, Body, Limits, ReportRequest, Service};
 use crate::storage::{run_inline, Read, Storage, Write};
 use crate::transfer::{self, Cell, Table};
 
@@ -86,10 +87,18 @@ pub enum Method {
     SendLocation,
     DeleteMessage,
     EditMessage,
+    StaffBan,
+    StaffUnban,
+    StaffBans,
+    History,
+    Report,
+    Reports,
+    DismissReport,
+    StaffBanned,
 }
 
 impl Method {
-    pub const ALL: [Method; 37] = [
+    pub const ALL: [Method; 45] = [
         Method::Create,
         Method::Add,
         Method::Remove,
@@ -127,6 +136,14 @@ impl Method {
         Method::SendLocation,
         Method::DeleteMessage,
         Method::EditMessage,
+        Method::StaffBan,
+        Method::StaffUnban,
+        Method::StaffBans,
+        Method::History,
+        Method::Report,
+        Method::Reports,
+        Method::DismissReport,
+        Method::StaffBanned,
     ];
 
     pub fn name(self) -> &'static str {
@@ -168,6 +185,14 @@ impl Method {
             Method::SendLocation => "sendLocation",
             Method::DeleteMessage => "deleteMessage",
             Method::EditMessage => "editMessage",
+            Method::StaffBan => "staffBan",
+            Method::StaffUnban => "staffUnban",
+            Method::StaffBans => "staffBans",
+            Method::History => "history",
+            Method::Report => "report",
+            Method::Reports => "reports",
+            Method::DismissReport => "dismissReport",
+            Method::StaffBanned => "staffBanned",
         }
     }
 
@@ -349,6 +374,35 @@ pub enum Request {
     },
     /// Every row of every copied table deleted (undoes a move into an empty store).
     DeleteAllRows,
+    // Staff tools (the server console, server scripts) and members' reports:
+    /// `seconds` `None`: until lifted.
+    StaffBan {
+        number: PhoneNumber,
+        seconds: Option<i64>,
+        reason: Option<String>,
+    },
+    StaffUnban {
+        number: PhoneNumber,
+    },
+    StaffBans {
+        limit: u32,
+    },
+    /// A conversation's latest messages with numbers and aliases (staff, no membership).
+    History {
+        id: ConversationId,
+        limit: u32,
+    },
+    Report(ReportRequest),
+    Reports {
+        limit: u32,
+    },
+    DismissReport {
+        id: i64,
+    },
+    /// Which of these numbers are banned by staff now (who gets no pushes).
+    StaffBanned {
+        numbers: Vec<PhoneNumber>,
+    },
 }
 
 impl Request {
@@ -546,7 +600,114 @@ impl Request {
                 Request::RaiseSequence { table, high_water }
             }
             Method::DeleteAllRows => Request::DeleteAllRows,
+            Method::StaffBan => Request::StaffBan {
+                number: phone_number(arg(0))?,
+                seconds: match arg(1) {
+                    Arg::Nil => None,
+                    Arg::Str(_) | Arg::Unreadable => {
+                        staff::duration(short_string(arg(1), "duration")?)?
+                    }
+                    other => Some(staff::seconds(integer(other, "duration")?)?),
+                },
+                reason: match arg(2) {
+                    Arg::Nil => None,
+                    other => Some(short_string(other, "reason")?.to_owned()),
+                },
+            },
+            Method::StaffUnban => Request::StaffUnban { number: phone_number(arg(0))? },
+            Method::StaffBans => Request::StaffBans { limit: list_limit(arg(0), 100, 1000)? },
+            Method::History => Request::History {
+                id: conversation_id(arg(0))?,
+                limit: list_limit(arg(1), limits.page_size, limits.max_page_size)?,
+            },
+            Method::Report => Request::Report(ReportRequest {
+                reporter: phone_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                message: optional_message_id(arg(2), "messageId")?
+                    .ok_or(Error::invalid("messageId"))?,
+                reason: short_string(arg(3), "reason")?.to_owned(),
+            }),
+            Method::Reports => Request::Reports { limit: list_limit(arg(0), 20, 1000)? },
+            Method::DismissReport => Request::DismissReport {
+                id: match integer(arg(0), "reportId")? {
+                    id @ 1.. => id,
+                    _ => return Err(Error::invalid("reportId")),
+                },
+            },
+            Method::StaffBanned => {
+                if args.len() > MAX_NUMBERS_ASKED {
+                    return Err(Error::invalid("numbers"));
+                }
+                Request::StaffBanned {
+                    numbers: args.iter().map(phone_number).collect::<Result<_>>()?,
+                }
+            }
         })
+    }
+
+    /// The number acting in this call, if a member's (not an admin's, not a script's subject),
+    /// and whether it is joining (a join or an add): what a staff ban is checked against.
+    /// Every variant is named, so that a new method must say whose act it is.
+    fn acting_member(&self) -> Option<(&PhoneNumber, bool)> {
+        match self {
+            Request::Add { number, .. } | Request::Join { number, .. } => Some((number, true)),
+            Request::Create { creator: number, .. }
+            | Request::Remove { number, is_self: true, .. }
+            | Request::Send { number, .. }
+            | Request::SendImage { number, .. }
+            | Request::SendLocation { number, .. }
+            | Request::EditMessage { number, .. }
+            | Request::DeleteMessage { actor: Some(number), .. }
+            | Request::Messages { number, .. }
+            | Request::MarkRead { number, .. }
+            | Request::SetAlias { number, .. }
+            | Request::SetMuted { number, .. }
+            | Request::MemberByAlias { viewer: number, .. }
+            | Request::Report(ReportRequest { reporter: number, .. })
+            | Request::Conversation { viewer: Some(number), .. }
+            | Request::List { viewer: Some(number) }
+            | Request::Members { viewer: Some(number), .. }
+            | Request::Rename { actor: Some(number), .. }
+            | Request::RegenerateCode { actor: Some(number), .. }
+            | Request::Delete { actor: Some(number), .. }
+            | Request::Transfer { actor: Some(number), .. }
+            | Request::Kick { actor: Some(number), .. }
+            | Request::Unban { actor: Some(number), .. }
+            | Request::Bans { actor: Some(number), .. }
+            | Request::SetModerator { actor: Some(number), .. } => Some((number, false)),
+            Request::Remove { is_self: false, .. }
+            | Request::DeleteMessage { actor: None, .. }
+            | Request::Conversation { viewer: None, .. }
+            | Request::List { viewer: None }
+            | Request::Members { viewer: None, .. }
+            | Request::Rename { actor: None, .. }
+            | Request::RegenerateCode { actor: None, .. }
+            | Request::Delete { actor: None, .. }
+            | Request::Transfer { actor: None, .. }
+            | Request::Kick { actor: None, .. }
+            | Request::Unban { actor: None, .. }
+            | Request::Bans { actor: None, .. }
+            | Request::SetModerator { actor: None, .. }
+            | Request::StandaloneNumber { .. }
+            | Request::CheckSource { .. }
+            | Request::CheckNumber { .. }
+            | Request::Stats
+            | Request::IntegrityCheck
+            | Request::Rehearse(_)
+            | Request::ExportRows { .. }
+            | Request::ImportRows { .. }
+            | Request::TableCounts
+            | Request::Sequences
+            | Request::RaiseSequence { .. }
+            | Request::DeleteAllRows
+            | Request::StaffBan { .. }
+            | Request::StaffUnban { .. }
+            | Request::StaffBans { .. }
+            | Request::History { .. }
+            | Request::Reports { .. }
+            | Request::DismissReport { .. }
+            | Request::StaffBanned { .. } => None,
+        }
     }
 
     /// The answer when it needs no storage (a pure check), else `None`.
@@ -574,6 +735,9 @@ pub async fn execute<S: Storage>(
     service.set_rehearsing(rehearsal);
     if let Some(answer) = request.answer_without_storage() {
         return Ok(answer);
+    }
+    if let Some((number, joining)) = request.acting_member() {
+        service.check_staff_ban(number, joining, now).await?;
     }
     use reply::*;
     Ok(match request {
@@ -717,6 +881,24 @@ pub async fn execute<S: Storage>(
             service.storage_mut().write(async |tx| tx.delete_all_rows().await).await?;
             vec![]
         }
+        Request::StaffBan { number, seconds, reason } => {
+            vec![staff_ban(service.staff_ban(&number, seconds, reason.as_deref(), now).await?)]
+        }
+        Request::StaffUnban { number } => vec![staff_ban(service.staff_unban(&number, now).await?)],
+        Request::StaffBans { limit } => {
+            vec![Reply::Array(
+                service.staff_bans(now, limit).await?.into_iter().map(staff_ban).collect(),
+            )]
+        }
+        Request::History { id, limit } => vec![messages(service.history(id, limit).await?)],
+        Request::Report(request) => vec![report(service.report(&request, now).await?)],
+        Request::Reports { limit } => {
+            vec![Reply::Array(service.reports(limit).await?.into_iter().map(report).collect())]
+        }
+        Request::DismissReport { id } => vec![report(service.dismiss_report(id).await?)],
+        Request::StaffBanned { numbers } => {
+            vec![strings(service.staff_banned(&numbers, now).await?)]
+        }
         Request::CheckSource { .. } | Request::CheckNumber { .. } => unreachable!("answered above"),
         Request::Rehearse(_) => unreachable!("unwrapped above (a rehearsal holds one action)"),
     })
@@ -750,6 +932,8 @@ pub fn limits(get: impl Fn(&'static str) -> Arg) -> Result<Limits> {
     read("maxList", &mut limits.max_list)?;
     read("maxBans", &mut limits.max_bans)?;
     read("editWindowSeconds", &mut limits.edit_window_seconds)?;
+    read("maxStaffBans", &mut limits.max_staff_bans)?;
+    read("maxReports", &mut limits.max_reports)?;
     limits.max_message_chars = message_chars as usize;
     match get("imageHosts") {
         Arg::Nil => {}
@@ -764,6 +948,36 @@ pub fn limits(get: impl Fn(&'static str) -> Arg) -> Result<Limits> {
         _ => return Err(Error::invalid("imageHosts")),
     }
     Ok(limits)
+}
+
+/// The word filter from the host's open options (`Config.Filter`): `words` a list of strings
+/// (`None`: no list), `mode` `"refuse"` or `"mask"` (`Nil`: refuse).
+pub fn filter(words: Option<Vec<Arg>>, mode: &Arg) -> Result<Filter> {
+    let mode = match mode {
+        Arg::Nil => FilterMode::Refuse,
+        other => FilterMode::parse(short_string(other, "filter mode")?)?,
+    };
+    let words = words.unwrap_or_default();
+    if words.len() > crate::filter::MAX_WORDS {
+        return Err(Error::invalid("filter words"));
+    }
+    let words =
+        words.iter().map(|w| short_string(w, "filter word")).collect::<Result<Vec<&str>>>()?;
+    Filter::new(&words, mode)
+}
+
+/// Most numbers one `staffBanned` call asks about (a conversation's online members).
+const MAX_NUMBERS_ASKED: usize = 1000;
+
+/// A listing's length: `default` when absent, else 1..=`max`.
+fn list_limit(value: &Arg, default: u32, max: u32) -> Result<u32> {
+    match value {
+        Arg::Nil => Ok(default),
+        other => match integer(other, "limit")? {
+            n @ 1.. if n <= i64::from(max) => Ok(n as u32),
+            _ => Err(Error::invalid("limit")),
+        },
+    }
 }
 
 fn as_actor(number: &Option<PhoneNumber>) -> Actor<'_> {

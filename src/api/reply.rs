@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::ffi::CStr;
 
 use crate::model::{
-    Ban, Conversation, Member, MembershipChange, Message, MessageData, Quote, SystemEvent,
+    Ban, Conversation, Member, MembershipChange, Message, MessageData, Quote, Report, StaffBan,
+    SystemEvent,
 };
 use crate::storage::Stats;
 
@@ -178,5 +179,29 @@ pub(super) fn stats(s: Stats) -> Reply {
         (c"sizeBytes", Reply::Int(s.size_bytes)),
         (c"schemaVersion", Reply::Int(s.schema_version)),
         (c"path", optional_str(s.location)),
+    ])
+}
+
+pub(super) fn staff_ban(b: StaffBan) -> Reply {
+    Reply::Object(vec![
+        (c"number", str(b.number)),
+        (c"reason", optional_str(b.reason)),
+        (c"createdAt", Reply::Int(b.created_at)),
+        (c"expiresAt", b.expires_at.map_or(Reply::Null, Reply::Int)),
+    ])
+}
+
+pub(super) fn report(r: Report) -> Reply {
+    Reply::Object(vec![
+        (c"id", Reply::Int(r.id)),
+        (c"conversationId", Reply::Int(r.conversation_id.get())),
+        (c"messageId", Reply::Int(r.message_id.get())),
+        (c"reporter", str(r.reporter)),
+        (c"reporterAlias", str(r.reporter_alias)),
+        (c"sender", optional_str(r.sender)),
+        (c"senderAlias", optional_str(r.sender_alias)),
+        (c"content", str(r.content)),
+        (c"reason", str(r.reason)),
+        (c"createdAt", Reply::Int(r.created_at)),
     ])
 }

@@ -85,3 +85,25 @@ impl serde::Serialize for WireOutcome<'_> {
 pub fn outcome_to_json(outcome: &Result<Vec<Reply>>) -> serde_json::Value {
     serde_json::to_value(WireOutcome(outcome)).unwrap_or(serde_json::Value::Null)
 }
+
+/// The limits of the open options' JSON form (`"limits": {...}`, `null` or absent: the
+/// defaults), the word filter included (`"filter": {"words": [...], "mode": ...}`): what the
+/// wasm module opens with, and the shared test cases.
+pub fn limits_from_json(limits: Option<&serde_json::Value>) -> Result<crate::service::Limits> {
+    use serde_json::Value;
+    let mut parsed = super::limits(|key| match limits {
+        None | Some(Value::Null) => Arg::Nil,
+        Some(Value::Object(map)) => map.get(key).map_or(Arg::Nil, arg_from_json),
+        Some(_) => Arg::Other,
+    })?;
+    if let Some(filter) = limits.and_then(|l| l.get("filter")) {
+        let words = match filter.get("words") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(list)) => Some(list.iter().map(arg_from_json).collect()),
+            Some(_) => return Err(crate::Error::invalid("filter words")),
+        };
+        let mode = filter.get("mode").map_or(Arg::Nil, arg_from_json);
+        parsed.filter = std::sync::Arc::new(super::filter(words, &mode)?);
+    }
+    Ok(parsed)
+}

@@ -12,7 +12,7 @@ use super::link::{Link, Outcome, Shared, Value};
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
-use crate::model::{Ban, Extra, Message, MessageKind, SystemEvent};
+use crate::model::{Ban, Extra, Message, MessageKind, Report, StaffBan, SystemEvent};
 use crate::storage::{
     ConversationRow, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Read, Stats, Write,
 };
@@ -708,7 +708,11 @@ impl Queries {
     /// caches that column; ANALYZE refreshes the cache, MariaDB reads it live), and never below
     /// the largest id present, in case the read was stale anyway.
     async fn sequences(&self) -> Result<Sequences> {
-        self.rows("ANALYZE TABLE darkchat_conversations, darkchat_messages", vec![]).await?;
+        self.rows(
+            "ANALYZE TABLE darkchat_conversations, darkchat_messages, darkchat_reports",
+            vec![],
+        )
+        .await?;
         let mut marks = Vec::new();
         for table in transfer::TABLES.iter().filter(|t| t.sequence) {
             let next = self
@@ -765,7 +769,8 @@ impl Queries {
         let rows = self
             .rows(
                 "CHECK TABLE darkchat_phones, darkchat_conversations, darkchat_members, \
-                 darkchat_messages, darkchat_standalone_numbers, darkchat_bans",
+                 darkchat_messages, darkchat_standalone_numbers, darkchat_bans, \
+                 darkchat_staff_bans, darkchat_reports",
                 vec![],
             )
             .await?;
@@ -923,6 +928,27 @@ macro_rules! read_through {
             }
             async fn sequences(&self) -> Result<Sequences> {
                 self.0.sequences().await
+            }
+            async fn staff_ban(&self, number: &str, now: i64) -> Result<Option<StaffBan>> {
+                self.0.staff_ban(number, now).await
+            }
+            async fn staff_bans(&self, now: i64, limit: u32) -> Result<Vec<StaffBan>> {
+                self.0.staff_bans(now, limit).await
+            }
+            async fn count_staff_bans(&self, now: i64) -> Result<i64> {
+                self.0.count_staff_bans(now).await
+            }
+            async fn reports(&self, limit: u32) -> Result<Vec<Report>> {
+                self.0.reports(limit).await
+            }
+            async fn report(&self, id: i64) -> Result<Option<Report>> {
+                self.0.report(id).await
+            }
+            async fn count_reports(&self) -> Result<i64> {
+                self.0.count_reports().await
+            }
+            async fn reported(&self, message: MessageId, reporter: &str) -> Result<bool> {
+                self.0.reported(message, reporter).await
             }
         }
     };
@@ -1195,5 +1221,149 @@ impl Write for WriteTx {
     }
     async fn delete_all_rows(&self) -> Result<()> {
         self.0.delete_all_rows().await
+    }
+    async fn insert_staff_ban(&self, ban: &StaffBan) -> Result<()> {
+        self.0.defer(
+            "INSERT INTO darkchat_staff_bans (number, reason, created_at, expires_at) \
+             VALUES (?, ?, ?, ?)",
+            vec![
+                ban.number.as_str().into(),
+                ban.reason.as_deref().into(),
+                ban.created_at.into(),
+                ban.expires_at.into(),
+            ],
+        );
+        Ok(())
+    }
+    async fn delete_staff_ban(&self, number: &str) -> Result<()> {
+        self.0.defer("DELETE FROM darkchat_staff_bans WHERE number = ?", vec![number.into()]);
+        Ok(())
+    }
+    async fn delete_expired_staff_bans(&self, now: i64) -> Result<()> {
+        self.0.defer("DELETE FROM darkchat_staff_bans WHERE expires_at <= ?", vec![now.into()]);
+        Ok(())
+    }
+    async fn insert_report(&self, r: &Report) -> Result<i64> {
+        let insert = Link::run(
+            &self.0.link,
+            "INSERT INTO darkchat_reports (conversation_id, message_id, reporter, reporter_alias, \
+             sender, sender_alias, content, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                r.conversation_id.get().into(),
+                r.message_id.get().into(),
+                r.reporter.as_str().into(),
+                r.reporter_alias.as_str().into(),
+                r.sender.as_deref().into(),
+                r.sender_alias.as_deref().into(),
+                r.content.as_str().into(),
+                r.reason.as_str().into(),
+                r.created_at.into(),
+            ],
+        );
+        inserted(insert.await?)
+    }
+    async fn delete_report(&self, id: i64) -> Result<()> {
+        self.0.defer("DELETE FROM darkchat_reports WHERE id = ?", vec![id.into()]);
+        Ok(())
+    }
+    async fn delete_oldest_reports(&self, count: i64) -> Result<()> {
+        self.0.defer("DELETE FROM darkchat_reports ORDER BY id LIMIT ?", vec![count.into()]);
+        Ok(())
+    }
+}
+
+// --- staff tools and reports ---------------------------------------------------------------
+
+fn staff_ban_row(row: Vec<Value>) -> Result<StaffBan> {
+    let mut c = Columns::of(row);
+    Ok(StaffBan {
+        number: c.text()?,
+        reason: c.optional_text()?,
+        created_at: c.int()?,
+        expires_at: c.optional_int()?,
+    })
+}
+
+fn report_row(row: Vec<Value>) -> Result<Report> {
+    let mut c = Columns::of(row);
+    Ok(Report {
+        id: c.int()?,
+        conversation_id: ConversationId(c.int()?),
+        message_id: MessageId(c.int()?),
+        reporter: c.text()?,
+        reporter_alias: c.text()?,
+        sender: c.optional_text()?,
+        sender_alias: c.optional_text()?,
+        content: c.text()?,
+        reason: c.text()?,
+        created_at: c.int()?,
+    })
+}
+
+impl Queries {
+    async fn staff_ban(&self, number: &str, now: i64) -> Result<Option<StaffBan>> {
+        let rows = self
+            .rows(
+                "SELECT number, reason, created_at, expires_at FROM darkchat_staff_bans \
+                 WHERE number = ? AND (expires_at IS NULL OR expires_at > ?)",
+                vec![number.into(), now.into()],
+            )
+            .await?;
+        rows.into_iter().next().map(staff_ban_row).transpose()
+    }
+
+    async fn staff_bans(&self, now: i64, limit: u32) -> Result<Vec<StaffBan>> {
+        let rows = self
+            .rows(
+                "SELECT number, reason, created_at, expires_at FROM darkchat_staff_bans \
+                 WHERE expires_at IS NULL OR expires_at > ? \
+                 ORDER BY created_at DESC, number DESC LIMIT ?",
+                vec![now.into(), limit.into()],
+            )
+            .await?;
+        rows.into_iter().map(staff_ban_row).collect()
+    }
+
+    async fn count_staff_bans(&self, now: i64) -> Result<i64> {
+        self.count(
+            "SELECT COUNT(*) FROM darkchat_staff_bans WHERE expires_at IS NULL OR expires_at > ?",
+            vec![now.into()],
+        )
+        .await
+    }
+
+    async fn reports(&self, limit: u32) -> Result<Vec<Report>> {
+        let rows = self
+            .rows(
+                "SELECT id, conversation_id, message_id, reporter, reporter_alias, sender, \
+                 sender_alias, content, reason, created_at FROM darkchat_reports \
+                 ORDER BY id DESC LIMIT ?",
+                vec![limit.into()],
+            )
+            .await?;
+        rows.into_iter().map(report_row).collect()
+    }
+
+    async fn report(&self, id: i64) -> Result<Option<Report>> {
+        let rows = self
+            .rows(
+                "SELECT id, conversation_id, message_id, reporter, reporter_alias, sender, \
+                 sender_alias, content, reason, created_at FROM darkchat_reports WHERE id = ?",
+                vec![id.into()],
+            )
+            .await?;
+        rows.into_iter().next().map(report_row).transpose()
+    }
+
+    async fn count_reports(&self) -> Result<i64> {
+        self.count("SELECT COUNT(*) FROM darkchat_reports", vec![]).await
+    }
+
+    async fn reported(&self, message: MessageId, reporter: &str) -> Result<bool> {
+        self.exists(
+            "SELECT 1 FROM darkchat_reports WHERE message_id = ? AND reporter = ?",
+            vec![message.get().into(), reporter.into()],
+        )
+        .await
     }
 }

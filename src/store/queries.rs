@@ -12,7 +12,7 @@ use super::numbers::NumberCache;
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
-use crate::model::{Ban, Extra, Message, MessageKind, SystemEvent};
+use crate::model::{Ban, Extra, Message, MessageKind, Report, StaffBan, SystemEvent};
 use crate::storage::{
     ConversationRow, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Stats,
 };
@@ -838,5 +838,140 @@ impl<'c> Tx<'c> {
     fn count(&self, sql: &str, params: impl rusqlite::Params) -> Result<i64> {
         let mut stmt = self.conn.prepare_cached(sql)?;
         Ok(stmt.query_row(params, |r| r.get(0))?)
+    }
+}
+
+// --- staff tools and reports ---------------------------------------------------------------
+
+/// A report row, columns in the order the report statements below select them.
+fn report_row(r: &Row<'_>) -> rusqlite::Result<Report> {
+    Ok(Report {
+        id: r.get(0)?,
+        conversation_id: r.get(1)?,
+        message_id: r.get(2)?,
+        reporter: r.get(3)?,
+        reporter_alias: r.get(4)?,
+        sender: r.get(5)?,
+        sender_alias: r.get(6)?,
+        content: r.get(7)?,
+        reason: r.get(8)?,
+        created_at: r.get(9)?,
+    })
+}
+
+fn staff_ban_row(r: &Row<'_>) -> rusqlite::Result<StaffBan> {
+    Ok(StaffBan {
+        number: r.get(0)?,
+        reason: r.get(1)?,
+        created_at: r.get(2)?,
+        expires_at: r.get(3)?,
+    })
+}
+
+impl Tx<'_> {
+    pub fn staff_ban(&self, number: &str, now: i64) -> Result<Option<StaffBan>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT number, reason, created_at, expires_at FROM staff_bans \
+             WHERE number = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
+        )?;
+        Ok(stmt.query_row(params![number, now], staff_ban_row).optional()?)
+    }
+
+    pub fn staff_bans(&self, now: i64, limit: u32) -> Result<Vec<StaffBan>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT number, reason, created_at, expires_at FROM staff_bans \
+             WHERE +expires_at IS NULL OR +expires_at > ?1 \
+             ORDER BY created_at DESC, number DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now, limit], staff_ban_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn count_staff_bans(&self, now: i64) -> Result<i64> {
+        self.count(
+            "SELECT count(*) FROM staff_bans WHERE expires_at IS NULL OR expires_at > ?1",
+            [now],
+        )
+    }
+
+    pub fn insert_staff_ban(&self, ban: &StaffBan) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO staff_bans (number, reason, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        stmt.execute(params![ban.number, ban.reason, ban.created_at, ban.expires_at])?;
+        Ok(())
+    }
+
+    pub fn delete_staff_ban(&self, number: &str) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached("DELETE FROM staff_bans WHERE number = ?1")?;
+        stmt.execute([number])?;
+        Ok(())
+    }
+
+    pub fn delete_expired_staff_bans(&self, now: i64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached("DELETE FROM staff_bans WHERE expires_at <= ?1")?;
+        stmt.execute([now])?;
+        Ok(())
+    }
+
+    pub fn reports(&self, limit: u32) -> Result<Vec<Report>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, conversation_id, message_id, reporter, reporter_alias, sender, \
+             sender_alias, content, reason, created_at FROM reports ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], report_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn report(&self, id: i64) -> Result<Option<Report>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, conversation_id, message_id, reporter, reporter_alias, sender, \
+             sender_alias, content, reason, created_at FROM reports WHERE id = ?1",
+        )?;
+        Ok(stmt.query_row([id], report_row).optional()?)
+    }
+
+    pub fn count_reports(&self) -> Result<i64> {
+        self.count("SELECT count(*) FROM reports", [])
+    }
+
+    pub fn reported(&self, message: MessageId, reporter: &str) -> Result<bool> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM reports WHERE message_id = ?1 AND reporter = ?2")?;
+        Ok(stmt.exists(params![message, reporter])?)
+    }
+
+    pub fn insert_report(&self, r: &Report) -> Result<i64> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO reports (conversation_id, message_id, reporter, reporter_alias, sender, \
+             sender_alias, content, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        stmt.execute(params![
+            r.conversation_id,
+            r.message_id,
+            r.reporter,
+            r.reporter_alias,
+            r.sender,
+            r.sender_alias,
+            r.content,
+            r.reason,
+            r.created_at
+        ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn delete_report(&self, id: i64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached("DELETE FROM reports WHERE id = ?1")?;
+        stmt.execute([id])?;
+        Ok(())
+    }
+
+    pub fn delete_oldest_reports(&self, count: i64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY id LIMIT ?1)",
+        )?;
+        stmt.execute([count])?;
+        Ok(())
     }
 }

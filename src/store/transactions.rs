@@ -8,7 +8,7 @@
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
-use crate::model::{Ban, Extra, Message};
+use crate::model::{Ban, Extra, Message, Report, StaffBan};
 use crate::storage::{
     ConversationRow, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Read, Stats, Storage,
     Write,
@@ -203,6 +203,27 @@ macro_rules! read_through {
             async fn sequences(&self) -> Result<Sequences> {
                 self.0.sequences()
             }
+            async fn staff_ban(&self, number: &str, now: i64) -> Result<Option<StaffBan>> {
+                self.0.staff_ban(number, now)
+            }
+            async fn staff_bans(&self, now: i64, limit: u32) -> Result<Vec<StaffBan>> {
+                self.0.staff_bans(now, limit)
+            }
+            async fn count_staff_bans(&self, now: i64) -> Result<i64> {
+                self.0.count_staff_bans(now)
+            }
+            async fn reports(&self, limit: u32) -> Result<Vec<Report>> {
+                self.0.reports(limit)
+            }
+            async fn report(&self, id: i64) -> Result<Option<Report>> {
+                self.0.report(id)
+            }
+            async fn count_reports(&self) -> Result<i64> {
+                self.0.count_reports()
+            }
+            async fn reported(&self, message: MessageId, reporter: &str) -> Result<bool> {
+                self.0.reported(message, reporter)
+            }
         }
     };
 }
@@ -313,5 +334,23 @@ impl Write for WriteTx<'_> {
     }
     async fn delete_all_rows(&self) -> Result<()> {
         self.0.delete_all_rows()
+    }
+    async fn insert_staff_ban(&self, ban: &StaffBan) -> Result<()> {
+        self.0.insert_staff_ban(ban)
+    }
+    async fn delete_staff_ban(&self, number: &str) -> Result<()> {
+        self.0.delete_staff_ban(number)
+    }
+    async fn delete_expired_staff_bans(&self, now: i64) -> Result<()> {
+        self.0.delete_expired_staff_bans(now)
+    }
+    async fn insert_report(&self, report: &Report) -> Result<i64> {
+        self.0.insert_report(report)
+    }
+    async fn delete_report(&self, id: i64) -> Result<()> {
+        self.0.delete_report(id)
+    }
+    async fn delete_oldest_reports(&self, count: i64) -> Result<()> {
+        self.0.delete_oldest_reports(count)
     }
 }

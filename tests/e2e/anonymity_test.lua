@@ -1,7 +1,7 @@
 -- Anonymity as a property: players drive a conversation through every action of the phone UI
--- (create, join, send, rename, new code, moderator grant, kick with ban, ban list, unban, alias
--- change, mute, transfer, leave with ownership passing on, reads, listings, paging) and a
--- server script adds one back; every client event any player received (answers and pushes) is
+-- (create, join, send, report, rename, new code, moderator grant, kick with ban, ban list,
+-- unban, alias change, mute, transfer, leave with ownership passing on, reads, listings,
+-- paging) and a server script adds one back; every client event any player received (answers and pushes) is
 -- kept and scanned, every string and number in it, for any member's phone number or license
 -- identifier, and for the creator's phone id (`createdBy`, the same across conversations).
 -- Then what muting, bans and moderators do, end to end. Runs on every core and storage.
@@ -86,8 +86,10 @@ T.test("no client event ever carries a member's number, license or creator id", 
   local joinedD = w:ok(d, "join", { joinCode = conv.joinCode })
   T.eq(#joinedD.members, 4)
   T.eq(joinedD.members[4].isYou, true)
-  w:ok(b, "send", { conversationId = id, content = "hi from b" })
+  local fromB = w:ok(b, "send", { conversationId = id, content = "hi from b" })
   w:ok(c, "send", { conversationId = id, content = "hi from c" })
+  -- A report (staff see numbers; the reporter and the others never do).
+  T.eq(w:ok(c, "report", { conversationId = id, messageId = fromB.id, reason = "rude" }), true)
   w:ok(a, "rename", { conversationId = id, name = "Crew 2" })
   local code = w:ok(a, "regenerateCode", { conversationId = id })
   w:ok(a, "setModerator", { conversationId = id, alias = aliasB })

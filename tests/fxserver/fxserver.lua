@@ -660,7 +660,73 @@ function Server:_makeEnv(inst)
   env.json = { encode = Json.encode, decode = Json.decode }
   -- FXServer's Lua `msgpack` global (C there), over the emulator's codec.
   env.msgpack = { pack = Msgpack.encode, unpack = Msgpack.decode }
+  function env.PerformHttpRequest(url, cb, method, data, headers, options)
+    srv:_httpRequest(inst, url, cb, method, data, headers, options)
+  end
   return env
+end
+
+-- HTTP ----------------------------------------------------------------------------------------
+
+---Emulated network latency of PerformHttpRequest: the callback runs this many ms of emulated
+---time after the call (at least one scheduler pass later, as on FXServer).
+Server.httpLatencyMs = 20
+
+local function shellQuote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- PerformHttpRequest as FXServer's scheduler.lua defines it: the request goes out and the call
+-- returns; the callback gets `(status, body, headers, errorData)` later in a scheduler pass: on
+-- a status of 400 or more `body` is nil and `errorData` is "HTTP <status>: <body>"; when no
+-- answer came, status 0. Here the request is made with curl, for real (so a test can post to a
+-- receiver of its own), while the emulated clock stands still: the resource sees it in flight
+-- for `httpLatencyMs` of emulated time, however long curl took. `srv.httpLog` lists the
+-- requests made: { at = the emulated time, url, method, status }.
+function Server:_httpRequest(inst, url, cb, method, data, headers, options)
+  self.httpLog = self.httpLog or {}
+  local entry = { at = self._now, url = url, method = method or 'GET' }
+  self.httpLog[#self.httpLog + 1] = entry
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute(('mkdir -p %s'):format(shellQuote(dir))))
+  local f = assert(io.open(dir .. '/body', 'wb'))
+  f:write(type(data) == 'string' and data or '')
+  f:close()
+  local args = { 'curl', '-sS', '--max-time', '10', '-X', shellQuote(method or 'GET'),
+    '--data-binary', shellQuote('@' .. dir .. '/body'), '-D', shellQuote(dir .. '/headers'),
+    '-o', shellQuote(dir .. '/response'), '-w', "'%{http_code}'" }
+  for name, value in pairs(type(headers) == 'table' and headers or {}) do
+    args[#args + 1] = '-H'
+    args[#args + 1] = shellQuote(('%s: %s'):format(name, value))
+  end
+  if not (type(options) == 'table' and options.followLocation == false) then args[#args + 1] = '-L' end
+  args[#args + 1] = shellQuote(url)
+  local pipe = io.popen(table.concat(args, ' ') .. ' 2>' .. shellQuote(dir .. '/error'))
+  local status = tonumber(pipe:read('a')) or 0
+  pipe:close()
+  entry.status = status
+  local function slurp(name)
+    local file = io.open(dir .. '/' .. name, 'rb')
+    if not file then return '' end
+    local text = file:read('a')
+    file:close()
+    return text
+  end
+  local response, failure = slurp('response'), slurp('error')
+  local responseHeaders = {}
+  for line in slurp('headers'):gmatch('[^\r\n]+') do
+    local name, value = line:match('^([^:%s]+):%s*(.*)$')
+    if name then responseHeaders[name] = value end
+  end
+  os.execute(('rm -rf %s'):format(shellQuote(dir)))
+  local body, errorData = response, nil
+  if status == 0 then
+    body, errorData, responseHeaders = nil, failure ~= '' and failure or 'Failure handling HTTP request', {}
+  elseif status >= 400 then
+    body, errorData = nil, ('HTTP %d: %s'):format(status, response)
+  end
+  self:_schedule(inst, function() cb(status, body, responseHeaders, errorData) end, self.httpLatencyMs)
 end
 
 -- Resources -----------------------------------------------------------------------------------

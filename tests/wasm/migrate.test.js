@@ -45,7 +45,9 @@ async function views(core) {
     seen[number] = { list, conversations };
   }
   const [all] = await ok(core, 'list', null);
-  return { seen, all };
+  const [staffBans] = await ok(core, 'staffBans');
+  const [reports] = await ok(core, 'reports');
+  return { seen, all, staffBans, reports };
 }
 
 function countsOf(lines) {
@@ -71,6 +73,11 @@ test('a SQLite store moves to MySQL and back with every id, view and count kept'
   await ok(filler, 'markRead', NUMBERS[1], a.id);
   await ok(filler, 'remove', NUMBERS[2], a.id, true);
   await ok(filler, 'standaloneNumber', 'license:abc');
+  // Staff tools: a report (the message as it was) and a staff ban of a number seen nowhere.
+  const [page] = await ok(filler, 'messages', NUMBERS[0], a.id, null, 50);
+  const byB = page.find((m) => m.sender === NUMBERS[1] && m.type === 'text');
+  await ok(filler, 'report', NUMBERS[0], a.id, byB.id, 'rude');
+  await ok(filler, 'staffBan', '5550199', null, 'spam');
   // The newest conversation and messages deleted: only the sequences remember their ids.
   const [gone] = await ok(filler, 'create', NUMBERS[2], 'Gone');
   const [goneMessage] = await ok(filler, 'send', NUMBERS[2], gone.id, 'soon deleted');
@@ -100,7 +107,8 @@ test('a SQLite store moves to MySQL and back with every id, view and count kept'
     assert.strictEqual(moved.migrated, true, moved.lines.join('\n'));
     const lines = countsOf(moved.lines);
     assert.deepStrictEqual(lines.map((l) => l.split(':')[0]),
-      ['phones', 'conversations', 'members', 'messages', 'bans', 'standalone_numbers']);
+      ['phones', 'conversations', 'members', 'messages', 'bans', 'standalone_numbers', 'staff_bans',
+        'reports']);
     for (const line of lines) assert.match(line, /^\w+: (\d+) in the source, \1 copied$/);
     assert.match(moved.lines[moved.lines.length - 1], /^migrated \d+ rows from .* to mysql database darkchat_migrate/);
     assert.deepStrictEqual(await views(live), before);
@@ -179,7 +187,7 @@ test('a failed copy into MySQL removes what it inserted', async () => {
       'migration failed: importRows: injected; the rows copied into the mysql database darkchat_migrate_failed are removed',
     ]);
     const [counts] = await ok(live, 'tableCounts');
-    assert.deepStrictEqual(counts.map(([, n]) => n), [0, 0, 0, 0, 0, 0]);
+    assert.deepStrictEqual(counts.map(([, n]) => n), [0, 0, 0, 0, 0, 0, 0, 0]);
 
     // A failed to-sqlite removes its new file.
     const moved = await migrateStorage({ live, makeCore, root, direction: 'from-sqlite', file: source });
