@@ -16,7 +16,7 @@ function Actions.create(number, name, joinCode, alias)
   if not allowed then return false, code, reason end
   local ok, conv, detail = Darkchat.call('create', number, name, joinCode, alias)
   if not ok then return false, conv, detail end
-  Notify.server('conversationCreated', { conversationId = conv.id, number = conv.recipients[1], name = conv.name })
+  Notify.created(conv.id, conv.recipients[1], conv.name)
   return true, conv
 end
 
@@ -48,9 +48,7 @@ function Actions.send(number, conversationId, content)
   if not allowed then return false, code, reason end
   local ok, message, members, list = Darkchat.call('send', number, conversationId, content)
   if not ok then return false, message, members end
-  conversationId = idOf(conversationId)
-  Notify.active(list, 'messageReceived', { conversationId = conversationId, message = Client.message(message) }, message.sender)
-  Notify.server('messageSent', { conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members })
+  Notify.messageSent(idOf(conversationId), message, members, list)
   return true, message
 end
 
@@ -80,7 +78,7 @@ end
 function Actions.regenerateCode(actor, conversationId)
   local ok, code, detail = Darkchat.call('regenerateCode', actor, conversationId)
   if not ok then return false, code, detail end
-  Notify.server('joinCodeChanged', { conversationId = idOf(conversationId) })
+  Notify.codeChanged(idOf(conversationId))
   return true, code
 end
 
@@ -94,9 +92,7 @@ end
 function Actions.transfer(actor, conversationId, toNumber)
   local ok, message, members, list = Darkchat.call('transfer', actor, conversationId, toNumber)
   if not ok then return false, message, members end
-  conversationId = idOf(conversationId)
-  Notify.active(list, 'ownerChanged', { conversationId = conversationId, owner = message.senderAlias, message = Client.message(message) })
-  Notify.server('ownerChanged', { conversationId = conversationId, owner = message.sender, recipients = members })
+  Notify.ownerChanged(idOf(conversationId), message, members, list)
   return true
 end
 
@@ -113,7 +109,7 @@ function Actions.unban(actor, conversationId, number)
   local ok, code, detail = Darkchat.call('unban', actor, conversationId, number)
   if not ok then return false, code, detail end
   local _, normalised = Darkchat.call('checkNumber', number)
-  Notify.server('memberUnbanned', { conversationId = idOf(conversationId), number = normalised })
+  Notify.unbanned(idOf(conversationId), normalised)
   return true
 end
 
@@ -125,14 +121,7 @@ end
 function Actions.setModerator(actor, conversationId, number, isModerator)
   local ok, message, members, list = Darkchat.call('setModerator', actor, conversationId, number, isModerator)
   if not ok then return false, message, members end
-  if message then
-    conversationId = idOf(conversationId)
-    local granted = isModerator ~= false
-    Notify.active(list, 'moderatorChanged', {
-      conversationId = conversationId, alias = message.senderAlias, isModerator = granted, message = Client.message(message),
-    })
-    Notify.server('moderatorChanged', { conversationId = conversationId, number = message.sender, isModerator = granted, recipients = members })
-  end
+  if message then Notify.moderatorChanged(idOf(conversationId), message, isModerator ~= false, members, list) end
   return true
 end
 
@@ -140,9 +129,7 @@ end
 function Actions.setAlias(number, conversationId, alias)
   local ok, message, members, list = Darkchat.call('setAlias', number, conversationId, alias)
   if not ok then return false, message, members end
-  conversationId = idOf(conversationId)
-  Notify.active(list, 'aliasChanged', { conversationId = conversationId, alias = message.senderAlias, message = Client.message(message) }, message.sender)
-  Notify.server('aliasChanged', { conversationId = conversationId, number = message.sender, alias = message.senderAlias, recipients = members })
+  Notify.aliasChanged(idOf(conversationId), message, members, list)
   return true, message
 end
 

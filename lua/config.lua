@@ -34,6 +34,18 @@ Config.Mysql = {
   deadlineMs = 5000, -- a call the database has not answered by then gives storage_error
 }
 
+-- Several servers on one MySQL/MariaDB database (README "Several servers on one database"):
+-- each reads the others' changes from a log in that database and tells its own players.
+--   set darkchat:serverId "city-1"   -- this server's id there (default: generated once, kept in data/)
+Config.Network = {
+  pollMs = 300,       -- how often this server reads the other servers' changes (a push crosses within about this)
+  readLimit = 200,    -- entries read at once (more are read at once after)
+  keep = 20000,       -- entries the log keeps (the newest) ...
+  keepMinutes = 60,   -- ... and none older: a server away longer than this misses what it did not read, and says so
+  pruneSeconds = 5,   -- how often each server deletes what the log no longer keeps (in batches)
+  pruneBatch = 500,
+}
+
 -- Automatic backups of the SQLite database into data/backups/ (README "Backups, restores and
 -- updates"): one every `intervalMinutes`, each checked, the newest `keep` kept. 0 in either
 -- turns them off. (MySQL storage: back the database up with its own tools.)

@@ -14,6 +14,7 @@ use std::rc::Rc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::changes::{Change, ChangeBatch, Retention};
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::{Alias, ConversationName, JoinCode, PhoneNumber};
@@ -164,6 +165,7 @@ impl<S: Storage> Service<S> {
                 None => Alias::generate(&mut *rng.borrow_mut(), false),
             };
             tx.insert_member(id, phone, &alias, now, MessageId::NONE).await?;
+            tx.record(&Change::created(id, creator.as_str(), name.as_str())).await?;
             Ok((id, phone))
         };
         let answer = async |tx: &S::Read<'_>, &(id, phone): &(ConversationId, PhoneId)| {
@@ -189,7 +191,9 @@ impl<S: Storage> Service<S> {
             if !exists? {
                 return Err(Error::ConversationNotFound { id });
             }
-            add(tx, limits, rng, id, phone?, number, alias, now).await
+            let joined = add(tx, limits, rng, id, phone?, number, alias, now).await?;
+            tx.record(&Change::member_added(id, number.as_str(), &joined, false)).await?;
+            Ok(joined)
         };
         let answer = async |tx: &S::Read<'_>, joined: &Message| {
             joined_change(id, number, member_list(tx, id).await?, joined)
@@ -211,7 +215,9 @@ impl<S: Storage> Service<S> {
             .write(async |tx| {
                 let (conversation, phone) =
                     both(existing_for_update(tx, id), member_phone(tx, id, number)).await;
-                remove(tx, &conversation?, phone?, number, is_self, now).await
+                let change = remove(tx, &conversation?, phone?, number, is_self, now).await?;
+                tx.record(&Change::member_removed(&change, is_self, false)).await?;
+                Ok(change)
             })
             .await
     }
@@ -256,7 +262,9 @@ impl<S: Storage> Service<S> {
                     }
                     tx.insert_ban(id, phone, &alias?.unwrap_or_default(), now).await?;
                 }
-                remove(tx, &conversation, phone, number, false, now).await
+                let change = remove(tx, &conversation, phone, number, false, now).await?;
+                tx.record(&Change::member_removed(&change, false, ban)).await?;
+                Ok(change)
             })
             .await
     }
@@ -277,7 +285,8 @@ impl<S: Storage> Service<S> {
                 if !tx.is_banned(id, phone).await? {
                     return Err(not_banned());
                 }
-                tx.delete_ban(id, phone).await
+                tx.delete_ban(id, phone).await?;
+                tx.record(&Change::unbanned(id, number.as_str())).await
             })
             .await
     }
@@ -334,6 +343,7 @@ impl<S: Storage> Service<S> {
                 now,
             )
             .await?;
+            tx.record(&Change::moderator_changed(id, &note, on)).await?;
             Ok(Some(note))
         };
         let answer = async |tx: &S::Read<'_>, note: &Option<Message>| {
@@ -361,7 +371,7 @@ impl<S: Storage> Service<S> {
             let old = old?.unwrap_or_default();
             tx.set_alias(id, phone, alias).await?;
             let event = SystemEvent::Alias;
-            system_message(
+            let note = system_message(
                 tx,
                 id,
                 phone,
@@ -371,7 +381,9 @@ impl<S: Storage> Service<S> {
                 Some(&old),
                 now,
             )
-            .await
+            .await?;
+            tx.record(&Change::alias_changed(id, &note)).await?;
+            Ok(note)
         };
         let answer =
             async |tx: &S::Read<'_>, note: &Message| Ok((note.clone(), member_list(tx, id).await?));
@@ -453,6 +465,7 @@ impl<S: Storage> Service<S> {
             let phone = phone?;
             let joined = add(tx, limits, rng, id, phone, number, alias, now).await?;
             tx.mark_read(id, phone, joined.id).await?;
+            tx.record(&Change::member_added(id, number.as_str(), &joined, true)).await?;
             Ok((id, phone, joined))
         };
         let answer =
@@ -490,19 +503,20 @@ impl<S: Storage> Service<S> {
                 )
                 .await?;
             tx.mark_read(id, phone, message_id).await?;
-            Ok((message_id, alias))
-        };
-        let answer = async |tx: &S::Read<'_>, (message_id, alias): &(MessageId, Option<String>)| {
             let message = Message {
-                id: *message_id,
+                id: message_id,
                 sender: Some(number.as_str().to_owned()),
-                sender_alias: alias.clone(),
+                sender_alias: alias,
                 content: content.clone(),
                 kind: MessageKind::Text,
                 event: None,
                 created_at: now,
             };
-            Ok((message, member_list(tx, id).await?))
+            tx.record(&Change::message_sent(id, &message)).await?;
+            Ok(message)
+        };
+        let answer = async |tx: &S::Read<'_>, message: &Message| {
+            Ok((message.clone(), member_list(tx, id).await?))
         };
         self.storage.write_then_read(change, answer).await
     }
@@ -614,7 +628,11 @@ impl<S: Storage> Service<S> {
             tx.set_name(id, name.as_str(), now).await?;
             let event = SystemEvent::Renamed;
             let detail = Some(name.as_str());
-            system_message(tx, id, phone, &actor_name, alias.as_deref(), event, detail, now).await
+            let note =
+                system_message(tx, id, phone, &actor_name, alias.as_deref(), event, detail, now)
+                    .await?;
+            tx.record(&Change::renamed(id, &note)).await?;
+            Ok(note)
         };
         let answer = async |tx: &S::Read<'_>, renamed: &Message| {
             Ok((renamed.clone(), member_list(tx, id).await?))
@@ -639,6 +657,7 @@ impl<S: Storage> Service<S> {
                     }
                     other => other,
                 }?;
+                tx.record(&Change::join_code_changed(id)).await?;
                 Ok(code.as_str().to_owned())
             })
             .await
@@ -650,8 +669,10 @@ impl<S: Storage> Service<S> {
             .write(async |tx| {
                 let (owned, members) = both(owned(tx, id, actor), tx.recipients(id)).await;
                 owned?;
+                let members = members?;
                 tx.delete_conversation(id).await?;
-                members
+                tx.record(&Change::deleted(id, &members)).await?;
+                Ok(members)
             })
             .await
     }
@@ -671,7 +692,11 @@ impl<S: Storage> Service<S> {
             let alias = tx.alias_of(id, phone).await?;
             tx.set_owner(id, phone).await?;
             let event = SystemEvent::Owner;
-            system_message(tx, id, phone, to.as_str(), alias.as_deref(), event, None, now).await
+            let note =
+                system_message(tx, id, phone, to.as_str(), alias.as_deref(), event, None, now)
+                    .await?;
+            tx.record(&Change::owner_changed(id, &note)).await?;
+            Ok(note)
         };
         let answer =
             async |tx: &S::Read<'_>, note: &Message| Ok((note.clone(), member_list(tx, id).await?));
@@ -709,6 +734,24 @@ impl<S: Storage> Service<S> {
                 Err(Error::Internal("no free standalone number found".into()))
             })
             .await
+    }
+
+    // --- the change log of a server network (MySQL; see crate::changes) ----------------
+
+    /// Stores `after` as where `server` has read the log up to (the stored position when
+    /// `None`), then reads the other servers' entries after it.
+    pub async fn changes(
+        &mut self,
+        server: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<ChangeBatch> {
+        self.storage.changes(server, after, limit).await
+    }
+
+    /// Deletes one batch of the log's entries beyond `retention`; returns how many.
+    pub async fn prune_changes(&mut self, retention: Retention) -> Result<i64> {
+        self.storage.prune_changes(retention).await
     }
 
     // --- statistics -------------------------------------------------------------------

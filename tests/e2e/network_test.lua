@@ -1,0 +1,229 @@
+-- Several servers on one MySQL/MariaDB database (lua/network.lua, src/changes.rs): two
+-- emulated FXServers in this process share one database, with players on each. A change made
+-- on one reaches the other server's members (pushes) and resources (server events marked
+-- `fromServer`) within the bound, in order, exactly once, and never twice on its own server; a
+-- server that was stopped catches up, or says in one line that it was away too long; the log
+-- stays bounded. On SQLite storage (one server per file) there is no log.
+--
+-- Run on MySQL: DARKCHAT_MYSQL=<url> DARKCHAT_STORAGE=mysql DARKCHAT_CORE=wasm \
+--   lua5.4 tests/lua/run.lua tests/e2e/network_test.lua
+
+local T = require("testlib")
+local World = require("world")
+
+local EVENTS = { "conversationCreated", "memberAdded", "memberRemoved", "messageSent", "conversationRenamed",
+  "conversationDeleted", "ownerChanged", "joinCodeChanged", "aliasChanged", "moderatorChanged", "memberUnbanned" }
+
+--- A push or change must reach the other server within this much of its emulated time (which
+--- follows real time while its database works).
+local BOUND_MS = 2000
+
+if World.defaultStorage ~= "mysql" then
+  T.test("SQLite storage keeps no change log: the core says so and nothing polls", function()
+    local w = World.new()
+    local ok, code = w:coreCall("changes", "server-a")
+    T.eq(ok, false)
+    T.eq(code, "invalid_argument")
+    T.eq(w.srv:resourceEnv(World.RESOURCE).Darkchat.serverId, nil)
+    w:stop()
+  end)
+  return
+end
+
+--- Ticks every server in turn until `done()` holds or `limitMs` of emulated time passed on each;
+--- returns the emulated milliseconds it took.
+local function runUntil(servers, done, limitMs)
+  local waited = 0
+  while not done() and waited < limitMs do
+    for _, w in ipairs(servers) do w.srv:runFor(10) end
+    waited = waited + 10
+  end
+  return waited
+end
+
+--- Where `w` has read the log up to (nil before its first read).
+local function position(w)
+  return w.srv:resourceEnv(World.RESOURCE).Network.position
+end
+
+--- Runs `servers` until each has read the log once: a server never seen before starts at the
+--- log's end, so what was written before its first read is not news to it.
+local function awaitFirstRead(servers)
+  local took = runUntil(servers, function()
+    for _, w in ipairs(servers) do if position(w) == nil then return false end end
+    return true
+  end, 10000)
+  T.ok(took < 10000, "a server never read the change log")
+end
+
+--- Two servers on one fresh database: A (ids "server-a") with players 5550101 and 5550102, B
+--- ("server-b") with 5550201 and 5550202. `resourceDir`: an edited copy of the resource.
+local function network(resourceDir)
+  local a = World.new{ players = { "5550101", "5550102" }, convars = { ["darkchat:serverId"] = "server-a" },
+    events = EVENTS, resourceDir = resourceDir }
+  local b = World.new{ players = { "5550201", "5550202" }, convars = { ["darkchat:serverId"] = "server-b" },
+    events = EVENTS, sharesDatabaseWith = a, resourceDir = resourceDir }
+  awaitFirstRead({ a, b })
+  return a, b
+end
+
+--- A server's events without the marker, and the markers apart.
+local function unmarked(events)
+  local out, marks = {}, {}
+  for i, e in ipairs(events) do
+    local payload = {}
+    for k, v in pairs(e.payload) do if k ~= "fromServer" then payload[k] = v end end
+    out[i] = { name = e.name, payload = payload }
+    marks[i] = e.payload.fromServer or false
+  end
+  return out, marks
+end
+
+--- Fails when any string in `value` (a push payload) holds one of `numbers`.
+local function assertNoNumbers(value, numbers, where)
+  if type(value) == "table" then
+    for k, v in pairs(value) do assertNoNumbers(k, numbers, where); assertNoNumbers(v, numbers, where) end
+  elseif type(value) == "string" then
+    for _, n in ipairs(numbers) do T.ok(not value:find(n, 1, true), where .. " names a number: " .. value) end
+  end
+end
+
+T.test("every push kind crosses both ways within the bound, in order, exactly once; none twice on the origin", function()
+  local a, b = network()
+  local servers = { a, b }
+  local a1, a2 = a.players[1], a.players[2]
+  local b1, b2 = b.players[1], b.players[2]
+  local eventsSeen = 0
+  --- Runs `action` on the server `w`, then waits until both servers fired `n` more events;
+  --- each wait must end within the bound.
+  local function step(what, w, n, action, ...)
+    local results = table.pack(w:call(action, ...))
+    eventsSeen = eventsSeen + n
+    local took = runUntil(servers, function() return #a.events >= eventsSeen and #b.events >= eventsSeen end, 10000)
+    T.eq(#a.events, eventsSeen, what .. ": events on A")
+    T.eq(#b.events, eventsSeen, what .. ": events on B")
+    T.ok(took <= BOUND_MS, ("%s crossed in %d ms (bound %d)"):format(what, took, BOUND_MS))
+    return table.unpack(results, 1, results.n)
+  end
+
+  local made = step("create on A", a, 1, "Darkchat_CreateConversationByNumber", "5550101", "Crew", nil, "Ace")
+  local id = made.newConv.id
+  step("join on B", b, 1, "Darkchat_JoinConversationByNumber", "5550201", made.newConv.joinCode, "Bee")
+  step("add on A", a, 1, "Darkchat_AddToConversationByNumber", "5550102", id, "Cat")
+  step("add on B", b, 1, "Darkchat_AddToConversationByNumber", "5550202", id, "Dot")
+  step("send on A", a, 1, "Darkchat_SendMessageByNumber", "5550101", id, "hello from A")
+  step("send on B", b, 1, "Darkchat_SendMessageByNumber", "5550201", id, "hello from B")
+  step("rename on A", a, 1, "Darkchat_RenameConversationByNumber", "5550101", id, "Crew 2")
+  step("alias on B", b, 1, "Darkchat_SetAliasByNumber", "5550201", id, "Bumble")
+  step("moderator on A", a, 1, "Darkchat_SetModeratorByNumber", "5550101", id, "5550201", true)
+  step("transfer on A", a, 1, "Darkchat_TransferOwnershipByNumber", "5550101", id, "5550201")
+  step("new code on B", b, 1, "Darkchat_RegenerateJoinCodeByNumber", "5550201", id)
+  step("kick on B", b, 1, "Darkchat_KickFromConversationByNumber", "5550201", id, "5550102", true)
+  step("unban on B", b, 1, "Darkchat_UnbanFromConversationByNumber", "5550201", id, "5550102")
+  step("leave on A", a, 1, "Darkchat_RemoveFromConversationByNumber", "5550101", id, true)
+  -- A second conversation, deleted by its owner on A while a member is on B.
+  local other = step("create on A", a, 1, "Darkchat_CreateConversationByNumber", "5550102", "Short", nil, "Eel")
+  step("join on B", b, 1, "Darkchat_JoinConversationByNumber", "5550202", other.newConv.joinCode, "Fin")
+  step("delete on A", a, 1, "Darkchat_DeleteConversationByNumber", "5550102", other.newConv.id)
+  -- The last member out deletes: memberRemoved, then conversationDeleted.
+  step("leave on B", b, 1, "Darkchat_RemoveFromConversationByNumber", "5550202", id, true)
+  step("last leaves on B", b, 2, "Darkchat_RemoveFromConversationByNumber", "5550201", id, true)
+
+  -- Other resources: the same events on both servers, in the same order; marked exactly when
+  -- the change was made on the other server.
+  local onA, marksA = unmarked(a.events)
+  local onB, marksB = unmarked(b.events)
+  T.eq(onB, onA)
+  local expectedA, expectedB = {}, {}
+  local madeOn = { "a", "b", "a", "b", "a", "b", "a", "b", "a", "a", "b", "b", "b", "a", "a", "b", "a", "b", "b", "b" }
+  for i, where in ipairs(madeOn) do
+    expectedA[i] = where == "b" and "server-b" or false
+    expectedB[i] = where == "a" and "server-a" or false
+  end
+  T.eq(#a.events, #madeOn)
+  T.eq(marksA, expectedA)
+  T.eq(marksB, expectedB)
+
+  -- Players: every push a member on one server got, the member in the same place on the
+  -- other server got too, the same payload in the same order, once. a2 (on A) and b2 (on B)
+  -- were members through the same changes but their own; compare what each got from the
+  -- changes both saw: the messages and the members' comings and goings.
+  local pushesA2, pushesB2 = a:pushes(a2), b:pushes(b2)
+  T.ok(#pushesA2 > 0 and #pushesB2 > 0)
+  local function kinds(list)
+    local out = {}
+    for i, p in ipairs(list) do out[i] = p.kind end
+    return out
+  end
+  -- b1 (on B) saw everything a1 did on A, and a1 (on A) everything b1 did on B.
+  T.eq(kinds(b:pushes(b1)), {
+    "memberJoined",        -- Cat added on A
+    "memberJoined",        -- Dot added on B (local)
+    "messageReceived",     -- from A
+    "conversationRenamed", -- on A
+    "moderatorChanged",    -- on A
+    "ownerChanged",        -- on A
+    "memberLeft",          -- Cat kicked on B (local)
+    "memberLeft",          -- Ace left on A
+    "memberLeft",          -- Dot left on B (local)
+    "conversationRemoved", -- b1 left last
+  })
+  T.eq(kinds(a:pushes(a1)), {
+    "memberJoined",        -- Bee joined on B
+    "memberJoined",        -- Cat added (local)
+    "memberJoined",        -- Dot added on B
+    "messageReceived",     -- from B
+    "conversationRenamed", -- local
+    "aliasChanged",        -- on B
+    "moderatorChanged",    -- local
+    "ownerChanged",        -- local
+    "memberLeft",          -- Cat kicked on B
+    "conversationRemoved", -- a1 left
+  })
+  -- The same pushes, field by field, whichever server made the change.
+  local fromA = b:pushes(b1)[3]
+  T.eq(fromA.payload.message.sender, "Ace")
+  T.eq(fromA.payload.message.content, "hello from A")
+  T.eq(fromA.payload.conversationId, id)
+  local fromB = a:pushes(a1)[4]
+  T.eq(fromB.payload.message.sender, "Bee")
+  T.eq(fromB.payload.message.content, "hello from B")
+  -- A member added on the other server gets the conversation as they see it.
+  local added = b:pushes(b2)[1]
+  T.eq(added.kind, "conversationAdded")
+  T.eq(added.payload.alias, "Dot")
+  -- Kicked on B, the member on A hears it; the deletion on A reaches the member on B.
+  local removed
+  for _, p in ipairs(a:pushes(a2)) do if p.kind == "conversationRemoved" then removed = p end end
+  T.eq(removed.payload, { conversationId = id, isSelf = false, deleted = false, banned = true })
+  local deleted
+  for _, p in ipairs(b:pushes(b2)) do if p.kind == "conversationDeleted" then deleted = p end end
+  T.eq(deleted.payload, { conversationId = other.newConv.id })
+  -- A push about one change is the same on both servers: every push two members got for the
+  -- same system or text message (one local to the change, one on the other server) is equal.
+  local function byMessage(list)
+    local out = {}
+    for _, p in ipairs(list) do
+      if p.payload.message then out[p.kind .. "#" .. p.payload.message.id] = p.payload end
+    end
+    return out
+  end
+  local compared = 0
+  for _, pair in ipairs({ { a:pushes(a2), b:pushes(b1) }, { a:pushes(a1), b:pushes(b2) }, { a:pushes(a2), b:pushes(b2) } }) do
+    local left, right = byMessage(pair[1]), byMessage(pair[2])
+    for key, payload in pairs(left) do
+      if right[key] then
+        T.eq(right[key], payload, key)
+        compared = compared + 1
+      end
+    end
+  end
+  T.ok(compared >= 10, "compared only " .. compared .. " pushes")
+  -- Anonymity: no push on either server names a number.
+  local numbers = { "5550101", "5550102", "5550201", "5550202" }
+  for _, w in ipairs(servers) do
+    for _, src in ipairs(w.players) do assertNoNumbers(w:pushes(src), numbers, "a push") end
+  end
+  a:stop()
+  b:stop()
+end)
