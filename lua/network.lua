@@ -35,20 +35,26 @@ local function membershipChange(conversationId, data, list)
 end
 
 --- Entry kind → its replay: `(conversationId, data, members)` calls the Notify function the
---- action that made it calls (lua/actions.lua). A new kind of change needs one line here and
---- its constructor in src/changes.rs (README "Several servers on one database").
+--- action that made it calls (lua/actions.lua). A new kind of change needs one line here, its
+--- constructor in src/changes.rs and one `tx.record` in src/service.rs (README "Several
+--- servers on one database").
+local N = Notify
 Network.kinds = {
-  conversationCreated = function(id, d) Notify.created(id, d.number, d.name) end,
-  memberAdded = function(id, d, list) Notify.memberAdded(membershipChange(id, d, list), d.selfJoined) end,
-  memberRemoved = function(id, d, list) Notify.memberRemoved(membershipChange(id, d, list), d.isSelf, d.banned) end,
-  messageSent = function(id, d, list) Notify.messageSent(id, d.message, numbersOf(list), list) end,
-  conversationRenamed = function(id, d, list) Notify.renamed(id, d.message, numbersOf(list), list) end,
-  conversationDeleted = function(id, d) Notify.deleted(id, d.members) end,
-  ownerChanged = function(id, d, list) Notify.ownerChanged(id, d.message, numbersOf(list), list) end,
-  joinCodeChanged = function(id) Notify.codeChanged(id) end,
-  aliasChanged = function(id, d, list) Notify.aliasChanged(id, d.message, numbersOf(list), list) end,
-  moderatorChanged = function(id, d, list) Notify.moderatorChanged(id, d.message, d.isModerator, numbersOf(list), list) end,
-  memberUnbanned = function(id, d) Notify.unbanned(id, d.number) end,
+  conversationCreated = function(id, d) N.created(id, d.number, d.name) end,
+  memberAdded = function(id, d, l) N.memberAdded(membershipChange(id, d, l), d.selfJoined) end,
+  memberRemoved = function(id, d, l)
+    N.memberRemoved(membershipChange(id, d, l), d.isSelf, d.banned)
+  end,
+  messageSent = function(id, d, l) N.messageSent(id, d.message, numbersOf(l), l) end,
+  conversationRenamed = function(id, d, l) N.renamed(id, d.message, numbersOf(l), l) end,
+  conversationDeleted = function(id, d) N.deleted(id, d.members) end,
+  ownerChanged = function(id, d, l) N.ownerChanged(id, d.message, numbersOf(l), l) end,
+  joinCodeChanged = function(id) N.codeChanged(id) end,
+  aliasChanged = function(id, d, l) N.aliasChanged(id, d.message, numbersOf(l), l) end,
+  moderatorChanged = function(id, d, l)
+    N.moderatorChanged(id, d.message, d.isModerator, numbersOf(l), l)
+  end,
+  memberUnbanned = function(id, d) N.unbanned(id, d.number) end,
 }
 
 --- Replays one entry of another server; a broken one is one line, never a stop.
@@ -56,7 +62,8 @@ local function replay(entry, lists)
   local run = Network.kinds[entry.kind]
   local decoded, data = pcall(json.decode, entry.data)
   if not run or not decoded or type(data) ~= 'table' then
-    Darkchat.log(('change %d from server %s (%s) skipped: not understood by this version'):format(entry.id, entry.server, entry.kind))
+    Darkchat.log(('change %d from server %s (%s) skipped: not understood by this version')
+      :format(entry.id, entry.server, entry.kind))
     return
   end
   local thread = coroutine.running()
@@ -64,7 +71,8 @@ local function replay(entry, lists)
   local ok, err = pcall(run, entry.conversationId, data, lists[entry.conversationId] or {})
   Notify.replaying[thread] = nil
   if not ok then
-    Darkchat.log(('change %d from server %s (%s) failed: %s'):format(entry.id, entry.server, entry.kind, tostring(err)))
+    Darkchat.log(('change %d from server %s (%s) failed: %s')
+      :format(entry.id, entry.server, entry.kind, tostring(err)))
   end
 end
 
@@ -72,10 +80,13 @@ end
 --- answers whether to read again at once (entries came: the next read stores the new position
 --- and picks up what the limit left).
 function Network.poll()
-  local ok, batch = Darkchat.call('changes', Darkchat.serverId, Network.position, Config.Network.readLimit)
+  local ok, batch = Darkchat.call('changes', Darkchat.serverId, Network.position,
+    Config.Network.readLimit)
   if not ok then return false end -- the database is away: its outage has its own lines
   if batch.missed > 0 then
-    Darkchat.log(('this server missed %d changes of the other servers (it was away longer than the change log keeps, Config.Network); carrying on from the oldest kept'):format(batch.missed))
+    Darkchat.log(('this server missed %d changes of the other servers (it was away longer '
+      .. 'than the change log keeps, Config.Network); carrying on from the oldest kept')
+      :format(batch.missed))
   end
   local lists = {}
   for _, c in ipairs(batch.conversations) do lists[c.id] = c.members end
