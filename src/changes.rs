@@ -10,8 +10,8 @@
 //! a player is sent, as for a change made locally. The members are not: the reading server
 //! reads them when it reads the entry (see [`ChangeBatch`]).
 //!
-//! Adding a kind: a constructor here, one `tx.record(&Change::...)` line in the operation of
-//! `src/service.rs` (the last statement of its write), and one line in `Network.kinds` of
+//! Adding a kind: a constructor here, one `tx.record(|| Change::...)` line in the operation
+//! of `src/service.rs` (the last statement of its write), and one line in `Network.kinds` of
 //! lua/network.lua that calls the same Notify function the local action calls.
 
 use serde_json::{json, Value};
@@ -168,4 +168,56 @@ pub struct Retention {
     pub keep: i64,
     pub max_age_seconds: i64,
     pub batch: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::MessageId;
+    use crate::model::{MessageKind, SystemEvent};
+
+    #[test]
+    fn server_ids_are_short_and_plain() {
+        for good in ["a", "city-1", "srv_2.eu:3", &"x".repeat(64)] {
+            assert_eq!(server_id(good).unwrap(), good);
+        }
+        for bad in ["", "with space", "é", "a/b", "'; DROP", &"x".repeat(65)] {
+            assert!(server_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// The data carries the fields lua/network.lua hands to the Notify functions, under the
+    /// names the Lua layer reads (a message as the core answers it).
+    #[test]
+    fn entries_carry_what_the_notify_layer_reads() {
+        let message = Message {
+            id: MessageId(7),
+            sender: Some("5550101".into()),
+            sender_alias: Some("Night Owl".into()),
+            content: "Night Owl joined".into(),
+            kind: MessageKind::System,
+            event: Some(SystemEvent::Joined),
+            created_at: 1_700_000_000,
+        };
+        let added = Change::member_added(ConversationId(3), "5550101", &message, true);
+        assert_eq!(added.kind, "memberAdded");
+        assert_eq!(added.conversation, ConversationId(3));
+        assert_eq!(
+            added.data,
+            json!({
+                "number": "5550101", "alias": "Night Owl", "selfJoined": true,
+                "message": {
+                    "id": 7, "sender": "5550101", "senderAlias": "Night Owl",
+                    "content": "Night Owl joined", "type": "system", "event": "joined",
+                    "createdAt": 1_700_000_000,
+                },
+            })
+        );
+        let sent = Change::moderator_changed(ConversationId(3), &message, false);
+        assert_eq!(sent.data["isModerator"], json!(false));
+        assert_eq!(
+            Change::deleted(ConversationId(3), &["1".into()]).data,
+            json!({ "members": ["1"] })
+        );
+    }
 }

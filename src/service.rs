@@ -165,7 +165,7 @@ impl<S: Storage> Service<S> {
                 None => Alias::generate(&mut *rng.borrow_mut(), false),
             };
             tx.insert_member(id, phone, &alias, now, MessageId::NONE).await?;
-            tx.record(&Change::created(id, creator.as_str(), name.as_str())).await?;
+            tx.record(|| Change::created(id, creator.as_str(), name.as_str())).await?;
             Ok((id, phone))
         };
         let answer = async |tx: &S::Read<'_>, &(id, phone): &(ConversationId, PhoneId)| {
@@ -192,7 +192,7 @@ impl<S: Storage> Service<S> {
                 return Err(Error::ConversationNotFound { id });
             }
             let joined = add(tx, limits, rng, id, phone?, number, alias, now).await?;
-            tx.record(&Change::member_added(id, number.as_str(), &joined, false)).await?;
+            tx.record(|| Change::member_added(id, number.as_str(), &joined, false)).await?;
             Ok(joined)
         };
         let answer = async |tx: &S::Read<'_>, joined: &Message| {
@@ -216,7 +216,7 @@ impl<S: Storage> Service<S> {
                 let (conversation, phone) =
                     both(existing_for_update(tx, id), member_phone(tx, id, number)).await;
                 let change = remove(tx, &conversation?, phone?, number, is_self, now).await?;
-                tx.record(&Change::member_removed(&change, is_self, false)).await?;
+                tx.record(|| Change::member_removed(&change, is_self, false)).await?;
                 Ok(change)
             })
             .await
@@ -263,7 +263,7 @@ impl<S: Storage> Service<S> {
                     tx.insert_ban(id, phone, &alias?.unwrap_or_default(), now).await?;
                 }
                 let change = remove(tx, &conversation, phone, number, false, now).await?;
-                tx.record(&Change::member_removed(&change, false, ban)).await?;
+                tx.record(|| Change::member_removed(&change, false, ban)).await?;
                 Ok(change)
             })
             .await
@@ -286,7 +286,7 @@ impl<S: Storage> Service<S> {
                     return Err(not_banned());
                 }
                 tx.delete_ban(id, phone).await?;
-                tx.record(&Change::unbanned(id, number.as_str())).await
+                tx.record(|| Change::unbanned(id, number.as_str())).await
             })
             .await
     }
@@ -343,7 +343,7 @@ impl<S: Storage> Service<S> {
                 now,
             )
             .await?;
-            tx.record(&Change::moderator_changed(id, &note, on)).await?;
+            tx.record(|| Change::moderator_changed(id, &note, on)).await?;
             Ok(Some(note))
         };
         let answer = async |tx: &S::Read<'_>, note: &Option<Message>| {
@@ -382,7 +382,7 @@ impl<S: Storage> Service<S> {
                 now,
             )
             .await?;
-            tx.record(&Change::alias_changed(id, &note)).await?;
+            tx.record(|| Change::alias_changed(id, &note)).await?;
             Ok(note)
         };
         let answer =
@@ -465,7 +465,7 @@ impl<S: Storage> Service<S> {
             let phone = phone?;
             let joined = add(tx, limits, rng, id, phone, number, alias, now).await?;
             tx.mark_read(id, phone, joined.id).await?;
-            tx.record(&Change::member_added(id, number.as_str(), &joined, true)).await?;
+            tx.record(|| Change::member_added(id, number.as_str(), &joined, true)).await?;
             Ok((id, phone, joined))
         };
         let answer =
@@ -512,7 +512,7 @@ impl<S: Storage> Service<S> {
                 event: None,
                 created_at: now,
             };
-            tx.record(&Change::message_sent(id, &message)).await?;
+            tx.record(|| Change::message_sent(id, &message)).await?;
             Ok(message)
         };
         let answer = async |tx: &S::Read<'_>, message: &Message| {
@@ -631,7 +631,7 @@ impl<S: Storage> Service<S> {
             let note =
                 system_message(tx, id, phone, &actor_name, alias.as_deref(), event, detail, now)
                     .await?;
-            tx.record(&Change::renamed(id, &note)).await?;
+            tx.record(|| Change::renamed(id, &note)).await?;
             Ok(note)
         };
         let answer = async |tx: &S::Read<'_>, renamed: &Message| {
@@ -657,7 +657,7 @@ impl<S: Storage> Service<S> {
                     }
                     other => other,
                 }?;
-                tx.record(&Change::join_code_changed(id)).await?;
+                tx.record(|| Change::join_code_changed(id)).await?;
                 Ok(code.as_str().to_owned())
             })
             .await
@@ -671,7 +671,7 @@ impl<S: Storage> Service<S> {
                 owned?;
                 let members = members?;
                 tx.delete_conversation(id).await?;
-                tx.record(&Change::deleted(id, &members)).await?;
+                tx.record(|| Change::deleted(id, &members)).await?;
                 Ok(members)
             })
             .await
@@ -695,7 +695,7 @@ impl<S: Storage> Service<S> {
             let note =
                 system_message(tx, id, phone, to.as_str(), alias.as_deref(), event, None, now)
                     .await?;
-            tx.record(&Change::owner_changed(id, &note)).await?;
+            tx.record(|| Change::owner_changed(id, &note)).await?;
             Ok(note)
         };
         let answer =

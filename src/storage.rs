@@ -253,10 +253,11 @@ pub trait Write: Read {
     /// Deletes every row of every copied table (undoing a storage move into an empty store).
     async fn delete_all_rows(&self) -> Result<()>;
 
-    /// Records `change` in the change log of a server network, in this transaction, so that
-    /// the change and its entry commit together (see [`crate::changes`]). The last call of an
-    /// operation's write. A storage without a log (SQLite: one server per file) does nothing.
-    async fn record(&self, change: &Change) -> Result<()> {
+    /// Records the change `change()` describes in the change log of a server network, in this
+    /// transaction, so that the change and its entry commit together (see [`crate::changes`]).
+    /// The last call of an operation's write. A storage without a log (SQLite: one server per
+    /// file) does nothing, and never builds the entry.
+    async fn record(&self, change: impl FnOnce() -> Change) -> Result<()> {
         let _ = change;
         Ok(())
     }

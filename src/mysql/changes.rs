@@ -28,7 +28,7 @@ use crate::storage::both;
 /// Queues `change` as the log entry of the transaction in flight, by the server the link's
 /// operation runs for ([`Link::origin`]); nothing when none is set (a core opened without a
 /// server id) or while rehearsing (a rehearsal keeps nothing).
-pub fn record(link: &Shared, change: &Change) {
+pub fn record(link: &Shared, change: impl FnOnce() -> Change) {
     let server = {
         let l = link.borrow();
         match (&l.origin, l.rehearsing) {
@@ -36,6 +36,7 @@ pub fn record(link: &Shared, change: &Change) {
             _ => return,
         }
     };
+    let change = change();
     Link::defer(
         link,
         "UPDATE darkchat_change_head SET last_id = LAST_INSERT_ID(last_id + 1) WHERE one = 1",

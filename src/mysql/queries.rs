@@ -875,7 +875,7 @@ read_through!(ReadTx);
 read_through!(WriteTx);
 
 impl Write for WriteTx {
-    async fn record(&self, change: &crate::changes::Change) -> Result<()> {
+    async fn record(&self, change: impl FnOnce() -> crate::changes::Change) -> Result<()> {
         super::changes::record(&self.0.link, change);
         Ok(())
     }
