@@ -4,6 +4,7 @@
 --   set darkchat:framework "auto"        -- auto | qbcore | qbox | esx | ox | standalone
 --   set darkchat:storage "sqlite"        -- sqlite | mysql (the database of mysql_connection_string,
 --                                        -- the convar oxmysql reads; runs on the wasm core)
+--   set darkchat:serverId "city-1"       -- MySQL: this server's id when several share the database
 
 Config = {}
 
@@ -35,8 +36,8 @@ Config.Mysql = {
 }
 
 -- Several servers on one MySQL/MariaDB database (README "Several servers on one database"):
--- each reads the others' changes from a log in that database and tells its own players.
---   set darkchat:serverId "city-1"   -- this server's id there (default: generated once, kept in data/)
+-- each reads the others' changes from a log in that database and tells its own players and
+-- resources (each server's id: darkchat:serverId above, default generated once, kept in data/).
 Config.Network = {
   pollMs = 300,       -- how often this server reads the other servers' changes (a push crosses within about this)
   readLimit = 200,    -- entries read at once (more are read at once after)

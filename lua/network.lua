@@ -76,13 +76,27 @@ local function replay(entry, lists)
   end
 end
 
+local said = {}
+
+--- A refusal other than the database being away (which has its own lines: it says so when it
+--- goes and when it is back) is said once: a bad value in Config.Network.
+local function refused(what, code, detail)
+  if code == 'storage_error' or said[what] then return end
+  said[what] = true
+  Darkchat.log(('cannot %s the change log: %s (%s); check Config.Network')
+    :format(what, tostring(code), tostring(detail)))
+end
+
 --- One read of the log (which also stores where this server was): handles what it gave and
 --- answers whether to read again at once (entries came: the next read stores the new position
 --- and picks up what the limit left).
 function Network.poll()
-  local ok, batch = Darkchat.call('changes', Darkchat.serverId, Network.position,
+  local ok, batch, detail = Darkchat.call('changes', Darkchat.serverId, Network.position,
     Config.Network.readLimit)
-  if not ok then return false end -- the database is away: its outage has its own lines
+  if not ok then
+    refused('read', batch, detail)
+    return false
+  end
   if batch.missed > 0 then
     Darkchat.log(('this server missed %d changes of the other servers (it was away longer '
       .. 'than the change log keeps, Config.Network); carrying on from the oldest kept')
@@ -100,7 +114,9 @@ end
 function Network.prune()
   local n = Config.Network
   repeat
-    local ok, deleted = Darkchat.call('pruneChanges', n.keep, n.keepMinutes * 60, n.pruneBatch)
+    local ok, deleted, detail = Darkchat.call('pruneChanges', n.keep, n.keepMinutes * 60,
+      n.pruneBatch)
+    if not ok then refused('prune', deleted, detail) end
     if ok and deleted >= n.pruneBatch then Wait(0) end
   until not ok or deleted < n.pruneBatch
 end

@@ -410,3 +410,19 @@ T.test('the change log stays bounded under a flood, cut from its old end', funct
   a:stop()
   b:stop()
 end)
+
+T.test('a Config.Network the core refuses is said in one line, not retried in silence', function()
+  local dir = World.resourceWithConfig(function(text)
+    return (text:gsub('readLimit = 200,', 'readLimit = 5000,'))
+  end)
+  local a = World.new{ players = {}, convars = { ['darkchat:serverId'] = 'server-a' },
+    resourceDir = dir }
+  a.srv:runFor(2000)
+  local lines = {}
+  for _, line in ipairs(a.srv:output()) do
+    if line:find('change log', 1, true) then lines[#lines + 1] = line end
+  end
+  T.eq(#lines, 1)
+  T.ok(lines[1]:find('cannot read the change log: invalid_argument', 1, true), lines[1])
+  a:stop()
+end)
