@@ -125,8 +125,9 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
   local id = made.newConv.id
   step('join on B', b, 1, 'Darkchat_JoinConversationByNumber', '5550201', made.newConv.joinCode,
     'Bee')
-  step('add on A', a, 1, 'Darkchat_AddToConversationByNumber', '5550102', id, 'Cat')
-  step('add on B', b, 1, 'Darkchat_AddToConversationByNumber', '5550202', id, 'Dot')
+  -- Each server adds a player online on the other: conversationAdded crosses too.
+  step('add on A', a, 1, 'Darkchat_AddToConversationByNumber', '5550202', id, 'Dot')
+  step('add on B', b, 1, 'Darkchat_AddToConversationByNumber', '5550102', id, 'Cat')
   step('send on A', a, 1, 'Darkchat_SendMessageByNumber', '5550101', id, 'hello from A')
   step('send on B', b, 1, 'Darkchat_SendMessageByNumber', '5550201', id, 'hello from B')
   step('rename on A', a, 1, 'Darkchat_RenameConversationByNumber', '5550101', id, 'Crew 2')
@@ -147,7 +148,8 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
   step('leave on B', b, 1, 'Darkchat_RemoveFromConversationByNumber', '5550202', id, true)
   step('last leaves on B', b, 2, 'Darkchat_RemoveFromConversationByNumber', '5550201', id, true)
 
-  print(('  (the slowest change crossed in %d ms of emulated time; bound %d)'):format(slowest, BOUND_MS))
+  print(('  (the slowest change crossed in %d ms of emulated time; bound %d)')
+    :format(slowest, BOUND_MS))
   -- Other resources: the same events on both servers, in the same order; marked exactly when
   -- the change was made on the other server.
   local onA, marksA = unmarked(a.events)
@@ -177,8 +179,8 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
   end
   -- b1 (on B) saw everything a1 did on A, and a1 (on A) everything b1 did on B.
   T.eq(kinds(b:pushes(b1)), {
-    'memberJoined',        -- Cat added on A
-    'memberJoined',        -- Dot added on B (local)
+    'memberJoined',        -- Dot added on A
+    'memberJoined',        -- Cat added on B (local)
     'messageReceived',     -- from A
     'conversationRenamed', -- on A
     'moderatorChanged',    -- on A
@@ -190,8 +192,8 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
   })
   T.eq(kinds(a:pushes(a1)), {
     'memberJoined',        -- Bee joined on B
-    'memberJoined',        -- Cat added (local)
-    'memberJoined',        -- Dot added on B
+    'memberJoined',        -- Dot added (local)
+    'memberJoined',        -- Cat added on B
     'messageReceived',     -- from B
     'conversationRenamed', -- local
     'aliasChanged',        -- on B
@@ -209,9 +211,16 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
   T.eq(fromB.payload.message.sender, 'Bee')
   T.eq(fromB.payload.message.content, 'hello from B')
   -- A member added on the other server gets the conversation as they see it.
-  local added = b:pushes(b2)[1]
-  T.eq(added.kind, 'conversationAdded')
-  T.eq(added.payload.alias, 'Dot')
+  local dot, cat = b:pushes(b2)[1], a:pushes(a2)[1]
+  local cases = {
+    { dot, 'Dot', { 'Ace', 'Bee', 'Dot' } }, { cat, 'Cat', { 'Ace', 'Bee', 'Dot', 'Cat' } },
+  }
+  for _, seen in ipairs(cases) do
+    T.eq(seen[1].kind, 'conversationAdded')
+    T.eq(seen[1].payload.alias, seen[2])
+    T.eq(seen[1].payload.id, id)
+    T.eq(seen[1].payload.recipients, seen[3])
+  end
   -- Kicked on B, the member on A hears it; the deletion on A reaches the member on B.
   local removed
   for _, p in ipairs(a:pushes(a2)) do if p.kind == 'conversationRemoved' then removed = p end end
