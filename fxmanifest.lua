@@ -28,6 +28,7 @@ server_scripts {
   'lua/hooks.lua',
   'lua/ratelimit.lua',
   'lua/actions.lua',
+  'lua/network.lua',
   'lua/exports.lua',
   'lua/requests.lua',
   'lua/commands.lua',

@@ -603,6 +603,8 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     const request = JSON.stringify({
       storage: options.mysql ? 'mysql' : 'sqlite', path: options.path, limits: options.limits || null,
       now: now(), seed: seed || crypto.randomBytes(32).toString('hex'),
+      // MySQL: the id this server's changes are logged under for the others (lua/network.lua).
+      serverId: options.serverId || null,
     });
     const reply = JSON.parse(exchange(instance.exports.dc_open, request));
     // A long migration's lines ("migrating: ... on N messages", "... done in X s").
@@ -811,12 +813,12 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
         deadlineMs: Number(options.deadlineMs) > 0 ? Number(options.deadlineMs) : 5000,
         poolSize: Number(options.poolSize) > 0 ? Number(options.poolSize) : 10,
       });
-      start({ mysql: true, limits: options.limits });
+      start({ mysql: true, limits: options.limits, serverId: options.serverId });
     } catch (e) {
       instance = null;
       return { ok: false, message: String(e && e.message ? e.message : e).split('\n')[0] };
     }
-    opened = { mysql: driver, limits: options.limits, ready: null, schemaVersion: null };
+    opened = { mysql: driver, limits: options.limits, serverId: options.serverId, ready: null, schemaVersion: null };
     opened.ready = connectMysql(opened);
     return { ok: true, version, database: driver.where };
   }

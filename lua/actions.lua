@@ -16,7 +16,7 @@ function Actions.create(number, name, joinCode, alias)
   if not allowed then return false, code, reason end
   local ok, conv, detail = Darkchat.call('create', number, name, joinCode, alias)
   if not ok then return false, conv, detail end
-  Notify.server('conversationCreated', { conversationId = conv.id, number = conv.recipients[1], name = conv.name })
+  Notify.created(conv.id, conv.recipients[1], conv.name)
   return true, conv
 end
 
@@ -74,7 +74,7 @@ end
 function Actions.regenerateCode(actor, conversationId)
   local ok, code, detail = Darkchat.call('regenerateCode', actor, conversationId)
   if not ok then return false, code, detail end
-  Notify.server('joinCodeChanged', { conversationId = idOf(conversationId) })
+  Notify.codeChanged(idOf(conversationId))
   return true, code
 end
 
@@ -88,9 +88,7 @@ end
 function Actions.transfer(actor, conversationId, toNumber)
   local ok, message, members, list = Darkchat.call('transfer', actor, conversationId, toNumber)
   if not ok then return false, message, members end
-  conversationId = idOf(conversationId)
-  Notify.active(list, 'ownerChanged', { conversationId = conversationId, owner = message.senderAlias, message = Client.message(message) })
-  Notify.server('ownerChanged', { conversationId = conversationId, owner = message.sender, recipients = members })
+  Notify.ownerChanged(idOf(conversationId), message, members, list)
   return true
 end
 
@@ -107,7 +105,7 @@ function Actions.unban(actor, conversationId, number)
   local ok, code, detail = Darkchat.call('unban', actor, conversationId, number)
   if not ok then return false, code, detail end
   local _, normalised = Darkchat.call('checkNumber', number)
-  Notify.server('memberUnbanned', { conversationId = idOf(conversationId), number = normalised })
+  Notify.unbanned(idOf(conversationId), normalised)
   return true
 end
 
@@ -119,14 +117,7 @@ end
 function Actions.setModerator(actor, conversationId, number, isModerator)
   local ok, message, members, list = Darkchat.call('setModerator', actor, conversationId, number, isModerator)
   if not ok then return false, message, members end
-  if message then
-    conversationId = idOf(conversationId)
-    local granted = isModerator ~= false
-    Notify.active(list, 'moderatorChanged', {
-      conversationId = conversationId, alias = message.senderAlias, isModerator = granted, message = Client.message(message),
-    })
-    Notify.server('moderatorChanged', { conversationId = conversationId, number = message.sender, isModerator = granted, recipients = members })
-  end
+  if message then Notify.moderatorChanged(idOf(conversationId), message, isModerator ~= false, members, list) end
   return true
 end
 
@@ -134,9 +125,7 @@ end
 function Actions.setAlias(number, conversationId, alias)
   local ok, message, members, list = Darkchat.call('setAlias', number, conversationId, alias)
   if not ok then return false, message, members end
-  conversationId = idOf(conversationId)
-  Notify.active(list, 'aliasChanged', { conversationId = conversationId, alias = message.senderAlias, message = Client.message(message) }, message.sender)
-  Notify.server('aliasChanged', { conversationId = conversationId, number = message.sender, alias = message.senderAlias, recipients = members })
+  Notify.aliasChanged(idOf(conversationId), message, members, list)
   return true, message
 end
 
@@ -160,13 +149,7 @@ function Actions.post(method, number, conversationId, ...)
   if not allowed then return false, code, reason end
   local ok, message, members, list = Darkchat.call(method, number, conversationId, ...)
   if not ok then return false, message, members end
-  conversationId = idOf(conversationId)
-  Notify.active(list, 'messageReceived', { conversationId = conversationId, message = Client.message(message) }, message.sender)
-  Notify.server('messageSent', {
-    conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members,
-    type = message.type, replyTo = message.replyTo and message.replyTo.id or nil,
-    content = message.content,
-  })
+  Notify.messageSent(idOf(conversationId), message, members, list)
   return true, message
 end
 
@@ -185,12 +168,7 @@ end
 function Actions.deleteMessage(actor, conversationId, messageId)
   local ok, message, members, list = Darkchat.call('deleteMessage', actor, conversationId, messageId)
   if not ok then return false, message, members end
-  conversationId = idOf(conversationId)
-  Notify.active(list, 'messageDeleted', { conversationId = conversationId, messageId = message.id, message = Client.message(message) }, actor)
-  Notify.server('messageDeleted', {
-    conversationId = conversationId, messageId = message.id, number = message.sender, deletedBy = actor,
-    recipients = members,
-  })
+  Notify.messageDeleted(idOf(conversationId), message, actor, members, list)
   return true, message
 end
 
@@ -201,9 +179,7 @@ function Actions.editMessage(number, conversationId, messageId, content)
   if not allowed then return false, code, reason end
   local ok, message, members, list = Darkchat.call('editMessage', number, conversationId, messageId, content)
   if not ok then return false, message, members end
-  conversationId = idOf(conversationId)
-  Notify.active(list, 'messageEdited', { conversationId = conversationId, messageId = message.id, message = Client.message(message) }, message.sender)
-  Notify.server('messageEdited', { conversationId = conversationId, messageId = message.id, number = message.sender, recipients = members })
+  Notify.messageEdited(idOf(conversationId), message, members, list)
   return true, message
 end
 

@@ -4,6 +4,7 @@
 --   set darkchat:framework "auto"        -- auto | qbcore | qbox | esx | ox | standalone
 --   set darkchat:storage "sqlite"        -- sqlite | mysql (the database of mysql_connection_string,
 --                                        -- the convar oxmysql reads; runs on the wasm core)
+--   set darkchat:serverId "city-1"       -- MySQL: this server's id when several share the database
 
 Config = {}
 
@@ -64,6 +65,18 @@ Config.Webhook = {
 -- MySQL/MariaDB storage (darkchat:storage "mysql").
 Config.Mysql = {
   deadlineMs = 5000, -- a call the database has not answered by then gives storage_error
+}
+
+-- Several servers on one MySQL/MariaDB database (README "Several servers on one database"):
+-- each reads the others' changes from a log in that database and tells its own players and
+-- resources (each server's id: darkchat:serverId above, default generated once, kept in data/).
+Config.Network = {
+  pollMs = 300,       -- how often this server reads the other servers' changes (a push crosses within about this)
+  readLimit = 200,    -- entries read at once (more are read at once after)
+  keep = 20000,       -- entries the log keeps (the newest) ...
+  keepMinutes = 60,   -- ... and none older: a server away longer than this misses what it did not read, and says so
+  pruneSeconds = 5,   -- how often each server deletes what the log no longer keeps (in batches)
+  pruneBatch = 500,
 }
 
 -- Automatic backups of the SQLite database into data/backups/ (README "Backups, restores and

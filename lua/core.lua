@@ -258,14 +258,42 @@ local function start(core, openError, kind, version, closeOnStop)
   end)
 end
 
+--- This server's id among the servers sharing a MySQL database (lua/network.lua; nil on
+--- SQLite): the convar
+--- `darkchat:serverId`, else one generated once and kept in data/darkchat-server-id, so that a
+--- restart carries on where this server was. Servers that share a copy of that file must set
+--- the convar, each its own.
+local function networkServerId()
+  local id = GetConvar('darkchat:serverId', '')
+  if id ~= '' then return id end
+  local file = Darkchat.resourceFile('data/darkchat-server-id')
+  local f = io.open(file, 'rb')
+  if f then
+    id = f:read('l') or ''
+    f:close()
+    if #id <= 64 and id:match('^[%w%-_.:]+$') then return id end
+  end
+  id = ('srv-%08x%06x'):format(math.random(0, 0x7fffffff), (os.time() ~ math.random(0, 0xffffff)) & 0xffffff)
+  f = io.open(file, 'wb')
+  if f then
+    f:write(id, '\n')
+    f:close()
+  else
+    Darkchat.log(('cannot keep this server\'s id in %s: after a restart it will not catch up on the other servers\' changes (set darkchat:serverId)'):format(file))
+  end
+  return id
+end
+
 local function startMysql()
   local serve, wasmError = findWasm()
   if not serve then
     Darkchat.log(('core not started: MySQL storage runs on the wasm core, and %s'):format(wasmError))
     return
   end
-  local options = ('{"storage":"mysql","connection":%s,"limits":%s,"deadlineMs":%s}'):format(
-    wireValue(Darkchat.settings.mysqlConnection), wireLimits(openLimits()), wireValue(Config.Mysql.deadlineMs))
+  Darkchat.serverId = networkServerId()
+  local options = ('{"storage":"mysql","connection":%s,"limits":%s,"deadlineMs":%s,"serverId":%s}'):format(
+    wireValue(Darkchat.settings.mysqlConnection), wireLimits(openLimits()), wireValue(Config.Mysql.deadlineMs),
+    wireValue(Darkchat.serverId))
   local opened = serve(nil, 'open', options)
   if type(opened) == 'table' and opened.ok then
     path = 'MySQL ' .. tostring(opened.database)

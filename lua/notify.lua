@@ -35,10 +35,16 @@ function Notify.active(members, kind, payload, except)
   Notify.members(numbers, kind, payload)
 end
 
+--- Threads replaying another server's change (lua/network.lua) → that server's id: the server
+--- events they fire carry it as `fromServer`.
+Notify.replaying = setmetatable({}, { __mode = 'k' })
+
 --- Fires `17mov_Phone:darkchat:<name>` for other resources, after the change is stored.
 ---@param name string conversationCreated | memberAdded | memberRemoved | messageSent | messageDeleted | messageEdited | conversationRenamed | conversationDeleted | ownerChanged | joinCodeChanged | aliasChanged | moderatorChanged | memberUnbanned | staffBanned | staffUnbanned | messageReported | reportDismissed
 ---@param payload table
 function Notify.server(name, payload)
+  local from = Notify.replaying[coroutine.running()]
+  if from then payload.fromServer = from end
   TriggerEvent('17mov_Phone:darkchat:' .. name, payload)
 end
 
@@ -140,3 +146,92 @@ CreateThread(function()
     Wait(ok and STAFF_BANS_EVERY_MS or 5000) -- (a MySQL database may not be ready yet)
   end
 end)
+
+-- After the other changes. Each is what follows one action (lua/actions.lua), and the same
+-- function replays it for the players of another server (lua/network.lua).
+
+---@param conversationId integer
+---@param number string the creator
+---@param name string
+function Notify.created(conversationId, number, name)
+  Notify.server('conversationCreated', { conversationId = conversationId, number = number, name = name })
+end
+
+--- After a message: the members hear it, but the sender.
+---@param conversationId integer
+---@param message table the core's message
+---@param members string[]
+---@param list table[] the core's members
+function Notify.messageSent(conversationId, message, members, list)
+  Notify.active(list, 'messageReceived', { conversationId = conversationId, message = Client.message(message) }, message.sender)
+  Notify.server('messageSent', {
+    conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members,
+    type = message.type, replyTo = message.replyTo and message.replyTo.id or nil, content = message.content,
+  })
+end
+
+--- After a message was deleted: the members see its tombstone.
+---@param conversationId integer
+---@param message table the tombstone
+---@param deletedBy string? the member who deleted it; nil for the console
+---@param members string[]
+---@param list table[] the core's members
+function Notify.messageDeleted(conversationId, message, deletedBy, members, list)
+  Notify.active(list, 'messageDeleted', { conversationId = conversationId, messageId = message.id, message = Client.message(message) }, deletedBy)
+  Notify.server('messageDeleted', {
+    conversationId = conversationId, messageId = message.id, number = message.sender, deletedBy = deletedBy,
+    recipients = members,
+  })
+end
+
+--- After the sender edited a message: the others see the new text.
+---@param conversationId integer
+---@param message table the edited message
+---@param members string[]
+---@param list table[] the core's members
+function Notify.messageEdited(conversationId, message, members, list)
+  Notify.active(list, 'messageEdited', { conversationId = conversationId, messageId = message.id, message = Client.message(message) }, message.sender)
+  Notify.server('messageEdited', { conversationId = conversationId, messageId = message.id, number = message.sender, recipients = members })
+end
+
+---@param conversationId integer
+function Notify.codeChanged(conversationId)
+  Notify.server('joinCodeChanged', { conversationId = conversationId })
+end
+
+---@param conversationId integer
+---@param message table the "now the owner" system message (its sender is the new owner)
+---@param members string[]
+---@param list table[] the core's members
+function Notify.ownerChanged(conversationId, message, members, list)
+  Notify.active(list, 'ownerChanged', { conversationId = conversationId, owner = message.senderAlias, message = Client.message(message) })
+  Notify.server('ownerChanged', { conversationId = conversationId, owner = message.sender, recipients = members })
+end
+
+---@param conversationId integer
+---@param number string normalised
+function Notify.unbanned(conversationId, number)
+  Notify.server('memberUnbanned', { conversationId = conversationId, number = number })
+end
+
+---@param conversationId integer
+---@param message table the system message (its sender is the member concerned)
+---@param granted boolean
+---@param members string[]
+---@param list table[] the core's members
+function Notify.moderatorChanged(conversationId, message, granted, members, list)
+  Notify.active(list, 'moderatorChanged', {
+    conversationId = conversationId, alias = message.senderAlias, isModerator = granted, message = Client.message(message),
+  })
+  Notify.server('moderatorChanged', { conversationId = conversationId, number = message.sender, isModerator = granted, recipients = members })
+end
+
+--- After a member changed their alias: the others hear it.
+---@param conversationId integer
+---@param message table the system message (its sender is the member)
+---@param members string[]
+---@param list table[] the core's members
+function Notify.aliasChanged(conversationId, message, members, list)
+  Notify.active(list, 'aliasChanged', { conversationId = conversationId, alias = message.senderAlias, message = Client.message(message) }, message.sender)
+  Notify.server('aliasChanged', { conversationId = conversationId, number = message.sender, alias = message.senderAlias, recipients = members })
+end

@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod backups;
+pub mod changes;
 mod darkchat;
 pub mod error;
 pub mod filter;

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::changes::{Change, ChangeBatch, Retention};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::ids::{ConversationId, MessageId, PhoneId};
@@ -198,6 +199,7 @@ impl<S: Storage> Service<S> {
                 None => Alias::generate(&mut *rng.borrow_mut(), false),
             };
             tx.insert_member(id, phone, &alias, now, MessageId::NONE).await?;
+            tx.record(|| Change::created(id, creator.as_str(), name.as_str())).await?;
             Ok((id, phone))
         };
         let answer = async |tx: &S::Read<'_>, &(id, phone): &(ConversationId, PhoneId)| {
@@ -224,7 +226,9 @@ impl<S: Storage> Service<S> {
             if !exists? {
                 return Err(Error::ConversationNotFound { id });
             }
-            add(tx, limits, rng, id, phone?, number, alias, now).await
+            let joined = add(tx, limits, rng, id, phone?, number, alias, now).await?;
+            tx.record(|| Change::member_added(id, number.as_str(), &joined, false)).await?;
+            Ok(joined)
         };
         let answer = async |tx: &S::Read<'_>, joined: &Message| {
             joined_change(id, number, member_list(tx, id).await?, joined)
@@ -246,7 +250,9 @@ impl<S: Storage> Service<S> {
             .write(async |tx| {
                 let (conversation, phone) =
                     both(existing_for_update(tx, id), member_phone(tx, id, number)).await;
-                remove(tx, &conversation?, phone?, number, is_self, now).await
+                let change = remove(tx, &conversation?, phone?, number, is_self, now).await?;
+                tx.record(|| Change::member_removed(&change, is_self, false)).await?;
+                Ok(change)
             })
             .await
     }
@@ -291,7 +297,9 @@ impl<S: Storage> Service<S> {
                     }
                     tx.insert_ban(id, phone, &alias?.unwrap_or_default(), now).await?;
                 }
-                remove(tx, &conversation, phone, number, false, now).await
+                let change = remove(tx, &conversation, phone, number, false, now).await?;
+                tx.record(|| Change::member_removed(&change, false, ban)).await?;
+                Ok(change)
             })
             .await
     }
@@ -312,7 +320,8 @@ impl<S: Storage> Service<S> {
                 if !tx.is_banned(id, phone).await? {
                     return Err(not_banned());
                 }
-                tx.delete_ban(id, phone).await
+                tx.delete_ban(id, phone).await?;
+                tx.record(|| Change::unbanned(id, number.as_str())).await
             })
             .await
     }
@@ -369,6 +378,7 @@ impl<S: Storage> Service<S> {
                 now,
             )
             .await?;
+            tx.record(|| Change::moderator_changed(id, &note, on)).await?;
             Ok(Some(note))
         };
         let answer = async |tx: &S::Read<'_>, note: &Option<Message>| {
@@ -397,7 +407,7 @@ impl<S: Storage> Service<S> {
             let old = old?.unwrap_or_default();
             tx.set_alias(id, phone, alias).await?;
             let event = SystemEvent::Alias;
-            system_message(
+            let note = system_message(
                 tx,
                 id,
                 phone,
@@ -407,7 +417,9 @@ impl<S: Storage> Service<S> {
                 Some(&old),
                 now,
             )
-            .await
+            .await?;
+            tx.record(|| Change::alias_changed(id, &note)).await?;
+            Ok(note)
         };
         let answer =
             async |tx: &S::Read<'_>, note: &Message| Ok((note.clone(), member_list(tx, id).await?));
@@ -490,6 +502,7 @@ impl<S: Storage> Service<S> {
             let phone = phone?;
             let joined = add(tx, limits, rng, id, phone, number, alias, now).await?;
             tx.mark_read(id, phone, joined.id).await?;
+            tx.record(|| Change::member_added(id, number.as_str(), &joined, true)).await?;
             Ok((id, phone, joined))
         };
         let answer =
@@ -621,7 +634,11 @@ impl<S: Storage> Service<S> {
             tx.set_name(id, name.as_str(), now).await?;
             let event = SystemEvent::Renamed;
             let detail = Some(name.as_str());
-            system_message(tx, id, phone, &actor_name, alias.as_deref(), event, detail, now).await
+            let note =
+                system_message(tx, id, phone, &actor_name, alias.as_deref(), event, detail, now)
+                    .await?;
+            tx.record(|| Change::renamed(id, &note)).await?;
+            Ok(note)
         };
         let answer = async |tx: &S::Read<'_>, renamed: &Message| {
             Ok((renamed.clone(), member_list(tx, id).await?))
@@ -646,6 +663,7 @@ impl<S: Storage> Service<S> {
                     }
                     other => other,
                 }?;
+                tx.record(|| Change::join_code_changed(id)).await?;
                 Ok(code.as_str().to_owned())
             })
             .await
@@ -657,8 +675,10 @@ impl<S: Storage> Service<S> {
             .write(async |tx| {
                 let (owned, members) = both(owned(tx, id, actor), tx.recipients(id)).await;
                 owned?;
+                let members = members?;
                 tx.delete_conversation(id).await?;
-                members
+                tx.record(|| Change::deleted(id, &members)).await?;
+                Ok(members)
             })
             .await
     }
@@ -678,7 +698,11 @@ impl<S: Storage> Service<S> {
             let alias = tx.alias_of(id, phone).await?;
             tx.set_owner(id, phone).await?;
             let event = SystemEvent::Owner;
-            system_message(tx, id, phone, to.as_str(), alias.as_deref(), event, None, now).await
+            let note =
+                system_message(tx, id, phone, to.as_str(), alias.as_deref(), event, None, now)
+                    .await?;
+            tx.record(|| Change::owner_changed(id, &note)).await?;
+            Ok(note)
         };
         let answer =
             async |tx: &S::Read<'_>, note: &Message| Ok((note.clone(), member_list(tx, id).await?));
@@ -716,6 +740,24 @@ impl<S: Storage> Service<S> {
                 Err(Error::Internal("no free standalone number found".into()))
             })
             .await
+    }
+
+    // --- the change log of a server network (MySQL; see crate::changes) ----------------
+
+    /// Stores `after` as where `server` has read the log up to (the stored position when
+    /// `None`), then reads the other servers' entries after it.
+    pub async fn changes(
+        &mut self,
+        server: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<ChangeBatch> {
+        self.storage.changes(server, after, limit).await
+    }
+
+    /// Deletes one batch of the log's entries beyond `retention`; returns how many.
+    pub async fn prune_changes(&mut self, retention: Retention) -> Result<i64> {
+        self.storage.prune_changes(retention).await
     }
 
     // --- statistics -------------------------------------------------------------------
@@ -797,23 +839,22 @@ impl<S: Storage> Service<S> {
             let message_id =
                 tx.insert_full_message(id, &new, extra.to_stored().as_deref(), now).await?;
             tx.mark_read(id, phone, message_id).await?;
-            Ok((message_id, alias, extra))
-        };
-        let answer =
-            async |tx: &S::Read<'_>,
-                   (message_id, alias, extra): &(MessageId, Option<String>, Extra)| {
-                let message = Message {
-                    id: *message_id,
-                    sender: Some(number.as_str().to_owned()),
-                    sender_alias: alias.clone(),
-                    content: content.clone(),
-                    kind,
-                    event: None,
-                    created_at: now,
-                    extra: extra.clone(),
-                };
-                Ok((message, member_list(tx, id).await?))
+            let message = Message {
+                id: message_id,
+                sender: Some(number.as_str().to_owned()),
+                sender_alias: alias,
+                content: content.clone(),
+                kind,
+                event: None,
+                created_at: now,
+                extra,
             };
+            tx.record(|| Change::message_sent(id, &message)).await?;
+            Ok(message)
+        };
+        let answer = async |tx: &S::Read<'_>, message: &Message| {
+            Ok((message.clone(), member_list(tx, id).await?))
+        };
         self.storage.write_then_read(change, answer).await
     }
 
@@ -868,6 +909,11 @@ impl<S: Storage> Service<S> {
                 }
                 tx.rewrite_message(id, reply, None, extra.to_stored().as_deref()).await?;
             }
+            let deleted_by = match actor {
+                Actor::Member(number) => Some(number.as_str()),
+                Actor::Admin => None,
+            };
+            tx.record(|| Change::message_deleted(id, &target, deleted_by)).await?;
             Ok(target)
         };
         let answer = async |tx: &S::Read<'_>, tombstone: &Message| {
@@ -912,6 +958,7 @@ impl<S: Storage> Service<S> {
             target.extra.edited_at = Some(now);
             let extra = target.extra.to_stored();
             tx.rewrite_message(id, message, Some(&content), extra.as_deref()).await?;
+            tx.record(|| Change::message_edited(id, &target)).await?;
             Ok(target)
         };
         let answer = async |tx: &S::Read<'_>, edited: &Message| {

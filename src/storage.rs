@@ -22,7 +22,8 @@ use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::error::Result;
+use crate::changes::{Change, ChangeBatch, Retention};
+use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
 use crate::model::{Ban, Extra, Message, MessageKind, Report, StaffBan, SystemEvent};
@@ -324,6 +325,15 @@ pub trait Write: Read {
     async fn delete_report(&self, id: i64) -> Result<()>;
     /// Deletes the `count` oldest reports.
     async fn delete_oldest_reports(&self, count: i64) -> Result<()>;
+
+    /// Records the change `change()` describes in the change log of a server network, in this
+    /// transaction, so that the change and its entry commit together (see [`crate::changes`]).
+    /// The last call of an operation's write. A storage without a log (SQLite: one server per
+    /// file) does nothing, and never builds the entry.
+    async fn record(&self, change: impl FnOnce() -> Change) -> Result<()> {
+        let _ = change;
+        Ok(())
+    }
 }
 
 /// A database the rules run on: each operation in one transaction, committed when it returns
@@ -360,6 +370,30 @@ pub trait Storage {
     /// outcome is known and nothing of it is kept. Veto hooks are shown what an action would
     /// do this way, with the rules written once.
     fn set_rehearsing(&mut self, on: bool);
+
+    /// The change log of a server network (MySQL only; see [`crate::changes`]): stores
+    /// `after` as where `server` has read up to (the stored position when `None`; the log's end
+    /// for a server never seen), then reads the entries after it.
+    async fn changes(
+        &mut self,
+        server: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<ChangeBatch> {
+        let _ = (server, after, limit);
+        Err(no_change_log())
+    }
+
+    /// Deletes a batch of the log's entries beyond `retention`; returns how many.
+    async fn prune_changes(&mut self, retention: Retention) -> Result<i64> {
+        let _ = retention;
+        Err(no_change_log())
+    }
+}
+
+/// The answer of a storage that keeps no change log.
+fn no_change_log() -> Error {
+    Error::invalid("storage: the change log of a server network needs MySQL storage")
 }
 
 /// Both futures' values, the two run side by side: on MySQL the statements they start go out

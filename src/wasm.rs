@@ -12,7 +12,8 @@
 //! - `dc_alloc(len) → ptr` / `dc_free(ptr, len)`: buffers the host writes requests into and
 //!   frees replies with;
 //! - `dc_open(ptr, len) → reply`: `{"storage": "sqlite" | "mysql", "path" (sqlite), "limits":
-//!   {key: wire value}, "seed": "<64 hex>", "now"}` → `{"ok": true, "version",
+//!   {key: wire value}, "seed": "<64 hex>", "now", "serverId" (mysql, optional: the id its
+//!   changes are logged under for the other servers, see [`crate::changes`])}` → `{"ok": true, "version",
 //!   "schemaVersion", "lines"}` or `{"ok": false, "message", "lines"}` (`lines`: what a long
 //!   migration said, for the host to print);
 //! - `dc_call_packed(ptr, len) → reply`: SQLite only, the same call with the reply as
@@ -66,6 +67,9 @@ struct MysqlCore {
     rng: SharedRng,
     calls: HashMap<u32, Operation>,
     next_call: u32,
+    /// This server's id in the change log of a server network (`serverId` at open): every
+    /// change is logged under it. None: nothing is logged.
+    origin: Option<Rc<str>>,
 }
 
 thread_local! {
@@ -373,6 +377,11 @@ fn open(request: Result<Value>, lines: &mut Vec<String>) -> Result<Core> {
             rng: Rc::new(RefCell::new(StdRng::from_seed(seed))),
             calls: HashMap::new(),
             next_call: 0,
+            origin: match request.get("serverId") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(id)) => Some(crate::changes::server_id(id)?.into()),
+                Some(_) => return Err(Error::invalid("serverId")),
+            },
         })),
         _ => Err(Error::invalid("storage")),
     }
@@ -418,6 +427,7 @@ impl MysqlCore {
             return (0, Ok(Step::Done { outcome: Ok(answer), cleanup: Vec::new() }));
         }
         let link = Rc::new(RefCell::new(mysql::link::Link::default()));
+        link.borrow_mut().origin = self.origin.clone();
         let mut service = Service::with_rng(
             Session::new(Rc::clone(&link)),
             self.limits.clone(),

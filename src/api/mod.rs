@@ -15,13 +15,14 @@
 
 mod args;
 pub mod msgpack;
-mod reply;
+pub(crate) mod reply;
 mod wire;
 
 pub use args::{integer, max_arg_bytes, short_string, text, Arg};
 pub use reply::Reply;
 pub use wire::{arg_from_json, limits_from_json, outcome_to_json, WireOutcome};
 
+use crate::changes::{self, ChangeBatch, Retention};
 use crate::darkchat::Darkchat;
 use crate::error::{Error, Result};
 use crate::filter::{Filter, FilterMode};
@@ -95,10 +96,12 @@ pub enum Method {
     Reports,
     DismissReport,
     StaffBanned,
+    Changes,
+    PruneChanges,
 }
 
 impl Method {
-    pub const ALL: [Method; 45] = [
+    pub const ALL: [Method; 47] = [
         Method::Create,
         Method::Add,
         Method::Remove,
@@ -144,6 +147,8 @@ impl Method {
         Method::Reports,
         Method::DismissReport,
         Method::StaffBanned,
+        Method::Changes,
+        Method::PruneChanges,
     ];
 
     pub fn name(self) -> &'static str {
@@ -193,6 +198,8 @@ impl Method {
             Method::Reports => "reports",
             Method::DismissReport => "dismissReport",
             Method::StaffBanned => "staffBanned",
+            Method::Changes => "changes",
+            Method::PruneChanges => "pruneChanges",
         }
     }
 
@@ -403,6 +410,16 @@ pub enum Request {
     StaffBanned {
         numbers: Vec<PhoneNumber>,
     },
+    // The change log of a server network (MySQL; lua/network.lua polls it):
+    /// Stores `after` as where `server` has read up to, reads the other servers' entries
+    /// after it (at most `limit`).
+    Changes {
+        server: String,
+        after: Option<i64>,
+        limit: u32,
+    },
+    /// Deletes one batch of the entries beyond the bounds.
+    PruneChanges(Retention),
 }
 
 impl Request {
@@ -642,6 +659,29 @@ impl Request {
                     numbers: args.iter().map(phone_number).collect::<Result<_>>()?,
                 }
             }
+            Method::Changes => Request::Changes {
+                server: changes::server_id(short_string(arg(0), "serverId")?)?,
+                after: match arg(1) {
+                    Arg::Nil => None,
+                    other => match integer(other, "after")? {
+                        n @ 0.. => Some(n),
+                        _ => return Err(Error::invalid("after")),
+                    },
+                },
+                limit: bounded(arg(2), "limit", 1, changes::MAX_READ, changes::DEFAULT_READ)?
+                    as u32,
+            },
+            Method::PruneChanges => Request::PruneChanges(Retention {
+                keep: bounded(arg(0), "keep", 1, i64::MAX, changes::DEFAULT_KEEP)?,
+                max_age_seconds: bounded(
+                    arg(1),
+                    "maxAgeSeconds",
+                    1,
+                    i64::MAX,
+                    changes::DEFAULT_MAX_AGE_SECONDS,
+                )?,
+                batch: bounded(arg(2), "batch", 1, changes::MAX_PRUNE_BATCH, 500)? as u32,
+            }),
         })
     }
 
@@ -706,7 +746,9 @@ impl Request {
             | Request::History { .. }
             | Request::Reports { .. }
             | Request::DismissReport { .. }
-            | Request::StaffBanned { .. } => None,
+            | Request::StaffBanned { .. }
+            | Request::Changes { .. }
+            | Request::PruneChanges(_) => None,
         }
     }
 
@@ -899,9 +941,59 @@ pub async fn execute<S: Storage>(
         Request::StaffBanned { numbers } => {
             vec![strings(service.staff_banned(&numbers, now).await?)]
         }
+        Request::Changes { server, after, limit } => {
+            vec![change_batch(service.changes(&server, after, limit).await?)]
+        }
+        Request::PruneChanges(retention) => {
+            vec![Reply::Int(service.prune_changes(retention).await?)]
+        }
         Request::CheckSource { .. } | Request::CheckNumber { .. } => unreachable!("answered above"),
         Request::Rehearse(_) => unreachable!("unwrapped above (a rehearsal holds one action)"),
     })
+}
+
+/// An integer argument in `min..=max`; `default` when absent.
+fn bounded(value: &Arg, what: &'static str, min: i64, max: i64, default: i64) -> Result<i64> {
+    match value {
+        Arg::Nil => Ok(default),
+        other => match integer(other, what)? {
+            n if (min..=max).contains(&n) => Ok(n),
+            _ => Err(Error::invalid(what)),
+        },
+    }
+}
+
+/// A read of the change log: `{ position, missed, more, entries = { { id, server, kind,
+/// conversationId, data (JSON text), createdAt } }, conversations = { { id, members } } }`.
+fn change_batch(batch: ChangeBatch) -> Reply {
+    let entries = batch
+        .entries
+        .into_iter()
+        .map(|e| {
+            Reply::Object(vec![
+                (c"id", Reply::Int(e.id)),
+                (c"server", reply::str(e.server)),
+                (c"kind", reply::str(e.kind)),
+                (c"conversationId", Reply::Int(e.conversation.get())),
+                (c"data", reply::str(e.data)),
+                (c"createdAt", Reply::Int(e.created_at)),
+            ])
+        })
+        .collect();
+    let conversations = batch
+        .members
+        .into_iter()
+        .map(|(id, list)| {
+            Reply::Object(vec![(c"id", Reply::Int(id.get())), (c"members", reply::members(list))])
+        })
+        .collect();
+    Reply::Object(vec![
+        (c"position", Reply::Int(batch.position)),
+        (c"missed", Reply::Int(batch.missed)),
+        (c"more", Reply::Bool(batch.more)),
+        (c"entries", Reply::Array(entries)),
+        (c"conversations", Reply::Array(conversations)),
+    ])
 }
 
 /// Runs `method` with `args` on a core over the embedded SQLite store, at time `now`.

@@ -107,7 +107,7 @@ pub(super) fn messages(list: Vec<Message>) -> Reply {
     Reply::Array(list.into_iter().map(message).collect())
 }
 
-pub(super) fn message(m: Message) -> Reply {
+pub(crate) fn message(m: Message) -> Reply {
     Reply::Object(vec![
         (c"id", Reply::Int(m.id.get())),
         (c"sender", optional_str(m.sender)),

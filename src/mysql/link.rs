@@ -215,6 +215,11 @@ pub struct Link {
     /// broken until it is rolled back.
     failed: Option<ServerError>,
     next_ticket: u64,
+    /// The id of the server this operation runs for, which its changes are logged under (see
+    /// `changes.rs`); none: nothing is logged.
+    pub origin: Option<Rc<str>>,
+    /// While the operation's writes are rehearsals (nothing they write is kept, nor logged).
+    pub rehearsing: bool,
 }
 
 /// A link shared by reference count: the transactions hold it, and so does the operation.

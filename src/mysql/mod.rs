@@ -12,6 +12,7 @@
 //! - [`queries`]: every statement, in the method that owns it;
 //! - [`schema`]: the numbered migrations of `migrations/mysql/`.
 
+mod changes;
 pub mod link;
 mod queries;
 pub mod schema;

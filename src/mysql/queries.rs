@@ -958,6 +958,11 @@ read_through!(ReadTx);
 read_through!(WriteTx);
 
 impl Write for WriteTx {
+    async fn record(&self, change: impl FnOnce() -> crate::changes::Change) -> Result<()> {
+        super::changes::record(&self.0.link, change);
+        Ok(())
+    }
+
     async fn lock_conversation(&self, id: ConversationId) -> Result<()> {
         self.0.defer(
             "SELECT id FROM darkchat_conversations WHERE id = ? FOR UPDATE",

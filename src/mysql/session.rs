@@ -15,8 +15,10 @@
 
 use std::rc::Rc;
 
+use super::changes;
 use super::link::{Link, Shared};
 use super::queries::{ReadTx, WriteTx};
+use crate::changes::{ChangeBatch, Retention};
 use crate::error::{Error, Result};
 use crate::storage::both;
 use crate::storage::Storage;
@@ -109,5 +111,36 @@ impl Storage for Session {
 
     fn set_rehearsing(&mut self, on: bool) {
         self.rehearsing = on;
+        self.link.borrow_mut().rehearsing = on;
+    }
+
+    async fn changes(
+        &mut self,
+        server: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<ChangeBatch> {
+        let link = Rc::clone(&self.link);
+        let store = async |_: &WriteTx| {
+            let position = match after {
+                Some(position) => position,
+                None => match changes::stored_position(&link, server).await? {
+                    Some(position) => position,
+                    // A server never seen starts at the log's end: what happened before it
+                    // joined the network is history, not news.
+                    None => changes::head(&link).await?,
+                },
+            };
+            changes::save_position(&link, server, position);
+            Ok(position)
+        };
+        let read =
+            async |_: &ReadTx, &position: &i64| changes::read(&link, server, position, limit).await;
+        self.write_then_read(store, read).await
+    }
+
+    async fn prune_changes(&mut self, retention: Retention) -> Result<i64> {
+        let link = Rc::clone(&self.link);
+        self.write(async |_: &WriteTx| changes::prune(&link, retention).await).await
     }
 }

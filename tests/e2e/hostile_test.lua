@@ -87,7 +87,13 @@ T.test("a request field of the wrong type or size is refused before the framewor
   local e = env(w)
   local asked = {}
   local call, numberOf = e.Darkchat.call, e.Bridge.numberOf
-  e.Darkchat.call = function(method, ...) asked[#asked + 1] = method; return call(method, ...) end
+  -- On MySQL the server reads the change log in the background (lua/network.lua): not asked
+  -- by any request.
+  local background = { changes = true, pruneChanges = true }
+  e.Darkchat.call = function(method, ...)
+    if not background[method] then asked[#asked + 1] = method end
+    return call(method, ...)
+  end
   e.Bridge.numberOf = function(...) asked[#asked + 1] = "bridge"; return numberOf(...) end
   local huge = ("x"):rep(3 * 1024 * 1024) -- under the old fixed 4 MB bound, far over any field's
   local cases = 0

@@ -92,7 +92,10 @@ local function wasmResourceDir()
   return dir
 end
 
----@param opts { framework: string?, players: string[]?, db: string?, convars: table?, stockLua: boolean?, core: "native"|"wasm"|nil, resourceDir: string?, storage: "sqlite"|"mysql"|nil }
+--- `sharesDatabaseWith`: another MySQL World whose database this one uses (a second server of
+--- a network); `events`: server event names (without the `17mov_Phone:darkchat:` prefix) to
+--- record from the start, before the resource runs, into `self.events` as { name, payload }.
+---@param opts { framework: string?, players: string[]?, db: string?, convars: table?, stockLua: boolean?, core: "native"|"wasm"|nil, resourceDir: string?, storage: "sqlite"|"mysql"|nil, sharesDatabaseWith: table?, events: string[]? }
 function World.new(opts)
   opts = opts or {}
   local self = setmetatable({}, World)
@@ -110,7 +113,13 @@ function World.new(opts)
   local convars = { ["darkchat:db"] = self.db }
   if self.storage == "mysql" then
     convars["darkchat:storage"] = "mysql"
-    convars["mysql_connection_string"], self.mysqlDatabase = freshMysqlDatabase()
+    if opts.sharesDatabaseWith then
+      convars["mysql_connection_string"] = opts.sharesDatabaseWith.mysqlConnection
+      self.mysqlDatabase = opts.sharesDatabaseWith.mysqlDatabase
+    else
+      convars["mysql_connection_string"], self.mysqlDatabase = freshMysqlDatabase()
+    end
+    self.mysqlConnection = convars["mysql_connection_string"]
   end
   for k, v in pairs(opts.convars or {}) do convars[k] = v end
   local wasm = self.core == "wasm"
@@ -118,6 +127,16 @@ function World.new(opts)
   for _, name in ipairs(FRAMEWORK_RESOURCES[self.framework]) do
     self.srv:addResourceDir(name, FX.fakeResourceDir(name))
     assert(self.srv:ensure(name), "could not start " .. name)
+  end
+  self.events = {}
+  if opts.events then
+    local listener = assert(FRAMEWORK_RESOURCES[self.framework][1], "events need a framework resource to listen from")
+    local env = self.srv:resourceEnv(listener)
+    for _, name in ipairs(opts.events) do
+      env.AddEventHandler("17mov_Phone:darkchat:" .. name, function(payload)
+        self.events[#self.events + 1] = { name = name, payload = payload }
+      end)
+    end
   end
   self.players = {}
   self.numbers = {}
@@ -300,6 +319,11 @@ end
 function World.checksumOf(path)
   return T.sh(("sqlite3 -readonly %q .dump | grep -v '^INSERT INTO wal_marker' | sha256sum"):format(path))
     :match("^%x+")
+end
+
+--- Runs SQL on this World's MySQL database (the mariadb client); returns its output.
+function World:sql(sql)
+  return mariadb(self.mysqlDatabase, sql)
 end
 
 function World:stop()
