@@ -17,6 +17,7 @@ pub mod backups;
 mod darkchat;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod input;
 pub mod model;
 pub mod mysql;

@@ -37,7 +37,7 @@ pub struct Table {
 use Kind::*;
 
 /// Every table copied, parents before children.
-pub const TABLES: [Table; 6] = [
+pub const TABLES: [Table; 7] = [
     Table {
         name: "phones",
         mysql: "darkchat_phones",
@@ -113,6 +113,12 @@ pub const TABLES: [Table; 6] = [
         name: "standalone_numbers",
         mysql: "darkchat_standalone_numbers",
         columns: &[("license", Text), ("number", Text), ("created_at", Int)],
+        sequence: false,
+    },
+    Table {
+        name: "imports",
+        mysql: "darkchat_imports",
+        columns: &[("source_key", Text), ("conversation_id", Int), ("imported_at", Int)],
         sequence: false,
     },
 ];

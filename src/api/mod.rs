@@ -25,6 +25,7 @@ pub use wire::{arg_from_json, outcome_to_json, WireOutcome};
 use crate::darkchat::Darkchat;
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId};
+use crate::import;
 use crate::input::{self, Alias, ConversationName, JoinCode, PhoneNumber};
 use crate::service::{Actor, Limits, Service};
 use crate::storage::{run_inline, Read, Storage, Write};
@@ -82,10 +83,11 @@ pub enum Method {
     Sequences,
     RaiseSequence,
     DeleteAllRows,
+    ImportConversation,
 }
 
 impl Method {
-    pub const ALL: [Method; 33] = [
+    pub const ALL: [Method; 34] = [
         Method::Create,
         Method::Add,
         Method::Remove,
@@ -119,6 +121,7 @@ impl Method {
         Method::Sequences,
         Method::RaiseSequence,
         Method::DeleteAllRows,
+        Method::ImportConversation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -156,6 +159,7 @@ impl Method {
             Method::Sequences => "sequences",
             Method::RaiseSequence => "raiseSequence",
             Method::DeleteAllRows => "deleteAllRows",
+            Method::ImportConversation => "importConversation",
         }
     }
 
@@ -309,6 +313,13 @@ pub enum Request {
     },
     /// Every row of every copied table deleted (undoes a move into an empty store).
     DeleteAllRows,
+    /// One channel of another phone's dark chat imported as a conversation (`darkchat import`,
+    /// run by js/host.js for the server console); with `dry_run`, rolled back.
+    ImportConversation {
+        peer: import::Peer,
+        channel: Box<import::Channel>,
+        dry_run: bool,
+    },
 }
 
 impl Request {
@@ -473,6 +484,12 @@ impl Request {
                 Request::RaiseSequence { table, high_water }
             }
             Method::DeleteAllRows => Request::DeleteAllRows,
+            Method::ImportConversation => {
+                let peer = import::Peer::parse(short_string(arg(0), "peer")?)?;
+                let Arg::Str(json) = arg(1) else { return Err(Error::invalid("channel")) };
+                let channel = Box::new(import::channel_from_json(json)?);
+                Request::ImportConversation { peer, channel, dry_run: flag(arg(2), "dryRun")? }
+            }
         })
     }
 
@@ -624,6 +641,9 @@ pub async fn execute<S: Storage>(
             service.storage_mut().write(async |tx| tx.delete_all_rows().await).await?;
             vec![]
         }
+        Request::ImportConversation { peer, channel, dry_run } => {
+            vec![import_outcome(service.import_channel(peer, &channel, dry_run, now).await?)]
+        }
         Request::CheckSource { .. } | Request::CheckNumber { .. } => unreachable!("answered above"),
         Request::Rehearse(_) => unreachable!("unwrapped above (a rehearsal holds one action)"),
     })
@@ -658,6 +678,23 @@ pub fn limits(get: impl Fn(&'static str) -> Arg) -> Result<Limits> {
     read("maxBans", &mut limits.max_bans)?;
     limits.max_message_chars = message_chars as usize;
     Ok(limits)
+}
+
+/// What importing one channel did, for js/host.js's report.
+fn import_outcome(o: import::Outcome) -> Reply {
+    let id = |id: Option<ConversationId>| id.map_or(Reply::Null, |id| Reply::Int(id.get()));
+    Reply::Object(vec![
+        (c"conversationId", id(o.conversation)),
+        (c"alreadyImported", id(o.already)),
+        (c"name", reply::str(o.name)),
+        (c"joinCode", reply::optional_str(o.join_code)),
+        (c"codeKept", Reply::Bool(o.code_kept)),
+        (c"members", Reply::Int(o.members as i64)),
+        (c"messages", Reply::Int(o.messages as i64)),
+        (c"skippedMembers", Reply::Int(o.skipped_members as i64)),
+        (c"skippedMessages", Reply::Int(o.skipped_messages as i64)),
+        (c"lines", reply::strings(o.lines)),
+    ])
 }
 
 fn as_actor(number: &Option<PhoneNumber>) -> Actor<'_> {

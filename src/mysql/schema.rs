@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial.sql", include_str!("../../migrations/mysql/0001_initial.sql")),
     ("0002_anonymity.sql", include_str!("../../migrations/mysql/0002_anonymity.sql")),
+    ("0003_imports.sql", include_str!("../../migrations/mysql/0003_imports.sql")),
 ];
 
 /// The oldest servers whose AUTO_INCREMENT counters survive a restart (so ids are never handed

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_read_paths.sql", include_str!("../../migrations/0002_read_paths.sql")),
     ("0003_unread_index.sql", include_str!("../../migrations/0003_unread_index.sql")),
     ("0004_anonymity.sql", include_str!("../../migrations/0004_anonymity.sql")),
+    ("0005_imports.sql", include_str!("../../migrations/0005_imports.sql")),
 ];
 
 /// The steps that rewrite or index the messages table, by file name, with what they do: on a

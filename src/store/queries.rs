@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
 use crate::model::{Ban, Message, MessageKind, SystemEvent};
-use crate::storage::{ConversationRow, Listed, MemberEntry, MemberRow, Stats};
+use crate::storage::{ConversationRow, ImportedMessage, Listed, MemberEntry, MemberRow, Stats};
 use crate::transfer::{self, Cell, Sequences, Table};
 
 pub struct Tx<'c> {
@@ -771,6 +771,44 @@ impl<'c> Tx<'c> {
             self.conn.execute(transfer::sql(table, false).delete_all, [])?;
         }
         Ok(())
+    }
+
+    // --- imports from other phones (darkchat import) -------------------------------------------
+
+    pub fn imported(&self, source_key: &str) -> Result<Option<ConversationId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT conversation_id FROM imports WHERE source_key = ?1")?;
+        Ok(stmt.query_row([source_key], |r| r.get(0)).optional()?.map(ConversationId))
+    }
+
+    pub fn record_import(&self, source_key: &str, id: ConversationId, now: i64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO imports (source_key, conversation_id, imported_at) VALUES (?1, ?2, ?3)",
+        )?;
+        stmt.execute(params![source_key, id, now])?;
+        Ok(())
+    }
+
+    /// Each message as a sent one is stored, in order: the last becomes the newest.
+    pub fn insert_imported_messages(
+        &self,
+        id: ConversationId,
+        messages: &[ImportedMessage],
+    ) -> Result<MessageId> {
+        let mut last = MessageId::NONE;
+        for m in messages {
+            last = self.insert_message(
+                id,
+                Some(m.sender),
+                Some(&m.sender_alias),
+                MessageKind::Text,
+                None,
+                &m.content,
+                m.created_at,
+            )?;
+        }
+        Ok(last)
     }
 
     fn count(&self, sql: &str, params: impl rusqlite::Params) -> Result<i64> {

@@ -10,7 +10,7 @@ use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
 use crate::model::{Ban, Message, MessageKind, SystemEvent};
 use crate::storage::{
-    ConversationRow, Listed, MemberEntry, MemberRow, Read, Stats, Storage, Write,
+    ConversationRow, ImportedMessage, Listed, MemberEntry, MemberRow, Read, Stats, Storage, Write,
 };
 use crate::transfer::{Cell, Sequences, Table};
 
@@ -188,6 +188,9 @@ macro_rules! read_through {
             async fn sequences(&self) -> Result<Sequences> {
                 self.0.sequences()
             }
+            async fn imported(&self, source_key: &str) -> Result<Option<ConversationId>> {
+                self.0.imported(source_key)
+            }
         }
     };
 }
@@ -292,5 +295,15 @@ impl Write for WriteTx<'_> {
     }
     async fn delete_all_rows(&self) -> Result<()> {
         self.0.delete_all_rows()
+    }
+    async fn record_import(&self, source_key: &str, id: ConversationId, now: i64) -> Result<()> {
+        self.0.record_import(source_key, id, now)
+    }
+    async fn insert_imported_messages(
+        &self,
+        id: ConversationId,
+        messages: &[ImportedMessage],
+    ) -> Result<MessageId> {
+        self.0.insert_imported_messages(id, messages)
     }
 }

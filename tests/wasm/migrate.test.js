@@ -100,7 +100,7 @@ test('a SQLite store moves to MySQL and back with every id, view and count kept'
     assert.strictEqual(moved.migrated, true, moved.lines.join('\n'));
     const lines = countsOf(moved.lines);
     assert.deepStrictEqual(lines.map((l) => l.split(':')[0]),
-      ['phones', 'conversations', 'members', 'messages', 'bans', 'standalone_numbers']);
+      ['phones', 'conversations', 'members', 'messages', 'bans', 'standalone_numbers', 'imports']);
     for (const line of lines) assert.match(line, /^\w+: (\d+) in the source, \1 copied$/);
     assert.match(moved.lines[moved.lines.length - 1], /^migrated \d+ rows from .* to mysql database darkchat_migrate/);
     assert.deepStrictEqual(await views(live), before);
