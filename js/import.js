@@ -111,6 +111,11 @@ async function importPeer(options) {
   }
 }
 
+/**
+ * The import itself, on an open source connection `conn`.
+ * @param {{ live: any, peer: string, dryRun: boolean, spec: any, fw: any, conn: any,
+ *   framework: string, pageChannels?: number, pause?: () => Promise<void>, maxLines?: number }} o
+ */
 async function run({ live, peer, dryRun, spec, fw, conn, pageChannels, pause, maxLines, framework }) {
   const page = pageChannels || PAGE_CHANNELS;
   const wait = pause || (() => new Promise((resolve) => setImmediate(resolve)));

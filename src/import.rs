@@ -146,7 +146,8 @@ pub struct Outcome {
 
 /// The channel as the console names it: `npwd channel 12 "Heist"`.
 fn label(peer: Peer, channel: &Channel) -> String {
-    let name = channel.names.iter().flatten().next().map(String::as_str).unwrap_or("");
+    let names = channel.names.iter().flatten();
+    let name = names.map(|n| n.trim()).find(|n| !n.is_empty()).unwrap_or("");
     format!("{} channel {} \"{}\"", peer.name(), channel.key, name)
 }
 
@@ -480,7 +481,126 @@ pub fn channel_from_json(json: &str) -> Result<Channel> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::{call, Arg, Reply};
+    use crate::store::Store;
+    use crate::{Darkchat, Limits};
     use serde_json::json;
+
+    fn core(limits: Limits) -> Darkchat {
+        Darkchat::new(Store::open_in_memory().unwrap(), limits, [3; 32])
+    }
+
+    fn field<'r>(reply: &'r Reply, key: &str) -> &'r Reply {
+        let Reply::Object(fields) = reply else { panic!("an object: {reply:?}") };
+        &fields.iter().find(|(k, _)| k.to_str().unwrap() == key).unwrap().1
+    }
+
+    fn import(dc: &mut Darkchat, channel: serde_json::Value, dry_run: bool) -> Reply {
+        let args = [Arg::Str("npwd".into()), Arg::Str(channel.to_string()), Arg::Bool(dry_run)];
+        call(dc, "importConversation", &args, 1_800_000_000).unwrap().remove(0)
+    }
+
+    fn lines(reply: &Reply) -> Vec<String> {
+        let Reply::Array(lines) = field(reply, "lines") else { panic!("lines") };
+        lines
+            .iter()
+            .map(|l| {
+                format!(
+                    "{}",
+                    match l {
+                        Reply::Str(s) => s,
+                        _ => panic!(),
+                    }
+                )
+            })
+            .collect()
+    }
+
+    fn counts(dc: &mut Darkchat) -> (Reply, Reply) {
+        let stats = call(dc, "stats", &[], 1).unwrap().remove(0);
+        (field(&stats, "conversations").clone(), field(&stats, "messages").clone())
+    }
+
+    /// Five members with numbers (two of them the same number), limits of 3 members.
+    fn crowded() -> serde_json::Value {
+        let person = |n: &str| json!({ "phone": n });
+        json!({
+            "key": "7", "names": ["Crowd"], "code": "crowd", "phones": "plain",
+            "members": [{"who": "a", "owner": true}, {"who": "b"}, {"who": "b2"}, {"who": "c"},
+                        {"who": "d"}],
+            "messages": [{"id": 1, "who": "d", "content": "d first", "at": 100},
+                         {"id": 2, "who": "a", "content": "hi", "at": 200}],
+            "people": {"a": person("5550101"), "b": person("5550102"), "b2": person(" 5550102 "),
+                       "c": person("5550103"), "d": person("5550104")}
+        })
+    }
+
+    #[test]
+    fn limits_and_shared_numbers_are_rows_left_out() {
+        let mut dc = core(Limits { max_members: 3, ..Limits::default() });
+        let dry = import(&mut dc, crowded(), true);
+        assert_eq!(counts(&mut dc), (Reply::Int(0), Reply::Int(0)), "a dry run writes nothing");
+        let done = import(&mut dc, crowded(), false);
+        assert_eq!(lines(&dry), lines(&done));
+        assert_eq!(
+            lines(&done),
+            [
+                "npwd channel 7 \"Crowd\": member b2 skipped: same phone number as member b",
+                "npwd channel 7 \"Crowd\": member c skipped: the conversation is full (3 members)",
+            ]
+        );
+        assert_eq!(field(&done, "members"), &Reply::Int(3));
+        assert_eq!(field(&done, "skippedMembers"), &Reply::Int(2));
+        let Reply::Int(id) = *field(&done, "conversationId") else { panic!("imported") };
+        let view = call(&mut dc, "conversation", &[Arg::Nil, Arg::Int(id)], 1).unwrap().remove(0);
+        // The owner first, then by first message (d wrote before b, who never wrote).
+        let recipients = field(&view, "recipients").clone();
+        let numbers = ["5550101", "5550104", "5550102"].map(|n| Reply::Str(n.into()));
+        assert_eq!(recipients, Reply::Array(numbers.to_vec()));
+        assert_eq!(field(&view, "joinCode"), &Reply::Str("CROWD".into()));
+        // Run again: nothing twice.
+        let again = import(&mut dc, crowded(), false);
+        assert_eq!(field(&again, "alreadyImported"), &Reply::Int(id));
+        assert_eq!(counts(&mut dc), (Reply::Int(1), Reply::Int(2)));
+    }
+
+    #[test]
+    fn standalone_numbers_come_from_the_store() {
+        let mut dc = core(Limits::default());
+        let license = Arg::Str("license:abc".into());
+        let number = call(&mut dc, "standaloneNumber", &[license], 1).unwrap().remove(0);
+        let Reply::Str(number) = number else { panic!("a number") };
+        let channel = json!({
+            "key": "s", "names": ["", "Solo"], "code": "no", "phones": "standalone",
+            "members": [{"who": "license:abc"}, {"who": "license:new"}],
+            "people": {"license:abc": {"identifier": "license:abc"},
+                       "license:new": {"identifier": "license:new"}}
+        });
+        let done = import(&mut dc, channel, false);
+        assert_eq!(field(&done, "name"), &Reply::Str("Solo".into()), "the first valid name");
+        assert_eq!(field(&done, "codeKept"), &Reply::Bool(false), "`no` is too short a code");
+        assert_eq!(
+            lines(&done),
+            ["npwd channel s \"Solo\": member license:new skipped: no phone number (license:new has \
+              no Darkchat number yet (given at first join))"]
+        );
+        let Reply::Int(id) = *field(&done, "conversationId") else { panic!("imported") };
+        let view = call(&mut dc, "conversation", &[Arg::Nil, Arg::Int(id)], 1).unwrap().remove(0);
+        assert_eq!(field(&view, "owner"), &Reply::Str(number));
+    }
+
+    #[test]
+    fn a_channel_the_host_wrote_wrongly_is_invalid() {
+        let mut dc = core(Limits::default());
+        for bad in [json!({"key": "1"}), json!({"key": "", "phones": "plain"}), json!([1])] {
+            let args = [Arg::Str("npwd".into()), Arg::Str(bad.to_string()), Arg::Bool(false)];
+            let err = call(&mut dc, "importConversation", &args, 1).unwrap_err();
+            assert_eq!(err.to_string(), "invalid argument: channel", "{bad}");
+        }
+        let args = [Arg::Str("sms".into()), Arg::Str("{}".into())];
+        let err = call(&mut dc, "importConversation", &args, 1).unwrap_err();
+        assert_eq!(err.to_string(), "invalid argument: peer");
+    }
 
     #[test]
     fn numbers_are_read_as_each_framework_stores_them() {
