@@ -1146,8 +1146,9 @@ impl Write for WriteTx {
         Ok(())
     }
     /// Multi-row INSERTs of [`IMPORT_ROWS`] messages each, in order (ids rise with the order
-    /// of the rows), queued; then the newest id is read in the same round trip, and the
-    /// conversation's copy of its newest message follows with the next statement.
+    /// of the rows), one round trip each (so no batch grows with the channel); then the newest
+    /// id is read, and the conversation's copy of its newest message follows with the next
+    /// statement.
     async fn insert_imported_messages(
         &self,
         id: ConversationId,
@@ -1171,7 +1172,7 @@ impl Write for WriteTx {
                     m.sender_alias.as_str().into(),
                 ]);
             }
-            Link::defer(&self.0.link, sql, params);
+            Link::run(&self.0.link, sql, params).await?;
         }
         let last = MessageId(
             self.0
