@@ -178,29 +178,28 @@ fn number_from(
     parsed.map_err(|_| "the phone number is not a valid number".into())
 }
 
-/// A person's number, or why there is none.
+/// A person's number, or why there is none (the outer error: the store failed).
 async fn resolve(
     tx: &impl Read,
     phones: Phones,
     who: &str,
     person: Option<&Person>,
-) -> std::result::Result<PhoneNumber, String> {
-    let Some(person) = person else { return Err("not found".into()) };
+) -> Result<std::result::Result<PhoneNumber, String>> {
+    let Some(person) = person else { return Ok(Err("not found".into())) };
     if let Some(missing) = &person.missing {
-        return Err(missing.clone());
+        return Ok(Err(missing.clone()));
     }
     if phones == Phones::Standalone {
         let license = person.identifier.as_deref().unwrap_or(who);
-        return match tx.standalone_number(license).await {
-            Ok(Some(number)) => PhoneNumber::parse(&number).map_err(|e| e.to_string()),
-            Ok(None) => Err(format!("{license} has no Darkchat number yet (given at first join)")),
-            Err(e) => Err(e.to_string()),
-        };
+        return Ok(match tx.standalone_number(license).await? {
+            Some(number) => PhoneNumber::parse(&number).map_err(|e| e.to_string()),
+            None => Err(format!("{license} has no Darkchat number yet (given at first join)")),
+        });
     }
-    match &person.phone {
+    Ok(match &person.phone {
         Some(raw) => number_from(phones, raw),
         None => Err("no phone number set".into()),
-    }
+    })
 }
 
 /// The member rows to import, in the order they will hold, with the reasons for the others.
@@ -322,7 +321,8 @@ impl<S: Storage> Service<S> {
                 for who in names.chain(channel.messages.iter().map(|m| &m.who)) {
                     if !numbers.contains_key(who) {
                         let person = channel.people.get(who);
-                        numbers.insert(who.clone(), resolve(tx, channel.phones, who, person).await);
+                        numbers
+                            .insert(who.clone(), resolve(tx, channel.phones, who, person).await?);
                     }
                 }
                 let plan = plan_members(channel, &numbers, &label);

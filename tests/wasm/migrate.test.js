@@ -179,7 +179,7 @@ test('a failed copy into MySQL removes what it inserted', async () => {
       'migration failed: importRows: injected; the rows copied into the mysql database darkchat_migrate_failed are removed',
     ]);
     const [counts] = await ok(live, 'tableCounts');
-    assert.deepStrictEqual(counts.map(([, n]) => n), [0, 0, 0, 0, 0, 0]);
+    assert.deepStrictEqual(counts.map(([, n]) => n), [0, 0, 0, 0, 0, 0, 0]);
 
     // A failed to-sqlite removes its new file.
     const moved = await migrateStorage({ live, makeCore, root, direction: 'from-sqlite', file: source });
