@@ -1275,8 +1275,22 @@ function serveResource() {
         .then((report) => ({ ok: true, v: [report] }))
         .finally(() => { migrating = false; });
     }
+    if (method === 'importPeer') return importFromPeer(args);
     return core.callPacked(method, args);
   });
+  // `darkchat import` (js/import.js): the console command's; lua/commands.lua refuses it to
+  // players before calling. One at a time.
+  let importing = false;
+  function importFromPeer(args) {
+    if (importing) return { ok: true, v: [{ lines: ['an import is already running'] }] };
+    let peer; let dryRun; let framework; let connection;
+    try { [peer, dryRun, framework, connection] = JSON.parse(args); } catch (e) { /* a usage line */ }
+    importing = true;
+    const { importPeer } = require(path.join(__dirnameOfHost(), 'import.js'));
+    return importPeer({ live: core, peer, dryRun, framework, connection })
+      .then((report) => ({ ok: true, v: [report] }))
+      .finally(() => { importing = false; });
+  }
   on('onResourceStop', (name) => {
     if (name === resourceName && core) core.close();
   });

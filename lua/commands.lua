@@ -493,6 +493,31 @@ command('reports', '[n] | dismiss <id>',
   return lines
 end)
 
+command('import', 'npwd|lbphone [--dry-run]', "console only: bring in NPWD's or lb-phone's dark chat from the database of mysql_connection_string (channels, members, messages); --dry-run reports and writes nothing; never imports a channel twice", function(words, _, src)
+  -- Reads every channel of another phone and writes conversations: the server console's
+  -- alone, whatever ACE a player holds.
+  if src ~= 0 then return { failed('forbidden', 'import runs from the server console only') } end
+  local peer, flag = words[1], words[2]
+  if (peer ~= 'npwd' and peer ~= 'lbphone') or (flag and flag ~= '--dry-run') or words[3] then
+    return { usage('import') }
+  end
+  local running = Darkchat.running
+  if running and running.kind ~= 'wasm' then
+    -- The source is read by js/host.js, which hands each channel to the wasm core it serves.
+    return { ('import runs on the wasm core (js/host.js reads the other phone\'s tables and hands them to it); this server runs the %s core: start it on the wasm core (stock FXServer) to import'):format(running.kind) }
+  end
+  local dryRun = flag == '--dry-run'
+  CreateThread(function()
+    local ok, report, message = Darkchat.call('importPeer', peer, dryRun, Bridge.name, Darkchat.settings.mysqlConnection)
+    if not ok then
+      say(src, failed(report, message))
+      return
+    end
+    for _, line in ipairs(report.lines or {}) do say(src, shown(line)) end
+  end)
+  return { ('import %s%s started'):format(peer, dryRun and ' (dry run: nothing is written)' or '') }
+end)
+
 RegisterCommand(COMMAND, function(src, _, rawCommand)
   src = Darkchat.integer(src) or 0
   local ok, err = pcall(function()

@@ -63,5 +63,7 @@ bash scripts/package.sh >/dev/null 2>&1
 python3 -m zipfile -e "dist/17mov_Phone-$version.zip" "$package_dir"
 DARKCHAT_RESOURCE_DIR="$package_dir/17mov_Phone" DARKCHAT_CORE=wasm \
   lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua
+# `darkchat import` from the package too: js/import.js must ship, and mysql2 be found from it.
+DARKCHAT_RESOURCE_DIR="$package_dir/17mov_Phone" lua5.4 tests/lua/run.lua tests/e2e/import_test.lua
 DARKCHAT_RESOURCE_DIR="$package_dir/17mov_Phone" DARKCHAT_STORAGE=mysql DARKCHAT_CORE=wasm \
   lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua

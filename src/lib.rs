@@ -19,6 +19,7 @@ mod darkchat;
 pub mod error;
 pub mod filter;
 pub mod ids;
+pub mod import;
 pub mod input;
 pub mod model;
 pub mod mysql;

@@ -132,6 +132,11 @@ impl<S: Storage> Service<S> {
         &self.storage
     }
 
+    /// The generator of codes and aliases, for rules written outside this file (imports).
+    pub(crate) fn rng(&self) -> &SharedRng {
+        &self.rng
+    }
+
     /// The storage, for the admin methods that move a whole store ([`crate::transfer`]).
     pub fn storage_mut(&mut self) -> &mut S {
         &mut self.storage
@@ -1159,7 +1164,7 @@ async fn add(
 
 /// `chosen` if no member of `id` goes by it (`invalid_argument` otherwise), or a generated
 /// alias no member goes by.
-async fn free_alias(
+pub(crate) async fn free_alias(
     tx: &impl Read,
     rng: &RefCell<StdRng>,
     id: ConversationId,
@@ -1337,7 +1342,7 @@ async fn moderating(tx: &impl Write, id: ConversationId, actor: Actor<'_>) -> Re
     }
 }
 
-async fn free_code(tx: &impl Read, rng: &RefCell<StdRng>) -> Result<JoinCode> {
+pub(crate) async fn free_code(tx: &impl Read, rng: &RefCell<StdRng>) -> Result<JoinCode> {
     for _ in 0..CODE_ATTEMPTS {
         let code = JoinCode::generate(&mut *rng.borrow_mut());
         if tx.conversation_id_by_code(code.as_str()).await?.is_none() {

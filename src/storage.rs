@@ -218,6 +218,9 @@ pub trait Read {
     async fn count_reports(&self) -> Result<i64>;
     /// Whether `reporter` reported message `message` before.
     async fn reported(&self, message: MessageId, reporter: &str) -> Result<bool>;
+    /// The conversation an import made of the source channel `source_key`
+    /// (`darkchat import`), if one did.
+    async fn imported(&self, source_key: &str) -> Result<Option<ConversationId>>;
 }
 
 /// What only a write transaction can do.
@@ -334,6 +337,25 @@ pub trait Write: Read {
         let _ = change;
         Ok(())
     }
+    /// Records that the source channel `source_key` became conversation `id` (`darkchat
+    /// import`); a key recorded meanwhile by another server is a storage error.
+    async fn record_import(&self, source_key: &str, id: ConversationId, now: i64) -> Result<()>;
+    /// Stores imported text messages in the order given, each with its own time, and makes the
+    /// last the conversation's newest; returns its id ([`MessageId::NONE`] when none).
+    async fn insert_imported_messages(
+        &self,
+        id: ConversationId,
+        messages: &[ImportedMessage],
+    ) -> Result<MessageId>;
+}
+
+/// A text message brought in by `darkchat import`, checked by the rules.
+#[derive(Debug, Clone)]
+pub struct ImportedMessage {
+    pub sender: PhoneId,
+    pub sender_alias: String,
+    pub content: String,
+    pub created_at: i64,
 }
 
 /// A database the rules run on: each operation in one transaction, committed when it returns

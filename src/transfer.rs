@@ -37,7 +37,7 @@ pub struct Table {
 use Kind::*;
 
 /// Every table copied, parents before children.
-pub const TABLES: [Table; 8] = [
+pub const TABLES: [Table; 9] = [
     Table {
         name: "phones",
         mysql: "darkchat_phones",
@@ -145,6 +145,12 @@ pub const TABLES: [Table; 8] = [
             ("created_at", Int),
         ],
         sequence: true,
+    },
+    Table {
+        name: "imports",
+        mysql: "darkchat_imports",
+        columns: &[("source_key", Text), ("conversation_id", Int), ("imported_at", Int)],
+        sequence: false,
     },
 ];
 

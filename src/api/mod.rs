@@ -27,6 +27,7 @@ use crate::darkchat::Darkchat;
 use crate::error::{Error, Result};
 use crate::filter::{Filter, FilterMode};
 use crate::ids::{ConversationId, MessageId};
+use crate::import;
 use crate::input::{self, Alias, ConversationName, JoinCode, PhoneNumber};
 use crate::service::{staff, Actor, Body, Limits, ReportRequest, Service};
 use crate::storage::{run_inline, Read, Storage, Write};
@@ -98,10 +99,11 @@ pub enum Method {
     StaffBanned,
     Changes,
     PruneChanges,
+    ImportConversation,
 }
 
 impl Method {
-    pub const ALL: [Method; 47] = [
+    pub const ALL: [Method; 48] = [
         Method::Create,
         Method::Add,
         Method::Remove,
@@ -149,6 +151,7 @@ impl Method {
         Method::StaffBanned,
         Method::Changes,
         Method::PruneChanges,
+        Method::ImportConversation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -200,6 +203,7 @@ impl Method {
             Method::StaffBanned => "staffBanned",
             Method::Changes => "changes",
             Method::PruneChanges => "pruneChanges",
+            Method::ImportConversation => "importConversation",
         }
     }
 
@@ -420,6 +424,13 @@ pub enum Request {
     },
     /// Deletes one batch of the entries beyond the bounds.
     PruneChanges(Retention),
+    /// One channel of another phone's dark chat imported as a conversation (`darkchat import`,
+    /// run by js/host.js for the server console); with `dry_run`, rolled back.
+    ImportConversation {
+        peer: import::Peer,
+        channel: Box<import::Channel>,
+        dry_run: bool,
+    },
 }
 
 impl Request {
@@ -682,6 +693,12 @@ impl Request {
                 )?,
                 batch: bounded(arg(2), "batch", 1, changes::MAX_PRUNE_BATCH, 500)? as u32,
             }),
+            Method::ImportConversation => {
+                let peer = import::Peer::parse(short_string(arg(0), "peer")?)?;
+                let Arg::Str(json) = arg(1) else { return Err(Error::invalid("channel")) };
+                let channel = Box::new(import::channel_from_json(json)?);
+                Request::ImportConversation { peer, channel, dry_run: flag(arg(2), "dryRun")? }
+            }
         })
     }
 
@@ -748,7 +765,8 @@ impl Request {
             | Request::DismissReport { .. }
             | Request::StaffBanned { .. }
             | Request::Changes { .. }
-            | Request::PruneChanges(_) => None,
+            | Request::PruneChanges(_)
+            | Request::ImportConversation { .. } => None,
         }
     }
 
@@ -947,6 +965,9 @@ pub async fn execute<S: Storage>(
         Request::PruneChanges(retention) => {
             vec![Reply::Int(service.prune_changes(retention).await?)]
         }
+        Request::ImportConversation { peer, channel, dry_run } => {
+            vec![import_outcome(service.import_channel(peer, &channel, dry_run, now).await?)]
+        }
         Request::CheckSource { .. } | Request::CheckNumber { .. } => unreachable!("answered above"),
         Request::Rehearse(_) => unreachable!("unwrapped above (a rehearsal holds one action)"),
     })
@@ -1070,6 +1091,23 @@ fn list_limit(value: &Arg, default: u32, max: u32) -> Result<u32> {
             _ => Err(Error::invalid("limit")),
         },
     }
+}
+
+/// What importing one channel did, for js/host.js's report.
+fn import_outcome(o: import::Outcome) -> Reply {
+    let id = |id: Option<ConversationId>| id.map_or(Reply::Null, |id| Reply::Int(id.get()));
+    Reply::Object(vec![
+        (c"conversationId", id(o.conversation)),
+        (c"alreadyImported", id(o.already)),
+        (c"name", reply::str(o.name)),
+        (c"joinCode", reply::optional_str(o.join_code)),
+        (c"codeKept", Reply::Bool(o.code_kept)),
+        (c"members", Reply::Int(o.members as i64)),
+        (c"messages", Reply::Int(o.messages as i64)),
+        (c"skippedMembers", Reply::Int(o.skipped_members as i64)),
+        (c"skippedMessages", Reply::Int(o.skipped_messages as i64)),
+        (c"lines", reply::strings(o.lines)),
+    ])
 }
 
 fn as_actor(number: &Option<PhoneNumber>) -> Actor<'_> {

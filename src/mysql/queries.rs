@@ -14,7 +14,8 @@ use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
 use crate::model::{Ban, Extra, Message, MessageKind, Report, StaffBan, SystemEvent};
 use crate::storage::{
-    ConversationRow, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Read, Stats, Write,
+    ConversationRow, ImportedMessage, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Read,
+    Stats, Write,
 };
 use crate::transfer::{self, Cell, Sequences, Table};
 
@@ -764,13 +765,23 @@ impl Queries {
         Ok(())
     }
 
+    async fn imported(&self, source_key: &str) -> Result<Option<ConversationId>> {
+        let rows = self
+            .rows(
+                "SELECT conversation_id FROM darkchat_imports WHERE source_key = ?",
+                vec![source_key.into()],
+            )
+            .await?;
+        first(rows).map(|mut c| c.int().map(ConversationId)).transpose()
+    }
+
     /// `CHECK TABLE` of every Darkchat table: "ok", or the first complaint.
     async fn integrity_check(&self) -> Result<String> {
         let rows = self
             .rows(
                 "CHECK TABLE darkchat_phones, darkchat_conversations, darkchat_members, \
                  darkchat_messages, darkchat_standalone_numbers, darkchat_bans, \
-                 darkchat_staff_bans, darkchat_reports",
+                 darkchat_staff_bans, darkchat_reports, darkchat_imports",
                 vec![],
             )
             .await?;
@@ -949,6 +960,9 @@ macro_rules! read_through {
             }
             async fn reported(&self, message: MessageId, reporter: &str) -> Result<bool> {
                 self.0.reported(message, reporter).await
+            }
+            async fn imported(&self, source_key: &str) -> Result<Option<ConversationId>> {
+                self.0.imported(source_key).await
             }
         }
     };
@@ -1275,6 +1289,71 @@ impl Write for WriteTx {
         self.0.defer("DELETE FROM darkchat_reports ORDER BY id LIMIT ?", vec![count.into()]);
         Ok(())
     }
+    /// Queued: it goes out with the next statement; a key another server recorded meanwhile
+    /// fails there (duplicate key) and the transaction cannot commit.
+    async fn record_import(&self, source_key: &str, id: ConversationId, now: i64) -> Result<()> {
+        self.0.defer(
+            "INSERT INTO darkchat_imports (source_key, conversation_id, imported_at) \
+             VALUES (?, ?, ?)",
+            vec![source_key.into(), id.get().into(), now.into()],
+        );
+        Ok(())
+    }
+    /// Multi-row INSERTs of [`IMPORT_ROWS`] messages each, in order (ids rise with the order
+    /// of the rows), one round trip each (so no batch grows with the channel); then the newest
+    /// id is read, and the conversation's copy of its newest message follows with the next
+    /// statement.
+    async fn insert_imported_messages(
+        &self,
+        id: ConversationId,
+        messages: &[ImportedMessage],
+    ) -> Result<MessageId> {
+        let Some(newest) = messages.last() else { return Ok(MessageId::NONE) };
+        for chunk in messages.chunks(IMPORT_ROWS) {
+            let marks = vec!["(?, ?, 'text', NULL, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO darkchat_messages \
+                 (conversation_id, sender_id, kind, event, content, created_at, sender_alias) \
+                 VALUES {marks}"
+            );
+            let mut params = Vec::with_capacity(chunk.len() * 5);
+            for m in chunk {
+                params.extend([
+                    id.get().into(),
+                    m.sender.get().into(),
+                    m.content.as_str().into(),
+                    m.created_at.into(),
+                    m.sender_alias.as_str().into(),
+                ]);
+            }
+            Link::run(&self.0.link, sql, params).await?;
+        }
+        let last = MessageId(
+            self.0
+                .count(
+                    "SELECT COALESCE(MAX(id), 0) FROM darkchat_messages WHERE conversation_id = ?",
+                    vec![id.get().into()],
+                )
+                .await?,
+        );
+        self.0.defer(
+            "UPDATE darkchat_conversations SET last_message_id = ?, \
+             updated_at = GREATEST(updated_at, ?), \
+             last_sender = (SELECT number FROM darkchat_phones WHERE id = ?), last_kind = 'text', \
+             last_event = NULL, last_content = ?, last_created_at = ?, last_sender_alias = ? \
+             WHERE id = ?",
+            vec![
+                last.get().into(),
+                newest.created_at.into(),
+                newest.sender.get().into(),
+                newest.content.as_str().into(),
+                newest.created_at.into(),
+                newest.sender_alias.as_str().into(),
+                id.get().into(),
+            ],
+        );
+        Ok(last)
+    }
 }
 
 // --- staff tools and reports ---------------------------------------------------------------
@@ -1372,3 +1451,7 @@ impl Queries {
         .await
     }
 }
+
+/// Messages per INSERT of an import: at most 4 KiB each, so a statement stays far below the
+/// server's `max_allowed_packet` (16 MiB by default on MariaDB, 64 MiB on MySQL 8).
+const IMPORT_ROWS: usize = 200;

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_message_features.sql", include_str!("../../migrations/mysql/0003_message_features.sql")),
     ("0004_staff_tools.sql", include_str!("../../migrations/mysql/0004_staff_tools.sql")),
     ("0005_change_log.sql", include_str!("../../migrations/mysql/0005_change_log.sql")),
+    ("0006_imports.sql", include_str!("../../migrations/mysql/0006_imports.sql")),
 ];
 
 /// The oldest servers whose AUTO_INCREMENT counters survive a restart (so ids are never handed

@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_anonymity.sql", include_str!("../../migrations/0004_anonymity.sql")),
     ("0005_message_features.sql", include_str!("../../migrations/0005_message_features.sql")),
     ("0006_staff_tools.sql", include_str!("../../migrations/0006_staff_tools.sql")),
+    ("0007_imports.sql", include_str!("../../migrations/0007_imports.sql")),
 ];
 
 /// The steps that rewrite or index the messages table, by file name, with what they do: on a

@@ -14,7 +14,7 @@ use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
 use crate::model::{Ban, Extra, Message, MessageKind, Report, StaffBan, SystemEvent};
 use crate::storage::{
-    ConversationRow, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Stats,
+    ConversationRow, ImportedMessage, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Stats,
 };
 use crate::transfer::{self, Cell, Sequences, Table};
 
@@ -833,6 +833,44 @@ impl<'c> Tx<'c> {
             self.conn.execute(transfer::sql(table, false).delete_all, [])?;
         }
         Ok(())
+    }
+
+    // --- imports from other phones (darkchat import) -------------------------------------------
+
+    pub fn imported(&self, source_key: &str) -> Result<Option<ConversationId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT conversation_id FROM imports WHERE source_key = ?1")?;
+        Ok(stmt.query_row([source_key], |r| r.get(0)).optional()?.map(ConversationId))
+    }
+
+    pub fn record_import(&self, source_key: &str, id: ConversationId, now: i64) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO imports (source_key, conversation_id, imported_at) VALUES (?1, ?2, ?3)",
+        )?;
+        stmt.execute(params![source_key, id, now])?;
+        Ok(())
+    }
+
+    /// Each message as a sent one is stored, in order: the last becomes the newest.
+    pub fn insert_imported_messages(
+        &self,
+        id: ConversationId,
+        messages: &[ImportedMessage],
+    ) -> Result<MessageId> {
+        let mut last = MessageId::NONE;
+        for m in messages {
+            let new = NewMessage {
+                sender: Some(m.sender),
+                sender_alias: Some(&m.sender_alias),
+                kind: MessageKind::Text,
+                event: None,
+                content: &m.content,
+                reply_to: None,
+            };
+            last = self.insert_full_message(id, &new, None, m.created_at)?;
+        }
+        Ok(last)
     }
 
     fn count(&self, sql: &str, params: impl rusqlite::Params) -> Result<i64> {

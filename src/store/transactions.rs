@@ -10,8 +10,8 @@ use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
 use crate::model::{Ban, Extra, Message, Report, StaffBan};
 use crate::storage::{
-    ConversationRow, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Read, Stats, Storage,
-    Write,
+    ConversationRow, ImportedMessage, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Read,
+    Stats, Storage, Write,
 };
 use crate::transfer::{Cell, Sequences, Table};
 
@@ -224,6 +224,9 @@ macro_rules! read_through {
             async fn reported(&self, message: MessageId, reporter: &str) -> Result<bool> {
                 self.0.reported(message, reporter)
             }
+            async fn imported(&self, source_key: &str) -> Result<Option<ConversationId>> {
+                self.0.imported(source_key)
+            }
         }
     };
 }
@@ -352,5 +355,15 @@ impl Write for WriteTx<'_> {
     }
     async fn delete_oldest_reports(&self, count: i64) -> Result<()> {
         self.0.delete_oldest_reports(count)
+    }
+    async fn record_import(&self, source_key: &str, id: ConversationId, now: i64) -> Result<()> {
+        self.0.record_import(source_key, id, now)
+    }
+    async fn insert_imported_messages(
+        &self,
+        id: ConversationId,
+        messages: &[ImportedMessage],
+    ) -> Result<MessageId> {
+        self.0.insert_imported_messages(id, messages)
     }
 }

@@ -41,7 +41,7 @@ T.test("every subcommand works from the console and does what it says", function
     "darkchat stats",
     "quit",
   })
-  for _, sub in ipairs({ "help", "create", "add", "remove", "list", "show", "rename", "code", "delete", "stats", "backup", "version" }) do
+  for _, sub in ipairs({ "help", "create", "add", "remove", "list", "show", "rename", "code", "delete", "stats", "backup", "version", "import" }) do
     has(out, "darkchat " .. sub)
   end
   has(out, 'created #1 "Heist Planning"')

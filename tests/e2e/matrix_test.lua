@@ -927,6 +927,17 @@ local SUBCOMMANDS = {
       if not goodString(word) then return false, IA end
       return true, word
     end, nil, "ok") } },
+  -- Reads nothing here: the native core answers that importing needs the wasm core, the wasm
+  -- core that mysql_connection_string is empty; both begin "import ".
+  { "import", writes = false, success = "import ", args = {
+    arg(function(word)
+      if word == "npwd" or word == "lbphone" then return true end
+      return false, "usage"
+    end, "npwd", "ok"),
+    arg(function(word)
+      if word == nil or word == "--dry-run" then return true end
+      return false, "usage"
+    end, nil, "ok") } },
 }
 
 --- Runs `darkchat <words>` on the console; returns what the resource printed.

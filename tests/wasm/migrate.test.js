@@ -108,7 +108,7 @@ test('a SQLite store moves to MySQL and back with every id, view and count kept'
     const lines = countsOf(moved.lines);
     assert.deepStrictEqual(lines.map((l) => l.split(':')[0]),
       ['phones', 'conversations', 'members', 'messages', 'bans', 'standalone_numbers', 'staff_bans',
-        'reports']);
+        'reports', 'imports']);
     for (const line of lines) assert.match(line, /^\w+: (\d+) in the source, \1 copied$/);
     assert.match(moved.lines[moved.lines.length - 1], /^migrated \d+ rows from .* to mysql database darkchat_migrate/);
     assert.deepStrictEqual(await views(live), before);
@@ -187,7 +187,7 @@ test('a failed copy into MySQL removes what it inserted', async () => {
       'migration failed: importRows: injected; the rows copied into the mysql database darkchat_migrate_failed are removed',
     ]);
     const [counts] = await ok(live, 'tableCounts');
-    assert.deepStrictEqual(counts.map(([, n]) => n), [0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepStrictEqual(counts.map(([, n]) => n), [0, 0, 0, 0, 0, 0, 0, 0, 0]);
 
     // A failed to-sqlite removes its new file.
     const moved = await migrateStorage({ live, makeCore, root, direction: 'from-sqlite', file: source });
