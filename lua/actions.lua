@@ -161,10 +161,12 @@ function Actions.post(method, number, conversationId, ...)
   local ok, message, members, list = Darkchat.call(method, number, conversationId, ...)
   if not ok then return false, message, members end
   conversationId = idOf(conversationId)
-  Notify.active(list, 'messageReceived', { conversationId = conversationId, message = Client.message(message) }, message.sender)
+  Notify.active(list, 'messageReceived',
+    { conversationId = conversationId, message = Client.message(message) }, message.sender)
   Notify.server('messageSent', {
-    conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members,
-    type = message.type, replyTo = message.replyTo and message.replyTo.id or nil,
+    conversationId = conversationId, number = message.sender, messageId = message.id,
+    recipients = members, type = message.type,
+    replyTo = message.replyTo and message.replyTo.id or nil,
   })
   return true, message
 end
@@ -182,13 +184,16 @@ end
 --- Deletes a message, leaving a tombstone: the sender their own, the owner and moderators
 --- anyone's, an admin (`actor` nil: the console's `purge`) any message.
 function Actions.deleteMessage(actor, conversationId, messageId)
-  local ok, message, members, list = Darkchat.call('deleteMessage', actor, conversationId, messageId)
+  local ok, message, members, list =
+    Darkchat.call('deleteMessage', actor, conversationId, messageId)
   if not ok then return false, message, members end
   conversationId = idOf(conversationId)
-  Notify.active(list, 'messageDeleted', { conversationId = conversationId, messageId = message.id, message = Client.message(message) }, actor)
+  Notify.active(list, 'messageDeleted', {
+    conversationId = conversationId, messageId = message.id, message = Client.message(message),
+  }, actor)
   Notify.server('messageDeleted', {
-    conversationId = conversationId, messageId = message.id, number = message.sender, deletedBy = actor,
-    recipients = members,
+    conversationId = conversationId, messageId = message.id, number = message.sender,
+    deletedBy = actor, recipients = members,
   })
   return true, message
 end
@@ -196,12 +201,19 @@ end
 --- The sender edits their own text message (within Config.Limits.editWindowSeconds).
 function Actions.editMessage(number, conversationId, messageId, content)
   -- The new text is a message sent: the send hooks (a word filter) see it, marked `edited`.
-  local allowed, code, reason = Hooks.allowAction('send', 'editMessage', number, conversationId, messageId, content)
+  local allowed, code, reason =
+    Hooks.allowAction('send', 'editMessage', number, conversationId, messageId, content)
   if not allowed then return false, code, reason end
-  local ok, message, members, list = Darkchat.call('editMessage', number, conversationId, messageId, content)
+  local ok, message, members, list =
+    Darkchat.call('editMessage', number, conversationId, messageId, content)
   if not ok then return false, message, members end
   conversationId = idOf(conversationId)
-  Notify.active(list, 'messageEdited', { conversationId = conversationId, messageId = message.id, message = Client.message(message) }, message.sender)
-  Notify.server('messageEdited', { conversationId = conversationId, messageId = message.id, number = message.sender, recipients = members })
+  Notify.active(list, 'messageEdited', {
+    conversationId = conversationId, messageId = message.id, message = Client.message(message),
+  }, message.sender)
+  Notify.server('messageEdited', {
+    conversationId = conversationId, messageId = message.id, number = message.sender,
+    recipients = members,
+  })
   return true, message
 end

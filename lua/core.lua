@@ -126,7 +126,9 @@ end
 local function coreLimits()
   local limits = {}
   for key, value in pairs(Config.Limits) do limits[key] = value end
-  if type(limits.imageHosts) == 'table' then limits.imageHosts = table.concat(limits.imageHosts, ',') end
+  if type(limits.imageHosts) == 'table' then
+    limits.imageHosts = table.concat(limits.imageHosts, ',')
+  end
   return limits
 end
 
