@@ -166,7 +166,8 @@ end
 --- Deletes a message, leaving a tombstone: the sender their own, the owner and moderators
 --- anyone's, an admin (`actor` nil: the console's `purge`) any message.
 function Actions.deleteMessage(actor, conversationId, messageId)
-  local ok, message, members, list = Darkchat.call('deleteMessage', actor, conversationId, messageId)
+  local ok, message, members, list =
+    Darkchat.call('deleteMessage', actor, conversationId, messageId)
   if not ok then return false, message, members end
   Notify.messageDeleted(idOf(conversationId), message, actor, members, list)
   return true, message
@@ -175,9 +176,11 @@ end
 --- The sender edits their own text message (within Config.Limits.editWindowSeconds).
 function Actions.editMessage(number, conversationId, messageId, content)
   -- The new text is a message sent: the send hooks (a word filter) see it, marked `edited`.
-  local allowed, code, reason = Hooks.allowAction('send', 'editMessage', number, conversationId, messageId, content)
+  local allowed, code, reason =
+    Hooks.allowAction('send', 'editMessage', number, conversationId, messageId, content)
   if not allowed then return false, code, reason end
-  local ok, message, members, list = Darkchat.call('editMessage', number, conversationId, messageId, content)
+  local ok, message, members, list =
+    Darkchat.call('editMessage', number, conversationId, messageId, content)
   if not ok then return false, message, members end
   Notify.messageEdited(idOf(conversationId), message, members, list)
   return true, message

@@ -30,7 +30,9 @@ end
 ---@return table?
 function Client.quote(q)
   if type(q) ~= 'table' then return nil end
-  return { id = q.id, sender = q.senderAlias, content = q.content, type = q.type, deleted = q.deleted }
+  return {
+    id = q.id, sender = q.senderAlias, content = q.content, type = q.type, deleted = q.deleted,
+  }
 end
 
 ---@param list table? the core's messages

@@ -302,7 +302,8 @@ command('delete', '<id> --yes', 'delete a conversation and all its messages', fu
   return { ('deleted #%d'):format(id) }
 end)
 
-command('purge', '<id> <messageId>', 'console only: delete one message of a conversation (a tombstone stays; the members are told)', function(words, _, src)
+command('purge', '<id> <messageId>',
+  'console only: delete one message (a tombstone stays; members are told)', function(words, _, src)
   -- Staff removing what a player wrote: the server console's alone, whatever ACE a player holds.
   if src ~= 0 then return { failed('forbidden', 'purge runs from the server console only') } end
   local id, messageId = parseId(words[1]), parseId(words[2])

@@ -143,7 +143,9 @@ end
 local function openLimits()
   local limits = {}
   for key, value in pairs(Config.Limits) do limits[key] = value end
-  if type(limits.imageHosts) == 'table' then limits.imageHosts = table.concat(limits.imageHosts, ',') end
+  if type(limits.imageHosts) == 'table' then
+    limits.imageHosts = table.concat(limits.imageHosts, ',')
+  end
   limits.filter = Config.Filter
   return limits
 end

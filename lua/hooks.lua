@@ -41,8 +41,10 @@ local PAYLOADS = {
     return { number = change.number, joinCode = conv.joinCode, conversationId = conv.id }
   end,
   send = function(message, _, _, conversationId)
-    return { number = message.sender, conversationId = math.tointeger(conversationId), content = message.content,
-      type = message.type, data = message.data, replyTo = message.replyTo and message.replyTo.id or nil,
+    return {
+      number = message.sender, conversationId = math.tointeger(conversationId),
+      content = message.content, type = message.type, data = message.data,
+      replyTo = message.replyTo and message.replyTo.id or nil,
       messageId = message.edited and message.id or nil, edited = message.edited }
   end,
 }

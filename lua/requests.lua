@@ -118,19 +118,28 @@ local ACTIONS = {
 
 -- Messages of other kinds, edits and deletions: each pushes to every member, so they count as
 -- messages sent. A message is named by its id, which players see (not a stable id of anyone).
-ACTIONS.sendImage = { fields = { conversationId = number, url = text, replyTo = optionalNumber }, buckets = { 'message' },
+local MESSAGE = { 'message' }
+local function messageView(value) return Client.message(value) end
+ACTIONS.sendImage = {
+  fields = { conversationId = number, url = text, replyTo = optionalNumber }, buckets = MESSAGE,
   run = function(n, p) return Actions.sendImage(n, p.conversationId, p.url, p.replyTo) end,
-  view = function(value) return Client.message(value) end }
-ACTIONS.sendLocation = { fields = { conversationId = number, x = number, y = number, z = number, label = optionalText,
-    replyTo = optionalNumber }, buckets = { 'message' },
-  run = function(n, p) return Actions.sendLocation(n, p.conversationId, p.x, p.y, p.z, p.label, p.replyTo) end,
-  view = function(value) return Client.message(value) end }
-ACTIONS.deleteMessage = { fields = { conversationId = number, messageId = number }, buckets = { 'message' },
+  view = messageView }
+ACTIONS.sendLocation = {
+  fields = { conversationId = number, x = number, y = number, z = number, label = optionalText,
+    replyTo = optionalNumber },
+  buckets = MESSAGE,
+  run = function(n, p)
+    return Actions.sendLocation(n, p.conversationId, p.x, p.y, p.z, p.label, p.replyTo)
+  end,
+  view = messageView }
+ACTIONS.deleteMessage = {
+  fields = { conversationId = number, messageId = number }, buckets = MESSAGE,
   run = function(n, p) return Actions.deleteMessage(n, p.conversationId, p.messageId) end,
-  view = function(value) return Client.message(value) end }
-ACTIONS.editMessage = { fields = { conversationId = number, messageId = number, content = content }, buckets = { 'message' },
+  view = messageView }
+ACTIONS.editMessage = {
+  fields = { conversationId = number, messageId = number, content = content }, buckets = MESSAGE,
   run = function(n, p) return Actions.editMessage(n, p.conversationId, p.messageId, p.content) end,
-  view = function(value) return Client.message(value) end }
+  view = messageView }
 
 --- What the client gets back from a successful action.
 local function data(spec, value, number)
