@@ -87,9 +87,9 @@ T.test("a request field of the wrong type or size is refused before the framewor
   local e = env(w)
   local asked = {}
   local call, numberOf = e.Darkchat.call, e.Bridge.numberOf
-  -- On MySQL the server reads the change log in the background (lua/network.lua): not asked
-  -- by any request.
-  local background = { changes = true, pruneChanges = true }
+  -- Asked in the background, not by any request: on MySQL the change log (lua/network.lua);
+  -- whether staff bans exist, once a minute (lua/notify.lua).
+  local background = { changes = true, pruneChanges = true, staffBans = true }
   e.Darkchat.call = function(method, ...)
     if not background[method] then asked[#asked + 1] = method end
     return call(method, ...)
