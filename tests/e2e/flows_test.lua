@@ -328,7 +328,7 @@ T.test("sends, renames, code changes, ownership changes and deletions: pushes an
   T.eq(got[b], {}, "the sender")
   T.eq(got[d], {}, "not a member")
   T.eq(heard, { { name = "messageSent", payload = { conversationId = id, number = "5550102",
-    messageId = message.id, recipients = members } } })
+    messageId = message.id, recipients = members, content = message.content } } })
 
   -- A rename: every online member sees the new name's system message.
   forget()
@@ -449,7 +449,7 @@ T.test("server events carry the numbers and names as stored, whatever form the c
   forget()
   local sent = w:call("Darkchat_SendMessageByNumber", 5550102, conv.id, " hi ").message
   T.eq(heard, { { name = "messageSent", payload = { conversationId = conv.id, number = "5550102",
-    messageId = sent.id, recipients = { "5550101", "5550102" } } } })
+    messageId = sent.id, recipients = { "5550101", "5550102" }, content = "hi" } } })
   forget()
   w.srv:clearClientEvents()
   T.eq(w:call("Darkchat_TransferOwnershipByNumber", "5550101", conv.id, 5550102), true)
