@@ -32,7 +32,7 @@ Config.RateLimits = {
   message = { count = 10, seconds = 10 },  -- messages sent and conversations created
   owner = { count = 10, seconds = 60 },    -- owner and moderator actions that push to every member: rename, new code, transfer, kick, unban, moderators, delete
   member = { count = 10, seconds = 60 },   -- a member's own settings: alias changes (pushed to every member), mute
-  report = { count = 3, seconds = 300 },   -- reports of messages (each is stored and told to staff)
+  report = { count = 3, seconds = 60 },    -- reports of messages (each is stored and told to staff)
   request = { count = 30, seconds = 5 },   -- any request from the phone UI
 }
 

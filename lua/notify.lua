@@ -16,7 +16,7 @@ Notify.CLIENT_EVENT = '17mov_Phone:darkchat:push'
 ---@param kind string
 ---@param payload table
 function Notify.members(numbers, kind, payload)
-  if Notify.staffBansMayExist then numbers = Notify.withoutStaffBanned(numbers) end
+  if Notify.mayHaveStaffBans() then numbers = Notify.withoutStaffBanned(numbers) end
   for _, src in ipairs(Bridge.onlineSources(numbers)) do
     TriggerClientEvent(Notify.CLIENT_EVENT, src, kind, payload)
   end
@@ -111,14 +111,30 @@ end
 -- A number banned from Darkchat by staff gets no pushes: whether it is banned is the core's to
 -- say, asked once per push about the online members only, and only while a ban may be in
 -- force. That is known here from the bans written through this server (Actions.staffBan) and
--- from the stored ones, read at start and every minute (another server on the same MySQL
--- database may have written one). Should the core not answer, the push goes out (the ban
--- itself is still enforced on every call).
+-- from the stored ones, read with the first push and then at most once a minute, as pushes
+-- go out (another server on the same MySQL database may have written one; no timer runs while
+-- nothing happens). Should the core not answer, the push goes out (the ban itself is still
+-- enforced on every call).
 
 local STAFF_BANS_EVERY_MS = 60000
 
---- Whether a staff ban may be in force.
+--- Whether a staff ban may be in force (as last read, or written here since).
 Notify.staffBansMayExist = false
+local staffBansReadAt = nil -- GetGameTimer() of the last read of the stored bans
+
+--- Whether a staff ban may be in force, the stored bans read again when a minute has passed.
+---@return boolean
+function Notify.mayHaveStaffBans()
+  local now = GetGameTimer()
+  if not staffBansReadAt or now - staffBansReadAt >= STAFF_BANS_EVERY_MS then
+    local ok, bans = Darkchat.call('staffBans', 1)
+    if ok then
+      Notify.staffBansMayExist = #bans > 0
+      staffBansReadAt = now
+    end
+  end
+  return Notify.staffBansMayExist
+end
 
 --- `numbers` less the offline ones and those banned by staff.
 ---@param numbers string[]
@@ -138,14 +154,6 @@ function Notify.withoutStaffBanned(numbers)
   end
   return out
 end
-
-CreateThread(function()
-  while true do
-    local ok, bans = Darkchat.call('staffBans', 1)
-    if ok then Notify.staffBansMayExist = #bans > 0 end
-    Wait(ok and STAFF_BANS_EVERY_MS or 5000) -- (a MySQL database may not be ready yet)
-  end
-end)
 
 -- After the other changes. Each is what follows one action (lua/actions.lua), and the same
 -- function replays it for the players of another server (lua/network.lua).

@@ -701,7 +701,7 @@ local function defaultPayload(action, w, f)
 end
 
 T.test("every net-event action, every payload field, every hostile value", function()
-  -- Reports have a tight limit of their own (3 in 5 minutes); the matrix sends hundreds.
+  -- Reports have a tight limit of their own (3 a minute); the matrix sends hundreds.
   local R = Runner.new({ resourceDir = World.resourceWithConfig(function(text)
     return (text:gsub("report = { count = 3,", "report = { count = 100000,"))
   end) })

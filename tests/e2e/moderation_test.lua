@@ -192,7 +192,7 @@ T.test("a member reports a message: stored as it was with numbers and aliases, t
     { conv.id, rude.id, "5550101", "Boss", "5550102", "Loud", "you are all idiots", "insults" })
   T.ok(math.type(e.reportId) == "integer", "a report id")
 
-  -- Refusals, each writing nothing (three reports per player in five minutes).
+  -- Refusals, each writing nothing (three reports per player a minute).
   local function refused(src, payload, code, why)
     T.eq(w:ask(src, "report", payload).error, code, why)
   end
