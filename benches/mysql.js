@@ -16,7 +16,10 @@
 // rows go in by bulk INSERTs: 5,000 numbers, 2,000 conversations of 2-30 members (~17,700
 // memberships), 100,000 messages (--quick: 500 / 200 / 10,000). Ids are explicit and kept in
 // disjoint ranges (phones from 100,001, conversations from 1,000,001, messages from
-// 10,000,001) so that a value in a statement tells what it is (see "bare" below).
+// 10,000,001) so that a value in a statement tells what it is (see "bare" below). Members get
+// aliases as migrations/mysql/0002_anonymity.sql gave existing members theirs (an adjective and a
+// noun by the member's place in the conversation: unique in it), and messages and each
+// conversation's copy of its last message carry their sender's alias, as the core writes them.
 //
 // Three lanes per operation, alternated call by call (the lane order rotates every call) so that
 // the VM's drift (a third between runs) falls on all three alike:
@@ -31,8 +34,9 @@
 //   on the same target. A write cannot run twice on the same rows (a join code or membership
 //   taken, a member already gone), so it replays the latest recorded call of that operation on
 //   another target of the same kind: its values (number, phone id, conversation id, join code,
-//   last message id) are swapped for the other target's, and an id the recorded call got from
-//   an INSERT for the one the replay's INSERT got.
+//   last message id, the member's alias, its key and the system message naming it) are swapped
+//   for the other target's (a join's: an alias no member has), and an id the recorded call got
+//   from an INSERT for the one the replay's INSERT got.
 // - peers: the statements such a phone runs for the operation, as plain mysql2 code below
 //   (`PEERS`): `pool.execute` with placeholders (prepared statements), one awaited statement at
 //   a time, no transaction, on the same tables and rows (a number's phone id found by a subquery,
@@ -169,6 +173,22 @@ function rng(seed) {
 const numberOf = (k) => String(5550000 + k); // phone id PHONE_BASE + 1 + k
 const codeOf = (c) => `K${String(c).padStart(7, '0')}`; // conversation CONVERSATION_BASE + 1 + c
 
+// The words of generated aliases (src/input.rs), and the alias migrations/mysql/0002 gives the
+// member at place `rn` (0 = longest-standing) of conversation `id`: 1024 distinct ones per
+// conversation, a number after them from the 1025th member on. The key is the alias lower-cased
+// (`Alias::key`: single spaces already).
+const ALIAS_ADJECTIVES = ['Amber', 'Brave', 'Calm', 'Clever', 'Crimson', 'Dusty', 'Eager', 'Fuzzy', 'Gentle',
+  'Golden', 'Hidden', 'Icy', 'Jolly', 'Lucky', 'Misty', 'Night', 'Noble', 'Quiet', 'Rapid', 'Rusty', 'Silent',
+  'Silver', 'Sleepy', 'Sly', 'Stormy', 'Swift', 'Tidy', 'Velvet', 'Wild', 'Witty', 'Young', 'Zesty'];
+const ALIAS_NOUNS = ['Badger', 'Crow', 'Dingo', 'Eagle', 'Falcon', 'Ferret', 'Fox', 'Gecko', 'Heron', 'Ibis',
+  'Jackal', 'Koala', 'Lynx', 'Marten', 'Moth', 'Newt', 'Otter', 'Owl', 'Panda', 'Puma', 'Raven', 'Robin', 'Seal',
+  'Shark', 'Sparrow', 'Tiger', 'Toad', 'Viper', 'Walrus', 'Wolf', 'Yak', 'Zebra'];
+function aliasOf(id, rn) {
+  const k = (rn + id * 7) % 1024;
+  return `${ALIAS_ADJECTIVES[k % 32]} ${ALIAS_NOUNS[(Math.floor(k / 32) + 5 * (k % 32)) % 32]}`
+    + (rn >= 1024 ? ` ${Math.floor(rn / 1024) + 1}` : '');
+}
+
 /** The seed in memory, kept for drawing targets. */
 function makeSeed() {
   const random = rng(17);
@@ -179,7 +199,9 @@ function makeSeed() {
     const size = 2 + Math.floor(random() * random() * 29);
     const members = new Set();
     while (members.size < size) members.add(Math.floor(random() * SCALE.numbers));
-    conversations.push({ id: CONVERSATION_BASE + 1 + c, code: codeOf(c), members: [...members], messages: [] });
+    const id = CONVERSATION_BASE + 1 + c;
+    const aliases = new Map([...members].map((k, rn) => [k, aliasOf(id, rn)]));
+    conversations.push({ id, code: codeOf(c), members: [...members], aliases, messages: [] });
   }
   const messages = [];
   for (let m = 0; m < SCALE.messages; m++) {
@@ -187,7 +209,8 @@ function makeSeed() {
     const sender = c.members[Math.floor(random() * c.members.length)];
     const id = MESSAGE_BASE + 1 + m;
     const at = now - 86400 + Math.floor((m * 86400) / SCALE.messages);
-    messages.push([id, c.id, PHONE_BASE + 1 + sender, 'text', null, `seed message ${m}, ${CONTENT}`, at]);
+    messages.push([id, c.id, PHONE_BASE + 1 + sender, 'text', null, `seed message ${m}, ${CONTENT}`, at,
+      c.aliases.get(sender)]);
     c.messages.push(messages.length - 1);
   }
   const conversationRows = [];
@@ -198,10 +221,11 @@ function makeSeed() {
     const created = now - 2 * 86400;
     conversationRows.push([c.id, `Seed ${c.id}`, 'darkchat', owner, owner, c.code, created,
       last ? last[6] : created, last ? last[0] : 0, last ? numberOf(last[2] - PHONE_BASE - 1) : null,
-      last ? 'text' : null, null, last ? last[5] : null, last ? last[6] : null]);
+      last ? 'text' : null, null, last ? last[5] : null, last ? last[6] : null, last ? last[7] : null]);
     for (const k of c.members) {
       const read = c.messages.length ? messages[c.messages[Math.floor(random() * c.messages.length)]][0] : 0;
-      memberRows.push([c.id, PHONE_BASE + 1 + k, created, read]);
+      const alias = c.aliases.get(k);
+      memberRows.push([c.id, PHONE_BASE + 1 + k, created, read, alias, alias.toLowerCase()]);
     }
   }
   return { phones, conversations, conversationRows, memberRows, messages };
@@ -218,11 +242,11 @@ async function seedDatabase(url, seed) {
     await insertAll(conn, 'INSERT INTO darkchat_phones (id, number) VALUES ?', seed.phones);
     await insertAll(conn, 'INSERT INTO darkchat_conversations (id, name, app_name, created_by, owner_id, '
       + 'join_code, created_at, updated_at, last_message_id, last_sender, last_kind, last_event, last_content, '
-      + 'last_created_at) VALUES ?', seed.conversationRows);
-    await insertAll(conn, 'INSERT INTO darkchat_members (conversation_id, phone_id, joined_at, last_read_message_id) '
-      + 'VALUES ?', seed.memberRows);
+      + 'last_created_at, last_sender_alias) VALUES ?', seed.conversationRows);
+    await insertAll(conn, 'INSERT INTO darkchat_members (conversation_id, phone_id, joined_at, last_read_message_id, '
+      + 'alias, alias_key) VALUES ?', seed.memberRows);
     await insertAll(conn, 'INSERT INTO darkchat_messages (id, conversation_id, sender_id, kind, event, content, '
-      + 'created_at) VALUES ?', seed.messages);
+      + 'created_at, sender_alias) VALUES ?', seed.messages);
     await conn.query('SET foreign_key_checks = 1, unique_checks = 1');
     await conn.query('ANALYZE TABLE darkchat_phones, darkchat_conversations, darkchat_members, darkchat_messages');
   } finally {
@@ -237,6 +261,10 @@ async function seedDatabase(url, seed) {
 // this project's tables so that the data, the indexes and the server are the same; where a peer
 // keeps the player's identifier in the row itself, a subquery finds the phone id in the same
 // statement (no extra round trip). What each does differently from ours is said per operation.
+// A membership row names its member by an alias unique in the conversation (the peers' own rows
+// carry the player's name in the row): the INSERTs give one (a counter's, never in use) in the
+// same statement, and a message and the channel's copy of it carry the sender's (the target's,
+// read before the timed call, as a peer has the player's name at hand) as a parameter.
 
 /** `execute` on the peers' pool, counting statements (one round trip each). */
 let peerTrips = 0;
@@ -248,6 +276,9 @@ function ex(sql, params) {
 
 const PHONE = '(SELECT id FROM darkchat_phones WHERE number = ?)';
 const now = () => Math.floor(Date.now() / 1000);
+let peerAliases = 0;
+/** The alias and its key for a peers' membership: unlike any generated alias ("Adjective Noun"). */
+const peerAlias = () => { const a = `Peer ${++peerAliases}`; return [a, a.toLowerCase()]; };
 
 const PEERS = {
   // lb-phone: is the channel name taken, is there an account row, insert the channel, insert
@@ -260,8 +291,8 @@ const PEERS = {
     const t = now();
     const [made] = await ex('INSERT INTO darkchat_conversations (name, created_by, owner_id, join_code, '
       + `created_at, updated_at) VALUES (?, ${PHONE}, ${PHONE}, ?, ?, ?)`, ['Bench conversation', number, number, code, t, t]);
-    await ex(`INSERT INTO darkchat_members (conversation_id, phone_id, joined_at) VALUES (?, ${PHONE}, ?)`,
-      [made.insertId, number, t]);
+    await ex('INSERT INTO darkchat_members (conversation_id, phone_id, joined_at, alias, alias_key) '
+      + `VALUES (?, ${PHONE}, ?, ?, ?)`, [made.insertId, number, t, ...peerAlias()]);
     return made.insertId;
   },
   // NPWD joinChannel / lb-phone: account row, the channel by its code, is the player already a
@@ -273,18 +304,19 @@ const PEERS = {
     const id = found[0].id;
     const [already] = await ex(`SELECT 1 FROM darkchat_members WHERE conversation_id = ? AND phone_id = ${PHONE}`, [id, number]);
     if (already.length) throw new Error('already a member');
-    await ex(`INSERT INTO darkchat_members (conversation_id, phone_id, joined_at) VALUES (?, ${PHONE}, ?)`, [id, number, now()]);
+    await ex('INSERT INTO darkchat_members (conversation_id, phone_id, joined_at, alias, alias_key) '
+      + `VALUES (?, ${PHONE}, ?, ?, ?)`, [id, number, now(), ...peerAlias()]);
     await ex('SELECT p.number FROM darkchat_members m JOIN darkchat_phones p ON p.id = m.phone_id WHERE m.conversation_id = ?', [id]);
     return id;
   },
   // lb-phone sendMessage: insert the message, update the channel's last message, read the
   // members to notify. No membership check (neither peer checks on send).
-  async send({ number, id }) {
+  async send({ number, id, alias }) {
     const t = now();
-    await ex('INSERT INTO darkchat_messages (conversation_id, sender_id, kind, content, created_at) '
-      + `VALUES (?, ${PHONE}, 'text', ?, ?)`, [id, number, CONTENT, t]);
-    await ex('UPDATE darkchat_conversations SET last_sender = ?, last_kind = \'text\', last_content = ?, '
-      + 'last_created_at = ?, updated_at = ? WHERE id = ?', [number, CONTENT, t, t, id]);
+    await ex('INSERT INTO darkchat_messages (conversation_id, sender_id, kind, content, created_at, sender_alias) '
+      + `VALUES (?, ${PHONE}, 'text', ?, ?, ?)`, [id, number, CONTENT, t, alias]);
+    await ex('UPDATE darkchat_conversations SET last_sender = ?, last_sender_alias = ?, last_kind = \'text\', '
+      + 'last_content = ?, last_created_at = ?, updated_at = ? WHERE id = ?', [number, alias, CONTENT, t, t, id]);
     await ex('SELECT p.number FROM darkchat_members m JOIN darkchat_phones p ON p.id = m.phone_id WHERE m.conversation_id = ?', [id]);
   },
   // No peer keeps a read position; the nearest one-statement equivalent.
@@ -413,6 +445,11 @@ async function main() {
     const [rows] = await facts.query('SELECT join_code, last_message_id FROM darkchat_conversations WHERE id = ?', [id]);
     return rows[0] ? { code: rows[0].join_code, last: Number(rows[0].last_message_id) } : {};
   }
+  async function aliasIn(id, number) {
+    const [rows] = await facts.query('SELECT m.alias FROM darkchat_members m JOIN darkchat_phones p ON p.id = m.phone_id '
+      + 'WHERE m.conversation_id = ? AND p.number = ?', [id, number]);
+    return rows[0] ? rows[0].alias : null;
+  }
   async function phoneOf(number) {
     const [rows] = await facts.query('SELECT id FROM darkchat_phones WHERE number = ?', [number]);
     return rows[0] ? Number(rows[0].id) : null;
@@ -422,7 +459,7 @@ async function main() {
   // `after(lane, t, reply)` keeps what later operations need, `swap(a, b)` the values to swap.
   const membership = async (lane) => {
     const t = { ...pick(pairs) };
-    Object.assign(t, await conversationFacts(t.id));
+    Object.assign(t, await conversationFacts(t.id), { alias: await aliasIn(t.id, t.number) });
     return t;
   };
   const OPS = [
@@ -437,10 +474,15 @@ async function main() {
       name: 'join', write: true,
       target: async (lane) => {
         const c = pick(codes);
-        return { number: freshNumber(lane), id: c.id, code: c.code, ...(await conversationFacts(c.id)) };
+        // the alias: ours' is the one the core gives (below), the replay's one no member has
+        const alias = lane === 'bare' ? `Bare ${fresh}` : null;
+        return { number: freshNumber(lane), id: c.id, code: c.code, alias, ...(await conversationFacts(c.id)) };
       },
       ours: (t) => ['join', [t.number, t.code]],
-      after: (lane, t) => joined[lane].push({ id: t.id, number: t.number }),
+      after: (lane, t, reply) => {
+        if (lane === 'ours') t.alias = reply.v[0].alias;
+        joined[lane].push({ id: t.id, number: t.number });
+      },
     },
     { name: 'send', write: true, target: membership, ours: (t) => ['send', [t.number, t.id, CONTENT]] },
     { name: 'markRead', write: true, target: membership, ours: (t) => ['markRead', [t.number, t.id, null]] },
@@ -452,7 +494,7 @@ async function main() {
       target: async (lane) => {
         const m = joined[lane].pop();
         if (!m) throw new Error(`remove: no membership left that ${lane}'s joins made`);
-        return { ...m, phone: await phoneOf(m.number), ...(await conversationFacts(m.id)) };
+        return { ...m, phone: await phoneOf(m.number), alias: await aliasIn(m.id, m.number), ...(await conversationFacts(m.id)) };
       },
       ours: (t) => ['remove', [t.number, t.id, true]],
     },
@@ -484,6 +526,10 @@ async function main() {
             const a = last.target;
             for (const key of ['number', 'phone', 'id', 'code', 'last']) {
               if (a[key] !== undefined && a[key] !== null && a[key] !== 0 && t[key] !== undefined && t[key] !== null) swap.set(a[key], t[key]);
+            }
+            if (a.alias && t.alias) {
+              swap.set(a.alias.toLowerCase(), t.alias.toLowerCase()); // the key (first: an alias may be its own key)
+              for (const text of ['', ' joined', ' left', ' was removed']) swap.set(a.alias + text, t.alias + text);
             }
           }
         }
