@@ -1,5 +1,5 @@
 -- Anonymity as a property: players drive a conversation through every action of the phone UI
--- (create, join, send, report, rename, new code, moderator grant, kick with ban, ban list,
+-- (create, join, send, reply, image, location, edit, delete, report, rename, new code, moderator grant, kick with ban, ban list,
 -- unban, alias change, mute, transfer, leave with ownership passing on, reads, listings,
 -- paging) and a server script adds one back; every client event any player received (answers and pushes) is
 -- kept and scanned, every string and number in it, for any member's phone number or license
@@ -88,6 +88,15 @@ T.test("no client event ever carries a member's number, license or creator id", 
   T.eq(joinedD.members[4].isYou, true)
   local fromB = w:ok(b, "send", { conversationId = id, content = "hi from b" })
   w:ok(c, "send", { conversationId = id, content = "hi from c" })
+  -- The message features: a reply (its quote names the sender by alias), an image, a location,
+  -- an edit and a deletion, each pushed to the others.
+  local reply = w:ok(c, "send", { conversationId = id, content = "re: b", replyTo = fromB.id })
+  T.eq(reply.replyTo.sender, aliasB)
+  w:ok(b, "sendImage", { conversationId = id, url = "https://i.imgur.com/a.png", replyTo = reply.id })
+  w:ok(d, "sendLocation", { conversationId = id, x = 1.5, y = 2.5, z = 3.5, label = "here" })
+  w:ok(b, "editMessage", { conversationId = id, messageId = fromB.id, content = "hi from b, edited" })
+  local gone = w:ok(c, "send", { conversationId = id, content = "to be deleted" })
+  w:ok(c, "deleteMessage", { conversationId = id, messageId = gone.id })
   -- A report (staff see numbers; the reporter and the others never do).
   T.eq(w:ok(c, "report", { conversationId = id, messageId = fromB.id, reason = "rude" }), true)
   w:ok(a, "rename", { conversationId = id, name = "Crew 2" })
