@@ -2,6 +2,9 @@
 -- requests and the console all come through here, so hooks, notifications and server events
 -- are the same whoever asks. Each returns `true, ...` or `false, code[, detail]`.
 -- `actor` nil means a server admin (passes owner checks); otherwise it is a phone number.
+-- Arguments are as the caller gave them; the types below are what the core accepts (it checks
+-- every one and answers invalid_argument otherwise): a phone number as a string or an integer,
+-- ids as integers.
 
 Actions = {}
 
@@ -11,6 +14,12 @@ local function idOf(conversationId)
   return math.tointeger(conversationId)
 end
 
+---@param number string|integer
+---@param name string
+---@param joinCode string?
+---@param alias string?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.create(number, name, joinCode, alias)
   local allowed, code, reason = Hooks.allow('create', number, name, joinCode, alias)
   if not allowed then return false, code, reason end
@@ -20,6 +29,11 @@ function Actions.create(number, name, joinCode, alias)
   return true, conv
 end
 
+---@param number string|integer
+---@param conversationId integer
+---@param alias string?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.add(number, conversationId, alias)
   local ok, change, detail = Darkchat.call('add', number, conversationId, alias)
   if not ok then return false, change, detail end
@@ -27,6 +41,11 @@ function Actions.add(number, conversationId, alias)
   return true, change
 end
 
+---@param number string|integer
+---@param conversationId integer
+---@param isSelf boolean?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.remove(number, conversationId, isSelf)
   local ok, change, detail = Darkchat.call('remove', number, conversationId, isSelf)
   if not ok then return false, change, detail end
@@ -34,6 +53,11 @@ function Actions.remove(number, conversationId, isSelf)
   return true, change
 end
 
+---@param number string|integer
+---@param joinCode string?
+---@param alias string?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.join(number, joinCode, alias)
   local allowed, code, reason = Hooks.allow('join', number, joinCode, alias)
   if not allowed then return false, code, reason end
@@ -44,26 +68,55 @@ function Actions.join(number, joinCode, alias)
 end
 
 --- Posts a text message; `replyTo` (optional) is the id of the message it answers.
+---@param number string|integer
+---@param conversationId integer
+---@param content string
+---@param replyTo integer?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.send(number, conversationId, content, replyTo)
   return Actions.post('send', number, conversationId, content, replyTo)
 end
 
+---@param number string|integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.list(number)
   return Darkchat.call('list', number)
 end
 
+---@param number string|integer
+---@param conversationId integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.get(number, conversationId)
   return Darkchat.call('conversation', number, conversationId)
 end
 
+---@param number string|integer
+---@param conversationId integer
+---@param beforeId integer?
+---@param limit integer?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.messages(number, conversationId, beforeId, limit)
   return Darkchat.call('messages', number, conversationId, beforeId, limit)
 end
 
+---@param number string|integer
+---@param conversationId integer
+---@param messageId integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.markRead(number, conversationId, messageId)
   return Darkchat.call('markRead', number, conversationId, messageId)
 end
 
+---@param actor string|integer|nil
+---@param conversationId integer
+---@param name string
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.rename(actor, conversationId, name)
   local ok, message, members, list = Darkchat.call('rename', actor, conversationId, name)
   if not ok then return false, message, members end
@@ -71,6 +124,10 @@ function Actions.rename(actor, conversationId, name)
   return true, message
 end
 
+---@param actor string|integer|nil
+---@param conversationId integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.regenerateCode(actor, conversationId)
   local ok, code, detail = Darkchat.call('regenerateCode', actor, conversationId)
   if not ok then return false, code, detail end
@@ -78,6 +135,10 @@ function Actions.regenerateCode(actor, conversationId)
   return true, code
 end
 
+---@param actor string|integer|nil
+---@param conversationId integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.delete(actor, conversationId)
   local ok, members, detail = Darkchat.call('delete', actor, conversationId)
   if not ok then return false, members, detail end
@@ -85,6 +146,11 @@ function Actions.delete(actor, conversationId)
   return true
 end
 
+---@param actor string|integer|nil
+---@param conversationId integer
+---@param toNumber string|integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.transfer(actor, conversationId, toNumber)
   local ok, message, members, list = Darkchat.call('transfer', actor, conversationId, toNumber)
   if not ok then return false, message, members end
@@ -93,6 +159,12 @@ function Actions.transfer(actor, conversationId, toNumber)
 end
 
 --- Removes `number`; the number is banned from coming back unless `ban` is false.
+---@param actor string|integer|nil
+---@param conversationId integer
+---@param number string|integer
+---@param ban boolean?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.kick(actor, conversationId, number, ban)
   local ok, change, detail = Darkchat.call('kick', actor, conversationId, number, ban)
   if not ok then return false, change, detail end
@@ -101,6 +173,11 @@ function Actions.kick(actor, conversationId, number, ban)
 end
 
 --- Lifts a ban (the owner, or an admin when `actor` is nil).
+---@param actor string|integer|nil
+---@param conversationId integer
+---@param number string|integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.unban(actor, conversationId, number)
   local ok, code, detail = Darkchat.call('unban', actor, conversationId, number)
   if not ok then return false, code, detail end
@@ -109,11 +186,21 @@ function Actions.unban(actor, conversationId, number)
   return true
 end
 
+---@param actor string|integer|nil
+---@param conversationId integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.bans(actor, conversationId)
   return Darkchat.call('bans', actor, conversationId)
 end
 
 --- Makes `number` a moderator (`isModerator` true or nil) or not (false): the owner, or an admin.
+---@param actor string|integer|nil
+---@param conversationId integer
+---@param number string|integer
+---@param isModerator boolean?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.setModerator(actor, conversationId, number, isModerator)
   local ok, message, members, list = Darkchat.call('setModerator', actor, conversationId, number, isModerator)
   if not ok then return false, message, members end
@@ -122,6 +209,11 @@ function Actions.setModerator(actor, conversationId, number, isModerator)
 end
 
 --- The member changes their own alias in the conversation.
+---@param number string|integer
+---@param conversationId integer
+---@param alias string?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.setAlias(number, conversationId, alias)
   local ok, message, members, list = Darkchat.call('setAlias', number, conversationId, alias)
   if not ok then return false, message, members end
@@ -130,11 +222,20 @@ function Actions.setAlias(number, conversationId, alias)
 end
 
 --- Mutes (`muted` true or nil) or unmutes (false) a conversation for the member.
+---@param number string|integer
+---@param conversationId integer
+---@param muted boolean?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.setMuted(number, conversationId, muted)
   return Darkchat.call('setMuted', number, conversationId, muted)
 end
 
 --- The members with their numbers, aliases and roles (for server scripts; a member's view).
+---@param number string|integer
+---@param conversationId integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.members(number, conversationId)
   return Darkchat.call('members', number, conversationId)
 end
@@ -144,6 +245,12 @@ end
 --- Posts a message through the core method `method` (`send`, `sendImage`, `sendLocation`,
 --- with that method's arguments after the number and conversation): the `send` hooks are
 --- asked, the members told, `messageSent` fired.
+---@param method string
+---@param number string|integer
+---@param conversationId integer
+---@param ... any the method's arguments after the conversation
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.post(method, number, conversationId, ...)
   local allowed, code, reason = Hooks.allowAction('send', method, number, conversationId, ...)
   if not allowed then return false, code, reason end
@@ -154,17 +261,37 @@ function Actions.post(method, number, conversationId, ...)
 end
 
 --- Posts an image: `url` is https on a host of Config.Limits.imageHosts.
+---@param number string|integer
+---@param conversationId integer
+---@param url string
+---@param replyTo integer?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.sendImage(number, conversationId, url, replyTo)
   return Actions.post('sendImage', number, conversationId, url, replyTo)
 end
 
 --- Posts a map location (x, y, z within the map; `label` optional).
+---@param number string|integer
+---@param conversationId integer
+---@param x number
+---@param y number
+---@param z number
+---@param label string?
+---@param replyTo integer?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.sendLocation(number, conversationId, x, y, z, label, replyTo)
   return Actions.post('sendLocation', number, conversationId, x, y, z, label, replyTo)
 end
 
 --- Deletes a message, leaving a tombstone: the sender their own, the owner and moderators
 --- anyone's, an admin (`actor` nil: the console's `purge`) any message.
+---@param actor string|integer|nil
+---@param conversationId integer
+---@param messageId integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.deleteMessage(actor, conversationId, messageId)
   local ok, message, members, list =
     Darkchat.call('deleteMessage', actor, conversationId, messageId)
@@ -174,6 +301,12 @@ function Actions.deleteMessage(actor, conversationId, messageId)
 end
 
 --- The sender edits their own text message (within Config.Limits.editWindowSeconds).
+---@param number string|integer
+---@param conversationId integer
+---@param messageId integer
+---@param content string
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.editMessage(number, conversationId, messageId, content)
   -- The new text is a message sent: the send hooks (a word filter) see it, marked `edited`.
   local allowed, code, reason =
@@ -191,6 +324,11 @@ end
 
 --- Bans `number` from Darkchat: `duration` '30m' | '12h' | '7d' | 'permanent' (or seconds;
 --- nil: permanent), `reason` optional. A second ban of a number replaces the first.
+---@param number string|integer
+---@param duration string|integer|nil
+---@param reason string?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.staffBan(number, duration, reason)
   local ok, ban, detail = Darkchat.call('staffBan', number, duration, reason)
   if not ok then return false, ban, detail end
@@ -201,6 +339,9 @@ function Actions.staffBan(number, duration, reason)
   return true, ban
 end
 
+---@param number string|integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.staffUnban(number)
   local ok, ban, detail = Darkchat.call('staffUnban', number)
   if not ok then return false, ban, detail end
@@ -208,16 +349,29 @@ function Actions.staffUnban(number)
   return true, ban
 end
 
+---@param limit integer?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.staffBans(limit)
   return Darkchat.call('staffBans', limit)
 end
 
 --- A conversation's latest `limit` messages with senders' numbers and aliases (staff).
+---@param conversationId integer
+---@param limit integer?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.history(conversationId, limit)
   return Darkchat.call('history', conversationId, limit)
 end
 
 --- A member reports a message of a conversation they are in; staff hear of it.
+---@param number string|integer
+---@param conversationId integer
+---@param messageId integer
+---@param reason string
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.report(number, conversationId, messageId, reason)
   local ok, report, detail = Darkchat.call('report', number, conversationId, messageId, reason)
   if not ok then return false, report, detail end
@@ -229,10 +383,16 @@ function Actions.report(number, conversationId, messageId, reason)
   return true, report
 end
 
+---@param limit integer?
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.reports(limit)
   return Darkchat.call('reports', limit)
 end
 
+---@param reportId integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
 function Actions.dismissReport(reportId)
   local ok, report, detail = Darkchat.call('dismissReport', reportId)
   if not ok then return false, report, detail end
