@@ -17,6 +17,8 @@ command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v mkfifo >/dev/null || need+=(coreutils)
 command -v python3 >/dev/null || need+=(python3)
+# The emulator's PerformHttpRequest (the Discord log's tests) posts with curl.
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need[*]}; run as root or install them" >&2
