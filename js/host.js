@@ -56,8 +56,13 @@ const CORE_NAME = 'wasm';
 const CHECKPOINT_DELAY_MS = 250;
 /** A call within this long before a checkpoint means a stream of calls (see `checkpoint`). */
 const STREAM_GAP_MS = 50;
-/** Log written since the last checkpoint that has the next one run at once (about 1000 pages). */
-const CHECKPOINT_SOON_BYTES = 4 * 1024 * 1024;
+/**
+ * Log written since the last checkpoint that has the next one run at once (128 pages): it bounds
+ * how much one checkpoint copies while calls stream in. Measured on a quiet machine
+ * (benches/README.md, 2026-12-06): at 4 MiB a checkpoint under back-to-back writes held the
+ * main thread 6-10.5 ms, at 512 KiB 1.5-3.5 ms, for about 1.5 times the checkpoint time in all.
+ */
+const CHECKPOINT_SOON_BYTES = 512 * 1024;
 /** How long an opener waits for a live process to finish with the lock mutex (it takes
  * microseconds; this bounds a stopped or stuck holder). */
 const MUTEX_WAIT_MS = 5000;
