@@ -372,6 +372,20 @@ command('restore', '<file> [--yes]', 'replace the live database with a backup (c
   return { ('restored %s; the database it replaced is kept as %s'):format(shown(path), shown(keep)) }
 end)
 
+--- Runs a long core call (`method`: it answers `{ lines }` when done) in its own thread and
+--- tells `src` each line of its report, or the failure.
+local function reportWhenDone(src, method, ...)
+  local args = table.pack(...)
+  CreateThread(function()
+    local ok, report, message = Darkchat.call(method, table.unpack(args, 1, args.n))
+    if not ok then
+      say(src, failed(report, message))
+      return
+    end
+    for _, line in ipairs(report.lines or {}) do say(src, shown(line)) end
+  end)
+end
+
 command('migrate-storage', 'from-sqlite [file] | to-sqlite <file>', 'console only, while darkchat:storage is mysql: copy the whole store from a SQLite file into the empty MySQL database, or from MySQL into a new SQLite file; ids kept, the source unchanged', function(words, _, src)
   -- A copy of every conversation, in or out: the server console's alone, whatever ACE a
   -- player holds.
@@ -387,14 +401,7 @@ command('migrate-storage', 'from-sqlite [file] | to-sqlite <file>', 'console onl
   file = file or Darkchat.settings.db
   file = Darkchat.resourceFile(file)
   -- The copy runs in pages (js/host.js awaits between them): report when it is done.
-  CreateThread(function()
-    local ok, report, message = Darkchat.call('migrateStorage', direction, file)
-    if not ok then
-      say(src, failed(report, message))
-      return
-    end
-    for _, line in ipairs(report.lines or {}) do say(src, shown(line)) end
-  end)
+  reportWhenDone(src, 'migrateStorage', direction, file)
   return { ('migrate-storage %s %s started'):format(direction, shown(file)) }
 end)
 
@@ -508,14 +515,7 @@ command('import', 'npwd|lbphone [--dry-run]', "console only: bring in NPWD's or 
     return { ('import runs on the wasm core (js/host.js reads the other phone\'s tables and hands them to it); this server runs the %s core: start it on the wasm core (stock FXServer) to import'):format(running.kind) }
   end
   local dryRun = flag == '--dry-run'
-  CreateThread(function()
-    local ok, report, message = Darkchat.call('importPeer', peer, dryRun, Bridge.name, Darkchat.settings.mysqlConnection)
-    if not ok then
-      say(src, failed(report, message))
-      return
-    end
-    for _, line in ipairs(report.lines or {}) do say(src, shown(line)) end
-  end)
+  reportWhenDone(src, 'importPeer', peer, dryRun, Bridge.name, Darkchat.settings.mysqlConnection)
   return { ('import %s%s started'):format(peer, dryRun and ' (dry run: nothing is written)' or '') }
 end)
 
