@@ -30,8 +30,11 @@ use crate::storage::{
 };
 
 pub mod staff;
+pub mod staff_gate;
 
 pub use staff::{ReportRequest, MAX_NOTE_CHARS};
+pub use staff_gate::StaffCheck;
+use staff_gate::StaffGate;
 
 /// Limits a server owner can configure (`config.lua`); enforced here, on the server.
 #[derive(Debug, Clone)]
@@ -107,7 +110,8 @@ pub type SharedRng = Rc<RefCell<StdRng>>;
 /// The rules over one storage, with the owner's limits and the generator of join codes and
 /// standalone numbers.
 pub struct Service<S> {
-    storage: S,
+    /// Each call's staff-ban check rides along its first transaction (see [`staff_gate`]).
+    storage: StaffGate<S>,
     limits: Limits,
     rng: SharedRng,
 }
@@ -121,7 +125,7 @@ impl<S: Storage> Service<S> {
 
     /// A service drawing from a generator shared with others (the calls of one MySQL core).
     pub fn with_rng(storage: S, limits: Limits, rng: SharedRng) -> Self {
-        Service { storage, limits, rng }
+        Service { storage: StaffGate::new(storage), limits, rng }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -129,7 +133,7 @@ impl<S: Storage> Service<S> {
     }
 
     pub fn storage(&self) -> &S {
-        &self.storage
+        self.storage.inner()
     }
 
     /// The generator of codes and aliases, for rules written outside this file (imports).
@@ -139,10 +143,26 @@ impl<S: Storage> Service<S> {
 
     /// The storage, for the admin methods that move a whole store ([`crate::transfer`]).
     pub fn storage_mut(&mut self) -> &mut S {
-        &mut self.storage
+        self.storage.inner_mut()
     }
 
     /// Whether the writes that follow are rehearsals (see [`Storage::set_rehearsing`]).
+    /// The next transaction of this call also checks that `check`'s number is not banned by
+    /// staff (see [`staff_gate`]; `None`: no check); [`Service::finish_staff_check`] after the
+    /// call.
+    pub fn hold_staff_check(&self, check: Option<StaffCheck>) {
+        self.storage.hold(check);
+    }
+
+    /// Makes the held staff-ban check if the call ended without a transaction (refused before
+    /// reaching the storage): a banned number is told so before anything else.
+    pub async fn finish_staff_check(&self) -> Result<()> {
+        match self.storage.take() {
+            Some(check) => self.check_staff_ban(&check.number, check.joining, check.now).await,
+            None => Ok(()),
+        }
+    }
+
     pub fn set_rehearsing(&mut self, on: bool) {
         self.storage.set_rehearsing(on);
     }

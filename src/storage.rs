@@ -359,8 +359,9 @@ pub struct ImportedMessage {
 }
 
 /// A database the rules run on: each operation in one transaction, committed when it returns
-/// `Ok` and rolled back on `Err`.
-pub trait Storage {
+/// `Ok` and rolled back on `Err`. A storage owns what it works on (`'static`: no borrowed
+/// connection), so that it can be wrapped (see `crate::service::staff_gate`).
+pub trait Storage: 'static {
     type Read<'s>: Read
     where
         Self: 's;

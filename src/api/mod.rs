@@ -29,7 +29,7 @@ use crate::filter::{Filter, FilterMode};
 use crate::ids::{ConversationId, MessageId};
 use crate::import;
 use crate::input::{self, Alias, ConversationName, JoinCode, PhoneNumber};
-use crate::service::{staff, Actor, Body, Limits, ReportRequest, Service};
+use crate::service::{staff, Actor, Body, Limits, ReportRequest, Service, StaffCheck};
 use crate::storage::{run_inline, Read, Storage, Write};
 use crate::transfer::{self, Cell, Table};
 
@@ -796,9 +796,24 @@ pub async fn execute<S: Storage>(
     if let Some(answer) = request.answer_without_storage() {
         return Ok(answer);
     }
-    if let Some((number, joining)) = request.acting_member() {
-        service.check_staff_ban(number, joining, now).await?;
-    }
+    // Always set, so that none is left over from a call that ended early.
+    let check = request.acting_member().map(|(number, joining)| StaffCheck {
+        number: number.clone(),
+        joining,
+        now,
+    });
+    service.hold_staff_check(check);
+    let outcome = run(service, request, now).await;
+    service.finish_staff_check().await?;
+    outcome
+}
+
+/// [`execute`]'s work: the method's values.
+async fn run<S: Storage>(
+    service: &mut Service<S>,
+    request: Request,
+    now: i64,
+) -> Result<Vec<Reply>> {
     use reply::*;
     Ok(match request {
         Request::Create { creator, name, code, alias } => {

@@ -76,9 +76,20 @@ pub fn seconds(n: i64) -> Result<i64> {
     }
 }
 
+/// What a staff ban (`ban`, the one in force if any) means for an act of `number`: `banned` for
+/// a join or an add (`joining`), `forbidden` for anything else the number does.
+pub(super) fn verdict(ban: Option<StaffBan>, number: &PhoneNumber, joining: bool) -> Result<()> {
+    match ban {
+        None => Ok(()),
+        Some(_) if joining => Err(Error::StaffBanned { number: number.as_str().to_owned() }),
+        Some(_) => Err(Error::Forbidden { reason: "the number is banned from Darkchat" }),
+    }
+}
+
 impl<S: Storage> Service<S> {
-    /// Passes unless `number` is banned by staff at `now`: then `banned` for a join or an add
-    /// (`joining`), `forbidden` for anything else the number does.
+    /// Passes unless `number` is banned by staff at `now` (see [`verdict`]), asked on its own:
+    /// for a call that never reached the storage (most calls make the check beside their
+    /// first statements, see [`super::staff_gate`]).
     pub async fn check_staff_ban(
         &self,
         number: &PhoneNumber,
@@ -86,11 +97,7 @@ impl<S: Storage> Service<S> {
         now: i64,
     ) -> Result<()> {
         let ban = self.storage.read(async |tx| tx.staff_ban(number.as_str(), now).await).await?;
-        match ban {
-            None => Ok(()),
-            Some(_) if joining => Err(Error::StaffBanned { number: number.as_str().to_owned() }),
-            Some(_) => Err(Error::Forbidden { reason: "the number is banned from Darkchat" }),
-        }
+        verdict(ban, number, joining)
     }
 
     /// Bans `number` from Darkchat, for `seconds` (`None`: until lifted), replacing a ban it

@@ -58,6 +58,8 @@ T.test("a staff ban keeps a number out of Darkchat: joins and adds banned, all e
   w:ok(b, "join", { joinCode = conv.joinCode, alias = "Loud" })
   local sent = w:ok(a, "send", { conversationId = conv.id, content = "before" })
 
+  local history = w:ok(a, "messages", { conversationId = conv.id })
+  local members = w:ok(a, "members", { conversationId = conv.id })
   has(console(w, "darkchat ban 5550102 7d spamming ads"), "banned 5550102 from Darkchat until ")
   T.eq(events[1], { name = "staffBanned", payload = { number = "5550102", reason = "spamming ads",
     expiresAt = events[1].payload.expiresAt } })
@@ -76,6 +78,11 @@ T.test("a staff ban keeps a number out of Darkchat: joins and adds banned, all e
   T.eq(w:ask(b, "join", { joinCode = conv.joinCode }).error, "banned")
   T.eq(w:call("Darkchat_SendMessageByNumber", "5550102", conv.id, "x").error, "forbidden")
   T.eq(w:call("Darkchat_GetConversationsBySrc", b).error, "forbidden")
+  -- Refused acts wrote nothing (the check travels with each act's own first statements).
+  T.eq(w:ok(a, "messages", { conversationId = conv.id }), history)
+  T.eq(w:ok(a, "members", { conversationId = conv.id }), members)
+  has(console(w, "darkchat reports"), "no reports")
+  T.ok(not console(w, "darkchat list"):find("Mine"), "no conversation created")
   -- A number never seen is banned as well; scripts cannot add it.
   has(console(w, "darkchat ban 5550103"), "banned 5550103 from Darkchat permanently")
   T.eq({ w:call("Darkchat_AddToConversationByNumber", "5550103", conv.id) }, { false, "banned" })
