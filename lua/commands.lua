@@ -7,6 +7,9 @@
 -- escaped on one line (`shown`): a newline in a message must not print a second, forged
 -- console line, nor a right-to-left override turn the rest of a line around.
 
+local Actions <const> = Darkchat.Actions
+local Bridge <const> = Darkchat.Bridge
+
 local COMMAND = 'darkchat'
 local LIST_LIMIT = 50
 local LAST_MESSAGE_CHARS = 40

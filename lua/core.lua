@@ -4,15 +4,9 @@
 -- says which core runs. When neither can start, one line says why and the exports answer
 -- `storage_error` instead of raising.
 
-Darkchat = { core = nil }
-
---- The core's bound on names, numbers and codes, in bytes: a longer one is invalid_argument.
-Darkchat.MAX_INPUT_BYTES = 4096
---- The largest string any argument may be: a message at the configured length, 4 bytes a
---- character, and never under MAX_INPUT_BYTES (the core's own bound, src/api.rs). A longer
---- string is refused by its length alone, never scanned, escaped or copied.
-Darkchat.MAX_ARG_BYTES = math.max(Darkchat.MAX_INPUT_BYTES,
-  (math.tointeger(Config.Limits.maxMessageLength) or 0) * 4)
+--- The core's handle (the native module's, or one with the same methods that calls the wasm
+--- core), once started; nil while none runs. Call it through `Darkchat.call`.
+Darkchat.core = nil
 
 --- The core that runs, once started: `kind` ('native' or 'wasm') and `version` (the build's
 --- version, Cargo.toml's package version, as the core reports it). Nil while none runs.

@@ -7,7 +7,11 @@
 -- ownership, aliases, moderators); pushes about their own membership (added, removed, the
 -- conversation deleted) still reach them.
 
-Notify = {}
+local Bridge <const> = Darkchat.Bridge
+local Client <const> = Darkchat.Client
+
+local Notify <const> = {}
+Darkchat.Notify = Notify
 
 Notify.CLIENT_EVENT = '17mov_Phone:darkchat:push'
 

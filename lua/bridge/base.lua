@@ -16,12 +16,13 @@
 ---@field forgetOn table<string, fun(...): integer?>?  events after which a player's number may change; each returns the source to forget (nil: forget all)
 ---@field lookUpOn table<string, boolean>?  those of the `forgetOn` events after which a character is loaded: its number is looked up at once
 
-Bridge = {
+local Bridge <const> = {
   adapters = {},   ---@type table<string, DarkchatAdapter>
   order = {},      -- detection order
   name = nil,      -- chosen adapter's name
   adapter = nil,   ---@type DarkchatAdapter?
 }
+Darkchat.Bridge = Bridge
 
 local numberBySource = {}  -- src → number (string)
 local sourceByNumber = {}  -- number → src

@@ -7,6 +7,9 @@
 -- and load another character before the query answers, and that late answer must not give the
 -- new character the old one's number. An answer is kept only while the player's current
 -- character is still the one it was asked for.
+
+local Bridge <const> = Darkchat.Bridge
+
 local ESX
 local QUERY = 'SELECT phone_number FROM users WHERE identifier = ?'
 local QUERY_TIMEOUT_MS = 2000

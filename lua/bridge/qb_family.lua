@@ -1,7 +1,8 @@
 -- What QBCore and Qbox share: the Player shape (`PlayerData.charinfo.phone`, a string) and
 -- the character load/unload events after which a source's number may change.
 
-QbFamily = {}
+local QbFamily <const> = {}
+Darkchat.QbFamily = QbFamily
 
 ---@param player table? a QBCore/Qbox Player
 ---@return string?

@@ -2,6 +2,8 @@
 -- the Darkchat database. Numbers are assigned when a player joins (and, by select.lua, for
 -- players already online at start), so a later lookup only reads.
 
+local Bridge <const> = Darkchat.Bridge
+
 local function numberOf(src)
   local license = GetPlayerIdentifierByType(src, 'license')
   if not license then return nil end

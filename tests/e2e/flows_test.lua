@@ -550,11 +550,11 @@ T.test("a veto's reason reaches the caller only when it is a string; an action t
   T.eq(w:call("Darkchat_RemoveHook", id), true)
   -- A failure inside an action: the client gets the code only; the server log gets the cause.
   local env = w.srv:resourceEnv(World.RESOURCE)
-  local list = env.Actions.list
-  env.Actions.list = function() error("internal detail") end
+  local list = env.Darkchat.Actions.list
+  env.Darkchat.Actions.list = function() error("internal detail") end
   w.srv:clearOutput()
   T.eq(ask(w, w.players[1], "list"), { ok = false, error = "storage_error" })
-  env.Actions.list = list
+  env.Darkchat.Actions.list = list
   local said = table.concat(w.srv:output(), "\n")
   T.ok(said:find("request list from " .. w.players[1] .. " failed:", 1, true) and said:find("internal detail", 1, true), said)
   w:stop()
