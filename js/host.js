@@ -652,7 +652,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     return { ok: true, version };
   }
 
-  /** Runs a core method; `argsJson` is the JSON array of wire values lua/core.lua writes. */
+  /** Runs a core method; `argsJson` is the JSON array of wire values lua/wire.lua writes. */
   function call(method, argsJson) {
     return callCore(method, argsJson, false);
   }
