@@ -43,6 +43,25 @@ local function received(w, sources)
   return out
 end
 
+T.test("the resource defines two globals: the owner's Config and the namespace Darkchat", function()
+  local w = World.new()
+  -- What any resource's scripts see before they run: an empty resource's globals.
+  local dir = T.tmpdir() .. "/empty"
+  T.write(dir .. "/fxmanifest.lua", "fx_version 'cerulean'\ngame 'gta5'\nlua54 'yes'\nserver_script 'server.lua'\n")
+  T.write(dir .. "/server.lua", "")
+  w.srv:addResourceDir("empty", dir)
+  T.ok(w.srv:ensure("empty"))
+  local before = w.srv:resourceEnv("empty")
+  local defined = {}
+  for name in pairs(w.srv:resourceEnv(World.RESOURCE)) do
+    if before[name] == nil then defined[#defined + 1] = name end
+  end
+  table.sort(defined)
+  T.eq(defined, { "Config", "Darkchat" })
+  T.eq(type(w.srv:resourceEnv(World.RESOURCE).Darkchat.Actions), "table", "the modules are in it")
+  w:stop()
+end)
+
 T.test("join by code (any case), send, list with last message and read state", function()
   local w = World.new()
   local a, b = w.players[1], w.players[2]
