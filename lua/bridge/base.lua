@@ -83,14 +83,15 @@ function Bridge.numberOf(src)
 end
 
 --- Sources of the online players among `numbers` (each player at most once), from the cache
---- alone: the framework is never asked here.
+--- alone: the framework is never asked here. The second list holds their numbers, each where
+--- its player's source is in the first.
 ---@param numbers string[]
----@return integer[]
+---@return integer[] sources, string[] online
 function Bridge.onlineSources(numbers)
-  local sources = {}
+  local sources, online = {}, {}
   for _, number in ipairs(numbers) do
     local src = sourceByNumber[number]
-    if src then sources[#sources + 1] = src end
+    if src then sources[#sources + 1], online[#online + 1] = src, number end
   end
-  return sources
+  return sources, online
 end
