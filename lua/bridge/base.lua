@@ -15,6 +15,15 @@
 ---@field numberOf fun(src: integer): (string|integer|nil)  asks the framework
 ---@field forgetOn table<string, fun(...): integer?>?  events after which a player's number may change; each returns the source to forget (nil: forget all)
 ---@field lookUpOn table<string, boolean>?  those of the `forgetOn` events after which a character is loaded: its number is looked up at once
+---@field numbersAt DarkchatNumbersAt?  where the framework's database keeps a character's number, for `darkchat import`; nil: the import cannot find numbers
+
+--- Where `darkchat import` (js/import.js) reads the phone number of a character that another
+--- phone's rows name by the framework's identifier (docs/import.md).
+---@class DarkchatNumbersAt
+---@field table string?   the framework's player table (nil: Darkchat's own standalone numbers)
+---@field key string?     its column of the identifier
+---@field phone string?   its column holding the number
+---@field phones 'charinfo'|'plain'|'standalone'  how the core reads that value (src/import.rs `Phones`)
 
 local Bridge <const> = {
   adapters = {},   ---@type table<string, DarkchatAdapter>
@@ -80,6 +89,16 @@ function Bridge.numberOf(src)
   if not valid then return nil end
   Bridge.remember(src, number)
   return number
+end
+
+--- Where the chosen framework keeps its characters' numbers (its adapter's `numbersAt`), with
+--- the framework's name as `framework`: what `darkchat import` is handed.
+---@return table
+function Bridge.numbersAt()
+  local at = { framework = Bridge.name }
+  local adapter = Bridge.adapters[Bridge.name or '']
+  for key, value in pairs(adapter and adapter.numbersAt or {}) do at[key] = value end
+  return at
 end
 
 --- Sources of the online players among `numbers` (each player at most once), from the cache

@@ -59,4 +59,5 @@ Bridge.register('esx', {
     end,
     ['esx:playerLogout'] = function(src) return src end,
   },
+  numbersAt = { table = 'users', key = 'identifier', phone = 'phone_number', phones = 'plain' },
 })

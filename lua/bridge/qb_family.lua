@@ -16,3 +16,5 @@ QbFamily.forgetOn = {
   ['QBCore:Server:OnPlayerUnload'] = function(src) return src end,
 }
 QbFamily.lookUpOn = { ['QBCore:Server:PlayerLoaded'] = true }
+-- The number is `phone` of the `charinfo` JSON column, the character keyed by `citizenid`.
+QbFamily.numbersAt = { table = 'players', key = 'citizenid', phone = 'charinfo', phones = 'charinfo' }

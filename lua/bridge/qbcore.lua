@@ -16,4 +16,5 @@ Bridge.register('qbcore', {
   end,
   forgetOn = QbFamily.forgetOn,
   lookUpOn = QbFamily.lookUpOn,
+  numbersAt = QbFamily.numbersAt,
 })

@@ -12,4 +12,5 @@ Bridge.register('qbox', {
   end,
   forgetOn = QbFamily.forgetOn,
   lookUpOn = QbFamily.lookUpOn,
+  numbersAt = QbFamily.numbersAt,
 })

@@ -19,4 +19,6 @@ Bridge.register('standalone', {
     end)
   end,
   numberOf = numberOf,
+  -- No player table: the numbers Darkchat gave each license.
+  numbersAt = { phones = 'standalone' },
 })
