@@ -1290,7 +1290,9 @@ function serveResource() {
     if (importing) return { ok: true, v: [{ lines: ['an import is already running'] }] };
     // `numbersAt`: the bridge's description of where the framework keeps its numbers, as JSON.
     let peer; let dryRun; let numbersAt; let connection;
-    try { [peer, dryRun, numbersAt, connection] = JSON.parse(args); } catch (e) { /* a usage line */ }
+    try {
+      [peer, dryRun, numbersAt, connection] = JSON.parse(args);
+    } catch (e) { /* a usage line */ }
     try { numbersAt = JSON.parse(numbersAt); } catch (e) { numbersAt = null; /* refused */ }
     importing = true;
     const { importPeer } = require(path.join(__dirnameOfHost(), 'import.js'));

@@ -229,8 +229,8 @@ local function startMysql()
   end
   Darkchat.serverId = networkServerId()
   local options = ('{"storage":"mysql","connection":%s,"limits":%s,"deadlineMs":%s,"serverId":%s}'):format(
-    Wire.value(Darkchat.settings.mysqlConnection), Wire.limits(openLimits()), Wire.value(Config.Mysql.deadlineMs),
-    Wire.value(Darkchat.serverId))
+    Wire.value(Darkchat.settings.mysqlConnection), Wire.limits(openLimits()),
+    Wire.value(Config.Mysql.deadlineMs), Wire.value(Darkchat.serverId))
   local opened = serve(nil, 'open', options)
   if type(opened) == 'table' and opened.ok then
     path = 'MySQL ' .. tostring(opened.database)
@@ -258,7 +258,8 @@ else
   if not serve then
     Darkchat.log(('core not started: %s; and %s'):format(nativeError, wasmError))
   else
-    local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(Wire.value(path), Wire.limits(openLimits())))
+    local options = ('{"path":%s,"limits":%s}'):format(Wire.value(path), Wire.limits(openLimits()))
+    local opened = serve(nil, 'open', options)
     if type(opened) == 'table' and opened.ok then
       start(wasmCore(serve), nil, 'wasm', opened.version, false)
     else

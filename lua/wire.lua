@@ -12,8 +12,12 @@ Darkchat.Wire = Wire
 local MAX_ARG_BYTES = Darkchat.MAX_ARG_BYTES
 local ESCAPES = { ['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
 
+local function escape(c)
+  return ESCAPES[c] or ('\\u%04x'):format(c:byte())
+end
+
 local function jsonString(s)
-  return '"' .. s:gsub('[%c"\\]', function(c) return ESCAPES[c] or ('\\u%04x'):format(c:byte()) end) .. '"'
+  return '"' .. s:gsub('[%c"\\]', escape) .. '"'
 end
 
 --- One value as the core's argument.

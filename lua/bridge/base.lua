@@ -15,7 +15,7 @@
 ---@field numberOf fun(src: integer): (string|integer|nil)  asks the framework
 ---@field forgetOn table<string, fun(...): integer?>?  events after which a player's number may change; each returns the source to forget (nil: forget all)
 ---@field lookUpOn table<string, boolean>?  those of the `forgetOn` events after which a character is loaded: its number is looked up at once
----@field numbersAt DarkchatNumbersAt?  where the framework's database keeps a character's number, for `darkchat import`; nil: the import cannot find numbers
+---@field numbersAt DarkchatNumbersAt?  where its database keeps a character's number (for `darkchat import`)
 
 --- Where `darkchat import` (js/import.js) reads the phone number of a character that another
 --- phone's rows name by the framework's identifier (docs/import.md).
@@ -23,7 +23,7 @@
 ---@field table string?   the framework's player table (nil: Darkchat's own standalone numbers)
 ---@field key string?     its column of the identifier
 ---@field phone string?   its column holding the number
----@field phones 'charinfo'|'plain'|'standalone'  how the core reads that value (src/import.rs `Phones`)
+---@field phones 'charinfo'|'plain'|'standalone'  how the core reads the value (src/import.rs)
 
 local Bridge <const> = {
   adapters = {},   ---@type table<string, DarkchatAdapter>

@@ -17,4 +17,6 @@ QbFamily.forgetOn = {
 }
 QbFamily.lookUpOn = { ['QBCore:Server:PlayerLoaded'] = true }
 -- The number is `phone` of the `charinfo` JSON column, the character keyed by `citizenid`.
-QbFamily.numbersAt = { table = 'players', key = 'citizenid', phone = 'charinfo', phones = 'charinfo' }
+QbFamily.numbersAt = {
+  table = 'players', key = 'citizenid', phone = 'charinfo', phones = 'charinfo',
+}

@@ -47,7 +47,8 @@ T.test("the resource defines two globals: the owner's Config and the namespace D
   local w = World.new()
   -- What any resource's scripts see before they run: an empty resource's globals.
   local dir = T.tmpdir() .. "/empty"
-  T.write(dir .. "/fxmanifest.lua", "fx_version 'cerulean'\ngame 'gta5'\nlua54 'yes'\nserver_script 'server.lua'\n")
+  T.write(dir .. "/fxmanifest.lua",
+    "fx_version 'cerulean'\ngame 'gta5'\nlua54 'yes'\nserver_script 'server.lua'\n")
   T.write(dir .. "/server.lua", "")
   w.srv:addResourceDir("empty", dir)
   T.ok(w.srv:ensure("empty"))
