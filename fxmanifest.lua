@@ -14,6 +14,8 @@ version '0.1.0'
 server_scripts {
   'js/host.js', -- first: registers the in-resource export lua/core.lua falls back to
   'lua/config.lua',
+  'lua/darkchat.lua', -- creates the namespace table Darkchat every file below adds to
+  'lua/wire.lua', -- before core.lua, which starts the core as it loads
   'lua/core.lua',
   'lua/bridge/base.lua',
   'lua/bridge/qb_family.lua',

@@ -652,7 +652,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     return { ok: true, version };
   }
 
-  /** Runs a core method; `argsJson` is the JSON array of wire values lua/core.lua writes. */
+  /** Runs a core method; `argsJson` is the JSON array of wire values lua/wire.lua writes. */
   function call(method, argsJson) {
     return callCore(method, argsJson, false);
   }
@@ -1288,11 +1288,15 @@ function serveResource() {
   let importing = false;
   function importFromPeer(args) {
     if (importing) return { ok: true, v: [{ lines: ['an import is already running'] }] };
-    let peer; let dryRun; let framework; let connection;
-    try { [peer, dryRun, framework, connection] = JSON.parse(args); } catch (e) { /* a usage line */ }
+    // `numbersAt`: the bridge's description of where the framework keeps its numbers, as JSON.
+    let peer; let dryRun; let numbersAt; let connection;
+    try {
+      [peer, dryRun, numbersAt, connection] = JSON.parse(args);
+    } catch (e) { /* a usage line */ }
+    try { numbersAt = JSON.parse(numbersAt); } catch (e) { numbersAt = null; /* refused */ }
     importing = true;
     const { importPeer } = require(path.join(__dirnameOfHost(), 'import.js'));
-    return importPeer({ live: core, peer, dryRun, framework, connection })
+    return importPeer({ live: core, peer, dryRun, numbersAt, connection })
       .then((report) => ({ ok: true, v: [report] }))
       .finally(() => { importing = false; });
   }

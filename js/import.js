@@ -5,10 +5,12 @@
 //
 // This file only reads, always with bound values: the source's tables (which tables and
 // columns, and where they come from, is in docs/import.md), and the framework's player table
-// for the phone numbers of the people the rows name. It never writes to the source. It pages
-// through the channels (PAGE_CHANNELS at a time, awaiting between pages so the server keeps
-// ticking) and sums up the core's answers into the report: counts, then one line for every row
-// not imported (at most MAX_LINES, then how many more).
+// for the phone numbers of the people the rows name. Which table and columns hold a
+// framework's numbers is the bridge's to say (each adapter's `numbersAt`, lua/bridge/): the
+// console command hands that description over with the framework's name. It never writes to
+// the source. It pages through the channels (PAGE_CHANNELS at a time, awaiting between pages
+// so the server keeps ticking) and sums up the core's answers into the report: counts, then
+// one line for every row not imported (at most MAX_LINES, then how many more).
 'use strict';
 
 const path = require('path');
@@ -42,14 +44,21 @@ const PEERS = {
   },
 };
 
-/** Where each framework keeps a character's phone number: table, key column, number column,
- * and how the core reads the value (src/import.rs `Phones`). */
-const FRAMEWORKS = {
-  qbcore: { table: 'players', key: 'citizenid', phone: 'charinfo', phones: 'charinfo' },
-  qbox: { table: 'players', key: 'citizenid', phone: 'charinfo', phones: 'charinfo' },
-  esx: { table: 'users', key: 'identifier', phone: 'phone_number', phones: 'plain' },
-  standalone: { phones: 'standalone' },
-};
+/** How the core reads a number the framework's table holds (src/import.rs `Phones`); only
+ * `standalone` needs no table. */
+const PHONES = ['charinfo', 'plain', 'standalone'];
+
+/**
+ * Where the framework keeps a character's phone number, as the bridge describes it (lua/bridge/,
+ * `Bridge.numbersAt`), or null when it does not say enough to read them.
+ * @param {any} at `{ framework, table?, key?, phone?, phones }`
+ */
+function numbersAtOf(at) {
+  if (!at || typeof at !== 'object' || !PHONES.includes(at.phones)) return null;
+  if (at.phones === 'standalone') return { phones: at.phones };
+  const named = [at.table, at.key, at.phone].every((n) => typeof n === 'string' && n !== '');
+  return named ? { table: at.table, key: at.key, phone: at.phone, phones: at.phones } : null;
+}
 
 /** `rows` of a query with bound `values` on `conn` (mysql2's callback API). */
 function query(conn, sql, values = []) {
@@ -75,17 +84,19 @@ async function columnsOf(conn, tables) {
 }
 
 /**
- * What `darkchat import` runs: resolves to `{ lines }` (never rejects).
- * @param {{ live: any, peer: string, dryRun?: boolean, framework: string, connection: string,
+ * What `darkchat import` runs: resolves to `{ lines }` (never rejects). `numbersAt` is where
+ * the running framework keeps its numbers, with its name as `framework` (`Bridge.numbersAt`).
+ * @param {{ live: any, peer: string, dryRun?: boolean, numbersAt: any, connection: string,
  *   mysql2?: any, pageChannels?: number, pause?: () => Promise<void>, maxLines?: number }} options
  */
 async function importPeer(options) {
-  const { live, peer, framework, connection } = options;
+  const { live, peer, connection } = options;
+  const framework = options.numbersAt && options.numbersAt.framework;
   const dryRun = Boolean(options.dryRun);
   const spec = PEERS[peer];
   if (!spec) return { lines: ['usage: darkchat import npwd|lbphone [--dry-run]'] };
   if (!live || !live.storage) return { lines: ['import refused: the Darkchat store is not open'] };
-  const fw = FRAMEWORKS[framework];
+  const fw = numbersAtOf(options.numbersAt);
   if (!fw) {
     return { lines: [`import refused: it finds phone numbers through QBCore, Qbox, ESX or standalone; the framework here is ${framework}`] };
   }
@@ -103,7 +114,7 @@ async function importPeer(options) {
     return { lines: [`import refused: cannot read the source database: ${String(e && e.message).split('\n')[0]}`] };
   }
   try {
-    return await run({ ...options, live, peer, dryRun, spec, fw, conn });
+    return await run({ ...options, live, peer, dryRun, spec, fw, conn, framework });
   } catch (e) {
     return { lines: [`import failed: ${String(e && e.message).split('\n')[0]}`] };
   } finally {
@@ -289,4 +300,4 @@ async function readLbPhone(conn, channels, fw, owner) {
   });
 }
 
-module.exports = { importPeer, PEERS, FRAMEWORKS };
+module.exports = { importPeer, PEERS };

@@ -6,7 +6,11 @@
 -- every one and answers invalid_argument otherwise): a phone number as a string or an integer,
 -- ids as integers.
 
-Actions = {}
+local Hooks <const> = Darkchat.Hooks
+local Notify <const> = Darkchat.Notify
+
+local Actions <const> = {}
+Darkchat.Actions = Actions
 
 --- A conversation id the core accepted, as the core has it: an integer (a client may send 5.0,
 --- which pushes and events must not echo).

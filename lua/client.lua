@@ -5,7 +5,8 @@
 -- from a list of what may go out: a field the core gains later stays on the server until it
 -- is added here on purpose. README "Anonymity" documents these shapes.
 
-Client = {}
+local Client <const> = {}
+Darkchat.Client = Client
 
 --- A message as a client sees it: `sender` is the sender's (or subject's) alias when written.
 ---@param m table? the core's message

@@ -7,6 +7,10 @@
 -- escaped on one line (`shown`): a newline in a message must not print a second, forged
 -- console line, nor a right-to-left override turn the rest of a line around.
 
+local Actions <const> = Darkchat.Actions
+local Bridge <const> = Darkchat.Bridge
+local Wire <const> = Darkchat.Wire
+
 local COMMAND = 'darkchat'
 local LIST_LIMIT = 50
 local LAST_MESSAGE_CHARS = 40
@@ -515,7 +519,8 @@ command('import', 'npwd|lbphone [--dry-run]', "console only: bring in NPWD's or 
     return { ('import runs on the wasm core (js/host.js reads the other phone\'s tables and hands them to it); this server runs the %s core: start it on the wasm core (stock FXServer) to import'):format(running.kind) }
   end
   local dryRun = flag == '--dry-run'
-  reportWhenDone(src, 'importPeer', peer, dryRun, Bridge.name, Darkchat.settings.mysqlConnection)
+  reportWhenDone(src, 'importPeer', peer, dryRun, Wire.object(Bridge.numbersAt()),
+    Darkchat.settings.mysqlConnection)
   return { ('import %s%s started'):format(peer, dryRun and ' (dry run: nothing is written)' or '') }
 end)
 

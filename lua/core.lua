@@ -4,15 +4,11 @@
 -- says which core runs. When neither can start, one line says why and the exports answer
 -- `storage_error` instead of raising.
 
-Darkchat = { core = nil }
+local Wire <const> = Darkchat.Wire
 
---- The core's bound on names, numbers and codes, in bytes: a longer one is invalid_argument.
-Darkchat.MAX_INPUT_BYTES = 4096
---- The largest string any argument may be: a message at the configured length, 4 bytes a
---- character, and never under MAX_INPUT_BYTES (the core's own bound, src/api.rs). A longer
---- string is refused by its length alone, never scanned, escaped or copied.
-Darkchat.MAX_ARG_BYTES = math.max(Darkchat.MAX_INPUT_BYTES,
-  (math.tointeger(Config.Limits.maxMessageLength) or 0) * 4)
+--- The core's handle (the native module's, or one with the same methods that calls the wasm
+--- core), once started; nil while none runs. Call it through `Darkchat.call`.
+Darkchat.core = nil
 
 --- The core that runs, once started: `kind` ('native' or 'wasm') and `version` (the build's
 --- version, Cargo.toml's package version, as the core reports it). Nil while none runs.
@@ -73,69 +69,8 @@ local function loadNative()
 end
 
 -- The WebAssembly core -----------------------------------------------------------------------
--- Served by js/host.js through this resource's own export `DarkchatCore(method, argsJson)`.
--- Arguments cross as one JSON array that says exactly what the native module would see:
--- exports and the JS runtime carry values as MessagePack, which would turn 3.0 into 3, NaN
--- into null and bytes that are not UTF-8 into U+FFFD. Integers are written as JSON integers,
--- floats as {"f": "<%.17g>" | "nan" | "inf" | "-inf"}, strings that are not UTF-8 (or longer
--- than any argument may be) as {"b": <length>}, tables and functions as {"o": "<type>"}.
-
-local MAX_ARG_BYTES = Darkchat.MAX_ARG_BYTES
-local ESCAPES = { ['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
-
-local function jsonString(s)
-  return '"' .. s:gsub('[%c"\\]', function(c) return ESCAPES[c] or ('\\u%04x'):format(c:byte()) end) .. '"'
-end
-
-local function wireValue(v)
-  local t = type(v)
-  if t == 'nil' then return 'null' end
-  if t == 'boolean' then return v and 'true' or 'false' end
-  if t == 'number' then
-    if math.type(v) == 'integer' then return ('%d'):format(v) end
-    if v ~= v then return '{"f":"nan"}' end
-    if v == math.huge then return '{"f":"inf"}' end
-    if v == -math.huge then return '{"f":"-inf"}' end
-    return ('{"f":"%.17g"}'):format(v)
-  end
-  if t == 'string' then
-    if #v > MAX_ARG_BYTES or not utf8.len(v) then return ('{"b":%d}'):format(#v) end
-    return jsonString(v)
-  end
-  return ('{"o":"%s"}'):format(t)
-end
-
-local function wireArgs(...)
-  local n = select('#', ...)
-  local parts = {}
-  for i = 1, n do parts[i] = wireValue((select(i, ...))) end
-  return '[' .. table.concat(parts, ',') .. ']'
-end
-
---- The word filter (Config.Filter) as the open options carry it: `{"words": [...], "mode": ...}`.
-local function wireFilter(filter)
-  if type(filter) ~= 'table' then return wireValue(filter) end
-  local words = {}
-  if type(filter.words) == 'table' then
-    for i, word in ipairs(filter.words) do words[i] = wireValue(word) end
-  end
-  local list = wireValue(filter.words)
-  if type(filter.words) == 'table' then list = '[' .. table.concat(words, ',') .. ']' end
-  return ('{"words":%s,"mode":%s}'):format(list, wireValue(filter.mode))
-end
-
-local function wireLimits(limits)
-  if type(limits) ~= 'table' then return 'null' end
-  local parts = {}
-  for key, value in pairs(limits) do
-    if key == 'filter' then
-      parts[#parts + 1] = '"filter":' .. wireFilter(value)
-    elseif type(key) == 'string' then
-      parts[#parts + 1] = jsonString(key) .. ':' .. wireValue(value)
-    end
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
-end
+-- Served by js/host.js through this resource's own export `DarkchatCore(method, argsJson)`,
+-- the arguments written by lua/wire.lua.
 
 --- The limits the core opens with: Config.Limits (the image hosts, a list in config.lua, joined
 --- into one string: host values cross to the core as scalars) and the word filter
@@ -162,7 +97,7 @@ local function wasmCore(serve)
         return false, 'storage_error', 'called where it cannot wait: MySQL storage answers '
           .. 'asynchronously; call from a thread, an event handler or an export'
       end
-      local reply = serve(nil, method, wireArgs(...))
+      local reply = serve(nil, method, Wire.args(...))
       -- On SQLite the reply comes as the MessagePack bytes the core packed (js/host.js
       -- callPacked): unpacked here in C, where an object would cost the JS thread a parse
       -- and a packing of every field.
@@ -294,8 +229,8 @@ local function startMysql()
   end
   Darkchat.serverId = networkServerId()
   local options = ('{"storage":"mysql","connection":%s,"limits":%s,"deadlineMs":%s,"serverId":%s}'):format(
-    wireValue(Darkchat.settings.mysqlConnection), wireLimits(openLimits()), wireValue(Config.Mysql.deadlineMs),
-    wireValue(Darkchat.serverId))
+    Wire.value(Darkchat.settings.mysqlConnection), Wire.limits(openLimits()),
+    Wire.value(Config.Mysql.deadlineMs), Wire.value(Darkchat.serverId))
   local opened = serve(nil, 'open', options)
   if type(opened) == 'table' and opened.ok then
     path = 'MySQL ' .. tostring(opened.database)
@@ -323,7 +258,8 @@ else
   if not serve then
     Darkchat.log(('core not started: %s; and %s'):format(nativeError, wasmError))
   else
-    local opened = serve(nil, 'open', ('{"path":%s,"limits":%s}'):format(wireValue(path), wireLimits(openLimits())))
+    local options = ('{"path":%s,"limits":%s}'):format(Wire.value(path), Wire.limits(openLimits()))
+    local opened = serve(nil, 'open', options)
     if type(opened) == 'table' and opened.ok then
       start(wasmCore(serve), nil, 'wasm', opened.version, false)
     else

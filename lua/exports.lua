@@ -12,6 +12,10 @@
 -- Lua error. For BySrc, the source is checked first, then resolved through the bridge, then
 -- the core checks the rest.
 
+local Actions <const> = Darkchat.Actions
+local Bridge <const> = Darkchat.Bridge
+local Hooks <const> = Darkchat.Hooks
+
 --- The phone number for a player source, or nil and an error code.
 ---@param src any
 ---@return string? number, string? code

@@ -25,7 +25,8 @@
 -- of them would drift. The cost (the write done twice, once rolled back) is paid only for kinds
 -- that have hooks. The real call still checks everything: a hook may change things meanwhile.
 
-Hooks = {}
+local Hooks <const> = {}
+Darkchat.Hooks = Hooks
 
 local KINDS = { create = true, join = true, send = true }
 local registered = {}  -- id → { kind, fn, resource }

@@ -14,11 +14,14 @@
 -- This server's id is `Darkchat.serverId` (lua/core.lua settles it before the core opens).
 -- SQLite storage keeps no log (one server per file): none of this runs there.
 
-Network = {
+local Notify <const> = Darkchat.Notify
+
+local Network <const> = {
   --- The last entry this server has handled (nil until the first read: then where the
   --- database says it was, or the log's end for a server never seen).
   position = nil,
 }
+Darkchat.Network = Network
 
 local function numbersOf(list)
   local out = {}

@@ -7,7 +7,11 @@
 -- ownership, aliases, moderators); pushes about their own membership (added, removed, the
 -- conversation deleted) still reach them.
 
-Notify = {}
+local Bridge <const> = Darkchat.Bridge
+local Client <const> = Darkchat.Client
+
+local Notify <const> = {}
+Darkchat.Notify = Notify
 
 Notify.CLIENT_EVENT = '17mov_Phone:darkchat:push'
 
@@ -16,8 +20,9 @@ Notify.CLIENT_EVENT = '17mov_Phone:darkchat:push'
 ---@param kind string
 ---@param payload table
 function Notify.members(numbers, kind, payload)
-  if Notify.mayHaveStaffBans() then numbers = Notify.withoutStaffBanned(numbers) end
-  for _, src in ipairs(Bridge.onlineSources(numbers)) do
+  local sources, online = Bridge.onlineSources(numbers)
+  if Notify.mayHaveStaffBans() then sources = Notify.withoutStaffBanned(sources, online) end
+  for _, src in ipairs(sources) do
     TriggerClientEvent(Notify.CLIENT_EVENT, src, kind, payload)
   end
 end
@@ -136,21 +141,18 @@ function Notify.mayHaveStaffBans()
   return Notify.staffBansMayExist
 end
 
---- `numbers` less the offline ones and those banned by staff.
----@param numbers string[]
----@return string[]
-function Notify.withoutStaffBanned(numbers)
-  local online = {}
-  for _, number in ipairs(numbers) do
-    if Bridge.onlineSources({ number })[1] then online[#online + 1] = number end
-  end
-  if #online == 0 then return online end
+--- `sources` less those of players banned by staff.
+---@param sources integer[] online players (Bridge.onlineSources)
+---@param online string[] their numbers, `online[i]` the number of `sources[i]`
+---@return integer[]
+function Notify.withoutStaffBanned(sources, online)
+  if #online == 0 then return sources end
   local ok, banned = Darkchat.call('staffBanned', table.unpack(online))
-  if not ok or #banned == 0 then return online end
+  if not ok or #banned == 0 then return sources end
   local skip, out = {}, {}
   for _, number in ipairs(banned) do skip[number] = true end
-  for _, number in ipairs(online) do
-    if not skip[number] then out[#out + 1] = number end
+  for i, number in ipairs(online) do
+    if not skip[number] then out[#out + 1] = sources[i] end
   end
   return out
 end

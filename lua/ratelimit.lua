@@ -6,7 +6,8 @@
 -- are remembered. When a new one needs room, players idle for longer than the longest window
 -- go first (every window of theirs is empty anyway), then the least recently seen.
 
-RateLimit = {}
+local RateLimit <const> = {}
+Darkchat.RateLimit = RateLimit
 
 local entries = {}    -- identity → { seen = ms of the last request, windows = bucket → timestamps (ms), oldest first }
 local tracked = 0     -- entries in `entries`

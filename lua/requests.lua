@@ -11,6 +11,11 @@
 -- by type and size (a few MB in a field is refused by its length, before anything reads it);
 -- the action's own rate limits; then the bridge (source → number) and the action itself.
 
+local Actions <const> = Darkchat.Actions
+local Bridge <const> = Darkchat.Bridge
+local Client <const> = Darkchat.Client
+local RateLimit <const> = Darkchat.RateLimit
+
 local REQUEST = '17mov_Phone:darkchat:request'
 local RESPONSE = '17mov_Phone:darkchat:response'
 local MAX_REQUEST_ID_BYTES = 64

@@ -12,7 +12,8 @@
 -- answer, another error) is dropped and counted the same way. Pings are off
 -- (`allowed_mentions`), and what members wrote is escaped for Discord's markdown.
 
-Webhook = {}
+local Webhook <const> = {}
+Darkchat.Webhook = Webhook
 
 local PREFIX = '17mov_Phone:darkchat:'
 local MAX_LINES = 10

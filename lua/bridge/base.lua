@@ -15,13 +15,23 @@
 ---@field numberOf fun(src: integer): (string|integer|nil)  asks the framework
 ---@field forgetOn table<string, fun(...): integer?>?  events after which a player's number may change; each returns the source to forget (nil: forget all)
 ---@field lookUpOn table<string, boolean>?  those of the `forgetOn` events after which a character is loaded: its number is looked up at once
+---@field numbersAt DarkchatNumbersAt?  where its database keeps a character's number (for `darkchat import`)
 
-Bridge = {
+--- Where `darkchat import` (js/import.js) reads the phone number of a character that another
+--- phone's rows name by the framework's identifier (docs/import.md).
+---@class DarkchatNumbersAt
+---@field table string?   the framework's player table (nil: Darkchat's own standalone numbers)
+---@field key string?     its column of the identifier
+---@field phone string?   its column holding the number
+---@field phones 'charinfo'|'plain'|'standalone'  how the core reads the value (src/import.rs)
+
+local Bridge <const> = {
   adapters = {},   ---@type table<string, DarkchatAdapter>
   order = {},      -- detection order
   name = nil,      -- chosen adapter's name
   adapter = nil,   ---@type DarkchatAdapter?
 }
+Darkchat.Bridge = Bridge
 
 local numberBySource = {}  -- src → number (string)
 local sourceByNumber = {}  -- number → src
@@ -81,15 +91,26 @@ function Bridge.numberOf(src)
   return number
 end
 
+--- Where the chosen framework keeps its characters' numbers (its adapter's `numbersAt`), with
+--- the framework's name as `framework`: what `darkchat import` is handed.
+---@return table
+function Bridge.numbersAt()
+  local at = { framework = Bridge.name }
+  local adapter = Bridge.adapters[Bridge.name or '']
+  for key, value in pairs(adapter and adapter.numbersAt or {}) do at[key] = value end
+  return at
+end
+
 --- Sources of the online players among `numbers` (each player at most once), from the cache
---- alone: the framework is never asked here.
+--- alone: the framework is never asked here. The second list holds their numbers, each where
+--- its player's source is in the first.
 ---@param numbers string[]
----@return integer[]
+---@return integer[] sources, string[] online
 function Bridge.onlineSources(numbers)
-  local sources = {}
+  local sources, online = {}, {}
   for _, number in ipairs(numbers) do
     local src = sourceByNumber[number]
-    if src then sources[#sources + 1] = src end
+    if src then sources[#sources + 1], online[#online + 1] = src, number end
   end
-  return sources
+  return sources, online
 end

@@ -7,6 +7,9 @@
 -- and load another character before the query answers, and that late answer must not give the
 -- new character the old one's number. An answer is kept only while the player's current
 -- character is still the one it was asked for.
+
+local Bridge <const> = Darkchat.Bridge
+
 local ESX
 local QUERY = 'SELECT phone_number FROM users WHERE identifier = ?'
 local QUERY_TIMEOUT_MS = 2000
@@ -56,4 +59,5 @@ Bridge.register('esx', {
     end,
     ['esx:playerLogout'] = function(src) return src end,
   },
+  numbersAt = { table = 'users', key = 'identifier', phone = 'phone_number', phones = 'plain' },
 })

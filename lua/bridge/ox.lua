@@ -1,4 +1,7 @@
 -- ox_core: `exports.ox_core:CallPlayer(src, 'get', 'phoneNumber')`.
+
+local Bridge <const> = Darkchat.Bridge
+
 Bridge.register('ox', {
   resource = 'ox_core',
   aliases = { 'ox_core' },

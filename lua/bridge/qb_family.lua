@@ -1,7 +1,8 @@
 -- What QBCore and Qbox share: the Player shape (`PlayerData.charinfo.phone`, a string) and
 -- the character load/unload events after which a source's number may change.
 
-QbFamily = {}
+local QbFamily <const> = {}
+Darkchat.QbFamily = QbFamily
 
 ---@param player table? a QBCore/Qbox Player
 ---@return string?
@@ -15,3 +16,7 @@ QbFamily.forgetOn = {
   ['QBCore:Server:OnPlayerUnload'] = function(src) return src end,
 }
 QbFamily.lookUpOn = { ['QBCore:Server:PlayerLoaded'] = true }
+-- The number is `phone` of the `charinfo` JSON column, the character keyed by `citizenid`.
+QbFamily.numbersAt = {
+  table = 'players', key = 'citizenid', phone = 'charinfo', phones = 'charinfo',
+}

@@ -1,4 +1,8 @@
 -- QBCore: `exports['qb-core']:GetCoreObject().Functions.GetPlayer(src)`.
+
+local Bridge <const> = Darkchat.Bridge
+local QbFamily <const> = Darkchat.QbFamily
+
 local QBCore
 
 Bridge.register('qbcore', {
@@ -12,4 +16,5 @@ Bridge.register('qbcore', {
   end,
   forgetOn = QbFamily.forgetOn,
   lookUpOn = QbFamily.lookUpOn,
+  numbersAt = QbFamily.numbersAt,
 })

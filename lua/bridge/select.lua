@@ -4,6 +4,8 @@
 -- framework that is absent would fail every lookup. Installs the cache-forgetting events, and
 -- fills the cache: for the players online now, and for each character that loads.
 
+local Bridge <const> = Darkchat.Bridge
+
 --- The adapter a convar value names (its registered name or one of its aliases, any case),
 --- 'auto', or nil for a name no adapter answers to.
 ---@param wanted string

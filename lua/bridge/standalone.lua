@@ -2,6 +2,8 @@
 -- the Darkchat database. Numbers are assigned when a player joins (and, by select.lua, for
 -- players already online at start), so a later lookup only reads.
 
+local Bridge <const> = Darkchat.Bridge
+
 local function numberOf(src)
   local license = GetPlayerIdentifierByType(src, 'license')
   if not license then return nil end
@@ -17,4 +19,6 @@ Bridge.register('standalone', {
     end)
   end,
   numberOf = numberOf,
+  -- No player table: the numbers Darkchat gave each license.
+  numbersAt = { phones = 'standalone' },
 })

@@ -1,5 +1,5 @@
-//! The JSON wire between lua/core.lua, js/host.js and the wasm module (and the shared test
-//! cases): arguments in, outcomes out.
+//! The JSON wire between lua/wire.lua (which writes it for lua/core.lua), js/host.js and the
+//! wasm module (and the shared test cases): arguments in, outcomes out.
 
 use super::args::Arg;
 use super::reply::Reply;

@@ -144,17 +144,10 @@ T.test("restore: refusals change nothing; with --yes the backup replaces the liv
   T.eq(sql(folder .. "/foreign.db", "SELECT count(*) FROM invoices;"), "1\n", "the foreign file is left as it was")
   T.ok(not exists(dir .. "/data/darkchat.db.restoring"), "no staged copy left behind")
   -- A player with the ACE names a plain file in data/backups only.
-  local src = w.players[1]
-  w.srv:setAce(src, "command.darkchat", true)
   for _, name in ipairs({ "../darkchat.db", dir .. "/data/backups/ten.db", "sub/ten.db", ".hidden" }) do
-    w.srv:clearClientEvents()
-    w.srv:playerCommand(src, "darkchat restore " .. name .. " --yes")
-    w.srv:runFor(100)
-    local told = ""
-    for _, e in ipairs(w.srv:clientEvents(src)) do
-      if e.name == "chat:addMessage" then told = told .. tostring(e.args[1].args[2]) end
-    end
-    T.ok(told:find("invalid_argument", 1, true), name .. ": " .. told)
+    local command = "darkchat restore " .. name .. " --yes"
+    local refused, told = w:playerTold(w.players[1], command, "invalid_argument")
+    T.ok(refused, name .. ": " .. told)
     T.eq(w:checksum(), live, name .. " changed nothing")
   end
 

@@ -43,6 +43,26 @@ local function received(w, sources)
   return out
 end
 
+T.test("the resource defines two globals: the owner's Config and the namespace Darkchat", function()
+  local w = World.new()
+  -- What any resource's scripts see before they run: an empty resource's globals.
+  local dir = T.tmpdir() .. "/empty"
+  T.write(dir .. "/fxmanifest.lua",
+    "fx_version 'cerulean'\ngame 'gta5'\nlua54 'yes'\nserver_script 'server.lua'\n")
+  T.write(dir .. "/server.lua", "")
+  w.srv:addResourceDir("empty", dir)
+  T.ok(w.srv:ensure("empty"))
+  local before = w.srv:resourceEnv("empty")
+  local defined = {}
+  for name in pairs(w.srv:resourceEnv(World.RESOURCE)) do
+    if before[name] == nil then defined[#defined + 1] = name end
+  end
+  table.sort(defined)
+  T.eq(defined, { "Config", "Darkchat" })
+  T.eq(type(w.srv:resourceEnv(World.RESOURCE).Darkchat.Actions), "table", "the modules are in it")
+  w:stop()
+end)
+
 T.test("join by code (any case), send, list with last message and read state", function()
   local w = World.new()
   local a, b = w.players[1], w.players[2]
@@ -550,11 +570,11 @@ T.test("a veto's reason reaches the caller only when it is a string; an action t
   T.eq(w:call("Darkchat_RemoveHook", id), true)
   -- A failure inside an action: the client gets the code only; the server log gets the cause.
   local env = w.srv:resourceEnv(World.RESOURCE)
-  local list = env.Actions.list
-  env.Actions.list = function() error("internal detail") end
+  local list = env.Darkchat.Actions.list
+  env.Darkchat.Actions.list = function() error("internal detail") end
   w.srv:clearOutput()
   T.eq(ask(w, w.players[1], "list"), { ok = false, error = "storage_error" })
-  env.Actions.list = list
+  env.Darkchat.Actions.list = list
   local said = table.concat(w.srv:output(), "\n")
   T.ok(said:find("request list from " .. w.players[1] .. " failed:", 1, true) and said:find("internal detail", 1, true), said)
   w:stop()

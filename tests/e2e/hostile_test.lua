@@ -86,7 +86,7 @@ T.test("a request field of the wrong type or size is refused before the framewor
   local conv = ok(w, a, "create", { name = "Crew" })
   local e = env(w)
   local asked = {}
-  local call, numberOf = e.Darkchat.call, e.Bridge.numberOf
+  local call, numberOf = e.Darkchat.call, e.Darkchat.Bridge.numberOf
   -- Asked in the background, not by any request: on MySQL the change log (lua/network.lua);
   -- whether staff bans exist, once a minute (lua/notify.lua).
   local background = { changes = true, pruneChanges = true, staffBans = true }
@@ -94,7 +94,7 @@ T.test("a request field of the wrong type or size is refused before the framewor
     if not background[method] then asked[#asked + 1] = method end
     return call(method, ...)
   end
-  e.Bridge.numberOf = function(...) asked[#asked + 1] = "bridge"; return numberOf(...) end
+  e.Darkchat.Bridge.numberOf = function(...) asked[#asked + 1] = "bridge"; return numberOf(...) end
   local huge = ("x"):rep(3 * 1024 * 1024) -- under the old fixed 4 MB bound, far over any field's
   local cases = 0
   for action, fields in pairs(FIELDS) do
@@ -111,7 +111,7 @@ T.test("a request field of the wrong type or size is refused before the framewor
     end
   end
   T.ok(cases >= 60)
-  e.Darkchat.call, e.Bridge.numberOf = call, numberOf
+  e.Darkchat.call, e.Darkchat.Bridge.numberOf = call, numberOf
   w:stop()
 end)
 
@@ -181,7 +181,7 @@ T.test("rate-limit memory is bounded: idle players are forgotten first, then the
   local w = World.new({ resourceDir = dir, db = dir .. "/data/darkchat.db",
     players = { "5550101", "5550102", "5550103", "5550104", "5550105" } })
   local p = w.players
-  local limit = env(w).RateLimit
+  local limit = env(w).Darkchat.RateLimit
   local conv = ok(w, p[1], "create", { name = "Crew" })
   for i = 1, 5 do ask(w, p[2], "join", { joinCode = "GUESS" .. i }) end
   T.eq(ask(w, p[2], "join", { joinCode = conv.joinCode }).error, "rate_limited")

@@ -77,14 +77,7 @@ for _, storage in ipairs({ "sqlite", "mysql" }) do
     mariadb(source, SEED)
 
     -- A player, even holding the command's ACE, is refused.
-    local src = w.players[1]
-    w.srv:setAce(src, "command.darkchat", true)
-    w.srv:playerCommand(src, "darkchat import npwd")
-    w.srv:runFor(100)
-    local told = false
-    for _, e in ipairs(w.srv:clientEvents(src)) do
-      if e.name == "chat:addMessage" and tostring(e.args[1].args[2]):find("error: forbidden", 1, true) then told = true end
-    end
+    local told = w:playerTold(w.players[1], "darkchat import npwd", "error: forbidden")
     T.ok(told, "the player is told it is refused")
 
     has(run(w, "darkchat import"), "usage: darkchat import npwd|lbphone [--dry-run]")

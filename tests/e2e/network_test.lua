@@ -44,7 +44,7 @@ end
 
 --- Where `w` has read the log up to (nil before its first read).
 local function position(w)
-  return w.srv:resourceEnv(World.RESOURCE).Network.position
+  return w.srv:resourceEnv(World.RESOURCE).Darkchat.Network.position
 end
 
 --- Runs `servers` until each has read the log once: a server never seen before starts at the

@@ -222,6 +222,25 @@ function World:coreCall(method, ...)
   return self.srv:inThread(function() return core[method](core, table.unpack(args, 1, args.n)) end)
 end
 
+--- Player `src`, holding the command's ACE (`command.darkchat`), runs `command` in chat and the
+--- server runs 100 ms. Returns whether a chat line they got for it holds `text` (plain text),
+--- and every chat line they got for it, one a line.
+function World:playerTold(src, command, text)
+  self.srv:setAce(src, "command.darkchat", true)
+  local before = #self.srv:clientEvents(src)
+  self.srv:playerCommand(src, command)
+  self.srv:runFor(100)
+  local lines, told = {}, false
+  for i, e in ipairs(self.srv:clientEvents(src)) do
+    if i > before and e.name == "chat:addMessage" then
+      local line = tostring(e.args[1].args[2])
+      lines[#lines + 1] = line
+      if line:find(text, 1, true) then told = true end
+    end
+  end
+  return told, table.concat(lines, "\n")
+end
+
 World.REQUEST, World.RESPONSE = "17mov_Phone:darkchat:request", "17mov_Phone:darkchat:response"
 
 --- Sends the phone's request `action` as player `src` (a net event, so `source` is `src`),

@@ -21,7 +21,7 @@ function tmpRoot() {
   return dir;
 }
 
-/** The JSON wire lua/core.lua writes, from JS test values (tags pass through). */
+/** The JSON wire lua/wire.lua writes, from JS test values (tags pass through). */
 function wire(args) {
   return JSON.stringify(args);
 }

@@ -183,6 +183,15 @@ const counts = async (core) => {
   return [s.conversations, s.memberships, s.messages];
 };
 
+/** Where the bridge's adapters say QBCore's and ESX's numbers are (`Bridge.numbersAt`:
+ * lua/bridge/qb_family.lua, lua/bridge/esx.lua), as `darkchat import` hands it over. */
+const QBCORE = {
+  framework: 'qbcore', table: 'players', key: 'citizenid', phone: 'charinfo', phones: 'charinfo',
+};
+const ESX = {
+  framework: 'esx', table: 'users', key: 'identifier', phone: 'phone_number', phones: 'plain',
+};
+
 const has = (lines, pattern) => assert.ok(lines.some((l) => pattern.test(l)),
   `no line matches ${pattern}:\n${lines.join('\n')}`);
 
@@ -193,7 +202,7 @@ for (const storage of ['sqlite', 'mysql']) {
     const tables = ['npwd_darkchat_channels', 'npwd_darkchat_channel_members', 'npwd_darkchat_messages', 'players'];
     const before = await checksums(source, tables);
     const core = await target(storage, `darkchat_import_npwd_target_${storage}`);
-    const run = (dryRun) => importPeer({ live: core, peer: 'npwd', dryRun, framework: 'qbcore',
+    const run = (dryRun) => importPeer({ live: core, peer: 'npwd', dryRun, numbersAt: QBCORE,
       connection: mysqlUrl(source), pageChannels: 2 });
     try {
       // A conversation made here before holds the code `TAKEN42`.
@@ -265,7 +274,7 @@ for (const storage of ['sqlite', 'mysql']) {
       'phone_darkchat_accounts', 'phone_phones', 'users'];
     const before = await checksums(source, tables);
     const core = await target(storage, `darkchat_import_lb_target_${storage}`);
-    const run = (dryRun) => importPeer({ live: core, peer: 'lbphone', dryRun, framework: 'esx',
+    const run = (dryRun) => importPeer({ live: core, peer: 'lbphone', dryRun, numbersAt: ESX,
       connection: mysqlUrl(source) });
     try {
       const dry = await run(true);
@@ -301,14 +310,22 @@ test('an import refuses in one line when the source or the framework is not ther
   await freshDatabase(source);
   const core = await target('sqlite');
   try {
-    const none = await importPeer({ live: core, peer: 'npwd', framework: 'qbcore', connection: mysqlUrl(source) });
+    const none = await importPeer({
+      live: core, peer: 'npwd', numbersAt: QBCORE, connection: mysqlUrl(source),
+    });
     assert.deepStrictEqual(none.lines, ['import npwd: no NPWD dark chat tables in this database (npwd_darkchat_channels, npwd_darkchat_channel_members, npwd_darkchat_messages); nothing imported']);
     await seed(source, NPWD_SCHEMA, 'SELECT 1');
-    const esx = await importPeer({ live: core, peer: 'npwd', framework: 'esx', connection: mysqlUrl(source) });
+    const esx = await importPeer({
+      live: core, peer: 'npwd', numbersAt: ESX, connection: mysqlUrl(source),
+    });
     assert.deepStrictEqual(esx.lines, ['import npwd: the esx player table users (identifier, phone_number) is not in this database; nothing imported']);
-    const ox = await importPeer({ live: core, peer: 'npwd', framework: 'ox', connection: mysqlUrl(source) });
+    const ox = await importPeer({
+      live: core, peer: 'npwd', numbersAt: { framework: 'ox' }, connection: mysqlUrl(source),
+    });
     assert.match(ox.lines[0], /^import refused: it finds phone numbers through QBCore, Qbox, ESX or standalone; the framework here is ox$/);
-    const bad = await importPeer({ live: core, peer: 'npwd', framework: 'qbcore', connection: 'mysql://nobody@127.0.0.1:1/x' });
+    const bad = await importPeer({
+      live: core, peer: 'npwd', numbersAt: QBCORE, connection: 'mysql://nobody@127.0.0.1:1/x',
+    });
     assert.match(bad.lines[0], /^import refused: cannot read the source database: /);
     assert.deepStrictEqual(await counts(core), [0, 0, 0]);
   } finally {
