@@ -79,6 +79,40 @@ test('a backup runs in steps of at most 64 pages while calls are served, and is 
   assert.strictEqual((fs.statSync(dest).mode & 0o777).toString(8), '600');
 });
 
+test('a backup counts as done only after the copy was synced, in the pool, after its last write', async () => {
+  const root = tmpRoot();
+  const dest = path.join(root, 'data', 'backups', 'synced.db');
+  const fileOf = (fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch (e) { return ''; } };
+  // Writes to the copy, and the pool's syncs of it: [writes before it began, completed].
+  let writes = 0;
+  const syncs = [];
+  const { writeSync, fdatasync, fdatasyncSync } = fs;
+  let syncedOnThread = 0;
+  fs.writeSync = function (fd, ...rest) { if (fileOf(fd) === dest) writes++; return writeSync.call(fs, fd, ...rest); };
+  fs.fdatasyncSync = function (fd) { if (fileOf(fd) === dest) syncedOnThread++; return fdatasyncSync.call(fs, fd); };
+  fs.fdatasync = function (fd, done) {
+    if (fileOf(fd) !== dest) return fdatasync.call(fs, fd, done);
+    const sync = { after: writes, completed: false };
+    syncs.push(sync);
+    return fdatasync.call(fs, fd, (err) => { sync.completed = !err; done(err); });
+  };
+  try {
+    const core = createCore({ wasmPath, root });
+    assert.strictEqual(core.open({ path: path.join(root, 'data', 'darkchat.db') }).ok, true);
+    const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
+    for (let i = 0; i < 1500; i++) core.call('send', wire(['5550101', id, `${i} ${'y'.repeat(500)}`]));
+    const started = core.call('startBackup', wire([dest]));
+    assert.deepStrictEqual(await until(core, started.v[0]), { ok: true, v: ['done'] });
+    assert.ok(writes > 100, `${writes} writes`);
+    assert.ok(syncs.some((s) => s.after === writes && s.completed), JSON.stringify({ writes, syncs }));
+    assert.ok(syncs.length > 1, 'synced between the steps too');
+    assert.strictEqual(syncedOnThread, 0, 'no sync of the copy on the main thread');
+    core.close();
+  } finally {
+    Object.assign(fs, { writeSync, fdatasync, fdatasyncSync });
+  }
+});
+
 test('a copy whose index page is damaged fails its check: no file is left, and quick_check agrees', async () => {
   const root = tmpRoot();
   const sql = (file, q) => execFileSync('sqlite3', [file, q], { encoding: 'utf8' }).trim();
