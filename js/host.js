@@ -911,8 +911,12 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   // The module copies and checks; the files are this host's: it creates a backup's file (new,
   // exclusively, readable by the server's user only, inside the resource folder, no link
   // followed), lists folders, removes and renames. A backup is copied in steps of
-  // BACKUP_STEP_PAGES pages on the live connection, run from setImmediate between calls for at
-  // most BACKUP_TURN_MS per turn of the event loop, so the server keeps serving.
+  // BACKUP_STEP_PAGES pages on the live connection, then checked in steps of the same budget,
+  // run from setImmediate between calls for at most BACKUP_TURN_MS per turn of the event loop,
+  // so the server keeps serving. The module writes the copy without syncs; this host syncs it
+  // in libuv's thread pool (fs.fdatasync on its own descriptor of the file): after every turn
+  // (none running yet), so that little is left unwritten, and once more after the last step
+  // (one begun after the last write); only then is the backup done.
 
   /** The backup in progress or finished and not yet asked about, by job id. */
   const backupJobs = new Map();
@@ -968,8 +972,17 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     const p = filePath(file, 'file');
     if (runningBackup) throw new Error('a backup is already running; wait for it to finish');
     createBackupFile(p);
-    try { backupOp({ op: 'start', path: p }); } catch (e) { removeDatabase(p); throw e; }
-    const job = { id: ++nextBackupJob, path: p, state: 'running', error: null };
+    let fd;
+    try {
+      fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      backupOp({ op: 'start', path: p });
+    } catch (e) {
+      if (fd !== undefined) fs.closeSync(fd);
+      removeDatabase(p);
+      throw e;
+    }
+    // `syncing`: the callbacks waiting for the pool's sync in flight, or null.
+    const job = { id: ++nextBackupJob, path: p, state: 'running', error: null, fd, syncing: null };
     backupJobs.set(job.id, job);
     runningBackup = job;
     setImmediate(() => stepBackup(job));
@@ -987,8 +1000,7 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
         const reply = backupOp({ op: 'step', pages: BACKUP_STEP_PAGES });
         if (onBackupStep) onBackupStep(performance.now() - t0, reply);
         if (reply.state === 'done') {
-          job.state = 'done';
-          runningBackup = null;
+          finishBackup(job);
           return;
         }
         if (performance.now() >= turnEnds) break;
@@ -997,13 +1009,53 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
       failBackup(job, e);
       return;
     }
+    if (!job.syncing) syncCopy(job, null);
     setImmediate(() => stepBackup(job));
+  }
+
+  /** Syncs the copy in the pool (unless a sync is in flight); `then(err)` after it, if given. */
+  function syncCopy(job, then) {
+    if (job.syncing) {
+      if (then) job.syncing.push(then);
+      return;
+    }
+    job.syncing = then ? [then] : [];
+    fs.fdatasync(job.fd, (err) => {
+      const waiting = job.syncing;
+      job.syncing = null;
+      for (const f of waiting) f(err);
+    });
+  }
+
+  /** Copied and checked: done once a sync begun after the last write has completed. */
+  function finishBackup(job) {
+    const last = () => syncCopy(job, (err) => {
+      if (runningBackup !== job) return;
+      if (err) return failBackup(job, new Error(`cannot sync ${job.path}: ${err.message}`));
+      job.state = 'done';
+      runningBackup = null;
+      closeCopy(job);
+    });
+    if (job.syncing) job.syncing.push(last);
+    else last();
+  }
+
+  /** Closes the host's descriptor of the copy (after a sync in flight). */
+  function closeCopy(job) {
+    if (job.fd < 0) return;
+    if (job.syncing) {
+      job.syncing.push(() => closeCopy(job));
+      return;
+    }
+    try { fs.closeSync(job.fd); } catch (e) { /* closed */ }
+    job.fd = -1;
   }
 
   function failBackup(job, e) {
     job.state = 'failed';
     job.error = { code: 'storage_error', message: String(e && e.message).split('\n')[0] };
     if (runningBackup === job) runningBackup = null;
+    closeCopy(job);
     removeDatabase(job.path);
   }
 
@@ -1076,6 +1128,9 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
       try {
         backupOp({ op: 'start', path: keepPath });
         while (backupOp({ op: 'step', pages: 1 << 20 }).state !== 'done') { /* one go */ }
+        // Written without syncs (see startBackup): made durable before anything is replaced.
+        const fd = fs.openSync(keepPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        try { fs.fdatasyncSync(fd); } finally { fs.closeSync(fd); }
       } catch (e) { removeDatabase(keepPath); throw e; }
     } catch (e) {
       removeDatabase(staged);

@@ -225,7 +225,9 @@ pub extern "C" fn dc_restart_log() -> i32 {
 /// backup's file, lists folders, removes and renames). `{"op": ...}`:
 /// - `"start", "path"`: a backup in steps into the empty file `path` → `{"ok"}`;
 /// - `"step", "pages"`: copies at most `pages` pages → `{"ok", "state": "copying",
-///   "remaining", "total"}` or `{"ok", "state": "done"}` (copied and checked);
+///   "remaining", "total"}`; once copied, checks the copy as much as a step may copy →
+///   `{"ok", "state": "verifying", "rows", "bytes", "pages"}` (what this step read); then
+///   `{"ok", "state": "done"}` (copied and checked);
 /// - `"check", "path"`: whether `path` may replace the live database → `{"ok"}`;
 /// - `"rotate", "names", "keep"`: the automatic backups among `names` to remove → `{"ok",
 ///   "remove": [names]}`;
@@ -284,6 +286,9 @@ fn backup_op(request: &Value) -> Result<Value> {
             Ok(match store.backup_step(pages.clamp(1, i32::MAX as i64) as i32)? {
                 store::stepped::Progress::Copying { remaining, total } => {
                     json!({ "ok": true, "state": "copying", "remaining": remaining, "total": total })
+                }
+                store::stepped::Progress::Verifying { rows, bytes, pages } => {
+                    json!({ "ok": true, "state": "verifying", "rows": rows, "bytes": bytes, "pages": pages })
                 }
                 store::stepped::Progress::Done => json!({ "ok": true, "state": "done" }),
             })

@@ -24,6 +24,7 @@ mod numbers;
 mod queries;
 pub mod stepped;
 mod transactions;
+pub mod verify;
 #[cfg(target_arch = "wasm32")]
 mod vfs;
 
@@ -346,13 +347,17 @@ impl Store {
     }
 
     /// Copies at most `pages` more pages of the backup [`Store::start_stepped_backup`]
-    /// started; the step that copies the last one checks the copy too ([`stepped::verify`]).
+    /// started; once all are copied, the next steps check the copy, each reading as much as a
+    /// step may copy ([`verify`]), and the last answers `Done`.
     /// A failed step ends the backup (natively its file is removed).
     pub fn backup_step(&self, pages: i32) -> Result<stepped::Progress> {
         let mut slot = self.stepped.try_borrow_mut().map_err(|_| busy_backup())?;
         let job = slot.as_mut().ok_or_else(|| Error::invalid("job"))?;
         let progress = job.step(pages);
-        if !matches!(progress, Ok(stepped::Progress::Copying { .. })) {
+        if !matches!(
+            progress,
+            Ok(stepped::Progress::Copying { .. } | stepped::Progress::Verifying { .. })
+        ) {
             let job = slot.take().expect("checked above");
             #[cfg(not(target_arch = "wasm32"))]
             let failed = progress.is_err().then(|| job.path().to_owned());
