@@ -300,7 +300,9 @@ function Actions.deleteMessage(actor, conversationId, messageId)
   local ok, message, members, list =
     Darkchat.call('deleteMessage', actor, conversationId, messageId)
   if not ok then return false, message, members end
-  Notify.messageDeleted(idOf(conversationId), message, actor, members, list)
+  -- The event names who deleted it as stored, whatever form the caller passed.
+  local deletedBy = actor ~= nil and select(2, Darkchat.call('checkNumber', actor)) or nil
+  Notify.messageDeleted(idOf(conversationId), message, deletedBy, members, list)
   return true, message
 end
 

@@ -10,7 +10,7 @@ local function ask(w, src, action, payload) return w:ask(src, action, payload) e
 local function ok(w, src, action, payload) return w:ok(src, action, payload) end
 
 local SERVER_EVENTS = { "conversationCreated", "memberAdded", "memberRemoved", "messageSent",
-  "conversationRenamed", "conversationDeleted", "ownerChanged", "joinCodeChanged" }
+  "conversationRenamed", "conversationDeleted", "ownerChanged", "joinCodeChanged", "messageDeleted" }
 
 --- Listens to every Darkchat server event; returns the list they are appended to, as
 --- { name, payload }, and a function that empties it.
@@ -476,6 +476,10 @@ T.test("server events carry the numbers and names as stored, whatever form the c
   T.eq(heard[1].payload.owner, "5550102")
   local members = w:call("Darkchat_GetMembersByNumber", "5550101", conv.id).members
   T.eq(w:pushes(w.players[1])[1].payload.owner, members[2].alias, "players hear the alias")
+  forget()
+  w:call("Darkchat_DeleteMessageByNumber", 5550102, conv.id, sent.id)
+  T.eq(heard[1].name, "messageDeleted")
+  T.eq(heard[1].payload.deletedBy, "5550102", "who deleted it, as stored")
   w:stop()
 end)
 
