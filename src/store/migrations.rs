@@ -359,7 +359,11 @@ mod tests {
             .unwrap()
             .map(|r| r.unwrap())
             .collect();
-        assert_eq!(indexes, ["messages_page", "messages_replies", "messages_unread"]);
+        // 0005's three, and 0008's index by time (disappearing messages).
+        assert_eq!(
+            indexes,
+            ["messages_expiry", "messages_page", "messages_replies", "messages_unread"]
+        );
         let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(check, "ok");
         let fk: i64 = conn
