@@ -2,7 +2,8 @@
 // copy of the native benchmark's server-scale database when it is there: the path every stock
 // FXServer runs, measured as it runs there.
 //
-//     bash scripts/build-wasm.sh && node benches/wasm.js [--quick] [--iterations N] [--warmup N] [--paced N] [--no-sweep]
+//     bash scripts/build-wasm.sh && node benches/wasm.js [--quick] [--iterations N] [--warmup N]
+//       [--paced N] [--no-sweep]
 //
 // The seed database is target/bench/seed.db (made by `cargo bench --features vendored --bench
 // exports -- --quick`; 50,000 numbers, 100,000 conversations, 1,000,000 messages); without it a
@@ -278,8 +279,8 @@ async function sweepAll() {
   if (yieldBetweenCalls) await new Promise((resolve) => setTimeout(resolve, 300));
   longestCheckpointUs = 1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0);
   const totalMs = steps.reduce((a, b) => a + b, 0) / 1000;
-  return { batch: 200, deleted, steps: stats(steps), totalMs, send: stats(sends), page: stats(pagesDuring),
-    longestCheckpointUs,
+  return { batch: 200, deleted, steps: stats(steps), totalMs, send: stats(sends),
+    page: stats(pagesDuring), longestCheckpointUs,
     longestBlockUs: Math.max(longestCheckpointUs, ...steps, ...sends, ...pagesDuring) };
 }
 
@@ -338,12 +339,15 @@ function report(rows, blocks, paced, integrity, sweep) {
   if (sweep) {
     const us = (v) => `${v.toFixed(0)} µs`;
     console.log();
-    console.log(`retention sweep: ${sweep.deleted} messages due at once, ${sweep.steps.samples} steps of ${sweep.batch}`
-      + ` (as Lua receives them): p50 ${us(sweep.steps.p50)}, p99 ${us(sweep.steps.p99)}, max ${us(sweep.steps.max)};`
-      + ` all steps ${(sweep.totalMs / 1000).toFixed(1)} s`);
-    console.log(`  between steps: send p50 ${us(sweep.send.p50)} max ${us(sweep.send.max)}; page p50 ${us(sweep.page.p50)}`
-      + ` max ${us(sweep.page.max)}; longest checkpoint ${(sweep.longestCheckpointUs / 1000).toFixed(2)} ms;`
-      + ` longest main-thread block ${(sweep.longestBlockUs / 1000).toFixed(2)} ms`);
+    const s = sweep.steps;
+    const ms = (v) => `${(v / 1000).toFixed(2)} ms`;
+    console.log(`retention sweep: ${sweep.deleted} messages due at once, ${s.samples} steps of`
+      + ` ${sweep.batch} (as Lua receives them): p50 ${us(s.p50)}, p99 ${us(s.p99)},`
+      + ` max ${us(s.max)}; all steps ${(sweep.totalMs / 1000).toFixed(1)} s`);
+    console.log(`  between steps: send p50 ${us(sweep.send.p50)} max ${us(sweep.send.max)};`
+      + ` page p50 ${us(sweep.page.p50)} max ${us(sweep.page.max)};`
+      + ` longest checkpoint ${ms(sweep.longestCheckpointUs)};`
+      + ` longest main-thread block ${ms(sweep.longestBlockUs)}`);
   }
   const results = rows.map((r) => ({ operation: r.operation, path: r.path, p50_us: r.p50, p99_us: r.p99,
     p999_us: r.p999, max_us: r.max, samples: r.samples }));

@@ -216,9 +216,12 @@ end
 ---@return boolean ok
 ---@return any ... the answer's values, or the error code and its detail
 function Actions.setRetention(actor, conversationId, retentionSeconds)
-  local ok, message, members, list = Darkchat.call('setRetention', actor, conversationId, retentionSeconds)
+  local ok, message, members, list =
+    Darkchat.call('setRetention', actor, conversationId, retentionSeconds)
   if not ok then return false, message, members end
-  if message then Notify.retentionChanged(idOf(conversationId), message, retentionSeconds, members, list) end
+  if message then
+    Notify.retentionChanged(idOf(conversationId), message, retentionSeconds, members, list)
+  end
   return true
 end
 

@@ -242,9 +242,11 @@ end
 ---@param list table[] the core's members
 function Notify.retentionChanged(conversationId, message, seconds, members, list)
   Notify.active(list, 'retentionChanged', {
-    conversationId = conversationId, retentionSeconds = seconds, message = Client.message(message),
+    conversationId = conversationId, retentionSeconds = seconds,
+    message = Client.message(message),
   })
-  Notify.server('retentionChanged', { conversationId = conversationId, retentionSeconds = seconds, recipients = members })
+  Notify.server('retentionChanged',
+    { conversationId = conversationId, retentionSeconds = seconds, recipients = members })
 end
 
 --- After a member changed their alias: the others hear it.

@@ -17,7 +17,8 @@ function Retention.round()
   repeat
     local ok, step, detail = Darkchat.call('sweepExpired', after, r.batch)
     if not ok then
-      Darkchat.log(('sweeping expired messages failed: %s %s'):format(tostring(step), tostring(detail or '')))
+      Darkchat.log(('sweeping expired messages failed: %s %s')
+        :format(tostring(step), tostring(detail or '')))
       return total
     end
     total = total + step.deleted

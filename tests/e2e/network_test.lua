@@ -288,7 +288,7 @@ T.test('mute holds on the other server: a muted member there gets no pushes', fu
   b:stop()
 end)
 
-T.test('a retention crosses; messages one server swept are gone on the other, nothing logged', function()
+T.test('a retention crosses; what one server swept is gone on the other, nothing logged', function()
   -- Server A caps conversations at 2 messages and sweeps every second; B keeps the defaults
   -- (no cap: it never sweeps this conversation), so what B's players miss, A swept.
   local dir = World.resourceWithConfig(function(text)
@@ -327,7 +327,8 @@ T.test('a retention crosses; messages one server swept are gone on the other, no
     return page.success and #page.messages == 2
   end, 10000)
   local page = b:call('Darkchat_GetMessagesByNumber', '5550201', id).messages
-  T.eq({ page[1].content, page[2].content }, { 'gone soon 4', 'gone soon 5' }, 'server B reads what A kept')
+  T.eq({ page[1].content, page[2].content }, { 'gone soon 4', 'gone soon 5' },
+    'server B reads what A kept')
   local listed = b:call('Darkchat_GetConversationsByNumber', '5550201').conversations[1]
   T.eq(listed.messages[1].content, 'gone soon 5')
   T.eq(listed.unreadCount, 2, 'unread on B counts only what is left')
