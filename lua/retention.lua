@@ -9,11 +9,18 @@
 
 Retention = {}
 
+--- Config.Retention with the shipped values for what a config.lua of an older version lacks.
+local function settings()
+  local r = Config.Retention or {}
+  return { intervalSeconds = r.intervalSeconds or 60, batch = r.batch or 200,
+    pauseMs = r.pauseMs or 50 }
+end
+
 --- One round: steps until the core says the round is over (or a step fails: one line, and the
 --- next round tries again). Returns how many messages went.
 ---@return integer deleted
 function Retention.round()
-  local r, after, total = Config.Retention, 0, 0
+  local r, after, total = settings(), 0, 0
   repeat
     local ok, step, detail = Darkchat.call('sweepExpired', after, r.batch)
     if not ok then
@@ -28,10 +35,10 @@ function Retention.round()
   return total
 end
 
-if Darkchat.core and Config.Retention.intervalSeconds > 0 then
+if Darkchat.core and settings().intervalSeconds > 0 then
   CreateThread(function()
     while Darkchat.core do
-      Wait(Config.Retention.intervalSeconds * 1000)
+      Wait(settings().intervalSeconds * 1000)
       if Darkchat.core then Retention.round() end
     end
   end)
