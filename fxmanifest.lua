@@ -31,6 +31,7 @@ server_scripts {
   'lua/ratelimit.lua',
   'lua/actions.lua',
   'lua/network.lua',
+  'lua/retention.lua',
   'lua/exports.lua',
   'lua/requests.lua',
   'lua/commands.lua',

@@ -2,7 +2,8 @@
 // copy of the native benchmark's server-scale database when it is there: the path every stock
 // FXServer runs, measured as it runs there.
 //
-//     bash scripts/build-wasm.sh && node benches/wasm.js [--quick] [--iterations N] [--warmup N] [--paced N]
+//     bash scripts/build-wasm.sh && node benches/wasm.js [--quick] [--iterations N] [--warmup N]
+//       [--paced N] [--no-sweep]
 //
 // The seed database is target/bench/seed.db (made by `cargo bench --features vendored --bench
 // exports -- --quick`; 50,000 numbers, 100,000 conversations, 1,000,000 messages); without it a
@@ -34,6 +35,8 @@
 // host's checkpoint timer (250 ms after a call) runs between calls as it does on a server.
 // With `--no-yield` the calls run back to back and the timer never fires (only SQLite's
 // safety-net autocheckpoint, inside a call), and there is no paced block.
+// Last, the retention sweep of every seeded message at once (`--no-sweep`: none): steps of
+// `sweepExpired`, each timed, with a send and a page between steps.
 // Output: the tables, and target/bench/wasm.json with rows shaped as the native benchmark's
 // (`operation`, `path`, `p50_us`, `p99_us`, `p999_us`, `max_us`, `samples`).
 'use strict';
@@ -229,8 +232,56 @@ async function main() {
   }
   const paced = yieldBetweenCalls ? await pacedWrites() : null;
   const integrity = call('integrityCheck', []).v[0];
+  const sweep = flag('--no-sweep') ? null : await sweepAll();
   core.close();
-  report(rows, blocks, paced, integrity);
+  report(rows, blocks, paced, integrity, sweep);
+}
+
+/**
+ * The retention sweep of every seeded message at once: the core reopened with a one-hour cap
+ * on a message's age (Config.Limits.maxMessageAgeSeconds), which the months-old seed exceeds
+ * entirely, then `sweepExpired` steps of 200 as lua/retention.lua makes them (as Lua receives
+ * them), each timed; between steps a send and a page, timed, and a yield to the event loop so
+ * the host's checkpoint timer runs as on a server. Last: it empties the database.
+ */
+async function sweepAll() {
+  core.close();
+  const reopened = core.open({ path: db, limits: { maxMessageAgeSeconds: 3600 } });
+  if (!reopened.ok) throw new Error(reopened.message);
+  checkpoints = [];
+  const steps = [];
+  const sends = [];
+  const pagesDuring = [];
+  let after = 0;
+  let deleted = 0;
+  let longestCheckpointUs = 0;
+  for (;;) {
+    const t0 = process.hrtime.bigint();
+    const reply = callAsLuaReceivesIt('sweepExpired', JSON.stringify([after, 200]));
+    steps.push(elapsedUs(t0));
+    writesAtLastCall = fsWrites;
+    if (!reply.ok) throw new Error(`sweepExpired: ${JSON.stringify(reply)}`);
+    const step = reply.v[0];
+    deleted += step.deleted;
+    after = step.next;
+    if (!step.more) break;
+    const [id, number] = nextPair();
+    let t = process.hrtime.bigint();
+    callAsLuaReceivesIt('send', JSON.stringify([number, id, 'a message while the sweep runs']));
+    sends.push(elapsedUs(t));
+    const [pageId, pageNumber] = pick(pages);
+    t = process.hrtime.bigint();
+    callAsLuaReceivesIt('messages', JSON.stringify([pageNumber, pageId, null, 50]));
+    pagesDuring.push(elapsedUs(t));
+    writesAtLastCall = fsWrites;
+    if (yieldBetweenCalls) await nextTick();
+  }
+  if (yieldBetweenCalls) await new Promise((resolve) => setTimeout(resolve, 300));
+  longestCheckpointUs = 1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0);
+  const totalMs = steps.reduce((a, b) => a + b, 0) / 1000;
+  return { batch: 200, deleted, steps: stats(steps), totalMs, send: stats(sends),
+    page: stats(pagesDuring), longestCheckpointUs,
+    longestBlockUs: Math.max(longestCheckpointUs, ...steps, ...sends, ...pagesDuring) };
 }
 
 /**
@@ -256,7 +307,7 @@ async function pacedWrites() {
   return { gapMs: PACED_GAP_MS, ...stats(perWrite), longestBlockUs };
 }
 
-function report(rows, blocks, paced, integrity) {
+function report(rows, blocks, paced, integrity, sweep) {
   const wasmBytes = fs.statSync(wasmPath).size;
   console.log(`wasm core ${opened.version} (${(wasmBytes / 1e6).toFixed(2)} MB module), Node ${process.version}, `
     + `database ${(size / 1e6).toFixed(0)} MB (${seeded ? 'copy of target/bench/seed.db' : 'small, made here'}), `
@@ -285,13 +336,26 @@ function report(rows, blocks, paced, integrity) {
       + `incl. its checkpoint: p50 ${(paced.p50 / 1000).toFixed(2)} ms, p99 ${(paced.p99 / 1000).toFixed(2)} ms, `
       + `max ${(paced.max / 1000).toFixed(2)} ms; longest single block ${(paced.longestBlockUs / 1000).toFixed(2)} ms`);
   }
+  if (sweep) {
+    const us = (v) => `${v.toFixed(0)} µs`;
+    console.log();
+    const s = sweep.steps;
+    const ms = (v) => `${(v / 1000).toFixed(2)} ms`;
+    console.log(`retention sweep: ${sweep.deleted} messages due at once, ${s.samples} steps of`
+      + ` ${sweep.batch} (as Lua receives them): p50 ${us(s.p50)}, p99 ${us(s.p99)},`
+      + ` max ${us(s.max)}; all steps ${(sweep.totalMs / 1000).toFixed(1)} s`);
+    console.log(`  between steps: send p50 ${us(sweep.send.p50)} max ${us(sweep.send.max)};`
+      + ` page p50 ${us(sweep.page.p50)} max ${us(sweep.page.max)};`
+      + ` longest checkpoint ${ms(sweep.longestCheckpointUs)};`
+      + ` longest main-thread block ${ms(sweep.longestBlockUs)}`);
+  }
   const results = rows.map((r) => ({ operation: r.operation, path: r.path, p50_us: r.p50, p99_us: r.p99,
     p999_us: r.p999, max_us: r.max, samples: r.samples }));
   const out = path.join(repo, 'target', 'bench', 'wasm.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify({ command: 'node benches/wasm.js', node: process.version, iterations, warmup,
     seeded, wasmBytes, paced: yieldBetweenCalls, machine: { cores: require('os').cpus().length },
-    results, blocks, pacedWrites: paced }, null, 2));
+    results, blocks, pacedWrites: paced, sweep }, null, 2));
   console.log(`\nwritten ${path.relative(repo, out)}`);
 }
 

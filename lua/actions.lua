@@ -212,6 +212,23 @@ function Actions.setModerator(actor, conversationId, number, isModerator)
   return true
 end
 
+--- Sets how long the conversation keeps its messages (`retentionSeconds`: 0 off, 3600, 86400
+--- or 604800): the owner, a moderator, or an admin. Members hear it with its system message.
+---@param actor string|integer|nil
+---@param conversationId integer
+---@param retentionSeconds integer
+---@return boolean ok
+---@return any ... the answer's values, or the error code and its detail
+function Actions.setRetention(actor, conversationId, retentionSeconds)
+  local ok, message, members, list =
+    Darkchat.call('setRetention', actor, conversationId, retentionSeconds)
+  if not ok then return false, message, members end
+  if message then
+    Notify.retentionChanged(idOf(conversationId), message, retentionSeconds, members, list)
+  end
+  return true
+end
+
 --- The member changes their own alias in the conversation.
 ---@param number string|integer
 ---@param conversationId integer

@@ -76,6 +76,7 @@ function Client.conversation(c, viewer)
     updatedAt = c.updatedAt, recipients = recipients, members = members, owner = owner,
     messages = Client.messages(c.messages), isItRead = c.isItRead, unreadCount = c.unreadCount,
     alias = c.alias, isOwner = c.owner == viewer, isModerator = c.isModerator, isMuted = c.isMuted,
+    retentionSeconds = c.retentionSeconds,
   }
 end
 

@@ -22,6 +22,19 @@ Config.Limits = {
   imageHosts = { 'i.imgur.com', 'cdn.discordapp.com', 'media.discordapp.net' },
   maxStaffBans = 10000,            -- staff bans in force at once (`darkchat ban`; beyond it a ban is refused)
   maxReports = 1000,               -- reports kept; a new one beyond it drops the oldest
+  -- Disappearing messages for every conversation, whatever its owner chose (0: off). Expired
+  -- messages are deleted from the database in the background (Config.Retention).
+  maxMessageAgeSeconds = 0,        -- e.g. 604800: no message is kept longer than 7 days
+  maxMessagesPerConversation = 0,  -- e.g. 500: a conversation keeps only its newest 500
+}
+
+-- The sweep of expired messages (an owner's retention, the caps above): every
+-- `intervalSeconds` the server deletes what expired, one short step of at most `batch`
+-- messages at a time with `pauseMs` between steps, so the server never stalls on it.
+Config.Retention = {
+  intervalSeconds = 60,
+  batch = 200,
+  pauseMs = 50,
 }
 
 -- Per player (by license: a reconnect does not reset them), counted over a sliding window;
@@ -30,7 +43,7 @@ Config.Limits = {
 Config.RateLimits = {
   join = { count = 5, seconds = 60 },      -- join-code guesses, and creates with a custom code (both tell whether a code exists)
   message = { count = 10, seconds = 10 },  -- messages sent and conversations created
-  owner = { count = 10, seconds = 60 },    -- owner and moderator actions that push to every member: rename, new code, transfer, kick, unban, moderators, delete
+  owner = { count = 10, seconds = 60 },    -- owner and moderator actions that push to every member: rename, new code, transfer, kick, unban, moderators, retention, delete
   member = { count = 10, seconds = 60 },   -- a member's own settings: alias changes (pushed to every member), mute
   report = { count = 3, seconds = 60 },    -- reports of messages (each is stored and told to staff)
   request = { count = 30, seconds = 5 },   -- any request from the phone UI

@@ -15,6 +15,7 @@
 --   Darkchat.Actions    lua/actions.lua          every operation, once
 --   Darkchat.Network    lua/network.lua          changes from the other servers on MySQL
 --   Darkchat.Webhook    lua/webhook.lua          the Discord log
+--   Darkchat.Retention  lua/retention.lua        the background sweep of expired messages
 --
 -- A file starts by naming the modules it uses, the way `local X = require(...)` would where
 -- there is a `require` (FXServer's Lua has none for resource files):

@@ -88,6 +88,8 @@ player('Darkchat_KickFromConversation', Actions.kick, boolean)
 player('Darkchat_UnbanFromConversation', Actions.unban, boolean)
 player('Darkchat_GetBans', Actions.bans, record('bans'))
 player('Darkchat_SetModerator', Actions.setModerator, boolean)
+-- `(actor, conversationId, retentionSeconds)`: 0 (off), 3600, 86400 or 604800.
+player('Darkchat_SetRetention', Actions.setRetention, boolean)
 -- A member's own settings, and the member list with numbers and aliases (server side).
 player('Darkchat_SetAlias', Actions.setAlias, boolean)
 player('Darkchat_MuteConversation', Actions.setMuted, boolean)

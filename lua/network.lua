@@ -62,6 +62,9 @@ Network.kinds = {
     N.moderatorChanged(id, d.message, d.isModerator, numbersOf(l), l)
   end,
   memberUnbanned = function(id, d) N.unbanned(id, d.number) end,
+  retentionChanged = function(id, d, l)
+    N.retentionChanged(id, d.message, d.retentionSeconds, numbersOf(l), l)
+  end,
 }
 
 --- Replays one entry of another server; a broken one is one line, never a stop.

@@ -45,7 +45,7 @@ end
 Notify.replaying = setmetatable({}, { __mode = 'k' })
 
 --- Fires `17mov_Phone:darkchat:<name>` for other resources, after the change is stored.
----@param name string conversationCreated | memberAdded | memberRemoved | messageSent | messageDeleted | messageEdited | conversationRenamed | conversationDeleted | ownerChanged | joinCodeChanged | aliasChanged | moderatorChanged | memberUnbanned | staffBanned | staffUnbanned | messageReported | reportDismissed
+---@param name string conversationCreated | memberAdded | memberRemoved | messageSent | messageDeleted | messageEdited | conversationRenamed | conversationDeleted | ownerChanged | joinCodeChanged | aliasChanged | moderatorChanged | retentionChanged | memberUnbanned | staffBanned | staffUnbanned | messageReported | reportDismissed
 ---@param payload table
 function Notify.server(name, payload)
   local from = Notify.replaying[coroutine.running()]
@@ -234,6 +234,21 @@ function Notify.moderatorChanged(conversationId, message, granted, members, list
     conversationId = conversationId, alias = message.senderAlias, isModerator = granted, message = Client.message(message),
   })
   Notify.server('moderatorChanged', { conversationId = conversationId, number = message.sender, isModerator = granted, recipients = members })
+end
+
+--- After the conversation's retention changed: every member hears it with its system message.
+---@param conversationId integer
+---@param message table the "retention" system message
+---@param seconds integer the new retention (0: off)
+---@param members string[]
+---@param list table[] the core's members
+function Notify.retentionChanged(conversationId, message, seconds, members, list)
+  Notify.active(list, 'retentionChanged', {
+    conversationId = conversationId, retentionSeconds = seconds,
+    message = Client.message(message),
+  })
+  Notify.server('retentionChanged',
+    { conversationId = conversationId, retentionSeconds = seconds, recipients = members })
 end
 
 --- After a member changed their alias: the others hear it.

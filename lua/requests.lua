@@ -109,6 +109,8 @@ local ACTIONS = {
     end },
   setModerator = { fields = { conversationId = number, alias = text, isModerator = optionalBoolean }, buckets = OWNER,
     run = function(n, p) return onAlias(Actions.setModerator, p.conversationId, p.alias, n, p.isModerator) end },
+  setRetention = { fields = { conversationId = number, retentionSeconds = number }, buckets = OWNER,
+    run = function(n, p) return Actions.setRetention(n, p.conversationId, p.retentionSeconds) end },
   setAlias = { fields = { conversationId = number, alias = text }, buckets = MEMBER,
     run = function(n, p) return Actions.setAlias(n, p.conversationId, p.alias) end,
     view = function(value) return Client.message(value) end },

@@ -39,10 +39,10 @@ lua5.4 tests/lua/run.lua
 node --test --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=./tests/wasm/every-file-tests.mjs --test-reporter-destination=stderr \
   tests/wasm/*.test.js
-DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua tests/e2e/hostile_test.lua tests/e2e/backups_test.lua tests/e2e/anonymity_test.lua tests/e2e/messages_test.lua tests/e2e/moderation_test.lua
+DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua tests/e2e/hostile_test.lua tests/e2e/backups_test.lua tests/e2e/anonymity_test.lua tests/e2e/messages_test.lua tests/e2e/moderation_test.lua tests/e2e/retention_test.lua
 # The same exports, player flows and hostile clients with the database on MySQL/MariaDB (the
 # wasm core, as on stock FXServer; a fresh database of the server started above for each world).
-DARKCHAT_STORAGE=mysql DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua tests/e2e/hostile_test.lua tests/e2e/anonymity_test.lua tests/e2e/messages_test.lua tests/e2e/moderation_test.lua
+DARKCHAT_STORAGE=mysql DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua tests/e2e/hostile_test.lua tests/e2e/anonymity_test.lua tests/e2e/messages_test.lua tests/e2e/moderation_test.lua tests/e2e/retention_test.lua
 # Several servers on one database: two emulated servers in one process (the pushes and server
 # events of each change on the other server, catching up after a stop, the log's bounds).
 DARKCHAT_STORAGE=mysql DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/network_test.lua

@@ -142,6 +142,18 @@ impl Change {
         )
     }
 
+    pub fn retention_changed(
+        conversation: ConversationId,
+        message: &Message,
+        seconds: i64,
+    ) -> Self {
+        Change::new(
+            "retentionChanged",
+            conversation,
+            json!({ "message": message_json(message), "retentionSeconds": seconds }),
+        )
+    }
+
     pub fn unbanned(conversation: ConversationId, number: &str) -> Self {
         Change::new("memberUnbanned", conversation, json!({ "number": number }))
     }

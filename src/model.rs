@@ -31,6 +31,9 @@ pub struct Conversation {
     pub alias: Option<String>,
     pub is_moderator: bool,
     pub is_muted: bool,
+    /// Seconds its messages are kept, as its owner set it (0: off; the server's caps apply
+    /// either way).
+    pub retention_seconds: i64,
 }
 
 /// A member of a conversation: the number (for the server only: what players see of each other
@@ -164,6 +167,8 @@ pub enum SystemEvent {
     Alias,
     /// A member was made a moderator, or stopped being one.
     Moderator,
+    /// The conversation's retention changed (its detail: the new one in seconds, 0 for off).
+    Retention,
 }
 
 impl SystemEvent {
@@ -176,6 +181,7 @@ impl SystemEvent {
             SystemEvent::Owner => "owner",
             SystemEvent::Alias => "alias",
             SystemEvent::Moderator => "moderator",
+            SystemEvent::Retention => "retention",
         }
     }
 
@@ -188,6 +194,7 @@ impl SystemEvent {
             "owner" => SystemEvent::Owner,
             "alias" => SystemEvent::Alias,
             "moderator" => SystemEvent::Moderator,
+            "retention" => SystemEvent::Retention,
             _ => return None,
         })
     }

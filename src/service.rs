@@ -29,9 +29,11 @@ use crate::storage::{
     Write,
 };
 
+pub mod retention;
 pub mod staff;
 pub mod staff_gate;
 
+pub use retention::Sweep;
 pub use staff::{ReportRequest, MAX_NOTE_CHARS};
 pub use staff_gate::StaffCheck;
 use staff_gate::StaffGate;
@@ -60,6 +62,11 @@ pub struct Limits {
     pub max_reports: u32,
     /// The word filter of messages, names and aliases ([`crate::filter`]).
     pub filter: Arc<Filter>,
+    /// Seconds after which any message is swept, whatever its conversation's retention (0: no
+    /// cap).
+    pub max_message_age_seconds: u32,
+    /// Messages a conversation keeps at most; the sweep deletes the oldest beyond it (0: no cap).
+    pub max_messages_per_conversation: u32,
 }
 
 /// The image hosts allowed when the owner configured none (lua/config.lua lists the same).
@@ -81,6 +88,8 @@ impl Default for Limits {
             max_staff_bans: 10_000,
             max_reports: 1000,
             filter: Arc::default(),
+            max_message_age_seconds: 0,
+            max_messages_per_conversation: 0,
         }
     }
 }
@@ -1273,6 +1282,7 @@ async fn system_message(
         SystemEvent::Alias => format!("{detail} is now called {who}"),
         SystemEvent::Moderator if detail == "granted" => format!("{who} is now a moderator"),
         SystemEvent::Moderator => format!("{who} is no longer a moderator"),
+        SystemEvent::Retention => retention::retention_text(who, detail),
     };
     let message_id = tx
         .insert_message(
@@ -1442,5 +1452,6 @@ fn conversation(
         is_moderator: you.as_ref().is_some_and(|m| m.is_moderator),
         is_muted: you.as_ref().is_some_and(|m| m.muted),
         alias: you.map(|m| m.alias),
+        retention_seconds: row.retention_seconds,
     }
 }

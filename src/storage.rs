@@ -45,6 +45,8 @@ pub struct ConversationRow {
     pub last_message_id: MessageId,
     /// That message, kept beside the conversation for listings.
     pub last_message: Option<Message>,
+    /// Seconds its messages are kept (0: no retention of its own).
+    pub retention_seconds: i64,
 }
 
 /// A member's own state in a conversation.
@@ -190,6 +192,22 @@ pub trait Read {
     async fn standalone_number(&self, license: &str) -> Result<Option<String>>;
     async fn standalone_number_taken(&self, number: &str) -> Result<bool>;
     async fn stats(&self) -> Result<Stats>;
+    // --- disappearing messages (see crate::service::retention) ----------------------------
+
+    /// Up to `limit` conversations with an id above `after`, in id order, with their
+    /// retention: every conversation when `all`, else only those with a retention set.
+    async fn retention_candidates(
+        &self,
+        after: i64,
+        all: bool,
+        limit: u32,
+    ) -> Result<Vec<(ConversationId, i64)>>;
+    /// The id of the message of `id` that has `offset` newer ones (none when it has fewer).
+    async fn message_id_from_newest(
+        &self,
+        id: ConversationId,
+        offset: u32,
+    ) -> Result<Option<MessageId>>;
     /// A full consistency check of the store: "ok", or the first complaint.
     async fn integrity_check(&self) -> Result<String>;
     /// Up to `limit` rows of `table` whose key is greater than `after` (from the first when
@@ -309,6 +327,26 @@ pub trait Write: Read {
         extra: Option<&str>,
     ) -> Result<()>;
     async fn insert_standalone_number(&self, license: &str, number: &str, now: i64) -> Result<()>;
+    async fn set_retention(&self, id: ConversationId, seconds: i64) -> Result<()>;
+    /// Deletes up to `limit` messages of `id` written before `before`, oldest first; returns
+    /// how many.
+    async fn delete_messages_before_time(
+        &self,
+        id: ConversationId,
+        before: i64,
+        limit: u32,
+    ) -> Result<i64>;
+    /// Deletes up to `limit` messages of `id` with an id up to `up_to`, oldest first; returns
+    /// how many.
+    async fn delete_messages_up_to(
+        &self,
+        id: ConversationId,
+        up_to: MessageId,
+        limit: u32,
+    ) -> Result<i64>;
+    /// When the conversation's copy of its newest message names a message that is gone, makes
+    /// the newest message left its copy (none when no message is left).
+    async fn refresh_last_message(&self, id: ConversationId) -> Result<()>;
     /// Inserts rows of `table` with their keys as given (a storage move).
     async fn import_rows(&self, table: &'static Table, rows: &[Vec<Cell>]) -> Result<()>;
     /// Raises the high-water mark of an AUTOINCREMENT table to at least `high_water` (the

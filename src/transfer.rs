@@ -64,6 +64,7 @@ pub const TABLES: [Table; 9] = [
             ("last_created_at", OptInt),
             ("last_sender_alias", OptText),
             ("last_extra", OptText),
+            ("retention_seconds", Int),
         ],
         sequence: true,
     },

@@ -609,3 +609,55 @@ fn deleting_overwrites_the_text_and_every_quote_of_it() {
     let rows = format!("{:?}", rows.unwrap());
     assert!(rows.contains("quoting it") && !rows.contains("secret"), "{rows}");
 }
+
+/// A sweep step reads at most 8 conversations and deletes at most its batch, whatever is due:
+/// 20 conversations of 30 expired messages each take steps that each stop at one bound, and
+/// the round ends with every expired message gone and the rest (the system messages written
+/// after the clock moved) kept.
+#[test]
+fn a_sweep_step_is_bounded_by_conversations_and_by_its_batch() {
+    use darkchat::storage::run_inline;
+    let mut dc = core();
+    let owner = n("5550101");
+    let mut ids = Vec::new();
+    for c in 0..20 {
+        let conv = dc.create_conversation(&owner, &name(&format!("C{c}")), None, NOW).unwrap();
+        for i in 0..30 {
+            dc.send_message(&owner, conv.id, &format!("m{i}"), NOW).unwrap();
+        }
+        ids.push(conv.id);
+    }
+    let later = NOW + 7200;
+    for &id in &ids {
+        run_inline(dc.service().set_retention(Actor::Member(&owner), id, 3600, later)).unwrap();
+    }
+    // A batch larger than everything due: the conversation bound stops the step.
+    let step = run_inline(dc.service().sweep_expired(later, 0, 5000)).unwrap();
+    assert_eq!(step.conversations, ids[..8].to_vec());
+    assert_eq!(step.deleted, 8 * 30);
+    assert!(step.more);
+    assert_eq!(step.next, ids[7].get());
+    // A small batch: the step stops inside a conversation and the next starts there again.
+    let step = run_inline(dc.service().sweep_expired(later, step.next, 45)).unwrap();
+    assert_eq!((step.deleted, step.conversations.clone()), (45, vec![ids[8], ids[9]]));
+    assert_eq!(step.next, ids[9].get() - 1);
+    let mut after = step.next;
+    let mut steps = 2;
+    loop {
+        let step = run_inline(dc.service().sweep_expired(later, after, 45)).unwrap();
+        assert!(step.deleted <= 45 && step.conversations.len() <= 8);
+        steps += 1;
+        if !step.more {
+            assert_eq!(step.next, 0);
+            break;
+        }
+        after = step.next;
+    }
+    assert!(steps < 20, "{steps} steps");
+    // Only the retention notes are left, one per conversation, each the listed message.
+    assert_eq!(dc.stats().unwrap().messages, 20);
+    let listed = dc.conversations_of(&owner).unwrap();
+    assert!(listed.iter().all(|c| c.messages.len() == 1
+        && c.messages[0].event == Some(SystemEvent::Retention)
+        && c.retention_seconds == 3600));
+}

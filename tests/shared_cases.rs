@@ -115,6 +115,8 @@ fn shared_core_cases_on_the_native_dispatch() {
             let method = step["call"].as_str().unwrap();
             let args: Vec<Arg> =
                 step["args"].as_array().unwrap().iter().map(api::arg_from_json).collect();
+            // A step may set the clock (a retention expiring); the file's time otherwise.
+            let now = step.get("now").and_then(Value::as_i64).unwrap_or(now);
             let outcome = api::outcome_to_json(&api::call(&mut core, method, &args, now));
             let at = format!("{name} / step {i} ({method})");
             if let Some(code) = step.get("error") {

@@ -73,9 +73,10 @@ const INSERT_CONVERSATION: &str =
      VALUES (?1, ?2, ?2, ?3, ?4, ?4)";
 const MEMBER: &str = "SELECT id, last_read_message_id FROM members \
      WHERE conversation_id = ?1 AND phone_id = ?2";
+/// With an alias unique in the conversation (0004): the phone's id makes one.
 const INSERT_MEMBER: &str =
-    "INSERT INTO members (conversation_id, phone_id, joined_at, last_read_message_id) \
-     VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO members (conversation_id, phone_id, joined_at, last_read_message_id, alias, \
+     alias_key) VALUES (?1, ?2, ?3, ?4, 'Floor ' || ?2, 'floor ' || ?2)";
 const DELETE_MEMBER: &str = "DELETE FROM members WHERE conversation_id = ?1 AND phone_id = ?2";
 const RECIPIENTS: &str = "SELECT m.id, p.number FROM members m JOIN phones p ON p.id = m.phone_id \
      WHERE m.conversation_id = ?1";

@@ -7,13 +7,17 @@
 //! - `--quick`: one short round (smoke test; numbers indicative only);
 //! - `--iterations N`, `--warmup N`, `--rounds N`: timed and untimed calls per operation, path
 //!   and round (default 10,000, 1,000, 3);
-//! - `--only create,add,join,send,remove,list,page,list-online,page-online,send-paced` and
+//! - `--only create,add,join,send,reply,delete,remove,list,page,list-online,page-online,send-paced,sweep` and
 //!   `--paths export,handle,core,floor`: a subset (for profiling; `--paths floor` alone opens
 //!   no store, so no background checkpoint runs and the log only grows: it isolates what the
 //!   checkpoint thread costs the writer);
 //! - `--reseed`: rebuild the seed database;
 //! - what-if experiments on the sql floor's connection only: `--floor-pragmas "PRAGMA ...;"`
 //!   (run after the store's settings).
+//!
+//! Last (it deletes every seeded message), the retention sweep (benches/exports/sweep.rs): all
+//! 1,000,000 messages due at once, swept in steps as lua/retention.lua does, each step timed,
+//! and sends and pages between steps against the same calls before it.
 //!
 //! Output: a table on stdout and `target/bench/exports.json` (the folder can be changed with
 //! the `DARKCHAT_BENCH_DIR` environment variable). The seed database is kept in the same
@@ -46,6 +50,7 @@ mod options;
 mod report;
 mod seed;
 mod statistics;
+mod sweep;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -53,11 +58,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use darkchat::input::{ConversationName, JoinCode, PhoneNumber};
-use darkchat::{ConversationId, Darkchat, Limits, Store};
+use darkchat::service::Body;
+use darkchat::storage::run_inline;
+use darkchat::{Actor, ConversationId, Darkchat, Limits, MessageId, Store};
 use mlua::{IntoLuaMulti, MultiValue, ObjectLike, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use floor::Floor;
 use lua_host::LuaHost;
@@ -79,9 +86,23 @@ enum Op {
     Remove,
     List,
     Page,
+    /// A send answering the conversation's newest text message (its quote is stored).
+    Reply,
+    /// The owner deleting a message: a tombstone, quotes of it emptied.
+    Delete,
 }
 
-const OPS: [Op; 7] = [Op::Create, Op::Add, Op::Join, Op::Send, Op::Remove, Op::List, Op::Page];
+const OPS: [Op; 9] = [
+    Op::Create,
+    Op::Add,
+    Op::Join,
+    Op::Send,
+    Op::Remove,
+    Op::List,
+    Op::Page,
+    Op::Reply,
+    Op::Delete,
+];
 
 impl Op {
     fn name(self) -> &'static str {
@@ -93,6 +114,8 @@ impl Op {
             Op::Remove => "remove",
             Op::List => "list (~30 convs)",
             Op::Page => "page (50 msgs)",
+            Op::Reply => "reply",
+            Op::Delete => "delete",
         }
     }
 
@@ -114,6 +137,8 @@ impl Op {
             Op::Remove => "Darkchat_RemoveFromConversationByNumber",
             Op::List => "Darkchat_GetConversationsByNumber",
             Op::Page => "Darkchat_GetMessagesByNumber",
+            Op::Reply => "Darkchat_SendMessageByNumber",
+            Op::Delete => "Darkchat_DeleteMessageByNumber",
         }
     }
 
@@ -121,6 +146,8 @@ impl Op {
     fn method(self) -> &'static str {
         match self {
             Op::Page => "messages",
+            Op::Reply => "send",
+            Op::Delete => "deleteMessage",
             other => other.key(),
         }
     }
@@ -155,11 +182,13 @@ struct Case {
 }
 
 /// In this order: remove takes back what add and join put in.
-const CASES: [Case; 10] = [
+const CASES: [Case; 12] = [
     Case { op: Op::Create, mix: Mix::Any },
     Case { op: Op::Add, mix: Mix::Any },
     Case { op: Op::Join, mix: Mix::Any },
     Case { op: Op::Send, mix: Mix::Any },
+    Case { op: Op::Reply, mix: Mix::Any },
+    Case { op: Op::Delete, mix: Mix::Any },
     Case { op: Op::Remove, mix: Mix::Any },
     Case { op: Op::List, mix: Mix::Any },
     Case { op: Op::Page, mix: Mix::Any },
@@ -187,7 +216,11 @@ impl Case {
     }
 
     /// Paced calls take PACE each: only the export (what the issue is about) and the floor.
+    /// Replies and deletions have no bare-SQL floor of their own (a send's is the nearest).
     fn measured_on(self, via: Via) -> bool {
+        if matches!(self.op, Op::Reply | Op::Delete) && via == Via::Floor {
+            return false;
+        }
         self.mix != Mix::Paced || matches!(via, Via::Export | Via::Floor)
     }
 }
@@ -225,6 +258,8 @@ struct Target {
     /// Conversation name (create) or message text (send).
     text: String,
     is_self: bool,
+    /// The message answered (reply) or deleted (delete).
+    message: i64,
 }
 
 // --- entry ----------------------------------------------------------------------------------
@@ -288,6 +323,14 @@ fn run(args: &[String]) -> AnyResult<()> {
         noop_rounds,
     };
     report::report(&run, &dir.join("exports.json"))?;
+    if opts.sweep() {
+        let swept = sweep::run(&mut bench)?;
+        swept.print();
+        let path = dir.join("exports.json");
+        let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+        json["sweep"] = swept.to_json();
+        std::fs::write(&path, serde_json::to_string_pretty(&json)?)?;
+    }
     drop(bench);
     seed::remove_database(&work);
     Ok(())
@@ -618,6 +661,21 @@ impl Bench {
                                 core.limits().page_size,
                             )
                             .map(drop),
+                        Op::Reply => run_inline(core.service().send(
+                            &number,
+                            ConversationId(t.id),
+                            Body::Text(&t.text),
+                            Some(MessageId(t.message)),
+                            now,
+                        ))
+                        .map(drop),
+                        Op::Delete => run_inline(core.service().delete_message(
+                            Actor::Member(&number),
+                            ConversationId(t.id),
+                            MessageId(t.message),
+                            now,
+                        ))
+                        .map(drop),
                     }
                 })();
                 let ns = start.elapsed().as_nanos() as u64;
@@ -635,6 +693,7 @@ impl Bench {
                     Op::Remove => f.remove(&t.number, t.id, t.is_self, now),
                     Op::List => f.list(&t.number).map(drop),
                     Op::Page => f.page(&t.number, t.id, self.limits.page_size).map(drop),
+                    Op::Reply | Op::Delete => unreachable!("not measured on the floor"),
                 };
                 let ns = start.elapsed().as_nanos() as u64;
                 out.map_err(|e| format!("{} via sql floor failed on {t:?}: {e}", op.key()))?;
@@ -657,6 +716,8 @@ fn lua_args(lua: &mlua::Lua, op: Op, t: &Target) -> mlua::Result<MultiValue> {
         Op::Remove => (n, t.id, t.is_self).into_lua_multi(lua),
         Op::List => (n,).into_lua_multi(lua),
         Op::Page => (n, t.id).into_lua_multi(lua),
+        Op::Reply => (n, t.id, t.text.as_str(), t.message).into_lua_multi(lua),
+        Op::Delete => (n, t.id, t.message).into_lua_multi(lua),
     }
 }
 
@@ -777,6 +838,31 @@ impl Bench {
                     out.push(Target { number, ..Target::default() });
                 }
             }
+            Op::Reply => {
+                while out.len() < n {
+                    let id = self.rng.random_range(1..=self.max_conversation);
+                    let Some(message) = self.newest_text(id)? else { continue };
+                    let number = self.random_member(id)?;
+                    let text = format!(
+                        "re: {} (#{})",
+                        SEND_TEXTS[out.len() % SEND_TEXTS.len()],
+                        out.len()
+                    );
+                    out.push(Target { number, id, text, message, ..Target::default() });
+                }
+            }
+            Op::Delete => {
+                // Seeded text messages not deleted yet, each once, deleted by the owner.
+                let mut used = HashSet::new();
+                while out.len() < n {
+                    let message = self.rng.random_range(1..=self.max_message);
+                    if !used.insert(message) {
+                        continue;
+                    }
+                    let Some((id, number)) = self.deletable(message)? else { continue };
+                    out.push(Target { number, id, message, ..Target::default() });
+                }
+            }
             Op::Page => {
                 while out.len() < n {
                     let id = self.page_conversations
@@ -812,6 +898,31 @@ impl Bench {
         self.aux
             .prepare_cached("SELECT number FROM phones WHERE id = ?1")?
             .query_row([phone], |r| r.get(0))
+    }
+
+    /// The newest text message of `id` that is not deleted.
+    fn newest_text(&self, id: i64) -> rusqlite::Result<Option<i64>> {
+        self.aux
+            .prepare_cached(
+                "SELECT id FROM messages WHERE conversation_id = ?1 AND kind = 'text' \
+                 AND extra IS NULL ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([id], |r| r.get(0))
+            .optional()
+    }
+
+    /// The conversation of text message `message` and its owner's number, when the message
+    /// is there and not deleted.
+    fn deletable(&self, message: i64) -> rusqlite::Result<Option<(i64, String)>> {
+        self.aux
+            .prepare_cached(
+                "SELECT m.conversation_id, p.number FROM messages m \
+                 JOIN conversations c ON c.id = m.conversation_id \
+                 JOIN phones p ON p.id = c.owner_id \
+                 WHERE m.id = ?1 AND m.kind = 'text' AND m.extra IS NULL",
+            )?
+            .query_row([message], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
     }
 
     fn code_of(&self, id: i64) -> rusqlite::Result<String> {

@@ -69,10 +69,17 @@ impl Options {
     pub fn cases(&self) -> AnyResult<Vec<Case>> {
         let Some(keys) = &self.only else { return Ok(CASES.to_vec()) };
         for k in keys {
-            if !CASES.iter().any(|c| c.key() == *k) {
+            if k != "sweep" && !CASES.iter().any(|c| c.key() == *k) {
                 return Err(format!("--only: unknown operation {k}").into());
             }
         }
         Ok(CASES.iter().copied().filter(|c| keys.contains(&c.key())).collect())
+    }
+
+    /// Whether the retention sweep runs (last: it deletes every seeded message): by default,
+    /// or when `--only` names `sweep`; it needs the Lua handle's path.
+    pub fn sweep(&self) -> bool {
+        self.only.as_ref().is_none_or(|keys| keys.iter().any(|k| k == "sweep"))
+            && self.paths.contains(&crate::Via::Handle)
     }
 }

@@ -268,8 +268,8 @@ fn fill(path: &Path) -> AnyResult<i64> {
         )?;
         // Members in joining order within each conversation: the smallest id is the oldest.
         let mut member = tx.prepare(
-            "INSERT INTO members (id, conversation_id, phone_id, joined_at, last_read_message_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO members (id, conversation_id, phone_id, joined_at, last_read_message_id, \
+             alias, alias_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, lower(?6))",
         )?;
         let mut member_id = 0i64;
         for (c, conv) in convs.iter().enumerate() {
@@ -298,7 +298,9 @@ fn fill(path: &Path) -> AnyResult<i64> {
                     n if rng.random_bool(0.7) => conv.message_ids[n - 1],
                     n => conv.message_ids[rng.random_range(0..n)],
                 };
-                member.execute(params![member_id, id, phone, conv.joined_at[j], read])?;
+                // Aliases are unique per conversation (migration 0004): "Member <n>" is.
+                let alias = format!("Member {}", j + 1);
+                member.execute(params![member_id, id, phone, conv.joined_at[j], read, alias])?;
             }
         }
     }

@@ -29,7 +29,7 @@ use crate::filter::{Filter, FilterMode};
 use crate::ids::{ConversationId, MessageId};
 use crate::import;
 use crate::input::{self, Alias, ConversationName, JoinCode, PhoneNumber};
-use crate::service::{staff, Actor, Body, Limits, ReportRequest, Service, StaffCheck};
+use crate::service::{retention, staff, Actor, Body, Limits, ReportRequest, Service, StaffCheck};
 use crate::storage::{run_inline, Read, Storage, Write};
 use crate::transfer::{self, Cell, Table};
 
@@ -100,10 +100,12 @@ pub enum Method {
     Changes,
     PruneChanges,
     ImportConversation,
+    SetRetention,
+    SweepExpired,
 }
 
 impl Method {
-    pub const ALL: [Method; 48] = [
+    pub const ALL: [Method; 50] = [
         Method::Create,
         Method::Add,
         Method::Remove,
@@ -152,6 +154,8 @@ impl Method {
         Method::Changes,
         Method::PruneChanges,
         Method::ImportConversation,
+        Method::SetRetention,
+        Method::SweepExpired,
     ];
 
     pub fn name(self) -> &'static str {
@@ -204,6 +208,8 @@ impl Method {
             Method::Changes => "changes",
             Method::PruneChanges => "pruneChanges",
             Method::ImportConversation => "importConversation",
+            Method::SetRetention => "setRetention",
+            Method::SweepExpired => "sweepExpired",
         }
     }
 
@@ -424,6 +430,18 @@ pub enum Request {
     },
     /// Deletes one batch of the entries beyond the bounds.
     PruneChanges(Retention),
+    /// How long a conversation keeps its messages (`seconds` one of the retention choices).
+    SetRetention {
+        actor: Option<PhoneNumber>,
+        id: ConversationId,
+        seconds: i64,
+    },
+    /// One step of the sweep of expired messages (lua/retention.lua's timer), from the
+    /// conversation after `after`, deleting at most `batch`.
+    SweepExpired {
+        after: i64,
+        batch: u32,
+    },
     /// One channel of another phone's dark chat imported as a conversation (`darkchat import`,
     /// run by js/host.js for the server console); with `dry_run`, rolled back.
     ImportConversation {
@@ -693,6 +711,21 @@ impl Request {
                 )?,
                 batch: bounded(arg(2), "batch", 1, changes::MAX_PRUNE_BATCH, 500)? as u32,
             }),
+            Method::SetRetention => Request::SetRetention {
+                actor: optional_number(arg(0))?,
+                id: conversation_id(arg(1))?,
+                seconds: retention::retention(integer(arg(2), "retentionSeconds")?)?,
+            },
+            Method::SweepExpired => Request::SweepExpired {
+                after: bounded(arg(0), "after", 0, i64::MAX, 0)?,
+                batch: bounded(
+                    arg(1),
+                    "batch",
+                    1,
+                    retention::MAX_SWEEP_BATCH,
+                    retention::DEFAULT_SWEEP_BATCH,
+                )? as u32,
+            },
             Method::ImportConversation => {
                 let peer = import::Peer::parse(short_string(arg(0), "peer")?)?;
                 let Arg::Str(json) = arg(1) else { return Err(Error::invalid("channel")) };
@@ -731,7 +764,8 @@ impl Request {
             | Request::Kick { actor: Some(number), .. }
             | Request::Unban { actor: Some(number), .. }
             | Request::Bans { actor: Some(number), .. }
-            | Request::SetModerator { actor: Some(number), .. } => Some((number, false)),
+            | Request::SetModerator { actor: Some(number), .. }
+            | Request::SetRetention { actor: Some(number), .. } => Some((number, false)),
             Request::Remove { is_self: false, .. }
             | Request::DeleteMessage { actor: None, .. }
             | Request::Conversation { viewer: None, .. }
@@ -745,6 +779,8 @@ impl Request {
             | Request::Unban { actor: None, .. }
             | Request::Bans { actor: None, .. }
             | Request::SetModerator { actor: None, .. }
+            | Request::SetRetention { actor: None, .. }
+            | Request::SweepExpired { .. }
             | Request::StandaloneNumber { .. }
             | Request::CheckSource { .. }
             | Request::CheckNumber { .. }
@@ -980,6 +1016,20 @@ async fn run<S: Storage>(
         Request::PruneChanges(retention) => {
             vec![Reply::Int(service.prune_changes(retention).await?)]
         }
+        Request::SetRetention { actor, id, seconds } => {
+            let (note, members) = service.set_retention(as_actor(&actor), id, seconds, now).await?;
+            with_members(note.map_or(Reply::Null, message), members)
+        }
+        Request::SweepExpired { after, batch } => {
+            let sweep = service.sweep_expired(now, after, batch).await?;
+            let ids = sweep.conversations.iter().map(|id| Reply::Int(id.get())).collect();
+            vec![Reply::Object(vec![
+                (c"deleted", Reply::Int(sweep.deleted)),
+                (c"next", Reply::Int(sweep.next)),
+                (c"more", Reply::Bool(sweep.more)),
+                (c"conversations", Reply::Array(ids)),
+            ])]
+        }
         Request::ImportConversation { peer, channel, dry_run } => {
             vec![import_outcome(service.import_channel(peer, &channel, dry_run, now).await?)]
         }
@@ -1062,6 +1112,19 @@ pub fn limits(get: impl Fn(&'static str) -> Arg) -> Result<Limits> {
     read("editWindowSeconds", &mut limits.edit_window_seconds)?;
     read("maxStaffBans", &mut limits.max_staff_bans)?;
     read("maxReports", &mut limits.max_reports)?;
+    // The sweep's caps: 0 (or absent) is off.
+    let cap = |key: &'static str, max: i64, into: &mut u32| -> Result<()> {
+        match get(key) {
+            Arg::Nil => Ok(()),
+            Arg::Int(n) if (0..=max).contains(&n) => {
+                *into = n as u32;
+                Ok(())
+            }
+            _ => Err(Error::invalid(key)),
+        }
+    };
+    cap("maxMessageAgeSeconds", 10 * 365 * 86_400, &mut limits.max_message_age_seconds)?;
+    cap("maxMessagesPerConversation", 1_000_000, &mut limits.max_messages_per_conversation)?;
     limits.max_message_chars = message_chars as usize;
     match get("imageHosts") {
         Arg::Nil => {}

@@ -58,6 +58,7 @@ pub(super) fn conversation(c: Conversation) -> Reply {
         (c"alias", optional_str(c.alias)),
         (c"isModerator", Reply::Bool(c.is_moderator)),
         (c"isMuted", Reply::Bool(c.is_muted)),
+        (c"retentionSeconds", Reply::Int(c.retention_seconds)),
     ])
 }
 

@@ -24,7 +24,8 @@ macro_rules! conversation_columns {
     () => {
         "c.id, c.name, c.app_name, c.created_by, c.owner_id, o.number, c.join_code, c.created_at, \
          c.updated_at, c.last_message_id, c.last_sender, c.last_kind, c.last_event, \
-         c.last_content, c.last_created_at, c.last_sender_alias, c.last_extra"
+         c.last_content, c.last_created_at, c.last_sender_alias, c.last_extra, \
+         c.retention_seconds"
     };
 }
 
@@ -167,6 +168,7 @@ fn conversation_row(c: &mut Columns) -> Result<ConversationRow> {
     let last_created_at = c.optional_int()?;
     let sender_alias = c.optional_text()?;
     let extra = c.optional_text()?;
+    let retention_seconds = c.int()?;
     let last_message = match kind {
         Some(kind) if last_message_id != MessageId::NONE => Some(Message {
             id: last_message_id,
@@ -192,6 +194,7 @@ fn conversation_row(c: &mut Columns) -> Result<ConversationRow> {
         updated_at,
         last_message_id,
         last_message,
+        retention_seconds,
     })
 }
 
@@ -232,6 +235,13 @@ fn cell_value(cell: &Cell) -> Value {
 
 fn first(rows: Vec<Vec<Value>>) -> Option<Columns> {
     rows.into_iter().next().map(Columns::of)
+}
+
+fn affected(outcome: Outcome) -> Result<i64> {
+    match outcome {
+        Outcome::Done { affected, .. } => Ok(affected),
+        other => Err(Error::Internal(format!("no affected count from {other:?}"))),
+    }
 }
 
 fn inserted(outcome: Outcome) -> Result<i64> {
@@ -776,6 +786,50 @@ impl Queries {
     }
 
     /// `CHECK TABLE` of every Darkchat table: "ok", or the first complaint.
+    async fn retention_candidates(
+        &self,
+        after: i64,
+        all: bool,
+        limit: u32,
+    ) -> Result<Vec<(ConversationId, i64)>> {
+        let rows = if all {
+            self.rows(
+                "SELECT id, retention_seconds FROM darkchat_conversations WHERE id > ? \
+                 ORDER BY id LIMIT ?",
+                vec![after.into(), i64::from(limit).into()],
+            )
+            .await?
+        } else {
+            self.rows(
+                "SELECT id, retention_seconds FROM darkchat_conversations \
+                 WHERE retention_seconds > 0 AND id > ? ORDER BY id LIMIT ?",
+                vec![after.into(), i64::from(limit).into()],
+            )
+            .await?
+        };
+        rows.into_iter()
+            .map(|row| {
+                let mut c = Columns::of(row);
+                Ok((ConversationId(c.int()?), c.int()?))
+            })
+            .collect()
+    }
+
+    async fn message_id_from_newest(
+        &self,
+        id: ConversationId,
+        offset: u32,
+    ) -> Result<Option<MessageId>> {
+        let rows = self
+            .rows(
+                "SELECT id FROM darkchat_messages WHERE conversation_id = ? \
+                 ORDER BY id DESC LIMIT 1 OFFSET ?",
+                vec![id.get().into(), i64::from(offset).into()],
+            )
+            .await?;
+        first(rows).map(|mut c| c.int().map(MessageId)).transpose()
+    }
+
     async fn integrity_check(&self) -> Result<String> {
         let rows = self
             .rows(
@@ -963,6 +1017,21 @@ macro_rules! read_through {
             }
             async fn imported(&self, source_key: &str) -> Result<Option<ConversationId>> {
                 self.0.imported(source_key).await
+            }
+            async fn retention_candidates(
+                &self,
+                after: i64,
+                all: bool,
+                limit: u32,
+            ) -> Result<Vec<(ConversationId, i64)>> {
+                self.0.retention_candidates(after, all, limit).await
+            }
+            async fn message_id_from_newest(
+                &self,
+                id: ConversationId,
+                offset: u32,
+            ) -> Result<Option<MessageId>> {
+                self.0.message_id_from_newest(id, offset).await
             }
         }
     };
@@ -1251,6 +1320,60 @@ impl Write for WriteTx {
                 ban.created_at.into(),
                 ban.expires_at.into(),
             ],
+        );
+        Ok(())
+    }
+    async fn set_retention(&self, id: ConversationId, seconds: i64) -> Result<()> {
+        self.0.defer(
+            "UPDATE darkchat_conversations SET retention_seconds = ? WHERE id = ?",
+            vec![seconds.into(), id.get().into()],
+        );
+        Ok(())
+    }
+    async fn delete_messages_before_time(
+        &self,
+        id: ConversationId,
+        before: i64,
+        limit: u32,
+    ) -> Result<i64> {
+        let outcome = Link::run(
+            &self.0.link,
+            "DELETE FROM darkchat_messages WHERE conversation_id = ? AND created_at < ? \
+             ORDER BY created_at LIMIT ?",
+            vec![id.get().into(), before.into(), i64::from(limit).into()],
+        );
+        affected(outcome.await?)
+    }
+    async fn delete_messages_up_to(
+        &self,
+        id: ConversationId,
+        up_to: MessageId,
+        limit: u32,
+    ) -> Result<i64> {
+        let outcome = Link::run(
+            &self.0.link,
+            "DELETE FROM darkchat_messages WHERE conversation_id = ? AND id <= ? \
+             ORDER BY id LIMIT ?",
+            vec![id.get().into(), up_to.get().into(), i64::from(limit).into()],
+        );
+        affected(outcome.await?)
+    }
+    /// One statement: the newest message left (a derived table, so MySQL may read the table
+    /// it updates), or no copy when none is left; only when the copy names a message gone.
+    async fn refresh_last_message(&self, id: ConversationId) -> Result<()> {
+        self.0.defer(
+            "UPDATE darkchat_conversations c \
+             LEFT JOIN (SELECT m.id, p.number, m.kind, m.event, m.content, m.created_at, \
+                m.sender_alias, m.extra FROM darkchat_messages m \
+                LEFT JOIN darkchat_phones p ON p.id = m.sender_id \
+                WHERE m.conversation_id = ? ORDER BY m.id DESC LIMIT 1) n ON 1 = 1 \
+             SET c.last_message_id = COALESCE(n.id, 0), c.last_sender = n.number, \
+                c.last_kind = n.kind, c.last_event = n.event, c.last_content = n.content, \
+                c.last_created_at = n.created_at, c.last_sender_alias = n.sender_alias, \
+                c.last_extra = n.extra \
+             WHERE c.id = ? AND c.last_message_id > 0 AND NOT EXISTS \
+                (SELECT 1 FROM darkchat_messages x WHERE x.id = c.last_message_id)",
+            vec![id.get().into(), id.get().into()],
         );
         Ok(())
     }

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_staff_tools.sql", include_str!("../../migrations/mysql/0004_staff_tools.sql")),
     ("0005_change_log.sql", include_str!("../../migrations/mysql/0005_change_log.sql")),
     ("0006_imports.sql", include_str!("../../migrations/mysql/0006_imports.sql")),
+    ("0007_retention.sql", include_str!("../../migrations/mysql/0007_retention.sql")),
 ];
 
 /// The oldest servers whose AUTO_INCREMENT counters survive a restart (so ids are never handed

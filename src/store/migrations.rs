@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_message_features.sql", include_str!("../../migrations/0005_message_features.sql")),
     ("0006_staff_tools.sql", include_str!("../../migrations/0006_staff_tools.sql")),
     ("0007_imports.sql", include_str!("../../migrations/0007_imports.sql")),
+    ("0008_retention.sql", include_str!("../../migrations/0008_retention.sql")),
 ];
 
 /// The steps that rewrite or index the messages table, by file name, with what they do: on a
@@ -43,6 +44,7 @@ pub const LONG_STEPS: &[(&str, &str)] = &[
         "0005_message_features.sql",
         "rebuilding messages for replies, deletion, images and locations (0005_message_features)",
     ),
+    ("0008_retention.sql", "indexing messages by time for disappearing messages (0008_retention)"),
 ];
 
 /// The schema version this build writes.
@@ -357,7 +359,11 @@ mod tests {
             .unwrap()
             .map(|r| r.unwrap())
             .collect();
-        assert_eq!(indexes, ["messages_page", "messages_replies", "messages_unread"]);
+        // 0005's three, and 0008's index by time (disappearing messages).
+        assert_eq!(
+            indexes,
+            ["messages_expiry", "messages_page", "messages_replies", "messages_unread"]
+        );
         let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(check, "ok");
         let fk: i64 = conn

@@ -31,7 +31,8 @@ macro_rules! conversation_columns {
     () => {
         "c.id, c.name, c.app_name, c.created_by, c.owner_id, c.join_code, c.created_at, \
          c.updated_at, c.last_message_id, c.last_sender, c.last_kind, c.last_event, \
-         c.last_content, c.last_created_at, c.last_sender_alias, c.last_extra"
+         c.last_content, c.last_created_at, c.last_sender_alias, c.last_extra, \
+         c.retention_seconds"
     };
 }
 
@@ -149,6 +150,7 @@ impl<'c> Tx<'c> {
             updated_at: row.get(7)?,
             last_message_id,
             last_message,
+            retention_seconds: row.get(16)?,
         })
     }
 
@@ -549,6 +551,127 @@ impl<'c> Tx<'c> {
              WHERE conversation_id = ?1 AND phone_id = ?2",
         )?;
         stmt.execute(params![conversation, phone, up_to])?;
+        Ok(())
+    }
+
+    // --- disappearing messages (crate::service::retention) ----------------------------
+
+    pub fn set_retention(&self, conversation: ConversationId, seconds: i64) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("UPDATE conversations SET retention_seconds = ?2 WHERE id = ?1")?;
+        stmt.execute(params![conversation, seconds])?;
+        Ok(())
+    }
+
+    /// Conversations after `after` in id order (those with a retention only, unless `all`).
+    pub fn retention_candidates(
+        &self,
+        after: i64,
+        all: bool,
+        limit: u32,
+    ) -> Result<Vec<(ConversationId, i64)>> {
+        let mut stmt = if all {
+            self.conn.prepare_cached(
+                "SELECT id, retention_seconds FROM conversations WHERE id > ?1 \
+                 ORDER BY id LIMIT ?2",
+            )?
+        } else {
+            self.conn.prepare_cached(
+                "SELECT id, retention_seconds FROM conversations \
+                 WHERE retention_seconds > 0 AND id > ?1 ORDER BY id LIMIT ?2",
+            )?
+        };
+        let rows = stmt.query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The id of the message of `conversation` with `offset` newer ones.
+    pub fn message_id_from_newest(
+        &self,
+        conversation: ConversationId,
+        offset: u32,
+    ) -> Result<Option<MessageId>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM messages WHERE conversation_id = ?1 \
+             ORDER BY id DESC LIMIT 1 OFFSET ?2",
+        )?;
+        Ok(stmt.query_row(params![conversation, offset], |r| r.get(0)).optional()?)
+    }
+
+    /// Deletes up to `limit` messages of `conversation` written before `before`, oldest first.
+    pub fn delete_messages_before_time(
+        &self,
+        conversation: ConversationId,
+        before: i64,
+        limit: u32,
+    ) -> Result<i64> {
+        let mut stmt = self.conn.prepare_cached(
+            "DELETE FROM messages WHERE id IN (SELECT id FROM messages \
+             WHERE conversation_id = ?1 AND created_at < ?2 ORDER BY created_at LIMIT ?3)",
+        )?;
+        Ok(stmt.execute(params![conversation, before, limit])? as i64)
+    }
+
+    /// Deletes up to `limit` messages of `conversation` with ids up to `up_to`, oldest first.
+    pub fn delete_messages_up_to(
+        &self,
+        conversation: ConversationId,
+        up_to: MessageId,
+        limit: u32,
+    ) -> Result<i64> {
+        let mut stmt = self.conn.prepare_cached(
+            "DELETE FROM messages WHERE id IN (SELECT id FROM messages \
+             WHERE conversation_id = ?1 AND id <= ?2 ORDER BY id LIMIT ?3)",
+        )?;
+        Ok(stmt.execute(params![conversation, up_to, limit])? as i64)
+    }
+
+    /// Makes the newest message left the conversation's copy when its copy names a message
+    /// that is gone (none left: no copy, `last_message_id` 0).
+    pub fn refresh_last_message(&self, conversation: ConversationId) -> Result<()> {
+        let mut stale = self.conn.prepare_cached(
+            "SELECT 1 FROM conversations c WHERE c.id = ?1 AND c.last_message_id > 0 \
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = c.last_message_id)",
+        )?;
+        if !stale.exists([conversation])? {
+            return Ok(());
+        }
+        let mut newest = self.conn.prepare_cached(
+            "SELECT id, sender_id, kind, event, content, created_at, sender_alias, extra \
+             FROM messages WHERE conversation_id = ?1 ORDER BY id DESC LIMIT 1",
+        )?;
+        let mut rows = newest.query([conversation])?;
+        let mut copy = self.conn.prepare_cached(
+            "UPDATE conversations SET last_message_id = ?2, \
+             last_sender = (SELECT number FROM phones WHERE id = ?3), last_kind = ?4, \
+             last_event = ?5, last_content = ?6, last_created_at = ?7, last_sender_alias = ?8, \
+             last_extra = ?9 WHERE id = ?1",
+        )?;
+        match rows.next()? {
+            Some(n) => copy.execute(params![
+                conversation,
+                n.get::<_, MessageId>(0)?,
+                n.get::<_, Option<PhoneId>>(1)?,
+                n.get::<_, String>(2)?,
+                n.get::<_, Option<String>>(3)?,
+                n.get::<_, String>(4)?,
+                n.get::<_, i64>(5)?,
+                n.get::<_, Option<String>>(6)?,
+                n.get::<_, Option<String>>(7)?
+            ])?,
+            None => copy.execute(params![
+                conversation,
+                MessageId::NONE,
+                None::<PhoneId>,
+                None::<String>,
+                None::<String>,
+                None::<String>,
+                None::<i64>,
+                None::<String>,
+                None::<String>
+            ])?,
+        };
         Ok(())
     }
 

@@ -227,6 +227,21 @@ macro_rules! read_through {
             async fn imported(&self, source_key: &str) -> Result<Option<ConversationId>> {
                 self.0.imported(source_key)
             }
+            async fn retention_candidates(
+                &self,
+                after: i64,
+                all: bool,
+                limit: u32,
+            ) -> Result<Vec<(ConversationId, i64)>> {
+                self.0.retention_candidates(after, all, limit)
+            }
+            async fn message_id_from_newest(
+                &self,
+                id: ConversationId,
+                offset: u32,
+            ) -> Result<Option<MessageId>> {
+                self.0.message_id_from_newest(id, offset)
+            }
         }
     };
 }
@@ -328,6 +343,28 @@ impl Write for WriteTx<'_> {
     }
     async fn insert_standalone_number(&self, license: &str, number: &str, now: i64) -> Result<()> {
         self.0.insert_standalone_number(license, number, now)
+    }
+    async fn set_retention(&self, id: ConversationId, seconds: i64) -> Result<()> {
+        self.0.set_retention(id, seconds)
+    }
+    async fn delete_messages_before_time(
+        &self,
+        id: ConversationId,
+        before: i64,
+        limit: u32,
+    ) -> Result<i64> {
+        self.0.delete_messages_before_time(id, before, limit)
+    }
+    async fn delete_messages_up_to(
+        &self,
+        id: ConversationId,
+        up_to: MessageId,
+        limit: u32,
+    ) -> Result<i64> {
+        self.0.delete_messages_up_to(id, up_to, limit)
+    }
+    async fn refresh_last_message(&self, id: ConversationId) -> Result<()> {
+        self.0.refresh_last_message(id)
     }
     async fn import_rows(&self, table: &'static Table, rows: &[Vec<Cell>]) -> Result<()> {
         self.0.import_rows(table, rows)

@@ -124,6 +124,13 @@ function RULES.limit(v)
   return true, i
 end
 
+--- A conversation's retention: an integer, one of off (0), an hour, a day, a week.
+function RULES.retention(v)
+  local i = integerOf(v)
+  if i ~= 0 and i ~= 3600 and i ~= 86400 and i ~= 604800 then return false, IA end
+  return true, i
+end
+
 function RULES.flag(v)
   if v == nil or type(v) == "boolean" then return true, v end
   return false, IA
@@ -402,6 +409,8 @@ local EXPORTS = {
     end },
   { name = "Darkchat_DeleteMessage", shape = "boolean", who = 1, stranger = "not_member", writes = true,
     args = { arg("id", conv, "conversation_not_found"), arg("id", function(_, f) return f.m end, IA) } },
+  { name = "Darkchat_SetRetention", shape = "boolean", who = 1, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found"), arg("retention", const(3600), "ok") } },
 }
 
 --- Expected answer for `value` in argument `a`: "ok" or a code.
@@ -610,6 +619,8 @@ local ACTIONS = {
   { "setModerator", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
     { "alias", arg("alias", const("Bee"), aliasOutcome) }, { "isModerator", arg("flag", const(nil), "ok") } },
     success = yes },
+  { "setRetention", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
+    { "retentionSeconds", arg("retention", const(86400), "ok") } }, success = yes },
   { "setAlias", who = 1, writes = true, fields = { { "conversationId", arg("id", conv, "conversation_not_found") },
     { "alias", arg("alias", const("Chief"), function(t) return t:lower() == "bee" and IA or "ok" end) } },
     success = function(data, c, label)

@@ -13,7 +13,7 @@ local World = require('world')
 
 local EVENTS = { 'conversationCreated', 'memberAdded', 'memberRemoved', 'messageSent',
   'conversationRenamed', 'conversationDeleted', 'ownerChanged', 'joinCodeChanged', 'aliasChanged',
-  'moderatorChanged', 'memberUnbanned' }
+  'moderatorChanged', 'memberUnbanned', 'retentionChanged' }
 
 --- A push or change must reach the other server within this much of its emulated time (which
 --- follows real time while its database works).
@@ -284,6 +284,56 @@ T.test('mute holds on the other server: a muted member there gets no pushes', fu
   runUntil(servers, function() return #b:pushes(muted) > before end, 10000)
   T.eq(last(muted).kind, 'messageReceived')
   T.eq(last(muted).payload.message.content, 'back?')
+  a:stop()
+  b:stop()
+end)
+
+T.test('a retention crosses; what one server swept is gone on the other, nothing logged', function()
+  -- Server A caps conversations at 2 messages and sweeps every second; B keeps the defaults
+  -- (no cap: it never sweeps this conversation), so what B's players miss, A swept.
+  local dir = World.resourceWithConfig(function(text)
+    local n1, n2
+    text, n1 = text:gsub('maxMessagesPerConversation = 0', 'maxMessagesPerConversation = 2')
+    text, n2 = text:gsub('intervalSeconds = 60,', 'intervalSeconds = 1,')
+    assert(n1 == 1 and n2 == 1, 'config.lua has no retention settings')
+    return text
+  end)
+  local a = World.new{ players = { '5550101', '5550102' }, events = EVENTS,
+    convars = { ['darkchat:serverId'] = 'server-a' }, resourceDir = dir }
+  local b = serverB(a, { '5550201', '5550202' })
+  local servers = { a, b }
+  awaitFirstRead(servers)
+  local made = a:call('Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace')
+  local id = made.newConv.id
+  T.eq(b:call('Darkchat_AddToConversationByNumber', '5550201', id, 'Bee'), true)
+  T.eq(a:call('Darkchat_SetRetentionByNumber', '5550101', id, 3600), true)
+  local function last(src) local list = b:pushes(src); return list[#list] end
+  local took = runUntil(servers, function()
+    local got = last(b.players[1])
+    return got ~= nil and got.kind == 'retentionChanged'
+  end, 10000)
+  T.ok(took <= BOUND_MS, ('crossed in %d ms'):format(took))
+  T.eq(last(b.players[1]).payload.retentionSeconds, 3600)
+  T.eq(last(b.players[1]).payload.message.sender, 'Ace', 'by alias')
+  local heard
+  for _, e in ipairs(b.events) do if e.name == 'retentionChanged' then heard = e.payload end end
+  T.eq(heard and heard.fromServer, 'server-a')
+  T.eq(heard.retentionSeconds, 3600)
+  local entries = a:sql('SELECT COUNT(*) FROM darkchat_changes')
+  for i = 1, 5 do a:call('Darkchat_SendMessageByNumber', '5550101', id, 'gone soon ' .. i) end
+  local after = tonumber(a:sql('SELECT COUNT(*) FROM darkchat_changes'):match('%d+'))
+  runUntil(servers, function()
+    local page = b:call('Darkchat_GetMessagesByNumber', '5550201', id)
+    return page.success and #page.messages == 2
+  end, 10000)
+  local page = b:call('Darkchat_GetMessagesByNumber', '5550201', id).messages
+  T.eq({ page[1].content, page[2].content }, { 'gone soon 4', 'gone soon 5' },
+    'server B reads what A kept')
+  local listed = b:call('Darkchat_GetConversationsByNumber', '5550201').conversations[1]
+  T.eq(listed.messages[1].content, 'gone soon 5')
+  T.eq(listed.unreadCount, 2, 'unread on B counts only what is left')
+  T.eq(tonumber(a:sql('SELECT COUNT(*) FROM darkchat_changes'):match('%d+')), after,
+    'the sweep wrote nothing to the change log (was ' .. entries .. ' before the sends)')
   a:stop()
   b:stop()
 end)

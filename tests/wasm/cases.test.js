@@ -37,12 +37,15 @@ file.cases.forEach((c, caseIndex) => {
   test(`case: ${c.name}`, () => {
     const root = tmpRoot();
     // The cases fix the seed and the clock, as the Rust run does.
-    const core = createCore({ wasmPath, root, seed: file.seed, clock: () => file.now });
+    // A step may set the clock (a retention expiring); the file's time otherwise.
+    let now = file.now;
+    const core = createCore({ wasmPath, root, seed: file.seed, clock: () => now });
     const limits = c.limits || null;
     assert.deepStrictEqual(core.open({ path: path.join(root, 'data', 'cases.db'), limits }).ok, true);
     try {
       c.steps.forEach((step, i) => {
         const at = `${c.name} / step ${i} (${step.call})`;
+        now = step.now ?? file.now;
         const outcome = core.call(step.call, wire(step.args));
         if (step.error) {
           assert.strictEqual(outcome.ok, false, `${at}: ${JSON.stringify(outcome)}`);

@@ -1,0 +1,175 @@
+//! Disappearing messages: a conversation's retention (set by its owner or a moderator: off,
+//! one hour, a day, a week) and the server's caps (`Limits::max_message_age_seconds`,
+//! `Limits::max_messages_per_conversation`, for every conversation), and the sweep that deletes
+//! what they expire.
+//!
+//! The sweep is a step the host calls again and again (a Lua timer): each step is one write
+//! transaction that deletes at most `batch` messages, reading at most [`CANDIDATES_PER_STEP`]
+//! conversations, each through an index range (`messages_expiry` for the age, the id index for
+//! the count), so a step costs the same however many messages are due. The caller carries the
+//! cursor (the last conversation looked at) from one step to the next; a step that reaches the
+//! last conversation says the round is over.
+//!
+//! Expired messages are deleted (their rows are gone, not hidden). The conversation's copy of
+//! its newest message is refreshed when that one went, so listings show the newest message
+//! left, and unread counts (messages above the member's read position) drop with the rows.
+//! Replies keep the quote they were written with: the quote is part of the reply, and the
+//! reply, newer than what it answers, goes under the same rule soon after.
+//!
+//! A sweep writes nothing to the change log of a server network: the servers read the same
+//! database, so a message swept by one is gone for all of them at its commit, and no push
+//! follows (phones read the conversation's `retentionSeconds` and may drop what it expires).
+
+use super::{member_list, moderating, system_message, Moderating, Service};
+use crate::changes::Change;
+use crate::error::{Error, Result};
+use crate::ids::ConversationId;
+use crate::model::{Member, Message, SystemEvent};
+use crate::storage::{Read, Storage, Write};
+
+use super::Actor;
+
+/// The retentions an owner may choose, in seconds: off, one hour, 24 hours, 7 days.
+pub const RETENTION_CHOICES: [i64; 4] = [0, 3600, 86_400, 604_800];
+/// Conversations one sweep step reads at most.
+pub const CANDIDATES_PER_STEP: u32 = 8;
+/// The most messages one step may delete, and how many when the caller names no batch.
+pub const MAX_SWEEP_BATCH: i64 = 5000;
+pub const DEFAULT_SWEEP_BATCH: i64 = 200;
+
+/// `seconds` when it is one of [`RETENTION_CHOICES`]; `invalid_argument` otherwise.
+pub fn retention(seconds: i64) -> Result<i64> {
+    if RETENTION_CHOICES.contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(Error::invalid("retentionSeconds"))
+    }
+}
+
+/// A retention as a system message says it.
+fn spoken(seconds: i64) -> &'static str {
+    match seconds {
+        3600 => "1 hour",
+        86_400 => "24 hours",
+        604_800 => "7 days",
+        _ => "off",
+    }
+}
+
+/// The text of a retention's system message (`who` set it).
+pub(super) fn retention_text(who: &str, detail: &str) -> String {
+    match detail.parse::<i64>() {
+        Ok(seconds) if seconds > 0 => {
+            format!("{who} set messages to disappear after {}", spoken(seconds))
+        }
+        _ => format!("{who} turned disappearing messages off"),
+    }
+}
+
+/// What one sweep step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sweep {
+    /// Messages deleted.
+    pub deleted: i64,
+    /// Where the next step starts (the last conversation looked at); 0 when the round is over.
+    pub next: i64,
+    /// Whether the round goes on (else the next step starts a new round from the first).
+    pub more: bool,
+    /// The conversations that lost messages.
+    pub conversations: Vec<ConversationId>,
+}
+
+impl<S: Storage> Service<S> {
+    /// Sets how long the messages of conversation `id` are kept (one of [`RETENTION_CHOICES`]):
+    /// the owner, a moderator or an admin. Returns the system message saying so (none when
+    /// nothing changed) and the members. Checks: `invalid_argument` (not a choice), then
+    /// `conversation_not_found`, `not_member`, `forbidden`.
+    pub async fn set_retention(
+        &mut self,
+        actor: Actor<'_>,
+        id: ConversationId,
+        seconds: i64,
+        now: i64,
+    ) -> Result<(Option<Message>, Vec<Member>)> {
+        let seconds = retention(seconds)?;
+        let change = async |tx: &S::Write<'_>| {
+            let Moderating { row, actor: phone, .. } = moderating(tx, id, actor).await?;
+            if row.retention_seconds == seconds {
+                return Ok(None);
+            }
+            let (alias, number) = match (phone, actor) {
+                (Some(phone), Actor::Member(number)) => {
+                    (tx.alias_of(id, phone).await?, number.as_str().to_owned())
+                }
+                _ => (None, "admin".to_owned()),
+            };
+            tx.set_retention(id, seconds).await?;
+            let detail = seconds.to_string();
+            let event = SystemEvent::Retention;
+            let note =
+                system_message(tx, id, phone, &number, alias.as_deref(), event, Some(&detail), now)
+                    .await?;
+            tx.record(|| Change::retention_changed(id, &note, seconds)).await?;
+            Ok(Some(note))
+        };
+        let answer = async |tx: &S::Read<'_>, note: &Option<Message>| {
+            Ok((note.clone(), member_list(tx, id).await?))
+        };
+        self.storage.write_then_read(change, answer).await
+    }
+
+    /// One step of the sweep at time `now`: from the conversation after `after`, deletes at
+    /// most `batch` expired messages (see the module comment).
+    pub async fn sweep_expired(&mut self, now: i64, after: i64, batch: u32) -> Result<Sweep> {
+        let max_age = i64::from(self.limits.max_message_age_seconds);
+        let max_count = self.limits.max_messages_per_conversation;
+        let all = max_age > 0 || max_count > 0;
+        self.storage
+            .write(async |tx| {
+                let candidates = tx.retention_candidates(after, all, CANDIDATES_PER_STEP).await?;
+                let mut sweep = Sweep {
+                    deleted: 0,
+                    next: 0,
+                    more: candidates.len() == CANDIDATES_PER_STEP as usize,
+                    conversations: Vec::new(),
+                };
+                for &(id, retention) in &candidates {
+                    sweep.next = id.get();
+                    let budget = batch.saturating_sub(sweep.deleted as u32);
+                    // A conversation that sends meanwhile waits for this step (and a send's
+                    // order, the conversation first, is kept: no deadlock on a shared database).
+                    tx.lock_conversation(id).await?;
+                    let age = match (retention, max_age) {
+                        (0, age) | (age, 0) => age,
+                        (own, cap) => own.min(cap),
+                    };
+                    let mut here = 0;
+                    if age > 0 {
+                        here += tx.delete_messages_before_time(id, now - age, budget).await?;
+                    }
+                    let left = budget.saturating_sub(here as u32);
+                    if max_count > 0 && left > 0 {
+                        if let Some(last) = tx.message_id_from_newest(id, max_count).await? {
+                            here += tx.delete_messages_up_to(id, last, left).await?;
+                        }
+                    }
+                    if here > 0 {
+                        tx.refresh_last_message(id).await?;
+                        sweep.conversations.push(id);
+                        sweep.deleted += here;
+                    }
+                    if here as u32 >= budget {
+                        // Out of budget: the next step starts again at this conversation.
+                        sweep.next = id.get() - 1;
+                        sweep.more = true;
+                        break;
+                    }
+                }
+                if !sweep.more {
+                    sweep.next = 0;
+                }
+                Ok(sweep)
+            })
+            .await
+    }
+}
