@@ -7,6 +7,7 @@
 #
 #   bash scripts/lua-mutants.sh [substring]   # only mutants whose line contains the substring
 #   bash scripts/lua-mutants.sh --check       # only checks that every mutation still applies
+#   MUTANT_FROM=91 bash scripts/lua-mutants.sh # only the list's lines from 91 on (the newest)
 #
 # Mutants run by the network and import suites need a MariaDB: DARKCHAT_MYSQL=<url> (scripts/mariadb.sh).
 # Exit status 1 when a mutant that is not marked equivalent survived. Slow (each mutant runs
@@ -105,6 +106,7 @@ lineno=0
 while IFS= read -r line || [ -n "$line" ]; do
   lineno=$((lineno + 1))
   case "$line" in ''|'#'*) continue ;; esac
+  [ "$lineno" -lt "${MUTANT_FROM:-0}" ] && continue
   [ -n "$ONLY" ] && [[ "$line" != *"$ONLY"* ]] && continue
   # file ||| original ||| mutated [||| suites] [||| equivalent: reason]
   IFS=$'\x1f' read -r file old new rest <<<"${line// ||| /$'\x1f'}"
