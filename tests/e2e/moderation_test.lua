@@ -116,6 +116,26 @@ T.test("a staff ban keeps a number out of Darkchat: joins and adds banned, all e
   T.eq(w:ask(c, "join", { joinCode = conv.joinCode }).error, "banned")
 end)
 
+T.test("a ban written by another server stops pushes once the stored bans are read again (a minute on)", function()
+  local w = World.new({ players = NUMBERS })
+  local a, b = w.players[1], w.players[2]
+  local conv = w:ok(a, "create", { name = "Crew", alias = "Boss" })
+  w:ok(b, "join", { joinCode = conv.joinCode, alias = "Loud" })
+  w:ok(a, "send", { conversationId = conv.id, content = "first" })
+  T.eq(w:awaitPushes(b, 1)[1].payload.message.content, "first", "no ban yet: the push goes out")
+  -- Another server on the same database bans B: not through this server's actions.
+  T.eq(w:coreCall("staffBan", "5550102"), true)
+  w.srv:runFor(61000)
+  w:ok(a, "send", { conversationId = conv.id, content = "second" })
+  w.srv:settle()
+  T.eq(w:pushes(b), {}, "the stored ban was read again: no push to the banned member")
+  -- Lifted the same way: pushes come back with the next read.
+  T.eq(w:coreCall("staffUnban", "5550102"), true)
+  w.srv:runFor(61000)
+  w:ok(a, "send", { conversationId = conv.id, content = "third" })
+  T.eq(w:awaitPushes(b, 1)[1].payload.message.content, "third")
+end)
+
 T.test("console staff subcommands refuse bad words with a clear line and write nothing", function()
   local w = World.new({ players = NUMBERS })
   local a = w.players[1]
