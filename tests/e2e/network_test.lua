@@ -457,6 +457,23 @@ T.test('the change log stays bounded under a flood, cut from its old end', funct
   b:stop()
 end)
 
+T.test('one prune deletes everything the log no longer keeps, a batch at a time', function()
+  local dir = World.resourceWithConfig(function(text)
+    text = text:gsub('keep = 20000,', 'keep = 5,'):gsub('pruneBatch = 500,', 'pruneBatch = 3,')
+    return (text:gsub('pruneSeconds = 5,', 'pruneSeconds = 3600,')) -- no timed prune here
+  end)
+  local a = World.new{ players = { '5550101' }, convars = { ['darkchat:serverId'] = 'server-a' },
+    resourceDir = dir }
+  local id = a:call('Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace').newConv.id
+  for i = 1, 20 do a:call('Darkchat_SendMessageByNumber', '5550101', id, 'm' .. i) end
+  T.eq(logSize(a), 21)
+  local network = a.srv:resourceEnv(World.RESOURCE).Network
+  a.srv:inThread(function() network.prune() end)
+  T.eq(logSize(a), 5, 'sixteen entries in six batches of three, in one prune')
+  T.eq(tonumber(a:sql('SELECT MAX(id) FROM darkchat_changes'):match('%d+')), head(a))
+  a:stop()
+end)
+
 T.test('a Config.Network the core refuses is said in one line, not retried in silence', function()
   local dir = World.resourceWithConfig(function(text)
     return (text:gsub('readLimit = 200,', 'readLimit = 5000,'))
