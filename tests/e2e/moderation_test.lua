@@ -177,6 +177,18 @@ T.test("console staff subcommands refuse bad words with a clear line and write n
   has(console(w, "darkchat help"), "darkchat reports [n] | dismiss <id>")
 end)
 
+T.test("darkchat bans shows the newest 50 and says there are more", function()
+  local w = World.new({ players = {} })
+  for i = 1, 51 do T.eq(w:call("Darkchat_StaffBan", tostring(5550200 + i)), true) end
+  local out = console(w, "darkchat bans")
+  local _, rows = out:gsub("%] 5550%d%d%d%s", "")
+  T.eq(rows, 50, out)
+  has(out, "... more; the newest 50 shown")
+  T.eq(w:call("Darkchat_StaffUnban", "5550201"), true)
+  out = console(w, "darkchat bans")
+  T.ok(not out:find("more", 1, true), out)
+end)
+
 T.test("darkchat messages shows a conversation's history with numbers and aliases", function()
   local w = World.new({ players = NUMBERS })
   local a, b = w.players[1], w.players[2]
@@ -456,6 +468,22 @@ T.test("the Discord log drops past its queue and says how many; message text whe
     ("#%d 5550101: \\*\\*bold\\*\\* @everyone 2"):format(conv.id),
     ("#%d 5550101: \\*\\*bold\\*\\* @everyone 3"):format(conv.id),
   })
+  stop()
+end)
+
+T.test("the Discord log posts at most 10 lines at once; the rest follow in the next post", function()
+  local url, posts, stop = receiver()
+  local w = webhookWorld(url, { messages = "true" })
+  local conv = w:ok(w.players[1], "create", { name = "Crew" })
+  w.srv:runFor(100) -- the first line goes out alone
+  for i = 1, 12 do w:call("Darkchat_SendMessageByNumber", "5550101", conv.id, "m" .. i) end
+  for _ = 1, 6 do w.srv:runFor(1000) end
+  local log = posts()
+  T.eq(#log, 3)
+  local function said(i) return loggedLines({ log[i] }) end
+  T.eq(#said(2), 10)
+  T.eq(said(2)[10], ("#%d 5550101: m10"):format(conv.id))
+  T.eq(said(3), { ("#%d 5550101: m11"):format(conv.id), ("#%d 5550101: m12"):format(conv.id) })
   stop()
 end)
 
