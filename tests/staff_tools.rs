@@ -237,4 +237,9 @@ fn the_filter_list_is_read_from_the_open_options() {
         assert_eq!(darkchat::api::filter(words, &mode).unwrap_err().code(), "invalid_argument");
     }
     assert!(darkchat::api::filter(None, &Arg::Nil).unwrap().is_empty());
+    // Both modes by their config words (the default is refuse).
+    let refuse = darkchat::api::filter(Some(vec![s("bad")]), &s("refuse")).unwrap();
+    assert_eq!(refuse.mode(), FilterMode::Refuse);
+    assert_eq!(FilterMode::parse("refuse").unwrap(), FilterMode::Refuse);
+    assert_eq!(FilterMode::parse("mask").unwrap(), FilterMode::Mask);
 }
