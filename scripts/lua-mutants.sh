@@ -7,7 +7,9 @@
 #
 #   bash scripts/lua-mutants.sh [substring]   # only mutants whose line contains the substring
 #   bash scripts/lua-mutants.sh --check       # only checks that every mutation still applies
+#   MUTANT_FROM=91 bash scripts/lua-mutants.sh # only the list's lines from 91 on (the newest)
 #
+# Mutants run by the network and import suites need a MariaDB: DARKCHAT_MYSQL=<url> (scripts/mariadb.sh).
 # Exit status 1 when a mutant that is not marked equivalent survived. Slow (each mutant runs
 # suites: up to ~40 s); not part of scripts/test.sh. Needs a clean lua/ and js/ (it refuses to
 # run over uncommitted changes there), and the built modules (bash scripts/build.sh,
@@ -27,6 +29,11 @@ fi
 if [ -z "$CHECK" ]; then
   if [ ! -f bin/darkchat.so ] || [ ! -f bin/darkchat.wasm ]; then
     echo "lua-mutants: build first (scripts/build.sh, scripts/build-wasm.sh)" >&2
+    exit 2
+  fi
+  # A suite that needs MariaDB would fail without it, and count its mutants as killed.
+  if [ -z "${DARKCHAT_MYSQL:-}" ] && grep -v '^#' "$LIST" | grep -F -- "$ONLY" | grep -qE '\|\|\| [^|]*\b(network|import)\b'; then
+    echo "lua-mutants: the network and import suites need DARKCHAT_MYSQL (bash scripts/mariadb.sh start DIR PORT)" >&2
     exit 2
   fi
   # The cross-core comparison (tests/wasm/cases.test.js) needs the native replies of these sources.
@@ -51,6 +58,14 @@ suite() {
     node) node --test tests/wasm/*.test.js ;;
     wasm-e2e) DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua \
       && lua5.4 tests/lua/run.lua tests/e2e/hosts_test.lua ;;
+    # One file each, for the mutants of one feature (quicker than the groups above).
+    messages|moderation|anonymity|console|limits|exports)
+      lua5.4 tests/lua/run.lua "tests/e2e/$1_test.lua" ;;
+    matrix-exports) TEST_FILTER='every export' lua5.4 tests/lua/run.lua tests/e2e/matrix_test.lua ;;
+    checkpoint|durability) node --test "tests/wasm/$1.test.js" ;;
+    # On the MariaDB of DARKCHAT_MYSQL (checked before the first mutant).
+    network) DARKCHAT_STORAGE=mysql DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/network_test.lua ;;
+    import) node --test tests/wasm/import.test.js && lua5.4 tests/lua/run.lua tests/e2e/import_test.lua ;;
     *) echo "lua-mutants: unknown suite $1" >&2; return 2 ;;
   esac
 }
@@ -91,6 +106,7 @@ lineno=0
 while IFS= read -r line || [ -n "$line" ]; do
   lineno=$((lineno + 1))
   case "$line" in ''|'#'*) continue ;; esac
+  [ "$lineno" -lt "${MUTANT_FROM:-0}" ] && continue
   [ -n "$ONLY" ] && [[ "$line" != *"$ONLY"* ]] && continue
   # file ||| original ||| mutated [||| suites] [||| equivalent: reason]
   IFS=$'\x1f' read -r file old new rest <<<"${line// ||| /$'\x1f'}"

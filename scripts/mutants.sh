@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Mutation testing of the Rust rule modules with cargo-mutants (installed from crates.io when
-# missing): src/input.rs, src/service.rs, src/storage.rs, src/api/ and the store's statements
-# and transactions (src/store/mod.rs, queries.rs, numbers.rs, migrations.rs, transactions.rs). The background
+# missing): src/input.rs, src/service.rs and src/service/ (staff bans and reports), the word
+# filter (src/filter.rs), the change log's entries (src/changes.rs), src/storage.rs, src/api/
+# and the store's statements and transactions (src/store/mod.rs, queries.rs, numbers.rs,
+# migrations.rs, transactions.rs). The background
 # checkpointer (checkpoint.rs: its tests flood the log for minutes), the lock file (lock.rs) and
 # the wasm VFS (vfs.rs, not built natively) are left out. Each mutant is built (debug, features
 # vendored and fault-injection) and judged by the core, property, shared-case, query-plan,
-# binding and unit tests; the property test runs DARKCHAT_PROPTEST_CASES sequences (150 here).
+# binding, staff-tool and unit tests; the property test runs DARKCHAT_PROPTEST_CASES sequences
+# (150 here). MUTANTS_TESTS replaces that list for a narrower (faster) run, e.g.
+#   MUTANTS_TESTS="--lib --test staff_tools --test core" bash scripts/mutants.sh --file src/filter.rs
 #
 #   bash scripts/mutants.sh                                   # all of them: hours on two cores
 #   bash scripts/mutants.sh --file src/input.rs --file src/service.rs   # any cargo-mutants options
@@ -19,13 +23,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo-mutants >/dev/null 2>&1 || cargo install cargo-mutants --locked || exit 2
 
-files=(--file src/input.rs --file src/service.rs --file src/storage.rs --file 'src/api/*.rs'
+files=(--file src/input.rs --file src/service.rs --file 'src/service/*.rs' --file src/filter.rs
+  --file src/changes.rs --file src/storage.rs --file 'src/api/*.rs'
   --file src/store/mod.rs --file src/store/queries.rs --file src/store/numbers.rs
   --file src/store/migrations.rs --file src/store/transactions.rs)
 for a in "$@"; do
   case "$a" in -f|--file|--file=*|-f?*) files=() ;; esac
 done
-tests=(--lib --test core --test property --test shared_cases --test query_plans --test binding)
+read -r -a tests <<<"${MUTANTS_TESTS:---lib --test core --test property --test shared_cases --test query_plans --test binding --test staff_tools}"
 test_args=()
 for t in "${tests[@]}"; do test_args+=(--cargo-test-arg="$t"); done
 

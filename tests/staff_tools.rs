@@ -89,6 +89,21 @@ fn a_staff_ban_holds_until_its_end_then_nothing_is_refused() {
 }
 
 #[test]
+fn staff_banned_names_the_numbers_banned_now_in_the_order_asked() {
+    let mut dc = core(Limits::default());
+    ok(&mut dc, "staffBan", &[s("4"), s("permanent")], NOW);
+    ok(&mut dc, "staffBan", &[s("2"), s("30m")], NOW);
+    let asked = [s("1"), s("2"), s("3"), s("4")];
+    let banned = |dc: &mut Darkchat, now| -> Vec<String> {
+        list(&ok(dc, "staffBanned", &asked, now)[0]).iter().map(|r| text(r).to_owned()).collect()
+    };
+    assert_eq!(banned(&mut dc, NOW + 1799), ["2", "4"]);
+    assert_eq!(banned(&mut dc, NOW + 1800), ["4"], "the 30 minutes are over");
+    ok(&mut dc, "staffUnban", &[s("4")], NOW + 1800);
+    assert!(banned(&mut dc, NOW + 1800).is_empty());
+}
+
+#[test]
 fn staff_bans_are_bounded_a_second_ban_replaces_the_first_and_ended_ones_make_room() {
     let mut dc = core(Limits { max_staff_bans: 2, ..Limits::default() });
     ok(&mut dc, "staffBan", &[s("1"), Arg::Int(3600)], NOW);
@@ -222,4 +237,9 @@ fn the_filter_list_is_read_from_the_open_options() {
         assert_eq!(darkchat::api::filter(words, &mode).unwrap_err().code(), "invalid_argument");
     }
     assert!(darkchat::api::filter(None, &Arg::Nil).unwrap().is_empty());
+    // Both modes by their config words (the default is refuse).
+    let refuse = darkchat::api::filter(Some(vec![s("bad")]), &s("refuse")).unwrap();
+    assert_eq!(refuse.mode(), FilterMode::Refuse);
+    assert_eq!(FilterMode::parse("refuse").unwrap(), FilterMode::Refuse);
+    assert_eq!(FilterMode::parse("mask").unwrap(), FilterMode::Mask);
 }

@@ -307,6 +307,13 @@ mod tests {
         assert_eq!(duration("2w").unwrap(), Some(1_209_600));
         assert_eq!(duration("90s").unwrap(), Some(90));
         assert_eq!(duration("Permanent").unwrap(), None);
+        // Ten years is the longest with an end; one second the shortest.
+        assert_eq!(duration("3650d").unwrap(), Some(315_360_000));
+        assert_eq!(seconds(315_360_000).unwrap(), 315_360_000);
+        assert_eq!(seconds(1).unwrap(), 1);
+        for bad in [0, -1, 315_360_001] {
+            assert_eq!(seconds(bad).unwrap_err().to_string(), "invalid argument: duration");
+        }
         for bad in
             ["", "m", "30", "0m", "-5m", "5x", "5 m", "1.5h", "99999999999999999999d", "3651d"]
         {
@@ -325,5 +332,11 @@ mod tests {
             assert_eq!(note(bad, "reason").unwrap_err().to_string(), "invalid argument: reason");
         }
         assert!(note(&"é".repeat(MAX_NOTE_CHARS), "reason").is_ok());
+        // The longest reason in bytes (four-byte characters) passes the byte bound ...
+        let widest = "😀".repeat(MAX_NOTE_CHARS);
+        assert_eq!(note(&widest, "reason").unwrap(), widest);
+        // ... which refuses anything longer before reading it, however short it is trimmed.
+        let padded = format!("spam{}", " ".repeat(MAX_NOTE_CHARS * 4));
+        assert_eq!(note(&padded, "reason").unwrap_err().to_string(), "invalid argument: reason");
     }
 }

@@ -181,6 +181,48 @@ function RULES.label(v)
   return true, t
 end
 
+--- A staff ban's duration: nil (permanent); seconds, 1 up to ten years; or a word: `permanent`
+--- or a positive whole number and a unit (s m h d w), up to ten years.
+local TEN_YEARS = 3650 * 86400
+function RULES.duration(v)
+  if v == nil then return true, nil end
+  if type(v) == "string" then
+    if not goodString(v) then return false, IA end
+    local t = trim(v)
+    if t:lower() == "permanent" then return true, nil end
+    local n, unit = t:match("^(%d+)([smhdwSMHDW])$")
+    local seconds = ({ s = 1, m = 60, h = 3600, d = 86400, w = 604800 })[(unit or ""):lower()]
+    n = n and math.tointeger(tonumber(n))
+    if not n or not seconds or n * seconds < 1 or n * seconds > TEN_YEARS then return false, IA end
+    return true, n * seconds
+  end
+  local i = integerOf(v)
+  if not i or i < 1 or i > TEN_YEARS then return false, IA end
+  return true, i
+end
+
+--- An optional reason (a staff ban's): nil, or a reason.
+function RULES.optReason(v)
+  if v == nil then return true, nil end
+  return RULES.reason(v)
+end
+
+--- The staff lists' bound: nil (the default) or 1-1000.
+function RULES.staffLimit(v)
+  if v == nil then return true, nil end
+  local i = integerOf(v)
+  if not i or i <= 0 or i > 1000 then return false, IA end
+  return true, i
+end
+
+--- A report's id: any positive integer (no report exists in the fixture, so every valid one is
+--- unknown: invalid_argument too).
+function RULES.reportId(v)
+  local i = integerOf(v)
+  if not i or i <= 0 then return false, IA end
+  return true, i
+end
+
 --- The message a reply answers: only the fixture's own message exists (none of the matrix's
 --- valid ids is one), so a valid id other than nil names no message.
 local function replyOutcome(id) return id == nil and "ok" or IA end
@@ -411,6 +453,40 @@ local EXPORTS = {
     args = { arg("id", conv, "conversation_not_found"), arg("id", function(_, f) return f.m end, IA) } },
   { name = "Darkchat_SetRetention", shape = "boolean", who = 1, stranger = "not_member", writes = true,
     args = { arg("id", conv, "conversation_not_found"), arg("retention", const(3600), "ok") } },
+  -- Bee reports Ace's message (one's own cannot be reported).
+  { name = "Darkchat_ReportMessage", shape = "report", who = 2, stranger = "not_member", writes = true,
+    args = { arg("id", conv, "conversation_not_found"), arg("id", function(_, f) return f.m end, IA),
+      arg("reason", const("spam"), "ok") },
+    success = function(r, c, label)
+      local report = r.report
+      T.eq({ report.conversationId, report.messageId, report.reporter, report.sender, report.reason },
+        { c.f.a, c.f.m, c.who, "5550101", c.v[4] }, label)
+      T.eq(math.type(report.id), "integer", label)
+    end },
+}
+
+-- The staff exports (for an admin resource: no player is the subject). The fixture holds no
+-- staff ban and no report.
+local STAFF_EXPORTS = {
+  { name = "Darkchat_StaffBan", shape = "boolean", writes = true,
+    args = { arg("number", const("5550103"), "ok"), arg("duration", const("1h"), "ok"),
+      arg("optReason", const(nil), "ok") },
+    success = function(w, c, label)
+      local bans = w:call("Darkchat_GetStaffBans").bans
+      T.eq(#bans, 1, label)
+      T.eq({ bans[1].number, bans[1].reason }, { c.v[1], c.v[3] }, label)
+      T.eq(bans[1].expiresAt and bans[1].expiresAt - bans[1].createdAt, c.v[2], label .. ": its end")
+    end },
+  { name = "Darkchat_StaffUnban", shape = "boolean", writes = true,
+    args = { arg("number", const("5550103"), "not_member") } },
+  { name = "Darkchat_GetStaffBans", shape = "bans", writes = false,
+    args = { arg("staffLimit", const(nil), "ok") },
+    success = function(r, _, label) T.eq(r.bans, {}, label) end },
+  { name = "Darkchat_GetReports", shape = "reports", writes = false,
+    args = { arg("staffLimit", const(nil), "ok") },
+    success = function(r, _, label) T.eq(r.reports, {}, label) end },
+  { name = "Darkchat_DismissReport", shape = "boolean", writes = true,
+    args = { arg("reportId", const(1), IA) } },
 }
 
 --- Expected answer for `value` in argument `a`: "ok" or a code.
@@ -536,6 +612,26 @@ T.test("every export, every argument position, every hostile value", function()
             if want ~= "ok" then assertQuiet(w, label) end
           end)
         end
+      end
+    end
+  end
+  for _, spec in ipairs(STAFF_EXPORTS) do
+    for position, a in ipairs(spec.args) do
+      for _, value in ipairs(VALUES) do
+        local want = expect(a, value[2])
+        local label = ("%s arg %d = %s → %s"):format(spec.name, position, value[1], want)
+        R:case("exports", label, want, spec.writes, function(w, f)
+          local call = { n = #spec.args }
+          for i, other in ipairs(spec.args) do
+            if i == position then call[i] = value[2] else call[i] = other.default(w, f) end
+          end
+          local results = table.pack(w:call(spec.name, table.unpack(call, 1, call.n)))
+          local context = { f = f, v = {} }
+          for i = 1, #spec.args do context.v[i] = select(2, RULES[spec.args[i].rule](call[i])) end
+          checkExport(spec.shape, results, want, label, spec.success, context)
+          if want == "ok" and spec.shape == "boolean" and spec.success then spec.success(w, context, label) end
+          if want ~= "ok" then assertQuiet(w, label) end
+        end)
       end
     end
   end

@@ -74,8 +74,12 @@ T.test("a reply carries a quote of the message it answers, by alias, and others 
   local conv = crew(w)
   local long = ("word "):rep(30)
   local original = w:ok(a, "send", { conversationId = conv.id, content = long })
+  local sent = listen(w, { "messageSent" })
   local reply = w:ok(b, "send", { conversationId = conv.id, content = "agreed", replyTo = original.id })
   T.eq(reply.replyTo, { id = original.id, sender = "Ace", content = long:sub(1, 80), type = "text" })
+  -- Server scripts hear which message it answers.
+  T.eq(sent[1].payload, { conversationId = conv.id, number = "5550102", messageId = reply.id,
+    recipients = { "5550101", "5550102", "5550103" }, type = "text", replyTo = original.id, content = "agreed" })
   local heard = w:awaitPushes(c, 1)
   T.eq(push(heard, "messageReceived").message.replyTo.sender, "Ace")
   -- An old-style message has none of the new fields.
@@ -213,6 +217,25 @@ T.test("the sender edits a text message; the members see it marked edited", func
   T.eq(e.message.edited, true)
   local page = w:ok(b, "messages", { conversationId = conv.id })
   T.eq(page[#page].content, "meet at the pier, 9pm")
+  w:stop()
+end)
+
+T.test("edits count as messages sent: past the player's message limit an edit is refused, nothing changed", function()
+  local w = World.new()
+  local a = w.players[1]
+  local conv = crew(w)
+  w.srv:runFor(10001) -- the create's count is past
+  local m = w:ok(a, "send", { conversationId = conv.id, content = "v0" })
+  local limit = w.srv:resourceEnv(World.RESOURCE).Config.RateLimits.message.count
+  for i = 1, limit - 1 do
+    w:ok(a, "editMessage", { conversationId = conv.id, messageId = m.id, content = "v" .. i })
+  end
+  local before = w:checksum()
+  T.eq(w:ask(a, "editMessage", { conversationId = conv.id, messageId = m.id, content = "one too many" }).error, "rate_limited")
+  T.eq(w:checksum(), before, "nothing written")
+  T.eq(askLater(w, a, "editMessage", { conversationId = conv.id, messageId = m.id, content = "later" }).ok, true)
+  local page = w:ok(a, "messages", { conversationId = conv.id })
+  T.eq(page[#page].content, "later", "the window passed: edits go through again")
   w:stop()
 end)
 

@@ -123,6 +123,26 @@ T.test("a staff ban keeps a number out of Darkchat: joins and adds banned, all e
   T.eq(w:ask(c, "join", { joinCode = conv.joinCode }).error, "banned")
 end)
 
+T.test("a ban written by another server stops pushes once the stored bans are read again (a minute on)", function()
+  local w = World.new({ players = NUMBERS })
+  local a, b = w.players[1], w.players[2]
+  local conv = w:ok(a, "create", { name = "Crew", alias = "Boss" })
+  w:ok(b, "join", { joinCode = conv.joinCode, alias = "Loud" })
+  w:ok(a, "send", { conversationId = conv.id, content = "first" })
+  T.eq(w:awaitPushes(b, 1)[1].payload.message.content, "first", "no ban yet: the push goes out")
+  -- Another server on the same database bans B: not through this server's actions.
+  T.eq(w:coreCall("staffBan", "5550102"), true)
+  w.srv:runFor(61000)
+  w:ok(a, "send", { conversationId = conv.id, content = "second" })
+  w.srv:settle()
+  T.eq(w:pushes(b), {}, "the stored ban was read again: no push to the banned member")
+  -- Lifted the same way: pushes come back with the next read.
+  T.eq(w:coreCall("staffUnban", "5550102"), true)
+  w.srv:runFor(61000)
+  w:ok(a, "send", { conversationId = conv.id, content = "third" })
+  T.eq(w:awaitPushes(b, 1)[1].payload.message.content, "third")
+end)
+
 T.test("console staff subcommands refuse bad words with a clear line and write nothing", function()
   local w = World.new({ players = NUMBERS })
   local a = w.players[1]
@@ -162,6 +182,18 @@ T.test("console staff subcommands refuse bad words with a clear line and write n
   w.srv:settle()
   has(console(w, "darkchat bans"), "no staff bans")
   has(console(w, "darkchat help"), "darkchat reports [n] | dismiss <id>")
+end)
+
+T.test("darkchat bans shows the newest 50 and says there are more", function()
+  local w = World.new({ players = {} })
+  for i = 1, 51 do T.eq(w:call("Darkchat_StaffBan", tostring(5550200 + i)), true) end
+  local out = console(w, "darkchat bans")
+  local _, rows = out:gsub("%] 5550%d%d%d%s", "")
+  T.eq(rows, 50, out)
+  has(out, "... more; the newest 50 shown")
+  T.eq(w:call("Darkchat_StaffUnban", "5550201"), true)
+  out = console(w, "darkchat bans")
+  T.ok(not out:find("more", 1, true), out)
 end)
 
 T.test("darkchat messages shows a conversation's history with numbers and aliases", function()
@@ -443,6 +475,22 @@ T.test("the Discord log drops past its queue and says how many; message text whe
     ("#%d 5550101: \\*\\*bold\\*\\* @everyone 2"):format(conv.id),
     ("#%d 5550101: \\*\\*bold\\*\\* @everyone 3"):format(conv.id),
   })
+  stop()
+end)
+
+T.test("the Discord log posts at most 10 lines at once; the rest follow in the next post", function()
+  local url, posts, stop = receiver()
+  local w = webhookWorld(url, { messages = "true" })
+  local conv = w:ok(w.players[1], "create", { name = "Crew" })
+  w.srv:runFor(100) -- the first line goes out alone
+  for i = 1, 12 do w:call("Darkchat_SendMessageByNumber", "5550101", conv.id, "m" .. i) end
+  for _ = 1, 6 do w.srv:runFor(1000) end
+  local log = posts()
+  T.eq(#log, 3)
+  local function said(i) return loggedLines({ log[i] }) end
+  T.eq(#said(2), 10)
+  T.eq(said(2)[10], ("#%d 5550101: m10"):format(conv.id))
+  T.eq(said(3), { ("#%d 5550101: m11"):format(conv.id), ("#%d 5550101: m12"):format(conv.id) })
   stop()
 end)
 

@@ -338,6 +338,43 @@ T.test('a retention crosses; what one server swept is gone on the other, nothing
   b:stop()
 end)
 
+T.test('edits and deletions cross: the members there see them, its resources hear who deleted', function()
+  local events = { 'messageEdited', 'messageDeleted' }
+  local a = World.new{ players = { '5550101' }, events = events,
+    convars = { ['darkchat:serverId'] = 'server-a' } }
+  local b = World.new{ players = { '5550201' }, events = events, sharesDatabaseWith = a,
+    convars = { ['darkchat:serverId'] = 'server-b' } }
+  local servers = { a, b }
+  awaitFirstRead(servers)
+  local id = a:call('Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace').newConv.id
+  T.eq(b:call('Darkchat_AddToConversationByNumber', '5550201', id, 'Bee'), true)
+  local m = a:call('Darkchat_SendMessageByNumber', '5550101', id, 'first').message.id
+  local member = b.players[1]
+  local function last() local list = b:pushes(member); return list[#list] end
+  runUntil(servers, function() return last() and last().kind == 'messageReceived' end, 10000)
+
+  a:call('Darkchat_EditMessageByNumber', '5550101', id, m, 'first, edited')
+  local took = runUntil(servers, function() return #b.events >= 1 end, 10000)
+  T.ok(took <= BOUND_MS, ('the edit crossed in %d ms'):format(took))
+  T.eq(b.events[1], { name = 'messageEdited', payload = { conversationId = id, messageId = m,
+    number = '5550101', recipients = b.events[1].payload.recipients, fromServer = 'server-a' } })
+  runUntil(servers, function() return last().kind == 'messageEdited' end, 10000)
+  T.eq({ last().kind, last().payload.messageId, last().payload.message.content, last().payload.message.edited,
+    last().payload.message.sender }, { 'messageEdited', m, 'first, edited', true, 'Ace' })
+
+  a:call('Darkchat_DeleteMessageByNumber', '5550101', id, m)
+  took = runUntil(servers, function() return #b.events >= 2 end, 10000)
+  T.ok(took <= BOUND_MS, ('the deletion crossed in %d ms'):format(took))
+  T.eq(b.events[2], { name = 'messageDeleted', payload = { conversationId = id, messageId = m,
+    number = '5550101', deletedBy = '5550101', recipients = b.events[2].payload.recipients,
+    fromServer = 'server-a' } })
+  runUntil(servers, function() return last().kind == 'messageDeleted' end, 10000)
+  T.eq({ last().kind, last().payload.messageId, last().payload.message.deleted },
+    { 'messageDeleted', m, true })
+  a:stop()
+  b:stop()
+end)
+
 --- Where the database says `serverId` has read up to.
 local function storedPosition(w, serverId)
   local sql = ("SELECT position FROM darkchat_servers WHERE server_id = '%s'"):format(serverId)
@@ -468,6 +505,23 @@ T.test('the change log stays bounded under a flood, cut from its old end', funct
     :format(biggest, keep))
   a:stop()
   b:stop()
+end)
+
+T.test('one prune deletes everything the log no longer keeps, a batch at a time', function()
+  local dir = World.resourceWithConfig(function(text)
+    text = text:gsub('keep = 20000,', 'keep = 5,'):gsub('pruneBatch = 500,', 'pruneBatch = 3,')
+    return (text:gsub('pruneSeconds = 5,', 'pruneSeconds = 3600,')) -- no timed prune here
+  end)
+  local a = World.new{ players = { '5550101' }, convars = { ['darkchat:serverId'] = 'server-a' },
+    resourceDir = dir }
+  local id = a:call('Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace').newConv.id
+  for i = 1, 20 do a:call('Darkchat_SendMessageByNumber', '5550101', id, 'm' .. i) end
+  T.eq(logSize(a), 21)
+  local network = a.srv:resourceEnv(World.RESOURCE).Network
+  a.srv:inThread(function() network.prune() end)
+  T.eq(logSize(a), 5, 'sixteen entries in six batches of three, in one prune')
+  T.eq(tonumber(a:sql('SELECT MAX(id) FROM darkchat_changes'):match('%d+')), head(a))
+  a:stop()
 end)
 
 T.test('a Config.Network the core refuses is said in one line, not retried in silence', function()

@@ -232,6 +232,42 @@ test('a write that comes before the pool has synced the database file syncs it f
   core.close();
 });
 
+test('a write made while the pool syncs the log is synced on the spot before the checkpoint copies it', async () => {
+  const { core, next, db, id } = openedWithConversation();
+  await next();
+  await sleep(100);
+  const order = [];
+  const { fdatasyncSync, fdatasync, writeSync } = fs;
+  let heldLogSync = null;
+  fs.fdatasyncSync = (fd) => { order.push(`sync ${path.basename(fileOf(fd))}`); return fdatasyncSync(fd); };
+  fs.writeSync = (fd, ...rest) => { order.push(`write ${path.basename(fileOf(fd))}`); return writeSync(fd, ...rest); };
+  // The pool holds its sync of the log until the test lets it; the rest it makes at once.
+  fs.fdatasync = (fd, done) => {
+    if (!heldLogSync && fileOf(fd).endsWith('-wal')) heldLogSync = () => fdatasync(fd, done);
+    else fdatasync(fd, done);
+  };
+  let checkpointed;
+  try {
+    checkpointed = next();
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'first'])).ok, true);
+    const syncingBy = Date.now() + 5000;
+    while (!heldLogSync && Date.now() < syncingBy) await sleep(10);
+    assert.ok(heldLogSync, 'the checkpoint asked the pool to sync the log');
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'meanwhile'])).ok, true);
+    order.length = 0;
+    heldLogSync();
+    assert.strictEqual(await checkpointed, 1);
+  } finally {
+    Object.assign(fs, { fdatasyncSync, fdatasync, writeSync });
+  }
+  // The pool's sync began before 'meanwhile' was written: it does not cover it.
+  const copied = order.indexOf('write d.db');
+  assert.ok(copied > 0, order.join(', '));
+  assert.ok(order.slice(0, copied).includes('sync d.db-wal'), `the log is synced before it is copied: ${order}`);
+  assert.deepStrictEqual(messagesInFileAlone(db), ['first', 'meanwhile']);
+  core.close();
+});
+
 test('a checkpoint that failed is retried after the next call, even a read', async () => {
   const { core, checkpoints, next, db, id } = openedWithConversation();
   const failed = next();
