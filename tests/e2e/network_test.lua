@@ -517,7 +517,7 @@ T.test('one prune deletes everything the log no longer keeps, a batch at a time'
   local id = a:call('Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace').newConv.id
   for i = 1, 20 do a:call('Darkchat_SendMessageByNumber', '5550101', id, 'm' .. i) end
   T.eq(logSize(a), 21)
-  local network = a.srv:resourceEnv(World.RESOURCE).Network
+  local network = a.srv:resourceEnv(World.RESOURCE).Darkchat.Network
   a.srv:inThread(function() network.prune() end)
   T.eq(logSize(a), 5, 'sixteen entries in six batches of three, in one prune')
   T.eq(tonumber(a:sql('SELECT MAX(id) FROM darkchat_changes'):match('%d+')), head(a))
