@@ -213,7 +213,7 @@ for (const storage of ['sqlite', 'mysql']) {
       assert.match(summary, /^import npwd: dry run: would import 3 channels as conversations \(join codes: 1 kept, 2 generated\), 4 members \(4 skipped\), 4 messages \(3 skipped\); 0 already imported, 1 not imported; nothing written$/, dry.lines.join('\n'));
       assert.deepStrictEqual(await counts(core), [1, 1, 0], 'a dry run writes nothing');
       // Past `maxLines` lines about single rows, the rest are counted in one line.
-      const short = await importPeer({ live: core, peer: 'npwd', dryRun: true, framework: 'qbcore',
+      const short = await importPeer({ live: core, peer: 'npwd', dryRun: true, numbersAt: QBCORE,
         connection: mysqlUrl(source), pageChannels: 2, maxLines: 3 });
       assert.ok(dry.lines.length > 5, dry.lines.join('\n'));
       assert.deepStrictEqual(short.lines,
