@@ -15,24 +15,7 @@ local function kinds(pushes)
   return out
 end
 
---- The first push of `kind` among `pushes`.
-local function push(pushes, kind)
-  for _, p in ipairs(pushes) do
-    if p.kind == kind then return p.payload end
-  end
-end
-
---- Every cell of every message row as stored (the admin-only export of the storage move reads
---- the rows themselves, on SQLite and MySQL alike), as one string.
-local function storedMessages(w)
-  local ok, rows = w:coreCall("exportRows", "messages", nil, 500)
-  T.eq(ok, true, "exportRows")
-  local cells = {}
-  for _, row in ipairs(rows) do
-    for i = 1, #row do cells[#cells + 1] = tostring(row[i]) end
-  end
-  return table.concat(cells, "|")
-end
+local push = World.firstPush
 
 --- Server events `17mov_Phone:darkchat:<name>` heard from now on, as { name, payload }.
 local function listen(w, names)
@@ -120,7 +103,7 @@ T.test("deleting leaves a tombstone, takes the text out of the store and tells t
   local answer = w:ok(a, "send", { conversationId = conv.id, content = "noted", replyTo = secret.id })
   for i = 5, 8 do w:call("Darkchat_SendMessageByNumber", "5550103", conv.id, ("filler %d "):format(i) .. ("x"):rep(40)) end
   T.eq(answer.replyTo.content, SECRET)
-  T.ok(storedMessages(w):find(SECRET, 1, true), "stored before")
+  T.ok(w:storedMessages():find(SECRET, 1, true), "stored before")
   -- Cat may not delete Bee's message; outsiders are not members.
   T.eq(w:ask(c, "deleteMessage", { conversationId = conv.id, messageId = secret.id }).error, "forbidden")
   T.eq(w:ask(a, "deleteMessage", { conversationId = conv.id, messageId = "x" }).error, "invalid_argument")
@@ -138,7 +121,7 @@ T.test("deleting leaves a tombstone, takes the text out of the store and tells t
   local page = w:ok(c, "messages", { conversationId = conv.id })
   T.eq(page[#page - 5], tomb)
   T.eq(page[#page - 4].replyTo, { id = secret.id, sender = "Bee", content = "", type = "text", deleted = true })
-  T.ok(not storedMessages(w):find(SECRET, 1, true), "no row holds the text")
+  T.ok(not w:storedMessages():find(SECRET, 1, true), "no row holds the text")
   -- The owner deletes anyone's message; listings follow.
   local last = w:ok(c, "send", { conversationId = conv.id, content = "last words" })
   w:ok(a, "deleteMessage", { conversationId = conv.id, messageId = last.id })

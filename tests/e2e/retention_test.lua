@@ -9,22 +9,7 @@
 local T = require('testlib')
 local World = require('world')
 
-local function push(pushes, kind)
-  for _, p in ipairs(pushes) do
-    if p.kind == kind then return p.payload end
-  end
-end
-
---- Every message row as stored (the admin-only export of the storage move), as one string.
-local function storedMessages(w)
-  local ok, rows = w:coreCall('exportRows', 'messages', nil, 500)
-  T.eq(ok, true, 'exportRows')
-  local cells = {}
-  for _, row in ipairs(rows) do
-    for _, cell in pairs(row) do cells[#cells + 1] = tostring(cell) end -- NULL cells are holes
-  end
-  return table.concat(cells, '|')
-end
+local push = World.firstPush
 
 local function crew(w)
   local a, b, c = w.players[1], w.players[2], w.players[3]
@@ -105,8 +90,8 @@ T.test("the server's cap is swept in the background: rows gone, listings and unr
   T.eq(listed.messages[1].id, sent[6].id)
   for i = 1, 3 do
     local text = ('old secret %d'):format(i)
-    T.ok(not storedMessages(w):find(text, 1, true), 'no row holds message ' .. i)
+    T.ok(not w:storedMessages():find(text, 1, true), 'no row holds message ' .. i)
   end
-  T.ok(storedMessages(w):find('old secret 4', 1, true), 'the newest are kept')
+  T.ok(w:storedMessages():find('old secret 4', 1, true), 'the newest are kept')
   w:stop()
 end)

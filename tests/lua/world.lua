@@ -298,6 +298,26 @@ function World:awaitPushes(src, n)
   return self:pushes(src)
 end
 
+--- The payload of the first push of `kind` among `pushes` (from World:pushes or awaitPushes).
+function World.firstPush(pushes, kind)
+  for _, p in ipairs(pushes) do
+    if p.kind == kind then return p.payload end
+  end
+end
+
+--- Every cell of every message row as stored, as one string: the admin-only export of the
+--- storage move reads the rows themselves (SQLite and MySQL alike), so a test can show that a
+--- text is gone from the database, not only hidden. NULL cells are simply left out.
+function World:storedMessages()
+  local ok, rows = self:coreCall("exportRows", "messages", nil, 500)
+  T.eq(ok, true, "exportRows")
+  local cells = {}
+  for _, row in ipairs(rows) do
+    for _, cell in pairs(row) do cells[#cells + 1] = tostring(cell) end
+  end
+  return table.concat(cells, "|")
+end
+
 --- Lets the emulated server run until the MySQL database is ready (the schema is applied in
 --- the background after start), at most 30 s of real time.
 function World:awaitMysql()
