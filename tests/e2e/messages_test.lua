@@ -42,19 +42,10 @@ local function askLater(w, src, action, payload)
   return w:ask(src, action, payload)
 end
 
---- A crew of three: Ace owns it, Bee and Cat joined by code. Returns the conversation.
-local function crew(w)
-  local a, b, c = w.players[1], w.players[2], w.players[3]
-  local conv = w:ok(a, "create", { name = "Crew", alias = "Ace" })
-  w:ok(b, "join", { joinCode = conv.joinCode, alias = "Bee" })
-  w:ok(c, "join", { joinCode = conv.joinCode, alias = "Cat" })
-  return conv
-end
-
 T.test("a reply carries a quote of the message it answers, by alias, and others are told", function()
   local w = World.new()
   local a, b, c = w.players[1], w.players[2], w.players[3]
-  local conv = crew(w)
+  local conv = w:crew()
   local long = ("word "):rep(30)
   local original = w:ok(a, "send", { conversationId = conv.id, content = long })
   local sent = listen(w, { "messageSent" })
@@ -92,7 +83,7 @@ end)
 T.test("deleting leaves a tombstone, takes the text out of the store and tells the members", function()
   local w = World.new()
   local a, b, c = w.players[1], w.players[2], w.players[3]
-  local conv = crew(w)
+  local conv = w:crew()
   local heard = listen(w, { "messageDeleted" })
   -- The text arrives by an edit (the row grows and moves within its page) among neighbours on
   -- the same pages: SQLite would leave its old bytes in the page's free space unless told to
@@ -150,7 +141,7 @@ end)
 T.test("moderators delete anyone's message; the console purges one; players cannot purge", function()
   local w = World.new()
   local a, b, c = w.players[1], w.players[2], w.players[3]
-  local conv = crew(w)
+  local conv = w:crew()
   local mine = w:ok(a, "send", { conversationId = conv.id, content = "owner's" })
   T.eq(w:ask(c, "deleteMessage", { conversationId = conv.id, messageId = mine.id }).error, "forbidden")
   w:ok(a, "setModerator", { conversationId = conv.id, alias = "Cat" })
@@ -185,7 +176,7 @@ end)
 T.test("the sender edits a text message; the members see it marked edited", function()
   local w = World.new()
   local a, b = w.players[1], w.players[2]
-  local conv = crew(w)
+  local conv = w:crew()
   local heard = listen(w, { "messageEdited" })
   local typo = w:ok(a, "send", { conversationId = conv.id, content = "meet at the peir" })
   local edited = w:ok(a, "editMessage", { conversationId = conv.id, messageId = typo.id, content = "meet at the pier" })
@@ -206,7 +197,7 @@ end)
 T.test("edits count as messages sent: past the player's message limit an edit is refused, nothing changed", function()
   local w = World.new()
   local a = w.players[1]
-  local conv = crew(w)
+  local conv = w:crew()
   w.srv:runFor(10001) -- the create's count is past
   local m = w:ok(a, "send", { conversationId = conv.id, content = "v0" })
   local limit = w.srv:resourceEnv(World.RESOURCE).Config.RateLimits.message.count
@@ -225,7 +216,7 @@ end)
 T.test("images and map locations: the allowed hosts and the map's bounds, nothing written otherwise", function()
   local w = World.new()
   local a, b = w.players[1], w.players[2]
-  local conv = crew(w)
+  local conv = w:crew()
   local image = w:ok(a, "sendImage", { conversationId = conv.id, url = "https://i.imgur.com/abc.png" })
   T.eq(image.type, "image")
   T.eq(image.content, "")
@@ -258,7 +249,7 @@ end)
 T.test("send hooks see images and locations with their data, and may veto them", function()
   local w = World.new()
   local a = w.players[1]
-  local conv = crew(w)
+  local conv = w:crew()
   local seen = {}
   local env = w.srv:resourceEnv(World.RESOURCE)
   w:call("Darkchat_AddHook", "send", function(payload)

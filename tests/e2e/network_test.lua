@@ -291,13 +291,7 @@ end)
 T.test('a retention crosses; what one server swept is gone on the other, nothing logged', function()
   -- Server A caps conversations at 2 messages and sweeps every second; B keeps the defaults
   -- (no cap: it never sweeps this conversation), so what B's players miss, A swept.
-  local dir = World.resourceWithConfig(function(text)
-    local n1, n2
-    text, n1 = text:gsub('maxMessagesPerConversation = 0', 'maxMessagesPerConversation = 2')
-    text, n2 = text:gsub('intervalSeconds = 60,', 'intervalSeconds = 1,')
-    assert(n1 == 1 and n2 == 1, 'config.lua has no retention settings')
-    return text
-  end)
+  local dir = World.resourceWithMessageCap(2)
   local a = World.new{ players = { '5550101', '5550102' }, events = EVENTS,
     convars = { ['darkchat:serverId'] = 'server-a' }, resourceDir = dir }
   local b = serverB(a, { '5550201', '5550202' })

@@ -11,19 +11,11 @@ local World = require('world')
 
 local push = World.firstPush
 
-local function crew(w)
-  local a, b, c = w.players[1], w.players[2], w.players[3]
-  local conv = w:ok(a, 'create', { name = 'Crew', alias = 'Ace' })
-  w:ok(b, 'join', { joinCode = conv.joinCode, alias = 'Bee' })
-  w:ok(c, 'join', { joinCode = conv.joinCode, alias = 'Cat' })
-  return conv
-end
-
 T.test('owners and moderators set the retention; members hear it; bad input writes nothing',
   function()
   local w = World.new()
   local a, b, c = w.players[1], w.players[2], w.players[3]
-  local conv = crew(w)
+  local conv = w:crew()
   w:pushes(a)
   w:pushes(b)
   w:pushes(c)
@@ -62,13 +54,7 @@ end)
 
 T.test("the server's cap is swept in the background: rows gone, listings and unread follow",
   function()
-  local dir = World.resourceWithConfig(function(text)
-    local n1, n2
-    text, n1 = text:gsub('maxMessagesPerConversation = 0', 'maxMessagesPerConversation = 3')
-    text, n2 = text:gsub('intervalSeconds = 60,', 'intervalSeconds = 1,')
-    assert(n1 == 1 and n2 == 1, 'config.lua has no retention settings')
-    return text
-  end)
+  local dir = World.resourceWithMessageCap(3)
   local w = World.new({ resourceDir = dir, db = dir .. '/data/darkchat.db' })
   local a, b = w.players[1], w.players[2]
   local conv = w:ok(a, 'create', { name = 'Crew', alias = 'Ace' })

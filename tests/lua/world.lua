@@ -171,6 +171,19 @@ function World.resourceWithConfig(edit)
   return dir
 end
 
+--- A resource folder (World.resourceWithConfig) whose server-wide cap keeps `maxMessages`
+--- messages per conversation and whose retention sweep runs every second.
+function World.resourceWithMessageCap(maxMessages)
+  return World.resourceWithConfig(function(text)
+    local n1, n2
+    text, n1 = text:gsub('maxMessagesPerConversation = 0',
+      'maxMessagesPerConversation = ' .. maxMessages)
+    text, n2 = text:gsub('intervalSeconds = 60,', 'intervalSeconds = 1,')
+    assert(n1 == 1 and n2 == 1, 'config.lua has no retention settings')
+    return text
+  end)
+end
+
 --- Connects a player and gives them a character with `number` (standalone: no character; the
 --- resource assigns the number). Returns the source.
 function World:connect(number, name)
@@ -316,6 +329,16 @@ function World:storedMessages()
     for _, cell in pairs(row) do cells[#cells + 1] = tostring(cell) end
   end
   return table.concat(cells, "|")
+end
+
+--- A crew of three: the first player (Ace) creates it, the second (Bee) and third (Cat) join
+--- by code. Returns the conversation as its creator got it.
+function World:crew()
+  local a, b, c = self.players[1], self.players[2], self.players[3]
+  local conv = self:ok(a, "create", { name = "Crew", alias = "Ace" })
+  self:ok(b, "join", { joinCode = conv.joinCode, alias = "Bee" })
+  self:ok(c, "join", { joinCode = conv.joinCode, alias = "Cat" })
+  return conv
 end
 
 --- Lets the emulated server run until the MySQL database is ready (the schema is applied in
