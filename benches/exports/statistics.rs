@@ -87,3 +87,41 @@ pub fn memory() -> Memory {
 pub fn kib_to_mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
+
+/// Where the calling thread's time went, from Linux's per-thread scheduler statistics
+/// (`/proc/thread-self/schedstat`: time on a CPU, time waiting in the run queue) and its major
+/// page faults (`/proc/thread-self/stat`, reads that went to the disk). What remains of a
+/// block's wall time besides the two is time the thread slept: a lock, a sync, a fault's I/O.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ThreadClock {
+    pub on_cpu_ns: u64,
+    pub queued_ns: u64,
+    pub major_faults: u64,
+}
+
+impl ThreadClock {
+    /// Now (zeros where /proc is unavailable).
+    pub fn now() -> ThreadClock {
+        let sched = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+        let mut sched = sched.split_whitespace().map(|v| v.parse().unwrap_or(0));
+        // The command name (field 2) is in parentheses and may hold spaces: count after it.
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        // Fields after the name start at field 3 (state); majflt is field 12.
+        let major_faults = after_name.split_whitespace().nth(9).and_then(|v| v.parse().ok());
+        ThreadClock {
+            on_cpu_ns: sched.next().unwrap_or(0),
+            queued_ns: sched.next().unwrap_or(0),
+            major_faults: major_faults.unwrap_or(0),
+        }
+    }
+
+    /// What happened between `self` and `later`.
+    pub fn until(self, later: ThreadClock) -> ThreadClock {
+        ThreadClock {
+            on_cpu_ns: later.on_cpu_ns.saturating_sub(self.on_cpu_ns),
+            queued_ns: later.queued_ns.saturating_sub(self.queued_ns),
+            major_faults: later.major_faults.saturating_sub(self.major_faults),
+        }
+    }
+}
