@@ -30,11 +30,13 @@ Config.Limits = {
 
 -- The sweep of expired messages (an owner's retention, the caps above): every
 -- `intervalSeconds` the server deletes what expired, one short step of at most `batch`
--- messages at a time with `pauseMs` between steps, so the server never stalls on it.
+-- messages at a time with `pauseMs` between steps, so the server never stalls on it; when the
+-- database's log is behind (a step says so; SQLite only) the next step waits `behindPauseMs`.
 Config.Retention = {
   intervalSeconds = 60,
   batch = 200,
   pauseMs = 50,
+  behindPauseMs = 500,
 }
 
 -- Per player (by license: a reconnect does not reset them), counted over a sliding window;

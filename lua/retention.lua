@@ -4,8 +4,10 @@
 -- short transaction that reads a few conversations and deletes at most Config.Retention.batch
 -- messages through index ranges (src/service/retention.rs), then the thread waits `pauseMs`
 -- before the next, so that even a million messages due at once never hold the server for
--- long. On MySQL the steps run asynchronously like any call. The rules (what expires) are the
--- core's; this only paces it.
+-- long; a step that finds the database's log behind (the checkpointer has not caught up)
+-- makes the next wait `behindPauseMs`, time for the log to be copied and restarted. On MySQL
+-- the steps run asynchronously like any call. The rules (what expires) are the core's; this
+-- only paces it.
 
 local Retention <const> = {}
 Darkchat.Retention = Retention
@@ -14,7 +16,7 @@ Darkchat.Retention = Retention
 local function settings()
   local r = Config.Retention or {}
   return { intervalSeconds = r.intervalSeconds or 60, batch = r.batch or 200,
-    pauseMs = r.pauseMs or 50 }
+    pauseMs = r.pauseMs or 50, behindPauseMs = r.behindPauseMs or 500 }
 end
 
 --- One round: steps until the core says the round is over (or a step fails: one line, and the
@@ -31,7 +33,7 @@ function Retention.round()
     end
     total = total + step.deleted
     after = step.next
-    if step.more then Wait(r.pauseMs) end
+    if step.more then Wait(step.behind and r.behindPauseMs or r.pauseMs) end
   until not step.more
   return total
 end

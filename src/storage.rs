@@ -432,6 +432,16 @@ pub trait Storage: 'static {
     /// do this way, with the rules written once.
     fn set_rehearsing(&mut self, on: bool);
 
+    /// Whether the write-ahead log has grown past the length it is cut back to: the native
+    /// SQLite store's background checkpointer has not caught up with the writes (it copies
+    /// the log and restarts it only in a quiet moment). Background work (the retention sweep)
+    /// waits while it is, so that it never pushes the log towards the cap where the
+    /// checkpointer holds every writer back to restart it. Read after a commit of this
+    /// storage. Never on MySQL, nor on the wasm build (its host checkpoints in every pause).
+    fn log_behind(&self) -> bool {
+        false
+    }
+
     /// The change log of a server network (MySQL only; see [`crate::changes`]): stores
     /// `after` as where `server` has read up to (the stored position when `None`; the log's end
     /// for a server never seen), then reads the entries after it.

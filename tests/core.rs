@@ -610,6 +610,59 @@ fn deleting_overwrites_the_text_and_every_quote_of_it() {
     assert!(rows.contains("quoting it") && !rows.contains("secret"), "{rows}");
 }
 
+/// A sweep step says when the database's log has grown past the length given (by default the
+/// 64 MiB it is cut back to), so that the pacer waits for the checkpointer instead of writing
+/// the log into the cap where every writer is held back; once the sweep pauses, the
+/// checkpointer restarts the log and the next step is no longer behind.
+#[test]
+fn a_sweep_step_says_when_the_log_is_behind_and_a_pause_lets_it_catch_up() {
+    use darkchat::storage::run_inline;
+    use darkchat::StoreOptions;
+    let dir = scratch::Scratch::new("sweep-behind");
+    let with = |behind_bytes| {
+        let options = StoreOptions { log_behind_bytes: behind_bytes, ..StoreOptions::default() };
+        Darkchat::new(
+            Store::open_with(dir.join("d.db"), &options).unwrap(),
+            Limits::default(),
+            [3; 32],
+        )
+    };
+    let owner = n("5550101");
+    let (later, text) = (NOW + 7200, "x".repeat(400));
+    let fill = |dc: &mut Darkchat| {
+        let conv = dc.create_conversation(&owner, &name("Old"), None, NOW).unwrap();
+        for _ in 0..300 {
+            dc.send_message(&owner, conv.id, &text, NOW).unwrap();
+        }
+        run_inline(dc.service().set_retention(Actor::Member(&owner), conv.id, 3600, later))
+            .unwrap();
+    };
+    // The default: 200 deletions are far from 64 MiB of log.
+    let mut dc = with(StoreOptions::default().log_behind_bytes);
+    fill(&mut dc);
+    let step = run_inline(dc.service().sweep_expired(later, 0, 200)).unwrap();
+    assert_eq!((step.deleted, step.behind), (200, false));
+    drop(dc);
+    // 64 KiB: the step's own commit leaves more log than that.
+    let mut dc = with(64 * 1024);
+    fill(&mut dc);
+    let step = run_inline(dc.service().sweep_expired(later, 0, 200)).unwrap();
+    assert_eq!(step.deleted, 200);
+    assert!(step.behind, "200 deletions of 400-byte messages left the log under 64 KiB");
+    // Paused, the checkpointer copies and restarts the log (it runs every 250 ms); a step
+    // that then deletes little leaves a short log.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let step = run_inline(dc.service().sweep_expired(later, 0, 1)).unwrap();
+        assert_eq!(step.deleted, 1);
+        if !step.behind {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the log stayed behind for 20 s of pauses");
+    }
+}
+
 /// A sweep step reads at most 8 conversations and deletes at most its batch, whatever is due:
 /// 20 conversations of 30 expired messages each take steps that each stop at one bound, and
 /// the round ends with every expired message gone and the rest (the system messages written

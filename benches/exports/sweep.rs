@@ -3,30 +3,71 @@
 //! lua/retention.lua runs it on a server: `sweepExpired` steps through the Lua handle (binding,
 //! core, store), each timed, until the round is over. Between two steps one send and one page
 //! go through the handle too, timed, beside the same calls made before the sweep in the same
-//! run: what a server's other calls see while a million messages go.
+//! run: what a server's other calls see while a million messages go. Steps follow each other
+//! at once, except that after a step that finds the log behind the sweep waits as
+//! lua/retention.lua does (untimed).
 
 use std::time::Instant;
 
 use mlua::{MultiValue, ObjectLike, Table, Value};
 use serde_json::json;
 
-use crate::statistics::Summary;
+use crate::statistics::{Summary, ThreadClock};
 use crate::{AnyResult, Bench, Case, Mix, Op, Via};
 
 /// Messages one step deletes at most (lua/config.lua's Config.Retention.batch).
 pub const BATCH: i64 = 200;
+/// How long the sweep waits after a step that found the log behind (lua/config.lua's
+/// Config.Retention.behindPauseMs), untimed: the checkpointer's time to copy and restart it.
+const BEHIND_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
 /// Calls of each kind timed before the sweep (the baseline).
 const BASELINE_CALLS: usize = 300;
+/// The longest main-thread blocks of the sweep that the report takes apart.
+const ANATOMIES: usize = 5;
+
+/// One long block of the main thread during the sweep, taken apart: where its wall time went
+/// (see [`ThreadClock`]) and how long the log file was when it began.
+#[derive(Debug, Clone)]
+pub struct Anatomy {
+    pub what: &'static str,
+    pub wall_ns: u64,
+    pub thread: ThreadClock,
+    pub log_bytes: u64,
+}
+
+impl Anatomy {
+    fn slept_ns(&self) -> u64 {
+        self.wall_ns.saturating_sub(self.thread.on_cpu_ns + self.thread.queued_ns)
+    }
+}
+
+/// Keeps the [`ANATOMIES`] longest blocks seen.
+fn keep_longest(longest: &mut Vec<Anatomy>, block: Anatomy) {
+    longest.push(block);
+    longest.sort_by(|a, b| b.wall_ns.cmp(&a.wall_ns));
+    longest.truncate(ANATOMIES);
+}
+
+/// The length of the log file next to the database at `db` (0 when there is none).
+fn log_bytes(db: Option<&str>) -> u64 {
+    db.and_then(|db| std::fs::metadata(format!("{db}-wal")).ok()).map_or(0, |m| m.len())
+}
 
 pub struct SweepReport {
     pub steps: Summary,
     pub deleted: i64,
     pub total_seconds: f64,
+    /// Steps after which the sweep waited for the checkpointer (the log was behind).
+    pub waits: usize,
     pub longest_block_ms: f64,
+    /// The same without the time the thread waited for a CPU (other processes' share of a
+    /// loaded machine): what the sweep and the calls themselves held the thread.
+    pub longest_own_block_ms: f64,
     pub send_before: Summary,
     pub send_during: Summary,
     pub page_before: Summary,
     pub page_during: Summary,
+    pub longest: Vec<Anatomy>,
 }
 
 pub fn run(bench: &mut Bench) -> AnyResult<SweepReport> {
@@ -45,12 +86,29 @@ pub fn run(bench: &mut Bench) -> AnyResult<SweepReport> {
     }
     bench.aux.execute("UPDATE conversations SET retention_seconds = 3600", [])?;
     let (mut steps, mut send_during, mut page_during) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut after, mut deleted) = (0i64, 0i64);
+    let (mut after, mut deleted, mut waits) = (0i64, 0i64, 0usize);
+    let db = bench.aux.path().map(str::to_owned);
+    let mut anatomies = Vec::new();
+    let mut longest_own_ns = 0u64;
+    // Times `block` on the wall clock and the thread's clock, keeping it if among the longest.
+    let mut anatomised = |what, block: &mut dyn FnMut() -> AnyResult<u64>| -> AnyResult<u64> {
+        let log = log_bytes(db.as_deref());
+        let before = ThreadClock::now();
+        let wall_ns = block()?;
+        let thread = before.until(ThreadClock::now());
+        longest_own_ns = longest_own_ns.max(wall_ns.saturating_sub(thread.queued_ns));
+        keep_longest(&mut anatomies, Anatomy { what, wall_ns, thread, log_bytes: log });
+        Ok(wall_ns)
+    };
     loop {
         let host = bench.host.as_ref().ok_or("the Lua host is not open")?;
-        let start = Instant::now();
-        let out = host.core.call_method::<MultiValue>("sweepExpired", (after, BATCH))?;
-        steps.push(start.elapsed().as_nanos() as u64);
+        let mut out = MultiValue::new();
+        let step_ns = anatomised("step", &mut || {
+            let start = Instant::now();
+            out = host.core.call_method::<MultiValue>("sweepExpired", (after, BATCH))?;
+            Ok(start.elapsed().as_nanos() as u64)
+        })?;
+        steps.push(step_ns);
         let (Some(Value::Boolean(true)), Some(Value::Table(step))) = (out.front(), out.get(1))
         else {
             return Err(format!("sweepExpired failed: {out:?}").into());
@@ -61,8 +119,12 @@ pub fn run(bench: &mut Bench) -> AnyResult<SweepReport> {
         if !step.get::<bool>("more")? {
             break;
         }
-        send_during.push(time(bench, Op::Send)?);
-        page_during.push(time(bench, Op::Page)?);
+        if step.get::<bool>("behind")? {
+            waits += 1;
+            std::thread::sleep(BEHIND_PAUSE);
+        }
+        send_during.push(anatomised("send", &mut || time(bench, Op::Send))?);
+        page_during.push(anatomised("page", &mut || time(bench, Op::Page))?);
     }
     let total_seconds = steps.iter().sum::<u64>() as f64 / 1e9;
     let longest = steps.iter().chain(&send_during).chain(&page_during).max().copied().unwrap_or(0);
@@ -70,11 +132,14 @@ pub fn run(bench: &mut Bench) -> AnyResult<SweepReport> {
         steps: Summary::of(steps),
         deleted,
         total_seconds,
+        waits,
         longest_block_ms: longest as f64 / 1e6,
+        longest_own_block_ms: longest_own_ns as f64 / 1e6,
         send_before: Summary::of(send_before),
         send_during: Summary::of(send_during),
         page_before: Summary::of(page_before),
         page_during: Summary::of(page_during),
+        longest: anatomies,
     })
 }
 
@@ -90,8 +155,14 @@ impl SweepReport {
             self.steps.n, self.steps.p50, self.steps.p99, self.steps.max, self.total_seconds
         );
         println!(
-            "  longest block of the main thread during the sweep: {:.2} ms",
-            self.longest_block_ms
+            "  waits for the checkpointer (the log behind): {} of {} ms",
+            self.waits,
+            BEHIND_PAUSE.as_millis()
+        );
+        println!(
+            "  longest block of the main thread during the sweep: {:.2} ms ({:.2} ms without \
+             waiting for a CPU)",
+            self.longest_block_ms, self.longest_own_block_ms
         );
         for (what, before, during) in [
             ("send", &self.send_before, &self.send_during),
@@ -102,6 +173,19 @@ impl SweepReport {
                 before.p50, before.max, during.p50, during.max
             );
         }
+        println!("  the longest blocks, taken apart (on a CPU / waiting for one / asleep):");
+        for block in &self.longest {
+            println!(
+                "    {:<4} {:>8.2} ms: {:.2} / {:.2} / {:.2} ms, {} major faults, log {:.0} MiB",
+                block.what,
+                block.wall_ns as f64 / 1e6,
+                block.thread.on_cpu_ns as f64 / 1e6,
+                block.thread.queued_ns as f64 / 1e6,
+                block.slept_ns() as f64 / 1e6,
+                block.thread.major_faults,
+                block.log_bytes as f64 / (1 << 20) as f64
+            );
+        }
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -110,11 +194,22 @@ impl SweepReport {
             "deleted": self.deleted,
             "steps": self.steps.to_json(),
             "totalSeconds": self.total_seconds,
+            "behindWaits": self.waits,
             "longestBlockMs": self.longest_block_ms,
+            "longestOwnBlockMs": self.longest_own_block_ms,
             "sendBefore": self.send_before.to_json(),
             "sendDuring": self.send_during.to_json(),
             "pageBefore": self.page_before.to_json(),
             "pageDuring": self.page_during.to_json(),
+            "longestBlocks": self.longest.iter().map(|b| json!({
+                "what": b.what,
+                "wallMs": b.wall_ns as f64 / 1e6,
+                "onCpuMs": b.thread.on_cpu_ns as f64 / 1e6,
+                "queuedMs": b.thread.queued_ns as f64 / 1e6,
+                "asleepMs": b.slept_ns() as f64 / 1e6,
+                "majorFaults": b.thread.major_faults,
+                "logBytes": b.log_bytes,
+            })).collect::<Vec<_>>(),
         })
     }
 }

@@ -1027,6 +1027,7 @@ async fn run<S: Storage>(
                 (c"deleted", Reply::Int(sweep.deleted)),
                 (c"next", Reply::Int(sweep.next)),
                 (c"more", Reply::Bool(sweep.more)),
+                (c"behind", Reply::Bool(sweep.behind)),
                 (c"conversations", Reply::Array(ids)),
             ])]
         }

@@ -150,6 +150,10 @@ impl<S: Storage> Storage for StaffGate<S> {
         self.inner.set_rehearsing(on);
     }
 
+    fn log_behind(&self) -> bool {
+        self.inner.log_behind()
+    }
+
     async fn changes(
         &mut self,
         server: &str,

@@ -71,11 +71,18 @@ pub struct StoreOptions {
     /// bound on the log during a flood of writes. Native builds only (the wasm host checkpoints
     /// between calls, when nothing else writes).
     pub log_cap_bytes: u64,
+    /// Length of the log past which background work waits for the checkpointer (see
+    /// [`crate::storage::Storage::log_behind`]): by default the length the checkpointer cuts
+    /// the log file back to. Native builds only.
+    pub log_behind_bytes: u64,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { log_cap_bytes: checkpoint::DEFAULT_LOG_CAP_BYTES }
+        StoreOptions {
+            log_cap_bytes: checkpoint::DEFAULT_LOG_CAP_BYTES,
+            log_behind_bytes: checkpoint::JOURNAL_SIZE_LIMIT as u64,
+        }
     }
 }
 
@@ -92,6 +99,12 @@ pub struct Store {
     /// The background checkpoint thread (see [`checkpoint`]); held for its `Drop`, which stops it.
     #[cfg(not(target_arch = "wasm32"))]
     _checkpointer: Option<checkpoint::Checkpointer>,
+    /// The log's length in frames after this connection's last commit (SQLite's WAL hook), and
+    /// the length past which the log is behind (see [`crate::storage::Storage::log_behind`]).
+    #[cfg(not(target_arch = "wasm32"))]
+    log_frames: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    #[cfg(not(target_arch = "wasm32"))]
+    log_behind_frames: i64,
     /// `total_changes()` right after the last complete [`Store::checkpoint_if_written`] (or
     /// the [`Store::restart_log`] after it); `None` until the first one.
     #[cfg(target_arch = "wasm32")]
@@ -148,13 +161,15 @@ impl Store {
         let conn = connect(path).map_err(|e| describe(e.into()))?;
         let store = Store::ready(conn, Some(path.to_owned()), announce).map_err(describe)?;
         #[cfg(not(target_arch = "wasm32"))]
-        let store = Store {
+        let mut store = Store {
             _checkpointer: Some(
                 checkpoint::Checkpointer::start(path, options.log_cap_bytes).map_err(describe)?,
             ),
             _lock: Some(lock),
             ..store
         };
+        #[cfg(not(target_arch = "wasm32"))]
+        store.watch_log(options.log_behind_bytes).map_err(describe)?;
         #[cfg(target_arch = "wasm32")]
         vfs::after_open(&store.conn).map_err(describe)?;
         Ok(store)
@@ -181,6 +196,10 @@ impl Store {
             rehearsing: false,
             #[cfg(not(target_arch = "wasm32"))]
             _checkpointer: None,
+            #[cfg(not(target_arch = "wasm32"))]
+            log_frames: Default::default(),
+            #[cfg(not(target_arch = "wasm32"))]
+            log_behind_frames: i64::MAX,
             #[cfg(target_arch = "wasm32")]
             checkpointed_at: std::cell::Cell::new(None),
             #[cfg(target_arch = "wasm32")]
@@ -229,6 +248,25 @@ impl Store {
         // pages that held it, where that costs no extra write: "deleted" means gone from the
         // file, not left in free space (the log's older frames go when it restarts).
         conn.pragma_update(None, "secure_delete", "FAST")?;
+        Ok(())
+    }
+
+    /// Keeps [`Store::log_frames`] (SQLite tells the log's length after each commit of this
+    /// connection) and the length past which the log is behind. Native only: on wasm SQLite's
+    /// own automatic checkpoint is this hook (its safety net there), and the host checkpoints
+    /// between calls, so a sweep's pause always lets it run.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn watch_log(&mut self, behind_bytes: u64) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let page: i64 = self.conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        // A log frame is a page and its 24-byte header.
+        let frames = behind_bytes / (u64::try_from(page).unwrap_or(4096) + 24);
+        self.log_behind_frames = i64::try_from(frames).unwrap_or(i64::MAX);
+        let log_frames = std::sync::Arc::clone(&self.log_frames);
+        self.conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
+            log_frames.store(i64::from(frames), Ordering::Relaxed);
+            Ok(())
+        }))?;
         Ok(())
     }
 

@@ -67,6 +67,11 @@ impl Storage for Store {
     fn set_rehearsing(&mut self, on: bool) {
         self.rehearsing = on;
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn log_behind(&self) -> bool {
+        self.log_frames.load(std::sync::atomic::Ordering::Relaxed) > self.log_behind_frames
+    }
 }
 
 /// [`Read`] for a transaction type, each method the query of the same name.

@@ -81,3 +81,32 @@ T.test("the server's cap is swept in the background: rows gone, listings and unr
   T.ok(w:storedMessages():find('old secret 4', 1, true), 'the newest are kept')
   w:stop()
 end)
+
+T.test('the sweep waits behindPauseMs after a step that finds the log behind, else pauseMs',
+  function()
+  local w = World.new()
+  local env = w.srv:resourceEnv(World.RESOURCE)
+  local Darkchat = env.Darkchat
+  -- The core's steps, scripted: the first finds the log behind, the next two do not.
+  local steps = {
+    { deleted = 200, next = 8, more = true, behind = true, conversations = {} },
+    { deleted = 200, next = 16, more = true, behind = false, conversations = {} },
+    { deleted = 3, next = 0, more = false, behind = false, conversations = {} },
+  }
+  local call, calls, deleted = Darkchat.call, {}, nil
+  Darkchat.call = function(method, after, batch)
+    if method ~= 'sweepExpired' then return call(method, after, batch) end
+    calls[#calls + 1] = { at = env.GetGameTimer(), after = after, batch = batch }
+    return true, steps[#calls]
+  end
+  env.CreateThread(function() deleted = Darkchat.Retention.round() end)
+  w.srv:runFor(2000)
+  Darkchat.call = call
+  T.eq(deleted, 403)
+  T.eq(#calls, 3)
+  T.eq(calls[2].at - calls[1].at, env.Config.Retention.behindPauseMs)
+  T.eq(calls[3].at - calls[2].at, env.Config.Retention.pauseMs)
+  T.eq({ calls[1].after, calls[2].after, calls[3].after }, { 0, 8, 16 })
+  T.ok(env.Config.Retention.behindPauseMs > env.Config.Retention.pauseMs)
+  w:stop()
+end)
