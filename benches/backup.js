@@ -39,17 +39,21 @@ function seed() {
   for (let c = 0; c < 100; c++) {
     const owner = String(5550000 + c);
     const id = core.call('create', JSON.stringify([owner, `Crew ${c}`])).v[0].id;
-    for (let m = 1; m <= 3; m++) core.call('add', JSON.stringify([String(5560000 + c * 3 + m), id]));
+    for (let m = 1; m <= 3; m++)
+      core.call('add', JSON.stringify([String(5560000 + c * 3 + m), id]));
   }
   core.close();
-  execFileSync('sqlite3', [db, `
+  execFileSync('sqlite3', [
+    db,
+    `
     PRAGMA journal_mode = WAL;
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${messages})
     INSERT INTO messages (conversation_id, sender_id, sender_alias, kind, content, created_at)
       SELECT c.id, p.id, 'Member', 'text', printf('message %d %s', i, hex(randomblob(56))), 1700000000 + i
         FROM n JOIN conversations c ON c.id = 1 + i % 100
         JOIN phones p ON p.id = (SELECT min(id) FROM phones);
-    PRAGMA wal_checkpoint(TRUNCATE);`]);
+    PRAGMA wal_checkpoint(TRUNCATE);`,
+  ]);
 }
 
 function stats(values) {
@@ -62,17 +66,25 @@ async function main() {
   seed();
   let turn = 0;
   let ticking = true;
-  const tick = () => { turn++; if (ticking) setImmediate(tick); };
+  const tick = () => {
+    turn++;
+    if (ticking) setImmediate(tick);
+  };
   const steps = [];
   const core = createCore({
-    wasmPath, root,
-    onBackupStep: (ms, reply) => steps.push({ ms, state: reply.state, turn, end: performance.now() }),
+    wasmPath,
+    root,
+    onBackupStep: (ms, reply) =>
+      steps.push({ ms, state: reply.state, turn, end: performance.now() }),
   });
   const opened = core.open({ path: db });
   if (!opened.ok) throw new Error(opened.message);
   const started = performance.now();
   setImmediate(tick);
-  const job = core.call('startBackup', JSON.stringify([path.join(root, 'data', 'backups', 'copy.db')]));
+  const job = core.call(
+    'startBackup',
+    JSON.stringify([path.join(root, 'data', 'backups', 'copy.db')]),
+  );
   if (!job.ok) throw new Error(job.message);
   const status = await new Promise((resolve) => {
     const poll = () => {
@@ -100,12 +112,24 @@ async function main() {
   const longest = stats(blocks);
   const size = fs.statSync(path.join(root, 'data', 'backups', 'copy.db')).size;
   const f = (ms) => ms.toFixed(2);
-  console.log(`wasm backup, ${messages} messages, ${(size / 1e6).toFixed(1)} MB, ${path.basename(wasmPath)}:`);
+  console.log(
+    `wasm backup, ${messages} messages, ${(size / 1e6).toFixed(1)} MB, ${path.basename(wasmPath)}:`,
+  );
   console.log(`  copy: ${copying.n} steps, p50 ${f(copying.p50)} ms, longest ${f(copying.max)} ms`);
-  console.log(`  then (single file + check): ${rest.n} steps, p50 ${f(rest.p50)} ms, longest ${f(rest.max)} ms`);
-  const top = steps.map((s, i) => ({ i, ms: s.ms, state: s.state })).sort((a, b) => b.ms - a.ms).slice(0, 4);
-  console.log(`  longest steps: ${top.map((s) => `#${s.i} ${s.state} ${f(s.ms)} ms`).join(", ")}`);
-  console.log(`  turns: ${longest.n}, p50 ${f(longest.p50)} ms, longest main-thread block ${f(longest.max)} ms; wall ${f(wall)} ms`);
+  console.log(
+    `  then (single file + check): ${rest.n} steps, p50 ${f(rest.p50)} ms, longest ${f(rest.max)} ms`,
+  );
+  const top = steps
+    .map((s, i) => ({ i, ms: s.ms, state: s.state }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 4);
+  console.log(`  longest steps: ${top.map((s) => `#${s.i} ${s.state} ${f(s.ms)} ms`).join(', ')}`);
+  console.log(
+    `  turns: ${longest.n}, p50 ${f(longest.p50)} ms, longest main-thread block ${f(longest.max)} ms; wall ${f(wall)} ms`,
+  );
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

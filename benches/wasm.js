@@ -68,8 +68,12 @@ const db = path.join(work, 'data', 'bench.db');
 const seed = path.join(repo, 'target', 'bench', 'seed.db');
 const seeded = fs.existsSync(seed);
 
-const sql = (query) => execFileSync('sqlite3', ['-readonly', db, query], { maxBuffer: 1 << 28 })
-  .toString().split('\n').filter(Boolean).map((line) => line.split('|'));
+const sql = (query) =>
+  execFileSync('sqlite3', ['-readonly', db, query], { maxBuffer: 1 << 28 })
+    .toString()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('|'));
 
 /** Timer checkpoints (duration in ms, dc_checkpoint's answer, pages written), per operation. */
 let checkpoints = [];
@@ -78,12 +82,21 @@ let checkpoints = [];
 let fsWrites = 0;
 let writesAtLastCall = 0;
 const writeSync = fs.writeSync;
-fs.writeSync = (...args) => { fsWrites++; return writeSync.apply(fs, args); };
+fs.writeSync = (...args) => {
+  fsWrites++;
+  return writeSync.apply(fs, args);
+};
 const core = createCore({
-  wasmPath, root: work,
+  wasmPath,
+  root: work,
   onCheckpoint: (ms, result, steps) => {
     // `longest`: its longest step on the main thread (the pool's syncs run between them).
-    checkpoints.push({ ms, result, longest: Math.max(0, ...steps), pages: fsWrites - writesAtLastCall });
+    checkpoints.push({
+      ms,
+      result,
+      longest: Math.max(0, ...steps),
+      pages: fsWrites - writesAtLastCall,
+    });
     writesAtLastCall = fsWrites;
   },
 });
@@ -107,16 +120,24 @@ const size = fs.statSync(db).size;
 
 // Targets, read before the core holds the database.
 const numbers = sql('SELECT number FROM phones ORDER BY random() LIMIT 20000').map((r) => r[0]);
-const codes = sql('SELECT join_code FROM conversations ORDER BY random() LIMIT 20000').map((r) => r[0]);
-const conversations = sql('SELECT id FROM conversations ORDER BY random() LIMIT 20000').map((r) => Number(r[0]));
-const pairs = sql(`SELECT m.conversation_id, p.number FROM members m JOIN phones p ON p.id = m.phone_id
-  WHERE m.id IN (SELECT id FROM members ORDER BY random() LIMIT ${3 * (iterations + warmup) + 1000})`)
-  .map((r) => [Number(r[0]), r[1]]);
+const codes = sql('SELECT join_code FROM conversations ORDER BY random() LIMIT 20000').map(
+  (r) => r[0],
+);
+const conversations = sql('SELECT id FROM conversations ORDER BY random() LIMIT 20000').map((r) =>
+  Number(r[0]),
+);
+const pairs =
+  sql(`SELECT m.conversation_id, p.number FROM members m JOIN phones p ON p.id = m.phone_id
+  WHERE m.id IN (SELECT id FROM members ORDER BY random() LIMIT ${3 * (iterations + warmup) + 1000})`).map(
+    (r) => [Number(r[0]), r[1]],
+  );
 // As the native benchmark: numbers with about 30 conversations (a listing of ~30 entries); on
 // the seed, thousands have 28-32.
-const listNumbers = sql(`SELECT p.number FROM (SELECT phone_id, count(*) AS n FROM members GROUP BY phone_id) c
+const listNumbers =
+  sql(`SELECT p.number FROM (SELECT phone_id, count(*) AS n FROM members GROUP BY phone_id) c
   JOIN phones p ON p.id = c.phone_id ORDER BY abs(c.n - 30) LIMIT 5000`).map((r) => r[0]);
-const pages = sql(`SELECT m.conversation_id, p.number FROM members m JOIN phones p ON p.id = m.phone_id
+const pages =
+  sql(`SELECT m.conversation_id, p.number FROM members m JOIN phones p ON p.id = m.phone_id
   WHERE m.conversation_id IN (SELECT conversation_id FROM messages GROUP BY conversation_id
   HAVING count(*) >= 60 LIMIT 5000) GROUP BY m.conversation_id`).map((r) => [Number(r[0]), r[1]]);
 
@@ -137,25 +158,56 @@ const added = [];
 const OPS = [
   ['empty call', () => ['checkSource', [3]]],
   ['create', () => ['create', [freshNumber(), 'Bench conversation', null]]],
-  ['add', () => {
-    const number = freshNumber();
-    const id = pick(conversations);
-    return ['add', [number, id], (reply) => reply.ok && added.push([id, number])];
-  }],
-  ['join', () => {
-    const number = freshNumber();
-    return ['join', [number, pick(codes)], (reply) => reply.ok && added.push([reply.v[0].id, number])];
-  }],
-  ['send', () => { const [id, number] = nextPair(); return ['send', [number, id, 'a message of ordinary length, typed on a phone']]; }],
-  ['remove', () => {
-    if (added.length === 0) throw new Error('remove needs the memberships add and join made');
-    const [id, number] = added.pop();
-    return ['remove', [number, id, true]];
-  }],
+  [
+    'add',
+    () => {
+      const number = freshNumber();
+      const id = pick(conversations);
+      return ['add', [number, id], (reply) => reply.ok && added.push([id, number])];
+    },
+  ],
+  [
+    'join',
+    () => {
+      const number = freshNumber();
+      return [
+        'join',
+        [number, pick(codes)],
+        (reply) => reply.ok && added.push([reply.v[0].id, number]),
+      ];
+    },
+  ],
+  [
+    'send',
+    () => {
+      const [id, number] = nextPair();
+      return ['send', [number, id, 'a message of ordinary length, typed on a phone']];
+    },
+  ],
+  [
+    'remove',
+    () => {
+      if (added.length === 0) throw new Error('remove needs the memberships add and join made');
+      const [id, number] = added.pop();
+      return ['remove', [number, id, true]];
+    },
+  ],
   ['list', () => ['list', [pick(listNumbers)]]],
-  ['page', () => { const [id, number] = pick(pages); return ['messages', [number, id, null, 50]]; }],
+  [
+    'page',
+    () => {
+      const [id, number] = pick(pages);
+      return ['messages', [number, id, null, 50]];
+    },
+  ],
   ['list, online', () => ['list', [pick(onlineNumbers)]]],
-  ['page, online', () => { const [id, number] = pick(onlinePages); return ['messages', [number, id, null, 50]]; }],
+  [
+    'page, online',
+    () => {
+      const [id, number] = pick(onlinePages);
+      return ['messages', [number, id, null, 50]];
+    },
+  ],
 ];
 
 function percentile(sorted, p) {
@@ -164,8 +216,13 @@ function percentile(sorted, p) {
 
 function stats(values) {
   const sorted = [...values].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999),
-    max: sorted[sorted.length - 1], samples: sorted.length };
+  return {
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    p999: percentile(sorted, 0.999),
+    max: sorted[sorted.length - 1],
+    samples: sorted.length,
+  };
 }
 
 const nextTick = () => new Promise(setImmediate);
@@ -223,12 +280,25 @@ async function main() {
     const longestCheckpointUs = 1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0);
     rows.push({ operation: name, path: 'wasm core call', ...stats(core_), failures });
     rows.push({ operation: name, path: 'wasm, as Lua receives it', ...stats(lua) });
-    rows.push({ operation: name, path: 'wasm main thread incl. checkpoints', ...stats(lua.map((us) => us + share)) });
-    blocks.push({ operation: name, longestCallUs, longestCheckpointUs,
+    rows.push({
+      operation: name,
+      path: 'wasm main thread incl. checkpoints',
+      ...stats(lua.map((us) => us + share)),
+    });
+    blocks.push({
+      operation: name,
+      longestCallUs,
+      longestCheckpointUs,
       longestBlockUs: Math.max(longestCallUs, longestCheckpointUs),
-      checkpoints: { count: worked.length, idle: checkpoints.length - worked.length,
-        p50Ms: worked.length ? percentile(worked, 0.5) : 0, maxMs: worked.length ? worked[worked.length - 1] : 0,
-        totalMs: worked.reduce((a, b) => a + b, 0), pagesP50: written.length ? percentile(written, 0.5) : 0 } });
+      checkpoints: {
+        count: worked.length,
+        idle: checkpoints.length - worked.length,
+        p50Ms: worked.length ? percentile(worked, 0.5) : 0,
+        maxMs: worked.length ? worked[worked.length - 1] : 0,
+        totalMs: worked.reduce((a, b) => a + b, 0),
+        pagesP50: written.length ? percentile(written, 0.5) : 0,
+      },
+    });
   }
   const paced = yieldBetweenCalls ? await pacedWrites() : null;
   const integrity = call('integrityCheck', []).v[0];
@@ -279,9 +349,16 @@ async function sweepAll() {
   if (yieldBetweenCalls) await new Promise((resolve) => setTimeout(resolve, 300));
   longestCheckpointUs = 1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0);
   const totalMs = steps.reduce((a, b) => a + b, 0) / 1000;
-  return { batch: 200, deleted, steps: stats(steps), totalMs, send: stats(sends),
-    page: stats(pagesDuring), longestCheckpointUs,
-    longestBlockUs: Math.max(longestCheckpointUs, ...steps, ...sends, ...pagesDuring) };
+  return {
+    batch: 200,
+    deleted,
+    steps: stats(steps),
+    totalMs,
+    send: stats(sends),
+    page: stats(pagesDuring),
+    longestCheckpointUs,
+    longestBlockUs: Math.max(longestCheckpointUs, ...steps, ...sends, ...pagesDuring),
+  };
 }
 
 /**
@@ -302,61 +379,111 @@ async function pacedWrites() {
     await new Promise((resolve) => setTimeout(resolve, PACED_GAP_MS));
     const checkpointUs = 1000 * checkpoints.reduce((sum, c) => sum + c.ms, 0);
     perWrite.push(us + checkpointUs);
-    longestBlockUs = Math.max(longestBlockUs, us, 1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0));
+    longestBlockUs = Math.max(
+      longestBlockUs,
+      us,
+      1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0),
+    );
   }
   return { gapMs: PACED_GAP_MS, ...stats(perWrite), longestBlockUs };
 }
 
 function report(rows, blocks, paced, integrity, sweep) {
   const wasmBytes = fs.statSync(wasmPath).size;
-  console.log(`wasm core ${opened.version} (${(wasmBytes / 1e6).toFixed(2)} MB module), Node ${process.version}, `
-    + `database ${(size / 1e6).toFixed(0)} MB (${seeded ? 'copy of target/bench/seed.db' : 'small, made here'}), `
-    + `${iterations} calls per operation and path after ${warmup} warm-up; integrity_check ${integrity}`);
-  console.log(yieldBetweenCalls
-    ? 'paced: yields to the event loop after every call (untimed); checkpoints run in the host\'s timer between calls'
-    : 'not paced (--no-yield): calls back to back, the timer never runs');
+  console.log(
+    `wasm core ${opened.version} (${(wasmBytes / 1e6).toFixed(2)} MB module), Node ${process.version}, ` +
+      `database ${(size / 1e6).toFixed(0)} MB (${seeded ? 'copy of target/bench/seed.db' : 'small, made here'}), ` +
+      `${iterations} calls per operation and path after ${warmup} warm-up; integrity_check ${integrity}`,
+  );
+  console.log(
+    yieldBetweenCalls
+      ? "paced: yields to the event loop after every call (untimed); checkpoints run in the host's timer between calls"
+      : 'not paced (--no-yield): calls back to back, the timer never runs',
+  );
   const fmt = (us) => us.toFixed(1).padStart(9);
-  console.log(`${'operation'.padEnd(14)} ${'path'.padEnd(36)} ${'p50 µs'.padStart(9)} ${'p99 µs'.padStart(9)} ${'p99.9 µs'.padStart(9)} ${'max µs'.padStart(9)}`);
+  console.log(
+    `${'operation'.padEnd(14)} ${'path'.padEnd(36)} ${'p50 µs'.padStart(9)} ${'p99 µs'.padStart(9)} ${'p99.9 µs'.padStart(9)} ${'max µs'.padStart(9)}`,
+  );
   for (const r of rows) {
-    console.log(`${r.operation.padEnd(14)} ${r.path.padEnd(36)} ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.p999)} ${fmt(r.max)}`
-      + (r.failures ? `  (${r.failures} refused)` : ''));
+    console.log(
+      `${r.operation.padEnd(14)} ${r.path.padEnd(36)} ${fmt(r.p50)} ${fmt(r.p99)} ${fmt(r.p999)} ${fmt(r.max)}` +
+        (r.failures ? `  (${r.failures} refused)` : ''),
+    );
   }
   const ms = (v) => v.toFixed(2).padStart(8);
   console.log();
-  console.log(`${'operation'.padEnd(14)} longest main-thread block ms: ${'call'.padStart(8)} ${'chkpt'.padStart(8)}`
-    + `  | timer checkpoints: ${'count'.padStart(5)} ${'p50 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'total ms'.padStart(8)} ${'p50 writes'.padStart(10)}`);
+  console.log(
+    `${'operation'.padEnd(14)} longest main-thread block ms: ${'call'.padStart(8)} ${'chkpt'.padStart(8)}` +
+      `  | timer checkpoints: ${'count'.padStart(5)} ${'p50 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'total ms'.padStart(8)} ${'p50 writes'.padStart(10)}`,
+  );
   for (const b of blocks) {
     const c = b.checkpoints;
-    console.log(`${b.operation.padEnd(14)} ${' '.repeat(30)} ${ms(b.longestCallUs / 1000)} ${ms(b.longestCheckpointUs / 1000)}`
-      + `  |                    ${String(c.count).padStart(5)} ${ms(c.p50Ms)} ${ms(c.maxMs)} ${c.totalMs.toFixed(1).padStart(8)} ${String(c.pagesP50).padStart(10)}`);
+    console.log(
+      `${b.operation.padEnd(14)} ${' '.repeat(30)} ${ms(b.longestCallUs / 1000)} ${ms(b.longestCheckpointUs / 1000)}` +
+        `  |                    ${String(c.count).padStart(5)} ${ms(c.p50Ms)} ${ms(c.maxMs)} ${c.totalMs.toFixed(1).padStart(8)} ${String(c.pagesP50).padStart(10)}`,
+    );
   }
   if (paced) {
     console.log();
-    console.log(`paced writes (one send every ${paced.gapMs} ms, ${paced.samples} of them), main-thread time per write `
-      + `incl. its checkpoint: p50 ${(paced.p50 / 1000).toFixed(2)} ms, p99 ${(paced.p99 / 1000).toFixed(2)} ms, `
-      + `max ${(paced.max / 1000).toFixed(2)} ms; longest single block ${(paced.longestBlockUs / 1000).toFixed(2)} ms`);
+    console.log(
+      `paced writes (one send every ${paced.gapMs} ms, ${paced.samples} of them), main-thread time per write ` +
+        `incl. its checkpoint: p50 ${(paced.p50 / 1000).toFixed(2)} ms, p99 ${(paced.p99 / 1000).toFixed(2)} ms, ` +
+        `max ${(paced.max / 1000).toFixed(2)} ms; longest single block ${(paced.longestBlockUs / 1000).toFixed(2)} ms`,
+    );
   }
   if (sweep) {
     const us = (v) => `${v.toFixed(0)} µs`;
     console.log();
     const s = sweep.steps;
     const ms = (v) => `${(v / 1000).toFixed(2)} ms`;
-    console.log(`retention sweep: ${sweep.deleted} messages due at once, ${s.samples} steps of`
-      + ` ${sweep.batch} (as Lua receives them): p50 ${us(s.p50)}, p99 ${us(s.p99)},`
-      + ` max ${us(s.max)}; all steps ${(sweep.totalMs / 1000).toFixed(1)} s`);
-    console.log(`  between steps: send p50 ${us(sweep.send.p50)} max ${us(sweep.send.max)};`
-      + ` page p50 ${us(sweep.page.p50)} max ${us(sweep.page.max)};`
-      + ` longest checkpoint ${ms(sweep.longestCheckpointUs)};`
-      + ` longest main-thread block ${ms(sweep.longestBlockUs)}`);
+    console.log(
+      `retention sweep: ${sweep.deleted} messages due at once, ${s.samples} steps of` +
+        ` ${sweep.batch} (as Lua receives them): p50 ${us(s.p50)}, p99 ${us(s.p99)},` +
+        ` max ${us(s.max)}; all steps ${(sweep.totalMs / 1000).toFixed(1)} s`,
+    );
+    console.log(
+      `  between steps: send p50 ${us(sweep.send.p50)} max ${us(sweep.send.max)};` +
+        ` page p50 ${us(sweep.page.p50)} max ${us(sweep.page.max)};` +
+        ` longest checkpoint ${ms(sweep.longestCheckpointUs)};` +
+        ` longest main-thread block ${ms(sweep.longestBlockUs)}`,
+    );
   }
-  const results = rows.map((r) => ({ operation: r.operation, path: r.path, p50_us: r.p50, p99_us: r.p99,
-    p999_us: r.p999, max_us: r.max, samples: r.samples }));
+  const results = rows.map((r) => ({
+    operation: r.operation,
+    path: r.path,
+    p50_us: r.p50,
+    p99_us: r.p99,
+    p999_us: r.p999,
+    max_us: r.max,
+    samples: r.samples,
+  }));
   const out = path.join(repo, 'target', 'bench', 'wasm.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify({ command: 'node benches/wasm.js', node: process.version, iterations, warmup,
-    seeded, wasmBytes, paced: yieldBetweenCalls, machine: { cores: require('os').cpus().length },
-    results, blocks, pacedWrites: paced, sweep }, null, 2));
+  fs.writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        command: 'node benches/wasm.js',
+        node: process.version,
+        iterations,
+        warmup,
+        seeded,
+        wasmBytes,
+        paced: yieldBetweenCalls,
+        machine: { cores: require('os').cpus().length },
+        results,
+        blocks,
+        pacedWrites: paced,
+        sweep,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwritten ${path.relative(repo, out)}`);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

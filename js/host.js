@@ -47,7 +47,8 @@ function Mysql() {
 
 /** The folder of this file: as a CommonJS module, its own; as a resource script, js/. */
 function __dirnameOfHost() {
-  if (typeof __dirname === 'string' && fs.existsSync(path.join(__dirname, 'mysql.js'))) return __dirname;
+  if (typeof __dirname === 'string' && fs.existsSync(path.join(__dirname, 'mysql.js')))
+    return __dirname;
   return path.join(GetResourcePath(GetCurrentResourceName()), 'js');
 }
 
@@ -112,7 +113,9 @@ function isAlive(pid) {
     // "<pid> (<name>) <state> ...": the name may hold spaces and parentheses.
     const state = stat.slice(stat.lastIndexOf(')') + 1).trim()[0];
     return state !== 'Z' && state !== 'X';
-  } catch (e) { /* no /proc, or no such process: ask with signal 0 */ }
+  } catch (e) {
+    /* no /proc, or no such process: ask with signal 0 */
+  }
   try {
     process.kill(pid, 0);
     return true;
@@ -147,20 +150,32 @@ function lockFiles(dbPath) {
 }
 
 function removeQuietly(file) {
-  try { fs.unlinkSync(file); } catch (e) { /* gone already */ }
+  try {
+    fs.unlinkSync(file);
+  } catch (e) {
+    /* gone already */
+  }
 }
 
 /** A new file at `file` holding `text` (whatever was there is removed: a symlink is not followed). */
 function writeNew(file, text) {
   removeQuietly(file);
   const fd = fs.openSync(file, 'wx', 0o644);
-  try { fs.writeSync(fd, text); } finally { fs.closeSync(fd); }
+  try {
+    fs.writeSync(fd, text);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** A mutex or steal file's owner: undefined when it is gone, null when it is not one. */
 function readOwner(file) {
   let text;
-  try { text = fs.readFileSync(file, 'utf8'); } catch (e) { return e.code === 'ENOENT' ? undefined : null; }
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return e.code === 'ENOENT' ? undefined : null;
+  }
   const owner = parseOwner(text);
   return owner && owner.generation ? owner : null;
 }
@@ -176,24 +191,35 @@ function takeFile(files, file, depth) {
     try {
       writeNew(files.staging, `${process.pid} ${CORE_NAME} ${generation}\n`);
     } catch (e) {
-      throw new Error(`database ${files.db}: cannot write lock file ${files.staging}: ${e.message}`);
+      throw new Error(
+        `database ${files.db}: cannot write lock file ${files.staging}: ${e.message}`,
+      );
     }
     let linked = null;
-    try { fs.linkSync(files.staging, file); } catch (e) { linked = e; }
+    try {
+      fs.linkSync(files.staging, file);
+    } catch (e) {
+      linked = e;
+    }
     removeQuietly(files.staging);
     if (!linked) return;
-    if (linked.code !== 'EEXIST') throw new Error(`database ${files.db}: cannot create lock file ${file}: ${linked.message}`);
+    if (linked.code !== 'EEXIST')
+      throw new Error(`database ${files.db}: cannot create lock file ${file}: ${linked.message}`);
     const owner = readOwner(file);
     if (owner === undefined) continue; // released meanwhile
     if (owner === null) {
-      throw new Error(`database ${files.db}: ${file} is not a lock file Darkchat can read; `
-        + 'delete it if no server is running');
+      throw new Error(
+        `database ${files.db}: ${file} is not a lock file Darkchat can read; ` +
+          'delete it if no server is running',
+      );
     }
     if (!ownerAlive(owner, false)) {
       steal(files, file, owner.generation, depth);
     } else if (Date.now() >= deadline) {
-      throw new Error(`database ${files.db}: process ${owner.pid} has held ${file} for over `
-        + `${MUTEX_WAIT_MS / 1000} s; stop it, or delete the file if no server is running`);
+      throw new Error(
+        `database ${files.db}: process ${owner.pid} has held ${file} for over ` +
+          `${MUTEX_WAIT_MS / 1000} s; stop it, or delete the file if no server is running`,
+      );
     } else {
       Atomics.wait(napCell, 0, 0, 1);
     }
@@ -206,7 +232,9 @@ function takeFile(files, file, depth) {
  */
 function steal(files, file, generation, depth) {
   if (depth >= MAX_STEAL_DEPTH) {
-    throw new Error(`database ${files.db}: cannot take over ${file}; delete it if no server is running`);
+    throw new Error(
+      `database ${files.db}: cannot take over ${file}; delete it if no server is running`,
+    );
   }
   const claim = files.steal(generation);
   takeFile(files, claim, depth + 1);
@@ -217,12 +245,20 @@ function steal(files, file, generation, depth) {
 
 function withMutex(files, fn) {
   takeFile(files, files.mutex, 0);
-  try { return fn(); } finally { removeQuietly(files.mutex); }
+  try {
+    return fn();
+  } finally {
+    removeQuietly(files.mutex);
+  }
 }
 
 function readHolders(files) {
   let text = '';
-  try { text = fs.readFileSync(files.holders, 'utf8'); } catch (e) { /* no holders */ }
+  try {
+    text = fs.readFileSync(files.holders, 'utf8');
+  } catch (e) {
+    /* no holders */
+  }
   return text.split('\n').map(parseOwner).filter(Boolean);
 }
 
@@ -239,7 +275,11 @@ function writeHolders(files, holders) {
 function sweep(files) {
   const prefix = `${path.basename(files.db)}.lock.`;
   let names = [];
-  try { names = fs.readdirSync(path.dirname(files.db)); } catch (e) { return; }
+  try {
+    names = fs.readdirSync(path.dirname(files.db));
+  } catch (e) {
+    return;
+  }
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const rest = name.slice(prefix.length);
@@ -253,7 +293,9 @@ function sweep(files) {
         const owner = readOwner(file);
         if (owner && !ownerAlive(owner, false)) steal(files, file, owner.generation, 0);
       }
-    } catch (e) { /* left for the next sweep */ }
+    } catch (e) {
+      /* left for the next sweep */
+    }
   }
 }
 
@@ -264,8 +306,10 @@ function acquireLock(dbPath) {
     const holders = readHolders(files).filter((h) => ownerAlive(h, heldLocks.has(files.holders)));
     if (holders.length > 0) {
       const h = holders[0];
-      throw new Error(`database ${dbPath} is in use by the ${h.core} core of process ${h.pid}`
-        + ` (lock file ${files.holders}); stop that server first, or delete the lock file if no server is running`);
+      throw new Error(
+        `database ${dbPath} is in use by the ${h.core} core of process ${h.pid}` +
+          ` (lock file ${files.holders}); stop that server first, or delete the lock file if no server is running`,
+      );
     }
     writeHolders(files, [{ pid: process.pid, core: CORE_NAME }]);
     sweep(files);
@@ -279,12 +323,15 @@ function releaseLock(dbPath) {
   if (!heldLocks.delete(files.holders)) return;
   try {
     withMutex(files, () => {
-      const holders = readHolders(files)
-        .filter((h) => !(h.pid === process.pid && h.core === CORE_NAME) && ownerAlive(h, false));
+      const holders = readHolders(files).filter(
+        (h) => !(h.pid === process.pid && h.core === CORE_NAME) && ownerAlive(h, false),
+      );
       writeHolders(files, holders);
       sweep(files);
     });
-  } catch (e) { /* the line stays until this process is gone, then is dropped */ }
+  } catch (e) {
+    /* the line stays until this process is gone, then is dropped */
+  }
 }
 
 // Syncs off the main thread ------------------------------------------------------------------
@@ -368,7 +415,11 @@ function createSyncs() {
     },
     /** The files are being closed without SQLite (a trap): what is owed is made first. */
     forget() {
-      try { settleDatabase(); } catch (e) { /* the next open recovers from the log */ }
+      try {
+        settleDatabase();
+      } catch (e) {
+        /* the next open recovers from the log */
+      }
       epoch++;
       dbFd = walFd = -1;
       dbSyncOwed = false;
@@ -376,7 +427,11 @@ function createSyncs() {
     /** Runs `fn` with the database file's sync deferred. */
     deferDatabaseSync(fn) {
       deferring = true;
-      try { return fn(); } finally { deferring = false; }
+      try {
+        return fn();
+      } finally {
+        deferring = false;
+      }
     },
     /** Syncs the log in the pool (when written since the last such sync), then `done()`. */
     syncLog(done) {
@@ -416,7 +471,16 @@ function createSyncs() {
  *   onBackupStep?: (ms: number, reply: any) => void, log?: (line: string) => void,
  *   mysql2?: any }} options
  */
-function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, log = () => {}, mysql2 }) {
+function createCore({
+  wasmPath,
+  root,
+  seed,
+  clock,
+  onCheckpoint,
+  onBackupStep,
+  log = () => {},
+  mysql2,
+}) {
   const wasmModule = new WebAssembly.Module(fs.readFileSync(wasmPath));
   const rootDir = path.resolve(root);
   const rootPrefix = rootDir + path.sep;
@@ -478,7 +542,9 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
           if (p.endsWith('-wal')) walFds.add(fd);
           syncs.opened(fd, p);
           return fd;
-        } catch (e) { return errno(e); }
+        } catch (e) {
+          return errno(e);
+        }
       },
       fs_read(fd, ptr, len, offset) {
         try {
@@ -489,19 +555,24 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
             done += n;
           }
           return done;
-        } catch (e) { return errno(e); }
+        } catch (e) {
+          return errno(e);
+        }
       },
       fs_write(fd, ptr, len, offset) {
         try {
           syncs.beforeWrite(fd);
           let done = 0;
-          while (done < len) done += fs.writeSync(fd, bytes(), ptr + done, len - done, offset + done);
+          while (done < len)
+            done += fs.writeSync(fd, bytes(), ptr + done, len - done, offset + done);
           if (walFds.has(fd)) {
             walBytes += len;
             logPending = true;
           }
           return 0;
-        } catch (e) { return errno(e); }
+        } catch (e) {
+          return errno(e);
+        }
       },
       fs_sync(fd) {
         try {
@@ -510,23 +581,36 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
             syncs.synced(fd);
           }
           return 0;
-        } catch (e) { return errno(e); }
+        } catch (e) {
+          return errno(e);
+        }
       },
       fs_truncate(fd, size) {
         try {
           syncs.beforeWrite(fd);
           fs.ftruncateSync(fd, size);
           return 0;
-        } catch (e) { return errno(e); }
+        } catch (e) {
+          return errno(e);
+        }
       },
       fs_size(fd) {
-        try { return fs.fstatSync(fd).size; } catch (e) { return errno(e); }
+        try {
+          return fs.fstatSync(fd).size;
+        } catch (e) {
+          return errno(e);
+        }
       },
       fs_close(fd) {
         syncs.beforeClose(fd);
         fds.delete(fd);
         walFds.delete(fd);
-        try { fs.closeSync(fd); return 0; } catch (e) { return errno(e); }
+        try {
+          fs.closeSync(fd);
+          return 0;
+        } catch (e) {
+          return errno(e);
+        }
       },
       fs_delete(ptr, len, syncDir) {
         const p = str(ptr, len);
@@ -540,8 +624,14 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
         if (syncDir) {
           try {
             const dir = fs.openSync(path.dirname(p), 'r');
-            try { fs.fsyncSync(dir); } finally { fs.closeSync(dir); }
-          } catch (e) { return errno(e); }
+            try {
+              fs.fsyncSync(dir);
+            } finally {
+              fs.closeSync(dir);
+            }
+          } catch (e) {
+            return errno(e);
+          }
         }
         return 0;
       },
@@ -558,7 +648,13 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   /** Closes every file the instance had open (its memory is being dropped). */
   function closeFiles() {
     syncs.forget();
-    for (const fd of fds) { try { fs.closeSync(fd); } catch (e) { /* gone */ } }
+    for (const fd of fds) {
+      try {
+        fs.closeSync(fd);
+      } catch (e) {
+        /* gone */
+      }
+    }
     fds.clear();
     walFds.clear();
   }
@@ -606,8 +702,11 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     syncs.watch(options.path);
     instance = new WebAssembly.Instance(wasmModule, imports);
     const request = JSON.stringify({
-      storage: options.mysql ? 'mysql' : 'sqlite', path: options.path, limits: options.limits || null,
-      now: now(), seed: seed || crypto.randomBytes(32).toString('hex'),
+      storage: options.mysql ? 'mysql' : 'sqlite',
+      path: options.path,
+      limits: options.limits || null,
+      now: now(),
+      seed: seed || crypto.randomBytes(32).toString('hex'),
       // MySQL: the id this server's changes are logged under for the others (lua/network.lua).
       serverId: options.serverId || null,
     });
@@ -628,13 +727,20 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     if (options && options.storage === 'mysql') return openMysql(options);
     const dbPath = path.resolve(String(options && options.path));
     if (!inside(dbPath)) {
-      return { ok: false, message: `database ${dbPath} is outside the resource folder ${rootDir}; `
-        + 'set darkchat:db to a path inside it' };
+      return {
+        ok: false,
+        message:
+          `database ${dbPath} is outside the resource folder ${rootDir}; ` +
+          'set darkchat:db to a path inside it',
+      };
     }
     let locked = false;
     try {
-      const leadsOut = () => new Error(`database ${dbPath} is outside the resource folder ${rootDir}`
-        + ' (a link leads out of it); set darkchat:db to a path inside it');
+      const leadsOut = () =>
+        new Error(
+          `database ${dbPath} is outside the resource folder ${rootDir}` +
+            ' (a link leads out of it); set darkchat:db to a path inside it',
+        );
       // Checked before any folder is made, and again once they are: the database file itself
       // may be a link, or one may have been placed meanwhile.
       if (!resolvesInside(path.dirname(dbPath))) throw leadsOut();
@@ -673,17 +779,25 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     if (!opened) return { ok: false, code: 'storage_error', message: 'the store is closed' };
     if (opened.mysql) return callMysql(method, argsJson);
     if (!instance) {
-      try { start(opened); } catch (e) {
+      try {
+        start(opened);
+      } catch (e) {
         instance = null;
-        return { ok: false, code: 'storage_error', message: `cannot reopen the database: ${e.message}` };
+        return {
+          ok: false,
+          code: 'storage_error',
+          message: `cannot reopen the database: ${e.message}`,
+        };
       }
     }
     const args = typeof argsJson === 'string' ? argsJson : '[]';
     if (Object.prototype.hasOwnProperty.call(FILE_METHODS, method)) return fileMethod(method, args);
     const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
-    const reply = guarded(() => (packed
-      ? exchangeBytes(instance.exports.dc_call_packed, request)
-      : JSON.parse(exchange(instance.exports.dc_call, request))));
+    const reply = guarded(() =>
+      packed
+        ? exchangeBytes(instance.exports.dc_call_packed, request)
+        : JSON.parse(exchange(instance.exports.dc_call, request)),
+    );
     lastCallAt = performance.now();
     if (logPending) scheduleCheckpoint();
     return reply;
@@ -743,7 +857,12 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     };
     const finish = (result) => {
       checkpointing = false;
-      if (onCheckpoint) onCheckpoint(steps.reduce((a, b) => a + b, 0), result, steps);
+      if (onCheckpoint)
+        onCheckpoint(
+          steps.reduce((a, b) => a + b, 0),
+          result,
+          steps,
+        );
       if (checkpointAgain && live()) scheduleCheckpoint();
     };
     const restart = (copied) => {
@@ -759,8 +878,12 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     const copy = () => {
       if (!live()) return finish(null);
       // A failed one is retried after the next call (or CHECKPOINT_SOON_BYTES more log).
-      const copied = timed(() => ({ ok: true,
-        result: quiet ? syncs.deferDatabaseSync(() => inst.exports.dc_checkpoint()) : inst.exports.dc_checkpoint() }));
+      const copied = timed(() => ({
+        ok: true,
+        result: quiet
+          ? syncs.deferDatabaseSync(() => inst.exports.dc_checkpoint())
+          : inst.exports.dc_checkpoint(),
+      }));
       walBytes = 0;
       if (!copied.ok) return finish(null);
       if (copied.result >= 0) logPending = false;
@@ -790,10 +913,15 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   /** Closes the database and releases its lock; true when it was open. */
   function close() {
     cancelCheckpoint();
-    if (runningBackup) failBackup(runningBackup, new Error('the database was closed during the backup'));
+    if (runningBackup)
+      failBackup(runningBackup, new Error('the database was closed during the backup'));
     if (!opened) return false;
     if (opened.mysql) return closeMysql();
-    try { if (instance) instance.exports.dc_close(); } catch (e) { /* trapped: files closed below */ }
+    try {
+      if (instance) instance.exports.dc_close();
+    } catch (e) {
+      /* trapped: files closed below */
+    }
     closeFiles();
     instance = null;
     releaseLock(opened.path);
@@ -814,7 +942,9 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     let driver;
     try {
       driver = Mysql().createDriver({
-        connection: options.connection, log, mysql2,
+        connection: options.connection,
+        log,
+        mysql2,
         deadlineMs: Number(options.deadlineMs) > 0 ? Number(options.deadlineMs) : 5000,
         poolSize: Number(options.poolSize) > 0 ? Number(options.poolSize) : 10,
       });
@@ -823,7 +953,13 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
       instance = null;
       return { ok: false, message: String(e && e.message ? e.message : e).split('\n')[0] };
     }
-    opened = { mysql: driver, limits: options.limits, serverId: options.serverId, ready: null, schemaVersion: null };
+    opened = {
+      mysql: driver,
+      limits: options.limits,
+      serverId: options.serverId,
+      ready: null,
+      schemaVersion: null,
+    };
     opened.ready = connectMysql(opened);
     return { ok: true, version, database: driver.where };
   }
@@ -837,7 +973,9 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
           if (opened !== state) return resolve(false);
           if (outcome.ok) {
             state.schemaVersion = outcome.v && outcome.v[0];
-            log(`MySQL database ${state.mysql.where} ready (schema version ${state.schemaVersion})`);
+            log(
+              `MySQL database ${state.mysql.where} ready (schema version ${state.schemaVersion})`,
+            );
             return resolve(true);
           }
           if (!state.mysql.down) state.mysql.noteDown(new Error(outcome.message));
@@ -856,11 +994,14 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   function callMysql(method, argsJson) {
     const args = typeof argsJson === 'string' ? argsJson : '[]';
     const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
-    return driveStep(() => exchange(instance.exports.dc_call, request), () => {
-      if (opened.schemaVersion !== null) return null;
-      const why = opened.mysql.down || 'still connecting';
-      return { ok: false, code: 'storage_error', message: `database not ready: ${why}` };
-    });
+    return driveStep(
+      () => exchange(instance.exports.dc_call, request),
+      () => {
+        if (opened.schemaVersion !== null) return null;
+        const why = opened.mysql.down || 'still connecting';
+        return { ok: false, code: 'storage_error', message: `database not ready: ${why}` };
+      },
+    );
   }
 
   /**
@@ -869,9 +1010,15 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
    */
   function driveStep(first, refusal = () => null) {
     if (!instance) {
-      try { start(opened); } catch (e) {
+      try {
+        start(opened);
+      } catch (e) {
         instance = null;
-        return Promise.resolve({ ok: false, code: 'storage_error', message: `cannot restart the core: ${e.message}` });
+        return Promise.resolve({
+          ok: false,
+          code: 'storage_error',
+          message: `cannot restart the core: ${e.message}`,
+        });
       }
     }
     const step = guarded(() => {
@@ -882,15 +1029,28 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
       delete step.cleanup;
       return Promise.resolve(step);
     }
-    const abort = (op) => { try { if (instance) instance.exports.dc_abort(op); } catch (e) { /* trapped */ } };
+    const abort = (op) => {
+      try {
+        if (instance) instance.exports.dc_abort(op);
+      } catch (e) {
+        /* trapped */
+      }
+    };
     const refused = refusal();
     if (refused) {
       abort(step.op);
       return Promise.resolve(refused);
     }
     const resume = (outcome) => {
-      const next = guarded(() => JSON.parse(exchange(instance.exports.dc_resume, JSON.stringify(outcome))));
-      if (next.ok === false && next.code === 'storage_error' && !Array.isArray(next.batch) && !instance) {
+      const next = guarded(() =>
+        JSON.parse(exchange(instance.exports.dc_resume, JSON.stringify(outcome))),
+      );
+      if (
+        next.ok === false &&
+        next.code === 'storage_error' &&
+        !Array.isArray(next.batch) &&
+        !instance
+      ) {
         throw new Error(next.message);
       }
       return next;
@@ -901,7 +1061,11 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   function closeMysql() {
     const driver = opened.mysql;
     opened = null;
-    try { if (instance) instance.exports.dc_close(); } catch (e) { /* trapped */ }
+    try {
+      if (instance) instance.exports.dc_close();
+    } catch (e) {
+      /* trapped */
+    }
     instance = null;
     driver.close();
     return true;
@@ -927,11 +1091,19 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
 
   function fileMethod(method, args) {
     let values;
-    try { values = JSON.parse(args); } catch (e) { values = []; }
+    try {
+      values = JSON.parse(args);
+    } catch (e) {
+      values = [];
+    }
     try {
       return FILE_METHODS[method](...(Array.isArray(values) ? values : []));
     } catch (e) {
-      return { ok: false, code: e.code === 'invalid_argument' ? e.code : 'storage_error', message: String(e && e.message).split('\n')[0] };
+      return {
+        ok: false,
+        code: e.code === 'invalid_argument' ? e.code : 'storage_error',
+        message: String(e && e.message).split('\n')[0],
+      };
     }
   }
 
@@ -941,7 +1113,8 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
 
   /** A path argument inside the resource folder, links on its way resolved inside too. */
   function filePath(value, what) {
-    if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) throw invalid(what);
+    if (typeof value !== 'string' || value.trim() === '' || value.includes('\0'))
+      throw invalid(what);
     const p = path.resolve(rootDir, value);
     if (!inside(p) || !resolvesInside(path.dirname(p))) {
       throw new Error(`${p} is outside the resource folder ${rootDir} (or a link leads out of it)`);
@@ -951,7 +1124,9 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
 
   /** One dc_backup request; throws its error. */
   function backupOp(request) {
-    const reply = guarded(() => JSON.parse(exchange(instance.exports.dc_backup, JSON.stringify(request))));
+    const reply = guarded(() =>
+      JSON.parse(exchange(instance.exports.dc_backup, JSON.stringify(request))),
+    );
     if (!reply.ok) throw Object.assign(new Error(reply.message), { code: reply.code });
     return reply;
   }
@@ -959,9 +1134,12 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   /** Creates `p` new and empty (0600), its folder (0700) if missing; never overwrites. */
   function createBackupFile(p) {
     fs.mkdirSync(path.dirname(p), { recursive: true, mode: 0o700 });
-    if (!resolvesInside(path.dirname(p))) throw new Error(`${p}: a link leads out of the resource folder`);
+    if (!resolvesInside(path.dirname(p)))
+      throw new Error(`${p}: a link leads out of the resource folder`);
     let fd;
-    try { fd = fs.openSync(p, 'wx', 0o600); } catch (e) {
+    try {
+      fd = fs.openSync(p, 'wx', 0o600);
+    } catch (e) {
       if (e.code === 'EEXIST') throw new Error(`${p} already exists; choose a new file`);
       throw new Error(`cannot create ${p}: ${e.message}`);
     }
@@ -1029,13 +1207,14 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
 
   /** Copied and checked: done once a sync begun after the last write has completed. */
   function finishBackup(job) {
-    const last = () => syncCopy(job, (err) => {
-      if (runningBackup !== job) return;
-      if (err) return failBackup(job, new Error(`cannot sync ${job.path}: ${err.message}`));
-      job.state = 'done';
-      runningBackup = null;
-      closeCopy(job);
-    });
+    const last = () =>
+      syncCopy(job, (err) => {
+        if (runningBackup !== job) return;
+        if (err) return failBackup(job, new Error(`cannot sync ${job.path}: ${err.message}`));
+        job.state = 'done';
+        runningBackup = null;
+        closeCopy(job);
+      });
     if (job.syncing) job.syncing.push(last);
     else last();
   }
@@ -1047,7 +1226,11 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
       job.syncing.push(() => closeCopy(job));
       return;
     }
-    try { fs.closeSync(job.fd); } catch (e) { /* closed */ }
+    try {
+      fs.closeSync(job.fd);
+    } catch (e) {
+      /* closed */
+    }
     job.fd = -1;
   }
 
@@ -1071,14 +1254,23 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   /** The regular files of folder `dir` (none when it is missing): [[name, mtime s]]. */
   function regularFiles(dir) {
     let entries = [];
-    try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch (e) {
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
       if (e.code === 'ENOENT') return [];
       throw new Error(`cannot list ${dir}: ${e.message}`);
     }
     const files = [];
     for (const entry of entries) {
       if (!entry.isFile()) continue;
-      try { files.push([entry.name, Math.floor(fs.lstatSync(path.join(dir, entry.name)).mtimeMs / 1000)]); } catch (e) { /* gone */ }
+      try {
+        files.push([
+          entry.name,
+          Math.floor(fs.lstatSync(path.join(dir, entry.name)).mtimeMs / 1000),
+        ]);
+      } catch (e) {
+        /* gone */
+      }
     }
     return files;
   }
@@ -1109,7 +1301,11 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
     const keepPath = filePath(keep, 'keep');
     const refused = (why) => new Error(`refused: ${src}: ${why}; nothing changed`);
     let stat;
-    try { stat = fs.lstatSync(src); } catch (e) { throw refused(e.code === 'ENOENT' ? 'no such file' : e.message); }
+    try {
+      stat = fs.lstatSync(src);
+    } catch (e) {
+      throw refused(e.code === 'ENOENT' ? 'no such file' : e.message);
+    }
     if (stat.isSymbolicLink()) throw refused('a link');
     if (!stat.isFile()) throw refused('not a file');
     const dbPath = opened.path;
@@ -1127,14 +1323,25 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
       createBackupFile(keepPath);
       try {
         backupOp({ op: 'start', path: keepPath });
-        while (backupOp({ op: 'step', pages: 1 << 20 }).state !== 'done') { /* one go */ }
+        while (backupOp({ op: 'step', pages: 1 << 20 }).state !== 'done') {
+          /* one go */
+        }
         // Written without syncs (see startBackup): made durable before anything is replaced.
         const fd = fs.openSync(keepPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-        try { fs.fdatasyncSync(fd); } finally { fs.closeSync(fd); }
-      } catch (e) { removeDatabase(keepPath); throw e; }
+        try {
+          fs.fdatasyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      } catch (e) {
+        removeDatabase(keepPath);
+        throw e;
+      }
     } catch (e) {
       removeDatabase(staged);
-      throw new Error(`cannot keep the live database as ${keepPath} (${String(e.message).split('\n')[0]}); nothing changed`);
+      throw new Error(
+        `cannot keep the live database as ${keepPath} (${String(e.message).split('\n')[0]}); nothing changed`,
+      );
     }
     const options = { path: opened.path, limits: opened.limits };
     close();
@@ -1148,17 +1355,33 @@ function createCore({ wasmPath, root, seed, clock, onCheckpoint, onBackupStep, l
   /** Tests only: a call whose core traps, as a panic inside it would. */
   function trapForTest() {
     if (!opened || !instance) return null;
-    return guarded(() => { instance.exports.dc_trap(); return { ok: true }; });
+    return guarded(() => {
+      instance.exports.dc_trap();
+      return { ok: true };
+    });
   }
 
   return {
-    open, call, callPacked, close, trapForTest, get version() { return version; },
+    open,
+    call,
+    callPacked,
+    close,
+    trapForTest,
+    get version() {
+      return version;
+    },
     /** 'sqlite' or 'mysql' while open, else null. */
-    get storage() { return opened ? (opened.mysql ? 'mysql' : 'sqlite') : null; },
+    get storage() {
+      return opened ? (opened.mysql ? 'mysql' : 'sqlite') : null;
+    },
     /** The limits it was opened with (wire values), or null. */
-    get limits() { return opened ? opened.limits || null : null; },
+    get limits() {
+      return opened ? opened.limits || null : null;
+    },
     /** MySQL: resolves true once the schema is in place (false if closed first). */
-    get ready() { return opened && opened.ready ? opened.ready : Promise.resolve(Boolean(opened)); },
+    get ready() {
+      return opened && opened.ready ? opened.ready : Promise.resolve(Boolean(opened));
+    },
   };
 }
 
@@ -1188,7 +1411,9 @@ async function migrateStorage({ live, makeCore, root, direction, file, pageRows,
     return refused('usage: darkchat migrate-storage from-sqlite [file] | to-sqlite <file>');
   }
   if (!live || live.storage !== 'mysql') {
-    return refused('migrate-storage copies between SQLite and MySQL: run it while darkchat:storage is mysql');
+    return refused(
+      'migrate-storage copies between SQLite and MySQL: run it while darkchat:storage is mysql',
+    );
   }
   if (typeof file !== 'string' || file === '') return refused(`${direction}: name the SQLite file`);
   const rootDir = path.resolve(root);
@@ -1197,7 +1422,8 @@ async function migrateStorage({ live, makeCore, root, direction, file, pageRows,
     return refused(`refused: ${dbPath} is outside the resource folder ${rootDir}; nothing written`);
   }
   const exists = fs.existsSync(dbPath);
-  if (direction === 'from-sqlite' && !exists) return refused(`refused: ${dbPath} does not exist; nothing written`);
+  if (direction === 'from-sqlite' && !exists)
+    return refused(`refused: ${dbPath} does not exist; nothing written`);
   if (direction === 'to-sqlite' && exists) {
     return refused(`refused: ${dbPath} already exists; name a new file; nothing written`);
   }
@@ -1219,7 +1445,9 @@ async function migrateStorage({ live, makeCore, root, direction, file, pageRows,
       const before = await counts(live);
       const held = [...before].filter(([, n]) => n !== 0);
       if (held.length) {
-        return refused(`refused: the ${where} already holds Darkchat data (${held.map(([t, n]) => `${t} ${n}`).join(', ')}); nothing written`);
+        return refused(
+          `refused: the ${where} already holds Darkchat data (${held.map(([t, n]) => `${t} ${n}`).join(', ')}); nothing written`,
+        );
       }
     }
   } catch (e) {
@@ -1259,19 +1487,27 @@ async function migrateStorage({ live, makeCore, root, direction, file, pageRows,
     for (const table of tables) {
       const ok = from.get(table) === to.get(table);
       same = same && ok;
-      lines.push(`${table}: ${from.get(table)} in the source, ${to.get(table)} copied${ok ? '' : ' (MISMATCH)'}`);
+      lines.push(
+        `${table}: ${from.get(table)} in the source, ${to.get(table)} copied${ok ? '' : ' (MISMATCH)'}`,
+      );
     }
     if (same) {
       migrated = true;
-      lines.push(`migrated ${copied} rows from ${sourceName} to ${targetName}; the source is unchanged`);
+      lines.push(
+        `migrated ${copied} rows from ${sourceName} to ${targetName}; the source is unchanged`,
+      );
     } else {
       lines.push(`migration failed: the row counts differ; ${undo(direction, targetName)}`);
     }
   } catch (e) {
-    lines.push(`migration failed: ${String(e && e.message ? e.message : e).split('\n')[0]}; ${undo(direction, targetName)}`);
+    lines.push(
+      `migration failed: ${String(e && e.message ? e.message : e).split('\n')[0]}; ${undo(direction, targetName)}`,
+    );
   }
   if (!migrated && direction === 'from-sqlite') {
-    try { await call(live, 'deleteAllRows', []); } catch (e) {
+    try {
+      await call(live, 'deleteAllRows', []);
+    } catch (e) {
       lines.push(`could not remove the copied rows from the ${where}: ${e.message}`);
     }
   }
@@ -1281,7 +1517,8 @@ async function migrateStorage({ live, makeCore, root, direction, file, pageRows,
 }
 
 function undo(direction, target) {
-  return direction === 'from-sqlite' ? `the rows copied into the ${target} are removed`
+  return direction === 'from-sqlite'
+    ? `the rows copied into the ${target} are removed`
     : `the new file ${target} is removed`;
 }
 
@@ -1299,12 +1536,14 @@ function serveResource() {
   let migrating = false;
   try {
     core = createCore({
-      wasmPath: path.join(root, 'bin', 'darkchat.wasm'), root,
+      wasmPath: path.join(root, 'bin', 'darkchat.wasm'),
+      root,
       log: (line) => console.log(`[Darkchat] ${line}`),
     });
   } catch (e) {
-    loadError = `cannot load bin/darkchat.wasm: ${String(e.message).split('\n')[0]}`
-      + ' (build it with `bash scripts/build-wasm.sh`)';
+    loadError =
+      `cannot load bin/darkchat.wasm: ${String(e.message).split('\n')[0]}` +
+      ' (build it with `bash scripts/build-wasm.sh`)';
   }
   // On FXServer `exports` is its global function that registers an export. TypeScript sees this
   // file as a CommonJS module (it is one in plain Node, for the tests), where `exports` is the
@@ -1320,20 +1559,33 @@ function serveResource() {
     }
     if (method === 'open') {
       let options;
-      try { options = JSON.parse(args); } catch (e) { return { ok: false, message: 'bad open options' }; }
+      try {
+        options = JSON.parse(args);
+      } catch (e) {
+        return { ok: false, message: 'bad open options' };
+      }
       return core.open(options);
     }
     if (method === 'close') return core.close();
     if (method === 'migrateStorage') {
       // The console command's: lua/commands.lua refuses it to players before calling.
-      if (migrating) return { ok: true, v: [{ migrated: false, lines: ['a migration is already running'] }] };
-      let direction; let file;
-      try { [direction, file] = JSON.parse(args); } catch (e) { /* answered as a usage line */ }
+      if (migrating)
+        return { ok: true, v: [{ migrated: false, lines: ['a migration is already running'] }] };
+      let direction;
+      let file;
+      try {
+        [direction, file] = JSON.parse(args);
+      } catch (e) {
+        /* answered as a usage line */
+      }
       migrating = true;
-      const makeCore = () => createCore({ wasmPath: path.join(root, 'bin', 'darkchat.wasm'), root });
+      const makeCore = () =>
+        createCore({ wasmPath: path.join(root, 'bin', 'darkchat.wasm'), root });
       return migrateStorage({ live: core, makeCore, root, direction, file })
         .then((report) => ({ ok: true, v: [report] }))
-        .finally(() => { migrating = false; });
+        .finally(() => {
+          migrating = false;
+        });
     }
     if (method === 'importPeer') return importFromPeer(args);
     return core.callPacked(method, args);
@@ -1344,16 +1596,27 @@ function serveResource() {
   function importFromPeer(args) {
     if (importing) return { ok: true, v: [{ lines: ['an import is already running'] }] };
     // `numbersAt`: the bridge's description of where the framework keeps its numbers, as JSON.
-    let peer; let dryRun; let numbersAt; let connection;
+    let peer;
+    let dryRun;
+    let numbersAt;
+    let connection;
     try {
       [peer, dryRun, numbersAt, connection] = JSON.parse(args);
-    } catch (e) { /* a usage line */ }
-    try { numbersAt = JSON.parse(numbersAt); } catch (e) { numbersAt = null; /* refused */ }
+    } catch (e) {
+      /* a usage line */
+    }
+    try {
+      numbersAt = JSON.parse(numbersAt);
+    } catch (e) {
+      numbersAt = null; /* refused */
+    }
     importing = true;
     const { importPeer } = require(path.join(__dirnameOfHost(), 'import.js'));
     return importPeer({ live: core, peer, dryRun, numbersAt, connection })
       .then((report) => ({ ok: true, v: [report] }))
-      .finally(() => { importing = false; });
+      .finally(() => {
+        importing = false;
+      });
   }
   on('onResourceStop', (name) => {
     if (name === resourceName && core) core.close();
@@ -1361,4 +1624,5 @@ function serveResource() {
 }
 
 if (typeof GetCurrentResourceName === 'function' && typeof exports === 'function') serveResource();
-if (typeof module === 'object' && module && module.exports) module.exports = { createCore, migrateStorage };
+if (typeof module === 'object' && module && module.exports)
+  module.exports = { createCore, migrateStorage };

@@ -70,14 +70,19 @@ function query(conn, sql, values = []) {
 /** `fn(chunk)` for `list` in chunks of IN_CHUNK; the rows of every call, concatenated. */
 async function inChunks(list, fn) {
   const out = [];
-  for (let i = 0; i < list.length; i += IN_CHUNK) out.push(...await fn(list.slice(i, i + IN_CHUNK)));
+  for (let i = 0; i < list.length; i += IN_CHUNK)
+    out.push(...(await fn(list.slice(i, i + IN_CHUNK))));
   return out;
 }
 
 /** `{ table: Set(columns) }` of the source database, for the tables named. */
 async function columnsOf(conn, tables) {
-  const rows = await query(conn, 'SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS '
-    + 'WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?)', [tables]);
+  const rows = await query(
+    conn,
+    'SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS ' +
+      'WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?)',
+    [tables],
+  );
   const found = {};
   for (const { t, c } of rows) (found[t] = found[t] || new Set()).add(c);
   return found;
@@ -98,20 +103,31 @@ async function importPeer(options) {
   if (!live || !live.storage) return { lines: ['import refused: the Darkchat store is not open'] };
   const fw = numbersAtOf(options.numbersAt);
   if (!fw) {
-    return { lines: [`import refused: it finds phone numbers through QBCore, Qbox, ESX or standalone; the framework here is ${framework}`] };
+    return {
+      lines: [
+        `import refused: it finds phone numbers through QBCore, Qbox, ESX or standalone; the framework here is ${framework}`,
+      ],
+    };
   }
   let conn;
   try {
     const { connectionOptions } = require(path.join(__dirname, 'mysql.js'));
     const driver = options.mysql2 || require('mysql2');
     conn = driver.createConnection({
-      ...connectionOptions(connection), supportBigNumbers: true, bigNumberStrings: false,
-      dateStrings: true, charset: 'utf8mb4',
+      ...connectionOptions(connection),
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      dateStrings: true,
+      charset: 'utf8mb4',
     });
     await query(conn, 'SELECT 1');
   } catch (e) {
     if (conn) conn.destroy();
-    return { lines: [`import refused: cannot read the source database: ${String(e && e.message).split('\n')[0]}`] };
+    return {
+      lines: [
+        `import refused: cannot read the source database: ${String(e && e.message).split('\n')[0]}`,
+      ],
+    };
   }
   try {
     return await run({ ...options, live, peer, dryRun, spec, fw, conn, framework });
@@ -127,7 +143,18 @@ async function importPeer(options) {
  * @param {{ live: any, peer: string, dryRun: boolean, spec: any, fw: any, conn: any,
  *   framework: string, pageChannels?: number, pause?: () => Promise<void>, maxLines?: number }} o
  */
-async function run({ live, peer, dryRun, spec, fw, conn, pageChannels, pause, maxLines, framework }) {
+async function run({
+  live,
+  peer,
+  dryRun,
+  spec,
+  fw,
+  conn,
+  pageChannels,
+  pause,
+  maxLines,
+  framework,
+}) {
   const page = pageChannels || PAGE_CHANNELS;
   const wait = pause || (() => new Promise((resolve) => setImmediate(resolve)));
   const bound = maxLines || MAX_LINES;
@@ -136,7 +163,11 @@ async function run({ live, peer, dryRun, spec, fw, conn, pageChannels, pause, ma
   const have = await columnsOf(conn, fw.table ? [...wanted, fw.table] : wanted);
   const absent = wanted.filter((t) => !have[t]);
   if (absent.length === wanted.length) {
-    return { lines: [`import ${peer}: no ${spec.title} dark chat tables in this database (${wanted.join(', ')}); nothing imported`] };
+    return {
+      lines: [
+        `import ${peer}: no ${spec.title} dark chat tables in this database (${wanted.join(', ')}); nothing imported`,
+      ],
+    };
   }
   for (const [table, columns] of Object.entries(spec.tables)) {
     const missing = have[table] ? columns.filter((c) => !have[table].has(c)) : ['(the table)'];
@@ -145,7 +176,11 @@ async function run({ live, peer, dryRun, spec, fw, conn, pageChannels, pause, ma
     }
   }
   if (fw.table && !(have[fw.table] && have[fw.table].has(fw.key) && have[fw.table].has(fw.phone))) {
-    return { lines: [`import ${peer}: the ${framework} player table ${fw.table} (${fw.key}, ${fw.phone}) is not in this database; nothing imported`] };
+    return {
+      lines: [
+        `import ${peer}: the ${framework} player table ${fw.table} (${fw.key}, ${fw.phone}) is not in this database; nothing imported`,
+      ],
+    };
   }
   // lb-phone: who owns a phone (its newer `owner_id`, an older `owner`, else `id`, which is
   // the player identifier unless phones are items).
@@ -155,25 +190,49 @@ async function run({ live, peer, dryRun, spec, fw, conn, pageChannels, pause, ma
     owner = cols.has('owner_id') ? 'owner_id' : cols.has('owner') ? 'owner' : 'id';
   }
 
-  const totals = { channels: 0, already: 0, notImported: 0, failed: 0, members: 0, skippedMembers: 0,
-    messages: 0, skippedMessages: 0, codesKept: 0, codesGenerated: 0 };
+  const totals = {
+    channels: 0,
+    already: 0,
+    notImported: 0,
+    failed: 0,
+    members: 0,
+    skippedMembers: 0,
+    messages: 0,
+    skippedMessages: 0,
+    codesKept: 0,
+    codesGenerated: 0,
+  };
   const lines = [];
   let hidden = 0;
-  const note = (line) => { if (lines.length < bound) lines.push(line); else hidden += 1; };
+  const note = (line) => {
+    if (lines.length < bound) lines.push(line);
+    else hidden += 1;
+  };
 
   let after = null;
   for (;;) {
-    const channels = peer === 'npwd'
-      ? await query(conn, `SELECT id, channel_identifier, label FROM npwd_darkchat_channels ${after === null ? '' : 'WHERE id > ? '}ORDER BY id LIMIT ?`,
-        after === null ? [page] : [after, page])
-      : await query(conn, `SELECT name FROM phone_darkchat_channels ${after === null ? '' : 'WHERE name > ? '}ORDER BY name LIMIT ?`,
-        after === null ? [page] : [after, page]);
+    const channels =
+      peer === 'npwd'
+        ? await query(
+            conn,
+            `SELECT id, channel_identifier, label FROM npwd_darkchat_channels ${after === null ? '' : 'WHERE id > ? '}ORDER BY id LIMIT ?`,
+            after === null ? [page] : [after, page],
+          )
+        : await query(
+            conn,
+            `SELECT name FROM phone_darkchat_channels ${after === null ? '' : 'WHERE name > ? '}ORDER BY name LIMIT ?`,
+            after === null ? [page] : [after, page],
+          );
     if (channels.length === 0) break;
-    const found = peer === 'npwd'
-      ? await readNpwd(conn, channels, fw)
-      : await readLbPhone(conn, channels, fw, owner);
+    const found =
+      peer === 'npwd'
+        ? await readNpwd(conn, channels, fw)
+        : await readLbPhone(conn, channels, fw, owner);
     for (const channel of found) {
-      const outcome = await live.call('importConversation', JSON.stringify([peer, JSON.stringify(channel), dryRun]));
+      const outcome = await live.call(
+        'importConversation',
+        JSON.stringify([peer, JSON.stringify(channel), dryRun]),
+      );
       const title = `${peer} channel ${channel.key}`;
       if (!outcome || !outcome.ok) {
         totals.failed += 1;
@@ -196,7 +255,8 @@ async function run({ live, peer, dryRun, spec, fw, conn, pageChannels, pause, ma
       totals.channels += 1;
       totals.members += o.members;
       totals.messages += o.messages;
-      if (o.codeKept) totals.codesKept += 1; else totals.codesGenerated += 1;
+      if (o.codeKept) totals.codesKept += 1;
+      else totals.codesGenerated += 1;
     }
     if (channels.length < page) break;
     after = peer === 'npwd' ? channels[channels.length - 1].id : channels[channels.length - 1].name;
@@ -205,10 +265,12 @@ async function run({ live, peer, dryRun, spec, fw, conn, pageChannels, pause, ma
   if (hidden) lines.push(`... and ${hidden} more lines like these`);
   const t = totals;
   const verb = dryRun ? 'dry run: would import' : 'imported';
-  lines.push(`import ${peer}: ${verb} ${t.channels} channels as conversations (join codes: ${t.codesKept} kept, `
-    + `${t.codesGenerated} generated), ${t.members} members (${t.skippedMembers} skipped), ${t.messages} messages `
-    + `(${t.skippedMessages} skipped); ${t.already} already imported, ${t.notImported} not imported`
-    + `${t.failed ? `, ${t.failed} failed` : ''}; ${dryRun ? 'nothing written' : 'the source tables are unchanged'}`);
+  lines.push(
+    `import ${peer}: ${verb} ${t.channels} channels as conversations (join codes: ${t.codesKept} kept, ` +
+      `${t.codesGenerated} generated), ${t.members} members (${t.skippedMembers} skipped), ${t.messages} messages ` +
+      `(${t.skippedMessages} skipped); ${t.already} already imported, ${t.notImported} not imported` +
+      `${t.failed ? `, ${t.failed} failed` : ''}; ${dryRun ? 'nothing written' : 'the source tables are unchanged'}`,
+  );
   return { lines };
 }
 
@@ -219,8 +281,13 @@ async function frameworkPeople(conn, fw, ids) {
     for (const id of ids) people[id] = { identifier: id };
     return people;
   }
-  const rows = await inChunks(ids, (chunk) => query(conn,
-    `SELECT \`${fw.key}\` AS k, \`${fw.phone}\` AS p FROM \`${fw.table}\` WHERE \`${fw.key}\` IN (?)`, [chunk]));
+  const rows = await inChunks(ids, (chunk) =>
+    query(
+      conn,
+      `SELECT \`${fw.key}\` AS k, \`${fw.phone}\` AS p FROM \`${fw.table}\` WHERE \`${fw.key}\` IN (?)`,
+      [chunk],
+    ),
+  );
   const byKey = new Map(rows.map((r) => [String(r.k), r.p]));
   for (const id of ids) {
     people[id] = byKey.has(id)
@@ -233,26 +300,50 @@ async function frameworkPeople(conn, fw, ids) {
 /** NPWD channels with their member and message rows (src/import.rs `Channel`). */
 async function readNpwd(conn, channels, fw) {
   const ids = channels.map((c) => c.id);
-  const members = await inChunks(ids, (chunk) => query(conn,
-    'SELECT channel_id, user_identifier, is_owner FROM npwd_darkchat_channel_members WHERE channel_id IN (?)', [chunk]));
-  const messages = await inChunks(ids, (chunk) => query(conn,
-    'SELECT id, channel_id, message, user_identifier, '
-    + 'CAST(COALESCE(UNIX_TIMESTAMP(createdAt), UNIX_TIMESTAMP()) AS SIGNED) AS at '
-    + 'FROM npwd_darkchat_messages WHERE channel_id IN (?) ORDER BY id', [chunk]));
+  const members = await inChunks(ids, (chunk) =>
+    query(
+      conn,
+      'SELECT channel_id, user_identifier, is_owner FROM npwd_darkchat_channel_members WHERE channel_id IN (?)',
+      [chunk],
+    ),
+  );
+  const messages = await inChunks(ids, (chunk) =>
+    query(
+      conn,
+      'SELECT id, channel_id, message, user_identifier, ' +
+        'CAST(COALESCE(UNIX_TIMESTAMP(createdAt), UNIX_TIMESTAMP()) AS SIGNED) AS at ' +
+        'FROM npwd_darkchat_messages WHERE channel_id IN (?) ORDER BY id',
+      [chunk],
+    ),
+  );
   messages.sort((a, b) => a.id - b.id);
-  const who = new Set([...members.map((m) => String(m.user_identifier)), ...messages.map((m) => String(m.user_identifier))]);
+  const who = new Set([
+    ...members.map((m) => String(m.user_identifier)),
+    ...messages.map((m) => String(m.user_identifier)),
+  ]);
   const people = await frameworkPeople(conn, fw, [...who]);
   return channels.map((c) => {
     const rows = members.filter((m) => m.channel_id === c.id);
     const posts = messages.filter((m) => m.channel_id === c.id);
-    const names = new Set([...rows.map((m) => String(m.user_identifier)), ...posts.map((m) => String(m.user_identifier))]);
+    const names = new Set([
+      ...rows.map((m) => String(m.user_identifier)),
+      ...posts.map((m) => String(m.user_identifier)),
+    ]);
     return {
       key: String(c.id),
       names: [c.label, c.channel_identifier],
       code: c.channel_identifier,
       phones: fw.phones,
-      members: rows.map((m) => ({ who: String(m.user_identifier), owner: Number(m.is_owner) === 1 })),
-      messages: posts.map((m) => ({ id: Number(m.id), who: String(m.user_identifier), content: m.message, at: Number(m.at) })),
+      members: rows.map((m) => ({
+        who: String(m.user_identifier),
+        owner: Number(m.is_owner) === 1,
+      })),
+      messages: posts.map((m) => ({
+        id: Number(m.id),
+        who: String(m.user_identifier),
+        content: m.message,
+        at: Number(m.at),
+      })),
       people: Object.fromEntries([...names].map((n) => [n, people[n]])),
     };
   });
@@ -262,17 +353,34 @@ async function readNpwd(conn, channels, fw) {
  * through its account's lb-phone number, that phone's owner, then the framework. */
 async function readLbPhone(conn, channels, fw, owner) {
   const names = channels.map((c) => c.name);
-  const members = await inChunks(names, (chunk) => query(conn,
-    'SELECT channel_name, username FROM phone_darkchat_members WHERE channel_name IN (?)', [chunk]));
-  const messages = await inChunks(names, (chunk) => query(conn,
-    'SELECT id, channel, sender, content, '
-    + 'CAST(COALESCE(UNIX_TIMESTAMP(`timestamp`), UNIX_TIMESTAMP()) AS SIGNED) AS at '
-    + 'FROM phone_darkchat_messages WHERE channel IN (?) ORDER BY id', [chunk]));
+  const members = await inChunks(names, (chunk) =>
+    query(
+      conn,
+      'SELECT channel_name, username FROM phone_darkchat_members WHERE channel_name IN (?)',
+      [chunk],
+    ),
+  );
+  const messages = await inChunks(names, (chunk) =>
+    query(
+      conn,
+      'SELECT id, channel, sender, content, ' +
+        'CAST(COALESCE(UNIX_TIMESTAMP(`timestamp`), UNIX_TIMESTAMP()) AS SIGNED) AS at ' +
+        'FROM phone_darkchat_messages WHERE channel IN (?) ORDER BY id',
+      [chunk],
+    ),
+  );
   messages.sort((a, b) => a.id - b.id);
-  const usernames = [...new Set([...members.map((m) => m.username), ...messages.map((m) => m.sender)])];
-  const accounts = await inChunks(usernames, (chunk) => query(conn,
-    `SELECT a.username AS u, a.phone_number AS n, p.\`${owner}\` AS o FROM phone_darkchat_accounts a `
-    + 'LEFT JOIN phone_phones p ON p.phone_number = a.phone_number WHERE a.username IN (?)', [chunk]));
+  const usernames = [
+    ...new Set([...members.map((m) => m.username), ...messages.map((m) => m.sender)]),
+  ];
+  const accounts = await inChunks(usernames, (chunk) =>
+    query(
+      conn,
+      `SELECT a.username AS u, a.phone_number AS n, p.\`${owner}\` AS o FROM phone_darkchat_accounts a ` +
+        'LEFT JOIN phone_phones p ON p.phone_number = a.phone_number WHERE a.username IN (?)',
+      [chunk],
+    ),
+  );
   const byUser = new Map(accounts.map((a) => [String(a.u).toLowerCase(), a]));
   const owners = [...new Set(accounts.filter((a) => a.o !== null).map((a) => String(a.o)))];
   const framework = await frameworkPeople(conn, fw, owners);
@@ -280,7 +388,8 @@ async function readLbPhone(conn, channels, fw, owner) {
   for (const username of usernames) {
     const account = byUser.get(String(username).toLowerCase());
     if (!account) people[username] = { missing: `no phone_darkchat_accounts row for ${username}` };
-    else if (account.o === null) people[username] = { missing: `no phone_phones row for lb-phone number ${account.n}` };
+    else if (account.o === null)
+      people[username] = { missing: `no phone_phones row for lb-phone number ${account.n}` };
     else people[username] = framework[String(account.o)];
   }
   const same = (a, b) => String(a).toLowerCase() === String(b).toLowerCase();
@@ -294,7 +403,12 @@ async function readLbPhone(conn, channels, fw, owner) {
       code: c.name,
       phones: fw.phones,
       members: rows.map((m) => ({ who: m.username })),
-      messages: posts.map((m) => ({ id: Number(m.id), who: m.sender, content: m.content, at: Number(m.at) })),
+      messages: posts.map((m) => ({
+        id: Number(m.id),
+        who: m.sender,
+        content: m.content,
+        at: Number(m.at),
+      })),
       people: Object.fromEntries([...who].map((n) => [n, people[n]])),
     };
   });

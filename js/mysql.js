@@ -27,8 +27,9 @@ const { setTimeout, clearTimeout } = require('timers');
 /** Milliseconds between attempts to reach a database that is down. */
 const RECONNECT_MS = 5000;
 /** What each new connection runs first. */
-const SESSION_SETUP = "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
-  + "NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', innodb_lock_wait_timeout = ?";
+const SESSION_SETUP =
+  "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO," +
+  "NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', innodb_lock_wait_timeout = ?";
 
 /**
  * mysql2 options from `mysql_connection_string`, in either form oxmysql reads:
@@ -38,11 +39,16 @@ const SESSION_SETUP = "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIV
  */
 function connectionOptions(text) {
   const raw = String(text || '').trim();
-  if (!raw) throw new Error('mysql_connection_string is empty: set it in server.cfg (as for oxmysql)');
+  if (!raw)
+    throw new Error('mysql_connection_string is empty: set it in server.cfg (as for oxmysql)');
   const options = {};
   if (/^mysql:\/\//i.test(raw)) {
     let url;
-    try { url = new URL(raw); } catch (e) { throw new Error(`mysql_connection_string is not a valid URI (${e.message})`); }
+    try {
+      url = new URL(raw);
+    } catch (e) {
+      throw new Error(`mysql_connection_string is not a valid URI (${e.message})`);
+    }
     options.host = url.hostname;
     if (url.port) options.port = Number(url.port);
     if (url.username) options.user = decodeURIComponent(url.username);
@@ -51,10 +57,27 @@ function connectionOptions(text) {
     for (const [key, value] of url.searchParams) options[key] = value;
   } else {
     const aliases = {
-      host: 'host', hostname: 'host', ip: 'host', server: 'host', datasource: 'host', 'data source': 'host',
-      address: 'host', addr: 'host', user: 'user', userid: 'user', 'user id': 'user', username: 'user',
-      'user name': 'user', uid: 'user', password: 'password', pwd: 'password', pass: 'password',
-      database: 'database', db: 'database', port: 'port', socketpath: 'socketPath',
+      host: 'host',
+      hostname: 'host',
+      ip: 'host',
+      server: 'host',
+      datasource: 'host',
+      'data source': 'host',
+      address: 'host',
+      addr: 'host',
+      user: 'user',
+      userid: 'user',
+      'user id': 'user',
+      username: 'user',
+      'user name': 'user',
+      uid: 'user',
+      password: 'password',
+      pwd: 'password',
+      pass: 'password',
+      database: 'database',
+      db: 'database',
+      port: 'port',
+      socketpath: 'socketPath',
     };
     for (const part of raw.split(';')) {
       const at = part.indexOf('=');
@@ -123,9 +146,13 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
       conn.query({ sql, values, rowsAsArray: true }, (err, results) => {
         if (err) return reject(err);
         const list = batch.length === 1 ? [results] : results;
-        resolve(list.map((r) => (Array.isArray(r)
-          ? { rows: r }
-          : { affected: r.affectedRows || 0, insertId: r.insertId || 0 })));
+        resolve(
+          list.map((r) =>
+            Array.isArray(r)
+              ? { rows: r }
+              : { affected: r.affectedRows || 0, insertId: r.insertId || 0 },
+          ),
+        );
       });
     });
   }
@@ -140,7 +167,10 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
 
   function noteDown(err) {
     const cause = err && err.message ? err.message.split('\n')[0] : String(err);
-    if (down === null) log(`MySQL database ${where} unavailable: ${cause}; calls answer storage_error until it is back`);
+    if (down === null)
+      log(
+        `MySQL database ${where} unavailable: ${cause}; calls answer storage_error until it is back`,
+      );
     down = cause;
   }
 
@@ -177,29 +207,55 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
       }
       return step;
     })();
-    return Promise.race([work.then((s) => ({ step: s }), (err) => ({ err })), deadline]).then((result) => {
+    return Promise.race([
+      work.then(
+        (s) => ({ step: s }),
+        (err) => ({ err }),
+      ),
+      deadline,
+    ]).then((result) => {
       finished = true;
       clearTimeout(timer);
       const op = first && first.op;
       if (result === 'deadline') {
         if (conn) conn.destroy();
-        else work.then(() => conn && conn.destroy(), () => conn && conn.destroy());
+        else
+          work.then(
+            () => conn && conn.destroy(),
+            () => conn && conn.destroy(),
+          );
         abort(op);
-        return { ok: false, code: 'storage_error', message: `the database did not answer within ${deadlineMs} ms` };
+        return {
+          ok: false,
+          code: 'storage_error',
+          message: `the database did not answer within ${deadlineMs} ms`,
+        };
       }
       if (result.err) {
         if (conn) conn.destroy();
         abort(op);
         noteDown(result.err);
-        return { ok: false, code: 'storage_error', message: `database error: ${String(result.err.message).split('\n')[0]}` };
+        return {
+          ok: false,
+          code: 'storage_error',
+          message: `database error: ${String(result.err.message).split('\n')[0]}`,
+        };
       }
       noteUp();
-      const step = result.step || { ok: false, code: 'storage_error', message: 'the core did not answer' };
+      const step = result.step || {
+        ok: false,
+        code: 'storage_error',
+        message: 'the core did not answer',
+      };
       const cleanup = Array.isArray(step.cleanup) ? step.cleanup : [];
       delete step.cleanup;
       if (conn) {
         const used = conn;
-        if (cleanup.length) runBatch(used, cleanup).then(() => used.release(), () => used.destroy());
+        if (cleanup.length)
+          runBatch(used, cleanup).then(
+            () => used.release(),
+            () => used.destroy(),
+          );
         else used.release();
       }
       return step;
@@ -210,10 +266,14 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
     where,
     drive,
     /** The cause while the database is unreachable, else null. */
-    get down() { return down; },
+    get down() {
+      return down;
+    },
     noteDown,
     noteUp,
-    close() { return /** @type {Promise<void>} */ (new Promise((resolve) => pool.end(() => resolve()))); },
+    close() {
+      return /** @type {Promise<void>} */ (new Promise((resolve) => pool.end(() => resolve())));
+    },
   };
 }
 

@@ -14,9 +14,7 @@ Darkchat.Actions = Actions
 
 --- A conversation id the core accepted, as the core has it: an integer (a client may send 5.0,
 --- which pushes and events must not echo).
-local function idOf(conversationId)
-  return math.tointeger(conversationId)
-end
+local function idOf(conversationId) return math.tointeger(conversationId) end
 
 ---@param number string|integer
 ---@param name string
@@ -85,9 +83,7 @@ end
 ---@param number string|integer
 ---@return boolean ok
 ---@return any ... the answer's values, or the error code and its detail
-function Actions.list(number)
-  return Darkchat.call('list', number)
-end
+function Actions.list(number) return Darkchat.call('list', number) end
 
 ---@param number string|integer
 ---@param conversationId integer
@@ -194,9 +190,7 @@ end
 ---@param conversationId integer
 ---@return boolean ok
 ---@return any ... the answer's values, or the error code and its detail
-function Actions.bans(actor, conversationId)
-  return Darkchat.call('bans', actor, conversationId)
-end
+function Actions.bans(actor, conversationId) return Darkchat.call('bans', actor, conversationId) end
 
 --- Makes `number` a moderator (`isModerator` true or nil) or not (false): the owner, or an admin.
 ---@param actor string|integer|nil
@@ -206,9 +200,12 @@ end
 ---@return boolean ok
 ---@return any ... the answer's values, or the error code and its detail
 function Actions.setModerator(actor, conversationId, number, isModerator)
-  local ok, message, members, list = Darkchat.call('setModerator', actor, conversationId, number, isModerator)
+  local ok, message, members, list =
+    Darkchat.call('setModerator', actor, conversationId, number, isModerator)
   if not ok then return false, message, members end
-  if message then Notify.moderatorChanged(idOf(conversationId), message, isModerator ~= false, members, list) end
+  if message then
+    Notify.moderatorChanged(idOf(conversationId), message, isModerator ~= false, members, list)
+  end
   return true
 end
 
@@ -357,7 +354,9 @@ function Actions.staffBan(number, duration, reason)
   if not ok then return false, ban, detail end
   Notify.staffBansMayExist = true
   Notify.server('staffBanned', {
-    number = ban.number, reason = ban.reason, expiresAt = ban.expiresAt,
+    number = ban.number,
+    reason = ban.reason,
+    expiresAt = ban.expiresAt,
   })
   return true, ban
 end
@@ -375,9 +374,7 @@ end
 ---@param limit integer?
 ---@return boolean ok
 ---@return any ... the answer's values, or the error code and its detail
-function Actions.staffBans(limit)
-  return Darkchat.call('staffBans', limit)
-end
+function Actions.staffBans(limit) return Darkchat.call('staffBans', limit) end
 
 --- A conversation's latest `limit` messages with senders' numbers and aliases (staff).
 ---@param conversationId integer
@@ -399,9 +396,15 @@ function Actions.report(number, conversationId, messageId, reason)
   local ok, report, detail = Darkchat.call('report', number, conversationId, messageId, reason)
   if not ok then return false, report, detail end
   Notify.server('messageReported', {
-    reportId = report.id, conversationId = report.conversationId, messageId = report.messageId,
-    reporter = report.reporter, reporterAlias = report.reporterAlias, sender = report.sender,
-    senderAlias = report.senderAlias, content = report.content, reason = report.reason,
+    reportId = report.id,
+    conversationId = report.conversationId,
+    messageId = report.messageId,
+    reporter = report.reporter,
+    reporterAlias = report.reporterAlias,
+    sender = report.sender,
+    senderAlias = report.senderAlias,
+    content = report.content,
+    reason = report.reason,
   })
   return true, report
 end
@@ -409,9 +412,7 @@ end
 ---@param limit integer?
 ---@return boolean ok
 ---@return any ... the answer's values, or the error code and its detail
-function Actions.reports(limit)
-  return Darkchat.call('reports', limit)
-end
+function Actions.reports(limit) return Darkchat.call('reports', limit) end
 
 ---@param reportId integer
 ---@return boolean ok

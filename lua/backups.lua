@@ -13,7 +13,9 @@ local SAME_SECOND = 9
 
 if interval <= 0 or keep <= 0 then return end
 if Darkchat.settings.storage ~= 'sqlite' then
-  Darkchat.log('automatic backups are for SQLite storage; back the MySQL database up with its own tools')
+  Darkchat.log(
+    'automatic backups are for SQLite storage; back the MySQL database up with its own tools'
+  )
   return
 end
 
@@ -25,14 +27,30 @@ local function backupOnce(done)
     local path = Darkchat.resourceFile(folder .. '/' .. name)
     Darkchat.backup(path, function(ok, code, message)
       if not ok then
-        if tostring(message):find('already exists', 1, true) and n < SAME_SECOND then return attempt(n + 1) end
+        if tostring(message):find('already exists', 1, true) and n < SAME_SECOND then
+          return attempt(n + 1)
+        end
         return done(('automatic backup failed: %s (%s)'):format(tostring(code), tostring(message)))
       end
-      local rotated, removed, why = Darkchat.call('rotateBackups', Darkchat.resourceFile(folder), keep)
+      local rotated, removed, why =
+        Darkchat.call('rotateBackups', Darkchat.resourceFile(folder), keep)
       if not rotated then
-        return done(('automatic backup %s/%s written and checked; rotation failed: %s'):format(folder, name, tostring(why)))
+        return done(
+          ('automatic backup %s/%s written and checked; rotation failed: %s'):format(
+            folder,
+            name,
+            tostring(why)
+          )
+        )
       end
-      done(('automatic backup %s/%s written and checked; %d older removed (keeping %d)'):format(folder, name, removed, keep))
+      done(
+        ('automatic backup %s/%s written and checked; %d older removed (keeping %d)'):format(
+          folder,
+          name,
+          removed,
+          keep
+        )
+      )
     end)
   end
   attempt(1)
@@ -48,7 +66,9 @@ CreateThread(function()
         finished = true
       end)
       -- One at a time: the next interval starts counting when this one has ended.
-      while not finished do Wait(100) end
+      while not finished do
+        Wait(100)
+      end
     end
   end
 end)

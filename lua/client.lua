@@ -13,9 +13,18 @@ Darkchat.Client = Client
 ---@return table?
 function Client.message(m)
   if type(m) ~= 'table' then return nil end
-  return { id = m.id, sender = m.senderAlias, content = m.content, type = m.type, event = m.event,
-    createdAt = m.createdAt, data = Client.messageData(m.data), replyTo = Client.quote(m.replyTo),
-    edited = m.edited, deleted = m.deleted }
+  return {
+    id = m.id,
+    sender = m.senderAlias,
+    content = m.content,
+    type = m.type,
+    event = m.event,
+    createdAt = m.createdAt,
+    data = Client.messageData(m.data),
+    replyTo = Client.quote(m.replyTo),
+    edited = m.edited,
+    deleted = m.deleted,
+  }
 end
 
 --- An image's `{ url }` or a location's `{ x, y, z, label }`.
@@ -32,7 +41,11 @@ end
 function Client.quote(q)
   if type(q) ~= 'table' then return nil end
   return {
-    id = q.id, sender = q.senderAlias, content = q.content, type = q.type, deleted = q.deleted,
+    id = q.id,
+    sender = q.senderAlias,
+    content = q.content,
+    type = q.type,
+    deleted = q.deleted,
   }
 end
 
@@ -40,7 +53,9 @@ end
 ---@return table
 function Client.messages(list)
   local out = {}
-  for i, m in ipairs(list or {}) do out[i] = Client.message(m) end
+  for i, m in ipairs(list or {}) do
+    out[i] = Client.message(m)
+  end
   return out
 end
 
@@ -52,7 +67,12 @@ end
 function Client.members(members, viewer)
   local out = {}
   for i, m in ipairs(members or {}) do
-    out[i] = { alias = m.alias, isOwner = m.isOwner, isModerator = m.isModerator, isYou = m.number == viewer }
+    out[i] = {
+      alias = m.alias,
+      isOwner = m.isOwner,
+      isModerator = m.isModerator,
+      isYou = m.number == viewer,
+    }
   end
   return out
 end
@@ -72,10 +92,22 @@ function Client.conversation(c, viewer)
     if m.isOwner then owner = m.alias end
   end
   return {
-    id = c.id, name = c.name, appName = c.appName, joinCode = c.joinCode, createdAt = c.createdAt,
-    updatedAt = c.updatedAt, recipients = recipients, members = members, owner = owner,
-    messages = Client.messages(c.messages), isItRead = c.isItRead, unreadCount = c.unreadCount,
-    alias = c.alias, isOwner = c.owner == viewer, isModerator = c.isModerator, isMuted = c.isMuted,
+    id = c.id,
+    name = c.name,
+    appName = c.appName,
+    joinCode = c.joinCode,
+    createdAt = c.createdAt,
+    updatedAt = c.updatedAt,
+    recipients = recipients,
+    members = members,
+    owner = owner,
+    messages = Client.messages(c.messages),
+    isItRead = c.isItRead,
+    unreadCount = c.unreadCount,
+    alias = c.alias,
+    isOwner = c.owner == viewer,
+    isModerator = c.isModerator,
+    isMuted = c.isMuted,
     retentionSeconds = c.retentionSeconds,
   }
 end
@@ -85,7 +117,9 @@ end
 ---@return table
 function Client.conversations(list, viewer)
   local out = {}
-  for i, c in ipairs(list or {}) do out[i] = Client.conversation(c, viewer) end
+  for i, c in ipairs(list or {}) do
+    out[i] = Client.conversation(c, viewer)
+  end
   return out
 end
 
@@ -94,6 +128,8 @@ end
 ---@return table
 function Client.bans(list)
   local out = {}
-  for i, b in ipairs(list or {}) do out[i] = { id = b.id, alias = b.alias, createdAt = b.createdAt } end
+  for i, b in ipairs(list or {}) do
+    out[i] = { id = b.id, alias = b.alias, createdAt = b.createdAt }
+  end
   return out
 end

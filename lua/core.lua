@@ -28,42 +28,35 @@ Darkchat.settings = {
 }
 
 ---@param message string
-function Darkchat.log(message)
-  print(('[Darkchat] %s'):format(message))
-end
+function Darkchat.log(message) print(('[Darkchat] %s'):format(message)) end
 
 --- An integer from a value a client, an event or the console gave (a number, or a string of
 --- one), or nil: the one reading of sources and ids that do not come from the core.
 ---@param value any
 ---@return integer?
-function Darkchat.integer(value)
-  return math.tointeger(tonumber(value))
-end
+function Darkchat.integer(value) return math.tointeger(tonumber(value)) end
 
 --- `path` as written when absolute (`/...`, or `C:\...` on Windows), else under the resource
 --- folder.
 ---@param path string
 ---@return string
 function Darkchat.resourceFile(path)
-  if path:sub(1, 1) == '/' or path:match('^%a:[\\/]') then
-    return path
-  end
+  if path:sub(1, 1) == '/' or path:match('^%a:[\\/]') then return path end
   return resourcePath .. '/' .. path
 end
 
-local function databasePath()
-  return Darkchat.resourceFile(Darkchat.settings.db)
-end
+local function databasePath() return Darkchat.resourceFile(Darkchat.settings.db) end
 
 local function loadNative()
   if type(package) ~= 'table' or type(require) ~= 'function' then
-    return nil, 'this Lua runtime cannot load native modules (no package library, as on stock '
-      .. 'FXServer)'
+    return nil,
+      'this Lua runtime cannot load native modules (no package library, as on stock ' .. 'FXServer)'
   end
   package.cpath = ('%s/bin/?.so;%s/bin/?.dll;%s'):format(resourcePath, resourcePath, package.cpath)
   local ok, native = pcall(require, 'darkchat')
   if not ok then
-    return nil, ('cannot load native module bin/darkchat: %s'):format(tostring(native):gsub('\n.*', ''))
+    return nil,
+      ('cannot load native module bin/darkchat: %s'):format(tostring(native):gsub('\n.*', ''))
   end
   return native
 end
@@ -77,7 +70,9 @@ end
 --- (Config.Filter).
 local function openLimits()
   local limits = {}
-  for key, value in pairs(Config.Limits) do limits[key] = value end
+  for key, value in pairs(Config.Limits) do
+    limits[key] = value
+  end
   if type(limits.imageHosts) == 'table' then
     limits.imageHosts = table.concat(limits.imageHosts, ',')
   end
@@ -88,40 +83,47 @@ end
 --- A core object with the native handle's methods (`core:create(...)` → `true, ...` or
 --- `false, code, message`), each a call of the export.
 local function wasmCore(serve)
-  return setmetatable({}, { __index = function(self, method)
-    local fn = function(_, ...)
-      -- On MySQL the answer is a promise this thread waits for. Code called from C without
-      -- yield support (a sort comparator, a gsub callback) cannot wait: a clear answer
-      -- rather than FXServer's "attempt to yield across a C-call boundary".
-      if Darkchat.settings.storage == 'mysql' and not coroutine.isyieldable() then
-        return false, 'storage_error', 'called where it cannot wait: MySQL storage answers '
-          .. 'asynchronously; call from a thread, an event handler or an export'
+  return setmetatable({}, {
+    __index = function(self, method)
+      local fn = function(_, ...)
+        -- On MySQL the answer is a promise this thread waits for. Code called from C without
+        -- yield support (a sort comparator, a gsub callback) cannot wait: a clear answer
+        -- rather than FXServer's "attempt to yield across a C-call boundary".
+        if Darkchat.settings.storage == 'mysql' and not coroutine.isyieldable() then
+          return false,
+            'storage_error',
+            'called where it cannot wait: MySQL storage answers '
+              .. 'asynchronously; call from a thread, an event handler or an export'
+        end
+        local reply = serve(nil, method, Wire.args(...))
+        -- On SQLite the reply comes as the MessagePack bytes the core packed (js/host.js
+        -- callPacked): unpacked here in C, where an object would cost the JS thread a parse
+        -- and a packing of every field.
+        if type(reply) == 'string' then
+          local unpacked, value = pcall(msgpack.unpack, reply)
+          reply = unpacked and value or nil
+        end
+        if type(reply) ~= 'table' then
+          return false, 'storage_error', 'the wasm core did not answer'
+        end
+        if reply.ok then
+          local values = reply.v or {}
+          return true, table.unpack(values, 1, #values)
+        end
+        return false, reply.code or 'storage_error', reply.message
       end
-      local reply = serve(nil, method, Wire.args(...))
-      -- On SQLite the reply comes as the MessagePack bytes the core packed (js/host.js
-      -- callPacked): unpacked here in C, where an object would cost the JS thread a parse
-      -- and a packing of every field.
-      if type(reply) == 'string' then
-        local unpacked, value = pcall(msgpack.unpack, reply)
-        reply = unpacked and value or nil
-      end
-      if type(reply) ~= 'table' then return false, 'storage_error', 'the wasm core did not answer' end
-      if reply.ok then
-        local values = reply.v or {}
-        return true, table.unpack(values, 1, #values)
-      end
-      return false, reply.code or 'storage_error', reply.message
-    end
-    rawset(self, method, fn)
-    return fn
-  end })
+      rawset(self, method, fn)
+      return fn
+    end,
+  })
 end
 
 local function findWasm()
   local ok, serve = pcall(function() return exports[resourceName].DarkchatCore end)
   if not ok or type(serve) == 'nil' then
-    return nil, 'the wasm core is not running (js/host.js did not register DarkchatCore: '
-      .. 'check bin/darkchat.wasm and node_version in fxmanifest.lua; see README "Hosts and cores")'
+    return nil,
+      'the wasm core is not running (js/host.js did not register DarkchatCore: '
+        .. 'check bin/darkchat.wasm and node_version in fxmanifest.lua; see README "Hosts and cores")'
   end
   return serve
 end
@@ -131,12 +133,8 @@ end
 ---@return boolean ok, any ...
 function Darkchat.call(method, ...)
   local core = Darkchat.core
-  if not core then
-    return false, 'storage_error', 'Darkchat core is not running'
-  end
-  if not Config.Debug then
-    return core[method](core, ...)
-  end
+  if not core then return false, 'storage_error', 'Darkchat core is not running' end
+  if not Config.Debug then return core[method](core, ...) end
   local result = table.pack(core[method](core, ...))
   if not result[1] then
     Darkchat.log(('%s failed: %s (%s)'):format(method, tostring(result[2]), tostring(result[3])))
@@ -182,8 +180,16 @@ local function start(core, openError, kind, version, closeOnStop)
     -- A fresh database where backups exist: an update that lost data/, or a wrong darkchat:db.
     local ok, newest = Darkchat.call('newestBackup', resourcePath .. '/' .. Darkchat.BACKUP_FOLDER)
     if ok and newest then
-      local shown = newest:sub(1, #resourcePath + 1) == resourcePath .. '/' and newest:sub(#resourcePath + 2) or newest
-      Darkchat.log(('no database was at %s (a new, empty one was made) but backups exist; the newest is %s: to restore it, darkchat restore %s'):format(path, shown, shown))
+      local shown = newest:sub(1, #resourcePath + 1) == resourcePath .. '/'
+          and newest:sub(#resourcePath + 2)
+        or newest
+      Darkchat.log(
+        ('no database was at %s (a new, empty one was made) but backups exist; the newest is %s: to restore it, darkchat restore %s'):format(
+          path,
+          shown,
+          shown
+        )
+      )
     end
   end
   AddEventHandler('onResourceStop', function(name)
@@ -210,13 +216,20 @@ local function networkServerId()
     f:close()
     if #id <= 64 and id:match('^[%w%-_.:]+$') then return id end
   end
-  id = ('srv-%08x%06x'):format(math.random(0, 0x7fffffff), (os.time() ~ math.random(0, 0xffffff)) & 0xffffff)
+  id = ('srv-%08x%06x'):format(
+    math.random(0, 0x7fffffff),
+    (os.time() ~ math.random(0, 0xffffff)) & 0xffffff
+  )
   f = io.open(file, 'wb')
   if f then
     f:write(id, '\n')
     f:close()
   else
-    Darkchat.log(('cannot keep this server\'s id in %s: after a restart it will not catch up on the other servers\' changes (set darkchat:serverId)'):format(file))
+    Darkchat.log(
+      ("cannot keep this server's id in %s: after a restart it will not catch up on the other servers' changes (set darkchat:serverId)"):format(
+        file
+      )
+    )
   end
   return id
 end
@@ -224,13 +237,18 @@ end
 local function startMysql()
   local serve, wasmError = findWasm()
   if not serve then
-    Darkchat.log(('core not started: MySQL storage runs on the wasm core, and %s'):format(wasmError))
+    Darkchat.log(
+      ('core not started: MySQL storage runs on the wasm core, and %s'):format(wasmError)
+    )
     return
   end
   Darkchat.serverId = networkServerId()
   local options = ('{"storage":"mysql","connection":%s,"limits":%s,"deadlineMs":%s,"serverId":%s}'):format(
-    Wire.value(Darkchat.settings.mysqlConnection), Wire.limits(openLimits()),
-    Wire.value(Config.Mysql.deadlineMs), Wire.value(Darkchat.serverId))
+    Wire.value(Darkchat.settings.mysqlConnection),
+    Wire.limits(openLimits()),
+    Wire.value(Config.Mysql.deadlineMs),
+    Wire.value(Darkchat.serverId)
+  )
   local opened = serve(nil, 'open', options)
   if type(opened) == 'table' and opened.ok then
     path = 'MySQL ' .. tostring(opened.database)
@@ -244,14 +262,19 @@ local native, nativeError
 if Darkchat.settings.storage == 'mysql' then
   startMysql()
 elseif Darkchat.settings.storage ~= 'sqlite' then
-  Darkchat.log(('refusing to start: darkchat:storage is %q; use sqlite or mysql'):format(Darkchat.settings.storage))
+  Darkchat.log(
+    ('refusing to start: darkchat:storage is %q; use sqlite or mysql'):format(
+      Darkchat.settings.storage
+    )
+  )
 else
   native, nativeError = loadNative()
 end
 if Darkchat.settings.storage ~= 'sqlite' then
   -- started above, or refused
 elseif native then
-  local core, openError = native.open({ path = path, limits = openLimits(), announce = Darkchat.log })
+  local core, openError =
+    native.open({ path = path, limits = openLimits(), announce = Darkchat.log })
   start(core, openError, 'native', native.version, true)
 else
   local serve, wasmError = findWasm()
@@ -267,4 +290,3 @@ else
     end
   end
 end
-

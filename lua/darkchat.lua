@@ -29,5 +29,5 @@ Darkchat.MAX_INPUT_BYTES = 4096
 --- The largest string any argument may be: a message at the configured length, 4 bytes a
 --- character, and never under MAX_INPUT_BYTES (the core's own bound, src/input.rs). A longer
 --- string is refused by its length alone, never scanned, escaped or copied.
-Darkchat.MAX_ARG_BYTES = math.max(Darkchat.MAX_INPUT_BYTES,
-  (math.tointeger(Config.Limits.maxMessageLength) or 0) * 4)
+Darkchat.MAX_ARG_BYTES =
+  math.max(Darkchat.MAX_INPUT_BYTES, (math.tointeger(Config.Limits.maxMessageLength) or 0) * 4)

@@ -108,9 +108,10 @@ player('Darkchat_ReportMessage', Actions.report, record('report'))
 -- For staff resources (an admin menu): the reports kept, newest first, and dismissing one; staff
 -- bans of numbers from Darkchat.
 exports('Darkchat_GetReports', function(limit) return record('reports')(Actions.reports(limit)) end)
-exports('Darkchat_DismissReport', function(reportId)
-  return boolean(Actions.dismissReport(reportId))
-end)
+exports(
+  'Darkchat_DismissReport',
+  function(reportId) return boolean(Actions.dismissReport(reportId)) end
+)
 exports('Darkchat_StaffBan', function(number, duration, reason)
   if number == nil then return false, 'invalid_argument' end
   return boolean(Actions.staffBan(number, duration, reason))
@@ -119,9 +120,10 @@ exports('Darkchat_StaffUnban', function(number)
   if number == nil then return false, 'invalid_argument' end
   return boolean(Actions.staffUnban(number))
 end)
-exports('Darkchat_GetStaffBans', function(limit)
-  return record('bans')(Actions.staffBans(limit))
-end)
+exports(
+  'Darkchat_GetStaffBans',
+  function(limit) return record('bans')(Actions.staffBans(limit)) end
+)
 
 -- Hooks ------------------------------------------------------------------------------------
 

@@ -29,24 +29,33 @@ local Hooks <const> = {}
 Darkchat.Hooks = Hooks
 
 local KINDS = { create = true, join = true, send = true }
-local registered = {}  -- id → { kind, fn, resource }
+local registered = {} -- id → { kind, fn, resource }
 local counts = { create = 0, join = 0, send = 0 }
 local nextId = 0
 
 -- kind → function(rehearsal's values, call's arguments) → the payload hooks see
 local PAYLOADS = {
   create = function(conv, _, _, _, joinCode)
-    return { number = conv.owner, name = conv.name, joinCode = joinCode ~= nil and conv.joinCode or nil }
+    return {
+      number = conv.owner,
+      name = conv.name,
+      joinCode = joinCode ~= nil and conv.joinCode or nil,
+    }
   end,
   join = function(conv, change)
     return { number = change.number, joinCode = conv.joinCode, conversationId = conv.id }
   end,
   send = function(message, _, _, conversationId)
     return {
-      number = message.sender, conversationId = math.tointeger(conversationId),
-      content = message.content, type = message.type, data = message.data,
+      number = message.sender,
+      conversationId = math.tointeger(conversationId),
+      content = message.content,
+      type = message.type,
+      data = message.data,
       replyTo = message.replyTo and message.replyTo.id or nil,
-      messageId = message.edited and message.id or nil, edited = message.edited }
+      messageId = message.edited and message.id or nil,
+      edited = message.edited,
+    }
   end,
 }
 
@@ -85,9 +94,7 @@ end
 --- the first refusing hook's reason.
 ---@param kind string
 ---@return boolean allowed, string? code, string? reason
-function Hooks.allow(kind, ...)
-  return Hooks.allowAction(kind, kind, ...)
-end
+function Hooks.allow(kind, ...) return Hooks.allowAction(kind, kind, ...) end
 
 --- [Hooks.allow] for an action the core names `method` (`sendImage`, `sendLocation` and
 --- `editMessage` are `send` actions to hooks).
@@ -110,7 +117,9 @@ function Hooks.allowAction(kind, method, ...)
     if registered[id] then
       local called, verdict, reason = pcall(hook.fn, payload)
       if not called then
-        Darkchat.log(('hook %d (%s) failed: %s'):format(id, tostring(hook.resource), tostring(verdict)))
+        Darkchat.log(
+          ('hook %d (%s) failed: %s'):format(id, tostring(hook.resource), tostring(verdict))
+        )
       elseif verdict == false then
         return false, 'forbidden', type(reason) == 'string' and reason or nil
       end

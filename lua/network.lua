@@ -25,14 +25,18 @@ Darkchat.Network = Network
 
 local function numbersOf(list)
   local out = {}
-  for i, m in ipairs(list) do out[i] = m.number end
+  for i, m in ipairs(list) do
+    out[i] = m.number
+  end
   return out
 end
 
 --- A membership change as the core answers it, from an entry and the members.
 local function membershipChange(conversationId, data, list)
   local change = {}
-  for k, v in pairs(data) do change[k] = v end
+  for k, v in pairs(data) do
+    change[k] = v
+  end
   change.conversationId, change.members, change.recipients = conversationId, list, numbersOf(list)
   return change
 end
@@ -49,9 +53,7 @@ Network.kinds = {
     N.memberRemoved(membershipChange(id, d, l), d.isSelf, d.banned)
   end,
   messageSent = function(id, d, l) N.messageSent(id, d.message, numbersOf(l), l) end,
-  messageDeleted = function(id, d, l)
-    N.messageDeleted(id, d.message, d.deletedBy, numbersOf(l), l)
-  end,
+  messageDeleted = function(id, d, l) N.messageDeleted(id, d.message, d.deletedBy, numbersOf(l), l) end,
   messageEdited = function(id, d, l) N.messageEdited(id, d.message, numbersOf(l), l) end,
   conversationRenamed = function(id, d, l) N.renamed(id, d.message, numbersOf(l), l) end,
   conversationDeleted = function(id, d) N.deleted(id, d.members) end,
@@ -72,8 +74,13 @@ local function replay(entry, lists)
   local run = Network.kinds[entry.kind]
   local decoded, data = pcall(json.decode, entry.data)
   if not run or not decoded or type(data) ~= 'table' then
-    Darkchat.log(('change %d from server %s (%s) skipped: not understood by this version')
-      :format(entry.id, entry.server, entry.kind))
+    Darkchat.log(
+      ('change %d from server %s (%s) skipped: not understood by this version'):format(
+        entry.id,
+        entry.server,
+        entry.kind
+      )
+    )
     return
   end
   local thread = coroutine.running()
@@ -81,8 +88,14 @@ local function replay(entry, lists)
   local ok, err = pcall(run, entry.conversationId, data, lists[entry.conversationId] or {})
   Notify.replaying[thread] = nil
   if not ok then
-    Darkchat.log(('change %d from server %s (%s) failed: %s')
-      :format(entry.id, entry.server, entry.kind, tostring(err)))
+    Darkchat.log(
+      ('change %d from server %s (%s) failed: %s'):format(
+        entry.id,
+        entry.server,
+        entry.kind,
+        tostring(err)
+      )
+    )
   end
 end
 
@@ -93,28 +106,40 @@ local said = {}
 local function refused(what, code, detail)
   if code == 'storage_error' or said[what] then return end
   said[what] = true
-  Darkchat.log(('cannot %s the change log: %s (%s); check Config.Network')
-    :format(what, tostring(code), tostring(detail)))
+  Darkchat.log(
+    ('cannot %s the change log: %s (%s); check Config.Network'):format(
+      what,
+      tostring(code),
+      tostring(detail)
+    )
+  )
 end
 
 --- One read of the log (which also stores where this server was): handles what it gave and
 --- answers whether to read again at once (entries came: the next read stores the new position
 --- and picks up what the limit left).
 function Network.poll()
-  local ok, batch, detail = Darkchat.call('changes', Darkchat.serverId, Network.position,
-    Config.Network.readLimit)
+  local ok, batch, detail =
+    Darkchat.call('changes', Darkchat.serverId, Network.position, Config.Network.readLimit)
   if not ok then
     refused('read', batch, detail)
     return false
   end
   if batch.missed > 0 then
-    Darkchat.log(('this server missed %d changes of the other servers (it was away longer '
-      .. 'than the change log keeps, Config.Network); carrying on from the oldest kept')
-      :format(batch.missed))
+    Darkchat.log(
+      (
+        'this server missed %d changes of the other servers (it was away longer '
+        .. 'than the change log keeps, Config.Network); carrying on from the oldest kept'
+      ):format(batch.missed)
+    )
   end
   local lists = {}
-  for _, c in ipairs(batch.conversations) do lists[c.id] = c.members end
-  for _, entry in ipairs(batch.entries) do replay(entry, lists) end
+  for _, c in ipairs(batch.conversations) do
+    lists[c.id] = c.members
+  end
+  for _, entry in ipairs(batch.entries) do
+    replay(entry, lists)
+  end
   local moved = batch.position ~= Network.position and Network.position ~= nil
   Network.position = batch.position
   return moved or batch.more
@@ -124,8 +149,8 @@ end
 function Network.prune()
   local n = Config.Network
   repeat
-    local ok, deleted, detail = Darkchat.call('pruneChanges', n.keep, n.keepMinutes * 60,
-      n.pruneBatch)
+    local ok, deleted, detail =
+      Darkchat.call('pruneChanges', n.keep, n.keepMinutes * 60, n.pruneBatch)
     if not ok then refused('prune', deleted, detail) end
     if ok and deleted >= n.pruneBatch then Wait(0) end
   until not ok or deleted < n.pruneBatch

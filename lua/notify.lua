@@ -59,14 +59,24 @@ end
 ---@param selfJoined boolean? true when the member joined by code (they have their answer)
 function Notify.memberAdded(change, selfJoined)
   Notify.active(change.members, 'memberJoined', {
-    conversationId = change.conversationId, alias = change.alias, message = Client.message(change.message),
+    conversationId = change.conversationId,
+    alias = change.alias,
+    message = Client.message(change.message),
   }, change.number)
   if not selfJoined and #Bridge.onlineSources({ change.number }) > 0 then
     local ok, conv = Darkchat.call('conversation', change.number, change.conversationId)
-    if ok then Notify.members({ change.number }, 'conversationAdded', Client.conversation(conv, change.number)) end
+    if ok then
+      Notify.members(
+        { change.number },
+        'conversationAdded',
+        Client.conversation(conv, change.number)
+      )
+    end
   end
   Notify.server('memberAdded', {
-    conversationId = change.conversationId, number = change.number, alias = change.alias,
+    conversationId = change.conversationId,
+    number = change.number,
+    alias = change.alias,
     recipients = change.recipients,
   })
 end
@@ -77,20 +87,34 @@ end
 ---@param banned boolean? true when the removal banned the number
 function Notify.memberRemoved(change, isSelf, banned)
   local payload = {
-    conversationId = change.conversationId, alias = change.alias, isSelf = isSelf,
-    newOwner = change.newOwnerAlias, deleted = change.deleted, message = Client.message(change.message),
+    conversationId = change.conversationId,
+    alias = change.alias,
+    isSelf = isSelf,
+    newOwner = change.newOwnerAlias,
+    deleted = change.deleted,
+    message = Client.message(change.message),
   }
   Notify.active(change.members, 'memberLeft', payload)
   Notify.members({ change.number }, 'conversationRemoved', {
-    conversationId = change.conversationId, isSelf = isSelf, deleted = change.deleted, banned = banned == true,
+    conversationId = change.conversationId,
+    isSelf = isSelf,
+    deleted = change.deleted,
+    banned = banned == true,
   })
   Notify.server('memberRemoved', {
-    conversationId = change.conversationId, number = change.number, isSelf = isSelf,
-    newOwner = change.newOwner, deleted = change.deleted, recipients = change.recipients,
+    conversationId = change.conversationId,
+    number = change.number,
+    isSelf = isSelf,
+    newOwner = change.newOwner,
+    deleted = change.deleted,
+    recipients = change.recipients,
     banned = banned == true,
   })
   if change.deleted then
-    Notify.server('conversationDeleted', { conversationId = change.conversationId, recipients = {} })
+    Notify.server(
+      'conversationDeleted',
+      { conversationId = change.conversationId, recipients = {} }
+    )
   end
 end
 
@@ -100,7 +124,11 @@ end
 ---@param members string[]
 ---@param list table[] the core's members
 function Notify.renamed(conversationId, message, members, list)
-  Notify.active(list, 'conversationRenamed', { conversationId = conversationId, message = Client.message(message) })
+  Notify.active(
+    list,
+    'conversationRenamed',
+    { conversationId = conversationId, message = Client.message(message) }
+  )
   Notify.server('conversationRenamed', { conversationId = conversationId, recipients = members })
 end
 
@@ -150,7 +178,9 @@ function Notify.withoutStaffBanned(sources, online)
   local ok, banned = Darkchat.call('staffBanned', table.unpack(online))
   if not ok or #banned == 0 then return sources end
   local skip, out = {}, {}
-  for _, number in ipairs(banned) do skip[number] = true end
+  for _, number in ipairs(banned) do
+    skip[number] = true
+  end
   for i, number in ipairs(online) do
     if not skip[number] then out[#out + 1] = sources[i] end
   end
@@ -164,7 +194,10 @@ end
 ---@param number string the creator
 ---@param name string
 function Notify.created(conversationId, number, name)
-  Notify.server('conversationCreated', { conversationId = conversationId, number = number, name = name })
+  Notify.server(
+    'conversationCreated',
+    { conversationId = conversationId, number = number, name = name }
+  )
 end
 
 --- After a message: the members hear it, but the sender.
@@ -173,10 +206,20 @@ end
 ---@param members string[]
 ---@param list table[] the core's members
 function Notify.messageSent(conversationId, message, members, list)
-  Notify.active(list, 'messageReceived', { conversationId = conversationId, message = Client.message(message) }, message.sender)
+  Notify.active(
+    list,
+    'messageReceived',
+    { conversationId = conversationId, message = Client.message(message) },
+    message.sender
+  )
   Notify.server('messageSent', {
-    conversationId = conversationId, number = message.sender, messageId = message.id, recipients = members,
-    type = message.type, replyTo = message.replyTo and message.replyTo.id or nil, content = message.content,
+    conversationId = conversationId,
+    number = message.sender,
+    messageId = message.id,
+    recipients = members,
+    type = message.type,
+    replyTo = message.replyTo and message.replyTo.id or nil,
+    content = message.content,
   })
 end
 
@@ -187,9 +230,17 @@ end
 ---@param members string[]
 ---@param list table[] the core's members
 function Notify.messageDeleted(conversationId, message, deletedBy, members, list)
-  Notify.active(list, 'messageDeleted', { conversationId = conversationId, messageId = message.id, message = Client.message(message) }, deletedBy)
+  Notify.active(
+    list,
+    'messageDeleted',
+    { conversationId = conversationId, messageId = message.id, message = Client.message(message) },
+    deletedBy
+  )
   Notify.server('messageDeleted', {
-    conversationId = conversationId, messageId = message.id, number = message.sender, deletedBy = deletedBy,
+    conversationId = conversationId,
+    messageId = message.id,
+    number = message.sender,
+    deletedBy = deletedBy,
     recipients = members,
   })
 end
@@ -200,8 +251,18 @@ end
 ---@param members string[]
 ---@param list table[] the core's members
 function Notify.messageEdited(conversationId, message, members, list)
-  Notify.active(list, 'messageEdited', { conversationId = conversationId, messageId = message.id, message = Client.message(message) }, message.sender)
-  Notify.server('messageEdited', { conversationId = conversationId, messageId = message.id, number = message.sender, recipients = members })
+  Notify.active(
+    list,
+    'messageEdited',
+    { conversationId = conversationId, messageId = message.id, message = Client.message(message) },
+    message.sender
+  )
+  Notify.server('messageEdited', {
+    conversationId = conversationId,
+    messageId = message.id,
+    number = message.sender,
+    recipients = members,
+  })
 end
 
 ---@param conversationId integer
@@ -214,8 +275,15 @@ end
 ---@param members string[]
 ---@param list table[] the core's members
 function Notify.ownerChanged(conversationId, message, members, list)
-  Notify.active(list, 'ownerChanged', { conversationId = conversationId, owner = message.senderAlias, message = Client.message(message) })
-  Notify.server('ownerChanged', { conversationId = conversationId, owner = message.sender, recipients = members })
+  Notify.active(list, 'ownerChanged', {
+    conversationId = conversationId,
+    owner = message.senderAlias,
+    message = Client.message(message),
+  })
+  Notify.server(
+    'ownerChanged',
+    { conversationId = conversationId, owner = message.sender, recipients = members }
+  )
 end
 
 ---@param conversationId integer
@@ -231,9 +299,17 @@ end
 ---@param list table[] the core's members
 function Notify.moderatorChanged(conversationId, message, granted, members, list)
   Notify.active(list, 'moderatorChanged', {
-    conversationId = conversationId, alias = message.senderAlias, isModerator = granted, message = Client.message(message),
+    conversationId = conversationId,
+    alias = message.senderAlias,
+    isModerator = granted,
+    message = Client.message(message),
   })
-  Notify.server('moderatorChanged', { conversationId = conversationId, number = message.sender, isModerator = granted, recipients = members })
+  Notify.server('moderatorChanged', {
+    conversationId = conversationId,
+    number = message.sender,
+    isModerator = granted,
+    recipients = members,
+  })
 end
 
 --- After the conversation's retention changed: every member hears it with its system message.
@@ -244,11 +320,14 @@ end
 ---@param list table[] the core's members
 function Notify.retentionChanged(conversationId, message, seconds, members, list)
   Notify.active(list, 'retentionChanged', {
-    conversationId = conversationId, retentionSeconds = seconds,
+    conversationId = conversationId,
+    retentionSeconds = seconds,
     message = Client.message(message),
   })
-  Notify.server('retentionChanged',
-    { conversationId = conversationId, retentionSeconds = seconds, recipients = members })
+  Notify.server(
+    'retentionChanged',
+    { conversationId = conversationId, retentionSeconds = seconds, recipients = members }
+  )
 end
 
 --- After a member changed their alias: the others hear it.
@@ -257,6 +336,15 @@ end
 ---@param members string[]
 ---@param list table[] the core's members
 function Notify.aliasChanged(conversationId, message, members, list)
-  Notify.active(list, 'aliasChanged', { conversationId = conversationId, alias = message.senderAlias, message = Client.message(message) }, message.sender)
-  Notify.server('aliasChanged', { conversationId = conversationId, number = message.sender, alias = message.senderAlias, recipients = members })
+  Notify.active(list, 'aliasChanged', {
+    conversationId = conversationId,
+    alias = message.senderAlias,
+    message = Client.message(message),
+  }, message.sender)
+  Notify.server('aliasChanged', {
+    conversationId = conversationId,
+    number = message.sender,
+    alias = message.senderAlias,
+    recipients = members,
+  })
 end

@@ -9,8 +9,8 @@
 local RateLimit <const> = {}
 Darkchat.RateLimit = RateLimit
 
-local entries = {}    -- identity → { seen = ms of the last request, windows = bucket → timestamps (ms), oldest first }
-local tracked = 0     -- entries in `entries`
+local entries = {} -- identity → { seen = ms of the last request, windows = bucket → timestamps (ms), oldest first }
+local tracked = 0 -- entries in `entries`
 local identities = {} -- src → identity, while the player is connected
 
 local function identityOf(src)
@@ -22,13 +22,13 @@ local function identityOf(src)
   return identity
 end
 
-local function capacity()
-  return math.max(1, math.tointeger(Config.RateLimitMemory) or 4096)
-end
+local function capacity() return math.max(1, math.tointeger(Config.RateLimitMemory) or 4096) end
 
 local function longestWindow()
   local longest = 0
-  for _, rule in pairs(Config.RateLimits) do longest = math.max(longest, rule.seconds * 1000) end
+  for _, rule in pairs(Config.RateLimits) do
+    longest = math.max(longest, rule.seconds * 1000)
+  end
   return longest
 end
 
@@ -44,7 +44,9 @@ local function makeRoom(now)
   while tracked >= capacity() do
     local oldest, seen = nil, math.huge
     for identity, entry in pairs(entries) do
-      if entry.seen < seen then oldest, seen = identity, entry.seen end
+      if entry.seen < seen then
+        oldest, seen = identity, entry.seen
+      end
     end
     entries[oldest] = nil
     tracked = tracked - 1
@@ -60,7 +62,9 @@ local function window(entry, bucket, rule, now)
   end
   local span = rule.seconds * 1000
   local keep = 1
-  while stamps[keep] and now - stamps[keep] >= span do keep = keep + 1 end
+  while stamps[keep] and now - stamps[keep] >= span do
+    keep = keep + 1
+  end
   if keep > 1 then table.move(stamps, keep, #stamps + keep, 1) end
   return stamps
 end
@@ -91,15 +95,15 @@ function RateLimit.take(src, ...)
       windows[#windows + 1] = stamps
     end
   end
-  for _, stamps in ipairs(windows) do stamps[#stamps + 1] = now end
+  for _, stamps in ipairs(windows) do
+    stamps[#stamps + 1] = now
+  end
   return true
 end
 
 --- How many players' windows are remembered (at most Config.RateLimitMemory).
 ---@return integer
-function RateLimit.tracked()
-  return tracked
-end
+function RateLimit.tracked() return tracked end
 
 AddEventHandler('playerDropped', function()
   local src = Darkchat.integer(source)

@@ -56,47 +56,90 @@ local function conversationView(value, n) return Client.conversation(value, n) e
 -- Every answer goes through `view`: what a core value holds beyond it (phone numbers, the
 -- creator's phone id) never reaches the client.
 local ACTIONS = {
-  list = { fields = {}, run = function(n) return Actions.list(n) end,
-    view = function(value, n) return Client.conversations(value, n) end },
-  get = { fields = { conversationId = number },
-    run = function(n, p) return Actions.get(n, p.conversationId) end, view = conversationView },
-  messages = { fields = { conversationId = number, before = optionalNumber, limit = optionalNumber },
+  list = {
+    fields = {},
+    run = function(n) return Actions.list(n) end,
+    view = function(value, n) return Client.conversations(value, n) end,
+  },
+  get = {
+    fields = { conversationId = number },
+    run = function(n, p) return Actions.get(n, p.conversationId) end,
+    view = conversationView,
+  },
+  messages = {
+    fields = { conversationId = number, before = optionalNumber, limit = optionalNumber },
     run = function(n, p) return Actions.messages(n, p.conversationId, p.before, p.limit) end,
-    view = function(value) return Client.messages(value) end },
+    view = function(value) return Client.messages(value) end,
+  },
   -- A custom code is a guess at whether that code exists (join_code_taken): a join attempt.
-  create = { fields = { name = text, joinCode = optionalText, alias = optionalText },
+  create = {
+    fields = { name = text, joinCode = optionalText, alias = optionalText },
     buckets = function(p) return p.joinCode ~= nil and { 'join', 'message' } or { 'message' } end,
-    run = function(n, p) return Actions.create(n, p.name, p.joinCode, p.alias) end, view = conversationView },
-  join = { fields = { joinCode = text, alias = optionalText }, buckets = { 'join' },
-    run = function(n, p) return Actions.join(n, p.joinCode, p.alias) end, view = conversationView },
-  send = { fields = { conversationId = number, content = content, replyTo = optionalNumber }, buckets = { 'message' },
+    run = function(n, p) return Actions.create(n, p.name, p.joinCode, p.alias) end,
+    view = conversationView,
+  },
+  join = {
+    fields = { joinCode = text, alias = optionalText },
+    buckets = { 'join' },
+    run = function(n, p) return Actions.join(n, p.joinCode, p.alias) end,
+    view = conversationView,
+  },
+  send = {
+    fields = { conversationId = number, content = content, replyTo = optionalNumber },
+    buckets = { 'message' },
     run = function(n, p) return Actions.send(n, p.conversationId, p.content, p.replyTo) end,
-    view = function(value) return Client.message(value) end },
-  markRead = { fields = { conversationId = number, messageId = optionalNumber },
-    run = function(n, p) return Actions.markRead(n, p.conversationId, p.messageId) end },
-  leave = { fields = { conversationId = number },
-    run = function(n, p) return Actions.remove(n, p.conversationId, true) end },
-  rename = { fields = { conversationId = number, name = text }, buckets = OWNER,
+    view = function(value) return Client.message(value) end,
+  },
+  markRead = {
+    fields = { conversationId = number, messageId = optionalNumber },
+    run = function(n, p) return Actions.markRead(n, p.conversationId, p.messageId) end,
+  },
+  leave = {
+    fields = { conversationId = number },
+    run = function(n, p) return Actions.remove(n, p.conversationId, true) end,
+  },
+  rename = {
+    fields = { conversationId = number, name = text },
+    buckets = OWNER,
     run = function(n, p) return Actions.rename(n, p.conversationId, p.name) end,
-    view = function(value) return Client.message(value) end },
-  regenerateCode = { fields = { conversationId = number }, buckets = OWNER,
+    view = function(value) return Client.message(value) end,
+  },
+  regenerateCode = {
+    fields = { conversationId = number },
+    buckets = OWNER,
     run = function(n, p) return Actions.regenerateCode(n, p.conversationId) end,
-    view = function(code) return code end },
-  delete = { fields = { conversationId = number }, buckets = OWNER,
-    run = function(n, p) return Actions.delete(n, p.conversationId) end },
-  transfer = { fields = { conversationId = number, to = text }, buckets = OWNER,
-    run = function(n, p) return onAlias(Actions.transfer, p.conversationId, p.to, n) end },
+    view = function(code) return code end,
+  },
+  delete = {
+    fields = { conversationId = number },
+    buckets = OWNER,
+    run = function(n, p) return Actions.delete(n, p.conversationId) end,
+  },
+  transfer = {
+    fields = { conversationId = number, to = text },
+    buckets = OWNER,
+    run = function(n, p) return onAlias(Actions.transfer, p.conversationId, p.to, n) end,
+  },
   -- Owners and moderators; `ban` (default true) keeps the member from coming back.
-  kick = { fields = { conversationId = number, alias = text, ban = optionalBoolean }, buckets = OWNER,
-    run = function(n, p) return onAlias(Actions.kick, p.conversationId, p.alias, n, p.ban) end },
-  members = { fields = { conversationId = number },
+  kick = {
+    fields = { conversationId = number, alias = text, ban = optionalBoolean },
+    buckets = OWNER,
+    run = function(n, p) return onAlias(Actions.kick, p.conversationId, p.alias, n, p.ban) end,
+  },
+  members = {
+    fields = { conversationId = number },
     run = function(n, p) return Actions.members(n, p.conversationId) end,
-    view = function(value, n) return Client.members(value, n) end },
-  bans = { fields = { conversationId = number },
+    view = function(value, n) return Client.members(value, n) end,
+  },
+  bans = {
+    fields = { conversationId = number },
     run = function(n, p) return Actions.bans(n, p.conversationId) end,
-    view = function(value) return Client.bans(value) end },
+    view = function(value) return Client.bans(value) end,
+  },
   -- A ban is named by the id the ban list shows (the banned member is no longer a member).
-  unban = { fields = { conversationId = number, banId = number }, buckets = OWNER,
+  unban = {
+    fields = { conversationId = number, banId = number },
+    buckets = OWNER,
     run = function(n, p)
       local banId = math.tointeger(p.banId)
       if not banId or banId <= 0 or banId > (1 << 53) - 1 then return false, 'invalid_argument' end
@@ -106,21 +149,38 @@ local ACTIONS = {
         if ban.id == banId then return Actions.unban(n, p.conversationId, ban.number) end
       end
       return false, 'not_member'
-    end },
-  setModerator = { fields = { conversationId = number, alias = text, isModerator = optionalBoolean }, buckets = OWNER,
-    run = function(n, p) return onAlias(Actions.setModerator, p.conversationId, p.alias, n, p.isModerator) end },
-  setRetention = { fields = { conversationId = number, retentionSeconds = number }, buckets = OWNER,
-    run = function(n, p) return Actions.setRetention(n, p.conversationId, p.retentionSeconds) end },
-  setAlias = { fields = { conversationId = number, alias = text }, buckets = MEMBER,
+    end,
+  },
+  setModerator = {
+    fields = { conversationId = number, alias = text, isModerator = optionalBoolean },
+    buckets = OWNER,
+    run = function(n, p)
+      return onAlias(Actions.setModerator, p.conversationId, p.alias, n, p.isModerator)
+    end,
+  },
+  setRetention = {
+    fields = { conversationId = number, retentionSeconds = number },
+    buckets = OWNER,
+    run = function(n, p) return Actions.setRetention(n, p.conversationId, p.retentionSeconds) end,
+  },
+  setAlias = {
+    fields = { conversationId = number, alias = text },
+    buckets = MEMBER,
     run = function(n, p) return Actions.setAlias(n, p.conversationId, p.alias) end,
-    view = function(value) return Client.message(value) end },
-  mute = { fields = { conversationId = number, muted = optionalBoolean }, buckets = MEMBER,
-    run = function(n, p) return Actions.setMuted(n, p.conversationId, p.muted) end },
+    view = function(value) return Client.message(value) end,
+  },
+  mute = {
+    fields = { conversationId = number, muted = optionalBoolean },
+    buckets = MEMBER,
+    run = function(n, p) return Actions.setMuted(n, p.conversationId, p.muted) end,
+  },
   -- A member reports a message of that conversation to staff (answer: true; what staff see of
   -- it, numbers included, stays on the server).
-  report = { fields = { conversationId = number, messageId = number, reason = text },
+  report = {
+    fields = { conversationId = number, messageId = number, reason = text },
     buckets = { 'report' },
-    run = function(n, p) return Actions.report(n, p.conversationId, p.messageId, p.reason) end },
+    run = function(n, p) return Actions.report(n, p.conversationId, p.messageId, p.reason) end,
+  },
 }
 
 -- Messages of other kinds, edits and deletions: each pushes to every member, so they count as
@@ -128,25 +188,38 @@ local ACTIONS = {
 local MESSAGE = { 'message' }
 local function messageView(value) return Client.message(value) end
 ACTIONS.sendImage = {
-  fields = { conversationId = number, url = text, replyTo = optionalNumber }, buckets = MESSAGE,
+  fields = { conversationId = number, url = text, replyTo = optionalNumber },
+  buckets = MESSAGE,
   run = function(n, p) return Actions.sendImage(n, p.conversationId, p.url, p.replyTo) end,
-  view = messageView }
+  view = messageView,
+}
 ACTIONS.sendLocation = {
-  fields = { conversationId = number, x = number, y = number, z = number, label = optionalText,
-    replyTo = optionalNumber },
+  fields = {
+    conversationId = number,
+    x = number,
+    y = number,
+    z = number,
+    label = optionalText,
+    replyTo = optionalNumber,
+  },
   buckets = MESSAGE,
   run = function(n, p)
     return Actions.sendLocation(n, p.conversationId, p.x, p.y, p.z, p.label, p.replyTo)
   end,
-  view = messageView }
+  view = messageView,
+}
 ACTIONS.deleteMessage = {
-  fields = { conversationId = number, messageId = number }, buckets = MESSAGE,
+  fields = { conversationId = number, messageId = number },
+  buckets = MESSAGE,
   run = function(n, p) return Actions.deleteMessage(n, p.conversationId, p.messageId) end,
-  view = messageView }
+  view = messageView,
+}
 ACTIONS.editMessage = {
-  fields = { conversationId = number, messageId = number, content = content }, buckets = MESSAGE,
+  fields = { conversationId = number, messageId = number, content = content },
+  buckets = MESSAGE,
   run = function(n, p) return Actions.editMessage(n, p.conversationId, p.messageId, p.content) end,
-  view = messageView }
+  view = messageView,
+}
 
 --- What the client gets back from a successful action.
 local function data(spec, value, number)

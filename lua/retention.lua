@@ -15,8 +15,12 @@ Darkchat.Retention = Retention
 --- Config.Retention with the shipped values for what a config.lua of an older version lacks.
 local function settings()
   local r = Config.Retention or {}
-  return { intervalSeconds = r.intervalSeconds or 60, batch = r.batch or 200,
-    pauseMs = r.pauseMs or 50, behindPauseMs = r.behindPauseMs or 500 }
+  return {
+    intervalSeconds = r.intervalSeconds or 60,
+    batch = r.batch or 200,
+    pauseMs = r.pauseMs or 50,
+    behindPauseMs = r.behindPauseMs or 500,
+  }
 end
 
 --- One round: steps until the core says the round is over (or a step fails: one line, and the
@@ -27,8 +31,9 @@ function Retention.round()
   repeat
     local ok, step, detail = Darkchat.call('sweepExpired', after, r.batch)
     if not ok then
-      Darkchat.log(('sweeping expired messages failed: %s %s')
-        :format(tostring(step), tostring(detail or '')))
+      Darkchat.log(
+        ('sweeping expired messages failed: %s %s'):format(tostring(step), tostring(detail or ''))
+      )
       return total
     end
     total = total + step.deleted

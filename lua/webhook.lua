@@ -20,11 +20,11 @@ local MAX_LINES = 10
 local LINE_CHARS = 190 -- 10 lines and their newlines stay under Discord's 2000 characters
 local MAX_RETRY_MS = 600000
 
-local queue = {}         -- lines waiting, oldest first
-local dropped = 0        -- lines dropped since the last post that said so
-local inFlight = false   -- a post is on its way
-local scheduled = false  -- a flush is due (SetTimeout)
-local notBefore = 0      -- GetGameTimer() before which nothing is posted
+local queue = {} -- lines waiting, oldest first
+local dropped = 0 -- lines dropped since the last post that said so
+local inFlight = false -- a post is on its way
+local scheduled = false -- a flush is due (SetTimeout)
+local notBefore = 0 -- GetGameTimer() before which nothing is posted
 
 local function settings()
   local c = Config.Webhook
@@ -32,9 +32,7 @@ local function settings()
   return c
 end
 
-local function interval(c)
-  return math.max(0, math.tointeger(c.intervalMs) or 2000)
-end
+local function interval(c) return math.max(0, math.tointeger(c.intervalMs) or 2000) end
 
 --- `text` cut to at most `max` characters (whole characters, `…` marking the cut).
 local function cut(text, max)
@@ -80,13 +78,17 @@ flush = function()
   if not c or inFlight then return end
   if GetGameTimer() < notBefore then return schedule() end
   local batch = {}
-  while #batch < MAX_LINES and #queue > 0 do batch[#batch + 1] = table.remove(queue, 1) end
+  while #batch < MAX_LINES and #queue > 0 do
+    batch[#batch + 1] = table.remove(queue, 1)
+  end
   local lines = {}
   if dropped > 0 then
     lines[1] = ('(%d log lines dropped: too many at once)'):format(dropped)
     dropped = 0
   end
-  for _, line in ipairs(batch) do lines[#lines + 1] = line end
+  for _, line in ipairs(batch) do
+    lines[#lines + 1] = line
+  end
   if #lines == 0 then return end
   local body = json.encode({
     content = table.concat(lines, '\n'),
@@ -99,7 +101,9 @@ flush = function()
     inFlight = false
     if status == 429 then
       -- Not posted: the batch waits at the front, Discord's wait is kept.
-      for i = #batch, 1, -1 do table.insert(queue, 1, batch[i]) end
+      for i = #batch, 1, -1 do
+        table.insert(queue, 1, batch[i])
+      end
       notBefore = math.max(notBefore, GetGameTimer() + retryAfterMs(headers, errorData))
     elseif type(status) ~= 'number' or status < 200 or status >= 300 then
       dropped = dropped + #batch
@@ -133,12 +137,14 @@ local LINES = {
   end,
   memberRemoved = function(p)
     local what = p.isSelf and 'left' or (p.banned and 'was kicked and banned' or 'was removed')
-    return ('%s %s %s%s'):format(conv(p), escaped(p.number, 20), what,
-      p.deleted and ' (the last member: conversation deleted)' or '')
+    return ('%s %s %s%s'):format(
+      conv(p),
+      escaped(p.number, 20),
+      what,
+      p.deleted and ' (the last member: conversation deleted)' or ''
+    )
   end,
-  memberUnbanned = function(p)
-    return ('%s %s unbanned'):format(conv(p), escaped(p.number, 20))
-  end,
+  memberUnbanned = function(p) return ('%s %s unbanned'):format(conv(p), escaped(p.number, 20)) end,
   messageSent = function(p, c)
     if c.messages ~= true then return nil end
     return ('%s %s: %s'):format(conv(p), escaped(p.number, 20), escaped(p.content or '', 120))
@@ -146,18 +152,25 @@ local LINES = {
   messageReported = function(p, c)
     local said = c.messages == true and (': "' .. escaped(p.content or '', 60) .. '"') or ''
     return ('report %d: %s reported message %d in %s by %s%s (reason: %s)'):format(
-      p.reportId, escaped(p.reporter, 20), p.messageId, conv(p), escaped(p.sender or '?', 20),
-      said, escaped(p.reason, 40))
+      p.reportId,
+      escaped(p.reporter, 20),
+      p.messageId,
+      conv(p),
+      escaped(p.sender or '?', 20),
+      said,
+      escaped(p.reason, 40)
+    )
   end,
   staffBanned = function(p)
     local untilText = 'permanently'
     if p.expiresAt then untilText = os.date('!until %Y-%m-%d %H:%M UTC', p.expiresAt) end
-    return ('staff banned %s %s%s'):format(escaped(p.number, 20), untilText,
-      p.reason and (' (' .. escaped(p.reason, 60) .. ')') or '')
+    return ('staff banned %s %s%s'):format(
+      escaped(p.number, 20),
+      untilText,
+      p.reason and (' (' .. escaped(p.reason, 60) .. ')') or ''
+    )
   end,
-  staffUnbanned = function(p)
-    return ('staff lifted the ban of %s'):format(escaped(p.number, 20))
-  end,
+  staffUnbanned = function(p) return ('staff lifted the ban of %s'):format(escaped(p.number, 20)) end,
 }
 
 for name, line in pairs(LINES) do

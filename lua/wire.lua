@@ -12,13 +12,9 @@ Darkchat.Wire = Wire
 local MAX_ARG_BYTES = Darkchat.MAX_ARG_BYTES
 local ESCAPES = { ['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
 
-local function escape(c)
-  return ESCAPES[c] or ('\\u%04x'):format(c:byte())
-end
+local function escape(c) return ESCAPES[c] or ('\\u%04x'):format(c:byte()) end
 
-local function jsonString(s)
-  return '"' .. s:gsub('[%c"\\]', escape) .. '"'
-end
+local function jsonString(s) return '"' .. s:gsub('[%c"\\]', escape) .. '"' end
 
 --- One value as the core's argument.
 ---@param v any
@@ -46,7 +42,9 @@ end
 function Wire.args(...)
   local n = select('#', ...)
   local parts = {}
-  for i = 1, n do parts[i] = Wire.value((select(i, ...))) end
+  for i = 1, n do
+    parts[i] = Wire.value((select(i, ...)))
+  end
   return '[' .. table.concat(parts, ',') .. ']'
 end
 
@@ -69,7 +67,9 @@ local function filter(f)
   if type(f) ~= 'table' then return Wire.value(f) end
   local words = {}
   if type(f.words) == 'table' then
-    for i, word in ipairs(f.words) do words[i] = Wire.value(word) end
+    for i, word in ipairs(f.words) do
+      words[i] = Wire.value(word)
+    end
   end
   local list = Wire.value(f.words)
   if type(f.words) == 'table' then list = '[' .. table.concat(words, ',') .. ']' end

@@ -5,7 +5,8 @@
 # Node.js when no `node` is there (the wasm core's JS host and its tests), the Rust target
 # wasm32-unknown-unknown, Python 3 (the release package is written by its zipfile), and the JS
 # host's npm dependencies (the MySQL driver, and for the tests TypeScript with FXServer's
-# declarations, from package-lock.json). Safe to run again.
+# declarations and the formatters Prettier and StyLua, from package-lock.json). Safe to run
+# again.
 set -euo pipefail
 
 need=()
@@ -40,7 +41,8 @@ fi
 
 # The JS host's dependencies, exactly as locked (node_modules/ is never committed), with the
 # development ones the tests use (TypeScript and FXServer's JS declarations, for the type
-# check); the release package installs only the runtime ones (scripts/package.sh).
+# check; Prettier and StyLua's wasm build, for the formatting check); the release package
+# installs only the runtime ones (scripts/package.sh).
 here=$(cd "$(dirname "$0")/.." && pwd)
 if ! (cd "$here" && npm ls --include=dev >/dev/null 2>&1); then
   (cd "$here" && npm ci --include=dev --no-audit --no-fund >/dev/null)

@@ -8,15 +8,18 @@
 # folder, so a file it lacks fails them. js/ is type-checked against FXServer's JS API
 # declarations first. The MySQL/MariaDB storage runs against a private MariaDB server started
 # here (installed from Debian's packages when missing, on its own data folder and port) and
-# stopped by its pid at the end, failed or not. Installs what is missing first.
+# stopped by its pid at the end, failed or not. Installs what is missing first, and checks the
+# layout of the Rust, Lua and JS (their formatters') before building anything.
 # A test file that registers no test fails its runner (tests/lua/run.lua, and for Node the
 # reporter tests/wasm/every-file-tests.mjs). Mutation testing is separate: scripts/mutants.sh
 # (Rust) and scripts/lua-mutants.sh (Lua and the JS host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# Formatting first: the Rust is rustfmt's (rustfmt.toml), checked, not rewritten.
+# Formatting first: the Rust is rustfmt's (rustfmt.toml), the Lua StyLua's (stylua.toml) and the
+# JS Prettier's (.prettierrc); checked, not rewritten (`node scripts/format.js` rewrites).
 cargo fmt --check
+node scripts/format.js --check
 bash scripts/build.sh
 bash scripts/build-wasm.sh
 # js/*.js against @citizenfx/server's declarations and Node's (tsconfig.json; no output).

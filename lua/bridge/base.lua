@@ -26,15 +26,15 @@
 ---@field phones 'charinfo'|'plain'|'standalone'  how the core reads the value (src/import.rs)
 
 local Bridge <const> = {
-  adapters = {},   ---@type table<string, DarkchatAdapter>
-  order = {},      -- detection order
-  name = nil,      -- chosen adapter's name
-  adapter = nil,   ---@type DarkchatAdapter?
+  adapters = {}, ---@type table<string, DarkchatAdapter>
+  order = {}, -- detection order
+  name = nil, -- chosen adapter's name
+  adapter = nil, ---@type DarkchatAdapter?
 }
 Darkchat.Bridge = Bridge
 
-local numberBySource = {}  -- src → number (string)
-local sourceByNumber = {}  -- number → src
+local numberBySource = {} -- src → number (string)
+local sourceByNumber = {} -- number → src
 
 ---@param name string
 ---@param adapter DarkchatAdapter
@@ -68,9 +68,7 @@ end
 --- The number already known for `src`, without asking the framework.
 ---@param src integer
 ---@return string?
-function Bridge.cached(src)
-  return numberBySource[src]
-end
+function Bridge.cached(src) return numberBySource[src] end
 
 --- The phone number of an online player's source, or nil (offline, no character loaded).
 ---@param src integer a validated source
@@ -97,7 +95,9 @@ end
 function Bridge.numbersAt()
   local at = { framework = Bridge.name }
   local adapter = Bridge.adapters[Bridge.name or '']
-  for key, value in pairs(adapter and adapter.numbersAt or {}) do at[key] = value end
+  for key, value in pairs(adapter and adapter.numbersAt or {}) do
+    at[key] = value
+  end
   return at
 end
 
@@ -110,7 +110,9 @@ function Bridge.onlineSources(numbers)
   local sources, online = {}, {}
   for _, number in ipairs(numbers) do
     local src = sourceByNumber[number]
-    if src then sources[#sources + 1], online[#online + 1] = src, number end
+    if src then
+      sources[#sources + 1], online[#online + 1] = src, number
+    end
   end
   return sources, online
 end

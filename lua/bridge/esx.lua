@@ -13,7 +13,7 @@ local Bridge <const> = Darkchat.Bridge
 local ESX
 local QUERY = 'SELECT phone_number FROM users WHERE identifier = ?'
 local QUERY_TIMEOUT_MS = 2000
-local fetching = {}  -- src → identifier whose query is in flight (the latest one asked)
+local fetching = {} -- src → identifier whose query is in flight (the latest one asked)
 
 local function currentIdentifier(src)
   local xPlayer = ESX.GetPlayerFromId(src)
@@ -35,9 +35,7 @@ end
 Bridge.register('esx', {
   resource = 'es_extended',
   aliases = { 'es_extended' },
-  init = function()
-    ESX = exports.es_extended:getSharedObject()
-  end,
+  init = function() ESX = exports.es_extended:getSharedObject() end,
   numberOf = function(src)
     local identifier = currentIdentifier(src)
     if not identifier then return nil end

@@ -12,11 +12,16 @@ function QbFamily.phoneOf(player)
 end
 
 QbFamily.forgetOn = {
-  ['QBCore:Server:PlayerLoaded'] = function(player) return player and player.PlayerData and player.PlayerData.source end,
+  ['QBCore:Server:PlayerLoaded'] = function(player)
+    return player and player.PlayerData and player.PlayerData.source
+  end,
   ['QBCore:Server:OnPlayerUnload'] = function(src) return src end,
 }
 QbFamily.lookUpOn = { ['QBCore:Server:PlayerLoaded'] = true }
 -- The number is `phone` of the `charinfo` JSON column, the character keyed by `citizenid`.
 QbFamily.numbersAt = {
-  table = 'players', key = 'citizenid', phone = 'charinfo', phones = 'charinfo',
+  table = 'players',
+  key = 'citizenid',
+  phone = 'charinfo',
+  phones = 'charinfo',
 }

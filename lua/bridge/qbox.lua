@@ -7,9 +7,7 @@ local QbFamily <const> = Darkchat.QbFamily
 Bridge.register('qbox', {
   resource = 'qbx_core',
   aliases = { 'qbx', 'qbx_core' },
-  numberOf = function(src)
-    return QbFamily.phoneOf(exports.qbx_core:GetPlayer(src))
-  end,
+  numberOf = function(src) return QbFamily.phoneOf(exports.qbx_core:GetPlayer(src)) end,
   forgetOn = QbFamily.forgetOn,
   lookUpOn = QbFamily.lookUpOn,
   numbersAt = QbFamily.numbersAt,

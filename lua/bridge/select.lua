@@ -41,8 +41,12 @@ local function choose()
   if not wanted then
     Darkchat.log(('unknown darkchat:framework %q; detecting instead'):format(setting))
   elseif wanted ~= 'auto' and not started(wanted) then
-    Darkchat.log(('darkchat:framework is %s but %s is not started; detecting instead')
-      :format(wanted, Bridge.adapters[wanted].resource))
+    Darkchat.log(
+      ('darkchat:framework is %s but %s is not started; detecting instead'):format(
+        wanted,
+        Bridge.adapters[wanted].resource
+      )
+    )
   elseif wanted ~= 'auto' then
     return wanted
   end
@@ -57,14 +61,20 @@ if ok then
   Darkchat.log(('framework: %s'):format(name))
 else
   Bridge.adapter = nil
-  Darkchat.log(('framework %s could not be used (%s); players will not be found'):format(name, tostring(err)))
+  Darkchat.log(
+    ('framework %s could not be used (%s); players will not be found'):format(name, tostring(err))
+  )
 end
 
 local lookUpOn = adapter.lookUpOn or {}
 for event, sourceOf in pairs(adapter.forgetOn or {}) do
   AddEventHandler(event, function(...)
     local src = Darkchat.integer(sourceOf(...))
-    if src then Bridge.forget(src) else Bridge.forgetAll() end
+    if src then
+      Bridge.forget(src)
+    else
+      Bridge.forgetAll()
+    end
     if src and lookUpOn[event] then Bridge.numberOf(src) end
   end)
 end

@@ -11,9 +11,20 @@
 local T = require('testlib')
 local World = require('world')
 
-local EVENTS = { 'conversationCreated', 'memberAdded', 'memberRemoved', 'messageSent',
-  'conversationRenamed', 'conversationDeleted', 'ownerChanged', 'joinCodeChanged', 'aliasChanged',
-  'moderatorChanged', 'memberUnbanned', 'retentionChanged' }
+local EVENTS = {
+  'conversationCreated',
+  'memberAdded',
+  'memberRemoved',
+  'messageSent',
+  'conversationRenamed',
+  'conversationDeleted',
+  'ownerChanged',
+  'joinCodeChanged',
+  'aliasChanged',
+  'moderatorChanged',
+  'memberUnbanned',
+  'retentionChanged',
+}
 
 --- A push or change must reach the other server within this much of its emulated time (which
 --- follows real time while its database works).
@@ -36,22 +47,24 @@ end
 local function runUntil(servers, done, limitMs)
   local waited = 0
   while not done() and waited < limitMs do
-    for _, w in ipairs(servers) do w.srv:runFor(10) end
+    for _, w in ipairs(servers) do
+      w.srv:runFor(10)
+    end
     waited = waited + 10
   end
   return waited
 end
 
 --- Where `w` has read the log up to (nil before its first read).
-local function position(w)
-  return w.srv:resourceEnv(World.RESOURCE).Darkchat.Network.position
-end
+local function position(w) return w.srv:resourceEnv(World.RESOURCE).Darkchat.Network.position end
 
 --- Runs `servers` until each has read the log once: a server never seen before starts at the
 --- log's end, so what was written before its first read is not news to it.
 local function awaitFirstRead(servers)
   local took = runUntil(servers, function()
-    for _, w in ipairs(servers) do if position(w) == nil then return false end end
+    for _, w in ipairs(servers) do
+      if position(w) == nil then return false end
+    end
     return true
   end, 10000)
   T.ok(took < 10000, 'a server never read the change log')
@@ -59,15 +72,24 @@ end
 
 --- Server B ("server-b") on `a`'s database, with players of `numbers`.
 local function serverB(a, numbers, resourceDir)
-  return World.new{ players = numbers, events = EVENTS, sharesDatabaseWith = a,
-    convars = { ['darkchat:serverId'] = 'server-b' }, resourceDir = resourceDir }
+  return World.new {
+    players = numbers,
+    events = EVENTS,
+    sharesDatabaseWith = a,
+    convars = { ['darkchat:serverId'] = 'server-b' },
+    resourceDir = resourceDir,
+  }
 end
 
 --- Two servers on one fresh database: A (ids "server-a") with players 5550101 and 5550102, B
 --- ("server-b") with 5550201 and 5550202. `resourceDir`: an edited copy of the resource.
 local function network(resourceDir)
-  local a = World.new{ players = { '5550101', '5550102' }, events = EVENTS,
-    convars = { ['darkchat:serverId'] = 'server-a' }, resourceDir = resourceDir }
+  local a = World.new {
+    players = { '5550101', '5550102' },
+    events = EVENTS,
+    convars = { ['darkchat:serverId'] = 'server-a' },
+    resourceDir = resourceDir,
+  }
   local b = serverB(a, { '5550201', '5550202' }, resourceDir)
   awaitFirstRead({ a, b })
   return a, b
@@ -78,7 +100,9 @@ local function unmarked(events)
   local out, marks = {}, {}
   for i, e in ipairs(events) do
     local payload = {}
-    for k, v in pairs(e.payload) do if k ~= 'fromServer' then payload[k] = v end end
+    for k, v in pairs(e.payload) do
+      if k ~= 'fromServer' then payload[k] = v end
+    end
     out[i] = { name = e.name, payload = payload }
     marks[i] = e.payload.fromServer or false
   end
@@ -110,9 +134,11 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
   local function step(what, w, n, action, ...)
     local results = table.pack(w:call(action, ...))
     eventsSeen = eventsSeen + n
-    local took = runUntil(servers, function()
-      return #a.events >= eventsSeen and #b.events >= eventsSeen
-    end, 10000)
+    local took = runUntil(
+      servers,
+      function() return #a.events >= eventsSeen and #b.events >= eventsSeen end,
+      10000
+    )
     T.eq(#a.events, eventsSeen, what .. ': events on A')
     T.eq(#b.events, eventsSeen, what .. ': events on B')
     slowest = math.max(slowest, took)
@@ -120,11 +146,18 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
     return table.unpack(results, 1, results.n)
   end
 
-  local made = step('create on A', a, 1, 'Darkchat_CreateConversationByNumber', '5550101', 'Crew',
-    nil, 'Ace')
+  local made =
+    step('create on A', a, 1, 'Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace')
   local id = made.newConv.id
-  step('join on B', b, 1, 'Darkchat_JoinConversationByNumber', '5550201', made.newConv.joinCode,
-    'Bee')
+  step(
+    'join on B',
+    b,
+    1,
+    'Darkchat_JoinConversationByNumber',
+    '5550201',
+    made.newConv.joinCode,
+    'Bee'
+  )
   -- Each server adds a player online on the other: conversationAdded crosses too.
   step('add on A', a, 1, 'Darkchat_AddToConversationByNumber', '5550202', id, 'Dot')
   step('add on B', b, 1, 'Darkchat_AddToConversationByNumber', '5550102', id, 'Cat')
@@ -139,25 +172,53 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
   step('unban on B', b, 1, 'Darkchat_UnbanFromConversationByNumber', '5550201', id, '5550102')
   step('leave on A', a, 1, 'Darkchat_RemoveFromConversationByNumber', '5550101', id, true)
   -- A second conversation, deleted by its owner on A while a member is on B.
-  local other = step('create on A', a, 1, 'Darkchat_CreateConversationByNumber', '5550102',
-    'Short', nil, 'Eel')
-  step('join on B', b, 1, 'Darkchat_JoinConversationByNumber', '5550202', other.newConv.joinCode,
-    'Fin')
+  local other =
+    step('create on A', a, 1, 'Darkchat_CreateConversationByNumber', '5550102', 'Short', nil, 'Eel')
+  step(
+    'join on B',
+    b,
+    1,
+    'Darkchat_JoinConversationByNumber',
+    '5550202',
+    other.newConv.joinCode,
+    'Fin'
+  )
   step('delete on A', a, 1, 'Darkchat_DeleteConversationByNumber', '5550102', other.newConv.id)
   -- The last member out deletes: memberRemoved, then conversationDeleted.
   step('leave on B', b, 1, 'Darkchat_RemoveFromConversationByNumber', '5550202', id, true)
   step('last leaves on B', b, 2, 'Darkchat_RemoveFromConversationByNumber', '5550201', id, true)
 
-  print(('  (the slowest change crossed in %d ms of emulated time; bound %d)')
-    :format(slowest, BOUND_MS))
+  print(
+    ('  (the slowest change crossed in %d ms of emulated time; bound %d)'):format(slowest, BOUND_MS)
+  )
   -- Other resources: the same events on both servers, in the same order; marked exactly when
   -- the change was made on the other server.
   local onA, marksA = unmarked(a.events)
   local onB, marksB = unmarked(b.events)
   T.eq(onB, onA)
   local expectedA, expectedB = {}, {}
-  local madeOn = { 'a', 'b', 'a', 'b', 'a', 'b', 'a', 'b', 'a', 'a', 'b', 'b', 'b', 'a', 'a', 'b',
-    'a', 'b', 'b', 'b' }
+  local madeOn = {
+    'a',
+    'b',
+    'a',
+    'b',
+    'a',
+    'b',
+    'a',
+    'b',
+    'a',
+    'a',
+    'b',
+    'b',
+    'b',
+    'a',
+    'a',
+    'b',
+    'a',
+    'b',
+    'b',
+    'b',
+  }
   for i, where in ipairs(madeOn) do
     expectedA[i] = where == 'b' and 'server-b' or false
     expectedB[i] = where == 'a' and 'server-a' or false
@@ -174,32 +235,34 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
   T.ok(#pushesA2 > 0 and #pushesB2 > 0)
   local function kinds(list)
     local out = {}
-    for i, p in ipairs(list) do out[i] = p.kind end
+    for i, p in ipairs(list) do
+      out[i] = p.kind
+    end
     return out
   end
   -- b1 (on B) saw everything a1 did on A, and a1 (on A) everything b1 did on B.
   T.eq(kinds(b:pushes(b1)), {
-    'memberJoined',        -- Dot added on A
-    'memberJoined',        -- Cat added on B (local)
-    'messageReceived',     -- from A
+    'memberJoined', -- Dot added on A
+    'memberJoined', -- Cat added on B (local)
+    'messageReceived', -- from A
     'conversationRenamed', -- on A
-    'moderatorChanged',    -- on A
-    'ownerChanged',        -- on A
-    'memberLeft',          -- Cat kicked on B (local)
-    'memberLeft',          -- Ace left on A
-    'memberLeft',          -- Dot left on B (local)
+    'moderatorChanged', -- on A
+    'ownerChanged', -- on A
+    'memberLeft', -- Cat kicked on B (local)
+    'memberLeft', -- Ace left on A
+    'memberLeft', -- Dot left on B (local)
     'conversationRemoved', -- b1 left last
   })
   T.eq(kinds(a:pushes(a1)), {
-    'memberJoined',        -- Bee joined on B
-    'memberJoined',        -- Dot added (local)
-    'memberJoined',        -- Cat added on B
-    'messageReceived',     -- from B
+    'memberJoined', -- Bee joined on B
+    'memberJoined', -- Dot added (local)
+    'memberJoined', -- Cat added on B
+    'messageReceived', -- from B
     'conversationRenamed', -- local
-    'aliasChanged',        -- on B
-    'moderatorChanged',    -- local
-    'ownerChanged',        -- local
-    'memberLeft',          -- Cat kicked on B
+    'aliasChanged', -- on B
+    'moderatorChanged', -- local
+    'ownerChanged', -- local
+    'memberLeft', -- Cat kicked on B
     'conversationRemoved', -- a1 left
   })
   -- The same pushes, field by field, whichever server made the change.
@@ -213,7 +276,8 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
   -- A member added on the other server gets the conversation as they see it.
   local dot, cat = b:pushes(b2)[1], a:pushes(a2)[1]
   local cases = {
-    { dot, 'Dot', { 'Ace', 'Bee', 'Dot' } }, { cat, 'Cat', { 'Ace', 'Bee', 'Dot', 'Cat' } },
+    { dot, 'Dot', { 'Ace', 'Bee', 'Dot' } },
+    { cat, 'Cat', { 'Ace', 'Bee', 'Dot', 'Cat' } },
   }
   for _, seen in ipairs(cases) do
     T.eq(seen[1].kind, 'conversationAdded')
@@ -223,10 +287,14 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
   end
   -- Kicked on B, the member on A hears it; the deletion on A reaches the member on B.
   local removed
-  for _, p in ipairs(a:pushes(a2)) do if p.kind == 'conversationRemoved' then removed = p end end
+  for _, p in ipairs(a:pushes(a2)) do
+    if p.kind == 'conversationRemoved' then removed = p end
+  end
   T.eq(removed.payload, { conversationId = id, isSelf = false, deleted = false, banned = true })
   local deleted
-  for _, p in ipairs(b:pushes(b2)) do if p.kind == 'conversationDeleted' then deleted = p end end
+  for _, p in ipairs(b:pushes(b2)) do
+    if p.kind == 'conversationDeleted' then deleted = p end
+  end
   T.eq(deleted.payload, { conversationId = other.newConv.id })
   -- A push about one change is the same on both servers: every push two members got for the
   -- same system or text message (one local to the change, one on the other server) is equal.
@@ -239,7 +307,9 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
   end
   local compared = 0
   local pairsOfMembers = {
-    { a:pushes(a2), b:pushes(b1) }, { a:pushes(a1), b:pushes(b2) }, { a:pushes(a2), b:pushes(b2) },
+    { a:pushes(a2), b:pushes(b1) },
+    { a:pushes(a1), b:pushes(b2) },
+    { a:pushes(a2), b:pushes(b2) },
   }
   for _, pair in ipairs(pairsOfMembers) do
     local left, right = byMessage(pair[1]), byMessage(pair[2])
@@ -254,7 +324,9 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
   -- Anonymity: no push on either server names a number.
   local numbers = { '5550101', '5550102', '5550201', '5550202' }
   for _, w in ipairs(servers) do
-    for _, src in ipairs(w.players) do assertNoNumbers(w:pushes(src), numbers, 'a push') end
+    for _, src in ipairs(w.players) do
+      assertNoNumbers(w:pushes(src), numbers, 'a push')
+    end
   end
   a:stop()
   b:stop()
@@ -272,10 +344,15 @@ T.test('mute holds on the other server: a muted member there gets no pushes', fu
   local before = #b:pushes(muted)
   a:call('Darkchat_SendMessageByNumber', '5550101', id, 'anyone?')
   a:call('Darkchat_RenameConversationByNumber', '5550101', id, 'Quiet')
-  local function last(src) local list = b:pushes(src); return list[#list] end
-  local took = runUntil(servers, function()
-    return last(listening).kind == 'conversationRenamed'
-  end, 10000)
+  local function last(src)
+    local list = b:pushes(src)
+    return list[#list]
+  end
+  local took = runUntil(
+    servers,
+    function() return last(listening).kind == 'conversationRenamed' end,
+    10000
+  )
   T.ok(took <= BOUND_MS, ('crossed in %d ms'):format(took))
   T.eq(#b:pushes(muted), before)
   -- Unmuted, the member hears the next one.
@@ -292,8 +369,12 @@ T.test('a retention crosses; what one server swept is gone on the other, nothing
   -- Server A caps conversations at 2 messages and sweeps every second; B keeps the defaults
   -- (no cap: it never sweeps this conversation), so what B's players miss, A swept.
   local dir = World.resourceWithMessageCap(2)
-  local a = World.new{ players = { '5550101', '5550102' }, events = EVENTS,
-    convars = { ['darkchat:serverId'] = 'server-a' }, resourceDir = dir }
+  local a = World.new {
+    players = { '5550101', '5550102' },
+    events = EVENTS,
+    convars = { ['darkchat:serverId'] = 'server-a' },
+    resourceDir = dir,
+  }
   local b = serverB(a, { '5550201', '5550202' })
   local servers = { a, b }
   awaitFirstRead(servers)
@@ -301,7 +382,10 @@ T.test('a retention crosses; what one server swept is gone on the other, nothing
   local id = made.newConv.id
   T.eq(b:call('Darkchat_AddToConversationByNumber', '5550201', id, 'Bee'), true)
   T.eq(a:call('Darkchat_SetRetentionByNumber', '5550101', id, 3600), true)
-  local function last(src) local list = b:pushes(src); return list[#list] end
+  local function last(src)
+    local list = b:pushes(src)
+    return list[#list]
+  end
   local took = runUntil(servers, function()
     local got = last(b.players[1])
     return got ~= nil and got.kind == 'retentionChanged'
@@ -310,64 +394,111 @@ T.test('a retention crosses; what one server swept is gone on the other, nothing
   T.eq(last(b.players[1]).payload.retentionSeconds, 3600)
   T.eq(last(b.players[1]).payload.message.sender, 'Ace', 'by alias')
   local heard
-  for _, e in ipairs(b.events) do if e.name == 'retentionChanged' then heard = e.payload end end
+  for _, e in ipairs(b.events) do
+    if e.name == 'retentionChanged' then heard = e.payload end
+  end
   T.eq(heard and heard.fromServer, 'server-a')
   T.eq(heard.retentionSeconds, 3600)
   local entries = a:sql('SELECT COUNT(*) FROM darkchat_changes')
-  for i = 1, 5 do a:call('Darkchat_SendMessageByNumber', '5550101', id, 'gone soon ' .. i) end
+  for i = 1, 5 do
+    a:call('Darkchat_SendMessageByNumber', '5550101', id, 'gone soon ' .. i)
+  end
   local after = tonumber(a:sql('SELECT COUNT(*) FROM darkchat_changes'):match('%d+'))
   runUntil(servers, function()
     local page = b:call('Darkchat_GetMessagesByNumber', '5550201', id)
     return page.success and #page.messages == 2
   end, 10000)
   local page = b:call('Darkchat_GetMessagesByNumber', '5550201', id).messages
-  T.eq({ page[1].content, page[2].content }, { 'gone soon 4', 'gone soon 5' },
-    'server B reads what A kept')
+  T.eq(
+    { page[1].content, page[2].content },
+    { 'gone soon 4', 'gone soon 5' },
+    'server B reads what A kept'
+  )
   local listed = b:call('Darkchat_GetConversationsByNumber', '5550201').conversations[1]
   T.eq(listed.messages[1].content, 'gone soon 5')
   T.eq(listed.unreadCount, 2, 'unread on B counts only what is left')
-  T.eq(tonumber(a:sql('SELECT COUNT(*) FROM darkchat_changes'):match('%d+')), after,
-    'the sweep wrote nothing to the change log (was ' .. entries .. ' before the sends)')
+  T.eq(
+    tonumber(a:sql('SELECT COUNT(*) FROM darkchat_changes'):match('%d+')),
+    after,
+    'the sweep wrote nothing to the change log (was ' .. entries .. ' before the sends)'
+  )
   a:stop()
   b:stop()
 end)
 
-T.test('edits and deletions cross: the members there see them, its resources hear who deleted', function()
-  local events = { 'messageEdited', 'messageDeleted' }
-  local a = World.new{ players = { '5550101' }, events = events,
-    convars = { ['darkchat:serverId'] = 'server-a' } }
-  local b = World.new{ players = { '5550201' }, events = events, sharesDatabaseWith = a,
-    convars = { ['darkchat:serverId'] = 'server-b' } }
-  local servers = { a, b }
-  awaitFirstRead(servers)
-  local id = a:call('Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace').newConv.id
-  T.eq(b:call('Darkchat_AddToConversationByNumber', '5550201', id, 'Bee'), true)
-  local m = a:call('Darkchat_SendMessageByNumber', '5550101', id, 'first').message.id
-  local member = b.players[1]
-  local function last() local list = b:pushes(member); return list[#list] end
-  runUntil(servers, function() return last() and last().kind == 'messageReceived' end, 10000)
+T.test(
+  'edits and deletions cross: the members there see them, its resources hear who deleted',
+  function()
+    local events = { 'messageEdited', 'messageDeleted' }
+    local a = World.new {
+      players = { '5550101' },
+      events = events,
+      convars = { ['darkchat:serverId'] = 'server-a' },
+    }
+    local b = World.new {
+      players = { '5550201' },
+      events = events,
+      sharesDatabaseWith = a,
+      convars = { ['darkchat:serverId'] = 'server-b' },
+    }
+    local servers = { a, b }
+    awaitFirstRead(servers)
+    local id =
+      a:call('Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace').newConv.id
+    T.eq(b:call('Darkchat_AddToConversationByNumber', '5550201', id, 'Bee'), true)
+    local m = a:call('Darkchat_SendMessageByNumber', '5550101', id, 'first').message.id
+    local member = b.players[1]
+    local function last()
+      local list = b:pushes(member)
+      return list[#list]
+    end
+    runUntil(servers, function() return last() and last().kind == 'messageReceived' end, 10000)
 
-  a:call('Darkchat_EditMessageByNumber', '5550101', id, m, 'first, edited')
-  local took = runUntil(servers, function() return #b.events >= 1 end, 10000)
-  T.ok(took <= BOUND_MS, ('the edit crossed in %d ms'):format(took))
-  T.eq(b.events[1], { name = 'messageEdited', payload = { conversationId = id, messageId = m,
-    number = '5550101', recipients = b.events[1].payload.recipients, fromServer = 'server-a' } })
-  runUntil(servers, function() return last().kind == 'messageEdited' end, 10000)
-  T.eq({ last().kind, last().payload.messageId, last().payload.message.content, last().payload.message.edited,
-    last().payload.message.sender }, { 'messageEdited', m, 'first, edited', true, 'Ace' })
+    a:call('Darkchat_EditMessageByNumber', '5550101', id, m, 'first, edited')
+    local took = runUntil(servers, function() return #b.events >= 1 end, 10000)
+    T.ok(took <= BOUND_MS, ('the edit crossed in %d ms'):format(took))
+    T.eq(b.events[1], {
+      name = 'messageEdited',
+      payload = {
+        conversationId = id,
+        messageId = m,
+        number = '5550101',
+        recipients = b.events[1].payload.recipients,
+        fromServer = 'server-a',
+      },
+    })
+    runUntil(servers, function() return last().kind == 'messageEdited' end, 10000)
+    T.eq({
+      last().kind,
+      last().payload.messageId,
+      last().payload.message.content,
+      last().payload.message.edited,
+      last().payload.message.sender,
+    }, { 'messageEdited', m, 'first, edited', true, 'Ace' })
 
-  a:call('Darkchat_DeleteMessageByNumber', '5550101', id, m)
-  took = runUntil(servers, function() return #b.events >= 2 end, 10000)
-  T.ok(took <= BOUND_MS, ('the deletion crossed in %d ms'):format(took))
-  T.eq(b.events[2], { name = 'messageDeleted', payload = { conversationId = id, messageId = m,
-    number = '5550101', deletedBy = '5550101', recipients = b.events[2].payload.recipients,
-    fromServer = 'server-a' } })
-  runUntil(servers, function() return last().kind == 'messageDeleted' end, 10000)
-  T.eq({ last().kind, last().payload.messageId, last().payload.message.deleted },
-    { 'messageDeleted', m, true })
-  a:stop()
-  b:stop()
-end)
+    a:call('Darkchat_DeleteMessageByNumber', '5550101', id, m)
+    took = runUntil(servers, function() return #b.events >= 2 end, 10000)
+    T.ok(took <= BOUND_MS, ('the deletion crossed in %d ms'):format(took))
+    T.eq(b.events[2], {
+      name = 'messageDeleted',
+      payload = {
+        conversationId = id,
+        messageId = m,
+        number = '5550101',
+        deletedBy = '5550101',
+        recipients = b.events[2].payload.recipients,
+        fromServer = 'server-a',
+      },
+    })
+    runUntil(servers, function() return last().kind == 'messageDeleted' end, 10000)
+    T.eq(
+      { last().kind, last().payload.messageId, last().payload.message.deleted },
+      { 'messageDeleted', m, true }
+    )
+    a:stop()
+    b:stop()
+  end
+)
 
 --- Where the database says `serverId` has read up to.
 local function storedPosition(w, serverId)
@@ -382,9 +513,11 @@ end
 --- Runs `servers` until the database says B has stored its position at the log's end (so a stop
 --- now loses nothing it has not handled).
 local function awaitStored(servers, a)
-  local took = runUntil(servers, function()
-    return storedPosition(a, 'server-b') == head(a)
-  end, 10000)
+  local took = runUntil(
+    servers,
+    function() return storedPosition(a, 'server-b') == head(a) end,
+    10000
+  )
   T.ok(took < 10000, 'server-b never stored its position')
 end
 
@@ -420,10 +553,16 @@ T.test('a server stopped and started again catches up: what it missed, in order,
   for i, p in ipairs(b2:pushes(b2.players[1])) do
     kinds[i] = p.kind .. ':' .. (p.payload.message and p.payload.message.content or '')
   end
-  T.eq(kinds, { 'messageReceived:while away 1', 'messageReceived:while away 2',
+  T.eq(kinds, {
+    'messageReceived:while away 1',
+    'messageReceived:while away 2',
     'messageReceived:while away 3',
-    'conversationRenamed:Renamed to Crew again', 'messageReceived:back' })
-  for _, line in ipairs(b2.srv:output()) do T.ok(not line:find('missed', 1, true), line) end
+    'conversationRenamed:Renamed to Crew again',
+    'messageReceived:back',
+  })
+  for _, line in ipairs(b2.srv:output()) do
+    T.ok(not line:find('missed', 1, true), line)
+  end
   a:stop()
   b2:stop()
 end)
@@ -449,7 +588,9 @@ T.test('a server away longer than the log keeps says so in one line and carries 
   T.eq(a:call('Darkchat_AddToConversationByNumber', '5550201', id, 'Bee'), true)
   awaitStored({ a, b }, a)
   b:stop()
-  for i = 1, 10 do a:call('Darkchat_SendMessageByNumber', '5550101', id, 'm' .. i) end
+  for i = 1, 10 do
+    a:call('Darkchat_SendMessageByNumber', '5550101', id, 'm' .. i)
+  end
   -- A prunes what is beyond the newest 3.
   local pruned = runUntil({ a }, function() return logSize(a) <= 3 end, 10000)
   T.ok(pruned < 10000, 'the log was never pruned')
@@ -464,7 +605,9 @@ T.test('a server away longer than the log keeps says so in one line and carries 
   T.ok(lines[1]:find('missed 7 changes', 1, true), lines[1])
   -- The 3 kept, then it carries on live.
   local contents = {}
-  for i, p in ipairs(b2:pushes(b2.players[1])) do contents[i] = p.payload.message.content end
+  for i, p in ipairs(b2:pushes(b2.players[1])) do
+    contents[i] = p.payload.message.content
+  end
   T.eq(contents, { 'm8', 'm9', 'm10' })
   a:call('Darkchat_SendMessageByNumber', '5550101', id, 'live')
   runUntil(servers, function() return #b2:pushes(b2.players[1]) >= 4 end, BOUND_MS)
@@ -495,8 +638,12 @@ T.test('the change log stays bounded under a flood, cut from its old end', funct
   local span = a:sql('SELECT MAX(id) - MIN(id) + 1 FROM darkchat_changes')
   T.eq(tonumber(span:match('%d+')), logSize(a))
   T.eq(tonumber(a:sql('SELECT MAX(id) FROM darkchat_changes'):match('%d+')), head(a))
-  print(('  (flood: 300 messages, the log held at most %d entries when sampled; keep %d)')
-    :format(biggest, keep))
+  print(
+    ('  (flood: 300 messages, the log held at most %d entries when sampled; keep %d)'):format(
+      biggest,
+      keep
+    )
+  )
   a:stop()
   b:stop()
 end)
@@ -506,10 +653,15 @@ T.test('one prune deletes everything the log no longer keeps, a batch at a time'
     text = text:gsub('keep = 20000,', 'keep = 5,'):gsub('pruneBatch = 500,', 'pruneBatch = 3,')
     return (text:gsub('pruneSeconds = 5,', 'pruneSeconds = 3600,')) -- no timed prune here
   end)
-  local a = World.new{ players = { '5550101' }, convars = { ['darkchat:serverId'] = 'server-a' },
-    resourceDir = dir }
+  local a = World.new {
+    players = { '5550101' },
+    convars = { ['darkchat:serverId'] = 'server-a' },
+    resourceDir = dir,
+  }
   local id = a:call('Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace').newConv.id
-  for i = 1, 20 do a:call('Darkchat_SendMessageByNumber', '5550101', id, 'm' .. i) end
+  for i = 1, 20 do
+    a:call('Darkchat_SendMessageByNumber', '5550101', id, 'm' .. i)
+  end
   T.eq(logSize(a), 21)
   local network = a.srv:resourceEnv(World.RESOURCE).Darkchat.Network
   a.srv:inThread(function() network.prune() end)
@@ -519,11 +671,14 @@ T.test('one prune deletes everything the log no longer keeps, a batch at a time'
 end)
 
 T.test('a Config.Network the core refuses is said in one line, not retried in silence', function()
-  local dir = World.resourceWithConfig(function(text)
-    return (text:gsub('readLimit = 200,', 'readLimit = 5000,'))
-  end)
-  local a = World.new{ players = {}, convars = { ['darkchat:serverId'] = 'server-a' },
-    resourceDir = dir }
+  local dir = World.resourceWithConfig(
+    function(text) return (text:gsub('readLimit = 200,', 'readLimit = 5000,')) end
+  )
+  local a = World.new {
+    players = {},
+    convars = { ['darkchat:serverId'] = 'server-a' },
+    resourceDir = dir,
+  }
   a.srv:runFor(2000)
   local lines = {}
   for _, line in ipairs(a.srv:output()) do

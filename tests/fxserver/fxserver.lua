@@ -34,14 +34,36 @@ Server.__index = Server
 
 local WAIT = setmetatable({}, { __name = 'fx.wait' }) -- the value a scheduler thread yields
 local AWAIT = setmetatable({}, { __name = 'fx.await' }) -- yielded by a thread woken by an event (Server:_wake)
-local REF = setmetatable({}, { __mode = 'k' })        -- funcref table → { srv, fn, owner, holder }
+local REF = setmetatable({}, { __mode = 'k' }) -- funcref table → { srv, fn, owner, holder }
 local LIBS = { 'string', 'table', 'math', 'utf8', 'coroutine', 'os', 'io', 'debug' }
-local BASE = { 'assert', 'collectgarbage', 'error', 'getmetatable', 'ipairs', 'next', 'pairs',
-  'pcall', 'rawequal', 'rawget', 'rawlen', 'rawset', 'select', 'setmetatable', 'tonumber',
-  'tostring', 'type', 'xpcall', 'warn', '_VERSION' }
+local BASE = {
+  'assert',
+  'collectgarbage',
+  'error',
+  'getmetatable',
+  'ipairs',
+  'next',
+  'pairs',
+  'pcall',
+  'rawequal',
+  'rawget',
+  'rawlen',
+  'rawset',
+  'select',
+  'setmetatable',
+  'tonumber',
+  'tostring',
+  'type',
+  'xpcall',
+  'warn',
+  '_VERSION',
+}
 
 local FUNCREF_MT = {
-  __call = function(t, ...) local info = REF[t]; return info.srv:_callRef(info, ...) end,
+  __call = function(t, ...)
+    local info = REF[t]
+    return info.srv:_callRef(info, ...)
+  end,
   __index = function() error('Cannot index a funcref', 2) end,
   __newindex = function() error('Cannot set indexes on a funcref', 2) end,
 }
@@ -53,16 +75,16 @@ end
 
 local function shallow(t)
   local c = {}
-  for k, v in pairs(t) do c[k] = v end
+  for k, v in pairs(t) do
+    c[k] = v
+  end
   return c
 end
 
 ---Absolute folder of a fake framework resource shipped with the emulator.
 ---@param name string  e.g. "qb-core", "oxmysql"
 ---@return string
-function FX.fakeResourceDir(name)
-  return HERE .. '/resources/' .. name
-end
+function FX.fakeResourceDir(name) return HERE .. '/resources/' .. name end
 
 ---Creates an emulated server.
 ---`jsTimeout`: the real time (ms) srv:export waits for a JS promise before it gives up (30 s).
@@ -71,13 +93,28 @@ end
 function FX.new(opts)
   opts = opts or {}
   local self = setmetatable({
-    quiet = opts.quiet ~= false, stockLua = opts.stockLua == true, jsHost = opts.jsHost == true,
+    quiet = opts.quiet ~= false,
+    stockLua = opts.stockLua == true,
+    jsHost = opts.jsHost == true,
     jsTimeout = opts.jsTimeout or 30000,
-    _convars = {}, _resources = {}, _order = {}, _players = {}, _nextSrc = 1,
-    _clientEvents = {}, _commands = {}, _threads = {}, _seq = 0, _now = 0,
-    _frames = {}, _current = nil, _output = {}, _realWaited = 0,
+    _convars = {},
+    _resources = {},
+    _order = {},
+    _players = {},
+    _nextSrc = 1,
+    _clientEvents = {},
+    _commands = {},
+    _threads = {},
+    _seq = 0,
+    _now = 0,
+    _frames = {},
+    _current = nil,
+    _output = {},
+    _realWaited = 0,
   }, Server)
-  for k, v in pairs(opts.convars or {}) do self._convars[k] = tostring(v) end
+  for k, v in pairs(opts.convars or {}) do
+    self._convars[k] = tostring(v)
+  end
   return self
 end
 
@@ -87,7 +124,10 @@ function Server:_line(text)
   for line in (tostring(text) .. '\n'):gmatch('(.-)\n') do
     line = line:gsub('%^%d', '') -- FXServer's console renders ^0-^9 as colours
     self._output[#self._output + 1] = line
-    if not self.quiet then io.stdout:write(line, '\n'); io.stdout:flush() end
+    if not self.quiet then
+      io.stdout:write(line, '\n')
+      io.stdout:flush()
+    end
   end
 end
 
@@ -102,9 +142,13 @@ function Server:_scriptError(inst, msg, traceback)
   self:_log(inst.name, 'SCRIPT ERROR: ' .. tostring(msg))
   for line in (traceback or ''):gmatch('[^\n]+') do
     line = line:gsub('^%s+', '')
-    if line ~= 'stack traceback:' and not line:find('[C]', 1, true)
-        and not line:find('fxserver.lua:', 1, true) and not line:find('msgpack_copy.lua:', 1, true)
-        and not line:find('tail call', 1, true) then
+    if
+      line ~= 'stack traceback:'
+      and not line:find('[C]', 1, true)
+      and not line:find('fxserver.lua:', 1, true)
+      and not line:find('msgpack_copy.lua:', 1, true)
+      and not line:find('tail call', 1, true)
+    then
       self:_log(inst.name, '> ' .. line)
     end
   end
@@ -131,7 +175,10 @@ end
 
 function Server:_ref(fn, owner, holder)
   self._seq = self._seq + 1
-  local t = setmetatable({ __cfx_functionReference = ('%s:%d'):format(owner and owner.name or 'host', self._seq) }, FUNCREF_MT)
+  local t = setmetatable(
+    { __cfx_functionReference = ('%s:%d'):format(owner and owner.name or 'host', self._seq) },
+    FUNCREF_MT
+  )
   REF[t] = { srv = self, fn = fn, owner = owner, holder = holder }
   return t
 end
@@ -151,10 +198,15 @@ function Server:_callRef(info, ...)
   end
   local args = Copy.args(self:_hook(holder, owner), ...)
   if not owner then
-    local res = Copy.results(self:_hook(nil, holder), table.pack(info.fn(table.unpack(args, 1, args.n))))
+    local res =
+      Copy.results(self:_hook(nil, holder), table.pack(info.fn(table.unpack(args, 1, args.n))))
     return table.unpack(res, 1, res.n)
   end
-  local th = self:_thread(owner, function() return info.fn(table.unpack(args, 1, args.n)) end, holder and holder.name)
+  local th = self:_thread(
+    owner,
+    function() return info.fn(table.unpack(args, 1, args.n)) end,
+    holder and holder.name
+  )
   self:_resume(th)
   if th.status == 'suspended' then
     local me = self._current
@@ -174,7 +226,13 @@ end
 
 function Server:_thread(inst, fn, invoker)
   self._seq = self._seq + 1
-  return { co = coroutine.create(fn), inst = inst, invoker = invoker, seq = self._seq, status = 'new' }
+  return {
+    co = coroutine.create(fn),
+    inst = inst,
+    invoker = invoker,
+    seq = self._seq,
+    status = 'new',
+  }
 end
 
 -- Resumes a thread once (with `...` as the values its yield returns), with its resource on the
@@ -215,7 +273,8 @@ end
 
 function Server:_schedule(inst, fn, delay)
   local th = self:_thread(inst, fn, nil)
-  th.status, th.wake = 'suspended', self._now + math.max(0, toint(math.ceil(tonumber(delay) or 0)) or 0)
+  th.status, th.wake =
+    'suspended', self._now + math.max(0, toint(math.ceil(tonumber(delay) or 0)) or 0)
   self._threads[th] = true
   return th.seq
 end
@@ -242,10 +301,16 @@ function Server:tick()
   self:_tickJs()
   local due = {}
   for th in pairs(self._threads) do
-    if not th.inst.alive then self._threads[th] = nil
-    elseif th.wake <= self._now then due[#due + 1] = th end
+    if not th.inst.alive then
+      self._threads[th] = nil
+    elseif th.wake <= self._now then
+      due[#due + 1] = th
+    end
   end
-  table.sort(due, function(a, b) if a.wake ~= b.wake then return a.wake < b.wake end return a.seq < b.seq end)
+  table.sort(due, function(a, b)
+    if a.wake ~= b.wake then return a.wake < b.wake end
+    return a.seq < b.seq
+  end)
   for _, th in ipairs(due) do
     if th.inst.alive and self._threads[th] then
       self._threads[th] = nil
@@ -289,7 +354,8 @@ end
 ---@param ms integer
 function Server:runFor(ms)
   local target = self._now + toint(math.ceil(ms))
-  while self._now < target and self:_step(target) do end
+  while self._now < target and self:_step(target) do
+  end
   self._now = target
   self:tick()
 end
@@ -319,12 +385,16 @@ function Server:_trigger(name, from, eventSource, invoker, ...)
       if deliver then
         local data = Copy.args(self:_hook(from, inst), table.unpack(raw, 1, raw.n))
         local keys = {}
-        for k in pairs(entry.handlers) do keys[#keys + 1] = k end
+        for k in pairs(entry.handlers) do
+          keys[#keys + 1] = k
+        end
         table.sort(keys)
         for _, k in ipairs(keys) do
           local h = entry.handlers[k]
           if h then
-            self:_resume(self:_thread(inst, function() h(table.unpack(data, 1, data.n)) end, invoker))
+            self:_resume(
+              self:_thread(inst, function() h(table.unpack(data, 1, data.n)) end, invoker)
+            )
           end
         end
       end
@@ -354,7 +424,9 @@ end
 ---@return { name: string, args: table, n: integer }[]
 function Server:clientEvents(src) return self._clientEvents[src] or {} end
 function Server:clearClientEvents()
-  for src in pairs(self._clientEvents) do self._clientEvents[src] = {} end
+  for src in pairs(self._clientEvents) do
+    self._clientEvents[src] = {}
+  end
 end
 
 -- Players, convars, ACEs ----------------------------------------------------------------------
@@ -367,9 +439,14 @@ function Server:addPlayer(p)
   local src = self._nextSrc
   self._nextSrc = src + 1
   local ids = p.identifiers and table.move(p.identifiers, 1, #p.identifiers, 1, {})
-    or { ('license:%08x%032x'):format((src * 2654435761) & 0xffffffff, src), ('fivem:%d'):format(1000 + src) }
+    or {
+      ('license:%08x%032x'):format((src * 2654435761) & 0xffffffff, src),
+      ('fivem:%d'):format(1000 + src),
+    }
   local aces = {}
-  for _, a in ipairs(p.aces or {}) do aces[a] = true end
+  for _, a in ipairs(p.aces or {}) do
+    aces[a] = true
+  end
   self._players[src] = { name = p.name or ('Player' .. src), identifiers = ids, aces = aces }
   self._clientEvents[src] = {}
   self:_trigger('playerJoining', nil, 'internal-net:' .. src, nil, tostring(65535 + src))
@@ -393,15 +470,17 @@ end
 function Server:players()
   local list = {}
   for src, p in pairs(self._players) do
-    list[#list + 1] = { source = src, name = p.name, identifiers = table.move(p.identifiers, 1, #p.identifiers, 1, {}) }
+    list[#list + 1] = {
+      source = src,
+      name = p.name,
+      identifiers = table.move(p.identifiers, 1, #p.identifiers, 1, {}),
+    }
   end
   table.sort(list, function(a, b) return a.source < b.source end)
   return list
 end
 
-function Server:_player(src)
-  return self._players[toint(src) or -1]
-end
+function Server:_player(src) return self._players[toint(src) or -1] end
 
 ---@param name string
 ---@param value string
@@ -445,19 +524,36 @@ local function exportResult(resource, name, ok, ...)
   if not ok then
     local result = tostring((...))
     if #result > 2048 then
-      result = result:sub(1, 1024) .. '\n... [large output partially truncated] ...\n' .. result:sub(-1024)
+      result = result:sub(1, 1024)
+        .. '\n... [large output partially truncated] ...\n'
+        .. result:sub(-1024)
     end
-    error(('\n^5 An error occurred while calling export `%s` in resource `%s`:\n%s\n^5 ---')
-      :format(name, resource, prefixNewlines(result, '  ')), 2)
+    error(
+      ('\n^5 An error occurred while calling export `%s` in resource `%s`:\n%s\n^5 ---'):format(
+        name,
+        resource,
+        prefixNewlines(result, '  ')
+      ),
+      2
+    )
   end
   return ...
 end
 
 -- A per-resource `package`/`require`, like a Lua state of its own with the package library.
 local function makePackage(env)
-  local pkg = { path = package.path, cpath = package.cpath, config = package.config,
-    preload = {}, loaded = {}, searchpath = package.searchpath, loadlib = package.loadlib }
-  for _, lib in ipairs(LIBS) do pkg.loaded[lib] = env[lib] end
+  local pkg = {
+    path = package.path,
+    cpath = package.cpath,
+    config = package.config,
+    preload = {},
+    loaded = {},
+    searchpath = package.searchpath,
+    loadlib = package.loadlib,
+  }
+  for _, lib in ipairs(LIBS) do
+    pkg.loaded[lib] = env[lib]
+  end
   pkg.loaded._G, pkg.loaded.package = env, pkg
   local function require(modname)
     modname = tostring(modname)
@@ -470,7 +566,9 @@ local function makePackage(env)
       local file, err = package.searchpath(modname, pkg.path)
       if file then
         local chunk, lerr = loadfile(file, 'bt', env)
-        if not chunk then error(("error loading module '%s' from file '%s':\n\t%s"):format(modname, file, lerr), 2) end
+        if not chunk then
+          error(("error loading module '%s' from file '%s':\n\t%s"):format(modname, file, lerr), 2)
+        end
         loader, extra = chunk, file
       else
         msg[#msg + 1] = err
@@ -480,12 +578,18 @@ local function makePackage(env)
         end
         local sym = 'luaopen_' .. modname:gsub('%-.*$', ''):gsub('%.', '_')
         local f, lerr = package.loadlib(cfile, sym)
-        if not f then error(("error loading module '%s' from file '%s':\n\t%s"):format(modname, cfile, lerr), 2) end
+        if not f then
+          error(("error loading module '%s' from file '%s':\n\t%s"):format(modname, cfile, lerr), 2)
+        end
         loader, extra = f, cfile
       end
     end
     local r = loader(modname, extra)
-    if r ~= nil then pkg.loaded[modname] = r elseif pkg.loaded[modname] == nil then pkg.loaded[modname] = true end
+    if r ~= nil then
+      pkg.loaded[modname] = r
+    elseif pkg.loaded[modname] == nil then
+      pkg.loaded[modname] = true
+    end
     return pkg.loaded[modname], extra
   end
   return pkg, require
@@ -495,8 +599,12 @@ end
 -- resource's changes stay its own) plus exactly the FXServer globals of the documented surface.
 function Server:_makeEnv(inst)
   local srv, env = self, {}
-  for _, k in ipairs(BASE) do env[k] = _G[k] end
-  for _, lib in ipairs(LIBS) do env[lib] = shallow(_G[lib]) end
+  for _, k in ipairs(BASE) do
+    env[k] = _G[k]
+  end
+  for _, lib in ipairs(LIBS) do
+    env[lib] = shallow(_G[lib])
+  end
   env.os.exit = function() error('os.exit is not available to a resource', 2) end
   env._G = env
   env.load = function(...)
@@ -509,18 +617,25 @@ function Server:_makeEnv(inst)
     return loadfile(file, mode, env)
   end
   env.dofile = function(file) return assert(loadfile(file, 'bt', env))() end
-  if not self.stockLua then env.package, env.require = makePackage(env) end
+  if not self.stockLua then
+    env.package, env.require = makePackage(env)
+  end
 
   env.print = function(...)
     local parts = table.pack(...)
-    for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+    for i = 1, parts.n do
+      parts[i] = tostring(parts[i])
+    end
     srv:_log(inst.name, table.concat(parts, '\t', 1, parts.n))
   end
 
   -- events
   function env.AddEventHandler(eventName, handler)
     local entry = inst.events[eventName]
-    if not entry then entry = { handlers = {} }; inst.events[eventName] = entry end
+    if not entry then
+      entry = { handlers = {} }
+      inst.events[eventName] = entry
+    end
     inst.eventKey = inst.eventKey + 1
     entry.handlers[inst.eventKey] = handler
     return { key = inst.eventKey, name = eventName }
@@ -533,13 +648,14 @@ function Server:_makeEnv(inst)
   end
   function env.RegisterNetEvent(eventName, handler)
     local entry = inst.events[eventName]
-    if not entry then entry = { handlers = {} }; inst.events[eventName] = entry end
+    if not entry then
+      entry = { handlers = {} }
+      inst.events[eventName] = entry
+    end
     entry.safeForNet = true
     if handler then return env.AddEventHandler(eventName, handler) end
   end
-  function env.TriggerEvent(eventName, ...)
-    srv:_trigger(eventName, inst, '', inst.name, ...)
-  end
+  function env.TriggerEvent(eventName, ...) srv:_trigger(eventName, inst, '', inst.name, ...) end
   function env.TriggerClientEvent(eventName, target, ...)
     local t = toint(target)
     local srcs = {}
@@ -566,16 +682,15 @@ function Server:_makeEnv(inst)
           end
           cache[resource] = cache[resource] or {}
           if not cache[resource][k] then
-            env.TriggerEvent(exportEventName(resource, k), function(exportData)
-              cache[resource][k] = exportData
-            end)
+            env.TriggerEvent(
+              exportEventName(resource, k),
+              function(exportData) cache[resource][k] = exportData end
+            )
             if not cache[resource][k] then
               error('No such export ' .. tostring(k) .. ' in resource ' .. tostring(resource), 2)
             end
           end
-          return function(_, ...)
-            return exportResult(resource, k, pcall(cache[resource][k], ...))
-          end
+          return function(_, ...) return exportResult(resource, k, pcall(cache[resource][k], ...)) end
         end,
         __newindex = function() error('cannot set values on an export resource', 2) end,
       })
@@ -593,8 +708,12 @@ function Server:_makeEnv(inst)
 
   -- commands
   function env.RegisterCommand(name, handler, restricted)
-    srv._commands[tostring(name):lower()] = { name = tostring(name), handler = handler,
-      restricted = restricted and true or false, inst = inst }
+    srv._commands[tostring(name):lower()] = {
+      name = tostring(name),
+      handler = handler,
+      restricted = restricted and true or false,
+      inst = inst,
+    }
   end
 
   -- resources, convars, players
@@ -624,9 +743,13 @@ function Server:_makeEnv(inst)
   end
   function env.GetPlayers()
     local list = {}
-    for src in pairs(srv._players) do list[#list + 1] = src end
+    for src in pairs(srv._players) do
+      list[#list + 1] = src
+    end
     table.sort(list)
-    for i, src in ipairs(list) do list[i] = tostring(src) end
+    for i, src in ipairs(list) do
+      list[i] = tostring(src)
+    end
     return list
   end
   function env.GetPlayerName(src)
@@ -672,9 +795,7 @@ end
 ---time after the call (at least one scheduler pass later, as on FXServer).
 Server.httpLatencyMs = 20
 
-local function shellQuote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local function shellQuote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- PerformHttpRequest as FXServer's scheduler.lua defines it: the request goes out and the call
 -- returns; the callback gets `(status, body, headers, errorData)` later in a scheduler pass: on
@@ -693,14 +814,29 @@ function Server:_httpRequest(inst, url, cb, method, data, headers, options)
   local f = assert(io.open(dir .. '/body', 'wb'))
   f:write(type(data) == 'string' and data or '')
   f:close()
-  local args = { 'curl', '-sS', '--max-time', '10', '-X', shellQuote(method or 'GET'),
-    '--data-binary', shellQuote('@' .. dir .. '/body'), '-D', shellQuote(dir .. '/headers'),
-    '-o', shellQuote(dir .. '/response'), '-w', "'%{http_code}'" }
+  local args = {
+    'curl',
+    '-sS',
+    '--max-time',
+    '10',
+    '-X',
+    shellQuote(method or 'GET'),
+    '--data-binary',
+    shellQuote('@' .. dir .. '/body'),
+    '-D',
+    shellQuote(dir .. '/headers'),
+    '-o',
+    shellQuote(dir .. '/response'),
+    '-w',
+    "'%{http_code}'",
+  }
   for name, value in pairs(type(headers) == 'table' and headers or {}) do
     args[#args + 1] = '-H'
     args[#args + 1] = shellQuote(('%s: %s'):format(name, value))
   end
-  if not (type(options) == 'table' and options.followLocation == false) then args[#args + 1] = '-L' end
+  if not (type(options) == 'table' and options.followLocation == false) then
+    args[#args + 1] = '-L'
+  end
   args[#args + 1] = shellQuote(url)
   local pipe = io.popen(table.concat(args, ' ') .. ' 2>' .. shellQuote(dir .. '/error'))
   local status = tonumber(pipe:read('a')) or 0
@@ -722,11 +858,16 @@ function Server:_httpRequest(inst, url, cb, method, data, headers, options)
   os.execute(('rm -rf %s'):format(shellQuote(dir)))
   local body, errorData = response, nil
   if status == 0 then
-    body, errorData, responseHeaders = nil, failure ~= '' and failure or 'Failure handling HTTP request', {}
+    body, errorData, responseHeaders =
+      nil, failure ~= '' and failure or 'Failure handling HTTP request', {}
   elseif status >= 400 then
     body, errorData = nil, ('HTTP %d: %s'):format(status, response)
   end
-  self:_schedule(inst, function() cb(status, body, responseHeaders, errorData) end, self.httpLatencyMs)
+  self:_schedule(
+    inst,
+    function() cb(status, body, responseHeaders, errorData) end,
+    self.httpLatencyMs
+  )
 end
 
 -- Resources -----------------------------------------------------------------------------------
@@ -739,12 +880,23 @@ function Server:addResourceDir(name, dir)
   dir = dir or FX.fakeResourceDir(name)
   if dir:sub(1, 1) ~= '/' then dir = (os.getenv('PWD') or '.') .. '/' .. dir end
   local r = self._resources[name]
-  if r then r.dir = dir else self._resources[name] = { name = name, dir = dir, state = 'stopped', skipped = {} } end
+  if r then
+    r.dir = dir
+  else
+    self._resources[name] = { name = name, dir = dir, state = 'stopped', skipped = {} }
+  end
 end
 
-local PLURAL = { server_scripts = 'server_script', shared_scripts = 'shared_script',
-  client_scripts = 'client_script', dependencies = 'dependency', files = 'file', games = 'game',
-  server_exports = 'server_export', exports = 'export' }
+local PLURAL = {
+  server_scripts = 'server_script',
+  shared_scripts = 'shared_script',
+  client_scripts = 'client_script',
+  dependencies = 'dependency',
+  files = 'file',
+  games = 'game',
+  server_exports = 'server_export',
+  exports = 'export',
+}
 
 -- Reads fxmanifest.lua: every directive `name 'value'` or `name { ... }` is metadata; plural
 -- directives add to their singular key (as FXServer's manifest loader does).
@@ -755,19 +907,23 @@ local function readManifest(r)
   local text = f:read('a')
   f:close()
   local meta = {}
-  local menv = setmetatable({}, { __index = function(_, key)
-    local k = PLURAL[key] or key
-    return function(value)
-      local list = meta[k] or {}
-      meta[k] = list
-      if type(value) == 'table' then
-        for _, v in ipairs(value) do list[#list + 1] = v end
-      else
-        list[#list + 1] = value
+  local menv = setmetatable({}, {
+    __index = function(_, key)
+      local k = PLURAL[key] or key
+      return function(value)
+        local list = meta[k] or {}
+        meta[k] = list
+        if type(value) == 'table' then
+          for _, v in ipairs(value) do
+            list[#list + 1] = v
+          end
+        else
+          list[#list + 1] = value
+        end
+        return function() end -- extra data (`dependency 'x' { ... }`) is accepted and ignored
       end
-      return function() end -- extra data (`dependency 'x' { ... }`) is accepted and ignored
-    end
-  end })
+    end,
+  })
   local chunk, err = load(text, '@@' .. r.name .. '/fxmanifest.lua', 't', menv)
   if not chunk then error(err, 0) end
   chunk()
@@ -788,7 +944,9 @@ function Server:_expand(r, list)
     if entry:sub(1, 1) == '@' then
       resName, rel = entry:match('^@([^/]+)/(.+)$')
       local other = resName and self._resources[resName]
-      if not other then error(('cannot find %s: resource %s is not known'):format(entry, tostring(resName)), 0) end
+      if not other then
+        error(('cannot find %s: resource %s is not known'):format(entry, tostring(resName)), 0)
+      end
       dir = other.dir
     end
     if rel:find('*', 1, true) then
@@ -800,7 +958,9 @@ function Server:_expand(r, list)
       end
       p:close()
       table.sort(found)
-      for _, file in ipairs(found) do out[#out + 1] = { label = resName .. '/' .. file, path = dir .. '/' .. file } end
+      for _, file in ipairs(found) do
+        out[#out + 1] = { label = resName .. '/' .. file, path = dir .. '/' .. file }
+      end
     else
       out[#out + 1] = { label = resName .. '/' .. rel, path = dir .. '/' .. rel }
     end
@@ -822,7 +982,10 @@ function Server:_runScript(inst, script)
   f:close()
   local chunk, err = load(text, '@@' .. script.label, 't', inst.env)
   if not chunk then
-    self:_log(inst.name, ('Error parsing script @%s in resource %s: %s'):format(script.label, inst.name, err))
+    self:_log(
+      inst.name,
+      ('Error parsing script @%s in resource %s: %s'):format(script.label, inst.name, err)
+    )
     return false, err
   end
   local th = self:_thread(inst, chunk, nil)
@@ -850,8 +1013,10 @@ function Server:_runJs(inst, script)
       inst.env.AddEventHandler(exportEventName(inst.name, exportName), function(setCB)
         setCB(function(...)
           local id = js:newCallId()
-          local answer = self:_jsReply(inst, js:call(id, exportName, table.pack(...), self._now,
-            inst.env.GetInvokingResource()))
+          local answer = self:_jsReply(
+            inst,
+            js:call(id, exportName, table.pack(...), self._now, inst.env.GetInvokingResource())
+          )
           if not answer.ok then error(answer.error, 0) end
           if not answer.async then return answer.value end
           js.waiting[id] = self._current
@@ -871,10 +1036,14 @@ end
 -- to deliver at the next pass, the promises still in flight, the game time of its next timer.
 function Server:_jsReply(inst, reply)
   local js = inst.js
-  for _, line in ipairs(reply.lines) do self:_log(inst.name, line) end
+  for _, line in ipairs(reply.lines) do
+    self:_log(inst.name, line)
+  end
   if js then
     js.due, js.pending = reply.due, reply.pending
-    for _, s in ipairs(reply.settled) do js.queue[#js.queue + 1] = s end
+    for _, s in ipairs(reply.settled) do
+      js.queue[#js.queue + 1] = s
+    end
   end
   return reply
 end
@@ -894,7 +1063,11 @@ function Server:_tickJs()
         local th = js.waiting[s.id]
         js.waiting[s.id] = nil
         if th then
-          if s.ok then self:_wake(th, true, s.value) else self:_wake(th, false, s.error) end
+          if s.ok then
+            self:_wake(th, true, s.value)
+          else
+            self:_wake(th, false, s.error)
+          end
         end
       end
     end
@@ -933,9 +1106,13 @@ function Server:_jsWait(ms)
   while #busy > 0 and waited < ms and not settled do
     for _, inst in ipairs(busy) do
       if inst.js and waited < ms then
-        local reply = self:_jsReply(inst, inst.js:ask({ op = 'wait', ms = math.min(slice, ms - waited) }))
+        local reply =
+          self:_jsReply(inst, inst.js:ask({ op = 'wait', ms = math.min(slice, ms - waited) }))
         waited = waited + math.max(1, reply.waited or 0)
-        if #reply.settled > 0 then settled = true; break end
+        if #reply.settled > 0 then
+          settled = true
+          break
+        end
       end
     end
   end
@@ -958,7 +1135,9 @@ function Server:_kill(r)
   r.state = 'stopped'
   if not inst then return end
   if inst.js then
-    for _, line in ipairs(inst.js:stop()) do self:_log(inst.name, line) end
+    for _, line in ipairs(inst.js:stop()) do
+      self:_log(inst.name, line)
+    end
     inst.js = nil
   end
   inst.alive = false
@@ -994,7 +1173,9 @@ function Server:ensure(name)
   local ok, meta, scripts = pcall(function()
     local m = readManifest(r)
     local list = self:_expand(r, m.shared_script)
-    for _, s in ipairs(self:_expand(r, m.server_script)) do list[#list + 1] = s end
+    for _, s in ipairs(self:_expand(r, m.server_script)) do
+      list[#list + 1] = s
+    end
     return m, list
   end)
   if not ok then
@@ -1089,7 +1270,12 @@ local function splitCommands(line)
   local out, cur, quoted = {}, {}, false
   for c in line:gmatch('.') do
     if c == '"' then quoted = not quoted end
-    if c == ';' and not quoted then out[#out + 1] = table.concat(cur); cur = {} else cur[#cur + 1] = c end
+    if c == ';' and not quoted then
+      out[#out + 1] = table.concat(cur)
+      cur = {}
+    else
+      cur[#cur + 1] = c
+    end
   end
   out[#out + 1] = table.concat(cur)
   return out
@@ -1185,9 +1371,10 @@ end
 ---@return any ...
 function Server:export(resName, exportName, ...)
   local args = table.pack(...)
-  return self:_runThread(('export %s.%s'):format(resName, exportName), function(env)
-    return env.exports[resName][exportName](nil, table.unpack(args, 1, args.n))
-  end)
+  return self:_runThread(
+    ('export %s.%s'):format(resName, exportName),
+    function(env) return env.exports[resName][exportName](nil, table.unpack(args, 1, args.n)) end
+  )
 end
 
 ---Runs `fn(env)` in a thread of the test's own resource (`env` is that resource's environment)
@@ -1195,9 +1382,7 @@ end
 ---that must wait as a script's thread would (a core call that awaits a JS promise).
 ---@param fn fun(env: table): any
 ---@return any ...
-function Server:inThread(fn)
-  return self:_runThread('a test thread', fn)
-end
+function Server:inThread(fn) return self:_runThread('a test thread', fn) end
 
 function Server:_runThread(what, fn)
   local caller = self:_testCaller()
@@ -1208,11 +1393,19 @@ function Server:_runThread(what, fn)
   while th.status == 'suspended' do
     local realLeft = self.jsTimeout - (self._realWaited - realStart)
     if realLeft <= 0 then
-      error(('%s never returned (a JS promise still pending after %d ms of real time)')
-        :format(what, self.jsTimeout), 3)
+      error(
+        ('%s never returned (a JS promise still pending after %d ms of real time)'):format(
+          what,
+          self.jsTimeout
+        ),
+        3
+      )
     end
     if not self:_step(limit, realLeft) then
-      error(('%s never returned (nothing left to run within 300 s of emulated time)'):format(what), 3)
+      error(
+        ('%s never returned (nothing left to run within 300 s of emulated time)'):format(what),
+        3
+      )
     end
   end
   if th.status == 'error' then

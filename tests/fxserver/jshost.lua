@@ -24,10 +24,16 @@ function JsHost.start(name, dir)
   pipe:close()
   local req, rep = tmp .. '/req', tmp .. '/rep'
   assert(os.execute(('mkfifo %q %q'):format(req, rep)), 'mkfifo failed')
-  assert(os.execute(('node %q %q %q %q %q 2>%q &'):format(SIDECAR, name, dir, req, rep, tmp .. '/stderr')))
+  assert(
+    os.execute(
+      ('node %q %q %q %q %q 2>%q &'):format(SIDECAR, name, dir, req, rep, tmp .. '/stderr')
+    )
+  )
   -- due/pending/queue/waiting: the emulator's bookkeeping of this runtime (fxserver.lua)
-  local self = setmetatable({ tmp = tmp, name = name, lastId = 0, due = nil, pending = 0,
-    queue = {}, waiting = {} }, JsHost)
+  local self = setmetatable(
+    { tmp = tmp, name = name, lastId = 0, due = nil, pending = 0, queue = {}, waiting = {} },
+    JsHost
+  )
   self.w = assert(io.open(req, 'wb')) -- returns once node has opened its end
   self.r = assert(io.open(rep, 'rb'))
   self.w:setvbuf('no')
@@ -73,8 +79,15 @@ end
 ---@param now integer the emulator's clock
 ---@param invoker string? the calling resource (what the script's GetInvokingResource answers)
 function JsHost:call(id, exportName, args, now, invoker)
-  return self:ask({ op = 'call', id = id, name = exportName, args = args, n = args.n, now = now,
-    invoker = invoker })
+  return self:ask({
+    op = 'call',
+    id = id,
+    name = exportName,
+    args = args,
+    n = args.n,
+    now = now,
+    invoker = invoker,
+  })
 end
 
 ---Fires onResourceStop in the JS runtime and ends it; returns the lines it printed.

@@ -11,13 +11,24 @@
 -- one, so `null` decodes to nil here (most FiveM code treats it as nil anyway).
 local json = {}
 
-local escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['/'] = '\\/', ['\b'] = '\\b',
-  ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
+local escapes = {
+  ['"'] = '\\"',
+  ['\\'] = '\\\\',
+  ['/'] = '\\/',
+  ['\b'] = '\\b',
+  ['\f'] = '\\f',
+  ['\n'] = '\\n',
+  ['\r'] = '\\r',
+  ['\t'] = '\\t',
+}
 
 local function encodeString(s)
-  return '"' .. s:gsub('[%c"\\/]', function(c)
-    return escapes[c] or (c == '\127' and c) or ('\\u%04x'):format(c:byte())
-  end) .. '"'
+  return '"'
+    .. s:gsub(
+      '[%c"\\/]',
+      function(c) return escapes[c] or (c == '\127' and c) or ('\\u%04x'):format(c:byte()) end
+    )
+    .. '"'
 end
 
 local function encodeNumber(n)
@@ -44,7 +55,9 @@ local function encodeTable(t, stack)
   end
   local parts = {}
   if isArray then
-    for i = 1, max do parts[i] = encodeValue(t[i], stack) end
+    for i = 1, max do
+      parts[i] = encodeValue(t[i], stack)
+    end
     stack[t] = nil
     return '[' .. table.concat(parts, ',') .. ']'
   end
@@ -69,11 +82,16 @@ end
 
 function encodeValue(v, stack)
   local tv = type(v)
-  if v == nil then return 'null'
-  elseif tv == 'boolean' then return tostring(v)
-  elseif tv == 'number' then return encodeNumber(v)
-  elseif tv == 'string' then return encodeString(v)
-  elseif tv == 'table' then return encodeTable(v, stack)
+  if v == nil then
+    return 'null'
+  elseif tv == 'boolean' then
+    return tostring(v)
+  elseif tv == 'number' then
+    return encodeNumber(v)
+  elseif tv == 'string' then
+    return encodeString(v)
+  elseif tv == 'table' then
+    return encodeTable(v, stack)
   end
   error('Cannot serialise ' .. tv .. ': type not supported', 0)
 end
@@ -81,17 +99,13 @@ end
 ---Encodes a Lua value as JSON text, like FXServer's `json.encode`.
 ---@param value any
 ---@return string
-function json.encode(value)
-  return encodeValue(value, {})
-end
+function json.encode(value) return encodeValue(value, {}) end
 
 local function decodeError(s, i, what)
   error(('Expected %s but found invalid token at character %d'):format(what, i), 0)
 end
 
-local function skip(s, i)
-  return s:find('[^ \t\r\n]', i) or #s + 1
-end
+local function skip(s, i) return s:find('[^ \t\r\n]', i) or #s + 1 end
 
 local decodeValue
 
@@ -103,7 +117,16 @@ local function decodeString(s, i)
     if c == '"' then return table.concat(out), j + 1 end
     if c == '\\' then
       local e = s:sub(j + 1, j + 1)
-      local simple = { b = '\b', f = '\f', n = '\n', r = '\r', t = '\t', ['"'] = '"', ['\\'] = '\\', ['/'] = '/' }
+      local simple = {
+        b = '\b',
+        f = '\f',
+        n = '\n',
+        r = '\r',
+        t = '\t',
+        ['"'] = '"',
+        ['\\'] = '\\',
+        ['/'] = '/',
+      }
       if simple[e] then
         out[#out + 1], j = simple[e], j + 2
       elseif e == 'u' then
@@ -135,7 +158,8 @@ function decodeValue(s, i)
     if s:sub(i, i) == '}' then return t, i + 1 end
     while true do
       if s:sub(i, i) ~= '"' then decodeError(s, i, 'object key string') end
-      local k; k, i = decodeString(s, i)
+      local k
+      k, i = decodeString(s, i)
       i = skip(s, i)
       if s:sub(i, i) ~= ':' then decodeError(s, i, 'colon') end
       t[k], i = decodeValue(s, i + 1)
@@ -160,13 +184,18 @@ function decodeValue(s, i)
     end
   elseif c == '"' then
     return decodeString(s, i)
-  elseif s:sub(i, i + 3) == 'true' then return true, i + 4
-  elseif s:sub(i, i + 4) == 'false' then return false, i + 5
-  elseif s:sub(i, i + 3) == 'null' then return nil, i + 4
+  elseif s:sub(i, i + 3) == 'true' then
+    return true, i + 4
+  elseif s:sub(i, i + 4) == 'false' then
+    return false, i + 5
+  elseif s:sub(i, i + 3) == 'null' then
+    return nil, i + 4
   end
   local num = s:match('^-?%d+%.?%d*[eE]?[-+]?%d*', i)
   if not num or num == '' or num == '-' then decodeError(s, i, 'value') end
-  local v = num:find('[.eE]') and tonumber(num) + 0.0 or math.tointeger(tonumber(num)) or tonumber(num)
+  local v = num:find('[.eE]') and tonumber(num) + 0.0
+    or math.tointeger(tonumber(num))
+    or tonumber(num)
   if v == nil then decodeError(s, i, 'number') end
   return v, i + #num
 end
@@ -175,7 +204,7 @@ end
 ---@param text string
 ---@return any
 function json.decode(text)
-  if type(text) ~= 'string' then error('bad argument #1 to \'decode\' (string expected)', 2) end
+  if type(text) ~= 'string' then error("bad argument #1 to 'decode' (string expected)", 2) end
   local v, i = decodeValue(text, 1)
   i = skip(text, i)
   if i <= #text then decodeError(text, i, 'the end') end

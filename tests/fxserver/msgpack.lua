@@ -8,31 +8,47 @@ local M = {}
 
 local function isArray(t)
   local n = 0
-  for _ in next, t do n = n + 1 end
-  for i = 1, n do if rawget(t, i) == nil then return false end end
+  for _ in next, t do
+    n = n + 1
+  end
+  for i = 1, n do
+    if rawget(t, i) == nil then return false end
+  end
   return true, n
 end
 
 local function enc(v, out)
   local tv = type(v)
-  if v == nil then out[#out + 1] = '\xc0'
-  elseif tv == 'boolean' then out[#out + 1] = v and '\xc3' or '\xc2'
-  elseif math.type(v) == 'integer' then out[#out + 1] = '\xd3' .. string.pack('>i8', v)
-  elseif tv == 'number' then out[#out + 1] = '\xcb' .. string.pack('>d', v)
-  elseif tv == 'string' then out[#out + 1] = '\xdb' .. string.pack('>s4', v)
+  if v == nil then
+    out[#out + 1] = '\xc0'
+  elseif tv == 'boolean' then
+    out[#out + 1] = v and '\xc3' or '\xc2'
+  elseif math.type(v) == 'integer' then
+    out[#out + 1] = '\xd3' .. string.pack('>i8', v)
+  elseif tv == 'number' then
+    out[#out + 1] = '\xcb' .. string.pack('>d', v)
+  elseif tv == 'string' then
+    out[#out + 1] = '\xdb' .. string.pack('>s4', v)
   elseif tv == 'table' then
     local array, n = isArray(v)
     if array then
       out[#out + 1] = '\xdd' .. string.pack('>I4', n)
-      for i = 1, n do enc(v[i], out) end
+      for i = 1, n do
+        enc(v[i], out)
+      end
     else
       local keys = {}
-      for k in next, v do keys[#keys + 1] = k end
+      for k in next, v do
+        keys[#keys + 1] = k
+      end
       out[#out + 1] = '\xdf' .. string.pack('>I4', #keys)
-      for _, k in ipairs(keys) do enc(k, out); enc(v[k], out) end
+      for _, k in ipairs(keys) do
+        enc(k, out)
+        enc(v[k], out)
+      end
     end
   else
-    error(("cannot pass a %s to the JS runtime in this emulation"):format(tv), 0)
+    error(('cannot pass a %s to the JS runtime in this emulation'):format(tv), 0)
   end
 end
 
@@ -50,7 +66,9 @@ function M.decode(s)
   local dec
   local function list(n)
     local t = {}
-    for i = 1, n do t[i] = dec() end
+    for i = 1, n do
+      t[i] = dec()
+    end
     return t
   end
   local function map(n)
@@ -71,7 +89,12 @@ function M.decode(s)
     at = at + 1
     if b <= 0x7f then return b end
     if b >= 0xe0 then return b - 0x100 end
-    if b & 0xe0 == 0xa0 then local n = b & 0x1f; local v = s:sub(at, at + n - 1); at = at + n; return v end
+    if b & 0xe0 == 0xa0 then
+      local n = b & 0x1f
+      local v = s:sub(at, at + n - 1)
+      at = at + n
+      return v
+    end
     if b & 0xf0 == 0x90 then return list(b & 0x0f) end
     if b & 0xf0 == 0x80 then return map(b & 0x0f) end
     if b == 0xc0 then return nil end

@@ -43,17 +43,19 @@ end
 ---@param value any
 ---@param onFunction fun(v: any, isTable: boolean): any  returns a function reference for a function (or a funcref table); nil for a plain table
 ---@return any
-function M.copy(value, onFunction)
-  return copy(value, onFunction, {})
-end
+function M.copy(value, onFunction) return copy(value, onFunction, {}) end
 
 ---Copies an argument list: `n` values in, same count out (trailing nils dropped).
 ---@return table packed  with field n
 function M.args(onFunction, ...)
   local src, n = table.pack(...), select('#', ...)
-  while n > 0 and src[n] == nil do n = n - 1 end
+  while n > 0 and src[n] == nil do
+    n = n - 1
+  end
   local out = { n = n }
-  for i = 1, n do out[i] = copy(src[i], onFunction, {}) end
+  for i = 1, n do
+    out[i] = copy(src[i], onFunction, {})
+  end
   return out
 end
 

@@ -23,8 +23,11 @@ local FRAMEWORKS = {
 local NAMES = { 'Alice', 'Bob', 'Carol', 'Dave', 'Erin', 'Frank', 'Grace', 'Heidi', 'Ivan', 'Judy' }
 
 local function usage(msg)
-  io.stderr:write((msg and (msg .. '\n') or ''), 'usage: lua5.4 tests/fxserver/server.lua --resource <dir> '
-    .. '[--framework qbcore|qbox|esx|ox|standalone] [--players N] [--stock-lua] [+set name value ...]\n')
+  io.stderr:write(
+    (msg and (msg .. '\n') or ''),
+    'usage: lua5.4 tests/fxserver/server.lua --resource <dir> '
+      .. '[--framework qbcore|qbox|esx|ox|standalone] [--players N] [--stock-lua] [+set name value ...]\n'
+  )
   os.exit(2)
 end
 
@@ -50,10 +53,15 @@ end
 if not opts.resource then usage('--resource is required') end
 local framework = FRAMEWORKS[opts.framework] or usage('unknown framework ' .. opts.framework)
 local dir = opts.resource
-if dir:sub(1, 1) ~= '/' then dir = io.popen(('cd %q && pwd'):format(dir)):read('l') or usage('no such folder ' .. dir) end
+if dir:sub(1, 1) ~= '/' then
+  dir = io.popen(('cd %q && pwd'):format(dir)):read('l') or usage('no such folder ' .. dir)
+end
 
-local srv = FX.new({ quiet = false, convars = convars, stockLua = opts.stockLua, jsHost = opts.stockLua })
-for _, name in ipairs(framework.resources) do srv:addResourceDir(name) end
+local srv =
+  FX.new({ quiet = false, convars = convars, stockLua = opts.stockLua, jsHost = opts.stockLua })
+for _, name in ipairs(framework.resources) do
+  srv:addResourceDir(name)
+end
 for _, name in ipairs(framework.resources) do
   if srv:resourceEnv(name) == nil then srv:ensure(name) end
 end
@@ -66,7 +74,8 @@ local function connect(name)
   if framework.hook then
     numbers[src] = tostring(nextNumber)
     nextNumber = nextNumber + 1
-    local ok, err = pcall(srv.export, srv, framework.hook, '__SetCharacter', src, { phone = numbers[src] })
+    local ok, err =
+      pcall(srv.export, srv, framework.hook, '__SetCharacter', src, { phone = numbers[src] })
     if not ok then print('cannot load a character: ' .. tostring(err)) end
   end
   return src
@@ -75,7 +84,14 @@ end
 local function listPlayers()
   local list = srv:players()
   for _, p in ipairs(list) do
-    print(('  %3d  %-8s %-9s %s'):format(p.source, p.name, numbers[p.source] or '-', table.concat(p.identifiers, ' ')))
+    print(
+      ('  %3d  %-8s %-9s %s'):format(
+        p.source,
+        p.name,
+        numbers[p.source] or '-',
+        table.concat(p.identifiers, ' ')
+      )
+    )
   end
   if #list == 0 then print('  (no players)') end
 end
@@ -90,7 +106,9 @@ local function decodeArgs(text)
   local args = json.decode(text)
   if type(args) ~= 'table' then error('arguments must be a JSON array', 0) end
   local n = 0
-  for k in pairs(args) do if math.type(k) == 'integer' and k > n then n = k end end
+  for k in pairs(args) do
+    if math.type(k) == 'integer' and k > n then n = k end
+  end
   args.n = n
   return args
 end
@@ -110,7 +128,9 @@ end
 
 local builtins = {
   players = function() listPlayers() end,
-  connect = function(rest) print(('connected %s as %d'):format(rest, connect(rest ~= '' and rest or nil))) end,
+  connect = function(rest)
+    print(('connected %s as %d'):format(rest, connect(rest ~= '' and rest or nil)))
+  end,
   drop = function(rest) srv:dropPlayer(math.tointeger(tonumber(rest)), 'Disconnected.') end,
   wait = function(rest) srv:runFor(math.tointeger(tonumber(rest)) or error('wait <ms>', 0)) end,
   event = function(rest)
@@ -129,10 +149,14 @@ local builtins = {
 }
 
 print(('== FXServer emulator: %s from %s, framework %s =='):format(RESOURCE, dir, opts.framework))
-for n = 1, math.tointeger(tonumber(opts.players)) or 3 do connect(NAMES[n] or ('Player' .. n)) end
+for n = 1, math.tointeger(tonumber(opts.players)) or 3 do
+  connect(NAMES[n] or ('Player' .. n))
+end
 listPlayers()
-print('commands: <console command> | players | connect <name> | drop <src> | wait <ms> | '
-  .. 'event <src> <eventName> <json-array> | export <exportName> <json-array> | quit')
+print(
+  'commands: <console command> | players | connect <name> | drop <src> | wait <ms> | '
+    .. 'event <src> <eventName> <json-array> | export <exportName> <json-array> | quit'
+)
 showClientEvents()
 
 -- Milliseconds of real time (Linux /proc/uptime, 10 ms steps; whole seconds elsewhere).
@@ -146,7 +170,10 @@ end
 local tty = os.execute('test -t 0')
 local lastReal = realMs()
 while true do
-  if tty then io.stdout:write('> '); io.stdout:flush() end
+  if tty then
+    io.stdout:write('> ')
+    io.stdout:flush()
+  end
   local line = io.stdin:read('l')
   local now = realMs()
   if now > lastReal then
@@ -162,7 +189,11 @@ while true do
     break
   elseif word and line:sub(1, 1) ~= '#' then
     local ok, err = pcall(function()
-      if builtins[word] then builtins[word](rest) else srv:console(line) end
+      if builtins[word] then
+        builtins[word](rest)
+      else
+        srv:console(line)
+      end
       srv:tick()
     end)
     if not ok then print('error: ' .. tostring(err)) end

@@ -15,7 +15,9 @@ local T = require('testlib')
 local filter = os.getenv('TEST_FILTER')
 
 local files = {}
-for i = 1, #arg do files[#files + 1] = arg[i] end
+for i = 1, #arg do
+  files[#files + 1] = arg[i]
+end
 if #files == 0 then
   local p = io.popen(('ls %q/tests/e2e/ 2>/dev/null'):format(root))
   for name in p:lines() do
@@ -31,7 +33,9 @@ for _, file in ipairs(files) do
   T.tests = {}
   local chunk, err = loadfile(file)
   local ok = chunk ~= nil
-  if ok then ok, err = xpcall(chunk, debug.traceback) end
+  if ok then
+    ok, err = xpcall(chunk, debug.traceback)
+  end
   if not ok then
     failed = failed + 1
     print(('FAIL %s: (loading)\n%s'):format(short, tostring(err)))
@@ -56,7 +60,11 @@ end
 T.cleanup()
 if passed + failed == 0 then
   failed = 1
-  print(('FAIL no test ran%s'):format(filter and (' (TEST_FILTER=%q matches none)'):format(filter) or ''))
+  print(
+    ('FAIL no test ran%s'):format(
+      filter and (' (TEST_FILTER=%q matches none)'):format(filter) or ''
+    )
+  )
 end
 print(('%d passed, %d failed'):format(passed, failed))
 os.exit(failed > 0 and 1 or 0)

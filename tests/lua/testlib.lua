@@ -4,18 +4,17 @@
 local T = { tests = {} }
 
 ---Absolute path of the repository root (set by run.lua; derived from this file otherwise).
-T.repoRoot = rawget(_G, 'TEST_REPO_ROOT') or (function()
-  local here = debug.getinfo(1, 'S').source:sub(2):match('^(.*)/tests/lua/[^/]*$') or '.'
-  if here:sub(1, 1) ~= '/' then here = (os.getenv('PWD') or '.') .. '/' .. here end
-  return here
-end)()
+T.repoRoot = rawget(_G, 'TEST_REPO_ROOT')
+  or (function()
+    local here = debug.getinfo(1, 'S').source:sub(2):match('^(.*)/tests/lua/[^/]*$') or '.'
+    if here:sub(1, 1) ~= '/' then here = (os.getenv('PWD') or '.') .. '/' .. here end
+    return here
+  end)()
 
 ---Registers a test.
 ---@param name string
 ---@param fn fun()
-function T.test(name, fn)
-  T.tests[#T.tests + 1] = { name = name, fn = fn }
-end
+function T.test(name, fn) T.tests[#T.tests + 1] = { name = name, fn = fn } end
 
 local function key(k)
   if type(k) == 'string' and k:match('^[%a_][%w_]*$') then return k end
@@ -27,17 +26,28 @@ end
 ---@return string
 function T.show(v, seen)
   local tv = type(v)
-  if tv == 'string' then return ('%q'):format(v):gsub('\\\n', '\\n')
+  if tv == 'string' then
+    return ('%q'):format(v):gsub('\\\n', '\\n')
   elseif math.type(v) == 'float' then
-    if v ~= v then return 'nan' elseif v == math.huge then return 'inf' elseif v == -math.huge then return '-inf' end
+    if v ~= v then
+      return 'nan'
+    elseif v == math.huge then
+      return 'inf'
+    elseif v == -math.huge then
+      return '-inf'
+    end
     local s = ('%.17g'):format(v)
     return s:find('[.eEn]') and s or s .. '.0'
-  elseif tv ~= 'table' then return tostring(v) end
+  elseif tv ~= 'table' then
+    return tostring(v)
+  end
   seen = seen or {}
   if seen[v] then return '<cycle>' end
   seen[v] = true
   local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = k end
+  for k in pairs(v) do
+    keys[#keys + 1] = k
+  end
   table.sort(keys, function(a, b)
     local ta, tb = type(a), type(b)
     if ta ~= tb then return ta < tb end
@@ -76,7 +86,14 @@ end
 ---Deep, type-strict equality (integer 1 ~= float 1.0; NaN equals NaN).
 function T.eq(actual, expected, msg)
   if not same(actual, expected) then
-    error(('%sexpected %s\n     got %s'):format(msg and (msg .. ': ') or '', T.show(expected), T.show(actual)), 2)
+    error(
+      ('%sexpected %s\n     got %s'):format(
+        msg and (msg .. ': ') or '',
+        T.show(expected),
+        T.show(actual)
+      ),
+      2
+    )
   end
 end
 
@@ -151,7 +168,9 @@ function T.alive(pid)
 end
 
 function T.cleanup()
-  for _, dir in ipairs(tmpdirs) do os.execute(('rm -rf %q'):format(dir)) end
+  for _, dir in ipairs(tmpdirs) do
+    os.execute(('rm -rf %q'):format(dir))
+  end
   tmpdirs = {}
 end
 

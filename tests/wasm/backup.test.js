@@ -13,14 +13,15 @@ const { execFileSync } = require('child_process');
 const { createCore } = require('../../js/host.js');
 const { wasmPath, tmpRoot, wire } = require('./helpers');
 
-const until = (core, id) => new Promise((resolve) => {
-  const poll = () => {
-    const s = core.call('backupStatus', wire([id]));
-    if (s.ok && s.v[0] === 'running') return setImmediate(poll);
-    resolve(s);
-  };
-  poll();
-});
+const until = (core, id) =>
+  new Promise((resolve) => {
+    const poll = () => {
+      const s = core.call('backupStatus', wire([id]));
+      if (s.ok && s.v[0] === 'running') return setImmediate(poll);
+      resolve(s);
+    };
+    poll();
+  });
 
 test('a backup runs in steps of at most 64 pages while calls are served, and is checked', async () => {
   const root = tmpRoot();
@@ -32,7 +33,12 @@ test('a backup runs in steps of at most 64 pages while calls are served, and is 
     wasmPath,
     root,
     onBackupStep: (ms, reply) => {
-      if (reply.state === 'verifying' && steps.length && steps[steps.length - 1].state === 'verifying') servedWhileChecking += served;
+      if (
+        reply.state === 'verifying' &&
+        steps.length &&
+        steps[steps.length - 1].state === 'verifying'
+      )
+        servedWhileChecking += served;
       served = 0;
       steps.push(reply);
     },
@@ -40,7 +46,8 @@ test('a backup runs in steps of at most 64 pages while calls are served, and is 
   assert.strictEqual(core.open({ path: path.join(root, 'data', 'darkchat.db') }).ok, true);
   const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
   const text = 'x'.repeat(900);
-  for (let i = 0; i < 1500; i++) assert.strictEqual(core.call('send', wire(['5550101', id, `${i} ${text}`])).ok, true);
+  for (let i = 0; i < 1500; i++)
+    assert.strictEqual(core.call('send', wire(['5550101', id, `${i} ${text}`])).ok, true);
   const dest = path.join(root, 'data', 'backups', 'copy.db');
   const started = core.call('startBackup', wire([dest]));
   assert.strictEqual(started.ok, true, JSON.stringify(started));
@@ -49,14 +56,22 @@ test('a backup runs in steps of at most 64 pages while calls are served, and is 
   assert.match(second.message, /already running/);
   assert.ok(!fs.existsSync(path.join(root, 'data', 'backups', 'two.db')));
   let during = 0;
-  const writer = setInterval(() => { if (core.call('send', wire(['5550101', id, 'during'])).ok) { during++; served++; } }, 0);
+  const writer = setInterval(() => {
+    if (core.call('send', wire(['5550101', id, 'during'])).ok) {
+      during++;
+      served++;
+    }
+  }, 0);
   const status = await until(core, started.v[0]);
   clearInterval(writer);
   assert.deepStrictEqual(status, { ok: true, v: ['done'] });
   const copying = steps.filter((s) => s.state === 'copying');
   assert.ok(copying.length > 10, `${copying.length} steps`);
   for (let i = 1; i < copying.length; i++) {
-    assert.ok(copying[i - 1].remaining - copying[i].remaining <= 64, JSON.stringify([copying[i - 1], copying[i]]));
+    assert.ok(
+      copying[i - 1].remaining - copying[i].remaining <= 64,
+      JSON.stringify([copying[i - 1], copying[i]]),
+    );
   }
   // The check: every message read in the table and its indexes, 64 pages' worth a step (8 rows
   // a page; the bytes may pass the line by the one row that crossed it), calls served between.
@@ -66,7 +81,7 @@ test('a backup runs in steps of at most 64 pages while calls are served, and is 
   for (const s of checking) {
     assert.ok(s.rows <= 64 * 8 && s.bytes <= 64 * 4096 + 4096 && s.pages <= 64, JSON.stringify(s));
   }
-  assert.ok(checking.length > 1500 * 3 / 512, `${checking.length} steps`);
+  assert.ok(checking.length > (1500 * 3) / 512, `${checking.length} steps`);
   assert.ok(servedWhileChecking > 0, 'calls were served between two steps of the check');
   assert.strictEqual(steps[steps.length - 1].state, 'done');
   const live = core.call('stats', '[]').v[0].messages;
@@ -82,29 +97,48 @@ test('a backup runs in steps of at most 64 pages while calls are served, and is 
 test('a backup counts as done only after the copy was synced, in the pool, after its last write', async () => {
   const root = tmpRoot();
   const dest = path.join(root, 'data', 'backups', 'synced.db');
-  const fileOf = (fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch (e) { return ''; } };
+  const fileOf = (fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch (e) {
+      return '';
+    }
+  };
   // Writes to the copy, and the pool's syncs of it: [writes before it began, completed].
   let writes = 0;
   const syncs = [];
   const { writeSync, fdatasync, fdatasyncSync } = fs;
   let syncedOnThread = 0;
-  fs.writeSync = function (fd, ...rest) { if (fileOf(fd) === dest) writes++; return writeSync.call(fs, fd, ...rest); };
-  fs.fdatasyncSync = function (fd) { if (fileOf(fd) === dest) syncedOnThread++; return fdatasyncSync.call(fs, fd); };
+  fs.writeSync = function (fd, ...rest) {
+    if (fileOf(fd) === dest) writes++;
+    return writeSync.call(fs, fd, ...rest);
+  };
+  fs.fdatasyncSync = function (fd) {
+    if (fileOf(fd) === dest) syncedOnThread++;
+    return fdatasyncSync.call(fs, fd);
+  };
   fs.fdatasync = function (fd, done) {
     if (fileOf(fd) !== dest) return fdatasync.call(fs, fd, done);
     const sync = { after: writes, completed: false };
     syncs.push(sync);
-    return fdatasync.call(fs, fd, (err) => { sync.completed = !err; done(err); });
+    return fdatasync.call(fs, fd, (err) => {
+      sync.completed = !err;
+      done(err);
+    });
   };
   try {
     const core = createCore({ wasmPath, root });
     assert.strictEqual(core.open({ path: path.join(root, 'data', 'darkchat.db') }).ok, true);
     const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
-    for (let i = 0; i < 1500; i++) core.call('send', wire(['5550101', id, `${i} ${'y'.repeat(500)}`]));
+    for (let i = 0; i < 1500; i++)
+      core.call('send', wire(['5550101', id, `${i} ${'y'.repeat(500)}`]));
     const started = core.call('startBackup', wire([dest]));
     assert.deepStrictEqual(await until(core, started.v[0]), { ok: true, v: ['done'] });
     assert.ok(writes > 100, `${writes} writes`);
-    assert.ok(syncs.some((s) => s.after === writes && s.completed), JSON.stringify({ writes, syncs }));
+    assert.ok(
+      syncs.some((s) => s.after === writes && s.completed),
+      JSON.stringify({ writes, syncs }),
+    );
     assert.ok(syncs.length > 1, 'synced between the steps too');
     assert.strictEqual(syncedOnThread, 0, 'no sync of the copy on the main thread');
     core.close();
@@ -127,7 +161,12 @@ test('a copy whose index page is damaged fails its check: no file is left, and q
       // The check has opened the copy and read nothing but its header: damage the cell pointers
       // of a leaf page in the middle of an index on messages, and keep the damaged file.
       const leaves = `FROM dbstat WHERE name = 'messages_unread' AND pagetype = 'leaf'`;
-      const page = Number(sql(dest, `SELECT pageno ${leaves} ORDER BY pageno LIMIT 1 OFFSET (SELECT count(*) / 2 ${leaves});`));
+      const page = Number(
+        sql(
+          dest,
+          `SELECT pageno ${leaves} ORDER BY pageno LIMIT 1 OFFSET (SELECT count(*) / 2 ${leaves});`,
+        ),
+      );
       const fd = fs.openSync(dest, 'r+');
       fs.writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, (page - 1) * 4096 + 8);
       fs.closeSync(fd);
@@ -137,7 +176,8 @@ test('a copy whose index page is damaged fails its check: no file is left, and q
   });
   assert.strictEqual(core.open({ path: path.join(root, 'data', 'darkchat.db') }).ok, true);
   const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
-  for (let i = 0; i < 3000; i++) assert.strictEqual(core.call('send', wire(['5550101', id, `message ${i}`])).ok, true);
+  for (let i = 0; i < 3000; i++)
+    assert.strictEqual(core.call('send', wire(['5550101', id, `message ${i}`])).ok, true);
   const started = core.call('startBackup', wire([dest]));
   assert.strictEqual(started.ok, true, JSON.stringify(started));
   const status = await until(core, started.v[0]);

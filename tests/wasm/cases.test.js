@@ -19,7 +19,10 @@ const { replies: native, why: noNative } = loadNative();
 function comparable(outcome) {
   const copy = JSON.parse(JSON.stringify(outcome));
   for (const v of copy.v || []) {
-    if (v && typeof v === 'object' && 'sizeBytes' in v) { delete v.sizeBytes; delete v.path; }
+    if (v && typeof v === 'object' && 'sizeBytes' in v) {
+      delete v.sizeBytes;
+      delete v.path;
+    }
   }
   return copy;
 }
@@ -28,7 +31,11 @@ function comparable(outcome) {
 function canonical(value) {
   if (Array.isArray(value)) return value.map(canonical);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical(value[k])]),
+    );
   }
   return value;
 }
@@ -41,7 +48,10 @@ file.cases.forEach((c, caseIndex) => {
     let now = file.now;
     const core = createCore({ wasmPath, root, seed: file.seed, clock: () => now });
     const limits = c.limits || null;
-    assert.deepStrictEqual(core.open({ path: path.join(root, 'data', 'cases.db'), limits }).ok, true);
+    assert.deepStrictEqual(
+      core.open({ path: path.join(root, 'data', 'cases.db'), limits }).ok,
+      true,
+    );
     try {
       c.steps.forEach((step, i) => {
         const at = `${c.name} / step ${i} (${step.call})`;
@@ -55,7 +65,11 @@ file.cases.forEach((c, caseIndex) => {
           matches(step.ok, outcome.v, at);
         }
         if (native) {
-          assert.deepStrictEqual(canonical(comparable(outcome)), canonical(native[caseIndex][i]), `${at}: differs from the native core`);
+          assert.deepStrictEqual(
+            canonical(comparable(outcome)),
+            canonical(native[caseIndex][i]),
+            `${at}: differs from the native core`,
+          );
         }
       });
       assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);

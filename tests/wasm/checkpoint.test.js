@@ -19,17 +19,25 @@ function recordedCore(root) {
   const checkpoints = [];
   let waiting = null;
   const core = createCore({
-    wasmPath, root,
+    wasmPath,
+    root,
     onCheckpoint: (ms, result) => {
       checkpoints.push(result);
-      if (waiting) { waiting(result); waiting = null; }
+      if (waiting) {
+        waiting(result);
+        waiting = null;
+      }
     },
   });
   // The host's timer is unref'd (it never keeps a process alive): this one holds the loop.
-  const next = () => new Promise((resolve, reject) => {
-    const guard = setTimeout(() => reject(new Error('no checkpoint within 5 s')), 5000);
-    waiting = (result) => { clearTimeout(guard); resolve(result); };
-  });
+  const next = () =>
+    new Promise((resolve, reject) => {
+      const guard = setTimeout(() => reject(new Error('no checkpoint within 5 s')), 5000);
+      waiting = (result) => {
+        clearTimeout(guard);
+        resolve(result);
+      };
+    });
   return { core, checkpoints, next };
 }
 
@@ -58,14 +66,31 @@ function openedWithConversation() {
 /** Runs `fn` with Node's fs functions `names` wrapped to call `seen()` before each use. */
 async function watchFs(names, seen, fn) {
   const saved = names.map((n) => fs[n]);
-  names.forEach((n, i) => { fs[n] = (...args) => { seen(); return saved[i].apply(fs, args); }; });
-  try { await fn(); } finally { names.forEach((n, i) => { fs[n] = saved[i]; }); }
+  names.forEach((n, i) => {
+    fs[n] = (...args) => {
+      seen();
+      return saved[i].apply(fs, args);
+    };
+  });
+  try {
+    await fn();
+  } finally {
+    names.forEach((n, i) => {
+      fs[n] = saved[i];
+    });
+  }
 }
 
 /** Counts the host's writes, syncs and truncations through Node's fs while `fn` runs. */
 async function countFileWork(fn) {
   let count = 0;
-  await watchFs(['writeSync', 'fdatasyncSync', 'fsyncSync', 'ftruncateSync'], () => { count++; }, fn);
+  await watchFs(
+    ['writeSync', 'fdatasyncSync', 'fsyncSync', 'ftruncateSync'],
+    () => {
+      count++;
+    },
+    fn,
+  );
   return count;
 }
 
@@ -125,7 +150,8 @@ test('an idle host does no checkpoint work; a read arms no timer and does no I/O
 test('writes left in the log by a trapped instance are checkpointed after the next call, even a read', async () => {
   const { core, checkpoints, next, db, id } = openedWithConversation();
   const sent = ['one', 'two', 'three'];
-  for (const text of sent) assert.strictEqual(core.call('send', wire(['5550101', id, text])).ok, true);
+  for (const text of sent)
+    assert.strictEqual(core.call('send', wire(['5550101', id, text])).ok, true);
   assert.strictEqual(core.trapForTest().ok, false, 'the instance trapped');
   await sleep(600); // the timer the writes armed finds no instance
   assert.deepStrictEqual(checkpoints, []);
@@ -145,26 +171,35 @@ test('closing cancels a pending checkpoint; the data is all there on reopen', as
   const again = createCore({ wasmPath, root });
   assert.strictEqual(again.open({ path: db }).ok, true);
   const page = again.call('messages', wire(['5550101', id]));
-  assert.deepStrictEqual(page.v[0].map((m) => m.content), ['last words']);
+  assert.deepStrictEqual(
+    page.v[0].map((m) => m.content),
+    ['last words'],
+  );
   again.close();
 });
 
-test('under a stream of writes no call syncs: every checkpoint and log restart is the timer\'s', async () => {
+test("under a stream of writes no call syncs: every checkpoint and log restart is the timer's", async () => {
   const { core, checkpoints, id } = openedWithConversation();
   let inCall = false;
   let syncsInCalls = 0;
-  await watchFs(['fdatasyncSync', 'fsyncSync'], () => { if (inCall) syncsInCalls++; }, async () => {
-    // ~15 log pages a write: a few thousand writes are many times the 512 KiB that has the
-    // host checkpoint at the next turn of the event loop, and past SQLite's 10,000-page
-    // safety net if the host did not.
-    for (let i = 0; i < 3000; i++) {
-      inCall = true;
-      const reply = core.call('send', wire(['5550101', id, `stream ${i} `.repeat(20)]));
-      inCall = false;
-      assert.strictEqual(reply.ok, true, JSON.stringify(reply));
-      await new Promise(setImmediate); // a server tick between calls
-    }
-  });
+  await watchFs(
+    ['fdatasyncSync', 'fsyncSync'],
+    () => {
+      if (inCall) syncsInCalls++;
+    },
+    async () => {
+      // ~15 log pages a write: a few thousand writes are many times the 512 KiB that has the
+      // host checkpoint at the next turn of the event loop, and past SQLite's 10,000-page
+      // safety net if the host did not.
+      for (let i = 0; i < 3000; i++) {
+        inCall = true;
+        const reply = core.call('send', wire(['5550101', id, `stream ${i} `.repeat(20)]));
+        inCall = false;
+        assert.strictEqual(reply.ok, true, JSON.stringify(reply));
+        await new Promise(setImmediate); // a server tick between calls
+      }
+    },
+  );
   assert.strictEqual(syncsInCalls, 0, 'no call checkpointed or restarted the log');
   assert.ok(checkpoints.filter((r) => r === 1).length >= 2, `timer checkpoints: ${checkpoints}`);
   assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
@@ -172,7 +207,13 @@ test('under a stream of writes no call syncs: every checkpoint and log restart i
 });
 
 /** The file `fd` names (Linux). */
-const fileOf = (fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch (e) { return '?'; } };
+const fileOf = (fd) => {
+  try {
+    return fs.readlinkSync(`/proc/self/fd/${fd}`);
+  } catch (e) {
+    return '?';
+  }
+};
 
 test('on a quiet server the checkpoint syncs the log and the database file in the thread pool', async () => {
   const { core, next, db, id } = openedWithConversation();
@@ -181,8 +222,14 @@ test('on a quiet server the checkpoint syncs the log and the database file in th
   const onThread = [];
   const inPool = [];
   const { fdatasyncSync, fdatasync } = fs;
-  fs.fdatasyncSync = (fd) => { onThread.push(path.basename(fileOf(fd))); return fdatasyncSync(fd); };
-  fs.fdatasync = (fd, done) => { inPool.push(path.basename(fileOf(fd))); return fdatasync(fd, done); };
+  fs.fdatasyncSync = (fd) => {
+    onThread.push(path.basename(fileOf(fd)));
+    return fdatasyncSync(fd);
+  };
+  fs.fdatasync = (fd, done) => {
+    inPool.push(path.basename(fileOf(fd)));
+    return fdatasync(fd, done);
+  };
   try {
     const checkpointed = next();
     assert.strictEqual(core.call('send', wire(['5550101', id, 'quiet'])).ok, true);
@@ -190,7 +237,11 @@ test('on a quiet server the checkpoint syncs the log and the database file in th
   } finally {
     Object.assign(fs, { fdatasyncSync, fdatasync });
   }
-  assert.deepStrictEqual(inPool, ['d.db-wal', 'd.db'], 'the log before the copy, the database after');
+  assert.deepStrictEqual(
+    inPool,
+    ['d.db-wal', 'd.db'],
+    'the log before the copy, the database after',
+  );
   // Left on the thread: the restarted log's new header, synced before anything follows it.
   assert.deepStrictEqual(onThread, ['d.db-wal']);
   assert.deepStrictEqual(messagesInFileAlone(db), ['quiet']);
@@ -204,8 +255,14 @@ test('a write that comes before the pool has synced the database file syncs it f
   const order = [];
   const { fdatasyncSync, fdatasync, writeSync } = fs;
   let heldSync = null;
-  fs.fdatasyncSync = (fd) => { order.push(`sync ${path.basename(fileOf(fd))}`); return fdatasyncSync(fd); };
-  fs.writeSync = (fd, ...rest) => { order.push(`write ${path.basename(fileOf(fd))}`); return writeSync(fd, ...rest); };
+  fs.fdatasyncSync = (fd) => {
+    order.push(`sync ${path.basename(fileOf(fd))}`);
+    return fdatasyncSync(fd);
+  };
+  fs.writeSync = (fd, ...rest) => {
+    order.push(`write ${path.basename(fileOf(fd))}`);
+    return writeSync(fd, ...rest);
+  };
   // The pool syncs the log at once and holds the database file's sync until the test lets it.
   fs.fdatasync = (fd, done) => {
     if (fileOf(fd).endsWith('-wal')) return fdatasync(fd, done);
@@ -225,7 +282,11 @@ test('a write that comes before the pool has synced the database file syncs it f
   }
   const firstLogWrite = order.indexOf('write d.db-wal');
   assert.ok(firstLogWrite > 0, order.join(', '));
-  assert.strictEqual(order[0], 'sync d.db', `the database file is synced before the log changes: ${order}`);
+  assert.strictEqual(
+    order[0],
+    'sync d.db',
+    `the database file is synced before the log changes: ${order}`,
+  );
   heldSync();
   assert.strictEqual(await checkpointed, 1);
   assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
@@ -239,8 +300,14 @@ test('a write made while the pool syncs the log is synced on the spot before the
   const order = [];
   const { fdatasyncSync, fdatasync, writeSync } = fs;
   let heldLogSync = null;
-  fs.fdatasyncSync = (fd) => { order.push(`sync ${path.basename(fileOf(fd))}`); return fdatasyncSync(fd); };
-  fs.writeSync = (fd, ...rest) => { order.push(`write ${path.basename(fileOf(fd))}`); return writeSync(fd, ...rest); };
+  fs.fdatasyncSync = (fd) => {
+    order.push(`sync ${path.basename(fileOf(fd))}`);
+    return fdatasyncSync(fd);
+  };
+  fs.writeSync = (fd, ...rest) => {
+    order.push(`write ${path.basename(fileOf(fd))}`);
+    return writeSync(fd, ...rest);
+  };
   // The pool holds its sync of the log until the test lets it; the rest it makes at once.
   fs.fdatasync = (fd, done) => {
     if (!heldLogSync && fileOf(fd).endsWith('-wal')) heldLogSync = () => fdatasync(fd, done);
@@ -263,7 +330,10 @@ test('a write made while the pool syncs the log is synced on the spot before the
   // The pool's sync began before 'meanwhile' was written: it does not cover it.
   const copied = order.indexOf('write d.db');
   assert.ok(copied > 0, order.join(', '));
-  assert.ok(order.slice(0, copied).includes('sync d.db-wal'), `the log is synced before it is copied: ${order}`);
+  assert.ok(
+    order.slice(0, copied).includes('sync d.db-wal'),
+    `the log is synced before it is copied: ${order}`,
+  );
   assert.deepStrictEqual(messagesInFileAlone(db), ['first', 'meanwhile']);
   core.close();
 });
@@ -274,7 +344,9 @@ test('a checkpoint that failed is retried after the next call, even a read', asy
   const { fdatasyncSync, fdatasync } = fs;
   const eio = () => Object.assign(new Error('EIO: injected'), { errno: -5, code: 'EIO' });
   // Both forms: the host syncs in the thread pool when it can, on the spot when it must.
-  fs.fdatasyncSync = () => { throw eio(); };
+  fs.fdatasyncSync = () => {
+    throw eio();
+  };
   fs.fdatasync = (fd, done) => setImmediate(() => done(eio()));
   try {
     assert.strictEqual(core.call('send', wire(['5550101', id, 'kept'])).ok, true);

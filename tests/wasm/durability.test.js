@@ -18,7 +18,9 @@ const RUNS = 15;
 
 function runAndKill(root, db, probe) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'writer.js'), root, db], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(__dirname, 'writer.js'), root, db], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const acked = [];
     let checkpoints = 0;
     let buffered = '';
@@ -42,7 +44,8 @@ function runAndKill(root, db, probe) {
     child.on('close', (code, signal) => {
       if (signal !== 'SIGKILL') return reject(new Error(`writer ended by itself (${code})`));
       // Lines still in the pipe were acknowledged too.
-      for (const line of buffered.split('\n')) if (line.startsWith('ack ')) acked.push(line.slice(4));
+      for (const line of buffered.split('\n'))
+        if (line.startsWith('ack ')) acked.push(line.slice(4));
       resolve({ acked, refusedSecond, checkpoints });
     });
   });
@@ -57,7 +60,11 @@ test(`SIGKILL at random points (${RUNS} runs) loses no acknowledged write`, asyn
     const { acked, refusedSecond, checkpoints: done } = await runAndKill(root, db, run === 0);
     checkpoints += done;
     if (run === 0) {
-      assert.strictEqual(refusedSecond.ok, false, 'a second opener is refused while the writer runs');
+      assert.strictEqual(
+        refusedSecond.ok,
+        false,
+        'a second opener is refused while the writer runs',
+      );
       assert.match(refusedSecond.message, /in use by the wasm core of process \d+/);
     }
     everything.push(...acked);
@@ -77,7 +84,10 @@ test(`SIGKILL at random points (${RUNS} runs) loses no acknowledged write`, asyn
       assert.strictEqual(page.ok, true, JSON.stringify(page));
       if (page.v[0].length === 0) break;
       const newest = page.v[0][page.v[0].length - 1].id;
-      assert.ok(before === null || newest < before, `run ${run}: a page is not older than the last`);
+      assert.ok(
+        before === null || newest < before,
+        `run ${run}: a page is not older than the last`,
+      );
       for (const m of page.v[0]) if (m.type === 'text') stored.add(m.content);
       before = page.v[0][0].id;
     }
@@ -88,5 +98,7 @@ test(`SIGKILL at random points (${RUNS} runs) loses no acknowledged write`, asyn
   assert.ok(everything.length > RUNS, `${everything.length} acknowledged writes in all`);
   // A run lives 250 ms or longer with probability 9/14: none of 15 doing so is ~1e-7.
   assert.ok(checkpoints > 0, 'some kills came after a timer checkpoint');
-  t.diagnostic(`${everything.length} acknowledged writes, ${checkpoints} timer checkpoints over ${RUNS} kills`);
+  t.diagnostic(
+    `${everything.length} acknowledged writes, ${checkpoints} timer checkpoints over ${RUNS} kills`,
+  );
 });

@@ -34,8 +34,13 @@ function createResource({ name, dir, print = (line) => process.stdout.write(line
   let invoking = null; // the resource whose call of an export is running
   const say = (...parts) => print(parts.map(String).join(' '));
   const globals = {
-    exports: (exportName, fn) => { exported.set(exportName, fn); },
-    on: (event, fn) => { if (!handlers.has(event)) handlers.set(event, []); handlers.get(event).push(fn); },
+    exports: (exportName, fn) => {
+      exported.set(exportName, fn);
+    },
+    on: (event, fn) => {
+      if (!handlers.has(event)) handlers.set(event, []);
+      handlers.get(event).push(fn);
+    },
     GetCurrentResourceName: () => name,
     GetResourcePath: (res) => (res === name ? dir : undefined),
     // FXServer's `require` belongs to a module at <resource>/dummy.js: packages come from
@@ -53,7 +58,9 @@ function createResource({ name, dir, print = (line) => process.stdout.write(line
       fn(...Object.values(globals));
     },
     /** Names of the exports registered so far. */
-    exportNames() { return [...exported.keys()]; },
+    exportNames() {
+      return [...exported.keys()];
+    },
     /**
      * `exports[name][exportName](...args)` from another runtime: arguments and result copied.
      * A Promise (as FXServer tells one: `instanceof Promise`) comes back as a Promise of the
@@ -77,7 +84,12 @@ function createResource({ name, dir, print = (line) => process.stdout.write(line
         invoking = outer;
       }
       if (result instanceof Promise) {
-        return result.then((v) => msgpack.copy(v === undefined ? null : v), (e) => { throw rejectionMessage(e); });
+        return result.then(
+          (v) => msgpack.copy(v === undefined ? null : v),
+          (e) => {
+            throw rejectionMessage(e);
+          },
+        );
       }
       return msgpack.copy(result === undefined ? null : result);
     },
@@ -107,23 +119,46 @@ function createTimers({ now = 0, onError = () => {} } = {}) {
   function handle(id) {
     return {
       id,
-      unref() { return this; },
-      ref() { return this; },
-      hasRef() { return true; },
-      refresh() { const t = timers.get(id); if (t) t.lastRun = gameTime; return this; },
-      [Symbol.toPrimitive]() { return id; },
+      unref() {
+        return this;
+      },
+      ref() {
+        return this;
+      },
+      hasRef() {
+        return true;
+      },
+      refresh() {
+        const t = timers.get(id);
+        if (t) t.lastRun = gameTime;
+        return this;
+      },
+      [Symbol.toPrimitive]() {
+        return id;
+      },
     };
   }
   function clearTimer(timer) {
     if (timer) timers.delete(timer.id);
   }
   function add(callback, interval, once, args) {
-    if (typeof callback !== 'function') throw new TypeError(`Callback must be a function. Received ${callback}`);
+    if (typeof callback !== 'function')
+      throw new TypeError(`Callback must be a function. Received ${callback}`);
     const timer = handle(++lastId);
     const run = once
-      ? () => { try { callback(...args); } finally { clearTimer(timer); } }
+      ? () => {
+          try {
+            callback(...args);
+          } finally {
+            clearTimer(timer);
+          }
+        }
       : () => callback(...args);
-    timers.set(timer.id, { callback: run, interval: normalizeInterval(interval), lastRun: gameTime });
+    timers.set(timer.id, {
+      callback: run,
+      interval: normalizeInterval(interval),
+      lastRun: gameTime,
+    });
     return timer;
   }
   const api = {
@@ -140,7 +175,12 @@ function createTimers({ now = 0, onError = () => {} } = {}) {
     /** Defines the timers on `target` the way timer.js does (read-only globals). */
     install(target) {
       for (const [key, value] of Object.entries(api)) {
-        Object.defineProperty(target, key, { value, writable: false, enumerable: true, configurable: false });
+        Object.defineProperty(target, key, {
+          value,
+          writable: false,
+          enumerable: true,
+          configurable: false,
+        });
       }
     },
     /** One tick at `localGameTime`: every due timer runs, in creation order. */
@@ -148,13 +188,19 @@ function createTimers({ now = 0, onError = () => {} } = {}) {
       for (const id of [...timers.keys()]) {
         const timer = timers.get(id);
         if (timer && localGameTime - timer.lastRun > timer.interval) {
-          try { timer.callback(); } catch (e) { onError('timer', e); }
+          try {
+            timer.callback();
+          } catch (e) {
+            onError('timer', e);
+          }
           timer.lastRun = localGameTime;
         }
       }
       gameTime = localGameTime;
     },
-    setGameTime(t) { if (t > gameTime) gameTime = t; },
+    setGameTime(t) {
+      if (t > gameTime) gameTime = t;
+    },
     /** The earliest integral game time at which a tick would run a timer; null when none. */
     nextDue() {
       let due = null;

@@ -37,14 +37,16 @@ function matches(expected, actual, at = '') {
     return;
   }
   if (expected && typeof expected === 'object') {
-    if (!actual || typeof actual !== 'object') throw new Error(`${at}: expected an object, got ${JSON.stringify(actual)}`);
+    if (!actual || typeof actual !== 'object')
+      throw new Error(`${at}: expected an object, got ${JSON.stringify(actual)}`);
     for (const key of Object.keys(expected)) {
       if (!(key in actual)) throw new Error(`${at}.${key}: missing in ${JSON.stringify(actual)}`);
       matches(expected[key], actual[key], `${at}.${key}`);
     }
     return;
   }
-  if (expected !== actual) throw new Error(`${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  if (expected !== actual)
+    throw new Error(`${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }
 
 /**
@@ -54,7 +56,10 @@ function matches(expected, actual, at = '') {
  */
 function mysqlUrl(database) {
   const base = process.env.DARKCHAT_MYSQL;
-  if (!base) throw new Error('DARKCHAT_MYSQL is not set: run the tests through scripts/test.sh, which starts a private MariaDB');
+  if (!base)
+    throw new Error(
+      'DARKCHAT_MYSQL is not set: run the tests through scripts/test.sh, which starts a private MariaDB',
+    );
   if (!database) return base;
   const url = new URL(base);
   url.pathname = `/${database}`;
@@ -95,7 +100,12 @@ async function relay() {
     sockets.add(client);
     sockets.add(upstream);
     client.pipe(upstream).pipe(client);
-    const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
     client.on('error', drop);
     upstream.on('error', drop);
     client.on('close', drop);
@@ -115,8 +125,13 @@ async function relay() {
       for (const s of sockets) s.destroy();
       sockets.clear();
     },
-    restore() { open = true; },
-    close() { this.cut(); return new Promise((resolve) => server.close(resolve)); },
+    restore() {
+      open = true;
+    },
+    close() {
+      this.cut();
+      return new Promise((resolve) => server.close(resolve));
+    },
   };
 }
 
@@ -128,7 +143,8 @@ function fingerprintInputs() {
   const walk = (rel) => {
     for (const entry of fs.readdirSync(path.join(repo, rel), { withFileTypes: true })) {
       const child = `${rel}/${entry.name}`;
-      if (entry.isDirectory()) walk(child); else files.push(child);
+      if (entry.isDirectory()) walk(child);
+      else files.push(child);
     }
   };
   walk('src');
@@ -163,10 +179,24 @@ function loadNative() {
   const written = JSON.parse(fs.readFileSync(nativePath, 'utf8'));
   const current = fingerprint();
   if (!written || written.fingerprint !== current) {
-    return { why: `${nativePath} is stale (written for fingerprint ${written && written.fingerprint}, `
-      + `the cases and sources are now ${current}): ${rerun}` };
+    return {
+      why:
+        `${nativePath} is stale (written for fingerprint ${written && written.fingerprint}, ` +
+        `the cases and sources are now ${current}): ${rerun}`,
+    };
   }
   return { replies: written.replies };
 }
 
-module.exports = { repo, wasmPath, tmpRoot, wire, matches, mysqlUrl, freshDatabase, adminConnection, relay, loadNative };
+module.exports = {
+  repo,
+  wasmPath,
+  tmpRoot,
+  wire,
+  matches,
+  mysqlUrl,
+  freshDatabase,
+  adminConnection,
+  relay,
+  loadNative,
+};

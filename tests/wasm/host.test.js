@@ -39,10 +39,18 @@ test('host.js registers DarkchatCore and serves the core across MessagePack', ()
   const { res, printed } = startResource(root);
   assert.deepStrictEqual(res.exportNames(), ['DarkchatCore']);
   const db = path.join(root, 'data', 'darkchat.db');
-  const opened = res.callExport('DarkchatCore', 'open', JSON.stringify({ path: db, limits: { maxMembers: 5 } }));
+  const opened = res.callExport(
+    'DarkchatCore',
+    'open',
+    JSON.stringify({ path: db, limits: { maxMembers: 5 } }),
+  );
   assert.strictEqual(opened.ok, true, JSON.stringify(opened));
   assert.match(opened.version, /^\d+\.\d+\.\d+$/);
-  const created = res.callExport('DarkchatCore', 'create', wire(['5550101', 'Heist Planning', null]));
+  const created = res.callExport(
+    'DarkchatCore',
+    'create',
+    wire(['5550101', 'Heist Planning', null]),
+  );
   assert.strictEqual(created.ok, true);
   const conv = created.v[0];
   assert.ok(Number.isInteger(conv.id) && Number.isInteger(conv.createdAt));
@@ -53,7 +61,11 @@ test('host.js registers DarkchatCore and serves the core across MessagePack', ()
   const sent = res.callExport('DarkchatCore', 'send', wire(['5550101', conv.id, 'héllo ✓']));
   assert.strictEqual(sent.v[0].content, 'héllo ✓');
   const refused = res.callExport('DarkchatCore', 'create', wire([{ f: 'nan' }, 'x']));
-  assert.deepStrictEqual(refused, { ok: false, code: 'invalid_argument', message: 'invalid argument: number' });
+  assert.deepStrictEqual(refused, {
+    ok: false,
+    code: 'invalid_argument',
+    message: 'invalid argument: number',
+  });
   const tooMany = res.callExport('DarkchatCore', 'add', wire(['5550102', { f: '1' }]));
   assert.strictEqual(tooMany.ok, true, 'an integral float is the same id');
   assert.strictEqual(fs.readFileSync(db + '.lock', 'utf8'), `${process.pid} wasm\n`);
@@ -69,13 +81,25 @@ test('DarkchatCore answers only its own resource', () => {
   const db = path.join(root, 'data', 'darkchat.db');
   assert.strictEqual(res.callExport('DarkchatCore', 'open', JSON.stringify({ path: db })).ok, true);
   const id = res.callExport('DarkchatCore', 'create', wire(['5550101', 'Crew'])).v[0].id;
-  for (const [method, args] of [['list', wire([null])], ['delete', wire([null, id])], ['close', undefined],
-    ['open', JSON.stringify({ path: path.join(root, 'data', 'other.db') })]]) {
+  for (const [method, args] of [
+    ['list', wire([null])],
+    ['delete', wire([null, id])],
+    ['close', undefined],
+    ['open', JSON.stringify({ path: path.join(root, 'data', 'other.db') })],
+  ]) {
     const reply = res.callExportFrom('other_resource', 'DarkchatCore', method, args);
     assert.strictEqual(reply.code, 'forbidden', method);
-    assert.strictEqual(res.callExportFrom(null, 'DarkchatCore', method, args).code, 'forbidden', `${method}, no invoker`);
+    assert.strictEqual(
+      res.callExportFrom(null, 'DarkchatCore', method, args).code,
+      'forbidden',
+      `${method}, no invoker`,
+    );
   }
-  assert.strictEqual(res.callExport('DarkchatCore', 'list', wire([null])).v[0][0].id, id, 'still open, nothing deleted');
+  assert.strictEqual(
+    res.callExport('DarkchatCore', 'list', wire([null])).v[0][0].id,
+    id,
+    'still open, nothing deleted',
+  );
   res.emit('onResourceStop', '17mov_Phone');
 });
 
@@ -91,7 +115,11 @@ test('a database outside the resource folder is refused with one line', () => {
   }
   assert.ok(!fs.existsSync(elsewhere));
   fs.symlinkSync(path.dirname(elsewhere), path.join(root, 'linked'));
-  const linked = res.callExport('DarkchatCore', 'open', JSON.stringify({ path: path.join(root, 'linked', 'x.db') }));
+  const linked = res.callExport(
+    'DarkchatCore',
+    'open',
+    JSON.stringify({ path: path.join(root, 'linked', 'x.db') }),
+  );
   assert.strictEqual(linked.ok, false, 'a symlink out of the folder is outside too');
   assert.ok(!fs.existsSync(path.join(path.dirname(elsewhere), 'x.db')));
 });
@@ -103,7 +131,10 @@ test('a link out of the resource folder is never followed, and no folder is made
   const open = (p) => res.callExport('DarkchatCore', 'open', JSON.stringify({ path: p }));
   const refusedInOneLine = (reply) => {
     assert.strictEqual(reply.ok, false);
-    assert.match(reply.message, /is outside the resource folder .*; set darkchat:db to a path inside it$/);
+    assert.match(
+      reply.message,
+      /is outside the resource folder .*; set darkchat:db to a path inside it$/,
+    );
     assert.ok(!reply.message.includes('\n'));
   };
   // A linked folder whose subfolder does not exist yet: checked before any folder is made.
@@ -126,7 +157,10 @@ test('a link out of the resource folder is never followed, and no folder is made
   fs.writeFileSync(log, 'not yours');
   fs.symlinkSync(log, path.join(root, 'data', 'd.db-wal'));
   if (open(path.join(root, 'data', 'd.db')).ok) {
-    assert.strictEqual(res.callExport('DarkchatCore', 'create', wire(['5550101', 'Crew'])).ok, true);
+    assert.strictEqual(
+      res.callExport('DarkchatCore', 'create', wire(['5550101', 'Crew'])).ok,
+      true,
+    );
     res.callExport('DarkchatCore', 'close');
   }
   assert.strictEqual(fs.readFileSync(log, 'utf8'), 'not yours');
@@ -144,12 +178,22 @@ test('the lock file: a live holder is refused, a dead one taken over', () => {
   assert.ok(first.close());
   fs.writeFileSync(db + '.lock', '1 native\n'); // pid 1 is always alive
   const byNative = second.open({ path: db }).message;
-  assert.match(byNative, /in use by the native core of process 1 \(lock file .*darkchat\.db\.lock\); stop that server first/);
+  assert.match(
+    byNative,
+    /in use by the native core of process 1 \(lock file .*darkchat\.db\.lock\); stop that server first/,
+  );
   assert.ok(!byNative.includes('\n'));
-  assert.strictEqual(fs.readFileSync(db + '.lock', 'utf8'), '1 native\n', 'a refused opener writes nothing there');
+  assert.strictEqual(
+    fs.readFileSync(db + '.lock', 'utf8'),
+    '1 native\n',
+    'a refused opener writes nothing there',
+  );
   // Our pid with the other core: another runtime of this process (FXServer runs Lua and Node).
   fs.writeFileSync(db + '.lock', `${process.pid} native\n`);
-  assert.match(second.open({ path: db }).message, new RegExp(`in use by the native core of process ${process.pid}`));
+  assert.match(
+    second.open({ path: db }).message,
+    new RegExp(`in use by the native core of process ${process.pid}`),
+  );
   fs.writeFileSync(db + '.lock', `${process.pid} wasm\n`); // our pid, but not held: a restart
   assert.strictEqual(second.open({ path: db }).ok, true);
   second.close();
@@ -162,8 +206,12 @@ test('the lock file: a live holder is refused, a dead one taken over', () => {
 
 /** A process that is dead but not reaped (its parent, a `sleep`, never waits for it), and that parent. */
 async function zombie() {
-  const parent = spawn('sh', ['-c', 'sleep 60 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  const pid = await new Promise((resolve) => parent.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+  const parent = spawn('sh', ['-c', 'sleep 60 & echo $!; exec sleep 60'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const pid = await new Promise((resolve) =>
+    parent.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
+  );
   process.kill(pid, 'SIGKILL');
   // Until the kernel has made it a zombie (a few scheduler ticks at most).
   for (let i = 0; i < 10000; i++) {
@@ -175,22 +223,26 @@ async function zombie() {
   throw new Error(`${pid} never became a zombie`);
 }
 
-test('a holder that crashed a moment ago and is not yet reaped (a zombie) holds nothing', { skip: !fs.existsSync('/proc/self/stat') }, async () => {
-  const root = tmpRoot();
-  const db = path.join(root, 'd.db');
-  const { pid, parent } = await zombie();
-  try {
-    fs.writeFileSync(db + '.lock', `${pid} wasm\n`);
-    fs.writeFileSync(db + '.lock.mutex', `${pid} native ${pid}.1.0\n`);
-    const core = createCore({ wasmPath, root });
-    const opened = core.open({ path: db });
-    assert.strictEqual(opened.ok, true, opened.message);
-    assert.strictEqual(fs.readFileSync(db + '.lock', 'utf8'), `${process.pid} wasm\n`);
-    core.close();
-  } finally {
-    parent.kill('SIGKILL');
-  }
-});
+test(
+  'a holder that crashed a moment ago and is not yet reaped (a zombie) holds nothing',
+  { skip: !fs.existsSync('/proc/self/stat') },
+  async () => {
+    const root = tmpRoot();
+    const db = path.join(root, 'd.db');
+    const { pid, parent } = await zombie();
+    try {
+      fs.writeFileSync(db + '.lock', `${pid} wasm\n`);
+      fs.writeFileSync(db + '.lock.mutex', `${pid} native ${pid}.1.0\n`);
+      const core = createCore({ wasmPath, root });
+      const opened = core.open({ path: db });
+      assert.strictEqual(opened.ok, true, opened.message);
+      assert.strictEqual(fs.readFileSync(db + '.lock', 'utf8'), `${process.pid} wasm\n`);
+      core.close();
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  },
+);
 
 test('what processes that died inside an open left is taken over and swept away', () => {
   const root = tmpRoot();
@@ -203,13 +255,20 @@ test('what processes that died inside an open left is taken over and swept away'
   fs.writeFileSync(db + '.lock.tmp-999999995-native', '');
   const core = createCore({ wasmPath, root });
   assert.strictEqual(core.open({ path: db }).ok, true);
-  const lockFiles = () => fs.readdirSync(root).filter((n) => n.startsWith('d.db.lock')).sort();
+  const lockFiles = () =>
+    fs
+      .readdirSync(root)
+      .filter((n) => n.startsWith('d.db.lock'))
+      .sort();
   assert.deepStrictEqual(lockFiles(), ['d.db.lock']);
   core.close();
   assert.deepStrictEqual(lockFiles(), []);
   fs.writeFileSync(db + '.lock.mutex', 'not a lock\n');
   const refused = core.open({ path: db }).message;
-  assert.match(refused, /d\.db\.lock\.mutex is not a lock file Darkchat can read; delete it if no server is running/);
+  assert.match(
+    refused,
+    /d\.db\.lock\.mutex is not a lock file Darkchat can read; delete it if no server is running/,
+  );
   assert.ok(!refused.includes('\n'));
 });
 
@@ -225,7 +284,10 @@ test('a trap answers storage_error once; the next call runs on a fresh instance,
   assert.match(trapped.message, /^internal error: unreachable/);
   const after = core.call('messages', wire(['5550101', id]));
   assert.strictEqual(after.ok, true, JSON.stringify(after));
-  assert.deepStrictEqual(after.v[0].map((m) => m.content), ['before the trap']);
+  assert.deepStrictEqual(
+    after.v[0].map((m) => m.content),
+    ['before the trap'],
+  );
   assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
   core.close();
 });
@@ -234,7 +296,11 @@ test('without bin/darkchat.wasm the export says how to build it', () => {
   const root = tmpRoot();
   fs.symlinkSync(path.join(repo, 'js'), path.join(root, 'js'));
   const { res } = startResource(root);
-  const reply = res.callExport('DarkchatCore', 'open', JSON.stringify({ path: path.join(root, 'd.db') }));
+  const reply = res.callExport(
+    'DarkchatCore',
+    'open',
+    JSON.stringify({ path: path.join(root, 'd.db') }),
+  );
   assert.strictEqual(reply.ok, false);
   assert.match(reply.message, /build-wasm\.sh/);
   assert.strictEqual(res.callExport('DarkchatCore', 'create', '[]').code, 'storage_error');
@@ -246,10 +312,23 @@ test('the module imports only the host file functions and its clock (no wasm-bin
   assert.ok(imports.length > 0);
   for (const i of imports) {
     assert.strictEqual(i.module, 'darkchat_fs', JSON.stringify(i));
-    assert.match(i.name, /^(fs_(open|read|write|sync|truncate|size|close|delete|access)|clock_ms)$/);
+    assert.match(
+      i.name,
+      /^(fs_(open|read|write|sync|truncate|size|close|delete|access)|clock_ms)$/,
+    );
   }
   const exported = WebAssembly.Module.exports(module).map((e) => e.name);
-  for (const name of ['memory', 'dc_alloc', 'dc_free', 'dc_open', 'dc_call', 'dc_checkpoint', 'dc_backup', 'dc_close']) assert.ok(exported.includes(name), name);
+  for (const name of [
+    'memory',
+    'dc_alloc',
+    'dc_free',
+    'dc_open',
+    'dc_call',
+    'dc_checkpoint',
+    'dc_backup',
+    'dc_close',
+  ])
+    assert.ok(exported.includes(name), name);
 });
 
 test('the module traps when its memory cannot grow, instead of handing out address 0', () => {

@@ -159,9 +159,10 @@ async function ok(core, method, ...args) {
 async function target(storage, name) {
   const root = tmpRoot();
   const core = createCore({ wasmPath, root, clock: () => NOW });
-  const opened = storage === 'mysql'
-    ? core.open({ storage: 'mysql', connection: mysqlUrl(await freshDatabase(name)) })
-    : core.open({ path: path.join(root, 'darkchat.db') });
+  const opened =
+    storage === 'mysql'
+      ? core.open({ storage: 'mysql', connection: mysqlUrl(await freshDatabase(name)) })
+      : core.open({ path: path.join(root, 'darkchat.db') });
   assert.strictEqual(opened.ok, true, JSON.stringify(opened));
   assert.strictEqual(await core.ready, true);
   return core;
@@ -186,76 +187,152 @@ const counts = async (core) => {
 /** Where the bridge's adapters say QBCore's and ESX's numbers are (`Bridge.numbersAt`:
  * lua/bridge/qb_family.lua, lua/bridge/esx.lua), as `darkchat import` hands it over. */
 const QBCORE = {
-  framework: 'qbcore', table: 'players', key: 'citizenid', phone: 'charinfo', phones: 'charinfo',
+  framework: 'qbcore',
+  table: 'players',
+  key: 'citizenid',
+  phone: 'charinfo',
+  phones: 'charinfo',
 };
 const ESX = {
-  framework: 'esx', table: 'users', key: 'identifier', phone: 'phone_number', phones: 'plain',
+  framework: 'esx',
+  table: 'users',
+  key: 'identifier',
+  phone: 'phone_number',
+  phones: 'plain',
 };
 
-const has = (lines, pattern) => assert.ok(lines.some((l) => pattern.test(l)),
-  `no line matches ${pattern}:\n${lines.join('\n')}`);
+const has = (lines, pattern) =>
+  assert.ok(
+    lines.some((l) => pattern.test(l)),
+    `no line matches ${pattern}:\n${lines.join('\n')}`,
+  );
 
 for (const storage of ['sqlite', 'mysql']) {
   test(`NPWD channels become conversations (QBCore numbers, ${storage} storage)`, async () => {
     const source = `darkchat_import_npwd_${storage}`;
     await seed(source, NPWD_SCHEMA, NPWD_ROWS);
-    const tables = ['npwd_darkchat_channels', 'npwd_darkchat_channel_members', 'npwd_darkchat_messages', 'players'];
+    const tables = [
+      'npwd_darkchat_channels',
+      'npwd_darkchat_channel_members',
+      'npwd_darkchat_messages',
+      'players',
+    ];
     const before = await checksums(source, tables);
     const core = await target(storage, `darkchat_import_npwd_target_${storage}`);
-    const run = (dryRun) => importPeer({ live: core, peer: 'npwd', dryRun, numbersAt: QBCORE,
-      connection: mysqlUrl(source), pageChannels: 2 });
+    const run = (dryRun) =>
+      importPeer({
+        live: core,
+        peer: 'npwd',
+        dryRun,
+        numbersAt: QBCORE,
+        connection: mysqlUrl(source),
+        pageChannels: 2,
+      });
     try {
       // A conversation made here before holds the code `TAKEN42`.
       const [existing] = await ok(core, 'create', '5550999', 'Existing', 'taken42');
       // A dry run reports what it would do and writes nothing.
       const dry = await run(true);
       const summary = dry.lines[dry.lines.length - 1];
-      assert.match(summary, /^import npwd: dry run: would import 3 channels as conversations \(join codes: 1 kept, 2 generated\), 4 members \(4 skipped\), 4 messages \(3 skipped\); 0 already imported, 1 not imported; nothing written$/, dry.lines.join('\n'));
+      assert.match(
+        summary,
+        /^import npwd: dry run: would import 3 channels as conversations \(join codes: 1 kept, 2 generated\), 4 members \(4 skipped\), 4 messages \(3 skipped\); 0 already imported, 1 not imported; nothing written$/,
+        dry.lines.join('\n'),
+      );
       assert.deepStrictEqual(await counts(core), [1, 1, 0], 'a dry run writes nothing');
       // Past `maxLines` lines about single rows, the rest are counted in one line.
-      const short = await importPeer({ live: core, peer: 'npwd', dryRun: true, numbersAt: QBCORE,
-        connection: mysqlUrl(source), pageChannels: 2, maxLines: 3 });
+      const short = await importPeer({
+        live: core,
+        peer: 'npwd',
+        dryRun: true,
+        numbersAt: QBCORE,
+        connection: mysqlUrl(source),
+        pageChannels: 2,
+        maxLines: 3,
+      });
       assert.ok(dry.lines.length > 5, dry.lines.join('\n'));
-      assert.deepStrictEqual(short.lines,
-        [...dry.lines.slice(0, 3), `... and ${dry.lines.length - 4} more lines like these`, summary]);
+      assert.deepStrictEqual(short.lines, [
+        ...dry.lines.slice(0, 3),
+        `... and ${dry.lines.length - 4} more lines like these`,
+        summary,
+      ]);
 
       const report = await run(false);
       const lines = report.lines;
-      assert.match(lines[lines.length - 1], /^import npwd: imported 3 channels as conversations \(join codes: 1 kept, 2 generated\), 4 members \(4 skipped\), 4 messages \(3 skipped\); 0 already imported, 1 not imported; the source tables are unchanged$/, lines.join('\n'));
-      assert.deepStrictEqual(lines.slice(0, -1), dry.lines.slice(0, -1), 'the dry run said what the run did');
+      assert.match(
+        lines[lines.length - 1],
+        /^import npwd: imported 3 channels as conversations \(join codes: 1 kept, 2 generated\), 4 members \(4 skipped\), 4 messages \(3 skipped\); 0 already imported, 1 not imported; the source tables are unchanged$/,
+        lines.join('\n'),
+      );
+      assert.deepStrictEqual(
+        lines.slice(0, -1),
+        dry.lines.slice(0, -1),
+        'the dry run said what the run did',
+      );
       has(lines, /^npwd channel 1 "Heist Crew": member CIT_B skipped: a repeated member row$/);
-      has(lines, /^npwd channel 1 "Heist Crew": member CIT_C skipped: no phone number \(players\.citizenid CIT_C not found\)$/);
-      has(lines, /^npwd channel 1 "Heist Crew": member CIT_D skipped: no phone number \(no phone number set\)$/);
-      has(lines, /^npwd channel 1 "Heist Crew": message 12 skipped: its sender CIT_C has no phone number/);
-      has(lines, /^npwd channel 1 "Heist Crew": message 13 skipped: message must be 1-1000 characters/);
+      has(
+        lines,
+        /^npwd channel 1 "Heist Crew": member CIT_C skipped: no phone number \(players\.citizenid CIT_C not found\)$/,
+      );
+      has(
+        lines,
+        /^npwd channel 1 "Heist Crew": member CIT_D skipped: no phone number \(no phone number set\)$/,
+      );
+      has(
+        lines,
+        /^npwd channel 1 "Heist Crew": message 12 skipped: its sender CIT_C has no phone number/,
+      );
+      has(
+        lines,
+        /^npwd channel 1 "Heist Crew": message 13 skipped: message must be 1-1000 characters/,
+      );
       has(lines, /^npwd channel 4 "Ghosts": not imported: no member has a phone number$/);
 
       const all = (await everything(core)).filter((c) => c.id !== existing.id);
-      assert.deepStrictEqual(all.map((c) => [c.name, c.owner, c.recipients]), [
-        ['Heist Crew', '5550101', ['5550101', '5550102']],
-        ['the back room!', '5550105', ['5550105']],
-        ['Heist', '5550101', ['5550101']],
-      ]);
+      assert.deepStrictEqual(
+        all.map((c) => [c.name, c.owner, c.recipients]),
+        [
+          ['Heist Crew', '5550101', ['5550101', '5550102']],
+          ['the back room!', '5550105', ['5550105']],
+          ['Heist', '5550101', ['5550101']],
+        ],
+      );
       const [heist, back, second] = all;
       assert.strictEqual(heist.joinCode, 'HEIST', 'a valid identifier is kept as the code');
       assert.match(back.joinCode, /^[A-Z2-9]{6}$/, 'no valid code: one is generated');
-      assert.match(second.joinCode, /^[A-Z2-9]{6}$/, 'a code taken (case-insensitively): generated');
+      assert.match(
+        second.joinCode,
+        /^[A-Z2-9]{6}$/,
+        'a code taken (case-insensitively): generated',
+      );
       assert.notStrictEqual(second.joinCode, 'HEIST');
       // Messages in order, with their senders and times; the sender who left keeps an alias.
-      assert.deepStrictEqual(heist.messages.map((m) => [m.sender, m.content, m.createdAt, m.type]), [
-        ['5550102', 'first from B', T0 + 10, 'text'],
-        ['5550101', 'then A', T0 + 20, 'text'],
-        ['5550105', 'E left since', T0 + 50, 'text'],
-      ]);
+      assert.deepStrictEqual(
+        heist.messages.map((m) => [m.sender, m.content, m.createdAt, m.type]),
+        [
+          ['5550102', 'first from B', T0 + 10, 'text'],
+          ['5550101', 'then A', T0 + 20, 'text'],
+          ['5550105', 'E left since', T0 + 50, 'text'],
+        ],
+      );
       const aliases = heist.members.map((m) => m.alias);
       assert.strictEqual(new Set(aliases.map((a) => a.toLowerCase())).size, 2);
-      assert.ok(!aliases.includes(heist.messages[2].senderAlias), 'a former member has an alias no member goes by');
-      assert.strictEqual(heist.messages[0].senderAlias, heist.members.find((m) => m.number === '5550102').alias);
+      assert.ok(
+        !aliases.includes(heist.messages[2].senderAlias),
+        'a former member has an alias no member goes by',
+      );
+      assert.strictEqual(
+        heist.messages[0].senderAlias,
+        heist.members.find((m) => m.number === '5550102').alias,
+      );
       assert.strictEqual(heist.createdAt, T0 + 10);
       assert.strictEqual(heist.updatedAt, T0 + 50);
       // Every member has read what was imported.
       const [list] = await ok(core, 'list', '5550102');
-      assert.deepStrictEqual(list.map((c) => [c.name, c.unreadCount]), [['Heist Crew', 0]]);
+      assert.deepStrictEqual(
+        list.map((c) => [c.name, c.unreadCount]),
+        [['Heist Crew', 0]],
+      );
       // The conversation works as any other.
       await ok(core, 'send', '5550102', heist.id, 'hello again');
       await ok(core, 'join', '5550105', 'heist');
@@ -263,10 +340,18 @@ for (const storage of ['sqlite', 'mysql']) {
       // A second run imports nothing.
       const counted = await counts(core);
       const again = await run(false);
-      assert.match(again.lines[again.lines.length - 1], /imported 0 channels .* 0 members \(1 skipped\), 0 messages \(1 skipped\); 3 already imported, 1 not imported;/, again.lines.join('\n'));
+      assert.match(
+        again.lines[again.lines.length - 1],
+        /imported 0 channels .* 0 members \(1 skipped\), 0 messages \(1 skipped\); 3 already imported, 1 not imported;/,
+        again.lines.join('\n'),
+      );
       has(again.lines, new RegExp(`^npwd channel 1: already imported as #${heist.id}$`));
       assert.deepStrictEqual(await counts(core), counted);
-      assert.deepStrictEqual(await checksums(source, tables), before, 'the source tables are unchanged');
+      assert.deepStrictEqual(
+        await checksums(source, tables),
+        before,
+        'the source tables are unchanged',
+      );
       assert.deepStrictEqual((await ok(core, 'integrityCheck'))[0], 'ok');
     } finally {
       core.close();
@@ -276,35 +361,85 @@ for (const storage of ['sqlite', 'mysql']) {
   test(`lb-phone channels become conversations (ESX numbers through phone_phones, ${storage} storage)`, async () => {
     const source = `darkchat_import_lb_${storage}`;
     await seed(source, LBPHONE_SCHEMA, LBPHONE_ROWS);
-    const tables = ['phone_darkchat_channels', 'phone_darkchat_members', 'phone_darkchat_messages',
-      'phone_darkchat_accounts', 'phone_phones', 'users'];
+    const tables = [
+      'phone_darkchat_channels',
+      'phone_darkchat_members',
+      'phone_darkchat_messages',
+      'phone_darkchat_accounts',
+      'phone_phones',
+      'users',
+    ];
     const before = await checksums(source, tables);
     const core = await target(storage, `darkchat_import_lb_target_${storage}`);
-    const run = (dryRun) => importPeer({ live: core, peer: 'lbphone', dryRun, numbersAt: ESX,
-      connection: mysqlUrl(source) });
+    const run = (dryRun) =>
+      importPeer({
+        live: core,
+        peer: 'lbphone',
+        dryRun,
+        numbersAt: ESX,
+        connection: mysqlUrl(source),
+      });
     try {
       const dry = await run(true);
       assert.deepStrictEqual(await counts(core), [0, 0, 0], 'a dry run writes nothing');
       const { lines } = await run(false);
-      assert.deepStrictEqual(lines, dry.lines.map((l) => l.replace('dry run: would import', 'imported')
-        .replace('nothing written', 'the source tables are unchanged')));
-      assert.match(lines[lines.length - 1], /^import lbphone: imported 2 channels as conversations \(join codes: 1 kept, 1 generated\), 3 members \(1 skipped\), 3 messages \(1 skipped\); 0 already imported, 1 not imported;/, lines.join('\n'));
-      has(lines, /^lbphone channel crew "crew": member dora skipped: no phone number \(no phone number set\)$/);
-      has(lines, /^lbphone channel crew "crew": message 3 skipped: its sender carl has no phone number \(no phone_darkchat_accounts row for carl\)$/);
+      assert.deepStrictEqual(
+        lines,
+        dry.lines.map((l) =>
+          l
+            .replace('dry run: would import', 'imported')
+            .replace('nothing written', 'the source tables are unchanged'),
+        ),
+      );
+      assert.match(
+        lines[lines.length - 1],
+        /^import lbphone: imported 2 channels as conversations \(join codes: 1 kept, 1 generated\), 3 members \(1 skipped\), 3 messages \(1 skipped\); 0 already imported, 1 not imported;/,
+        lines.join('\n'),
+      );
+      has(
+        lines,
+        /^lbphone channel crew "crew": member dora skipped: no phone number \(no phone number set\)$/,
+      );
+      has(
+        lines,
+        /^lbphone channel crew "crew": message 3 skipped: its sender carl has no phone number \(no phone_darkchat_accounts row for carl\)$/,
+      );
       has(lines, /^lbphone channel empty "empty": not imported: no member has a phone number$/);
       const all = await everything(core);
-      assert.deepStrictEqual(all.map((c) => [c.name, c.joinCode.length === 6 ? 'generated' : c.joinCode, c.owner, c.recipients]), [
-        // No owner in lb-phone: the first to write owns it.
-        ['crew', 'CREW', '5550202', ['5550202', '5550201']],
-        ['the docks', 'generated', '5550202', ['5550202']],
-      ]);
-      assert.deepStrictEqual(all[0].messages.map((m) => [m.sender, m.content, m.createdAt]), [
-        ['5550202', 'bob first', T0 + 1], ['5550201', 'alice next', T0 + 2],
-      ]);
+      assert.deepStrictEqual(
+        all.map((c) => [
+          c.name,
+          c.joinCode.length === 6 ? 'generated' : c.joinCode,
+          c.owner,
+          c.recipients,
+        ]),
+        [
+          // No owner in lb-phone: the first to write owns it.
+          ['crew', 'CREW', '5550202', ['5550202', '5550201']],
+          ['the docks', 'generated', '5550202', ['5550202']],
+        ],
+      );
+      assert.deepStrictEqual(
+        all[0].messages.map((m) => [m.sender, m.content, m.createdAt]),
+        [
+          ['5550202', 'bob first', T0 + 1],
+          ['5550201', 'alice next', T0 + 2],
+        ],
+      );
       const again = await run(false);
-      assert.match(again.lines[again.lines.length - 1], /imported 0 channels .*; 2 already imported, 1 not imported;/);
-      assert.deepStrictEqual((await everything(core)).map((c) => c.id), all.map((c) => c.id));
-      assert.deepStrictEqual(await checksums(source, tables), before, 'the source tables are unchanged');
+      assert.match(
+        again.lines[again.lines.length - 1],
+        /imported 0 channels .*; 2 already imported, 1 not imported;/,
+      );
+      assert.deepStrictEqual(
+        (await everything(core)).map((c) => c.id),
+        all.map((c) => c.id),
+      );
+      assert.deepStrictEqual(
+        await checksums(source, tables),
+        before,
+        'the source tables are unchanged',
+      );
     } finally {
       core.close();
     }
@@ -317,20 +452,39 @@ test('an import refuses in one line when the source or the framework is not ther
   const core = await target('sqlite');
   try {
     const none = await importPeer({
-      live: core, peer: 'npwd', numbersAt: QBCORE, connection: mysqlUrl(source),
+      live: core,
+      peer: 'npwd',
+      numbersAt: QBCORE,
+      connection: mysqlUrl(source),
     });
-    assert.deepStrictEqual(none.lines, ['import npwd: no NPWD dark chat tables in this database (npwd_darkchat_channels, npwd_darkchat_channel_members, npwd_darkchat_messages); nothing imported']);
+    assert.deepStrictEqual(none.lines, [
+      'import npwd: no NPWD dark chat tables in this database (npwd_darkchat_channels, npwd_darkchat_channel_members, npwd_darkchat_messages); nothing imported',
+    ]);
     await seed(source, NPWD_SCHEMA, 'SELECT 1');
     const esx = await importPeer({
-      live: core, peer: 'npwd', numbersAt: ESX, connection: mysqlUrl(source),
+      live: core,
+      peer: 'npwd',
+      numbersAt: ESX,
+      connection: mysqlUrl(source),
     });
-    assert.deepStrictEqual(esx.lines, ['import npwd: the esx player table users (identifier, phone_number) is not in this database; nothing imported']);
+    assert.deepStrictEqual(esx.lines, [
+      'import npwd: the esx player table users (identifier, phone_number) is not in this database; nothing imported',
+    ]);
     const ox = await importPeer({
-      live: core, peer: 'npwd', numbersAt: { framework: 'ox' }, connection: mysqlUrl(source),
+      live: core,
+      peer: 'npwd',
+      numbersAt: { framework: 'ox' },
+      connection: mysqlUrl(source),
     });
-    assert.match(ox.lines[0], /^import refused: it finds phone numbers through QBCore, Qbox, ESX or standalone; the framework here is ox$/);
+    assert.match(
+      ox.lines[0],
+      /^import refused: it finds phone numbers through QBCore, Qbox, ESX or standalone; the framework here is ox$/,
+    );
     const bad = await importPeer({
-      live: core, peer: 'npwd', numbersAt: QBCORE, connection: 'mysql://nobody@127.0.0.1:1/x',
+      live: core,
+      peer: 'npwd',
+      numbersAt: QBCORE,
+      connection: 'mysql://nobody@127.0.0.1:1/x',
     });
     assert.match(bad.lines[0], /^import refused: cannot read the source database: /);
     assert.deepStrictEqual(await counts(core), [0, 0, 0]);

@@ -13,13 +13,16 @@ const [root, db] = process.argv.slice(2);
 const core = createCore({ wasmPath, root });
 const say = (line) => process.stdout.write(`${line}\n`);
 
-readline.createInterface({ input: process.stdin }).on('line', (command) => {
-  if (command === 'open') {
-    const opened = core.open({ path: db });
-    say(opened.ok ? 'got' : `refused ${String(opened.message).replace(/\n/g, '\\n')}`);
-  } else if (command === 'close') {
-    core.close();
-    say('closed');
-  }
-}).on('close', () => process.exit(0));
+readline
+  .createInterface({ input: process.stdin })
+  .on('line', (command) => {
+    if (command === 'open') {
+      const opened = core.open({ path: db });
+      say(opened.ok ? 'got' : `refused ${String(opened.message).replace(/\n/g, '\\n')}`);
+    } else if (command === 'close') {
+      core.close();
+      say('closed');
+    }
+  })
+  .on('close', () => process.exit(0));
 say('ready');

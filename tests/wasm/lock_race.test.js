@@ -32,7 +32,7 @@ const HANG_MS = 30000;
 function generator(seed) {
   let a = seed >>> 0;
   return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
+    a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
@@ -45,9 +45,10 @@ class Server {
   constructor(core, root, db) {
     this.core = core;
     this.holding = false;
-    const [cmd, args] = core === 'wasm'
-      ? [process.execPath, [path.join(__dirname, 'lock_holder.js'), root, db]]
-      : ['lua5.4', [path.join(__dirname, 'lock_holder.lua'), repo, db]];
+    const [cmd, args] =
+      core === 'wasm'
+        ? [process.execPath, [path.join(__dirname, 'lock_holder.js'), root, db]]
+        : ['lua5.4', [path.join(__dirname, 'lock_holder.lua'), repo, db]];
     this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
     this.pid = this.child.pid;
     this.waiting = [];
@@ -55,14 +56,17 @@ class Server {
     this.dead = false;
     readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
       const next = this.waiting.shift();
-      if (next) next(line); else this.lines.push(line);
+      if (next) next(line);
+      else this.lines.push(line);
     });
-    this.exited = new Promise((resolve) => this.child.on('exit', () => {
-      this.dead = true;
-      this.holding = false;
-      for (const w of this.waiting.splice(0)) w(null);
-      resolve();
-    }));
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', () => {
+        this.dead = true;
+        this.holding = false;
+        for (const w of this.waiting.splice(0)) w(null);
+        resolve();
+      }),
+    );
     this.ready = this.answer();
   }
 
@@ -70,8 +74,14 @@ class Server {
     if (this.lines.length > 0) return Promise.resolve(this.lines.shift());
     if (this.dead) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.core} server ${this.pid} hung`)), HANG_MS);
-      this.waiting.push((line) => { clearTimeout(timer); resolve(line); });
+      const timer = setTimeout(
+        () => reject(new Error(`${this.core} server ${this.pid} hung`)),
+        HANG_MS,
+      );
+      this.waiting.push((line) => {
+        clearTimeout(timer);
+        resolve(line);
+      });
     });
   }
 
@@ -101,8 +111,10 @@ function checkHolders(servers, what) {
   const holders = servers.filter((s) => s.holding);
   const wasm = holders.filter((s) => s.core === 'wasm').length;
   const native = holders.length - wasm;
-  assert.ok(wasm <= 1 && (wasm === 0 || native === 0),
-    `${what}: ${wasm} wasm and ${native} native servers hold the database at once`);
+  assert.ok(
+    wasm <= 1 && (wasm === 0 || native === 0),
+    `${what}: ${wasm} wasm and ${native} native servers hold the database at once`,
+  );
 }
 
 function checkRefusal(server, line, what) {
@@ -134,105 +146,134 @@ test('a native server that leaves does not free a database another native server
   }
 });
 
-test(`racing opens over stale locks, with native holders coming and going (${ROUNDS} rounds)`, { timeout: 240000 }, async (t) => {
-  const seed = Number(process.env.DARKCHAT_RACE_SEED) || Math.floor(Math.random() * 2 ** 31);
-  const random = generator(seed);
-  const pick = (list) => list[Math.floor(random() * list.length)];
-  const root = tmpRoot();
-  const db = path.join(root, 'race.db');
-  const lockFile = `${db}.lock`;
-  const servers = [];
-  const start = (core) => {
-    const s = new Server(core, root, db);
-    servers.push(s);
-    return s;
-  };
-  for (let i = 0; i < WASM_SERVERS; i++) start('wasm');
-  for (let i = 0; i < NATIVE_SERVERS; i++) start('native');
-  const live = () => servers.filter((s) => !s.dead);
-  const counts = { got: 0, refused: 0, wonAlone: 0, staleLocks: 0, staleMutexes: 0, holderKills: 0, openerKills: 0, shared: 0 };
-  const began = Date.now();
-  try {
-    for (const s of servers) assert.strictEqual(await s.ready, 'ready');
-    for (let round = 0; round < ROUNDS; round++) {
-      const what = `round ${round} (seed ${seed})`;
-      const holdersBefore = live().filter((s) => s.holding);
-      // Stale locks: a lock naming a process that is gone, where nobody holds the database.
-      if (holdersBefore.length === 0 && random() < 0.6) {
-        fs.writeFileSync(lockFile, `${deadPid()} ${pick(['wasm', 'native'])}\n`);
-        counts.staleLocks++;
-      }
-      // What a process that died inside an open leaves (nobody is inside one between rounds):
-      // the mutex, a steal file for it (a stealer that died too), a staging file.
-      if (random() < 0.2 && !fs.existsSync(`${lockFile}.mutex`)) {
-        const holder = deadPid();
-        const generation = `${holder}.1.0`;
-        fs.writeFileSync(`${lockFile}.mutex`, `${holder} ${pick(['wasm', 'native'])} ${generation}\n`);
-        if (random() < 0.5) {
-          const stealer = deadPid();
-          fs.writeFileSync(`${lockFile}.steal-${generation}`, `${stealer} ${pick(['wasm', 'native'])} ${stealer}.2.0\n`);
+test(
+  `racing opens over stale locks, with native holders coming and going (${ROUNDS} rounds)`,
+  { timeout: 240000 },
+  async (t) => {
+    const seed = Number(process.env.DARKCHAT_RACE_SEED) || Math.floor(Math.random() * 2 ** 31);
+    const random = generator(seed);
+    const pick = (list) => list[Math.floor(random() * list.length)];
+    const root = tmpRoot();
+    const db = path.join(root, 'race.db');
+    const lockFile = `${db}.lock`;
+    const servers = [];
+    const start = (core) => {
+      const s = new Server(core, root, db);
+      servers.push(s);
+      return s;
+    };
+    for (let i = 0; i < WASM_SERVERS; i++) start('wasm');
+    for (let i = 0; i < NATIVE_SERVERS; i++) start('native');
+    const live = () => servers.filter((s) => !s.dead);
+    const counts = {
+      got: 0,
+      refused: 0,
+      wonAlone: 0,
+      staleLocks: 0,
+      staleMutexes: 0,
+      holderKills: 0,
+      openerKills: 0,
+      shared: 0,
+    };
+    const began = Date.now();
+    try {
+      for (const s of servers) assert.strictEqual(await s.ready, 'ready');
+      for (let round = 0; round < ROUNDS; round++) {
+        const what = `round ${round} (seed ${seed})`;
+        const holdersBefore = live().filter((s) => s.holding);
+        // Stale locks: a lock naming a process that is gone, where nobody holds the database.
+        if (holdersBefore.length === 0 && random() < 0.6) {
+          fs.writeFileSync(lockFile, `${deadPid()} ${pick(['wasm', 'native'])}\n`);
+          counts.staleLocks++;
         }
-        fs.writeFileSync(`${lockFile}.tmp-${holder}-${pick(['wasm', 'native'])}`, '');
-        counts.staleMutexes++;
+        // What a process that died inside an open leaves (nobody is inside one between rounds):
+        // the mutex, a steal file for it (a stealer that died too), a staging file.
+        if (random() < 0.2 && !fs.existsSync(`${lockFile}.mutex`)) {
+          const holder = deadPid();
+          const generation = `${holder}.1.0`;
+          fs.writeFileSync(
+            `${lockFile}.mutex`,
+            `${holder} ${pick(['wasm', 'native'])} ${generation}\n`,
+          );
+          if (random() < 0.5) {
+            const stealer = deadPid();
+            fs.writeFileSync(
+              `${lockFile}.steal-${generation}`,
+              `${stealer} ${pick(['wasm', 'native'])} ${stealer}.2.0\n`,
+            );
+          }
+          fs.writeFileSync(`${lockFile}.tmp-${holder}-${pick(['wasm', 'native'])}`, '');
+          counts.staleMutexes++;
+        }
+        const idle = live().filter((s) => !s.holding);
+        const racers = idle.filter(() => random() < 0.7);
+        if (racers.length < 2) racers.splice(0, racers.length, ...idle.slice(0, 2));
+        // All told at once: each write reaches its child before any answer is read.
+        const answers = racers.map((s) => s.ask('open'));
+        // Now and then one opener is killed 0-4 ms in: inside its open, or just after it.
+        let killed = null;
+        if (round % 15 === 7) {
+          killed = pick(racers);
+          setTimeout(() => killed.child.kill('SIGKILL'), Math.floor(random() * 5));
+          counts.openerKills++;
+        }
+        const lines = await Promise.all(answers);
+        if (killed) await killed.exited;
+        racers.forEach((s, i) => {
+          if (s === killed) return;
+          if (lines[i] === 'got') {
+            s.holding = true;
+            counts.got++;
+          } else {
+            checkRefusal(s, String(lines[i]), what);
+            counts.refused++;
+          }
+        });
+        checkHolders(servers, what);
+        const winners = racers.filter((s) => s.holding);
+        if (holdersBefore.length === 0 && !killed) {
+          assert.ok(
+            winners.length > 0,
+            `${what}: nobody held the database and every opener was refused`,
+          );
+          counts.wonAlone++;
+        }
+        if (winners.length > 1) counts.shared++;
+        // Holders leave (closed, or now and then killed), except native ones that stay a while.
+        for (const s of live().filter((x) => x.holding)) {
+          if (s.core === 'native' && random() < 0.5) continue;
+          if (random() < 0.08) {
+            await s.kill();
+            counts.holderKills++;
+          } else {
+            assert.strictEqual(await s.ask('close'), 'closed', what);
+            s.holding = false;
+          }
+        }
+        for (const s of servers.filter((x) => x.dead)) {
+          servers.splice(servers.indexOf(s), 1);
+          await start(s.core).ready;
+        }
       }
-      const idle = live().filter((s) => !s.holding);
-      const racers = idle.filter(() => random() < 0.7);
-      if (racers.length < 2) racers.splice(0, racers.length, ...idle.slice(0, 2));
-      // All told at once: each write reaches its child before any answer is read.
-      const answers = racers.map((s) => s.ask('open'));
-      // Now and then one opener is killed 0-4 ms in: inside its open, or just after it.
-      let killed = null;
-      if (round % 15 === 7) {
-        killed = pick(racers);
-        setTimeout(() => killed.child.kill('SIGKILL'), Math.floor(random() * 5));
-        counts.openerKills++;
-      }
-      const lines = await Promise.all(answers);
-      if (killed) await killed.exited;
-      racers.forEach((s, i) => {
-        if (s === killed) return;
-        if (lines[i] === 'got') { s.holding = true; counts.got++; }
-        else { checkRefusal(s, String(lines[i]), what); counts.refused++; }
-      });
-      checkHolders(servers, what);
-      const winners = racers.filter((s) => s.holding);
-      if (holdersBefore.length === 0 && !killed) {
-        assert.ok(winners.length > 0, `${what}: nobody held the database and every opener was refused`);
-        counts.wonAlone++;
-      }
-      if (winners.length > 1) counts.shared++;
-      // Holders leave (closed, or now and then killed), except native ones that stay a while.
       for (const s of live().filter((x) => x.holding)) {
-        if (s.core === 'native' && random() < 0.5) continue;
-        if (random() < 0.08) {
-          await s.kill();
-          counts.holderKills++;
-        } else {
-          assert.strictEqual(await s.ask('close'), 'closed', what);
-          s.holding = false;
-        }
+        assert.strictEqual(await s.ask('close'), 'closed');
+        s.holding = false;
       }
-      for (const s of servers.filter((x) => x.dead)) {
-        servers.splice(servers.indexOf(s), 1);
-        await start(s.core).ready;
-      }
+    } finally {
+      await Promise.all(servers.map((s) => (s.dead ? null : s.kill())));
     }
-    for (const s of live().filter((x) => x.holding)) {
-      assert.strictEqual(await s.ask('close'), 'closed');
-      s.holding = false;
-    }
-  } finally {
-    await Promise.all(servers.map((s) => (s.dead ? null : s.kill())));
-  }
-  // Afterwards the database is whole, and one more open and close leaves no lock files.
-  const core = createCore({ wasmPath, root });
-  const opened = core.open({ path: db });
-  assert.strictEqual(opened.ok, true, opened.message);
-  assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
-  core.close();
-  const left = fs.readdirSync(root).filter((name) => name.startsWith('race.db.lock'));
-  assert.deepStrictEqual(left, [], 'no lock files left behind');
-  t.diagnostic(`seed ${seed}: ${ROUNDS} rounds in ${((Date.now() - began) / 1000).toFixed(1)} s; `
-    + `${counts.got} opens held, ${counts.refused} refused, ${counts.shared} rounds with several native winners, `
-    + `${counts.staleLocks} stale locks and ${counts.staleMutexes} stale mutexes written, ${counts.holderKills} holders and ${counts.openerKills} openers killed`);
-});
+    // Afterwards the database is whole, and one more open and close leaves no lock files.
+    const core = createCore({ wasmPath, root });
+    const opened = core.open({ path: db });
+    assert.strictEqual(opened.ok, true, opened.message);
+    assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
+    core.close();
+    const left = fs.readdirSync(root).filter((name) => name.startsWith('race.db.lock'));
+    assert.deepStrictEqual(left, [], 'no lock files left behind');
+    t.diagnostic(
+      `seed ${seed}: ${ROUNDS} rounds in ${((Date.now() - began) / 1000).toFixed(1)} s; ` +
+        `${counts.got} opens held, ${counts.refused} refused, ${counts.shared} rounds with several native winners, ` +
+        `${counts.staleLocks} stale locks and ${counts.staleMutexes} stale mutexes written, ${counts.holderKills} holders and ${counts.openerKills} openers killed`,
+    );
+  },
+);

@@ -19,7 +19,11 @@ const tick = () => clock++;
 
 async function ok(core, method, ...args) {
   const outcome = await core.call(method, JSON.stringify(args));
-  assert.strictEqual(outcome.ok, true, `${method}(${JSON.stringify(args)}): ${JSON.stringify(outcome)}`);
+  assert.strictEqual(
+    outcome.ok,
+    true,
+    `${method}(${JSON.stringify(args)}): ${JSON.stringify(outcome)}`,
+  );
   return outcome.v;
 }
 
@@ -68,7 +72,8 @@ test('a SQLite store moves to MySQL and back with every id, view and count kept'
   await ok(filler, 'add', NUMBERS[1], a.id);
   await ok(filler, 'add', NUMBERS[2], a.id);
   await ok(filler, 'join', NUMBERS[3], 'CREW42');
-  for (let i = 0; i < 7; i++) await ok(filler, 'send', NUMBERS[i % 3], a.id, `message ${i} \u{1F600}`);
+  for (let i = 0; i < 7; i++)
+    await ok(filler, 'send', NUMBERS[i % 3], a.id, `message ${i} \u{1F600}`);
   await ok(filler, 'send', NUMBERS[3], b.id, 'line one\nline two');
   await ok(filler, 'markRead', NUMBERS[1], a.id);
   await ok(filler, 'remove', NUMBERS[2], a.id, true);
@@ -93,35 +98,85 @@ test('a SQLite store moves to MySQL and back with every id, view and count kept'
     // Refused on a SQLite core, and for a file that is missing or outside the folder.
     const sqliteCore = makeCore();
     sqliteCore.open({ path: path.join(root, 'other.db') });
-    const onSqlite = await migrateStorage({ live: sqliteCore, makeCore, root, direction: 'from-sqlite', file: source });
+    const onSqlite = await migrateStorage({
+      live: sqliteCore,
+      makeCore,
+      root,
+      direction: 'from-sqlite',
+      file: source,
+    });
     sqliteCore.close();
     assert.deepStrictEqual(onSqlite.lines.length, 1);
     assert.match(onSqlite.lines[0], /run it while darkchat:storage is mysql/);
-    const missing = await migrateStorage({ live, makeCore, root, direction: 'from-sqlite', file: 'nope.db' });
+    const missing = await migrateStorage({
+      live,
+      makeCore,
+      root,
+      direction: 'from-sqlite',
+      file: 'nope.db',
+    });
     assert.match(missing.lines[0], /does not exist; nothing written/);
-    const outside = await migrateStorage({ live, makeCore, root, direction: 'to-sqlite', file: '/tmp/x.db' });
+    const outside = await migrateStorage({
+      live,
+      makeCore,
+      root,
+      direction: 'to-sqlite',
+      file: '/tmp/x.db',
+    });
     assert.match(outside.lines[0], /outside the resource folder/);
 
     // SQLite → MySQL.
-    const moved = await migrateStorage({ live, makeCore, root, direction: 'from-sqlite', file: source, pageRows: 3 });
+    const moved = await migrateStorage({
+      live,
+      makeCore,
+      root,
+      direction: 'from-sqlite',
+      file: source,
+      pageRows: 3,
+    });
     assert.strictEqual(moved.migrated, true, moved.lines.join('\n'));
     const lines = countsOf(moved.lines);
-    assert.deepStrictEqual(lines.map((l) => l.split(':')[0]),
-      ['phones', 'conversations', 'members', 'messages', 'bans', 'standalone_numbers', 'staff_bans',
-        'reports', 'imports']);
+    assert.deepStrictEqual(
+      lines.map((l) => l.split(':')[0]),
+      [
+        'phones',
+        'conversations',
+        'members',
+        'messages',
+        'bans',
+        'standalone_numbers',
+        'staff_bans',
+        'reports',
+        'imports',
+      ],
+    );
     for (const line of lines) assert.match(line, /^\w+: (\d+) in the source, \1 copied$/);
-    assert.match(moved.lines[moved.lines.length - 1], /^migrated \d+ rows from .* to mysql database darkchat_migrate/);
+    assert.match(
+      moved.lines[moved.lines.length - 1],
+      /^migrated \d+ rows from .* to mysql database darkchat_migrate/,
+    );
     assert.deepStrictEqual(await views(live), before);
     assert.deepStrictEqual(fs.readFileSync(source), sourceBytes, 'the source is unchanged');
-    assert.strictEqual((await ok(live, 'standaloneNumber', 'license:abc'))[0],
-      (await ok(live, 'standaloneNumber', 'license:abc'))[0]);
+    assert.strictEqual(
+      (await ok(live, 'standaloneNumber', 'license:abc'))[0],
+      (await ok(live, 'standaloneNumber', 'license:abc'))[0],
+    );
 
     // A second copy into the now non-empty database is refused, and writes nothing.
     const [countsBefore] = await ok(live, 'tableCounts');
-    const again = await migrateStorage({ live, makeCore, root, direction: 'from-sqlite', file: source });
+    const again = await migrateStorage({
+      live,
+      makeCore,
+      root,
+      direction: 'from-sqlite',
+      file: source,
+    });
     assert.strictEqual(again.migrated, false);
     assert.strictEqual(again.lines.length, 1);
-    assert.match(again.lines[0], /^refused: the mysql database darkchat_migrate already holds Darkchat data \(phones \d+, .*\); nothing written$/);
+    assert.match(
+      again.lines[0],
+      /^refused: the mysql database darkchat_migrate already holds Darkchat data \(phones \d+, .*\); nothing written$/,
+    );
     assert.deepStrictEqual((await ok(live, 'tableCounts'))[0], countsBefore);
 
     // Ids are never reused: the next ones are above the deleted conversation's and message's.
@@ -133,12 +188,26 @@ test('a SQLite store moves to MySQL and back with every id, view and count kept'
     const onMysql = await views(live);
 
     // MySQL → a new SQLite file; refused when the file exists.
-    const exists = await migrateStorage({ live, makeCore, root, direction: 'to-sqlite', file: source });
+    const exists = await migrateStorage({
+      live,
+      makeCore,
+      root,
+      direction: 'to-sqlite',
+      file: source,
+    });
     assert.match(exists.lines[0], /already exists; name a new file; nothing written/);
     const copy = path.join(root, 'data', 'copy.db');
-    const back = await migrateStorage({ live, makeCore, root, direction: 'to-sqlite', file: 'data/copy.db', pageRows: 4 });
+    const back = await migrateStorage({
+      live,
+      makeCore,
+      root,
+      direction: 'to-sqlite',
+      file: 'data/copy.db',
+      pageRows: 4,
+    });
     assert.strictEqual(back.migrated, true, back.lines.join('\n'));
-    for (const line of countsOf(back.lines)) assert.match(line, /^\w+: (\d+) in the source, \1 copied$/);
+    for (const line of countsOf(back.lines))
+      assert.match(line, /^\w+: (\d+) in the source, \1 copied$/);
     const copied = makeCore();
     assert.strictEqual(copied.open({ path: copy }).ok, true);
     try {
@@ -172,8 +241,12 @@ test('a failed copy into MySQL removes what it inserted', async () => {
     // The messages' second page fails as the target refuses it (a row already there).
     let pages = 0;
     const failing = {
-      get storage() { return live.storage; },
-      get limits() { return live.limits; },
+      get storage() {
+        return live.storage;
+      },
+      get limits() {
+        return live.limits;
+      },
       call(method, args) {
         if (method === 'importRows' && JSON.parse(args)[0] === 'messages' && ++pages === 2) {
           return Promise.resolve({ ok: false, code: 'storage_error', message: 'injected' });
@@ -181,16 +254,32 @@ test('a failed copy into MySQL removes what it inserted', async () => {
         return live.call(method, args);
       },
     };
-    const report = await migrateStorage({ live: failing, makeCore, root, direction: 'from-sqlite', file: source, pageRows: 2 });
+    const report = await migrateStorage({
+      live: failing,
+      makeCore,
+      root,
+      direction: 'from-sqlite',
+      file: source,
+      pageRows: 2,
+    });
     assert.strictEqual(report.migrated, false);
     assert.deepStrictEqual(report.lines, [
       'migration failed: importRows: injected; the rows copied into the mysql database darkchat_migrate_failed are removed',
     ]);
     const [counts] = await ok(live, 'tableCounts');
-    assert.deepStrictEqual(counts.map(([, n]) => n), [0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepStrictEqual(
+      counts.map(([, n]) => n),
+      [0, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
 
     // A failed to-sqlite removes its new file.
-    const moved = await migrateStorage({ live, makeCore, root, direction: 'from-sqlite', file: source });
+    const moved = await migrateStorage({
+      live,
+      makeCore,
+      root,
+      direction: 'from-sqlite',
+      file: source,
+    });
     assert.strictEqual(moved.migrated, true, moved.lines.join('\n'));
     const failingSqlite = () => {
       const core = makeCore();
@@ -205,10 +294,22 @@ test('a failed copy into MySQL removes what it inserted', async () => {
         },
       };
     };
-    const report2 = await migrateStorage({ live, makeCore: failingSqlite, root, direction: 'to-sqlite', file: 'data/new.db' });
+    const report2 = await migrateStorage({
+      live,
+      makeCore: failingSqlite,
+      root,
+      direction: 'to-sqlite',
+      file: 'data/new.db',
+    });
     assert.strictEqual(report2.migrated, false);
-    assert.match(report2.lines[0], /^migration failed: importRows: injected; the new file .*new\.db is removed$/);
-    assert.deepStrictEqual(fs.readdirSync(path.join(root, 'data')).filter((f) => f.startsWith('new.db')), []);
+    assert.match(
+      report2.lines[0],
+      /^migration failed: importRows: injected; the new file .*new\.db is removed$/,
+    );
+    assert.deepStrictEqual(
+      fs.readdirSync(path.join(root, 'data')).filter((f) => f.startsWith('new.db')),
+      [],
+    );
   } finally {
     live.close();
   }

@@ -8,7 +8,15 @@ const test = require('node:test');
 const assert = require('node:assert');
 const path = require('node:path');
 const { createCore } = require('../../js/host.js');
-const { repo, wasmPath, tmpRoot, wire, freshDatabase, mysqlUrl, adminConnection } = require('./helpers');
+const {
+  repo,
+  wasmPath,
+  tmpRoot,
+  wire,
+  freshDatabase,
+  mysqlUrl,
+  adminConnection,
+} = require('./helpers');
 
 const STAFF_BANS = /darkchat_staff_bans/;
 
@@ -20,26 +28,32 @@ function recordingMysql2(batches) {
     createPool(options) {
       const pool = real.createPool(options);
       const getConnection = pool.getConnection.bind(pool);
-      pool.getConnection = (callback) => getConnection((err, conn) => {
-        if (conn && !conn.recorded) {
-          const query = conn.query.bind(conn);
-          conn.query = (what, ...rest) => {
-            batches.push(typeof what === 'string' ? what : what.sql);
-            return query(what, ...rest);
-          };
-          conn.recorded = true;
-        }
-        callback(err, conn);
-      });
+      pool.getConnection = (callback) =>
+        getConnection((err, conn) => {
+          if (conn && !conn.recorded) {
+            const query = conn.query.bind(conn);
+            conn.query = (what, ...rest) => {
+              batches.push(typeof what === 'string' ? what : what.sql);
+              return query(what, ...rest);
+            };
+            conn.recorded = true;
+          }
+          callback(err, conn);
+        });
       return pool;
     },
   };
 }
 
-test('a member\'s act checks staff bans in its own first batch, and a refused one keeps nothing', async () => {
+test("a member's act checks staff bans in its own first batch, and a refused one keeps nothing", async () => {
   const database = await freshDatabase('darkchat_batches');
   const batches = [];
-  const core = createCore({ wasmPath, root: tmpRoot(), seed: '07'.repeat(32), mysql2: recordingMysql2(batches) });
+  const core = createCore({
+    wasmPath,
+    root: tmpRoot(),
+    seed: '07'.repeat(32),
+    mysql2: recordingMysql2(batches),
+  });
   assert.strictEqual(core.open({ storage: 'mysql', connection: mysqlUrl(database) }).ok, true);
   assert.strictEqual(await core.ready, true);
   const call = async (method, ...args) => core.call(method, wire(args));

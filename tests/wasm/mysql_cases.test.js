@@ -10,7 +10,16 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const { createCore } = require('../../js/host.js');
-const { repo, wasmPath, tmpRoot, wire, matches, mysqlUrl, freshDatabase, loadNative } = require('./helpers');
+const {
+  repo,
+  wasmPath,
+  tmpRoot,
+  wire,
+  matches,
+  mysqlUrl,
+  freshDatabase,
+  loadNative,
+} = require('./helpers');
 
 const file = JSON.parse(fs.readFileSync(path.join(repo, 'tests/cases/core_cases.json'), 'utf8'));
 const { replies: native, why: noNative } = loadNative();
@@ -32,7 +41,11 @@ function comparable(outcome) {
 function canonical(value) {
   if (Array.isArray(value)) return value.map(canonical);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical(value[k])]),
+    );
   }
   return value;
 }
@@ -47,7 +60,11 @@ file.cases.forEach((c, caseIndex) => {
     const database = await freshDatabase(`darkchat_case_${caseIndex}`);
     let now = file.now; // a step may set the clock, as in the other runs
     const core = createCore({ wasmPath, root: tmpRoot(), seed: file.seed, clock: () => now });
-    const opened = core.open({ storage: 'mysql', connection: mysqlUrl(database), limits: c.limits || null });
+    const opened = core.open({
+      storage: 'mysql',
+      connection: mysqlUrl(database),
+      limits: c.limits || null,
+    });
     assert.strictEqual(opened.ok, true, JSON.stringify(opened));
     assert.strictEqual(await core.ready, true);
     try {
@@ -62,7 +79,11 @@ file.cases.forEach((c, caseIndex) => {
           assert.strictEqual(outcome.ok, true, `${at}: ${JSON.stringify(outcome)}`);
           matches(step.ok, outcome.v, at);
         }
-        assert.deepStrictEqual(canonical(comparable(outcome)), canonical(comparable(native[caseIndex][i])), `${at}: differs from the native core on SQLite`);
+        assert.deepStrictEqual(
+          canonical(comparable(outcome)),
+          canonical(comparable(native[caseIndex][i])),
+          `${at}: differs from the native core on SQLite`,
+        );
       }
       assert.deepStrictEqual((await core.call('integrityCheck', '[]')).v, ['ok']);
     } finally {

@@ -48,35 +48,49 @@ test('two servers writing at once: gapless, in commit order, an entry a change',
       calls.push(core.call('send', wire([numbers[i % numbers.length], conv.id, `m${i}`])));
       if (i % 10 === 0) {
         const outsider = core.call('send', wire(['5559999', conv.id, 'not a member']));
-        calls.push(outsider.then((o) => {
-          refused += o.ok ? 0 : 1;
-          return { ok: true };
-        }));
+        calls.push(
+          outsider.then((o) => {
+            refused += o.ok ? 0 : 1;
+            return { ok: true };
+          }),
+        );
         calls.push(core.call('rehearse', wire(['send', numbers[0], conv.id, 'rehearsed'])));
         calls.push(core.call('list', wire([numbers[1]])));
       }
     }
     const outcomes = await Promise.all(calls);
-    assert.ok(outcomes.every((o) => o.ok), JSON.stringify(outcomes.filter((o) => !o.ok)));
+    assert.ok(
+      outcomes.every((o) => o.ok),
+      JSON.stringify(outcomes.filter((o) => !o.ok)),
+    );
     assert.strictEqual(refused, 12);
     const [rows] = await db.query(
-      'SELECT id, server_id, kind, conversation_id, data FROM darkchat_changes ORDER BY id');
+      'SELECT id, server_id, kind, conversation_id, data FROM darkchat_changes ORDER BY id',
+    );
     const [[headRow]] = await db.query('SELECT last_id FROM darkchat_change_head');
     // 1 create + 5 adds + 120 sends, ids 1..126 with no gap.
     assert.strictEqual(rows.length, 126);
     const oneTo126 = Array.from({ length: 126 }, (_, i) => i + 1);
-    assert.deepStrictEqual(rows.map((r) => Number(r.id)), oneTo126);
+    assert.deepStrictEqual(
+      rows.map((r) => Number(r.id)),
+      oneTo126,
+    );
     assert.strictEqual(Number(headRow.last_id), 126);
-    const sends = rows.filter((r) => r.kind === 'messageSent')
+    const sends = rows
+      .filter((r) => r.kind === 'messageSent')
       .map((r) => JSON.parse(r.data).message);
     assert.strictEqual(sends.length, 120);
     assert.ok(!sends.some((m) => m.content === 'rehearsed' || m.content === 'not a member'));
     // Commit order: a conversation's messages appear in the log in the order they were stored.
     const ids = sends.map((m) => m.id);
-    assert.deepStrictEqual(ids, [...ids].sort((x, y) => x - y));
+    assert.deepStrictEqual(
+      ids,
+      [...ids].sort((x, y) => x - y),
+    );
     // Each change is logged under the server that made it.
     const [[messageRows]] = await db.query(
-      "SELECT COUNT(*) AS n FROM darkchat_messages WHERE kind = 'text'");
+      "SELECT COUNT(*) AS n FROM darkchat_messages WHERE kind = 'text'",
+    );
     assert.strictEqual(Number(messageRows.n), 120);
     const byB = rows.filter((r) => r.server_id === 'server-b' && r.kind === 'messageSent');
     assert.strictEqual(byB.length, 60);
@@ -88,15 +102,22 @@ test('two servers writing at once: gapless, in commit order, an entry a change',
     assert.strictEqual(batch.more, false);
     assert.ok(batch.entries.every((e) => e.server === 'server-a'));
     assert.strictEqual(batch.entries.length, rows.filter((r) => r.server_id === 'server-a').length);
-    assert.deepStrictEqual(batch.conversations.map((c) => c.id), [conv.id]);
-    assert.deepStrictEqual(batch.conversations[0].members.map((m) => m.number), numbers);
+    assert.deepStrictEqual(
+      batch.conversations.map((c) => c.id),
+      [conv.id],
+    );
+    assert.deepStrictEqual(
+      batch.conversations[0].members.map((m) => m.number),
+      numbers,
+    );
     // A page at a time: the position moves to the last entry read (own ones included).
     const [page] = await ok(a, 'changes', ['server-a', 0, 10]);
     assert.strictEqual(page.position, 10);
     assert.strictEqual(page.more, true);
     // The position given is stored; without one, the stored one is used.
     const [[stored]] = await db.query(
-      "SELECT position FROM darkchat_servers WHERE server_id = 'server-a'");
+      "SELECT position FROM darkchat_servers WHERE server_id = 'server-a'",
+    );
     assert.strictEqual(Number(stored.position), 0);
     const [again] = await ok(a, 'changes', ['server-a', null, 5]);
     assert.strictEqual(again.position, 5);
@@ -111,7 +132,8 @@ test('two servers writing at once: gapless, in commit order, an entry a change',
       left -= n;
     }
     const [[range]] = await db.query(
-      'SELECT MIN(id) AS lo, MAX(id) AS hi, COUNT(*) AS n FROM darkchat_changes');
+      'SELECT MIN(id) AS lo, MAX(id) AS hi, COUNT(*) AS n FROM darkchat_changes',
+    );
     assert.deepStrictEqual([Number(range.lo), Number(range.hi), Number(range.n)], [27, 126, 100]);
     assert.strictEqual((await ok(a, 'pruneChanges', [100, 3600, 7]))[0], 0);
     // A reader behind the cut is told what it missed, and carries on from the oldest kept.

@@ -11,14 +11,27 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 const { createCore } = require('../../js/host.js');
-const { wasmPath, tmpRoot, wire, freshDatabase, mysqlUrl, adminConnection, relay } = require('./helpers');
+const {
+  wasmPath,
+  tmpRoot,
+  wire,
+  freshDatabase,
+  mysqlUrl,
+  adminConnection,
+  relay,
+} = require('./helpers');
 
 const LIMITS = { maxMembers: 6, maxConversationsPerNumber: 5 };
 
 /** A server's core on `connection`, ready. */
 async function server(connection, seed, options = {}) {
   const core = createCore({ wasmPath, root: tmpRoot(), seed, log: options.log });
-  const opened = core.open({ storage: 'mysql', connection, limits: LIMITS, deadlineMs: options.deadlineMs });
+  const opened = core.open({
+    storage: 'mysql',
+    connection,
+    limits: LIMITS,
+    deadlineMs: options.deadlineMs,
+  });
   assert.strictEqual(opened.ok, true, JSON.stringify(opened));
   if (options.wait !== false) assert.strictEqual(await core.ready, true);
   return core;
@@ -28,7 +41,11 @@ async function server(connection, seed, options = {}) {
 function generator(seed) {
   let x = seed >>> 0 || 1;
   return (n) => {
-    x ^= x << 13; x >>>= 0; x ^= x >> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >> 17;
+    x ^= x << 5;
+    x >>>= 0;
     return x % n;
   };
 }
@@ -53,24 +70,38 @@ async function checkInvariants(db, context) {
     const set = byConv.get(c.id);
     assert.ok(set && set.size > 0, `conversation ${c.id} has no member ${context}`);
     assert.ok(set.has(c.owner_id), `owner of ${c.id} is not a member ${context}`);
-    assert.ok(set.size <= LIMITS.maxMembers, `conversation ${c.id} has ${set.size} members ${context}`);
+    assert.ok(
+      set.size <= LIMITS.maxMembers,
+      `conversation ${c.id} has ${set.size} members ${context}`,
+    );
     assert.strictEqual(c.join_code, c.join_code.toUpperCase(), `code of ${c.id} ${context}`);
     assert.ok(!codes.has(c.join_code), `code ${c.join_code} twice ${context}`);
     codes.add(c.join_code);
   }
-  for (const [conv] of byConv) assert.ok(convs.some((c) => c.id === conv), `members outlived conversation ${conv} ${context}`);
+  for (const [conv] of byConv)
+    assert.ok(
+      convs.some((c) => c.id === conv),
+      `members outlived conversation ${conv} ${context}`,
+    );
   for (const [phone, n] of byPhone) {
-    assert.ok(n <= LIMITS.maxConversationsPerNumber, `phone ${phone} is in ${n} conversations ${context}`);
+    assert.ok(
+      n <= LIMITS.maxConversationsPerNumber,
+      `phone ${phone} is in ${n} conversations ${context}`,
+    );
   }
   const [orphans] = await db.query(
-    'SELECT COUNT(*) AS n FROM darkchat_messages m LEFT JOIN darkchat_conversations c ON c.id = m.conversation_id WHERE c.id IS NULL');
+    'SELECT COUNT(*) AS n FROM darkchat_messages m LEFT JOIN darkchat_conversations c ON c.id = m.conversation_id WHERE c.id IS NULL',
+  );
   assert.strictEqual(orphans[0].n, 0, `messages outlived their conversation ${context}`);
   return convs.length;
 }
 
 test('two servers on one database: interleaved changes keep every rule, and no acknowledged write is lost', async () => {
   const database = await freshDatabase('darkchat_two_servers');
-  const servers = [await server(mysqlUrl(database), '11'.repeat(32)), await server(mysqlUrl(database), '22'.repeat(32))];
+  const servers = [
+    await server(mysqlUrl(database), '11'.repeat(32)),
+    await server(mysqlUrl(database), '22'.repeat(32)),
+  ];
   const db = await adminConnection(database);
   const pick = generator(20261205);
   const numbers = Array.from({ length: 24 }, (_, i) => String(5550100 + i));
@@ -83,7 +114,11 @@ test('two servers on one database: interleaved changes keep every rule, and no a
     const outcome = await core.call(method, wire(args));
     const key = `${method} ${outcome.ok ? 'ok' : outcome.code}`;
     counts[key] = (counts[key] || 0) + 1;
-    assert.notStrictEqual(outcome.code, 'storage_error', `${method} ${JSON.stringify(args)}: ${JSON.stringify(outcome)}`);
+    assert.notStrictEqual(
+      outcome.code,
+      'storage_error',
+      `${method} ${JSON.stringify(args)}: ${JSON.stringify(outcome)}`,
+    );
     return outcome;
   };
   try {
@@ -94,9 +129,18 @@ test('two servers on one database: interleaved changes keep every rule, and no a
         `SELECT c.id, c.join_code, o.number AS owner, GROUP_CONCAT(p.number) AS members
            FROM darkchat_conversations c JOIN darkchat_phones o ON o.id = c.owner_id
            JOIN darkchat_members m ON m.conversation_id = c.id JOIN darkchat_phones p ON p.id = m.phone_id
-          GROUP BY c.id`);
-      const convs = rows.map((r) => ({ id: r.id, code: r.join_code, owner: r.owner, members: r.members.split(',') }));
-      const someConv = () => (convs.length ? convs[pick(convs.length)] : { id: 1, code: 'NONE', owner: numbers[0], members: [numbers[0]] });
+          GROUP BY c.id`,
+      );
+      const convs = rows.map((r) => ({
+        id: r.id,
+        code: r.join_code,
+        owner: r.owner,
+        members: r.members.split(','),
+      }));
+      const someConv = () =>
+        convs.length
+          ? convs[pick(convs.length)]
+          : { id: 1, code: 'NONE', owner: numbers[0], members: [numbers[0]] };
       const someNumber = () => numbers[pick(numbers.length)];
       const memberOf = (c) => c.members[pick(c.members.length)];
       const calls = [];
@@ -105,10 +149,18 @@ test('two servers on one database: interleaved changes keep every rule, and no a
         switch (pick(9)) {
           case 0:
             // The same chosen code from several calls at once: one wins.
-            calls.push(call('create', [someNumber(), `Crew ${round}`, `RACE${round % 5}X`]).then((o) => o.ok && createdIds.push(o.v[0].id)));
+            calls.push(
+              call('create', [someNumber(), `Crew ${round}`, `RACE${round % 5}X`]).then(
+                (o) => o.ok && createdIds.push(o.v[0].id),
+              ),
+            );
             break;
           case 1:
-            calls.push(call('create', [someNumber(), `Talk ${round}`]).then((o) => o.ok && createdIds.push(o.v[0].id)));
+            calls.push(
+              call('create', [someNumber(), `Talk ${round}`]).then(
+                (o) => o.ok && createdIds.push(o.v[0].id),
+              ),
+            );
             break;
           case 2:
             calls.push(call('join', [someNumber(), c.code.toLowerCase()]));
@@ -117,11 +169,19 @@ test('two servers on one database: interleaved changes keep every rule, and no a
             calls.push(call('add', [someNumber(), c.id]));
             break;
           case 4:
-            calls.push(call('remove', [memberOf(c), c.id, true]).then((o) => o.ok && o.v[0].deleted && deleted.add(o.v[0].conversationId)));
+            calls.push(
+              call('remove', [memberOf(c), c.id, true]).then(
+                (o) => o.ok && o.v[0].deleted && deleted.add(o.v[0].conversationId),
+              ),
+            );
             break;
           case 5: {
             const content = `m${round}.${i}`;
-            calls.push(call('send', [memberOf(c), c.id, content]).then((o) => o.ok && sent.push({ conversationId: c.id, id: o.v[0].id, content })));
+            calls.push(
+              call('send', [memberOf(c), c.id, content]).then(
+                (o) => o.ok && sent.push({ conversationId: c.id, id: o.v[0].id, content }),
+              ),
+            );
             break;
           }
           case 6:
@@ -131,22 +191,34 @@ test('two servers on one database: interleaved changes keep every rule, and no a
             calls.push(call('regenerateCode', [c.owner, c.id]));
             break;
           default:
-            calls.push(call('kick', [c.owner, c.id, memberOf(c)]).then((o) => o.ok && o.v[0].deleted && deleted.add(o.v[0].conversationId)));
+            calls.push(
+              call('kick', [c.owner, c.id, memberOf(c)]).then(
+                (o) => o.ok && o.v[0].deleted && deleted.add(o.v[0].conversationId),
+              ),
+            );
         }
       }
       await Promise.all(calls);
       await checkInvariants(db, `after round ${round}`);
     }
     // Ids are never handed out twice.
-    assert.strictEqual(new Set(createdIds).size, createdIds.length, 'a conversation id was given twice');
+    assert.strictEqual(
+      new Set(createdIds).size,
+      createdIds.length,
+      'a conversation id was given twice',
+    );
     // Every acknowledged message is there, unless its conversation was deleted since.
-    const [messages] = await db.query("SELECT id, conversation_id, content FROM darkchat_messages WHERE kind = 'text'");
+    const [messages] = await db.query(
+      "SELECT id, conversation_id, content FROM darkchat_messages WHERE kind = 'text'",
+    );
     const stored = new Map(messages.map((m) => [m.id, m]));
     for (const m of sent) {
       if (deleted.has(m.conversationId)) continue;
       const row = stored.get(m.id);
       if (!row) {
-        const [gone] = await db.query('SELECT 1 FROM darkchat_conversations WHERE id = ?', [m.conversationId]);
+        const [gone] = await db.query('SELECT 1 FROM darkchat_conversations WHERE id = ?', [
+          m.conversationId,
+        ]);
         assert.strictEqual(gone.length, 0, `acknowledged message ${m.id} lost`);
         continue;
       }
@@ -154,7 +226,16 @@ test('two servers on one database: interleaved changes keep every rule, and no a
       assert.strictEqual(row.conversation_id, m.conversationId);
     }
     // The mix really raced: refusals and successes of each kind happened.
-    for (const kind of ['create ok', 'join ok', 'send ok', 'remove ok', 'kick ok', 'transfer ok', 'regenerateCode ok', 'create join_code_taken']) {
+    for (const kind of [
+      'create ok',
+      'join ok',
+      'send ok',
+      'remove ok',
+      'kick ok',
+      'transfer ok',
+      'regenerateCode ok',
+      'create join_code_taken',
+    ]) {
       assert.ok(counts[kind] > 0, `no "${kind}" in ${JSON.stringify(counts)}`);
     }
     test.diagnostic?.(JSON.stringify(counts));
@@ -178,7 +259,11 @@ test('two servers creating the same chosen code at the same moment: exactly one 
       ]);
       const won = outcomes.filter((o) => o.ok);
       assert.strictEqual(won.length, 1, JSON.stringify(outcomes));
-      assert.strictEqual(outcomes.find((o) => !o.ok).code, 'join_code_taken', JSON.stringify(outcomes));
+      assert.strictEqual(
+        outcomes.find((o) => !o.ok).code,
+        'join_code_taken',
+        JSON.stringify(outcomes),
+      );
       assert.strictEqual(won[0].v[0].joinCode, code);
     }
   } finally {
@@ -192,7 +277,11 @@ test('a database down at start: one line, storage_error meanwhile, ready when it
   const link = await relay();
   link.cut();
   const lines = [];
-  const core = await server(link.url(database), '55'.repeat(32), { wait: false, log: (l) => lines.push(l), deadlineMs: 1000 });
+  const core = await server(link.url(database), '55'.repeat(32), {
+    wait: false,
+    log: (l) => lines.push(l),
+    deadlineMs: 1000,
+  });
   try {
     const refused = await core.call('create', wire(['5550101', 'Early']));
     assert.strictEqual(refused.ok, false);
@@ -205,8 +294,13 @@ test('a database down at start: one line, storage_error meanwhile, ready when it
     link.restore();
     assert.strictEqual(await core.ready, true);
     // The schema version is the number of MySQL migration files, each applied once.
-    const version = fs.readdirSync(path.join(__dirname, '..', '..', 'migrations', 'mysql')).filter((f) => f.endsWith('.sql')).length;
-    assert.ok(lines.some((l) => l.includes(`ready (schema version ${version})`)), JSON.stringify(lines));
+    const version = fs
+      .readdirSync(path.join(__dirname, '..', '..', 'migrations', 'mysql'))
+      .filter((f) => f.endsWith('.sql')).length;
+    assert.ok(
+      lines.some((l) => l.includes(`ready (schema version ${version})`)),
+      JSON.stringify(lines),
+    );
     const created = await core.call('create', wire(['5550101', 'Later']));
     assert.strictEqual(created.ok, true, JSON.stringify(created));
   } finally {
@@ -224,18 +318,26 @@ test('connections cut in the middle of calls: those calls fail, nothing acknowle
     const conv = (await core.call('create', wire(['5550101', 'Cut']))).v[0];
     const acknowledged = [];
     for (let round = 0; round < 5; round++) {
-      const calls = Array.from({ length: 30 }, (_, i) => core.call('send', wire(['5550101', conv.id, `r${round}.${i}`])).then((o) => {
-        if (o.ok) acknowledged.push(o.v[0].id);
-        else assert.strictEqual(o.code, 'storage_error', JSON.stringify(o));
-        return o;
-      }));
-      setTimeout(() => { link.cut(); link.restore(); }, 2 + round);
+      const calls = Array.from({ length: 30 }, (_, i) =>
+        core.call('send', wire(['5550101', conv.id, `r${round}.${i}`])).then((o) => {
+          if (o.ok) acknowledged.push(o.v[0].id);
+          else assert.strictEqual(o.code, 'storage_error', JSON.stringify(o));
+          return o;
+        }),
+      );
+      setTimeout(() => {
+        link.cut();
+        link.restore();
+      }, 2 + round);
       await Promise.all(calls);
     }
     const [rows] = await db.query("SELECT id FROM darkchat_messages WHERE kind = 'text'");
     const stored = new Set(rows.map((r) => r.id));
     // The cuts landed in the middle of calls (some failed) and not all calls failed.
-    assert.ok(acknowledged.length > 0 && acknowledged.length < 150, `${acknowledged.length} of 150 acknowledged`);
+    assert.ok(
+      acknowledged.length > 0 && acknowledged.length < 150,
+      `${acknowledged.length} of 150 acknowledged`,
+    );
     console.log(`# ${acknowledged.length} of 150 sends acknowledged around the cuts`);
     for (const id of acknowledged) assert.ok(stored.has(id), `acknowledged message ${id} lost`);
     const after = await core.call('send', wire(['5550101', conv.id, 'after']));
@@ -266,7 +368,10 @@ test('a lock held past the deadline: storage_error within the deadline, and the 
     const sent = await core.call('send', wire(['5550101', conv.id, 'free']));
     assert.strictEqual(sent.ok, true, JSON.stringify(sent));
     const page = await core.call('messages', wire(['5550101', conv.id]));
-    assert.deepStrictEqual(page.v[0].map((m) => m.content).filter((c) => c === 'blocked' || c === 'free'), ['free']);
+    assert.deepStrictEqual(
+      page.v[0].map((m) => m.content).filter((c) => c === 'blocked' || c === 'free'),
+      ['free'],
+    );
   } finally {
     core.close();
     await holder.end();

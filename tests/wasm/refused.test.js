@@ -13,8 +13,9 @@ const { createCore } = require('../../js/host.js');
 const { wasmPath, tmpRoot } = require('./helpers');
 
 const sqlite = (db, sql) => execFileSync('sqlite3', [db, sql], { encoding: 'utf8' });
-const OTHER_APP = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada');"
-  + ' CREATE TABLE items (id INTEGER PRIMARY KEY, owner INTEGER REFERENCES users (id));';
+const OTHER_APP =
+  "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada');" +
+  ' CREATE TABLE items (id INTEGER PRIMARY KEY, owner INTEGER REFERENCES users (id));';
 
 function refusedUntouched(root, db, why) {
   const before = fs.readFileSync(db);
@@ -26,21 +27,33 @@ function refusedUntouched(root, db, why) {
   assert.ok(!reply.message.includes('\n'), `one line: ${reply.message}`);
   assert.ok(before.equals(fs.readFileSync(db)), `${db} was modified`);
   const name = path.basename(db);
-  assert.deepStrictEqual(fs.readdirSync(root).filter((n) => n.startsWith(`${name}.lock`)), [], 'no lock files left');
+  assert.deepStrictEqual(
+    fs.readdirSync(root).filter((n) => n.startsWith(`${name}.lock`)),
+    [],
+    'no lock files left',
+  );
 }
 
 test("another application's database is refused untouched, in either journal mode", () => {
   const root = tmpRoot();
   const plain = path.join(root, 'inventory.db');
   sqlite(plain, OTHER_APP);
-  refusedUntouched(root, plain, 'not a Darkchat database (tables "items", "users", user_version 0)');
-  assert.strictEqual(sqlite(plain, 'PRAGMA journal_mode').trim(), 'delete', 'still in its own journal mode');
+  refusedUntouched(
+    root,
+    plain,
+    'not a Darkchat database (tables "items", "users", user_version 0)',
+  );
+  assert.strictEqual(
+    sqlite(plain, 'PRAGMA journal_mode').trim(),
+    'delete',
+    'still in its own journal mode',
+  );
   const wal = path.join(root, 'wal.db');
   sqlite(wal, `PRAGMA journal_mode = WAL; ${OTHER_APP} PRAGMA user_version = 7;`);
   refusedUntouched(root, wal, 'not a Darkchat database (tables "items", "users", user_version 7)');
 });
 
-test('a database with a table named like Darkchat\'s is refused in one line', () => {
+test("a database with a table named like Darkchat's is refused in one line", () => {
   const root = tmpRoot();
   const db = path.join(root, 'phones.db');
   sqlite(db, 'CREATE TABLE phones (imei TEXT PRIMARY KEY, model TEXT);');

@@ -38,13 +38,17 @@ const output = fs.openSync(replyPath, 'w');
 let lines = [];
 const print = (line) => lines.push(String(line));
 const describe = (e) => String(e && e.stack ? e.stack : e);
-const timers = createTimers({ onError: (where, e) => print(`SCRIPT ERROR in ${where}: ${describe(e)}`) });
+const timers = createTimers({
+  onError: (where, e) => print(`SCRIPT ERROR in ${where}: ${describe(e)}`),
+});
 timers.install(globalThis); // FXServer defines them on the resource's global object (timer.js)
 const resource = createResource({ name, dir, print });
 
 // FXServer starts Node with --unhandled-rejections=warn and ignores uncaught exceptions in
 // resources: a script's stray error is printed, never the end of its runtime.
-process.on('unhandledRejection', (e) => print(`SCRIPT ERROR in promise (unhandled rejection): ${describe(e)}`));
+process.on('unhandledRejection', (e) =>
+  print(`SCRIPT ERROR in promise (unhandled rejection): ${describe(e)}`),
+);
 process.on('uncaughtException', (e) => print(`SCRIPT ERROR: ${describe(e)}`));
 
 const settled = []; // settlements not told yet
@@ -54,7 +58,14 @@ let onSettle = null; // a `wait` in progress
 function send(reply) {
   const told = settled.splice(0);
   pending -= told.length;
-  const body = msgpack.encode({ ok: true, ...reply, lines, settled: told, pending, due: timers.nextDue() });
+  const body = msgpack.encode({
+    ok: true,
+    ...reply,
+    lines,
+    settled: told,
+    pending,
+    due: timers.nextDue(),
+  });
   lines = [];
   const head = Buffer.alloc(4);
   head.writeUInt32BE(body.length, 0);
@@ -76,11 +87,16 @@ function handle(request, done) {
   } else if (op === 'call') {
     // Lua sends the argument list with its count: a list with holes travels as a map.
     const { args, n, id } = request;
-    const list = Array.isArray(args) ? args : Array.from({ length: n || 0 }, (_, i) => (args || {})[String(i + 1)] ?? null);
+    const list = Array.isArray(args)
+      ? args
+      : Array.from({ length: n || 0 }, (_, i) => (args || {})[String(i + 1)] ?? null);
     const result = resource.callExportFrom(request.invoker, request.name, ...list);
     if (result instanceof Promise) {
       pending += 1;
-      result.then((value) => settle({ id, ok: true, value }), (error) => settle({ id, ok: false, error }));
+      result.then(
+        (value) => settle({ id, ok: true, value }),
+        (error) => settle({ id, ok: false, error }),
+      );
       done({ async: true });
     } else {
       done({ value: result });
@@ -120,7 +136,11 @@ function next() {
   const request = msgpack.decode(buffered.subarray(4, 4 + len));
   buffered = buffered.subarray(4 + len);
   busy = true;
-  const done = (reply) => { busy = false; send(reply); next(); };
+  const done = (reply) => {
+    busy = false;
+    send(reply);
+    next();
+  };
   try {
     handle(request || {}, done);
   } catch (e) {
@@ -128,5 +148,8 @@ function next() {
   }
 }
 const pipe = new net.Socket({ fd: input, readable: true, writable: false });
-pipe.on('data', (chunk) => { buffered = Buffer.concat([buffered, chunk]); next(); });
+pipe.on('data', (chunk) => {
+  buffered = Buffer.concat([buffered, chunk]);
+  next();
+});
 pipe.on('end', () => process.exit(0));

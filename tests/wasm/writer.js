@@ -11,9 +11,16 @@ const { createCore } = require('../../js/host.js');
 const { wasmPath, wire } = require('./helpers');
 
 const [root, db] = process.argv.slice(2);
-const core = createCore({ wasmPath, root, onCheckpoint: (ms, result) => fs.writeSync(1, `checkpoint ${result}\n`) });
+const core = createCore({
+  wasmPath,
+  root,
+  onCheckpoint: (ms, result) => fs.writeSync(1, `checkpoint ${result}\n`),
+});
 const opened = core.open({ path: db });
-if (!opened.ok) { process.stdout.write(`refused ${opened.message}\n`); process.exit(1); }
+if (!opened.ok) {
+  process.stdout.write(`refused ${opened.message}\n`);
+  process.exit(1);
+}
 let id = null;
 const listed = core.call('list', '["5550101"]');
 if (listed.ok && listed.v[0].length > 0) id = listed.v[0][0].id;
@@ -23,7 +30,10 @@ if (id === null) id = core.call('create', '["5550101","Durable"]').v[0].id;
   for (let n = 1; ; n++) {
     const content = `${process.pid}:${n}`;
     const reply = core.call('send', wire(['5550101', id, content]));
-    if (!reply.ok) { process.stdout.write(`failed ${JSON.stringify(reply)}\n`); process.exit(1); }
+    if (!reply.ok) {
+      process.stdout.write(`failed ${JSON.stringify(reply)}\n`);
+      process.exit(1);
+    }
     if (n % 25 === 0) core.call('add', wire([String(6000000 + n), id]));
     fs.writeSync(1, `ack ${content}\n`);
     await new Promise(setImmediate);

@@ -4,9 +4,7 @@
 -- Test hooks: exports __SetCharacter(src, { identifier, phone }) and __Logout(src).
 local ESX = { Players = {} }
 
-function ESX.GetPlayerFromId(source)
-  return ESX.Players[tonumber(source)]
-end
+function ESX.GetPlayerFromId(source) return ESX.Players[tonumber(source)] end
 
 function ESX.GetExtendedPlayers(key, val)
   local xPlayers = {}
@@ -19,9 +17,15 @@ function ESX.GetExtendedPlayers(key, val)
 end
 
 local function newXPlayer(src, identifier)
-  local self = { source = src, playerId = src, identifier = identifier, name = GetPlayerName(src),
-    license = GetPlayerIdentifierByType(src, 'license'), group = 'user',
-    job = { name = 'unemployed', grade = 0 } }
+  local self = {
+    source = src,
+    playerId = src,
+    identifier = identifier,
+    name = GetPlayerName(src),
+    license = GetPlayerIdentifierByType(src, 'license'),
+    group = 'user',
+    job = { name = 'unemployed', grade = 0 },
+  }
   function self.getIdentifier() return self.identifier end
   function self.getName() return self.name end
   return self
@@ -31,7 +35,10 @@ exports('getSharedObject', function() return ESX end)
 
 exports('__SetCharacter', function(src, c)
   c = c or {}
-  local license = (GetPlayerIdentifierByType(src, 'license') or ('license:' .. src)):gsub('^license:', '')
+  local license = (GetPlayerIdentifierByType(src, 'license') or ('license:' .. src)):gsub(
+    '^license:',
+    ''
+  )
   local identifier = c.identifier or ('char1:' .. license)
   exports.oxmysql:__SetUser(identifier, c.phone)
   local xPlayer = newXPlayer(src, identifier)

@@ -2,7 +2,7 @@
 -- character's phone number (nil without one). Events as ox_core: ox:playerLoaded and
 -- ox:playerLogout with (source, userId, charId); a drop logs the character out.
 -- Test hooks: exports __SetCharacter(src, { phone, charId }) and __Logout(src).
-local players = {}  -- src → { userId, charId, metadata }
+local players = {} -- src → { userId, charId, metadata }
 local nextUserId = 0
 
 local function player(src)

@@ -9,16 +9,19 @@
 -- (emulated) every answer takes from now on, 0 (the next tick) by default, so that a test can
 -- send a request while a query is still in flight.
 local SELECT = 'SELECT phone_number FROM users WHERE identifier = ?'
-local users = {}  -- identifier → phone_number
+local users = {} -- identifier → phone_number
 local queries = 0
-local delay = 0   -- ms
+local delay = 0 -- ms
 
 local function isCallable(v)
-  return type(v) == 'function' or (type(v) == 'table' and rawget(v, '__cfx_functionReference') ~= nil)
+  return type(v) == 'function'
+    or (type(v) == 'table' and rawget(v, '__cfx_functionReference') ~= nil)
 end
 
 local function run(query, params)
-  if type(query) ~= 'string' then error(('Query expects a string, received %s'):format(tostring(query)), 0) end
+  if type(query) ~= 'string' then
+    error(('Query expects a string, received %s'):format(tostring(query)), 0)
+  end
   local normalized = query:gsub('%s+', ' '):gsub('^ ', ''):gsub(' ?;? ?$', '')
   if normalized ~= SELECT then
     error(('fake oxmysql only understands %q, got %q'):format(SELECT, query), 0)
@@ -36,7 +39,7 @@ local shapes = {
   rawExecute = function(rows) return rows end,
   single = function(rows) return rows[1] end,
   scalar = function(rows) return rows[1] and rows[1].phone_number end,
-  prepare = function(rows)  -- one row of one column → the value; one row → the row
+  prepare = function(rows) -- one row of one column → the value; one row → the row
     if #rows ~= 1 then return rows[1] and rows or nil end
     local k = next(rows[1])
     return next(rows[1], k) == nil and rows[1][k] or rows[1]
@@ -51,7 +54,9 @@ end
 local methods = {}
 for name, shape in pairs(shapes) do
   methods[name] = function(query, params, cb)
-    if isCallable(params) then params, cb = nil, params end
+    if isCallable(params) then
+      params, cb = nil, params
+    end
     local result = shape(run(query, params))
     if cb then SetTimeout(delay, function() cb(result) end) end
   end

@@ -26,7 +26,9 @@ end
 
 function QBCore.Functions.GetPlayers()
   local sources = {}
-  for k in pairs(QBCore.Players) do sources[#sources + 1] = k end
+  for k in pairs(QBCore.Players) do
+    sources[#sources + 1] = k
+  end
   return sources
 end
 
@@ -37,8 +39,14 @@ local function newPlayer(src, c)
     citizenid = c.citizenid or ('CID%05d'):format(src),
     license = GetPlayerIdentifierByType(src, 'license'),
     name = GetPlayerName(src),
-    charinfo = { firstname = c.firstname or 'John', lastname = c.lastname or ('Doe' .. src),
-      phone = c.phone, birthdate = '1990-01-01', gender = 0, nationality = 'USA' },
+    charinfo = {
+      firstname = c.firstname or 'John',
+      lastname = c.lastname or ('Doe' .. src),
+      phone = c.phone,
+      birthdate = '1990-01-01',
+      gender = 0,
+      nationality = 'USA',
+    },
     metadata = {},
   }
   function self.Functions.SetMetaData(meta, value) self.PlayerData.metadata[meta] = value end

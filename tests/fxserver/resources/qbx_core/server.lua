@@ -5,7 +5,9 @@ local Players = {}
 
 local function getSource(identifier)
   for src, player in pairs(Players) do
-    if player.PlayerData.license == identifier or player.PlayerData.citizenid == identifier then return src end
+    if player.PlayerData.license == identifier or player.PlayerData.citizenid == identifier then
+      return src
+    end
   end
 end
 
@@ -29,15 +31,25 @@ end)
 
 exports('__SetCharacter', function(src, c)
   c = c or {}
-  local player = { Offline = false, Functions = {}, PlayerData = {
-    source = src,
-    citizenid = c.citizenid or ('QBX%05d'):format(src),
-    license = GetPlayerIdentifierByType(src, 'license'),
-    name = GetPlayerName(src),
-    charinfo = { firstname = c.firstname or 'Jane', lastname = c.lastname or ('Roe' .. src),
-      phone = c.phone, birthdate = '1990-01-01', gender = 1, nationality = 'USA' },
-    metadata = {},
-  } }
+  local player = {
+    Offline = false,
+    Functions = {},
+    PlayerData = {
+      source = src,
+      citizenid = c.citizenid or ('QBX%05d'):format(src),
+      license = GetPlayerIdentifierByType(src, 'license'),
+      name = GetPlayerName(src),
+      charinfo = {
+        firstname = c.firstname or 'Jane',
+        lastname = c.lastname or ('Roe' .. src),
+        phone = c.phone,
+        birthdate = '1990-01-01',
+        gender = 1,
+        nationality = 'USA',
+      },
+      metadata = {},
+    },
+  }
   function player.Functions.SetMetaData(meta, value) player.PlayerData.metadata[meta] = value end
   Players[src] = player
   TriggerEvent('QBCore:Server:PlayerLoaded', player)
@@ -51,6 +63,4 @@ exports('__Logout', function(src)
   return true
 end)
 
-AddEventHandler('playerDropped', function()
-  Players[source] = nil
-end)
+AddEventHandler('playerDropped', function() Players[source] = nil end)
