@@ -346,6 +346,18 @@ function releaseLock(dbPath) {
 //   after the checkpoint; until it has completed with no database write since, the first
 //   write, truncation or removal of the log, or the close of the database, first syncs the
 //   database file on the spot, where SQLite would have needed it.
+// - the restart of the log after the checkpoint (the marker commit) asks for a third: of the
+//   log's new header, before the log's frames that follow it. That sync too goes to the pool:
+//   the marker commit's own frame (the log's first) may be written before it has completed,
+//   and any other write to the log (past its first frame, or a truncation), and the close or
+//   removal of the log, first makes it on the spot. Why the first frame may go ahead: after a
+//   power cut the log then holds the new header or the old, and the new first frame or the
+//   old. With the new header and an old frame, or the old header and the new frame, the frame's
+//   salt does not match and the log reads as empty: the database file, synced before the
+//   restart, is complete. With the old header and the old first frame the log replays as it
+//   was, all of it already copied into the file. What the sync prevents, the old header read
+//   with old frames beyond a new one, cannot happen: nothing is written past the first frame
+//   before the header is on disk.
 // Every sync SQLite asks for is still made before anything depends on it. (A SIGKILL loses
 // nothing either way: what was written is in the page cache; syncs are for power cuts.)
 
@@ -361,12 +373,24 @@ function createSyncs() {
   let walSyncedAt = -1; // walWrites when the last completed pool sync of the log began
   let dbSyncOwed = false; // a checkpoint's deferred sync of the database file is not yet made
   let deferring = false; // inside a checkpoint: its sync of the database file is deferred
+  let frameBytes = 0; // one log frame (a page and its 24-byte header), from the log's header
+  let headerWritten = false; // the log's last write was its header (a restart)
+  let headerOwed = false; // the restarted log's header sync is deferred and not yet made
+  let headerSyncs = 0; // deferred header syncs so far (a pool sync clears only its own)
+  let deferringHeader = false; // inside a log restart: its header sync may be deferred
 
   /** The deferred sync of the database file, made now (before the log may change). */
   function settleDatabase() {
     if (!dbSyncOwed) return;
     if (dbFd >= 0) fs.fdatasyncSync(dbFd);
     dbSyncOwed = false;
+  }
+
+  /** The deferred sync of the restarted log's header, made now (before the log goes on). */
+  function settleHeader() {
+    if (!headerOwed) return;
+    if (walFd >= 0) fs.fdatasyncSync(walFd);
+    headerOwed = false;
   }
 
   return {
@@ -379,29 +403,49 @@ function createSyncs() {
       dbWrites = walWrites = 0;
       walSyncedAt = -1;
       dbSyncOwed = deferring = false;
+      headerWritten = headerOwed = deferringHeader = false;
     },
     opened(fd, p) {
       if (p === dbPath) dbFd = fd;
       else if (p === walPath) walFd = fd;
     },
-    beforeWrite(fd) {
+    /**
+     * Before a write of `len` bytes at `offset` to `fd` (neither for a truncation);
+     * `pageSize` when the write is the log's header (which names it).
+     */
+    beforeWrite(fd, offset, len, pageSize) {
       if (fd === walFd) {
         settleDatabase();
+        const firstFrame = offset >= 32 && offset + len <= 32 + frameBytes;
+        if (!firstFrame) settleHeader();
+        headerWritten = pageSize > 0;
+        if (headerWritten) frameBytes = pageSize + 24;
         walWrites++;
       } else if (fd === dbFd) {
         dbWrites++;
       }
     },
     beforeClose(fd) {
-      if (fd === walFd || fd === dbFd) settleDatabase();
+      if (fd === walFd || fd === dbFd) {
+        settleDatabase();
+        settleHeader();
+      }
       if (fd === walFd) walFd = -1;
       if (fd === dbFd) dbFd = -1;
     },
     beforeDelete(p) {
-      if (p === walPath) settleDatabase();
+      if (p === walPath) {
+        settleDatabase();
+        settleHeader();
+      }
     },
     /** Whether the VFS's sync of `fd` is already done or deferred (see above). */
     skip(fd) {
+      if (fd === walFd && deferringHeader && headerWritten) {
+        headerOwed = true;
+        headerSyncs++;
+        return true;
+      }
       if (fd === walFd && walSyncedAt === walWrites) return true;
       if (fd === dbFd && deferring) {
         dbSyncOwed = true;
@@ -417,12 +461,13 @@ function createSyncs() {
     forget() {
       try {
         settleDatabase();
+        settleHeader();
       } catch (e) {
         /* the next open recovers from the log */
       }
       epoch++;
       dbFd = walFd = -1;
-      dbSyncOwed = false;
+      dbSyncOwed = headerOwed = false;
     },
     /** Runs `fn` with the database file's sync deferred. */
     deferDatabaseSync(fn) {
@@ -432,6 +477,25 @@ function createSyncs() {
       } finally {
         deferring = false;
       }
+    },
+    /** Runs `fn` (the log's restart) with the sync of the log's new header deferred. */
+    deferLogHeaderSync(fn) {
+      deferringHeader = true;
+      try {
+        return fn();
+      } finally {
+        deferringHeader = false;
+      }
+    },
+    /** Makes the deferred sync of the log's header in the pool, then `done()`. */
+    syncLogHeader(done) {
+      if (!headerOwed || walFd < 0) return done();
+      const at = headerSyncs;
+      const from = epoch;
+      fs.fdatasync(walFd, (err) => {
+        if (!err && from === epoch && at === headerSyncs) headerOwed = false;
+        done();
+      });
     },
     /** Syncs the log in the pool (when written since the last such sync), then `done()`. */
     syncLog(done) {
@@ -561,7 +625,10 @@ function createCore({
       },
       fs_write(fd, ptr, len, offset) {
         try {
-          syncs.beforeWrite(fd);
+          // The log's header (32 bytes at its start) names the page size at its byte 8.
+          const header = walFds.has(fd) && offset === 0 && len === 32;
+          const pageSize = header ? new DataView(bytes().buffer, ptr + 8, 4).getUint32(0) : 0;
+          syncs.beforeWrite(fd, offset, len, pageSize);
           let done = 0;
           while (done < len)
             done += fs.writeSync(fd, bytes(), ptr + done, len - done, offset + done);
@@ -867,13 +934,18 @@ function createCore({
     };
     const restart = (copied) => {
       if (!live()) return finish(copied);
-      const restarted = timed(() => ({ ok: true, result: inst.exports.dc_restart_log() }));
+      const restartLog = () => inst.exports.dc_restart_log();
+      const restarted = timed(() => ({
+        ok: true,
+        result: quiet ? syncs.deferLogHeaderSync(restartLog) : restartLog(),
+      }));
       // The marker commit's own write is part of the checkpoint, not something to copy.
       if (restarted.ok && restarted.result === 1) {
         logPending = false;
         walBytes = 0;
       }
-      finish(copied);
+      if (quiet) syncs.syncLogHeader(() => finish(copied));
+      else finish(copied);
     };
     const copy = () => {
       if (!live()) return finish(null);

@@ -215,7 +215,7 @@ const fileOf = (fd) => {
   }
 };
 
-test('on a quiet server the checkpoint syncs the log and the database file in the thread pool', async () => {
+test('on a quiet server the checkpoint syncs the log, the database file and the restarted log in the thread pool', async () => {
   const { core, next, db, id } = openedWithConversation();
   await next();
   await sleep(100); // quiet: no call in the last 50 ms when the next checkpoint falls due
@@ -239,11 +239,10 @@ test('on a quiet server the checkpoint syncs the log and the database file in th
   }
   assert.deepStrictEqual(
     inPool,
-    ['d.db-wal', 'd.db'],
-    'the log before the copy, the database after',
+    ['d.db-wal', 'd.db', 'd.db-wal'],
+    "the log before the copy, the database after, then the restarted log's new header",
   );
-  // Left on the thread: the restarted log's new header, synced before anything follows it.
-  assert.deepStrictEqual(onThread, ['d.db-wal']);
+  assert.deepStrictEqual(onThread, [], 'no sync on the main thread');
   assert.deepStrictEqual(messagesInFileAlone(db), ['quiet']);
   core.close();
 });
@@ -286,6 +285,65 @@ test('a write that comes before the pool has synced the database file syncs it f
     order[0],
     'sync d.db',
     `the database file is synced before the log changes: ${order}`,
+  );
+  heldSync();
+  assert.strictEqual(await checkpointed, 1);
+  assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
+  core.close();
+});
+
+test("a write past the restarted log's first frame before the pool has synced its header syncs it first", async () => {
+  const { core, next, id } = openedWithConversation();
+  await next();
+  await sleep(100);
+  const order = [];
+  const { fdatasyncSync, fdatasync, writeSync } = fs;
+  let heldSync = null;
+  let logSyncs = 0;
+  fs.fdatasyncSync = (fd) => {
+    order.push(`sync ${path.basename(fileOf(fd))}`);
+    return fdatasyncSync(fd);
+  };
+  fs.writeSync = (fd, buffer, at, length, position) => {
+    order.push(`write ${path.basename(fileOf(fd))} at ${position}`);
+    return writeSync(fd, buffer, at, length, position);
+  };
+  // The pool syncs the log before the copy and the database file at once, and holds the
+  // restarted log's header sync (its second sync of the log) until the test lets it.
+  fs.fdatasync = (fd, done) => {
+    if (fileOf(fd).endsWith('-wal') && ++logSyncs === 2) {
+      heldSync = () => fdatasync(fd, done);
+      return;
+    }
+    return fdatasync(fd, done);
+  };
+  let checkpointed;
+  try {
+    checkpointed = next();
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'copied'])).ok, true);
+    const restartedBy = Date.now() + 5000;
+    while (!heldSync && Date.now() < restartedBy) await sleep(10);
+    assert.ok(heldSync, 'the log was restarted and its header sync given to the pool');
+    // The restart wrote the header and the marker's frame (the first: its header, its page)
+    // and synced nothing on this thread.
+    const restart = order.slice(order.indexOf('write d.db-wal at 0'));
+    assert.deepStrictEqual(
+      restart,
+      ['write d.db-wal at 0', 'write d.db-wal at 32', 'write d.db-wal at 56'],
+      order.join(', '),
+    );
+    assert.ok(!order.includes('sync d.db-wal'), order.join(', '));
+    order.length = 0;
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'overtaking'])).ok, true);
+  } finally {
+    Object.assign(fs, { fdatasyncSync, fdatasync, writeSync });
+  }
+  const firstLogWrite = order.findIndex((o) => o.startsWith('write d.db-wal'));
+  assert.ok(firstLogWrite > 0, order.join(', '));
+  assert.strictEqual(
+    order.indexOf('sync d.db-wal'),
+    firstLogWrite - 1,
+    `the log's header is synced right before the log goes past its first frame: ${order}`,
   );
   heldSync();
   assert.strictEqual(await checkpointed, 1);
