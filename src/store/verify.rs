@@ -709,3 +709,23 @@ fn partial_condition(sql: &str) -> Option<String> {
     })?;
     Some(sql[at + 5..].trim().to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::partial_condition;
+
+    /// The WHERE of a partial index is taken from the schema's text, whatever its case and
+    /// layout, and a WHERE that is only part of a name is not one.
+    #[test]
+    fn a_partial_index_condition_is_read_from_its_create_text() {
+        let ours =
+            "CREATE INDEX messages_replies ON messages (reply_to) WHERE reply_to IS NOT NULL";
+        assert_eq!(partial_condition(ours).as_deref(), Some("reply_to IS NOT NULL"));
+        let laid_out = "create index i on t(x)\n  where(x > 0)";
+        assert_eq!(partial_condition(laid_out).as_deref(), Some("(x > 0)"));
+        assert_eq!(partial_condition("CREATE INDEX i ON t (x, y)"), None);
+        assert_eq!(partial_condition("CREATE INDEX nowhere ON t (somewhere)"), None);
+        let named = "CREATE INDEX wherever ON t (x) WHERE x IS NOT NULL";
+        assert_eq!(partial_condition(named).as_deref(), Some("x IS NOT NULL"));
+    }
+}
