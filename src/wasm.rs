@@ -25,7 +25,8 @@
 //!   {"errno", "message"}}`; `dc_abort(op)` drops a call the host gave up on (its connection
 //!   is closed, so the database rolls its transaction back). A step is `{"op": id, "batch":
 //!   [{"sql", "params"}]}` (run these in one round trip, answer with `dc_resume`) or the
-//!   outcome, with `"cleanup": [statements]` to run on the connection before it is reused;
+//!   outcome, with `"cleanup": [statements]` (when there are any) to run on the connection
+//!   before it is reused;
 //! - `dc_checkpoint() → 1 | 0 | -1`: SQLite only, the host's timer, between calls:
 //!   checkpointed / nothing written since the last one, or closed / failed (nothing lost: the
 //!   next one retries); `dc_restart_log() → 1 | 0 | -1`, its second step once the host has
