@@ -728,23 +728,29 @@ function createCore({
 
   /** Writes `text` into the module, runs `fn(ptr, len)`, reads the reply and frees both. */
   function exchange(fn, text) {
+    return readReply(put(fn, text));
+  }
+
+  /**
+   * Runs `fn(ptr, len)` on `text` written into the module and frees it; returns the reply's
+   * pointer. The UTF-8 goes straight into the module's memory, in room for its longest form (3
+   * bytes per UTF-16 unit): no intermediate copy, whose external buffer each call left to the
+   * garbage collector.
+   */
+  function put(fn, text) {
     const x = instance.exports;
-    const data = encoder.encode(text);
-    const ptr = x.dc_alloc(data.length);
-    bytes().set(data, ptr);
-    const reply = fn(ptr, data.length);
-    x.dc_free(ptr, data.length);
-    return readReply(reply);
+    const room = text.length * 3;
+    const ptr = x.dc_alloc(room);
+    const { written } = encoder.encodeInto(text, bytes().subarray(ptr, ptr + room));
+    const reply = fn(ptr, written);
+    x.dc_free(ptr, room);
+    return reply;
   }
 
   /** `exchange` for a reply of bytes: a copy of them, as a Buffer. */
   function exchangeBytes(fn, text) {
     const x = instance.exports;
-    const data = encoder.encode(text);
-    const ptr = x.dc_alloc(data.length);
-    bytes().set(data, ptr);
-    const reply = fn(ptr, data.length);
-    x.dc_free(ptr, data.length);
+    const reply = put(fn, text);
     const len = new DataView(x.memory.buffer).getUint32(reply, true);
     const out = Buffer.from(bytes().subarray(reply + 4, reply + 4 + len));
     x.dc_free(reply, len + 4);

@@ -62,21 +62,31 @@ impl serde::Serialize for Reply {
 /// `{"ok": true, "v": [values...]}` or `{"ok": false, "code": "<code>", "message": "..."}`.
 pub struct WireOutcome<'a>(pub &'a Result<Vec<Reply>>);
 
-impl serde::Serialize for WireOutcome<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(None)?;
+impl WireOutcome<'_> {
+    /// Its fields, into a map being written (a MySQL step adds its own after them).
+    pub fn entries<M: serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> std::result::Result<(), M::Error> {
         match self.0 {
             Ok(values) => {
                 map.serialize_entry("ok", &true)?;
-                map.serialize_entry("v", values)?;
+                map.serialize_entry("v", values)
             }
             Err(e) => {
                 map.serialize_entry("ok", &false)?;
                 map.serialize_entry("code", e.code())?;
-                map.serialize_entry("message", &e.to_string())?;
+                map.serialize_entry("message", &e.to_string())
             }
         }
+    }
+}
+
+impl serde::Serialize for WireOutcome<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        self.entries(&mut map)?;
         map.end()
     }
 }
