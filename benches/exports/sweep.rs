@@ -41,10 +41,12 @@ impl Anatomy {
     }
 }
 
-/// Keeps the [`ANATOMIES`] longest blocks seen.
+/// Keeps the [`ANATOMIES`] longest blocks seen, by their own time (the wall time less the
+/// time the thread waited for a CPU: on a shared machine the longest by wall time are mostly
+/// other processes' turns).
 fn keep_longest(longest: &mut Vec<Anatomy>, block: Anatomy) {
     longest.push(block);
-    longest.sort_by(|a, b| b.wall_ns.cmp(&a.wall_ns));
+    longest.sort_by_key(|b| std::cmp::Reverse(b.wall_ns.saturating_sub(b.thread.queued_ns)));
     longest.truncate(ANATOMIES);
 }
 
@@ -173,7 +175,10 @@ impl SweepReport {
                 before.p50, before.max, during.p50, during.max
             );
         }
-        println!("  the longest blocks, taken apart (on a CPU / waiting for one / asleep):");
+        println!(
+            "  the longest blocks by their own time, taken apart (on a CPU / waiting for one / \
+             asleep):"
+        );
         for block in &self.longest {
             println!(
                 "    {:<4} {:>8.2} ms: {:.2} / {:.2} / {:.2} ms, {} major faults, log {:.0} MiB",
