@@ -36,7 +36,8 @@
 // With `--no-yield` the calls run back to back and the timer never fires (only SQLite's
 // safety-net autocheckpoint, inside a call), and there is no paced block.
 // Last, the retention sweep of every seeded message at once (`--no-sweep`: none): steps of
-// `sweepExpired`, each timed, with a send and a page between steps.
+// `sweepExpired`, each timed, with a send and a page between steps: the first PACED_SWEEP_STEPS
+// 50 ms apart as a server's sweep comes, the rest at once; the longest checkpoint taken apart.
 // Output: the tables, and target/bench/wasm.json with rows shaped as the native benchmark's
 // (`operation`, `path`, `p50_us`, `p99_us`, `p999_us`, `max_us`, `samples`).
 'use strict';
@@ -60,6 +61,13 @@ const warmup = option('--warmup', quick ? 100 : 500);
 const yieldBetweenCalls = !flag('--no-yield');
 const pacedCount = option('--paced', quick ? 15 : 50);
 const PACED_GAP_MS = 300;
+/**
+ * The sweep's first steps come as lua/retention.lua makes them on a server, 50 ms apart
+ * (Config.Retention.pauseMs), with a send and a page in the middle of each pause; the rest
+ * follow each other at once (a million messages at 50 ms a step would take 11 minutes).
+ */
+const PACED_SWEEP_STEPS = 200;
+const SWEEP_PAUSE_MS = 50;
 
 const work = path.join(repo, 'target', 'bench-wasm');
 fs.rmSync(work, { recursive: true, force: true });
@@ -81,11 +89,24 @@ let checkpoints = [];
 // between calls, so the writes since the end of the last call are the checkpoint's.
 let fsWrites = 0;
 let writesAtLastCall = 0;
-const writeSync = fs.writeSync;
-fs.writeSync = (...args) => {
-  fsWrites++;
-  return writeSync.apply(fs, args);
+// Time in the host's synchronous writes and syncs on this thread, in ms, to tell what a long
+// checkpoint spent its time on (the copy's writes, a sync, or the work in the module).
+const fsMs = { write: 0, sync: 0 };
+const timedFs = (name, kind, count) => {
+  const original = fs[name];
+  fs[name] = (...args) => {
+    if (count) fsWrites++;
+    const t0 = process.hrtime.bigint();
+    try {
+      return original.apply(fs, args);
+    } finally {
+      fsMs[kind] += Number(process.hrtime.bigint() - t0) / 1e6;
+    }
+  };
 };
+timedFs('writeSync', 'write', true);
+timedFs('fdatasyncSync', 'sync', false);
+let fsMsAtLastCall = { ...fsMs };
 const core = createCore({
   wasmPath,
   root: work,
@@ -95,9 +116,13 @@ const core = createCore({
       ms,
       result,
       longest: Math.max(0, ...steps),
+      steps,
       pages: fsWrites - writesAtLastCall,
+      writeMs: fsMs.write - fsMsAtLastCall.write,
+      syncMs: fsMs.sync - fsMsAtLastCall.sync,
     });
     writesAtLastCall = fsWrites;
+    fsMsAtLastCall = { ...fsMs };
   },
 });
 const call = (method, args) => core.call(method, JSON.stringify(args));
@@ -260,6 +285,7 @@ async function main() {
       const reply = viaLua ? callAsLuaReceivesIt(method, text) : core.call(method, text);
       const us = elapsedUs(t0);
       writesAtLastCall = fsWrites;
+      fsMsAtLastCall = { ...fsMs };
       if (!reply.ok) failures++;
       if (after) after(reply);
       if (i >= warmup) {
@@ -325,16 +351,25 @@ async function sweepAll() {
   let after = 0;
   let deleted = 0;
   let longestCheckpointUs = 0;
+  let paced = null; // the paced steps' figures, once they are done
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   for (;;) {
+    if (steps.length === PACED_SWEEP_STEPS && !paced) {
+      const worst = checkpoints.reduce((w, c) => (w && w.ms >= c.ms ? w : c), null);
+      paced = { steps: stats(steps.slice()), checkpoints: checkpoints.length, worst };
+      paced.longestBlockUs = Math.max(1000 * (worst ? worst.longest : 0), ...steps);
+    }
     const t0 = process.hrtime.bigint();
     const reply = callAsLuaReceivesIt('sweepExpired', JSON.stringify([after, 200]));
     steps.push(elapsedUs(t0));
     writesAtLastCall = fsWrites;
+    fsMsAtLastCall = { ...fsMs };
     if (!reply.ok) throw new Error(`sweepExpired: ${JSON.stringify(reply)}`);
     const step = reply.v[0];
     deleted += step.deleted;
     after = step.next;
     if (!step.more) break;
+    if (steps.length < PACED_SWEEP_STEPS) await sleep(SWEEP_PAUSE_MS / 2);
     const [id, number] = nextPair();
     let t = process.hrtime.bigint();
     callAsLuaReceivesIt('send', JSON.stringify([number, id, 'a message while the sweep runs']));
@@ -344,10 +379,13 @@ async function sweepAll() {
     callAsLuaReceivesIt('messages', JSON.stringify([pageNumber, pageId, null, 50]));
     pagesDuring.push(elapsedUs(t));
     writesAtLastCall = fsWrites;
-    if (yieldBetweenCalls) await nextTick();
+    fsMsAtLastCall = { ...fsMs };
+    if (steps.length < PACED_SWEEP_STEPS) await sleep(SWEEP_PAUSE_MS / 2);
+    else if (yieldBetweenCalls) await nextTick();
   }
   if (yieldBetweenCalls) await new Promise((resolve) => setTimeout(resolve, 300));
   longestCheckpointUs = 1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0);
+  const worst = checkpoints.reduce((w, c) => (w && w.ms >= c.ms ? w : c), null);
   const totalMs = steps.reduce((a, b) => a + b, 0) / 1000;
   return {
     batch: 200,
@@ -357,6 +395,8 @@ async function sweepAll() {
     send: stats(sends),
     page: stats(pagesDuring),
     longestCheckpointUs,
+    longestCheckpoint: worst,
+    paced,
     longestBlockUs: Math.max(longestCheckpointUs, ...steps, ...sends, ...pagesDuring),
   };
 }
@@ -376,6 +416,7 @@ async function pacedWrites() {
     callAsLuaReceivesIt('send', JSON.stringify([number, id, 'a paced message of ordinary length']));
     const us = elapsedUs(t0);
     writesAtLastCall = fsWrites;
+    fsMsAtLastCall = { ...fsMs };
     await new Promise((resolve) => setTimeout(resolve, PACED_GAP_MS));
     const checkpointUs = 1000 * checkpoints.reduce((sum, c) => sum + c.ms, 0);
     perWrite.push(us + checkpointUs);
@@ -447,6 +488,22 @@ function report(rows, blocks, paced, integrity, sweep) {
         ` longest checkpoint ${ms(sweep.longestCheckpointUs)};` +
         ` longest main-thread block ${ms(sweep.longestBlockUs)}`,
     );
+    const p = sweep.paced;
+    if (p)
+      console.log(
+        `  the first ${p.steps.samples} steps paced as on a server (${SWEEP_PAUSE_MS} ms apart):` +
+          ` p50 ${us(p.steps.p50)}, max ${us(p.steps.max)}; ${p.checkpoints} checkpoints, the` +
+          ` longest ${p.worst ? p.worst.ms.toFixed(2) : 0} ms on this thread` +
+          ` (${p.worst ? p.worst.syncMs.toFixed(2) : 0} ms of it in fdatasync);` +
+          ` longest block ${ms(p.longestBlockUs)}`,
+      );
+    const w = sweep.longestCheckpoint;
+    if (w)
+      console.log(
+        `  the longest checkpoint: ${w.ms.toFixed(2)} ms on this thread in steps of` +
+          ` ${w.steps.map((t) => t.toFixed(2)).join(' + ')} ms; of it ${w.writeMs.toFixed(2)} ms` +
+          ` in ${w.pages} fs writes and ${w.syncMs.toFixed(2)} ms in fdatasync on this thread`,
+      );
   }
   const results = rows.map((r) => ({
     operation: r.operation,

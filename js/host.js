@@ -55,8 +55,15 @@ function __dirnameOfHost() {
 const CORE_NAME = 'wasm';
 /** Delay from a call to the checkpoint after it (the native checkpointer's interval). */
 const CHECKPOINT_DELAY_MS = 250;
-/** A call within this long before a checkpoint means a stream of calls (see `checkpoint`). */
+/** A call within this long before a checkpoint means a stream of calls (see `checkpoint`)... */
 const STREAM_GAP_MS = 50;
+/**
+ * ...unless no more than this many calls ended in those STREAM_GAP_MS: calls that come spaced
+ * (the retention sweep's steps, 50 ms apart, a few players' messages between them) leave the
+ * pool time to sync before the next one. Measured: a checkpoint between the sweep's steps held
+ * this thread 106 ms in an fdatasync on a busy disk (benches/README.md, run H).
+ */
+const SPACED_CALLS = 4;
 /**
  * Log written since the last checkpoint that has the next one run at once (128 pages): it bounds
  * how much one checkpoint copies while calls stream in. Measured on a quiet machine
@@ -565,6 +572,7 @@ function createCore({
   let checkpointing = false; // a checkpoint's steps are under way (see checkpoint)
   let checkpointAgain = false; // one fell due meanwhile
   let lastCallAt = -Infinity; // performance.now() at the end of the last call on SQLite
+  const recentCallEnds = []; // performance.now() at the end of the last SPACED_CALLS + 1 calls
 
   const inside = (p) => path.resolve(p).startsWith(rootPrefix);
   /**
@@ -872,6 +880,8 @@ function createCore({
         : JSON.parse(exchange(instance.exports.dc_call, request)),
     );
     lastCallAt = performance.now();
+    recentCallEnds.push(lastCallAt);
+    if (recentCallEnds.length > SPACED_CALLS + 1) recentCallEnds.shift();
     if (logPending) scheduleCheckpoint();
     return reply;
   }
@@ -901,7 +911,7 @@ function createCore({
 
   /**
    * The timer: between calls, through the same trap guard as a call. On a quiet server (no
-   * call in the last STREAM_GAP_MS), in four steps so that neither fdatasync a checkpoint needs
+   * call in the last STREAM_GAP_MS, or no more than SPACED_CALLS), in four steps so that neither fdatasync a checkpoint needs
    * runs on this thread (see createSyncs): the log synced in the pool; its pages copied into
    * the database here (dc_checkpoint, its sync of the database file deferred); that sync in the
    * pool; the log restarted here (dc_restart_log). Under a stream of calls (one every tick) the
@@ -920,7 +930,10 @@ function createCore({
     checkpointAgain = false;
     const inst = instance;
     const live = () => opened !== null && instance === inst;
-    const quiet = performance.now() - lastCallAt >= STREAM_GAP_MS;
+    // Quiet unless more than SPACED_CALLS calls ended in the last STREAM_GAP_MS.
+    const quiet = !(
+      performance.now() - recentCallEnds[0] < STREAM_GAP_MS && recentCallEnds.length > SPACED_CALLS
+    );
     const steps = [];
     const timed = (fn) => {
       const t0 = process.hrtime.bigint();

@@ -247,6 +247,45 @@ test('on a quiet server the checkpoint syncs the log, the database file and the 
   core.close();
 });
 
+test('calls that come spaced (a few in 50 ms) leave the checkpoint its thread-pool syncs', async () => {
+  const { core, next, db, id } = openedWithConversation();
+  await next();
+  await sleep(100);
+  const inPool = [];
+  const { fdatasync } = fs;
+  fs.fdatasync = (fd, done) => {
+    inPool.push(path.basename(fileOf(fd)));
+    return fdatasync(fd, done);
+  };
+  let sent = 0;
+  try {
+    // A send every 30 ms: when the timer's checkpoint falls due (250 ms after the first), the
+    // last call is less than STREAM_GAP_MS old, but the server was idle 30 ms before it.
+    let done = false;
+    const checkpointed = next().then((result) => {
+      done = true;
+      return result;
+    });
+    while (!done && sent < 100) {
+      assert.strictEqual(core.call('send', wire(['5550101', id, `spaced ${sent}`])).ok, true);
+      sent++;
+      await sleep(30);
+    }
+    assert.strictEqual(await checkpointed, 1);
+    await sleep(50); // the restart's header sync, in the pool after the copy
+  } finally {
+    fs.fdatasync = fdatasync;
+  }
+  assert.ok(sent >= 3, `${sent} sends`);
+  assert.deepStrictEqual(
+    inPool.slice(0, 2),
+    ['d.db-wal', 'd.db'],
+    `the log and the database file synced in the pool: ${inPool}`,
+  );
+  assert.ok(messagesInFileAlone(db).includes('spaced 0'));
+  core.close();
+});
+
 test('a write that comes before the pool has synced the database file syncs it first', async () => {
   const { core, next, id } = openedWithConversation();
   await next();
