@@ -415,6 +415,19 @@ mod tests {
         assert!(conversation_id(0).is_err());
     }
 
+    /// The bound is 2^53 - 1 written out, not through the constant: a constant off by one (or
+    /// by its `- 1`) would move every check with it.
+    #[test]
+    fn integers_stop_at_two_to_the_53_minus_one() {
+        let (largest, next) = (9_007_199_254_740_991_i64, 9_007_199_254_740_992_i64);
+        assert_eq!(PhoneNumber::from_integer(largest).unwrap().as_str(), "9007199254740991");
+        assert!(PhoneNumber::from_integer(next).is_err());
+        assert_eq!(conversation_id(largest).unwrap().get(), largest);
+        assert!(conversation_id(next).is_err());
+        assert_eq!(integral(largest as f64, "x").unwrap(), largest);
+        assert!(integral(next as f64, "x").is_err());
+    }
+
     #[test]
     fn messages_are_trimmed_and_capped() {
         assert_eq!(message_text("  hi\nthere ", 10).unwrap(), "hi\nthere");
