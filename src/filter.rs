@@ -414,6 +414,9 @@ mod tests {
         assert_eq!(masked(&f, "so b.a.dly"), "so *******");
         assert_eq!(masked(&f, "abad"), "abad");
         assert_eq!(masked(&f, "swordfish password"), "swordfish ********");
+        // An open side stops at the word's edge: the text's start, the space after it.
+        assert_eq!(masked(&f, "word up"), "**** up");
+        assert_eq!(masked(&f, "badly done"), "***** done");
         let any = filter(&["*ass*"]);
         assert_eq!(masked(&any, "a classy one"), "a ****** one");
     }
@@ -423,7 +426,9 @@ mod tests {
         let f = Filter::new(&["bad"], FilterMode::Refuse).unwrap();
         assert_eq!(f.message("so b.a.d").unwrap_err().code(), "forbidden");
         assert_eq!(f.message("fine").unwrap(), "fine");
+        assert_eq!(f.mode(), FilterMode::Refuse);
         let mask = filter(&["bad"]);
+        assert_eq!(mask.mode(), FilterMode::Mask);
         assert_eq!(mask.name("Bad Crew").unwrap_err().code(), "forbidden");
         assert!(mask.name("Badger Crew").is_ok());
     }

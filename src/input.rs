@@ -412,7 +412,22 @@ mod tests {
         assert!(player_source(0).is_err());
         assert!(player_source(-1).is_err());
         assert!(player_source(1 << 40).is_err());
+        assert_eq!(player_source(i64::from(i32::MAX)).unwrap(), i64::from(i32::MAX));
+        assert!(player_source(i64::from(i32::MAX) + 1).is_err());
         assert!(conversation_id(0).is_err());
+    }
+
+    /// The bound is 2^53 - 1 written out, not through the constant: a constant off by one (or
+    /// by its `- 1`) would move every check with it.
+    #[test]
+    fn integers_stop_at_two_to_the_53_minus_one() {
+        let (largest, next) = (9_007_199_254_740_991_i64, 9_007_199_254_740_992_i64);
+        assert_eq!(PhoneNumber::from_integer(largest).unwrap().as_str(), "9007199254740991");
+        assert!(PhoneNumber::from_integer(next).is_err());
+        assert_eq!(conversation_id(largest).unwrap().get(), largest);
+        assert!(conversation_id(next).is_err());
+        assert_eq!(integral(largest as f64, "x").unwrap(), largest);
+        assert!(integral(next as f64, "x").is_err());
     }
 
     #[test]
@@ -421,6 +436,11 @@ mod tests {
         assert!(message_text("   ", 10).is_err());
         assert!(message_text(&"x".repeat(11), 10).is_err());
         assert!(message_text("bell\u{7}", 10).is_err());
+        // Up to 4 bytes a character as given, before trimming: the widest ten characters pass,
+        // a short text padded past 40 bytes is refused unread (as a host refuses it uncopied).
+        assert_eq!(message_text(&"😀".repeat(10), 10).unwrap(), "😀".repeat(10));
+        assert!(message_text(&format!("hi{}", " ".repeat(39)), 10).is_err());
+        assert!(message_text(&format!("hi{}", " ".repeat(38)), 10).is_ok());
     }
 
     #[test]
@@ -451,6 +471,15 @@ mod tests {
         {
             assert_eq!(image_url(good, &hosts).unwrap(), good);
         }
+        // The host rule holds whatever the configured list holds: a port or a user name
+        // written into the list lets no such URL through, and hyphens are part of host names.
+        let odd = ["i.imgur.com:444", "ann@i.imgur.com", "cdn-1.example.com"].map(String::from);
+        assert!(image_url("https://i.imgur.com:444/a.png", &odd).is_err());
+        assert!(image_url("https://ann@i.imgur.com/a.png", &odd).is_err());
+        let hyphen = "https://CDN-1.example.com/a.png";
+        assert_eq!(image_url(hyphen, &odd).unwrap(), hyphen);
+        let widest = format!("https://i.imgur.com/{}", "a".repeat(512 - 20));
+        assert_eq!(image_url(&widest, &hosts).unwrap().len(), 512);
         let long = format!("https://i.imgur.com/{}", "a".repeat(MAX_URL_BYTES));
         for bad in [
             "http://i.imgur.com/a.png",
@@ -478,8 +507,13 @@ mod tests {
             assert!(coordinate(bad, MAP_X, "x").is_err(), "{bad}");
         }
         assert!(coordinate(8500.0, MAP_Y, "y").is_ok());
+        assert!(coordinate(-4500.0, MAP_Y, "y").is_ok());
+        assert!(coordinate(-4500.5, MAP_Y, "y").is_err());
         assert!(coordinate(2000.1, MAP_Z, "z").is_err());
+        assert!(coordinate(-500.0, MAP_Z, "z").is_ok());
+        assert!(coordinate(-500.5, MAP_Z, "z").is_err());
         assert_eq!(location_label("  Pier ").unwrap(), "Pier");
+        assert_eq!(location_label(&"é".repeat(64)).unwrap().chars().count(), 64);
         for bad in ["", "  ", "a\u{202E}b", "a\nb", &"x".repeat(65)] {
             assert_eq!(location_label(bad).unwrap_err().to_string(), "invalid argument: label");
         }

@@ -237,6 +237,12 @@ fn the_filter_list_is_read_from_the_open_options() {
         assert_eq!(darkchat::api::filter(words, &mode).unwrap_err().code(), "invalid_argument");
     }
     assert!(darkchat::api::filter(None, &Arg::Nil).unwrap().is_empty());
+    // A listed word is read only up to the bound of any string argument (4096 bytes), its
+    // padding counted: past it the list is refused unread, however short the word trimmed.
+    let padded = |pad: usize| Some(vec![s(&format!("{}bad", " ".repeat(pad)))]);
+    assert!(darkchat::api::filter(padded(4093), &Arg::Nil).unwrap().holds("bad"));
+    let refused = darkchat::api::filter(padded(4094), &Arg::Nil).unwrap_err();
+    assert_eq!(refused.code(), "invalid_argument");
     // Both modes by their config words (the default is refuse).
     let refuse = darkchat::api::filter(Some(vec![s("bad")]), &s("refuse")).unwrap();
     assert_eq!(refuse.mode(), FilterMode::Refuse);
