@@ -31,7 +31,7 @@ const FRAME_BYTES: u64 = 4096 + 24;
 fn a_flood_of_writes_keeps_the_log_bounded() {
     let dir = scratch::Scratch::new("log-bound");
     let (db, wal) = (dir.join("darkchat.db"), dir.join("darkchat.db-wal"));
-    let options = StoreOptions { log_cap_bytes: CAP_BYTES };
+    let options = StoreOptions { log_cap_bytes: CAP_BYTES, ..StoreOptions::default() };
     let mut flood = Flood::new(Store::open_with(&db, &options).unwrap());
     let mut watch = LogWatch::new(&db);
 
