@@ -56,6 +56,8 @@ test('the native replies are there, current, to compare with', () => {
 });
 
 file.cases.forEach((c, caseIndex) => {
+  // A case about what only SQLite answers so (the change log exists on MySQL alone).
+  if (c.storage === 'sqlite') return;
   test(`case on MySQL: ${c.name}`, async () => {
     const database = await freshDatabase(`darkchat_case_${caseIndex}`);
     let now = file.now; // a step may set the clock, as in the other runs
