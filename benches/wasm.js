@@ -83,6 +83,19 @@ const sql = (query) =>
     .filter(Boolean)
     .map((line) => line.split('|'));
 
+/**
+ * This thread's time on a CPU and waiting for one so far, in µs, from Linux's scheduler
+ * statistics (zeros elsewhere): a long block's wall time less these two is time it slept.
+ */
+function threadClock() {
+  try {
+    const [onCpu, queued] = fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ');
+    return { onCpu: Number(onCpu) / 1000, queued: Number(queued) / 1000 };
+  } catch (e) {
+    return { onCpu: 0, queued: 0 };
+  }
+}
+
 /** Timer checkpoints (duration in ms, dc_checkpoint's answer, pages written), per operation. */
 let checkpoints = [];
 // Page writes through the host's fs, counted to tell how many a checkpoint made: the timer runs
@@ -353,15 +366,24 @@ async function sweepAll() {
   let longestCheckpointUs = 0;
   let paced = null; // the paced steps' figures, once they are done
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  let longestStep = null; // the longest step taken apart: { us, onCpu, queued, index }
   for (;;) {
     if (steps.length === PACED_SWEEP_STEPS && !paced) {
       const worst = checkpoints.reduce((w, c) => (w && w.ms >= c.ms ? w : c), null);
       paced = { steps: stats(steps.slice()), checkpoints: checkpoints.length, worst };
       paced.longestBlockUs = Math.max(1000 * (worst ? worst.longest : 0), ...steps);
     }
+    const clock = threadClock();
     const t0 = process.hrtime.bigint();
     const reply = callAsLuaReceivesIt('sweepExpired', JSON.stringify([after, 200]));
-    steps.push(elapsedUs(t0));
+    const stepUs = elapsedUs(t0);
+    steps.push(stepUs);
+    if (!longestStep || stepUs > longestStep.us) {
+      const later = threadClock();
+      const onCpu = later.onCpu - clock.onCpu;
+      const queued = later.queued - clock.queued;
+      longestStep = { us: stepUs, onCpu, queued, index: steps.length - 1 };
+    }
     writesAtLastCall = fsWrites;
     fsMsAtLastCall = { ...fsMs };
     if (!reply.ok) throw new Error(`sweepExpired: ${JSON.stringify(reply)}`);
@@ -396,6 +418,7 @@ async function sweepAll() {
     page: stats(pagesDuring),
     longestCheckpointUs,
     longestCheckpoint: worst,
+    longestStep,
     paced,
     longestBlockUs: Math.max(longestCheckpointUs, ...steps, ...sends, ...pagesDuring),
   };
@@ -496,6 +519,12 @@ function report(rows, blocks, paced, integrity, sweep) {
           ` longest ${p.worst ? p.worst.ms.toFixed(2) : 0} ms on this thread` +
           ` (${p.worst ? p.worst.syncMs.toFixed(2) : 0} ms of it in fdatasync);` +
           ` longest block ${ms(p.longestBlockUs)}`,
+      );
+    const l = sweep.longestStep;
+    if (l)
+      console.log(
+        `  the longest step (the ${l.index + 1}th): ${us(l.us)}, of it ${us(l.onCpu)} on a CPU,` +
+          ` ${us(l.queued)} waiting for one, ${us(Math.max(0, l.us - l.onCpu - l.queued))} asleep`,
       );
     const w = sweep.longestCheckpoint;
     if (w)
