@@ -415,7 +415,11 @@ end
 
 --- A checksum of the database's whole content, read by a second process (sqlite3, or the
 --- mariadb client for MySQL). The wasm core holds its SQLite database exclusively (its WAL
---- index is in its own memory), so there the files are copied first and the copy is read.
+--- index is in its own memory), so there the files are copied first and the copy is read. The
+--- host's checkpoints run in Node meanwhile (the emulator's Node runs its event loop on its
+--- own), so the log is copied before the database file: whatever a checkpoint copies or
+--- restarts between the two, the copied log replays over the later database file to the same
+--- content; the other order could pair an older file with an already restarted log.
 function World:checksum()
   if self.storage == 'mysql' then
     local tables = {
@@ -434,11 +438,12 @@ function World:checksum()
   if self.core ~= 'wasm' then return World.checksumOf(self.db) end
   local copy = T.tmpdir() .. '/copy.db'
   os.execute(
-    ('cp %q %q && (cp %q %q 2>/dev/null || true)'):format(
-      self.db,
-      copy,
+    ('rm -f %q && (cp %q %q 2>/dev/null || true) && cp %q %q'):format(
+      copy .. '-wal',
       self.db .. '-wal',
-      copy .. '-wal'
+      copy .. '-wal',
+      self.db,
+      copy
     )
   )
   return World.checksumOf(copy)
