@@ -96,6 +96,9 @@ function threadClock() {
   }
 }
 
+/** The checkpoint of `list` that held this thread longest (null for none). */
+const longestCheckpoint = (list) => list.reduce((w, c) => (w && w.ms >= c.ms ? w : c), null);
+
 /** Timer checkpoints (duration in ms, dc_checkpoint's answer, pages written), per operation. */
 let checkpoints = [];
 // Page writes through the host's fs, counted to tell how many a checkpoint made: the timer runs
@@ -369,7 +372,7 @@ async function sweepAll() {
   let longestStep = null; // the longest step taken apart: { us, onCpu, queued, index }
   for (;;) {
     if (steps.length === PACED_SWEEP_STEPS && !paced) {
-      const worst = checkpoints.reduce((w, c) => (w && w.ms >= c.ms ? w : c), null);
+      const worst = longestCheckpoint(checkpoints);
       paced = { steps: stats(steps.slice()), checkpoints: checkpoints.length, worst };
       paced.longestBlockUs = Math.max(1000 * (worst ? worst.longest : 0), ...steps);
     }
@@ -407,7 +410,7 @@ async function sweepAll() {
   }
   if (yieldBetweenCalls) await new Promise((resolve) => setTimeout(resolve, 300));
   longestCheckpointUs = 1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0);
-  const worst = checkpoints.reduce((w, c) => (w && w.ms >= c.ms ? w : c), null);
+  const worst = longestCheckpoint(checkpoints);
   const totalMs = steps.reduce((a, b) => a + b, 0) / 1000;
   return {
     batch: 200,

@@ -571,7 +571,6 @@ function createCore({
   let checkpointTimer = null;
   let checkpointing = false; // a checkpoint's steps are under way (see checkpoint)
   let checkpointAgain = false; // one fell due meanwhile
-  let lastCallAt = -Infinity; // performance.now() at the end of the last call on SQLite
   const recentCallEnds = []; // performance.now() at the end of the last SPACED_CALLS + 1 calls
 
   const inside = (p) => path.resolve(p).startsWith(rootPrefix);
@@ -879,8 +878,7 @@ function createCore({
         ? exchangeBytes(instance.exports.dc_call_packed, request)
         : JSON.parse(exchange(instance.exports.dc_call, request)),
     );
-    lastCallAt = performance.now();
-    recentCallEnds.push(lastCallAt);
+    recentCallEnds.push(performance.now());
     if (recentCallEnds.length > SPACED_CALLS + 1) recentCallEnds.shift();
     if (logPending) scheduleCheckpoint();
     return reply;
