@@ -785,7 +785,7 @@ impl Queries {
         first(rows).map(|mut c| c.int().map(ConversationId)).transpose()
     }
 
-    /// `CHECK TABLE` of every Darkchat table: "ok", or the first complaint.
+    /// Conversations after `after` in id order (those with a retention only, unless `all`).
     async fn retention_candidates(
         &self,
         after: i64,
@@ -830,6 +830,7 @@ impl Queries {
         first(rows).map(|mut c| c.int().map(MessageId)).transpose()
     }
 
+    /// `CHECK TABLE` of every Darkchat table: "ok", or the first complaint.
     async fn integrity_check(&self) -> Result<String> {
         let rows = self
             .rows(
