@@ -12,6 +12,8 @@
 //!   no store, so no background checkpoint runs and the log only grows: it isolates what the
 //!   checkpoint thread costs the writer);
 //! - `--reseed`: rebuild the seed database;
+//! - `--paced-sweep N` (or `all`): the retention sweep's first N steps come 50 ms apart, as a
+//!   server's pacer makes them (default 200; the rest follow each other at once);
 //! - what-if experiments on the sql floor's connection only: `--floor-pragmas "PRAGMA ...;"`
 //!   (run after the store's settings).
 //!
@@ -324,7 +326,7 @@ fn run(args: &[String]) -> AnyResult<()> {
     };
     report::report(&run, &dir.join("exports.json"))?;
     if opts.sweep() {
-        let swept = sweep::run(&mut bench)?;
+        let swept = sweep::run(&mut bench, opts.paced_sweep)?;
         swept.print();
         let path = dir.join("exports.json");
         let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;

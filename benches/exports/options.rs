@@ -11,6 +11,8 @@ pub struct Options {
     pub reseed: bool,
     pub floor_pragmas: Option<String>,
     pub paths: Vec<Via>,
+    /// The sweep's steps paced as on a server (the rest follow each other at once).
+    pub paced_sweep: usize,
 }
 
 /// The options of `args`; an unknown option or a missing value is an error.
@@ -25,6 +27,7 @@ pub fn parse(args: &[String]) -> AnyResult<Options> {
         reseed: false,
         floor_pragmas: None,
         paths: VIAS.to_vec(),
+        paced_sweep: 200,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -40,6 +43,13 @@ pub fn parse(args: &[String]) -> AnyResult<Options> {
                 o.only = Some(list.split(',').map(|s| s.trim().to_owned()).collect());
             }
             "--reseed" => o.reseed = true,
+            "--paced-sweep" => {
+                o.paced_sweep = match it.next().map(String::as_str) {
+                    Some("all") => usize::MAX,
+                    Some(n) => n.parse()?,
+                    None => return Err("--paced-sweep needs a count or `all`".into()),
+                }
+            }
             "--paths" => {
                 let list = it.next().ok_or("--paths needs a list")?;
                 o.paths = list

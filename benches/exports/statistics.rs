@@ -17,6 +17,9 @@ impl Summary {
     /// From per-call nanoseconds. ops/s is calls over the summed call time: the throughput of
     /// one thread doing nothing else.
     pub fn of(mut ns: Vec<u64>) -> Summary {
+        if ns.is_empty() {
+            return Summary { n: 0, ops: 0.0, p50: 0.0, p99: 0.0, p999: 0.0, max: 0.0 };
+        }
         ns.sort_unstable();
         let n = ns.len().max(1);
         let at = |q: f64| ns[((q * n as f64).ceil() as usize).clamp(1, n) - 1] as f64 / 1e3;

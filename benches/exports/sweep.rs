@@ -5,7 +5,14 @@
 //! go through the handle too, timed, beside the same calls made before the sweep in the same
 //! run: what a server's other calls see while a million messages go. Steps follow each other
 //! at once, except that after a step that finds the log behind the sweep waits as
-//! lua/retention.lua does (untimed).
+//! lua/retention.lua does (untimed); the first steps (200, `--paced-sweep N` or `all`) come 50 ms
+//! apart as the server's pacer makes them, the send and the page in the middle of each pause,
+//! and their figures are also reported apart: the sweep as a server runs it, then the rest as a
+//! stress (steps back to back write the log as fast as the disk takes it).
+//!
+//! Only the Lua handle's store is open during the sweep: a server has one store and one
+//! checkpoint thread, and the benchmark's second store (the `core` path's) would checkpoint the
+//! same log too, doubling the disk's work.
 
 use std::time::Instant;
 
@@ -20,6 +27,8 @@ pub const BATCH: i64 = 200;
 /// How long the sweep waits after a step that found the log behind (lua/config.lua's
 /// Config.Retention.behindPauseMs), untimed: the checkpointer's time to copy and restart it.
 const BEHIND_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+/// The pause between two paced steps (lua/config.lua's Config.Retention.pauseMs).
+const STEP_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 /// Calls of each kind timed before the sweep (the baseline).
 const BASELINE_CALLS: usize = 300;
 /// The longest main-thread blocks of the sweep that the report takes apart.
@@ -32,7 +41,14 @@ pub struct Anatomy {
     pub what: &'static str,
     pub wall_ns: u64,
     pub thread: ThreadClock,
+    /// Of its sleep, the time spent waiting for a lock another connection held (the
+    /// checkpointer's).
+    pub lock_wait_ns: u64,
     pub log_bytes: u64,
+    /// When it began (to line it up with a trace of the other threads' system calls).
+    pub began: std::time::SystemTime,
+    /// The step it was (1 for the first) or came after.
+    pub step: usize,
 }
 
 impl Anatomy {
@@ -57,6 +73,10 @@ fn log_bytes(db: Option<&str>) -> u64 {
 
 pub struct SweepReport {
     pub steps: Summary,
+    /// The first steps, paced as on a server, and the longest block of the thread among them
+    /// and the calls between them, by its own time.
+    pub paced_steps: Summary,
+    pub paced_longest_own_block_ms: f64,
     pub deleted: i64,
     pub total_seconds: f64,
     /// Steps after which the sweep waited for the checkpointer (the log was behind).
@@ -72,8 +92,9 @@ pub struct SweepReport {
     pub longest: Vec<Anatomy>,
 }
 
-pub fn run(bench: &mut Bench) -> AnyResult<SweepReport> {
+pub fn run(bench: &mut Bench, paced_steps: usize) -> AnyResult<SweepReport> {
     eprintln!("sweeping the seeded messages (all due: a one-hour retention everywhere)...");
+    bench.core = None;
     let sends = bench.targets(Case { op: Op::Send, mix: Mix::Any }, 1)?;
     let pages = bench.targets(Case { op: Op::Page, mix: Mix::Any }, 1)?;
     let (mut sends, mut pages) = (sends.into_iter().cycle(), pages.into_iter().cycle());
@@ -91,26 +112,36 @@ pub fn run(bench: &mut Bench) -> AnyResult<SweepReport> {
     let (mut after, mut deleted, mut waits) = (0i64, 0i64, 0usize);
     let db = bench.aux.path().map(str::to_owned);
     let mut anatomies = Vec::new();
-    let mut longest_own_ns = 0u64;
-    // Times `block` on the wall clock and the thread's clock, keeping it if among the longest.
-    let mut anatomised = |what, block: &mut dyn FnMut() -> AnyResult<u64>| -> AnyResult<u64> {
-        let log = log_bytes(db.as_deref());
-        let before = ThreadClock::now();
-        let wall_ns = block()?;
-        let thread = before.until(ThreadClock::now());
-        longest_own_ns = longest_own_ns.max(wall_ns.saturating_sub(thread.queued_ns));
-        keep_longest(&mut anatomies, Anatomy { what, wall_ns, thread, log_bytes: log });
-        Ok(wall_ns)
-    };
+    let (mut longest_own_ns, mut paced_own_ns) = (0u64, 0u64);
+    // Times `block` on the wall clock and the thread's clock, keeping it if among the longest;
+    // its wall time and its own time.
+    let mut anatomised =
+        |what, step, block: &mut dyn FnMut() -> AnyResult<u64>| -> AnyResult<(u64, u64)> {
+            let log = log_bytes(db.as_deref());
+            let began = std::time::SystemTime::now();
+            let before = ThreadClock::now();
+            let waited_before = darkchat::store::lock_wait_ns();
+            let wall_ns = block()?;
+            let thread = before.until(ThreadClock::now());
+            let lock_wait_ns = darkchat::store::lock_wait_ns() - waited_before;
+            let own_ns = wall_ns.saturating_sub(thread.queued_ns);
+            keep_longest(
+                &mut anatomies,
+                Anatomy { what, wall_ns, thread, lock_wait_ns, log_bytes: log, began, step },
+            );
+            Ok((wall_ns, own_ns))
+        };
     loop {
+        let paced = steps.len() < paced_steps;
         let host = bench.host.as_ref().ok_or("the Lua host is not open")?;
         let mut out = MultiValue::new();
-        let step_ns = anatomised("step", &mut || {
+        let (step_ns, step_own_ns) = anatomised("step", steps.len() + 1, &mut || {
             let start = Instant::now();
             out = host.core.call_method::<MultiValue>("sweepExpired", (after, BATCH))?;
             Ok(start.elapsed().as_nanos() as u64)
         })?;
         steps.push(step_ns);
+        let mut own = vec![step_own_ns];
         let (Some(Value::Boolean(true)), Some(Value::Table(step))) = (out.front(), out.get(1))
         else {
             return Err(format!("sweepExpired failed: {out:?}").into());
@@ -118,20 +149,42 @@ pub fn run(bench: &mut Bench) -> AnyResult<SweepReport> {
         let step: &Table = step;
         deleted += step.get::<i64>("deleted")?;
         after = step.get("next")?;
-        if !step.get::<bool>("more")? {
-            break;
-        }
-        if step.get::<bool>("behind")? {
+        let more = step.get::<bool>("more")?;
+        if more && step.get::<bool>("behind")? {
             waits += 1;
             std::thread::sleep(BEHIND_PAUSE);
         }
-        send_during.push(anatomised("send", &mut || time(bench, Op::Send))?);
-        page_during.push(anatomised("page", &mut || time(bench, Op::Page))?);
+        if more {
+            if paced {
+                std::thread::sleep(STEP_PAUSE / 2);
+            }
+            let (send_ns, send_own_ns) =
+                anatomised("send", steps.len(), &mut || time(bench, Op::Send))?;
+            let (page_ns, page_own_ns) =
+                anatomised("page", steps.len(), &mut || time(bench, Op::Page))?;
+            send_during.push(send_ns);
+            page_during.push(page_ns);
+            own.extend([send_own_ns, page_own_ns]);
+            if paced {
+                std::thread::sleep(STEP_PAUSE / 2);
+            }
+        }
+        let own = own.into_iter().max().unwrap_or(0);
+        longest_own_ns = longest_own_ns.max(own);
+        if paced {
+            paced_own_ns = paced_own_ns.max(own);
+        }
+        if !more {
+            break;
+        }
     }
+    let paced = Summary::of(steps[..paced_steps.min(steps.len())].to_vec());
     let total_seconds = steps.iter().sum::<u64>() as f64 / 1e9;
     let longest = steps.iter().chain(&send_during).chain(&page_during).max().copied().unwrap_or(0);
     Ok(SweepReport {
         steps: Summary::of(steps),
+        paced_steps: paced,
+        paced_longest_own_block_ms: paced_own_ns as f64 / 1e6,
         deleted,
         total_seconds,
         waits,
@@ -157,6 +210,16 @@ impl SweepReport {
             self.steps.n, self.steps.p50, self.steps.p99, self.steps.max, self.total_seconds
         );
         println!(
+            "  the first {} steps paced as on a server ({} ms apart): p50 {:.0} µs, p99 {:.0} µs, \
+             max {:.0} µs; longest block {:.2} ms by its own time",
+            self.paced_steps.n,
+            STEP_PAUSE.as_millis(),
+            self.paced_steps.p50,
+            self.paced_steps.p99,
+            self.paced_steps.max,
+            self.paced_longest_own_block_ms
+        );
+        println!(
             "  waits for the checkpointer (the log behind): {} of {} ms",
             self.waits,
             BEHIND_PAUSE.as_millis()
@@ -177,18 +240,28 @@ impl SweepReport {
         }
         println!(
             "  the longest blocks by their own time, taken apart (on a CPU / waiting for one / \
-             asleep):"
+             asleep, of which waiting for a lock):"
         );
         for block in &self.longest {
             println!(
-                "    {:<4} {:>8.2} ms: {:.2} / {:.2} / {:.2} ms, {} major faults, log {:.0} MiB",
+                "    {:<4} {:>8.2} ms: {:.2} / {:.2} / {:.2} ({:.2}) ms, {} major faults, log {:.0} MiB",
                 block.what,
                 block.wall_ns as f64 / 1e6,
                 block.thread.on_cpu_ns as f64 / 1e6,
                 block.thread.queued_ns as f64 / 1e6,
                 block.slept_ns() as f64 / 1e6,
+                block.lock_wait_ns as f64 / 1e6,
                 block.thread.major_faults,
                 block.log_bytes as f64 / (1 << 20) as f64
+            );
+            let since_epoch = block.began.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let (s, us) = (since_epoch.as_secs() % 86_400, since_epoch.subsec_micros());
+            println!(
+                "         step {}, began {:02}:{:02}:{:02}.{us:06} UTC",
+                block.step,
+                s / 3600,
+                s / 60 % 60,
+                s % 60
             );
         }
     }
@@ -199,6 +272,8 @@ impl SweepReport {
             "deleted": self.deleted,
             "steps": self.steps.to_json(),
             "totalSeconds": self.total_seconds,
+            "pacedSteps": self.paced_steps.to_json(),
+            "pacedLongestOwnBlockMs": self.paced_longest_own_block_ms,
             "behindWaits": self.waits,
             "longestBlockMs": self.longest_block_ms,
             "longestOwnBlockMs": self.longest_own_block_ms,
@@ -212,8 +287,10 @@ impl SweepReport {
                 "onCpuMs": b.thread.on_cpu_ns as f64 / 1e6,
                 "queuedMs": b.thread.queued_ns as f64 / 1e6,
                 "asleepMs": b.slept_ns() as f64 / 1e6,
+                "lockWaitMs": b.lock_wait_ns as f64 / 1e6,
                 "majorFaults": b.thread.major_faults,
                 "logBytes": b.log_bytes,
+                "step": b.step,
             })).collect::<Vec<_>>(),
         })
     }

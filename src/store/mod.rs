@@ -529,8 +529,20 @@ pub fn wait_for_lock(attempt: i32) -> bool {
     if waited >= BUSY_TIMEOUT {
         return false;
     }
+    let start = std::time::Instant::now();
     std::thread::sleep(nap);
+    let slept = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    LOCK_WAIT_NS.fetch_add(slept, std::sync::atomic::Ordering::Relaxed);
     true
+}
+
+/// Nanoseconds this process's callers have slept in [`wait_for_lock`] so far, on any thread.
+static LOCK_WAIT_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How long callers have waited for a lock held by another connection so far, in all: the
+/// benchmark takes a long block's sleep apart into this and the rest (I/O, SQLite's own waits).
+pub fn lock_wait_ns() -> u64 {
+    LOCK_WAIT_NS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Creates a backup's file, empty: exclusively (backups never overwrite: an existing file may
