@@ -81,6 +81,39 @@ async function watchFs(names, seen, fn) {
   }
 }
 
+/**
+ * Records the host's synchronous writes and syncs through Node's fs, in order (`write d.db-wal`,
+ * `sync d.db`; with `positions`, `write d.db-wal at 32`), and holds back the first sync the
+ * thread pool is asked for (`fs.fdatasync`) that `hold(fd)` picks, until the test calls it:
+ * `held()` returns it (null while none was asked for). `restore()` puts fs back.
+ */
+function recordFileOrder({ hold, positions = false }) {
+  const order = [];
+  const { fdatasyncSync, fdatasync, writeSync } = fs;
+  let held = null;
+  fs.fdatasyncSync = (fd) => {
+    order.push(`sync ${path.basename(fileOf(fd))}`);
+    return fdatasyncSync(fd);
+  };
+  fs.writeSync = (fd, buffer, at, length, position) => {
+    const where = positions ? ` at ${position}` : '';
+    order.push(`write ${path.basename(fileOf(fd))}${where}`);
+    return writeSync(fd, buffer, at, length, position);
+  };
+  fs.fdatasync = (fd, done) => {
+    if (!held && hold(fd)) {
+      held = () => fdatasync(fd, done);
+      return;
+    }
+    return fdatasync(fd, done);
+  };
+  return {
+    order,
+    held: () => held,
+    restore: () => Object.assign(fs, { fdatasyncSync, fdatasync, writeSync }),
+  };
+}
+
 /** Counts the host's writes, syncs and truncations through Node's fs while `fn` runs. */
 async function countFileWork(fn) {
   let count = 0;
@@ -290,33 +323,22 @@ test('a write that comes before the pool has synced the database file syncs it f
   const { core, next, id } = openedWithConversation();
   await next();
   await sleep(100);
-  const order = [];
-  const { fdatasyncSync, fdatasync, writeSync } = fs;
-  let heldSync = null;
-  fs.fdatasyncSync = (fd) => {
-    order.push(`sync ${path.basename(fileOf(fd))}`);
-    return fdatasyncSync(fd);
-  };
-  fs.writeSync = (fd, ...rest) => {
-    order.push(`write ${path.basename(fileOf(fd))}`);
-    return writeSync(fd, ...rest);
-  };
   // The pool syncs the log at once and holds the database file's sync until the test lets it.
-  fs.fdatasync = (fd, done) => {
-    if (fileOf(fd).endsWith('-wal')) return fdatasync(fd, done);
-    heldSync = () => fdatasync(fd, done);
-  };
+  const files = recordFileOrder({ hold: (fd) => !fileOf(fd).endsWith('-wal') });
+  const { order } = files;
   let checkpointed;
+  let heldSync;
   try {
     checkpointed = next();
     assert.strictEqual(core.call('send', wire(['5550101', id, 'copied'])).ok, true);
     const copiedBy = Date.now() + 5000;
-    while (!heldSync && Date.now() < copiedBy) await sleep(10);
+    while (!files.held() && Date.now() < copiedBy) await sleep(10);
+    heldSync = files.held();
     assert.ok(heldSync, 'the checkpoint copied the log and asked the pool to sync the database');
     order.length = 0;
     assert.strictEqual(core.call('send', wire(['5550101', id, 'overtaking'])).ok, true);
   } finally {
-    Object.assign(fs, { fdatasyncSync, fdatasync, writeSync });
+    files.restore();
   }
   const firstLogWrite = order.indexOf('write d.db-wal');
   assert.ok(firstLogWrite > 0, order.join(', '));
@@ -335,33 +357,22 @@ test("a write past the restarted log's first frame before the pool has synced it
   const { core, next, id } = openedWithConversation();
   await next();
   await sleep(100);
-  const order = [];
-  const { fdatasyncSync, fdatasync, writeSync } = fs;
-  let heldSync = null;
-  let logSyncs = 0;
-  fs.fdatasyncSync = (fd) => {
-    order.push(`sync ${path.basename(fileOf(fd))}`);
-    return fdatasyncSync(fd);
-  };
-  fs.writeSync = (fd, buffer, at, length, position) => {
-    order.push(`write ${path.basename(fileOf(fd))} at ${position}`);
-    return writeSync(fd, buffer, at, length, position);
-  };
   // The pool syncs the log before the copy and the database file at once, and holds the
   // restarted log's header sync (its second sync of the log) until the test lets it.
-  fs.fdatasync = (fd, done) => {
-    if (fileOf(fd).endsWith('-wal') && ++logSyncs === 2) {
-      heldSync = () => fdatasync(fd, done);
-      return;
-    }
-    return fdatasync(fd, done);
-  };
+  let logSyncs = 0;
+  const files = recordFileOrder({
+    hold: (fd) => fileOf(fd).endsWith('-wal') && ++logSyncs === 2,
+    positions: true,
+  });
+  const { order } = files;
   let checkpointed;
+  let heldSync;
   try {
     checkpointed = next();
     assert.strictEqual(core.call('send', wire(['5550101', id, 'copied'])).ok, true);
     const restartedBy = Date.now() + 5000;
-    while (!heldSync && Date.now() < restartedBy) await sleep(10);
+    while (!files.held() && Date.now() < restartedBy) await sleep(10);
+    heldSync = files.held();
     assert.ok(heldSync, 'the log was restarted and its header sync given to the pool');
     // The restart wrote the header and the marker's frame (the first: its header, its page)
     // and synced nothing on this thread.
@@ -375,7 +386,7 @@ test("a write past the restarted log's first frame before the pool has synced it
     order.length = 0;
     assert.strictEqual(core.call('send', wire(['5550101', id, 'overtaking'])).ok, true);
   } finally {
-    Object.assign(fs, { fdatasyncSync, fdatasync, writeSync });
+    files.restore();
   }
   const firstLogWrite = order.findIndex((o) => o.startsWith('write d.db-wal'));
   assert.ok(firstLogWrite > 0, order.join(', '));
@@ -394,35 +405,22 @@ test('a write made while the pool syncs the log is synced on the spot before the
   const { core, next, db, id } = openedWithConversation();
   await next();
   await sleep(100);
-  const order = [];
-  const { fdatasyncSync, fdatasync, writeSync } = fs;
-  let heldLogSync = null;
-  fs.fdatasyncSync = (fd) => {
-    order.push(`sync ${path.basename(fileOf(fd))}`);
-    return fdatasyncSync(fd);
-  };
-  fs.writeSync = (fd, ...rest) => {
-    order.push(`write ${path.basename(fileOf(fd))}`);
-    return writeSync(fd, ...rest);
-  };
   // The pool holds its sync of the log until the test lets it; the rest it makes at once.
-  fs.fdatasync = (fd, done) => {
-    if (!heldLogSync && fileOf(fd).endsWith('-wal')) heldLogSync = () => fdatasync(fd, done);
-    else fdatasync(fd, done);
-  };
+  const files = recordFileOrder({ hold: (fd) => fileOf(fd).endsWith('-wal') });
+  const { order } = files;
   let checkpointed;
   try {
     checkpointed = next();
     assert.strictEqual(core.call('send', wire(['5550101', id, 'first'])).ok, true);
     const syncingBy = Date.now() + 5000;
-    while (!heldLogSync && Date.now() < syncingBy) await sleep(10);
-    assert.ok(heldLogSync, 'the checkpoint asked the pool to sync the log');
+    while (!files.held() && Date.now() < syncingBy) await sleep(10);
+    assert.ok(files.held(), 'the checkpoint asked the pool to sync the log');
     assert.strictEqual(core.call('send', wire(['5550101', id, 'meanwhile'])).ok, true);
     order.length = 0;
-    heldLogSync();
+    files.held()();
     assert.strictEqual(await checkpointed, 1);
   } finally {
-    Object.assign(fs, { fdatasyncSync, fdatasync, writeSync });
+    files.restore();
   }
   // The pool's sync began before 'meanwhile' was written: it does not cover it.
   const copied = order.indexOf('write d.db');
