@@ -15,13 +15,20 @@
 #   bash scripts/mutants.sh --file src/input.rs --file src/service.rs   # any cargo-mutants options
 #
 # Then prints the score and every surviving ("missed") mutant that tests/mutants/equivalent.md
-# does not list as equivalent (listed by file and description, without line numbers); exits 1
-# when there is one. Output: target/mutants/mutants.out. Not part of scripts/test.sh. One job
-# by default (MUTANTS_JOBS); the tree is copied, never mutated in place.
+# does not list as equivalent; exits 1 when there is one. An entry there names one mutant: its
+# file, its description, and its source line's text (trimmed) with » where the mutant starts,
+#   - `src/service/retention.rs: replace > with >= in Service<S>::sweep_expired` at `if max_count > 0 && left »> 0 {`
+# so that a mutant with the same description elsewhere in the function (or on the same line)
+# stays a survivor, while moving the line (an edit above it) keeps the entry. An entry whose line
+# is no longer in its file is printed as STALE. Output: target/mutants/mutants.out. Not part of
+# scripts/test.sh. One job by default (MUTANTS_JOBS); the tree is copied, never mutated in place.
+#   bash scripts/mutants.sh --judge DIR     # only judges an existing output (DIR/missed.txt, ...)
+# tests/mutants/judge_test.sh checks the judging on made-up outputs.
 # The Lua layer and the wasm host have their own list and runner: scripts/lua-mutants.sh.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-command -v cargo-mutants >/dev/null 2>&1 || cargo install cargo-mutants --locked || exit 2
+judge=""
+if [ "${1:-}" = --judge ]; then judge=${2:?"--judge needs the output folder"}; fi
 
 files=(--file src/input.rs --file src/service.rs --file 'src/service/*.rs' --file src/filter.rs
   --file src/changes.rs --file src/storage.rs --file 'src/api/*.rs'
@@ -34,22 +41,47 @@ read -r -a tests <<<"${MUTANTS_TESTS:---lib --test core --test property --test s
 test_args=()
 for t in "${tests[@]}"; do test_args+=(--cargo-test-arg="$t"); done
 
-DARKCHAT_PROPTEST_CASES=${DARKCHAT_PROPTEST_CASES:-150} cargo mutants --no-config \
-  --output target/mutants --copy-target=false --no-shuffle -j "${MUTANTS_JOBS:-1}" \
-  --timeout "${MUTANTS_TIMEOUT:-180}" --build-timeout 900 --features vendored,fault-injection \
-  "${files[@]}" "${test_args[@]}" "$@"
-status=$?
-out=target/mutants/mutants.out
+if [ -n "$judge" ]; then
+  status=0 out=$judge
+  [ -d "$out" ] || { echo "mutants: no folder $out" >&2; exit 2; }
+else
+  command -v cargo-mutants >/dev/null 2>&1 || cargo install cargo-mutants --locked || exit 2
+  DARKCHAT_PROPTEST_CASES=${DARKCHAT_PROPTEST_CASES:-150} cargo mutants --no-config \
+    --output target/mutants --copy-target=false --no-shuffle -j "${MUTANTS_JOBS:-1}" \
+    --timeout "${MUTANTS_TIMEOUT:-180}" --build-timeout 900 --features vendored,fault-injection \
+    "${files[@]}" "${test_args[@]}" "$@"
+  status=$?
+  out=target/mutants/mutants.out
+fi
 [ -d "$out" ] || exit "$status"
 
 count() { if [ -f "$out/$1.txt" ]; then grep -c . "$out/$1.txt"; else echo 0; fi; }
 caught=$(count caught) missed=$(count missed) timeout=$(count timeout) unviable=$(count unviable)
-strip() { sed -E 's/^([^:]+):[0-9]+:[0-9]+: /\1: /'; }
-listed=$(grep -o '^- `[^`]*`' tests/mutants/equivalent.md 2>/dev/null | sed -E 's/^- `(.*)`$/\1/')
+# Columns are characters (cargo-mutants counts them so); a UTF-8 locale makes ${text:n} count them too.
+LC_ALL=C.UTF-8
+# A survivor "file:line:column: description" as an entry names it: "file: description", a tab,
+# and its source line's text, trimmed, with » at the column.
+key() {
+  [[ $1 =~ ^([^:]+):([0-9]+):([0-9]+):\ (.*)$ ]] || { printf '%s\n' "$1"; return; }
+  local file=${BASH_REMATCH[1]} line=${BASH_REMATCH[2]} column=${BASH_REMATCH[3]}
+  local description=${BASH_REMATCH[4]} text before after
+  text=$(sed -n "${line}p" "$file" 2>/dev/null)
+  before=${text:0:column-1} after=${text:column-1}
+  before=${before#"${before%%[![:space:]]*}"} after=${after%"${after##*[![:space:]]}"}
+  printf '%s: %s\t%s»%s\n' "$file" "$description" "$before" "$after"
+}
+listed=$(sed -nE 's/^- `([^`]*)` at `([^`]*)`.*$/\1\t\2/p' tests/mutants/equivalent.md 2>/dev/null)
+stale=()
+while IFS= read -r entry; do
+  [ -n "$entry" ] || continue
+  file=${entry%%: *} text=${entry#*$'\t'} text=${text/»/}
+  # (not a pipe: grep -q stops reading at the first match, and pipefail would count sed's SIGPIPE)
+  grep -qxF -- "$text" < <(sed -E 's/^[[:space:]]+//; s/[[:space:]]+$//' "$file" 2>/dev/null) || stale+=("$entry")
+done <<<"$listed"
 equivalent=0 unlisted=()
 if [ -f "$out/missed.txt" ]; then
   while IFS= read -r mutant; do
-    if grep -qxF -- "$(strip <<<"$mutant")" <<<"$listed"; then
+    if grep -qxF -- "$(key "$mutant")" <<<"$listed"; then
       equivalent=$((equivalent + 1))
     else
       unlisted+=("$mutant")
@@ -61,6 +93,9 @@ echo "cargo-mutants: $caught caught, $timeout timed out, $missed missed ($equiva
 judged=$((caught + timeout + missed - equivalent))
 [ "$judged" -gt 0 ] && echo "score: $((caught + timeout))/$judged killed of the non-equivalent mutants"
 for m in "${unlisted[@]}"; do echo "SURVIVED  $m"; done
+for e in "${stale[@]}"; do
+  echo "STALE  tests/mutants/equivalent.md: ${e%%$'\t'*} at \`${e#*$'\t'}\`: its file has no such line"
+done
 # cargo-mutants: 0 all caught, 2 some missed, 3 some timed out; anything else is a failure of
 # the run itself (1 usage, 4 the unmutated tree fails its tests).
 case "$status" in 0|2|3) ;; *) exit "$status" ;; esac

@@ -20,6 +20,8 @@ bash scripts/setup.sh
 # JS Prettier's (.prettierrc); checked, not rewritten (`node scripts/format.js` rewrites).
 cargo fmt --check
 node scripts/format.js --check
+# How scripts/mutants.sh tells a listed equivalent mutant from a survivor (no cargo-mutants run).
+bash tests/mutants/judge_test.sh
 bash scripts/build.sh
 bash scripts/build-wasm.sh
 # js/*.js against @citizenfx/server's declarations and Node's (tsconfig.json; no output).
