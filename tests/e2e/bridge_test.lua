@@ -113,7 +113,8 @@ T.test('standalone: a number is generated once per license and kept across resta
   local license = w.srv:resourceEnv(World.RESOURCE).GetPlayerIdentifierByType(src, 'license')
   w:stop()
   -- Same database, new server: the same license gets the same number.
-  local w2 = World.new({ framework = 'standalone', players = {}, db = w.db })
+  local w2 =
+    World.new({ framework = 'standalone', players = {}, db = w.db, resourceDir = w.resourceDir })
   local again = w2.srv:addPlayer({ name = 'Solo', identifiers = { license } })
   w2.srv:runFor(10)
   T.eq(creatorOf(w2, again), number)
@@ -195,12 +196,11 @@ T.test(
 )
 
 T.test('a damaged database is refused with the file and the cause, and left as it was', function()
-  local dir = T.tmpdir()
-  local path = dir .. '/broken.db'
-  local f = assert(io.open(path, 'wb'))
-  f:write(("not a database; somebody's data\n"):rep(200))
-  f:close()
-  local w = World.new({ db = path })
+  -- Inside a resource folder of its own: the wasm core opens nothing outside its folder.
+  local resourceDir = World.resourceWithConfig(function(text) return text end)
+  local path = resourceDir .. '/data/broken.db'
+  T.write(path, ("not a database; somebody's data\n"):rep(200))
+  local w = World.new({ db = path, resourceDir = resourceDir })
   local said = table.concat(w.srv:output(), '\n')
   T.ok(
     said:find('refusing to start', 1, true)
@@ -234,9 +234,10 @@ T.test('persistence: a new interpreter process on the same file sees everything'
   local f = assert(io.open(input, 'w'))
   f:write(script)
   f:close()
-  local cmd = ('lua5.4 %s/tests/fxserver/server.lua --resource %s --framework qbcore +set darkchat:db %s < %s 2>&1'):format(
+  local cmd = ('lua5.4 %s/tests/fxserver/server.lua --resource %s --framework qbcore%s +set darkchat:db %s < %s 2>&1'):format(
     T.repoRoot,
-    T.repoRoot,
+    w.resourceDir,
+    w.core == 'wasm' and ' --stock-lua' or '',
     w.db,
     input
   )
@@ -246,7 +247,7 @@ T.test('persistence: a new interpreter process on the same file sees everything'
   T.ok(out:find('already_member', 1, true), out)
   T.ok(out:find('join_code_taken', 1, true), out)
   -- And the second process's write is seen here in turn.
-  local w2 = World.new({ db = w.db })
+  local w2 = World.new({ db = w.db, resourceDir = w.resourceDir })
   local ok, seen = w2:coreCall('conversation', '5550101', conv.id)
   T.ok(ok, tostring(seen))
   T.eq(seen.recipients, { '5550101', '5550102', '5550103' })

@@ -159,7 +159,8 @@ T.test('backup: a consistent copy while writes continue', function()
   for i = 1, 2000 do
     w:call('Darkchat_SendMessageByNumber', '5550101', id, 'before ' .. i)
   end
-  local target = T.tmpdir() .. '/backup.db'
+  -- Beside the database: on the wasm core, inside the resource folder, where it may write.
+  local target = w.dir .. '/backup.db'
   w.srv:clearOutput()
   w.srv:console('darkchat backup ' .. target)
   -- The server keeps serving while the copy runs.

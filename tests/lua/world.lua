@@ -132,6 +132,13 @@ function World.new(opts)
   if self.core == 'wasm' and not opts.resourceDir then
     self.resourceDir = wasmResourceDir()
     self.dir = self.resourceDir .. '/data'
+  elseif self.core == 'wasm' and not opts.db then
+    -- A resource folder of the test's own (World.resourceWithConfig): the database goes in a
+    -- folder of this World's inside it, where the wasm core may write.
+    local base = self.resourceDir .. '/data'
+    assert(os.execute(('mkdir -p %q'):format(base)))
+    self.dir = base .. '/' .. self.dir:match('[^/]+$')
+    assert(os.execute(('mkdir %q'):format(self.dir)))
   end
   self.db = opts.db or (self.dir .. '/darkchat.db')
   local convars = { ['darkchat:db'] = self.db }
