@@ -95,6 +95,14 @@ function connectionOptions(text) {
   return options;
 }
 
+/** mysql2 `flags` (a comma-separated string or a list) with FOUND_ROWS never taken off. */
+function foundRows(flags) {
+  const list = Array.isArray(flags) ? flags : String(flags || '').split(',');
+  return list
+    .map((flag) => String(flag).trim().toUpperCase())
+    .filter((flag) => flag && flag !== '-FOUND_ROWS');
+}
+
 /** Where a connection string points, for log lines (never the password). */
 function describe(options) {
   const where = options.socketPath || `${options.host || 'localhost'}:${options.port || 3306}`;
@@ -113,6 +121,10 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
   const where = describe(options);
   const pool = driver.createPool({
     ...options,
+    // An UPDATE's affected count is the rows it matched, also those already as it would make
+    // them (mysql2's default, CLIENT_FOUND_ROWS): the core reads a guarded UPDATE's count as
+    // whether its conditions held, so a connection string cannot turn it off.
+    flags: foundRows(options.flags),
     multipleStatements: true,
     supportBigNumbers: true,
     bigNumberStrings: false,

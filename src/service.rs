@@ -8,7 +8,7 @@
 //! race ([`Storage::write`]), so each decides only from what it reads inside its transaction,
 //! and takes the conversation's row before reading what it decides on.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -567,12 +567,7 @@ impl<S: Storage> Service<S> {
         id: ConversationId,
     ) -> Result<Conversation> {
         let limits = &self.limits;
-        self.storage
-            .read(async |tx| {
-                let phone = member_of_existing(tx, id, number).await?;
-                view(tx, limits, id, phone).await
-            })
-            .await
+        self.storage.read(async |tx| member_view(tx, limits, id, number).await).await
     }
 
     /// A conversation as an admin sees it (no member's read state: `isItRead` is true).
@@ -637,12 +632,37 @@ impl<S: Storage> Service<S> {
         id: ConversationId,
         up_to: Option<MessageId>,
     ) -> Result<()> {
+        // One guarded statement decides and writes (the member exists, so does its
+        // conversation, no staff ban is in force; `up_to` clamped to the newest message), so
+        // that no change can come between the decision and the write. The reads that tell why
+        // it matched no row travel beside it (one batch on MySQL) and count only then.
         self.storage
-            .write(async |tx| {
-                let (row, phone) = both(existing(tx, id), member_phone(tx, id, number)).await;
-                let (row, phone) = (row?, phone?);
-                let up_to = up_to.unwrap_or(row.last_message_id).min(row.last_message_id);
-                tx.mark_read(id, phone, up_to).await
+            .write_at_once_checked(async |tx, staff| {
+                let unbanned_at = staff.map(|check| check.now);
+                let marked = Cell::new(false);
+                let mark = async {
+                    let found = tx.mark_read_guarded(id, number.as_str(), up_to, unbanned_at).await;
+                    marked.set(matches!(found, Ok(true)));
+                    found
+                };
+                // Not started when the statement already matched (SQLite: it is done by then;
+                // on MySQL it still waits for the batch, which these reads then join).
+                let why_not = async {
+                    if marked.get() {
+                        Ok(())
+                    } else {
+                        mark_read_refusal(tx, id, number, staff).await
+                    }
+                };
+                let (found, why_not) = both(mark, why_not).await;
+                if found? {
+                    return Ok(());
+                }
+                why_not?;
+                Err(Error::Conflict(
+                    "mark read: refused on a state that changed before its reasons were read"
+                        .into(),
+                ))
             })
             .await
     }
@@ -1127,6 +1147,34 @@ async fn member_phone(tx: &impl Read, id: ConversationId, number: &PhoneNumber) 
         .ok_or_else(|| Error::NotMember { number: number.as_str().to_owned(), id })
 }
 
+/// Why `number` may not mark `id` read, in the order the refusals are answered: a staff ban
+/// (when `staff` asks), no such conversation, no such member; `Ok` when none of them holds.
+async fn mark_read_refusal(
+    tx: &impl Read,
+    id: ConversationId,
+    number: &PhoneNumber,
+    staff: Option<&StaffCheck>,
+) -> Result<()> {
+    let ban = async {
+        match staff {
+            Some(check) => tx.staff_ban(check.number.as_str(), check.now).await,
+            None => Ok(None),
+        }
+    };
+    let ((ban, exists), phone) =
+        both(both(ban, tx.conversation_exists(id)), tx.member_phone_id(id, number.as_str())).await;
+    if let (Some(check), ban @ Some(_)) = (staff, ban?) {
+        staff::verdict(ban, &check.number, check.joining)?;
+    }
+    if !exists? {
+        return Err(Error::ConversationNotFound { id });
+    }
+    match phone? {
+        Some(_) => Ok(()),
+        None => Err(Error::NotMember { number: number.as_str().to_owned(), id }),
+    }
+}
+
 /// [`member_phone`] for a caller that has not read the conversation: the same errors as
 /// [`existing`] then [`member_phone`], with the existence checked only when the member is not
 /// found (a member row implies its conversation).
@@ -1399,6 +1447,27 @@ async fn view(
     let (row, member) = both(existing(tx, id), tx.member(id, phone)).await;
     let member = member?.ok_or(Error::ConversationNotFound { id })?;
     build_view(tx, limits, row?, Viewer::Member(member)).await
+}
+
+/// The full view of conversation `id` for `number`, its reads side by side (one batch on
+/// MySQL): the conversation with the member's state and unread count, its members, its latest
+/// page (the last two dropped when `number` is not a member).
+async fn member_view(
+    tx: &impl Read,
+    limits: &Limits,
+    id: ConversationId,
+    number: &PhoneNumber,
+) -> Result<Conversation> {
+    let (seen, (entries, messages)) = both(
+        tx.conversation_seen_by(id, number.as_str(), UNREAD_CAP),
+        both(tx.members(id), tx.messages_before(id, None, limits.page_size)),
+    )
+    .await;
+    let (row, membership) = seen?.ok_or(Error::ConversationNotFound { id })?;
+    let (member, unread) =
+        membership.ok_or_else(|| Error::NotMember { number: number.as_str().to_owned(), id })?;
+    let members = members_view(entries?, row.owner_id);
+    Ok(conversation(row, members, messages?, unread, Some(member)))
 }
 
 async fn build_view(

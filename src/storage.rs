@@ -138,6 +138,33 @@ pub trait Read {
     /// Every conversation, newest first, at most `limit` (the admin listing).
     async fn all_conversations(&self, limit: u32) -> Result<Vec<ConversationRow>>;
     async fn member(&self, id: ConversationId, phone: PhoneId) -> Result<Option<MemberRow>>;
+    /// Conversation `id` as `number` sees it: its row and, when `number` is a member, the
+    /// membership with its unread count (counted up to `unread_cap`); `None` when the
+    /// conversation does not exist. Read here one statement after another; a storage that pays
+    /// a round trip per statement (MySQL) reads it all in one.
+    async fn conversation_seen_by(
+        &self,
+        id: ConversationId,
+        number: &str,
+        unread_cap: u32,
+    ) -> Result<Option<(ConversationRow, Option<(MemberRow, i64)>)>> {
+        let Some(row) = self.conversation(id).await? else {
+            return Ok(None);
+        };
+        let member = match self.member_phone_id(id, number).await? {
+            Some(phone) => self.member(id, phone).await?,
+            None => None,
+        };
+        let Some(member) = member else {
+            return Ok(Some((row, None)));
+        };
+        let unread = if member.last_read_message_id < row.last_message_id {
+            self.count_messages_after(id, member.last_read_message_id, unread_cap).await?
+        } else {
+            0
+        };
+        Ok(Some((row, Some((member, unread)))))
+    }
     /// The phone id of `number` if it is a member of `id`.
     async fn member_phone_id(&self, id: ConversationId, number: &str) -> Result<Option<PhoneId>>;
     /// Members' numbers, longest-standing first.
@@ -293,6 +320,18 @@ pub trait Write: Read {
     async fn delete_member(&self, id: ConversationId, phone: PhoneId) -> Result<()>;
     /// Moves a member's read position forward (never back).
     async fn mark_read(&self, id: ConversationId, phone: PhoneId, up_to: MessageId) -> Result<()>;
+    /// [`Write::mark_read`] as one statement that decides for itself (for
+    /// [`Storage::write_at_once`]): moves `number`'s read position in `id` to `up_to` (the
+    /// newest message when `None`; never past the newest, never back) only where `number` is a
+    /// member of `id` and, with `unbanned_at` = `Some(now)`, has no staff ban in force at `now`.
+    /// Whether it found such a member (also when the position was already there).
+    async fn mark_read_guarded(
+        &self,
+        id: ConversationId,
+        number: &str,
+        up_to: Option<MessageId>,
+        unbanned_at: Option<i64>,
+    ) -> Result<bool>;
     /// Stores a plain message (no reply, no extra): [`Write::insert_full_message`].
     #[allow(clippy::too_many_arguments)]
     async fn insert_message(
@@ -415,6 +454,23 @@ pub trait Storage: 'static {
     /// database resolved by aborting it (a deadlock, a lock wait past its limit): so `op`
     /// must decide everything from what it reads inside.
     async fn write<T>(&mut self, op: impl AsyncFnMut(&Self::Write<'_>) -> Result<T>) -> Result<T>;
+
+    /// [`Storage::write`] for a change made by one statement that decides for itself: its
+    /// `WHERE` carries every condition the rules check, so that the decision and the write are
+    /// the same statement and nothing can change between them. `op` writes with that one
+    /// statement at most, and answers from its result (whether it matched); the reads it makes
+    /// beside it only tell why it matched nothing, and a refusal that they cannot explain (the
+    /// state changed between the statement and them) is to be answered as
+    /// [`Error::Conflict`], which runs `op` again. A storage may then run `op` without a
+    /// transaction: on MySQL the statement and those reads go out as one batch, one round trip
+    /// with no `START TRANSACTION` and `COMMIT` (a rehearsal still runs in a transaction, to
+    /// roll it back). SQLite runs it as [`Storage::write`].
+    async fn write_at_once<T>(
+        &mut self,
+        op: impl AsyncFnMut(&Self::Write<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.write(op).await
+    }
 
     /// [`Storage::write`] `change`, then `answer` reads what the caller is told about it (the
     /// conversation as it now is, who to notify). A storage may run `answer` inside the write

@@ -36,25 +36,52 @@ macro_rules! conversations_with_owner {
     };
 }
 
-/// A member's conversation list, up to its `WHERE`: the columns of [`conversation_row`], the
-/// member's own, and the unread count (its two parameters: the cap less one, then the cap).
+/// A member's own columns and unread count, beside [`conversation_columns!`], the member as
+/// `m` and its conversation as `c` (two parameters: the cap less one, then the cap). The count
+/// looks at most `cap` index entries ahead: a count beyond the cap is the cap, without
+/// counting the rest. A missing member (`m` of a `LEFT JOIN`) reads as NULLs and 0.
+macro_rules! member_columns {
+    () => {
+        "m.id, m.last_read_message_id, m.is_moderator, m.muted, m.alias, \
+         CASE WHEN m.last_read_message_id >= c.last_message_id THEN 0 \
+         WHEN (SELECT x.id FROM darkchat_messages x WHERE x.conversation_id = c.id \
+               AND x.id > m.last_read_message_id ORDER BY x.id LIMIT 1 OFFSET ?) \
+              IS NOT NULL THEN ? \
+         ELSE (SELECT COUNT(*) FROM darkchat_messages x WHERE x.conversation_id = c.id \
+               AND x.id > m.last_read_message_id) END"
+    };
+}
+
+/// A member's conversation list, up to its `WHERE`: the columns of [`conversation_row`] and
+/// [`member_columns!`] (its two parameters first).
 macro_rules! listing {
     () => {
         concat!(
             "SELECT ",
             conversation_columns!(),
-            ", m.id, m.last_read_message_id, m.is_moderator, m.muted, m.alias, \
-             CASE WHEN m.last_read_message_id >= c.last_message_id THEN 0 \
-             WHEN (SELECT x.id FROM darkchat_messages x WHERE x.conversation_id = c.id \
-                   AND x.id > m.last_read_message_id ORDER BY x.id LIMIT 1 OFFSET ?) \
-                  IS NOT NULL THEN ? \
-             ELSE (SELECT COUNT(*) FROM darkchat_messages x WHERE x.conversation_id = c.id \
-                   AND x.id > m.last_read_message_id) END \
-             FROM darkchat_members m \
+            ", ",
+            member_columns!(),
+            " FROM darkchat_members m \
              JOIN darkchat_conversations c ON c.id = m.conversation_id \
              JOIN darkchat_phones o ON o.id = c.owner_id"
         )
     };
+}
+
+/// The columns of [`member_columns!`]: the member and its unread count (`None` when no member
+/// was joined).
+fn member_with_unread(c: &mut Columns) -> Result<Option<(MemberRow, i64)>> {
+    let Some(id) = c.optional_int()? else {
+        return Ok(None);
+    };
+    let member = MemberRow {
+        id,
+        last_read_message_id: MessageId(c.int()?),
+        is_moderator: c.int()? != 0,
+        muted: c.int()? != 0,
+        alias: c.text()?,
+    };
+    Ok(Some((member, c.int()?)))
 }
 
 /// Rows of [`listing!`].
@@ -63,14 +90,9 @@ fn listed(rows: Vec<Vec<Value>>) -> Result<Vec<Listed>> {
         .map(|row| {
             let mut c = Columns::of(row);
             let row = conversation_row(&mut c)?;
-            let member = MemberRow {
-                id: c.int()?,
-                last_read_message_id: MessageId(c.int()?),
-                is_moderator: c.int()? != 0,
-                muted: c.int()? != 0,
-                alias: c.text()?,
-            };
-            Ok(Listed { row, member, unread: c.int()? })
+            let (member, unread) = member_with_unread(&mut c)?
+                .ok_or_else(|| Error::Internal("a listing row without its member".into()))?;
+            Ok(Listed { row, member, unread })
         })
         .collect()
 }
@@ -429,6 +451,36 @@ impl Queries {
                     alias: c.text()?,
                 })
             })
+            .transpose()
+    }
+
+    /// The conversation, the member and its unread count in one statement: the member
+    /// `LEFT JOIN`ed by its number, so that a missing conversation (no row) and a missing
+    /// member (NULLs) are told apart.
+    async fn conversation_seen_by(
+        &self,
+        id: ConversationId,
+        number: &str,
+        cap: u32,
+    ) -> Result<Option<(ConversationRow, Option<(MemberRow, i64)>)>> {
+        let rows = self
+            .rows(
+                concat!(
+                    "SELECT ",
+                    conversation_columns!(),
+                    ", ",
+                    member_columns!(),
+                    " FROM ",
+                    conversations_with_owner!(),
+                    " LEFT JOIN darkchat_members m ON m.conversation_id = c.id \
+                     AND m.phone_id = (SELECT id FROM darkchat_phones WHERE number = ?) \
+                     WHERE c.id = ?"
+                ),
+                vec![cap.saturating_sub(1).into(), cap.into(), number.into(), id.get().into()],
+            )
+            .await?;
+        first(rows)
+            .map(|mut c| Ok((conversation_row(&mut c)?, member_with_unread(&mut c)?)))
             .transpose()
     }
 
@@ -894,6 +946,14 @@ macro_rules! read_through {
             ) -> Result<Option<PhoneId>> {
                 self.0.member_phone_id(id, number).await
             }
+            async fn conversation_seen_by(
+                &self,
+                id: ConversationId,
+                number: &str,
+                cap: u32,
+            ) -> Result<Option<(ConversationRow, Option<(MemberRow, i64)>)>> {
+                self.0.conversation_seen_by(id, number, cap).await
+            }
             async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
                 self.0.recipients(id).await
             }
@@ -1220,6 +1280,38 @@ impl Write for WriteTx {
             vec![up_to.get().into(), id.get().into(), phone.get().into()],
         );
         Ok(())
+    }
+
+    /// One `UPDATE` whose `WHERE` is the whole decision; its affected count is the rows it
+    /// matched, not only those it changed (the host's connections have `CLIENT_FOUND_ROWS`:
+    /// see js/mysql.js), so a position already there still counts as found. A staff ban is
+    /// looked up by an absent number (NULL: no row) when none is to be checked.
+    async fn mark_read_guarded(
+        &self,
+        id: ConversationId,
+        number: &str,
+        up_to: Option<MessageId>,
+        unbanned_at: Option<i64>,
+    ) -> Result<bool> {
+        let outcome = Link::run(
+            &self.0.link,
+            "UPDATE darkchat_members m JOIN darkchat_conversations c ON c.id = m.conversation_id \
+             SET m.last_read_message_id = GREATEST(m.last_read_message_id, \
+                 LEAST(COALESCE(?, c.last_message_id), c.last_message_id)) \
+             WHERE m.conversation_id = ? \
+               AND m.phone_id = (SELECT id FROM darkchat_phones WHERE number = ?) \
+               AND NOT EXISTS (SELECT 1 FROM darkchat_staff_bans b WHERE b.number = ? \
+                               AND (b.expires_at IS NULL OR b.expires_at > ?))",
+            vec![
+                up_to.map(MessageId::get).into(),
+                id.get().into(),
+                number.into(),
+                unbanned_at.map(|_| number).into(),
+                unbanned_at.into(),
+            ],
+        )
+        .await?;
+        Ok(affected(outcome)? > 0)
     }
 
     /// The insert is waited for (its id is the answer); the conversation's copy of its newest

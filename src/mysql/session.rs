@@ -58,6 +58,43 @@ impl Storage for Session {
         value.ok_or_else(|| Error::Internal("a write ended without its value".into()))
     }
 
+    /// No transaction: `op`'s one write is a statement that decides for itself, which the
+    /// database applies atomically on its own (autocommit), in READ COMMITTED as a write
+    /// transaction's statements are (its guard reads the latest committed rows, taking no gap
+    /// locks); the reads beside it share its batch. One round trip, where BEGIN ... COMMIT
+    /// around a decision read and the write took two. A race the database settles by aborting
+    /// the statement (a deadlock, a lock wait past its limit), and a refusal the reads beside it
+    /// could not explain ([`Error::Conflict`]), run `op` again, as [`Session::write_then_read`]
+    /// runs a transaction again. A rehearsal runs in a transaction, to be rolled back.
+    async fn write_at_once<T>(
+        &mut self,
+        mut op: impl AsyncFnMut(&WriteTx) -> Result<T>,
+    ) -> Result<T> {
+        if self.rehearsing {
+            return self.write(op).await;
+        }
+        let link = &self.link;
+        let mut attempt = 1;
+        loop {
+            // Applies to the next transaction only: here the statement's own.
+            Link::defer(link, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", vec![]);
+            let error = match op(&WriteTx::new(Rc::clone(link))).await {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            Link::clear_failure(link);
+            if !error.is_retryable() || attempt >= WRITE_ATTEMPTS {
+                return Err(match error {
+                    Error::Conflict(why) => {
+                        Error::Conflict(format!("{why}; gave up after {attempt} attempts"))
+                    }
+                    other => other,
+                });
+            }
+            attempt += 1;
+        }
+    }
+
     /// The answer's reads travel in the same batch as the COMMIT, right after it: outside the
     /// transaction, they see the change (and anything committed since, as any read does).
     async fn write_then_read<T, U>(
@@ -142,5 +179,175 @@ impl Storage for Session {
     async fn prune_changes(&mut self, retention: Retention) -> Result<i64> {
         let link = Rc::clone(&self.link);
         self.write(async |_: &WriteTx| changes::prune(&link, retention).await).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::api::Reply;
+    use crate::ids::ConversationId;
+    use crate::input::PhoneNumber;
+    use crate::mysql::link::{BatchOutcome, Link, Operation, Outcome, Statement, Step, Value};
+    use crate::service::{Limits, Service, StaffCheck};
+
+    const NUMBER: &str = "5550102";
+
+    /// The database as the reads beside markRead's UPDATE find it.
+    #[derive(Clone, Copy)]
+    struct Found {
+        /// Rows the UPDATE matched.
+        matched: i64,
+        banned: bool,
+        conversation: bool,
+        member: bool,
+    }
+
+    const ALLOWED: Found = Found { matched: 0, banned: false, conversation: true, member: true };
+
+    /// A markRead of NUMBER in conversation 1 by the rules, its staff check held as a call's is.
+    fn mark_read(rehearsing: bool) -> Operation {
+        let link = Rc::new(RefCell::new(Link::default()));
+        let rng = Rc::new(RefCell::new(StdRng::from_seed([7; 32])));
+        let mut service = Service::with_rng(Session::new(Rc::clone(&link)), Limits::default(), rng);
+        let number = PhoneNumber::parse(NUMBER).unwrap();
+        service.set_rehearsing(rehearsing);
+        service.hold_staff_check(Some(StaffCheck {
+            number: number.clone(),
+            joining: false,
+            now: 1_700_000_000,
+        }));
+        Operation::new(link, async move {
+            service.mark_read(&number, ConversationId(1), None).await?;
+            Ok(Vec::<Reply>::new())
+        })
+    }
+
+    /// Each statement's result as the server would give it with the rows of `found`.
+    fn results(batch: &[Statement], found: Found) -> BatchOutcome {
+        let rows = |present: bool, row: Vec<Value>| Outcome::Rows {
+            rows: if present { vec![row] } else { Vec::new() },
+        };
+        let results = batch
+            .iter()
+            .map(|s| {
+                if s.sql.starts_with("UPDATE darkchat_members") {
+                    Outcome::Done { affected: found.matched, insert_id: 0 }
+                } else if s.sql.contains("FROM darkchat_staff_bans") {
+                    let ban = vec![NUMBER.into(), Value::Null, Value::Int(1), Value::Null];
+                    rows(found.banned, ban)
+                } else if s.sql.starts_with("SELECT 1 FROM darkchat_conversations") {
+                    rows(found.conversation, vec![Value::Int(1)])
+                } else if s.sql.starts_with("SELECT m.phone_id") {
+                    rows(found.member, vec![Value::Int(7)])
+                } else {
+                    Outcome::Done { affected: 0, insert_id: 0 }
+                }
+            })
+            .collect();
+        BatchOutcome::Ran { results }
+    }
+
+    fn batch(step: &Step) -> &[Statement] {
+        match step {
+            Step::Batch(statements) => statements,
+            Step::Done { outcome, .. } => panic!("done early: {outcome:?}"),
+        }
+    }
+
+    fn outcome(step: Step) -> Result<Vec<Reply>> {
+        match step {
+            Step::Done { outcome, cleanup } => {
+                assert!(cleanup.is_empty(), "nothing to clean up: {cleanup:?}");
+                outcome
+            }
+            Step::Batch(statements) => panic!("another batch: {statements:?}"),
+        }
+    }
+
+    fn sql(statements: &[Statement]) -> Vec<&str> {
+        statements.iter().map(|s| s.sql.as_ref()).collect()
+    }
+
+    #[test]
+    fn mark_read_is_one_batch_without_a_transaction_its_staff_check_in_the_update() {
+        let mut op = mark_read(false);
+        let step = op.start();
+        let statements = batch(&step);
+        let texts = sql(statements);
+        assert!(!texts.iter().any(|s| s.contains("START TRANSACTION")), "{texts:?}");
+        let update = statements.iter().find(|s| s.sql.starts_with("UPDATE")).unwrap();
+        assert!(update.sql.contains("darkchat_staff_bans"), "{}", update.sql);
+        assert!(update.params.contains(&Value::from(NUMBER)), "{:?}", update.params);
+        // The reasons of a refusal share the batch: nothing more is asked once it matched.
+        assert_eq!(texts.len(), 5, "{texts:?}");
+        let found = Found { matched: 1, ..ALLOWED };
+        assert_eq!(outcome(op.resume(results(statements, found))).unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn a_match_is_the_answer_whatever_the_reads_beside_it_saw_after_it() {
+        // A ban committed between the UPDATE and the read of it: the position moved before the
+        // ban, and the answer says so.
+        let mut op = mark_read(false);
+        let step = op.start();
+        let found = Found { matched: 1, banned: true, ..ALLOWED };
+        assert_eq!(outcome(op.resume(results(batch(&step), found))).unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn a_refusal_answers_the_reason_the_reads_found() {
+        for (found, code) in [
+            (Found { banned: true, ..ALLOWED }, "forbidden"),
+            (Found { banned: true, conversation: false, member: false, ..ALLOWED }, "forbidden"),
+            (Found { conversation: false, member: false, ..ALLOWED }, "conversation_not_found"),
+            (Found { member: false, ..ALLOWED }, "not_member"),
+        ] {
+            let mut op = mark_read(false);
+            let step = op.start();
+            let error = outcome(op.resume(results(batch(&step), found))).unwrap_err();
+            assert_eq!(error.code(), code, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_the_reads_cannot_explain_runs_the_statement_again() {
+        // The UPDATE saw a ban (or no membership) that was gone when the reads ran: no answer
+        // may be given from reads that disagree with the write, so the statement runs again.
+        let mut op = mark_read(false);
+        let mut step = op.start();
+        for _ in 1..WRITE_ATTEMPTS {
+            step = op.resume(results(batch(&step), ALLOWED));
+            assert!(sql(batch(&step)).iter().any(|s| s.starts_with("UPDATE")));
+        }
+        let error = outcome(op.resume(results(batch(&step), ALLOWED))).unwrap_err();
+        assert!(matches!(error, Error::Conflict(_)), "{error:?}");
+
+        let mut op = mark_read(false);
+        let step = op.start();
+        let again = op.resume(results(batch(&step), ALLOWED));
+        let found = Found { matched: 1, ..ALLOWED };
+        assert_eq!(outcome(op.resume(results(batch(&again), found))).unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn a_rehearsed_mark_read_runs_in_a_transaction_rolled_back() {
+        let mut op = mark_read(true);
+        let step = op.start();
+        assert!(sql(batch(&step)).contains(&"START TRANSACTION"), "{:?}", sql(batch(&step)));
+        let found = Found { matched: 1, ..ALLOWED };
+        match op.resume(results(batch(&step), found)) {
+            Step::Done { outcome, cleanup } => {
+                assert_eq!(outcome.unwrap(), Vec::new());
+                assert_eq!(sql(&cleanup), vec!["ROLLBACK"]);
+            }
+            Step::Batch(statements) => panic!("another batch: {statements:?}"),
+        }
     }
 }

@@ -100,6 +100,20 @@ impl<S> StaffGate<S> {
     }
 }
 
+impl<S: Storage> StaffGate<S> {
+    /// [`Storage::write_at_once`], with the pending check handed to `op`, which makes it in its
+    /// own statement's `WHERE` (and reads the ban beside it, to say why it was refused). Not
+    /// beside the statement as [`Storage::write`] makes it: without a transaction, a check
+    /// refusing after the statement ran could not take the write back.
+    pub async fn write_at_once_checked<T>(
+        &mut self,
+        mut op: impl AsyncFnMut(&S::Write<'_>, Option<&StaffCheck>) -> Result<T>,
+    ) -> Result<T> {
+        let check = self.take();
+        self.inner.write_at_once(async |tx| op(tx, check.as_ref()).await).await
+    }
+}
+
 impl<S: Storage> Storage for StaffGate<S> {
     type Read<'s>
         = S::Read<'s>

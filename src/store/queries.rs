@@ -554,6 +554,30 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
+    /// [`crate::storage::Write::mark_read_guarded`]: one `UPDATE`, whose changed-row count is
+    /// the rows its `WHERE` matched (SQLite counts a row written with its own value).
+    pub fn mark_read_guarded(
+        &self,
+        conversation: ConversationId,
+        number: &str,
+        up_to: Option<MessageId>,
+        unbanned_at: Option<i64>,
+    ) -> Result<bool> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE members SET last_read_message_id = max(last_read_message_id, \
+               (SELECT min(coalesce(?3, c.last_message_id), c.last_message_id) \
+                FROM conversations c WHERE c.id = members.conversation_id)) \
+             WHERE conversation_id = ?1 \
+               AND phone_id = (SELECT id FROM phones WHERE number = ?2) \
+               AND NOT EXISTS (SELECT 1 FROM staff_bans b WHERE b.number = ?4 \
+                               AND (b.expires_at IS NULL OR b.expires_at > ?5))",
+        )?;
+        let banned_number = unbanned_at.map(|_| number);
+        let found =
+            stmt.execute(params![conversation, number, up_to, banned_number, unbanned_at])?;
+        Ok(found > 0)
+    }
+
     // --- disappearing messages (crate::service::retention) ----------------------------
 
     pub fn set_retention(&self, conversation: ConversationId, seconds: i64) -> Result<()> {

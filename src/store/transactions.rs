@@ -328,6 +328,15 @@ impl Write for WriteTx<'_> {
     async fn mark_read(&self, id: ConversationId, phone: PhoneId, up_to: MessageId) -> Result<()> {
         self.0.mark_read(id, phone, up_to)
     }
+    async fn mark_read_guarded(
+        &self,
+        id: ConversationId,
+        number: &str,
+        up_to: Option<MessageId>,
+        unbanned_at: Option<i64>,
+    ) -> Result<bool> {
+        self.0.mark_read_guarded(id, number, up_to, unbanned_at)
+    }
     async fn insert_full_message(
         &self,
         id: ConversationId,

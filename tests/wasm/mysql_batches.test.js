@@ -68,7 +68,7 @@ test("a member's act checks staff bans in its own first batch, and a refused one
     // first statements (the write's transaction, or the read's first query).
     for (const [method, args, own] of [
       ['send', ['5550102', id, 'hello'], /START TRANSACTION/],
-      ['markRead', ['5550102', id, 1], /START TRANSACTION/],
+      ['markRead', ['5550102', id, 1], /UPDATE darkchat_members/],
       ['list', ['5550102'], /darkchat_conversations|darkchat_members/],
       ['messages', ['5550102', id, null, 10], /darkchat_messages|darkchat_members/],
     ]) {
@@ -90,6 +90,130 @@ test("a member's act checks staff bans in its own first batch, and a refused one
     // A call refused before it reaches the database still answers for the ban first.
     const invalid = await call('send', '5550102', id, '');
     assert.deepStrictEqual([invalid.ok, invalid.code], [false, 'forbidden']);
+  } finally {
+    await db.end();
+    core.close();
+  }
+});
+
+/** A core on a fresh database whose every batch is written down in `batches`. */
+async function recordedCore(name, batches, query = '') {
+  const database = await freshDatabase(name);
+  const core = createCore({
+    wasmPath,
+    root: tmpRoot(),
+    seed: '07'.repeat(32),
+    mysql2: recordingMysql2(batches),
+  });
+  const opened = core.open({ storage: 'mysql', connection: mysqlUrl(database) + query });
+  assert.strictEqual(opened.ok, true, JSON.stringify(opened));
+  assert.strictEqual(await core.ready, true);
+  const call = async (method, ...args) => core.call(method, wire(args));
+  return { core, call, db: await adminConnection(database) };
+}
+
+test('markRead is one round trip: one guarded statement decides and writes, no transaction', async () => {
+  const batches = [];
+  const { core, call, db } = await recordedCore('darkchat_batches_read', batches);
+  const position = async () => {
+    const [[row]] = await db.query(
+      'SELECT m.last_read_message_id AS n FROM darkchat_members m ' +
+        "JOIN darkchat_phones p ON p.id = m.phone_id WHERE p.number = '5550102'",
+    );
+    return Number(row.n);
+  };
+  try {
+    const id = (await call('create', '5550101', 'Crew')).v[0].id;
+    assert.strictEqual((await call('add', '5550102', id)).ok, true);
+    for (const text of ['one', 'two'])
+      assert.strictEqual((await call('send', '5550101', id, text)).ok, true);
+    const newest = (await call('send', '5550101', id, 'three')).v[0].id;
+
+    // Every outcome, allowed or refused, is one batch with no transaction around it.
+    const outcomes = [
+      [['5550102', id, newest - 1], null],
+      [['5550102', id], null],
+      [['5550102', id], null], // already there: the statement still matched its row
+      [['5550109', id], 'not_member'],
+      [['5550102', id + 1], 'conversation_not_found'],
+    ];
+    for (const [args, code] of outcomes) {
+      batches.length = 0;
+      const outcome = await call('markRead', ...args);
+      assert.deepStrictEqual(
+        [outcome.ok, outcome.code],
+        code ? [false, code] : [true, undefined],
+        `${JSON.stringify(args)}: ${JSON.stringify(outcome)}`,
+      );
+      assert.strictEqual(batches.length, 1, `${JSON.stringify(args)}: ${JSON.stringify(batches)}`);
+      assert.doesNotMatch(batches[0], /START TRANSACTION|\bCOMMIT\b/);
+      assert.match(batches[0], /UPDATE darkchat_members[^;]*darkchat_staff_bans/);
+    }
+    assert.strictEqual(await position(), newest);
+
+    // Refused by a staff ban: the same one batch, and the position stays where it was.
+    const unread = (await call('send', '5550101', id, 'four')).v[0].id;
+    assert.strictEqual((await call('staffBan', '5550102', null, 'spam')).ok, true);
+    batches.length = 0;
+    const refused = await call('markRead', '5550102', id);
+    assert.deepStrictEqual([refused.ok, refused.code], [false, 'forbidden']);
+    assert.strictEqual(batches.length, 1, JSON.stringify(batches));
+    assert.strictEqual(await position(), newest, 'the refused markRead wrote nothing');
+    assert.strictEqual((await call('staffUnban', '5550102')).ok, true);
+    assert.strictEqual((await call('markRead', '5550102', id)).ok, true);
+    assert.strictEqual(await position(), unread);
+  } finally {
+    await db.end();
+    core.close();
+  }
+});
+
+test('markRead of a position already there answers ok even when the connection string asks mysql2 not to count found rows', async () => {
+  const batches = [];
+  const { core, call, db } = await recordedCore(
+    'darkchat_batches_found',
+    batches,
+    '?flags=-FOUND_ROWS',
+  );
+  try {
+    const id = (await call('create', '5550101', 'Crew')).v[0].id;
+    assert.strictEqual((await call('add', '5550102', id)).ok, true);
+    assert.strictEqual((await call('markRead', '5550102', id)).ok, true);
+    batches.length = 0;
+    const again = await call('markRead', '5550102', id);
+    assert.strictEqual(again.ok, true, JSON.stringify(again));
+    assert.strictEqual(batches.length, 1, JSON.stringify(batches));
+  } finally {
+    await db.end();
+    core.close();
+  }
+});
+
+test("the conversation view is one round trip, read or unread, the member's state read with the conversation", async () => {
+  const batches = [];
+  const { core, call, db } = await recordedCore('darkchat_batches_view', batches);
+  try {
+    const id = (await call('create', '5550101', 'Crew')).v[0].id;
+    assert.strictEqual((await call('add', '5550102', id)).ok, true);
+    assert.strictEqual((await call('markRead', '5550102', id)).ok, true);
+    assert.strictEqual((await call('send', '5550101', id, 'one')).ok, true);
+    for (const [number, expect] of [
+      ['5550102', { ok: true, unreadCount: 1 }],
+      ['5550101', { ok: true, unreadCount: 0 }],
+      ['5550109', { ok: false, code: 'not_member' }],
+    ]) {
+      batches.length = 0;
+      const outcome = await call('conversation', number, id);
+      assert.strictEqual(outcome.ok, expect.ok, JSON.stringify(outcome));
+      if (expect.ok) assert.strictEqual(outcome.v[0].unreadCount, expect.unreadCount);
+      else assert.strictEqual(outcome.code, expect.code);
+      assert.strictEqual(batches.length, 1, `${number}: ${JSON.stringify(batches)}`);
+      assert.match(batches[0], /darkchat_staff_bans/);
+    }
+    batches.length = 0;
+    const missing = await call('conversation', '5550102', id + 1);
+    assert.strictEqual(missing.code, 'conversation_not_found');
+    assert.strictEqual(batches.length, 1, JSON.stringify(batches));
   } finally {
     await db.end();
     core.close();
