@@ -72,6 +72,11 @@ test('host.js registers DarkchatCore and serves the core across MessagePack', ()
   res.emit('onResourceStop', '17mov_Phone');
   assert.ok(!fs.existsSync(db + '.lock'), 'stopping releases the lock');
   assert.strictEqual(res.callExport('DarkchatCore', 'close'), false, 'already closed by the stop');
+  assert.deepStrictEqual(
+    res.callExport('DarkchatCore', 'list', wire(['5550101'])),
+    { ok: false, code: 'storage_error', message: 'the store is closed' },
+    'a call after the stop',
+  );
   assert.deepStrictEqual(printed, []);
 });
 
