@@ -59,10 +59,10 @@ suite() {
     wasm-e2e) DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/exports_test.lua tests/e2e/flows_test.lua \
       && lua5.4 tests/lua/run.lua tests/e2e/hosts_test.lua ;;
     # One file each, for the mutants of one feature (quicker than the groups above).
-    messages|moderation|anonymity|console|limits|exports|retention)
+    messages|moderation|anonymity|console|limits|exports|retention|hostile)
       lua5.4 tests/lua/run.lua "tests/e2e/$1_test.lua" ;;
     matrix-exports) TEST_FILTER='every export' lua5.4 tests/lua/run.lua tests/e2e/matrix_test.lua ;;
-    checkpoint|durability) node --test "tests/wasm/$1.test.js" ;;
+    checkpoint|durability|host) node --test "tests/wasm/$1.test.js" ;;
     # On the MariaDB of DARKCHAT_MYSQL (checked before the first mutant).
     network) DARKCHAT_STORAGE=mysql DARKCHAT_CORE=wasm lua5.4 tests/lua/run.lua tests/e2e/network_test.lua ;;
     import) node --test tests/wasm/import.test.js && lua5.4 tests/lua/run.lua tests/e2e/import_test.lua ;;

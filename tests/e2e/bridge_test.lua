@@ -308,3 +308,36 @@ T.test('an online member who never used the phone is still pushed to', function(
   T.eq(got[1].kind, 'conversationAdded')
   w:stop()
 end)
+
+T.test('a number that passes to another player no longer resolves to its earlier holder', function()
+  local w = World.new({ players = { '5550101', '5550102' } })
+  local first, second = w.players[1], w.players[2]
+  T.eq(creatorOf(w, first), '5550101')
+  -- A script gives the first player's character another number (no event the bridge hears),
+  -- then the second player loads a character with 5550101.
+  w.srv:export('qb-core', '__SetPhone', first, '5550177')
+  w:login(second, '5550101')
+  T.eq(creatorOf(w, second), '5550101')
+  T.eq(creatorOf(w, first), '5550177', 'asked anew, not taken for 5550101 any more')
+  T.eq(creatorOf(w, second), '5550101', 'and 5550101 stays with its new holder')
+  w:stop()
+end)
+
+T.test('standalone: a player has their number from the moment they join', function()
+  local w = World.new({ framework = 'standalone', players = {} })
+  local talker = w:connect(nil, 'Talker')
+  local quiet = w:connect(nil, 'Quiet')
+  w.srv:runFor(10)
+  local id = w:call('Darkchat_CreateConversationBySrc', talker, 'Crew').newConv.id
+  local license = w.srv:resourceEnv(World.RESOURCE).GetPlayerIdentifierByType(quiet, 'license')
+  local ok, number = w:coreCall('standaloneNumber', license)
+  T.eq(ok, true, tostring(number))
+  -- Added by a script before they ever opened the phone: they are pushed to all the same.
+  w.srv:clearClientEvents()
+  T.eq(w:call('Darkchat_AddToConversationByNumber', number, id), true)
+  local got = w:pushes(quiet)
+  T.eq(#got, 1)
+  T.eq(got[1].kind, 'conversationAdded')
+  T.eq(got[1].payload.members[2].isYou, true)
+  w:stop()
+end)

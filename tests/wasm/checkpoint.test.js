@@ -239,6 +239,47 @@ test("under a stream of writes no call syncs: every checkpoint and log restart i
   core.close();
 });
 
+test('once calls have written 512 KiB of log, the checkpoint runs at the next turn, not a timer period later', async () => {
+  const { core, checkpoints, next, id } = openedWithConversation();
+  await next(); // the schema's (its log was past the bound)
+  // The timer period never ends in this test: the host's timers of CHECKPOINT_DELAY_MS are put
+  // an hour out; a timer of no delay runs as usual. Log bytes written are counted.
+  const realSetTimeout = global.setTimeout;
+  const { writeSync } = fs;
+  global.setTimeout = (fn, ms, ...rest) => realSetTimeout(fn, ms > 0 ? 3600 * 1000 : ms, ...rest);
+  let logBytes = 0;
+  fs.writeSync = (fd, buffer, at, length, position) => {
+    if (fileOf(fd).endsWith('-wal')) logBytes += length;
+    return writeSync(fd, buffer, at, length, position);
+  };
+  let sent = 0;
+  try {
+    // Many small writes (some 30 KiB of log each), a turn of the event loop after each one.
+    while (checkpoints.length === 1 && logBytes < 4 * 1024 * 1024) {
+      const reply = core.call('send', wire(['5550101', id, `soon ${sent} `.repeat(20)]));
+      assert.strictEqual(reply.ok, true, JSON.stringify(reply));
+      sent++;
+      await new Promise((resolve) => realSetTimeout(resolve, 1));
+    }
+  } finally {
+    global.setTimeout = realSetTimeout;
+    fs.writeSync = writeSync;
+  }
+  assert.deepStrictEqual(
+    checkpoints,
+    [1, 1],
+    `no checkpoint after ${sent} sends, ${logBytes} bytes of log`,
+  );
+  // Not before the bound; soon after it (on a loaded machine the pool's syncs of a quiet
+  // checkpoint may let a few more sends in).
+  assert.ok(
+    logBytes >= 512 * 1024 && logBytes < 2 * 1024 * 1024,
+    `checkpointed once the log had grown by 512 KiB: after ${sent} sends, ${logBytes} bytes`,
+  );
+  assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
+  core.close();
+});
+
 /** The file `fd` names (Linux). */
 const fileOf = (fd) => {
   try {

@@ -2,7 +2,8 @@
 -- shape as qb-core (PlayerData.charinfo.phone is a string). GetPlayer compares like the real
 -- one: a number is a source, anything else is looked up as a license identifier, and
 -- GetPlayerByPhone compares with `==` (the string "5550101" only). Test hooks: exports
--- __SetCharacter(src, { phone, citizenid, firstname, lastname }) and __Logout(src).
+-- __SetCharacter(src, { phone, citizenid, firstname, lastname }), __SetPhone(src, phone) and
+-- __Logout(src).
 local QBCore = { Functions = {}, Players = {} }
 
 function QBCore.Functions.GetSource(identifier)
@@ -60,6 +61,14 @@ exports('__SetCharacter', function(src, character)
   local player = newPlayer(src, character or {})
   QBCore.Players[src] = player
   TriggerEvent('QBCore:Server:PlayerLoaded', player)
+  return true
+end)
+
+-- A number changed on a loaded character with no event Darkchat listens to (as a script that
+-- edits `charinfo` does).
+exports('__SetPhone', function(src, phone)
+  if not QBCore.Players[src] then return false end
+  QBCore.Players[src].PlayerData.charinfo.phone = phone
   return true
 end)
 
