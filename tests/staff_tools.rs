@@ -265,3 +265,16 @@ fn ended_staff_bans_are_deleted_when_the_next_ban_is_written() {
     ok(&mut dc, "staffBan", &[s("3")], NOW + 1800);
     assert_eq!(stored(&mut dc, NOW + 1800), ["2", "3"], "the ended ban of 1 is gone");
 }
+
+/// A banned number is told so before anything else: a call of theirs refused for its
+/// arguments, before it reached the storage, answers `forbidden`, not what was wrong with the
+/// arguments.
+#[test]
+fn a_banned_numbers_bad_call_is_refused_for_the_ban_first() {
+    let mut dc = core(Limits::default());
+    let (id, _) = crew(&mut dc);
+    ok(&mut dc, "staffBan", &[s("2")], NOW);
+    assert_eq!(refused(&mut dc, "send", &[s("2"), Arg::Int(id), s("")], NOW), "forbidden");
+    // Not banned, the same call is refused for its arguments.
+    assert_eq!(refused(&mut dc, "send", &[s("1"), Arg::Int(id), s("")], NOW), "invalid_argument");
+}
