@@ -714,3 +714,50 @@ fn a_sweep_step_is_bounded_by_conversations_and_by_its_batch() {
         && c.messages[0].event == Some(SystemEvent::Retention)
         && c.retention_seconds == 3600));
 }
+
+/// The storage move (`darkchat migrate-storage`) through the dispatch, between two SQLite stores:
+/// every table's rows exported from one and imported into an empty one give the same counts, a
+/// sequence raised to the source's high-water mark keeps an id whose row was deleted from being
+/// handed out again, and deleting every row (undoing a move) empties the copy.
+#[test]
+fn a_storage_move_copies_every_row_keeps_the_high_water_marks_and_can_be_undone() {
+    use darkchat::api::{call, Arg, Reply};
+    let s = |t: &str| Arg::Str(t.into());
+    let ok = |dc: &mut Darkchat, method: &str, args: &[Arg]| {
+        call(dc, method, args, NOW).unwrap_or_else(|e| panic!("{method}: {e}"))
+    };
+    let mut from = core();
+    let kept = from.create_conversation(&n("5550101"), &name("Kept"), None, NOW).unwrap();
+    from.send_message(&n("5550101"), kept.id, "hello", NOW).unwrap();
+    let gone = from.create_conversation(&n("5550102"), &name("Gone"), None, NOW).unwrap();
+    ok(&mut from, "delete", &[Arg::Nil, Arg::Int(gone.id.get())]);
+    ok(&mut from, "staffBan", &[s("5550103")]);
+
+    let mut to = core();
+    let tables = ["phones", "conversations", "members", "messages", "bans", "staff_bans"];
+    for table in tables {
+        let rows = ok(&mut from, "exportRows", &[s(table), Arg::Nil, Arg::Int(1000)]);
+        let json = serde_json::to_string(&rows[0]).unwrap();
+        ok(&mut to, "importRows", &[s(table), Arg::Str(json)]);
+    }
+    let counts = ok(&mut from, "tableCounts", &[]);
+    assert_eq!(ok(&mut to, "tableCounts", &[]), counts);
+    let Reply::Array(marks) = &ok(&mut from, "sequences", &[])[0] else { panic!("sequences") };
+    for mark in marks {
+        let Reply::Array(pair) = mark else { panic!("{mark:?}") };
+        let (Reply::Str(table), Reply::Int(high_water)) = (&pair[0], &pair[1]) else {
+            panic!("{pair:?}")
+        };
+        ok(&mut to, "raiseSequence", &[s(table), Arg::Int(*high_water)]);
+    }
+    assert_eq!(ok(&mut to, "sequences", &[]), ok(&mut from, "sequences", &[]));
+    let next = to.create_conversation(&n("5550101"), &name("Next"), None, NOW).unwrap();
+    assert!(next.id > gone.id, "the deleted conversation's id {} came back", gone.id);
+
+    ok(&mut to, "deleteAllRows", &[]);
+    let Reply::Array(left) = &ok(&mut to, "tableCounts", &[])[0] else { panic!("tableCounts") };
+    for pair in left {
+        let Reply::Array(pair) = pair else { panic!("{pair:?}") };
+        assert_eq!(pair[1], Reply::Int(0), "{pair:?}");
+    }
+}

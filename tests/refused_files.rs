@@ -133,3 +133,16 @@ fn an_empty_file_and_an_older_darkchat_schema_open() {
     });
     assert_eq!(Store::open(&older).unwrap().schema_version().unwrap(), latest_version());
 }
+
+#[test]
+fn a_database_of_many_tables_is_named_by_its_first_three_and_how_many_more() {
+    let dir = Scratch::new("refused-many");
+    let tables = |names: &[&str]| {
+        let sql: String = names.iter().map(|t| format!("CREATE TABLE {t} (x);")).collect();
+        move |conn: &Connection| conn.execute_batch(&sql).unwrap()
+    };
+    let three = made(&dir, "three.db", tables(&["a", "b", "c"]));
+    refused_untouched(&dir, &three, "(tables \"a\", \"b\", \"c\", user_version 0)");
+    let five = made(&dir, "five.db", tables(&["e", "d", "c", "b", "a"]));
+    refused_untouched(&dir, &five, "(tables \"a\", \"b\", \"c\" and 2 more, user_version 0)");
+}

@@ -249,3 +249,32 @@ fn the_filter_list_is_read_from_the_open_options() {
     assert_eq!(FilterMode::parse("refuse").unwrap(), FilterMode::Refuse);
     assert_eq!(FilterMode::parse("mask").unwrap(), FilterMode::Mask);
 }
+
+/// A ban that has ended is deleted from the store when the next ban is written: the table
+/// holds only bans in force (and a storage move copies no ended ones).
+#[test]
+fn ended_staff_bans_are_deleted_when_the_next_ban_is_written() {
+    let mut dc = core(Limits::default());
+    ok(&mut dc, "staffBan", &[s("1"), s("30m")], NOW);
+    ok(&mut dc, "staffBan", &[s("2"), s("1h")], NOW);
+    let stored = |dc: &mut Darkchat, now| -> Vec<String> {
+        let rows = ok(dc, "exportRows", &[s("staff_bans"), Arg::Nil, Arg::Int(100)], now);
+        list(&rows[0]).iter().map(|row| text(&list(row)[0]).to_owned()).collect()
+    };
+    assert_eq!(stored(&mut dc, NOW + 1800), ["1", "2"], "read, not written: both still stored");
+    ok(&mut dc, "staffBan", &[s("3")], NOW + 1800);
+    assert_eq!(stored(&mut dc, NOW + 1800), ["2", "3"], "the ended ban of 1 is gone");
+}
+
+/// A banned number is told so before anything else: a call of theirs refused for its
+/// arguments, before it reached the storage, answers `forbidden`, not what was wrong with the
+/// arguments.
+#[test]
+fn a_banned_numbers_bad_call_is_refused_for_the_ban_first() {
+    let mut dc = core(Limits::default());
+    let (id, _) = crew(&mut dc);
+    ok(&mut dc, "staffBan", &[s("2")], NOW);
+    assert_eq!(refused(&mut dc, "send", &[s("2"), Arg::Int(id), s("")], NOW), "forbidden");
+    // Not banned, the same call is refused for its arguments.
+    assert_eq!(refused(&mut dc, "send", &[s("1"), Arg::Int(id), s("")], NOW), "invalid_argument");
+}

@@ -350,4 +350,12 @@ mod tests {
             Step::Batch(statements) => panic!("another batch: {statements:?}"),
         }
     }
+
+    /// The MySQL server keeps its own log: background work (the retention sweep's pacing) never
+    /// waits for it on MySQL.
+    #[test]
+    fn a_session_never_reports_the_log_behind() {
+        let session = Session::new(Shared::default());
+        assert!(!session.log_behind());
+    }
 }

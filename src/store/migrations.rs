@@ -247,6 +247,17 @@ mod tests {
         assert!(lines.is_empty(), "a new database is quiet: {lines:?}");
     }
 
+    /// A long step's line says how long it took, in tenths of a second of the clock.
+    #[test]
+    fn a_step_is_timed_in_seconds() {
+        let started = Clock::start();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let took = started.took();
+        let seconds: f64 =
+            took.strip_prefix(" in ").and_then(|t| t.strip_suffix(" s")).unwrap().parse().unwrap();
+        assert!((0.4..60.0).contains(&seconds), "{took:?}");
+    }
+
     #[test]
     fn migrating_twice_applies_nothing_the_second_time() {
         let mut conn = Connection::open_in_memory().unwrap();

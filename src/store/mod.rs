@@ -649,6 +649,22 @@ mod tests {
         assert!(!has(b"vault code"), "the overwritten text is still in the file");
     }
 
+    /// The log is behind only once it is longer than the length given: a log of exactly that
+    /// length (as SQLite reports it after this connection's commit) is not.
+    #[test]
+    fn the_log_is_behind_only_past_its_length() {
+        use std::sync::atomic::Ordering;
+        let dir = crate::scratch::Scratch::new("log-behind");
+        let mut store = Store::open(dir.join("darkchat.db")).unwrap();
+        run_inline(store.write(async |tx| tx.ensure_phone("5550101").await.map(drop))).unwrap();
+        let frames = store.log_frames.load(Ordering::Relaxed);
+        assert!(frames > 0, "the commit's frames were reported");
+        store.log_behind_frames = frames;
+        assert!(!store.log_behind(), "a log of exactly the length is not behind");
+        store.log_behind_frames = frames - 1;
+        assert!(store.log_behind(), "a log one frame longer is");
+    }
+
     #[test]
     fn a_write_that_fails_or_panics_leaves_nothing_and_the_next_one_commits() {
         let mut store = Store::open_in_memory().unwrap();

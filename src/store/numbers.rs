@@ -58,3 +58,50 @@ impl NumberCache {
         self.numbers.insert(phone, number.to_owned());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+
+    use super::*;
+
+    #[test]
+    fn remembers_each_number_by_its_phone() {
+        let mut cache = NumberCache::default();
+        cache.insert(PhoneId(1), "555-0101");
+        cache.insert(PhoneId(2), "555-0102");
+        assert_eq!(cache.get(PhoneId(1)), Some("555-0101"));
+        assert_eq!(cache.get(PhoneId(2)), Some("555-0102"));
+        assert_eq!(cache.get(PhoneId(3)), None);
+    }
+
+    #[test]
+    fn starts_over_when_full_and_never_holds_more() {
+        let mut cache = NumberCache::default();
+        for id in 0..CAPACITY as i64 {
+            cache.insert(PhoneId(id), "555");
+        }
+        assert_eq!(cache.numbers.len(), CAPACITY);
+        assert_eq!(cache.get(PhoneId(0)), Some("555"));
+        cache.insert(PhoneId(-1), "556");
+        assert_eq!(cache.numbers.len(), 1);
+        assert_eq!(cache.get(PhoneId(-1)), Some("556"));
+        assert_eq!(cache.get(PhoneId(0)), None);
+    }
+
+    /// Phone ids are consecutive rowids: their hashes must differ, in the low bits the table
+    /// indexes with too, or every lookup would walk one long probe sequence.
+    #[test]
+    fn consecutive_ids_spread_over_the_low_bits() {
+        let build = BuildHasherDefault::<PhoneIdHasher>::default();
+        let hashes: Vec<u64> = (1..=4096).map(|id| build.hash_one(PhoneId(id))).collect();
+        let mut full = hashes.clone();
+        full.sort_unstable();
+        full.dedup();
+        assert_eq!(full.len(), hashes.len());
+        let mut low: Vec<u64> = hashes.iter().map(|h| h & 4095).collect();
+        low.sort_unstable();
+        low.dedup();
+        assert!(low.len() > 2048, "{} of 4096 buckets", low.len());
+    }
+}
