@@ -83,13 +83,8 @@ impl Storage for Session {
                 Err(e) => e,
             };
             Link::clear_failure(link);
-            if !error.is_retryable() || attempt >= WRITE_ATTEMPTS {
-                return Err(match error {
-                    Error::Conflict(why) => {
-                        Error::Conflict(format!("{why}; gave up after {attempt} attempts"))
-                    }
-                    other => other,
-                });
+            if let Some(error) = final_error(error, attempt) {
+                return Err(error);
             }
             attempt += 1;
         }
@@ -134,13 +129,8 @@ impl Storage for Session {
             // (queued: it goes out with the next try's first batch, or after the answer).
             Link::defer(link, "ROLLBACK", vec![]);
             Link::clear_failure(link);
-            if !error.is_retryable() || attempt >= WRITE_ATTEMPTS {
-                return Err(match error {
-                    Error::Conflict(why) => {
-                        Error::Conflict(format!("{why}; gave up after {attempt} attempts"))
-                    }
-                    other => other,
-                });
+            if let Some(error) = final_error(error, attempt) {
+                return Err(error);
             }
             attempt += 1;
         }
@@ -180,6 +170,19 @@ impl Storage for Session {
         let link = Rc::clone(&self.link);
         self.write(async |_: &WriteTx| changes::prune(&link, retention).await).await
     }
+}
+
+/// What a write answers after its attempt `attempt` failed with `error`: `None` when it is to run
+/// again (a race the database settled, attempts left), else the error, saying how many
+/// attempts a conflict took.
+fn final_error(error: Error, attempt: usize) -> Option<Error> {
+    if error.is_retryable() && attempt < WRITE_ATTEMPTS {
+        return None;
+    }
+    Some(match error {
+        Error::Conflict(why) => Error::Conflict(format!("{why}; gave up after {attempt} attempts")),
+        other => other,
+    })
 }
 
 #[cfg(test)]
