@@ -13,7 +13,7 @@
 ---@field aliases string[]?         other names `darkchat:framework` accepts for it (its own name always works)
 ---@field init fun()?               called once when chosen
 ---@field numberOf fun(src: integer): (string|integer|nil)  asks the framework
----@field forgetOn table<string, fun(...): integer?>?  events after which a player's number may change; each returns the source to forget (nil: forget all)
+---@field forgetOn table<string, fun(...): integer|false|nil>?  events after which a player's number may change; each returns the source to forget (nil: forget all; false: nothing)
 ---@field lookUpOn table<string, boolean>?  those of the `forgetOn` events after which a character is loaded: its number is looked up at once
 ---@field numbersAt DarkchatNumbersAt?  where its database keeps a character's number (for `darkchat import`)
 

@@ -69,7 +69,9 @@ end
 local lookUpOn = adapter.lookUpOn or {}
 for event, sourceOf in pairs(adapter.forgetOn or {}) do
   AddEventHandler(event, function(...)
-    local src = Darkchat.integer(sourceOf(...))
+    local who = sourceOf(...)
+    if who == false then return end
+    local src = Darkchat.integer(who)
     if src then
       Bridge.forget(src)
     else

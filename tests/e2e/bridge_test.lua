@@ -323,6 +323,33 @@ T.test('a number that passes to another player no longer resolves to its earlier
   w:stop()
 end)
 
+for _, fw in ipairs({ 'qbcore', 'qbox' }) do
+  T.test(fw .. ': a number a script sets on the loaded character is used from then on', function()
+    local w = World.new({ framework = fw, players = { '5550101', '5550102' } })
+    local framework = fw == 'qbcore' and 'qb-core' or 'qbx_core'
+    local first, second = w.players[1], w.players[2]
+    T.eq(creatorOf(w, first), '5550101')
+    -- Any change of the character's data fires the same event: one that leaves the number
+    -- alone does not send Darkchat back to the framework (nobody's cached number is dropped).
+    local asked = w.srv:export(framework, '__Lookups')
+    w.srv:export(framework, '__SetMetaData', first, 'hunger', 40)
+    T.eq(creatorOf(w, first), '5550101')
+    T.eq(creatorOf(w, second), '5550102')
+    T.eq(w.srv:export(framework, '__Lookups'), asked, 'the cached numbers kept')
+    -- A new number, with nobody else taking the old one.
+    local charinfo = { firstname = 'John', lastname = 'Doe', phone = '5550177' }
+    w.srv:export(framework, '__SetPlayerData', first, 'charinfo', charinfo)
+    local id = w:call('Darkchat_CreateConversationBySrc', second, 'Crew').newConv.id
+    w.srv:clearClientEvents()
+    T.eq(w:call('Darkchat_AddToConversationByNumber', '5550177', id), true)
+    local got = w:pushes(first)
+    T.eq(#got, 1, 'pushed to under the new number before asking anything')
+    T.eq(got[1].kind, 'conversationAdded')
+    T.eq(creatorOf(w, first), '5550177')
+    w:stop()
+  end)
+end
+
 T.test('standalone: a player has their number from the moment they join', function()
   local w = World.new({ framework = 'standalone', players = {} })
   local talker = w:connect(nil, 'Talker')

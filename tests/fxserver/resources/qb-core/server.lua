@@ -2,8 +2,9 @@
 -- shape as qb-core (PlayerData.charinfo.phone is a string). GetPlayer compares like the real
 -- one: a number is a source, anything else is looked up as a license identifier, and
 -- GetPlayerByPhone compares with `==` (the string "5550101" only). Test hooks: exports
--- __SetCharacter(src, { phone, citizenid, firstname, lastname }), __SetPhone(src, phone) and
--- __Logout(src).
+-- __SetCharacter(src, { phone, citizenid, firstname, lastname }), __SetPhone(src, phone),
+-- __SetPlayerData(src, key, value), __SetMetaData(src, key, value), __Lookups() (how many
+-- times a player was asked for by source) and __Logout(src).
 local QBCore = { Functions = {}, Players = {} }
 
 function QBCore.Functions.GetSource(identifier)
@@ -13,8 +14,13 @@ function QBCore.Functions.GetSource(identifier)
   return 0
 end
 
+local lookups = 0 -- GetPlayer calls by source, for the tests of Darkchat's cache
+
 function QBCore.Functions.GetPlayer(source)
-  if type(source) == 'number' then return QBCore.Players[source] end
+  if type(source) == 'number' then
+    lookups = lookups + 1
+    return QBCore.Players[source]
+  end
   return QBCore.Players[QBCore.Functions.GetSource(source)]
 end
 
@@ -50,7 +56,18 @@ local function newPlayer(src, c)
     },
     metadata = {},
   }
-  function self.Functions.SetMetaData(meta, value) self.PlayerData.metadata[meta] = value end
+  -- As qb-core: every change of the data fires QBCore:Player:SetPlayerData with all of it.
+  function self.Functions.UpdatePlayerData()
+    TriggerEvent('QBCore:Player:SetPlayerData', self.PlayerData)
+  end
+  function self.Functions.SetPlayerData(key, value)
+    self.PlayerData[key] = value
+    self.Functions.UpdatePlayerData()
+  end
+  function self.Functions.SetMetaData(meta, value)
+    self.PlayerData.metadata[meta] = value
+    self.Functions.UpdatePlayerData()
+  end
   function self.Functions.GetMetaData(meta) return self.PlayerData.metadata[meta] end
   return self
 end
@@ -71,6 +88,22 @@ exports('__SetPhone', function(src, phone)
   QBCore.Players[src].PlayerData.charinfo.phone = phone
   return true
 end)
+
+-- What a script does through the Player object: `Player.Functions.SetPlayerData(key, value)`
+-- (a new `charinfo` with another phone, say) or `SetMetaData(key, value)`.
+exports('__SetPlayerData', function(src, key, value)
+  if not QBCore.Players[src] then return false end
+  QBCore.Players[src].Functions.SetPlayerData(key, value)
+  return true
+end)
+
+exports('__SetMetaData', function(src, key, value)
+  if not QBCore.Players[src] then return false end
+  QBCore.Players[src].Functions.SetMetaData(key, value)
+  return true
+end)
+
+exports('__Lookups', function() return lookups end)
 
 exports('__Logout', function(src)
   if not QBCore.Players[src] then return false end

@@ -1,6 +1,8 @@
 -- Fake Qbox: exports GetPlayer(src) and GetPlayerByPhone(number) with QBCore's Player shape;
 -- fires the same QBCore:Server:PlayerLoaded / QBCore:Server:OnPlayerUnload events as Qbox.
--- Test hooks: exports __SetCharacter(src, { phone, citizenid, firstname, lastname }), __Logout(src).
+-- Test hooks: exports __SetCharacter(src, { phone, citizenid, firstname, lastname }),
+-- __SetPlayerData(src, key, value), __SetMetaData(src, key, value), __Lookups() (how many
+-- times a player was asked for by source), __Logout(src).
 local Players = {}
 
 local function getSource(identifier)
@@ -11,8 +13,13 @@ local function getSource(identifier)
   end
 end
 
+local lookups = 0 -- GetPlayer calls by source, for the tests of Darkchat's cache
+
 exports('GetPlayer', function(source)
-  if type(source) == 'number' then return Players[source] end
+  if type(source) == 'number' then
+    lookups = lookups + 1
+    return Players[source]
+  end
   local src = getSource(source)
   return src and Players[src]
 end)
@@ -50,11 +57,36 @@ exports('__SetCharacter', function(src, c)
       metadata = {},
     },
   }
-  function player.Functions.SetMetaData(meta, value) player.PlayerData.metadata[meta] = value end
+  -- As Qbox: every change of the data fires QBCore:Player:SetPlayerData with all of it.
+  function player.Functions.UpdatePlayerData()
+    TriggerEvent('QBCore:Player:SetPlayerData', player.PlayerData)
+  end
+  function player.Functions.SetPlayerData(key, value)
+    player.PlayerData[key] = value
+    player.Functions.UpdatePlayerData()
+  end
+  function player.Functions.SetMetaData(meta, value)
+    player.PlayerData.metadata[meta] = value
+    player.Functions.UpdatePlayerData()
+  end
   Players[src] = player
   TriggerEvent('QBCore:Server:PlayerLoaded', player)
   return true
 end)
+
+exports('__SetPlayerData', function(src, key, value)
+  if not Players[src] then return false end
+  Players[src].Functions.SetPlayerData(key, value)
+  return true
+end)
+
+exports('__SetMetaData', function(src, key, value)
+  if not Players[src] then return false end
+  Players[src].Functions.SetMetaData(key, value)
+  return true
+end)
+
+exports('__Lookups', function() return lookups end)
 
 exports('__Logout', function(src)
   if not Players[src] then return false end
