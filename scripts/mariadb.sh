@@ -19,8 +19,8 @@ case "$command_name" in
     port=${3:?port}
     if ! command -v mariadbd >/dev/null || ! command -v mariadb-install-db >/dev/null; then
       if [ "$(id -u)" -ne 0 ]; then echo "mariadb: not installed; run as root or install mariadb-server" >&2; exit 1; fi
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server mariadb-client >/dev/null
+      apt-get -o DPkg::Lock::Timeout=600 update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq mariadb-server mariadb-client >/dev/null
     fi
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
