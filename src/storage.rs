@@ -526,11 +526,27 @@ fn no_change_log() -> Error {
 /// Both futures' values, the two run side by side: on MySQL the statements they start go out
 /// in one batch (one round trip); on SQLite they simply run one after the other.
 pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    match both_unless(a, b, |_| false).await {
+        (x, Some(y)) => (x, y),
+        (_, None) => unreachable!("`b` is dropped only when `a`'s value settles the answer"),
+    }
+}
+
+/// `a` and `b` side by side as [`both`] runs them, except that once `a`'s value `settles` the
+/// answer alone, `b` is dropped unfinished (`None`): it asks for nothing more.
+pub async fn both_unless<A: Future, B: Future>(
+    a: A,
+    b: B,
+    settles: impl Fn(&A::Output) -> bool,
+) -> (A::Output, Option<B::Output>) {
     let (mut a, mut b) = (pin!(a), pin!(b));
     let (mut first, mut second) = (None, None);
     poll_fn(|cx| {
         if first.is_none() {
             if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                if settles(&v) {
+                    return Poll::Ready((v, None));
+                }
                 first = Some(v);
             }
         }
@@ -540,7 +556,7 @@ pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
             }
         }
         match (first.take(), second.take()) {
-            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (Some(x), Some(y)) => Poll::Ready((x, Some(y))),
             (x, y) => {
                 (first, second) = (x, y);
                 Poll::Pending

@@ -9,15 +9,12 @@
 //! one more indexed read inside the same transaction.
 
 use std::cell::RefCell;
-use std::future::{poll_fn, Future};
-use std::pin::pin;
-use std::task::Poll;
 
 use super::staff::verdict;
 use crate::changes::{ChangeBatch, Retention};
 use crate::error::Result;
 use crate::input::PhoneNumber;
-use crate::storage::{Read, Storage};
+use crate::storage::{both_unless, Read, Storage};
 
 /// A staff-ban check not yet made: who acts, whether the act is a join (or an add), and when.
 #[derive(Debug, Clone)]
@@ -35,37 +32,15 @@ impl StaffCheck {
     /// nothing beyond its first statements (on MySQL an insert there would still use up an
     /// auto-increment id, so the ids a storage hands out would differ from SQLite's).
     async fn beside<R: Read, T>(&self, tx: &R, op: impl AsyncFnOnce() -> Result<T>) -> Result<T> {
-        let check = tx.staff_ban(self.number.as_str(), self.now);
-        let (mut check, mut op) = (pin!(check), pin!(op()));
-        let (mut passed, mut value) = (false, None);
-        poll_fn(|cx| {
-            if !passed {
-                match check.as_mut().poll(cx) {
-                    Poll::Ready(ban) => {
-                        if let Err(refused) =
-                            ban.and_then(|b| verdict(b, &self.number, self.joining))
-                        {
-                            return Poll::Ready(Err(refused));
-                        }
-                        passed = true;
-                    }
-                    Poll::Pending => {}
-                }
-            }
-            if value.is_none() {
-                if let Poll::Ready(v) = op.as_mut().poll(cx) {
-                    value = Some(v);
-                }
-            }
-            match (passed, value.take()) {
-                (true, Some(v)) => Poll::Ready(v),
-                (_, v) => {
-                    value = v;
-                    Poll::Pending
-                }
-            }
-        })
-        .await
+        let check = async {
+            let ban = tx.staff_ban(self.number.as_str(), self.now).await?;
+            verdict(ban, &self.number, self.joining)
+        };
+        match both_unless(check, op(), |passed| passed.is_err()).await {
+            (Err(refused), _) => Err(refused),
+            (Ok(()), Some(value)) => value,
+            (Ok(()), None) => unreachable!("`op` is dropped only when the check refuses"),
+        }
     }
 }
 
