@@ -104,7 +104,8 @@ function withDatabase(url, database) {
 /** What js/mysql.js runs on each new connection (the bare lane's connections get it too). */
 const SESSION_SETUP =
   "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO," +
-  "NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', innodb_lock_wait_timeout = 2";
+  "NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', innodb_lock_wait_timeout = 2;\n" +
+  'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED';
 
 // --- recording what the core sends --------------------------------------------------------------
 

@@ -1,13 +1,16 @@
 //! MySQL/MariaDB as a [`Storage`]: transactions over one connection that the host holds for
 //! the operation.
 //!
-//! - A write is `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION` (queued,
-//!   so they travel with the first statement), its statements, and `COMMIT`. READ COMMITTED
-//!   because every decision is made on rows the transaction holds (the conversation's row
-//!   first, see [`crate::storage`]): each read then sees what the last holder committed, with
-//!   no gap locks to deadlock on. A race the database settles by aborting the transaction
-//!   (deadlock, lock wait past its limit, a key taken meanwhile) runs the operation again, on
-//!   a fresh transaction, up to [`WRITE_ATTEMPTS`] times.
+//! - A write is `START TRANSACTION` (queued, so it travels with the first statement), its
+//!   statements, and `COMMIT`, in READ COMMITTED: every decision is made on rows the
+//!   transaction holds (the conversation's row first, see [`crate::storage`]), and each read
+//!   then sees what the last holder committed, with no gap locks to deadlock on. The host sets
+//!   that level once per connection, for the session (js/mysql.js, before the connection runs
+//!   anything else), rather than each write asking for it in a statement of its batch: every
+//!   statement a core sends runs on such a connection, and a read outside a transaction is
+//!   the same in either level (each statement its own snapshot). A race the database settles
+//!   by aborting the transaction (deadlock, lock wait past its limit, a key taken meanwhile)
+//!   runs the operation again, on a fresh transaction, up to [`WRITE_ATTEMPTS`] times.
 //! - A read runs its statements without a transaction: each sees the latest committed state.
 //!   Reads only build answers (every rule is decided in a write transaction), so a member
 //!   list a few microseconds newer than the page read before it is harmless, and a read costs
@@ -60,8 +63,8 @@ impl Storage for Session {
 
     /// No transaction: `op`'s one write is a statement that decides for itself, which the
     /// database applies atomically on its own (autocommit), in READ COMMITTED as a write
-    /// transaction's statements are (its guard reads the latest committed rows, taking no gap
-    /// locks); the reads beside it share its batch. One round trip, where BEGIN ... COMMIT
+    /// transaction's statements are (the session's level: its guard reads the latest committed
+    /// rows, taking no gap locks); the reads beside it share its batch. One round trip, where BEGIN ... COMMIT
     /// around a decision read and the write took two. A race the database settles by aborting
     /// the statement (a deadlock, a lock wait past its limit), and a refusal the reads beside it
     /// could not explain ([`Error::Conflict`]), run `op` again, as [`Session::write_then_read`]
@@ -76,8 +79,6 @@ impl Storage for Session {
         let link = &self.link;
         let mut attempt = 1;
         loop {
-            // Applies to the next transaction only: here the statement's own.
-            Link::defer(link, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", vec![]);
             let error = match op(&WriteTx::new(Rc::clone(link))).await {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
@@ -100,7 +101,6 @@ impl Storage for Session {
         let (link, rehearsing) = (&self.link, self.rehearsing);
         let mut attempt = 1;
         loop {
-            Link::defer(link, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", vec![]);
             Link::defer(link, "START TRANSACTION", vec![]);
             let outcome = match change(&WriteTx::new(Rc::clone(link))).await {
                 Ok(value) if rehearsing => {
@@ -242,13 +242,11 @@ mod tests {
             .map(|s| {
                 if s.sql.starts_with("UPDATE darkchat_members") {
                     Outcome::Done { affected: found.matched, insert_id: 0 }
-                } else if s.sql.contains("FROM darkchat_staff_bans") {
-                    let ban = vec![NUMBER.into(), Value::Null, Value::Int(1), Value::Null];
-                    rows(found.banned, ban)
-                } else if s.sql.starts_with("SELECT 1 FROM darkchat_conversations") {
-                    rows(found.conversation, vec![Value::Int(1)])
-                } else if s.sql.starts_with("SELECT m.phone_id") {
-                    rows(found.member, vec![Value::Int(7)])
+                } else if s.sql.starts_with("SELECT EXISTS") {
+                    let fact = |on: bool| Value::Int(on.into());
+                    let facts =
+                        vec![fact(found.banned), fact(found.conversation), fact(found.member)];
+                    rows(true, facts)
                 } else {
                     Outcome::Done { affected: 0, insert_id: 0 }
                 }
@@ -288,8 +286,10 @@ mod tests {
         let update = statements.iter().find(|s| s.sql.starts_with("UPDATE")).unwrap();
         assert!(update.sql.contains("darkchat_staff_bans"), "{}", update.sql);
         assert!(update.params.contains(&Value::from(NUMBER)), "{:?}", update.params);
-        // The reasons of a refusal share the batch: nothing more is asked once it matched.
-        assert_eq!(texts.len(), 5, "{texts:?}");
+        // The reasons of a refusal share the batch, in one statement: nothing more is asked
+        // once it matched, and nothing sets the isolation level (the session has it).
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(!texts.iter().any(|s| s.contains("ISOLATION")), "{texts:?}");
         let found = Found { matched: 1, ..ALLOWED };
         assert_eq!(outcome(op.resume(results(statements, found))).unwrap(), Vec::new());
     }

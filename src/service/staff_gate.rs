@@ -43,7 +43,7 @@ impl StaffCheck {
                 match check.as_mut().poll(cx) {
                     Poll::Ready(ban) => {
                         if let Err(refused) =
-                            ban.and_then(|b| verdict(b, &self.number, self.joining))
+                            ban.and_then(|b| verdict(b.is_some(), &self.number, self.joining))
                         {
                             return Poll::Ready(Err(refused));
                         }

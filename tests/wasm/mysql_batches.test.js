@@ -148,6 +148,12 @@ test('markRead is one round trip: one guarded statement decides and writes, no t
       assert.strictEqual(batches.length, 1, `${JSON.stringify(args)}: ${JSON.stringify(batches)}`);
       assert.doesNotMatch(batches[0], /START TRANSACTION|\bCOMMIT\b/);
       assert.match(batches[0], /UPDATE darkchat_members[^;]*darkchat_staff_bans/);
+      // Two statements: the UPDATE, and one SELECT of the facts that explain a refusal.
+      assert.deepStrictEqual(
+        batches[0].split(';\n').map((sql) => sql.split(' ')[0]),
+        ['UPDATE', 'SELECT'],
+        batches[0],
+      );
     }
     assert.strictEqual(await position(), newest);
 
@@ -215,6 +221,86 @@ test("the conversation view is one round trip, read or unread, the member's stat
     assert.strictEqual(missing.code, 'conversation_not_found');
     assert.strictEqual(batches.length, 1, JSON.stringify(batches));
   } finally {
+    await db.end();
+    core.close();
+  }
+});
+
+/** The SQL of each statement of `batch` (one multi-statement query). */
+const statements = (batch) => batch.split(';\n');
+
+test("send, join, leave and create read a member's alias with the member: 3, 5, 4 and 5 round trips, no statement setting the isolation level", async () => {
+  const batches = [];
+  const { core, call, db } = await recordedCore('darkchat_batches_trips', batches);
+  const trips = async (method, ...args) => {
+    batches.length = 0;
+    const outcome = await call(method, ...args);
+    assert.strictEqual(outcome.ok, true, `${method}: ${JSON.stringify(outcome)}`);
+    for (const batch of batches) assert.doesNotMatch(batch, /ISOLATION/, `${method}: ${batch}`);
+    return { outcome, count: batches.length, sent: [...batches] };
+  };
+  try {
+    const created = await trips('create', '5550101', 'Crew');
+    // The view a create answers with is read in the batch of the COMMIT, as the conversation
+    // view reads it: one round trip fewer than reading the member, then the rest.
+    assert.strictEqual(created.count, 5, JSON.stringify(created.sent));
+    const id = created.outcome.v[0].id;
+    const code = created.outcome.v[0].joinCode;
+    // A number never seen: its phone row is inserted (one round trip of its own); the alias
+    // the joiner gets is looked up beside the checks of the join.
+    const joined = await trips('join', '5550102', code);
+    assert.strictEqual(joined.count, 5, JSON.stringify(joined.sent));
+    const alias = joined.outcome.v[0].alias;
+    assert.ok(alias, JSON.stringify(joined.outcome));
+    const sent = await trips('send', '5550102', id, 'hello');
+    assert.strictEqual(sent.count, 3, JSON.stringify(sent.sent));
+    assert.match(sent.sent[0], /FOR UPDATE;\nSELECT m\.phone_id, m\.alias FROM/);
+    assert.strictEqual(sent.outcome.v[0].senderAlias, alias, JSON.stringify(sent.outcome));
+    const left = await trips('remove', '5550102', id, true);
+    assert.strictEqual(left.count, 4, JSON.stringify(left.sent));
+    const [[note]] = await db.query(
+      "SELECT content, sender_alias FROM darkchat_messages WHERE event = 'left'",
+    );
+    assert.deepStrictEqual([note.content, note.sender_alias], [`${alias} left`, alias]);
+  } finally {
+    await db.end();
+    core.close();
+  }
+});
+
+test('a write sees what the holder of its conversation committed before it got the lock: connections are READ COMMITTED for the session', async () => {
+  const batches = [];
+  const { core, call, db } = await recordedCore('darkchat_batches_isolation', batches);
+  const holder = await adminConnection('darkchat_batches_isolation');
+  try {
+    const id = (await call('create', '5550101', 'Crew')).v[0].id;
+    // The holder locks the conversation and makes 5550102 a member, not yet committed.
+    await holder.query('START TRANSACTION');
+    await holder.query('SELECT id FROM darkchat_conversations WHERE id = ? FOR UPDATE', [id]);
+    await holder.query("INSERT INTO darkchat_phones (number) VALUES ('5550102')");
+    await holder.query(
+      'INSERT INTO darkchat_members (conversation_id, phone_id, joined_at, alias, alias_key) ' +
+        "SELECT ?, id, 0, 'Held Member', 'held member' FROM darkchat_phones WHERE number = '5550102'",
+      [id],
+    );
+    // The send's first batch reads (its staff-ban check) before it waits for the lock; in
+    // REPEATABLE READ that read would fix the snapshot its member lookup sees after the wait.
+    const sending = call('send', '5550102', id, 'after the wait');
+    const waiting = async () => {
+      const [rows] = await db.query(
+        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST ' +
+          "WHERE INFO LIKE '%FOR UPDATE%' AND ID <> CONNECTION_ID()",
+      );
+      return Number(rows[0].n) > 0;
+    };
+    while (!(await waiting())) await new Promise((resolve) => setTimeout(resolve, 5));
+    await holder.query('COMMIT');
+    const sent = await sending;
+    assert.strictEqual(sent.ok, true, JSON.stringify(sent));
+    assert.strictEqual(sent.v[0].senderAlias, 'Held Member');
+    assert.doesNotMatch(batches.join('\n'), /ISOLATION/);
+  } finally {
+    await holder.end();
     await db.end();
     core.close();
   }
