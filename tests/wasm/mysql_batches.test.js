@@ -305,3 +305,37 @@ test('a write sees what the holder of its conversation committed before it got t
     core.close();
   }
 });
+
+test("callPacked on MySQL answers the outcome as MessagePack bytes, the same reply call's JSON gives, and an object where the core did not answer", async () => {
+  const msgpack = require('./msgpack');
+  const { core, call, db } = await recordedCore('darkchat_batches_packed', []);
+  const packed = async (method, ...args) => core.callPacked(method, wire(args));
+  try {
+    const id = (await call('create', '5550101', 'Crew')).v[0].id;
+    assert.strictEqual((await call('send', '5550101', id, 'one')).ok, true);
+    // Reads answer the same either way; a write's reply is compared with a read of its result.
+    for (const [method, ...args] of [
+      ['conversation', '5550101', id],
+      ['messages', '5550101', id, null, 10],
+      ['list', '5550101'],
+      ['conversation', '5550109', id], // refused: not_member
+      ['conversation', '5550101', 'x'], // bad input, answered before any batch
+    ]) {
+      const bytes = await packed(method, ...args);
+      assert.ok(Buffer.isBuffer(bytes), `${method}: ${JSON.stringify(bytes)}`);
+      assert.deepStrictEqual(msgpack.decode(bytes), await call(method, ...args), method);
+    }
+    const sent = await packed('send', '5550101', id, 'two');
+    assert.ok(Buffer.isBuffer(sent), JSON.stringify(sent));
+    const message = msgpack.decode(sent).v[0];
+    const page = (await call('messages', '5550101', id, null, 10)).v[0];
+    assert.deepStrictEqual(message, page[page.length - 1]);
+    // The store closed: the host's own answer, an object.
+    core.close();
+    const closed = await packed('conversation', '5550101', id);
+    assert.deepStrictEqual([closed.ok, closed.code], [false, 'storage_error']);
+  } finally {
+    await db.end();
+    core.close();
+  }
+});
