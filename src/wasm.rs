@@ -166,9 +166,8 @@ pub unsafe extern "C" fn dc_call_packed(ptr: *const u8, len: usize) -> *mut u8 {
 
 /// An outcome as MessagePack bytes.
 fn packed(outcome: &Result<Vec<api::Reply>>) -> *mut u8 {
-    let value = serde_json::to_value(api::WireOutcome(outcome)).unwrap_or(Value::Null);
     let mut body = Vec::with_capacity(256);
-    api::msgpack::pack(&value, &mut body);
+    api::msgpack::pack_outcome(outcome, &mut body);
     framed(&body)
 }
 
