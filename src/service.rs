@@ -8,7 +8,7 @@
 //! race ([`Storage::write`]), so each decides only from what it reads inside its transaction,
 //! and takes the conversation's row before reading what it decides on.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -634,31 +634,17 @@ impl<S: Storage> Service<S> {
     ) -> Result<()> {
         // One guarded statement decides and writes (the member exists, so does its
         // conversation, no staff ban is in force; `up_to` clamped to the newest message), so
-        // that no change can come between the decision and the write. The reads that tell why
-        // it matched no row travel beside it (one batch on MySQL) and count only then.
+        // that no change can come between the decision and the write. Only when it matched no
+        // row are the reasons read (one more round trip on MySQL, for a refusal only: the
+        // statement alone is the peers' one statement, where reading the reasons beside it
+        // cost every call a result set to parse).
         self.storage
             .write_at_once_checked(async |tx, staff| {
                 let unbanned_at = staff.map(|check| check.now);
-                let marked = Cell::new(false);
-                let mark = async {
-                    let found = tx.mark_read_guarded(id, number.as_str(), up_to, unbanned_at).await;
-                    marked.set(matches!(found, Ok(true)));
-                    found
-                };
-                // Not started when the statement already matched (SQLite: it is done by then;
-                // on MySQL it still waits for the batch, which these reads then join).
-                let why_not = async {
-                    if marked.get() {
-                        Ok(())
-                    } else {
-                        mark_read_refusal(tx, id, number, staff).await
-                    }
-                };
-                let (found, why_not) = both(mark, why_not).await;
-                if found? {
+                if tx.mark_read_guarded(id, number.as_str(), up_to, unbanned_at).await? {
                     return Ok(());
                 }
-                why_not?;
+                mark_read_refusal(tx, id, number, staff).await?;
                 Err(Error::Conflict(
                     "mark read: refused on a state that changed before its reasons were read"
                         .into(),

@@ -508,12 +508,12 @@ pub trait Storage: 'static {
     /// `WHERE` carries every condition the rules check, so that the decision and the write are
     /// the same statement and nothing can change between them. `op` writes with that one
     /// statement at most, and answers from its result (whether it matched); the reads it makes
-    /// beside it only tell why it matched nothing, and a refusal that they cannot explain (the
+    /// after it only tell why it matched nothing, and a refusal that they cannot explain (the
     /// state changed between the statement and them) is to be answered as
     /// [`Error::Conflict`], which runs `op` again. A storage may then run `op` without a
-    /// transaction: on MySQL the statement and those reads go out as one batch, one round trip
-    /// with no `START TRANSACTION` and `COMMIT` (a rehearsal still runs in a transaction, to
-    /// roll it back). SQLite runs it as [`Storage::write`].
+    /// transaction: on MySQL the statement goes out alone, one round trip with no `START
+    /// TRANSACTION` and `COMMIT` (a rehearsal still runs in a transaction, to roll it back).
+    /// SQLite runs it as [`Storage::write`].
     async fn write_at_once<T>(
         &mut self,
         op: impl AsyncFnMut(&Self::Write<'_>) -> Result<T>,

@@ -513,7 +513,8 @@ impl Queries {
     }
 
     /// The three facts as one row of one statement (one result set to parse instead of
-    /// three); no staff number (`None`) is looked up as NULL, which no row has.
+    /// three, its columns named short: the driver reads every column's name); no staff number
+    /// (`None`) is looked up as NULL, which no row has.
     async fn mark_read_facts(
         &self,
         id: ConversationId,
@@ -523,11 +524,11 @@ impl Queries {
         let rows = self
             .rows(
                 "SELECT EXISTS (SELECT 1 FROM darkchat_staff_bans WHERE number = ? \
-                                AND (expires_at IS NULL OR expires_at > ?)), \
-                        EXISTS (SELECT 1 FROM darkchat_conversations WHERE id = ?), \
+                                AND (expires_at IS NULL OR expires_at > ?)) AS banned, \
+                        EXISTS (SELECT 1 FROM darkchat_conversations WHERE id = ?) AS found, \
                         EXISTS (SELECT 1 FROM darkchat_phones p JOIN darkchat_members m \
                                 ON m.conversation_id = ? AND m.phone_id = p.id \
-                                WHERE p.number = ?)",
+                                WHERE p.number = ?) AS member",
                 vec![
                     staff.map(|(banned, _)| banned).into(),
                     staff.map(|(_, now)| now).into(),

@@ -112,7 +112,7 @@ async function recordedCore(name, batches, query = '') {
   return { core, call, db: await adminConnection(database) };
 }
 
-test('markRead is one round trip: one guarded statement decides and writes, no transaction', async () => {
+test('markRead is one round trip, one statement: a guarded UPDATE decides and writes, no transaction; a refusal reads its reason after it', async () => {
   const batches = [];
   const { core, call, db } = await recordedCore('darkchat_batches_read', batches);
   const position = async () => {
@@ -129,7 +129,8 @@ test('markRead is one round trip: one guarded statement decides and writes, no t
       assert.strictEqual((await call('send', '5550101', id, text)).ok, true);
     const newest = (await call('send', '5550101', id, 'three')).v[0].id;
 
-    // Every outcome, allowed or refused, is one batch with no transaction around it.
+    // Allowed: the UPDATE alone, no transaction around it. Refused: the UPDATE, then one
+    // SELECT of the facts that explain it.
     const outcomes = [
       [['5550102', id, newest - 1], null],
       [['5550102', id], null],
@@ -145,25 +146,24 @@ test('markRead is one round trip: one guarded statement decides and writes, no t
         code ? [false, code] : [true, undefined],
         `${JSON.stringify(args)}: ${JSON.stringify(outcome)}`,
       );
-      assert.strictEqual(batches.length, 1, `${JSON.stringify(args)}: ${JSON.stringify(batches)}`);
+      const sent = batches.map((batch) => batch.split(';\n').map((sql) => sql.split(' ')[0]));
+      assert.deepStrictEqual(
+        sent,
+        code ? [['UPDATE'], ['SELECT']] : [['UPDATE']],
+        `${JSON.stringify(args)}: ${JSON.stringify(batches)}`,
+      );
       assert.doesNotMatch(batches[0], /START TRANSACTION|\bCOMMIT\b/);
       assert.match(batches[0], /UPDATE darkchat_members[^;]*darkchat_staff_bans/);
-      // Two statements: the UPDATE, and one SELECT of the facts that explain a refusal.
-      assert.deepStrictEqual(
-        batches[0].split(';\n').map((sql) => sql.split(' ')[0]),
-        ['UPDATE', 'SELECT'],
-        batches[0],
-      );
     }
     assert.strictEqual(await position(), newest);
 
-    // Refused by a staff ban: the same one batch, and the position stays where it was.
+    // Refused by a staff ban: the UPDATE, then its reason; the position stays where it was.
     const unread = (await call('send', '5550101', id, 'four')).v[0].id;
     assert.strictEqual((await call('staffBan', '5550102', null, 'spam')).ok, true);
     batches.length = 0;
     const refused = await call('markRead', '5550102', id);
     assert.deepStrictEqual([refused.ok, refused.code], [false, 'forbidden']);
-    assert.strictEqual(batches.length, 1, JSON.stringify(batches));
+    assert.strictEqual(batches.length, 2, JSON.stringify(batches));
     assert.strictEqual(await position(), newest, 'the refused markRead wrote nothing');
     assert.strictEqual((await call('staffUnban', '5550102')).ok, true);
     assert.strictEqual((await call('markRead', '5550102', id)).ok, true);
