@@ -23,10 +23,12 @@
 //
 // Three lanes per operation, alternated call by call (the lane order rotates every call) so that
 // the VM's drift (a third between runs) falls on all three alike:
-// - ours: `await core.call(method, argsJson)` of js/host.js, as the DarkchatCore export runs it
-//   on FXServer: the core (rules, validation) in wasm, its batches run by js/mysql.js on a pool
-//   connection (one multi-statement query per batch), JSON in and out. Not included: the Lua
-//   side and FXServer's MessagePack hop between runtimes.
+// - ours: `await core.callPacked(method, argsJson)` of js/host.js, as the DarkchatCore export
+//   runs it on FXServer: the core (rules, validation) in wasm, its batches run by js/mysql.js on
+//   a pool connection (one multi-statement query per batch), JSON in, the reply as the
+//   MessagePack bytes Lua unpacks (an object where the core answers so: a host without packed
+//   MySQL replies, a failure). Not included: the Lua side and FXServer's MessagePack hop
+//   between runtimes. The reply is decoded after the timing, for the benchmark's own checks.
 // - bare: the same batches with no core: the statements that ours sent for the call (recorded
 //   from the driver), replayed on a connection of a plain mysql2 pool with the same options and
 //   session settings, batch after batch, one multi-statement query each. The difference from
@@ -57,6 +59,7 @@ const repo = path.resolve(__dirname, '..');
 const wasmPath = path.join(repo, 'bin', 'darkchat.wasm');
 const mysql = require(path.join(repo, 'node_modules', 'mysql2'));
 const mysqlPromise = require(path.join(repo, 'node_modules', 'mysql2', 'promise'));
+const msgpack = require(path.join(repo, 'node_modules', 'msgpack-lite'));
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
@@ -104,7 +107,8 @@ function withDatabase(url, database) {
 /** What js/mysql.js runs on each new connection (the bare lane's connections get it too). */
 const SESSION_SETUP =
   "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO," +
-  "NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', innodb_lock_wait_timeout = 2";
+  "NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', innodb_lock_wait_timeout = 2;\n" +
+  'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED';
 
 // --- recording what the core sends --------------------------------------------------------------
 
@@ -821,8 +825,7 @@ async function main() {
             const [method, args] = op.ours(t);
             recording = [];
             wasmNs = 0;
-            reply = await core.call(method, JSON.stringify(args));
-            if (!reply.ok) failed = `${reply.code}: ${reply.message || ''}`;
+            reply = await core.callPacked(method, JSON.stringify(args));
           } else if (lane === 'bare') {
             await replay(readBatches || batches, swap);
           } else {
@@ -834,6 +837,8 @@ async function main() {
         }
         const wall = Number(process.hrtime.bigint() - w0) / 1000;
         const c = process.cpuUsage(cpu0);
+        if (Buffer.isBuffer(reply)) reply = msgpack.decode(reply);
+        if (reply && !reply.ok) failed = `${reply.code}: ${reply.message || ''}`;
         if (lane === 'ours') {
           trips = recording.length;
           if (!failed) {

@@ -764,6 +764,23 @@ function createCore({
     return out;
   }
 
+  /**
+   * A MySQL step the module wrote at `reply` (freed here): JSON (a batch, or an outcome), or
+   * the outcome of a packed call as MessagePack bytes (a Buffer; a MessagePack map never
+   * starts with `{`).
+   */
+  function readStep(reply) {
+    const x = instance.exports;
+    const len = new DataView(x.memory.buffer).getUint32(reply, true);
+    const at = reply + 4;
+    const out =
+      len > 0 && bytes()[at] !== 0x7b
+        ? Buffer.from(bytes().subarray(at, at + len))
+        : JSON.parse(str(at, len));
+    x.dc_free(reply, len + 4);
+    return out;
+  }
+
   /** The text of a reply the module wrote at `reply` (freed here). */
   function readReply(reply) {
     const x = instance.exports;
@@ -844,12 +861,13 @@ function createCore({
   }
 
   /**
-   * `call` for this resource's own Lua on the SQLite store: the reply as the MessagePack bytes
-   * the core packed (a Buffer, which FXServer hands to Lua as one string for `msgpack.unpack`),
-   * so that this thread neither parses the reply nor packs its fields. Answers as `call` does
-   * (an object) where the core did not run (the store closed, a trap), on MySQL, and for the
-   * backup and restore methods, which this host serves.
-   * @returns {Buffer | object}
+   * `call` for this resource's own Lua: the reply as the MessagePack bytes the core packed (a
+   * Buffer, which FXServer hands to Lua as one string for `msgpack.unpack`), so that this thread
+   * neither parses the reply nor packs its fields; on MySQL a promise of them. Answers as `call`
+   * does (an object) where the core did not run (the store closed, a trap, the database away or
+   * past the deadline), for a MySQL outcome that needs its connection cleaned up first, and for
+   * the backup and restore methods, which this host serves.
+   * @returns {Buffer | object | Promise<Buffer | object>}
    */
   function callPacked(method, argsJson) {
     return callCore(method, argsJson, true);
@@ -857,7 +875,7 @@ function createCore({
 
   function callCore(method, argsJson, packed) {
     if (!opened) return { ok: false, code: 'storage_error', message: 'the store is closed' };
-    if (opened.mysql) return callMysql(method, argsJson);
+    if (opened.mysql) return callMysql(method, argsJson, packed);
     if (!instance) {
       try {
         start(opened);
@@ -1080,11 +1098,11 @@ function createCore({
    * is answered whatever the database's state; a call that needs the database gets
    * storage_error at once while the schema is not known to be in place.
    */
-  function callMysql(method, argsJson) {
+  function callMysql(method, argsJson, packed) {
     const args = typeof argsJson === 'string' ? argsJson : '[]';
     const request = `{"m":${JSON.stringify(String(method))},"now":${now()},"a":${args}}`;
     return driveStep(
-      () => exchange(instance.exports.dc_call, request),
+      () => put(packed ? instance.exports.dc_call_packed : instance.exports.dc_call, request),
       () => {
         if (opened.schemaVersion !== null) return null;
         const why = opened.mysql.down || 'still connecting';
@@ -1094,7 +1112,7 @@ function createCore({
   }
 
   /**
-   * Runs a core step (`first()` gives it) and the batches it asks for, to the outcome. When
+   * Runs a core step (`first()` gives the reply it is in) and the batches it asks for, to the outcome. When
    * the step asks for a batch and `refusal()` gives an answer, the call is abandoned with it.
    */
   function driveStep(first, refusal = () => null) {
@@ -1110,10 +1128,7 @@ function createCore({
         });
       }
     }
-    const step = guarded(() => {
-      const raw = first();
-      return JSON.parse(typeof raw === 'number' ? readReply(raw) : raw);
-    });
+    const step = guarded(() => readStep(first()));
     if (!Array.isArray(step.batch)) {
       delete step.cleanup;
       return Promise.resolve(step);
@@ -1132,7 +1147,7 @@ function createCore({
     }
     const resume = (outcome) => {
       const next = guarded(() =>
-        JSON.parse(exchange(instance.exports.dc_resume, JSON.stringify(outcome))),
+        readStep(put(instance.exports.dc_resume, JSON.stringify(outcome))),
       );
       if (
         next.ok === false &&

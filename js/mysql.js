@@ -13,7 +13,7 @@
 //   database never hangs an export or piles calls up;
 // - connection settings that the core's statements and the driver's escaping rely on are set
 //   on every new connection (SQL mode without NO_BACKSLASH_ESCAPES, UTC, a lock wait shorter
-//   than the deadline);
+//   than the deadline, READ COMMITTED), and a connection whose setup failed is never used;
 // - a database that is down at start, or goes away, is said in one line, calls meanwhile
 //   answer storage_error at once, and it connects again by itself when the database is back.
 //
@@ -26,10 +26,17 @@ const { setTimeout, clearTimeout } = require('timers');
 
 /** Milliseconds between attempts to reach a database that is down. */
 const RECONNECT_MS = 5000;
-/** What each new connection runs first. */
+/**
+ * What each new connection runs first. READ COMMITTED for the session: the core's write
+ * transactions rely on it (each read after the conversation's row is locked sees what the last
+ * holder committed, and no gap locks are taken) and send no statement asking for it, which cost
+ * every write one more statement in its batch. Reads outside a transaction are the same in any
+ * level (each statement its own snapshot), so the whole session may have it.
+ */
 const SESSION_SETUP =
   "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO," +
-  "NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', innodb_lock_wait_timeout = ?";
+  "NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', innodb_lock_wait_timeout = ?;\n" +
+  'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED';
 
 /**
  * mysql2 options from `mysql_connection_string`, in either form oxmysql reads:
@@ -139,7 +146,12 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
   });
   const lockWaitSeconds = Math.max(1, Math.floor(deadlineMs / 2000));
   pool.on('connection', (conn) => {
-    conn.query(SESSION_SETUP, [lockWaitSeconds], () => {});
+    // Queued ahead of anything the connection is given. A connection without these settings
+    // must never run a call (a write would run in the server's default level): on failure it
+    // is destroyed, so what was queued behind the setup fails and the pool opens another.
+    conn.query(SESSION_SETUP, [lockWaitSeconds], (err) => {
+      if (err) conn.destroy();
+    });
   });
   let down = null; // the cause while the database cannot be reached
 

@@ -8,7 +8,7 @@
 //! race ([`Storage::write`]), so each decides only from what it reads inside its transaction,
 //! and takes the conversation's row before reading what it decides on.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -236,8 +236,8 @@ impl<S: Storage> Service<S> {
             tx.record(|| Change::created(id, creator.as_str(), name.as_str())).await?;
             Ok((id, phone))
         };
-        let answer = async |tx: &S::Read<'_>, &(id, phone): &(ConversationId, PhoneId)| {
-            view(tx, limits, id, phone).await
+        let answer = async |tx: &S::Read<'_>, &(id, _): &(ConversationId, PhoneId)| {
+            view(tx, limits, id, creator).await
         };
         storage.write_then_read(change, answer).await
     }
@@ -282,9 +282,10 @@ impl<S: Storage> Service<S> {
     ) -> Result<MembershipChange> {
         self.storage
             .write(async |tx| {
-                let (conversation, phone) =
-                    both(existing_for_update(tx, id), member_phone(tx, id, number)).await;
-                let change = remove(tx, &conversation?, phone?, number, is_self, now).await?;
+                let (conversation, member) =
+                    both(existing_for_update(tx, id), member_alias(tx, id, number)).await;
+                let (conversation, (phone, alias)) = (conversation?, member?);
+                let change = remove(tx, &conversation, phone, alias, number, is_self, now).await?;
                 tx.record(|| Change::member_removed(&change, is_self, false)).await?;
                 Ok(change)
             })
@@ -306,10 +307,10 @@ impl<S: Storage> Service<S> {
         let max_bans = self.limits.max_bans;
         self.storage
             .write(async |tx| {
-                let (authority, phone) =
-                    both(moderating(tx, id, actor), member_phone(tx, id, number)).await;
+                let (authority, member) =
+                    both(moderating(tx, id, actor), member_alias(tx, id, number)).await;
                 let Moderating { row: conversation, actor: actor_phone, owner } = authority?;
-                let phone = phone?;
+                let (phone, alias) = member?;
                 if actor_phone == Some(phone) {
                     return Err(Error::Forbidden { reason: "leave instead of removing yourself" });
                 }
@@ -322,16 +323,15 @@ impl<S: Storage> Service<S> {
                     }
                 }
                 if ban {
-                    let (bans, alias) = both(tx.count_bans(id), tx.alias_of(id, phone)).await;
-                    if bans? >= i64::from(max_bans) {
+                    if tx.count_bans(id).await? >= i64::from(max_bans) {
                         return Err(Error::LimitReached {
                             what: "bans per conversation",
                             max: max_bans,
                         });
                     }
-                    tx.insert_ban(id, phone, &alias?.unwrap_or_default(), now).await?;
+                    tx.insert_ban(id, phone, &alias, now).await?;
                 }
-                let change = remove(tx, &conversation, phone, number, false, now).await?;
+                let change = remove(tx, &conversation, phone, alias, number, false, now).await?;
                 tx.record(|| Change::member_removed(&change, false, ban)).await?;
                 Ok(change)
             })
@@ -540,8 +540,8 @@ impl<S: Storage> Service<S> {
             Ok((id, phone, joined))
         };
         let answer =
-            async |tx: &S::Read<'_>, (id, phone, joined): &(ConversationId, PhoneId, Message)| {
-                let conversation = view(tx, limits, *id, *phone).await?;
+            async |tx: &S::Read<'_>, (id, _, joined): &(ConversationId, PhoneId, Message)| {
+                let conversation = view(tx, limits, *id, number).await?;
                 let members = conversation.members.clone();
                 let change = joined_change(*id, number, members, joined)?;
                 Ok((conversation, change))
@@ -576,7 +576,7 @@ impl<S: Storage> Service<S> {
         self.storage
             .read(async |tx| {
                 let row = existing(tx, id).await?;
-                build_view(tx, limits, row, Viewer::Admin).await
+                admin_view(tx, limits, row).await
             })
             .await
     }
@@ -634,31 +634,17 @@ impl<S: Storage> Service<S> {
     ) -> Result<()> {
         // One guarded statement decides and writes (the member exists, so does its
         // conversation, no staff ban is in force; `up_to` clamped to the newest message), so
-        // that no change can come between the decision and the write. The reads that tell why
-        // it matched no row travel beside it (one batch on MySQL) and count only then.
+        // that no change can come between the decision and the write. Only when it matched no
+        // row are the reasons read (one more round trip on MySQL, for a refusal only: the
+        // statement alone is the peers' one statement, where reading the reasons beside it
+        // cost every call a result set to parse).
         self.storage
             .write_at_once_checked(async |tx, staff| {
                 let unbanned_at = staff.map(|check| check.now);
-                let marked = Cell::new(false);
-                let mark = async {
-                    let found = tx.mark_read_guarded(id, number.as_str(), up_to, unbanned_at).await;
-                    marked.set(matches!(found, Ok(true)));
-                    found
-                };
-                // Not started when the statement already matched (SQLite: it is done by then;
-                // on MySQL it still waits for the batch, which these reads then join).
-                let why_not = async {
-                    if marked.get() {
-                        Ok(())
-                    } else {
-                        mark_read_refusal(tx, id, number, staff).await
-                    }
-                };
-                let (found, why_not) = both(mark, why_not).await;
-                if found? {
+                if tx.mark_read_guarded(id, number.as_str(), up_to, unbanned_at).await? {
                     return Ok(());
                 }
-                why_not?;
+                mark_read_refusal(tx, id, number, staff).await?;
                 Err(Error::Conflict(
                     "mark read: refused on a state that changed before its reasons were read"
                         .into(),
@@ -865,15 +851,14 @@ impl<S: Storage> Service<S> {
         }
         let change = async |tx: &S::Write<'_>| {
             tx.lock_conversation(id).await?;
-            let phone = member_of_existing(tx, id, number).await?;
-            let original = async {
-                match reply_to {
-                    Some(original) => tx.message(id, original).await,
-                    None => Ok(None),
-                }
+            // The member and its alias in one lookup, in the batch that takes the lock.
+            let found = tx.member_with_alias(id, number.as_str()).await;
+            let (phone, alias) = existing_unless_member(tx, id, number, found).await?;
+            let original = match reply_to {
+                Some(original) => tx.message(id, original).await?,
+                None => None,
             };
-            let (alias, original) = both(tx.alias_of(id, phone), original).await;
-            let (alias, original) = (alias?, original?);
+            let alias = Some(alias);
             let extra = Extra {
                 data: data.clone(),
                 reply_to: match reply_to {
@@ -1073,12 +1058,12 @@ async fn remove(
     tx: &impl Write,
     conversation: &ConversationRow,
     phone: PhoneId,
+    alias: String,
     number: &PhoneNumber,
     is_self: bool,
     now: i64,
 ) -> Result<MembershipChange> {
     let id = conversation.id;
-    let alias = tx.alias_of(id, phone).await?.unwrap_or_default();
     tx.delete_member(id, phone).await?;
     let entries = tx.members(id).await?;
     let Some(oldest) = entries.first().cloned() else {
@@ -1155,23 +1140,17 @@ async fn mark_read_refusal(
     number: &PhoneNumber,
     staff: Option<&StaffCheck>,
 ) -> Result<()> {
-    let ban = async {
-        match staff {
-            Some(check) => tx.staff_ban(check.number.as_str(), check.now).await,
-            None => Ok(None),
-        }
-    };
-    let ((ban, exists), phone) =
-        both(both(ban, tx.conversation_exists(id)), tx.member_phone_id(id, number.as_str())).await;
-    if let (Some(check), ban @ Some(_)) = (staff, ban?) {
-        staff::verdict(ban, &check.number, check.joining)?;
+    let asked = staff.map(|check| (check.number.as_str(), check.now));
+    let facts = tx.mark_read_facts(id, number.as_str(), asked).await?;
+    if let Some(check) = staff {
+        staff::verdict(facts.banned, &check.number, check.joining)?;
     }
-    if !exists? {
+    if !facts.conversation {
         return Err(Error::ConversationNotFound { id });
     }
-    match phone? {
-        Some(_) => Ok(()),
-        None => Err(Error::NotMember { number: number.as_str().to_owned(), id }),
+    match facts.member {
+        true => Ok(()),
+        false => Err(Error::NotMember { number: number.as_str().to_owned(), id }),
     }
 }
 
@@ -1183,13 +1162,36 @@ async fn member_of_existing(
     id: ConversationId,
     number: &PhoneNumber,
 ) -> Result<PhoneId> {
-    match member_phone(tx, id, number).await {
-        Err(not_member @ Error::NotMember { .. }) => {
+    let found = tx.member_phone_id(id, number.as_str()).await;
+    existing_unless_member(tx, id, number, found).await
+}
+
+/// A member lookup's result (`found`) as [`member_of_existing`] answers it: the member, or
+/// `conversation_not_found` before `not_member` when there is none.
+async fn existing_unless_member<T>(
+    tx: &impl Read,
+    id: ConversationId,
+    number: &PhoneNumber,
+    found: Result<Option<T>>,
+) -> Result<T> {
+    match found? {
+        Some(member) => Ok(member),
+        None => {
             ensure_exists(tx, id).await?;
-            Err(not_member)
+            Err(Error::NotMember { number: number.as_str().to_owned(), id })
         }
-        found => found,
     }
+}
+
+/// [`member_phone`] with the member's alias, read in the same lookup.
+async fn member_alias(
+    tx: &impl Read,
+    id: ConversationId,
+    number: &PhoneNumber,
+) -> Result<(PhoneId, String)> {
+    tx.member_with_alias(id, number.as_str())
+        .await?
+        .ok_or_else(|| Error::NotMember { number: number.as_str().to_owned(), id })
 }
 
 fn check_membership_quota(memberships: i64, limits: &Limits) -> Result<()> {
@@ -1215,9 +1217,19 @@ async fn add(
     alias: Option<&Alias>,
     now: i64,
 ) -> Result<Message> {
-    let ((member, members), (memberships, banned)) = both(
-        both(tx.member(id, phone), tx.count_members(id)),
-        both(tx.count_memberships_of(phone), tx.is_banned(id, phone)),
+    // The first alias to try is looked up beside the checks (one batch on MySQL): the chosen
+    // one, or the one the generator gives next, drawn from a copy of it so that a refused act
+    // draws nothing and the generator's sequence is the one drawing after the checks gives.
+    let first = match alias {
+        Some(alias) => alias.clone(),
+        None => Alias::generate(&mut rng.borrow().clone(), 0 >= PLAIN_ALIAS_ATTEMPTS),
+    };
+    let (((member, members), (memberships, banned)), holder) = both(
+        both(
+            both(tx.member(id, phone), tx.count_members(id)),
+            both(tx.count_memberships_of(phone), tx.is_banned(id, phone)),
+        ),
+        tx.member_by_alias(id, &first.key()),
     )
     .await;
     if member?.is_some() {
@@ -1233,7 +1245,7 @@ async fn add(
         });
     }
     check_membership_quota(memberships?, limits)?;
-    let alias = free_alias(tx, rng, id, alias).await?;
+    let alias = free_alias_after(tx, rng, id, alias, (first, holder?.is_some())).await?;
     tx.insert_member(id, phone, &alias, now, MessageId::NONE).await?;
     let subject = (number.as_str(), Some(alias.as_str()));
     system_message(tx, id, phone, subject.0, subject.1, SystemEvent::Joined, None, now).await
@@ -1256,6 +1268,35 @@ pub(crate) async fn free_alias(
     for attempt in 0..ALIAS_ATTEMPTS {
         let alias = Alias::generate(&mut *rng.borrow_mut(), attempt >= PLAIN_ALIAS_ATTEMPTS);
         if tx.member_by_alias(id, &alias.key()).await?.is_none() {
+            return Ok(alias);
+        }
+    }
+    Err(Error::Internal("no free alias found".into()))
+}
+
+/// [`free_alias`] when the first alias to try (`looked_up`: the chosen one, or the one the
+/// generator was expected to give first, and whether a member goes by it) was looked up
+/// already. A generated alias is drawn as [`free_alias`] draws it; only when it is not the one
+/// looked up (another call on this core drew meanwhile) is it looked up again.
+async fn free_alias_after(
+    tx: &impl Read,
+    rng: &RefCell<StdRng>,
+    id: ConversationId,
+    chosen: Option<&Alias>,
+    looked_up: (Alias, bool),
+) -> Result<Alias> {
+    let (expected, taken) = looked_up;
+    if let Some(alias) = chosen {
+        return if taken { Err(Error::AliasTaken) } else { Ok(alias.clone()) };
+    }
+    for attempt in 0..ALIAS_ATTEMPTS {
+        let alias = Alias::generate(&mut *rng.borrow_mut(), attempt >= PLAIN_ALIAS_ATTEMPTS);
+        let free = if attempt == 0 && alias == expected {
+            !taken
+        } else {
+            tx.member_by_alias(id, &alias.key()).await?.is_none()
+        };
+        if free {
             return Ok(alias);
         }
     }
@@ -1430,23 +1471,19 @@ pub(crate) async fn free_code(tx: &impl Read, rng: &RefCell<StdRng>) -> Result<J
     Err(Error::Internal("no free join code found".into()))
 }
 
-/// Whose view of a conversation: a member's (with their read state) or an admin's (everything
-/// read).
-enum Viewer {
-    Member(MemberRow),
-    Admin,
-}
-
-/// The full view of a conversation for the member `phone`.
+/// The full view of conversation `id` for its member `number`, after a write that made them one.
 async fn view(
     tx: &impl Read,
     limits: &Limits,
     id: ConversationId,
-    phone: PhoneId,
+    number: &PhoneNumber,
 ) -> Result<Conversation> {
-    let (row, member) = both(existing(tx, id), tx.member(id, phone)).await;
-    let member = member?.ok_or(Error::ConversationNotFound { id })?;
-    build_view(tx, limits, row?, Viewer::Member(member)).await
+    // Read as the conversation view reads it (one batch on MySQL); a member gone by then
+    // leaves no view to answer with, as a conversation gone does.
+    member_view(tx, limits, id, number).await.map_err(|e| match e {
+        Error::NotMember { .. } => Error::ConversationNotFound { id },
+        other => other,
+    })
 }
 
 /// The full view of conversation `id` for `number`, its reads side by side (one batch on
@@ -1470,24 +1507,12 @@ async fn member_view(
     Ok(conversation(row, members, messages?, unread, Some(member)))
 }
 
-async fn build_view(
-    tx: &impl Read,
-    limits: &Limits,
-    row: ConversationRow,
-    viewer: Viewer,
-) -> Result<Conversation> {
+/// The full view of a conversation for an admin (no read state of their own).
+async fn admin_view(tx: &impl Read, limits: &Limits, row: ConversationRow) -> Result<Conversation> {
     let (entries, messages) =
         both(tx.members(row.id), tx.messages_before(row.id, None, limits.page_size)).await;
     let (members, messages) = (members_view(entries?, row.owner_id), messages?);
-    let (unread, you) = match viewer {
-        Viewer::Member(member) if member.last_read_message_id < row.last_message_id => (
-            tx.count_messages_after(row.id, member.last_read_message_id, UNREAD_CAP).await?,
-            Some(member),
-        ),
-        Viewer::Member(member) => (0, Some(member)),
-        Viewer::Admin => (0, None),
-    };
-    Ok(conversation(row, members, messages, unread, you))
+    Ok(conversation(row, members, messages, 0, None))
 }
 
 /// A list entry: no member list, only the last message.

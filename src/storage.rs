@@ -85,6 +85,17 @@ pub struct MessageRow {
     pub sender_id: Option<PhoneId>,
 }
 
+/// See [`Read::mark_read_facts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarkReadFacts {
+    /// The number checked has a staff ban in force.
+    pub banned: bool,
+    /// The conversation exists.
+    pub conversation: bool,
+    /// The number is a member of it.
+    pub member: bool,
+}
+
 /// Counts and facts about a store, for `darkchat stats`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -167,6 +178,44 @@ pub trait Read {
     }
     /// The phone id of `number` if it is a member of `id`.
     async fn member_phone_id(&self, id: ConversationId, number: &str) -> Result<Option<PhoneId>>;
+    /// [`Read::member_phone_id`] with the alias the member goes by in `id`. Read here one
+    /// statement after the other; a storage that pays a round trip per statement (MySQL) reads
+    /// both in one.
+    async fn member_with_alias(
+        &self,
+        id: ConversationId,
+        number: &str,
+    ) -> Result<Option<(PhoneId, String)>> {
+        let Some(phone) = self.member_phone_id(id, number).await? else {
+            return Ok(None);
+        };
+        Ok(self.alias_of(id, phone).await?.map(|alias| (phone, alias)))
+    }
+    /// What tells why a guarded markRead ([`Write::mark_read_guarded`]) of `number` in `id`
+    /// matched no row: whether `staff` (a number and the time, when a staff ban is to be
+    /// checked) names a number with a staff ban in force then, whether `id` exists, whether
+    /// `number` is a member of it. Read here side by side; MySQL reads the three in one
+    /// statement.
+    async fn mark_read_facts(
+        &self,
+        id: ConversationId,
+        number: &str,
+        staff: Option<(&str, i64)>,
+    ) -> Result<MarkReadFacts> {
+        let ban = async {
+            match staff {
+                Some((banned, now)) => self.staff_ban(banned, now).await.map(|b| b.is_some()),
+                None => Ok(false),
+            }
+        };
+        let ((banned, conversation), member) =
+            both(both(ban, self.conversation_exists(id)), self.member_phone_id(id, number)).await;
+        Ok(MarkReadFacts {
+            banned: banned?,
+            conversation: conversation?,
+            member: member?.is_some(),
+        })
+    }
     /// Members' numbers, longest-standing first.
     async fn recipients(&self, id: ConversationId) -> Result<Vec<String>>;
     /// Members with their aliases and roles, longest-standing first.
@@ -459,12 +508,12 @@ pub trait Storage: 'static {
     /// `WHERE` carries every condition the rules check, so that the decision and the write are
     /// the same statement and nothing can change between them. `op` writes with that one
     /// statement at most, and answers from its result (whether it matched); the reads it makes
-    /// beside it only tell why it matched nothing, and a refusal that they cannot explain (the
+    /// after it only tell why it matched nothing, and a refusal that they cannot explain (the
     /// state changed between the statement and them) is to be answered as
     /// [`Error::Conflict`], which runs `op` again. A storage may then run `op` without a
-    /// transaction: on MySQL the statement and those reads go out as one batch, one round trip
-    /// with no `START TRANSACTION` and `COMMIT` (a rehearsal still runs in a transaction, to
-    /// roll it back). SQLite runs it as [`Storage::write`].
+    /// transaction: on MySQL the statement goes out alone, one round trip with no `START
+    /// TRANSACTION` and `COMMIT` (a rehearsal still runs in a transaction, to roll it back).
+    /// SQLite runs it as [`Storage::write`].
     async fn write_at_once<T>(
         &mut self,
         op: impl AsyncFnMut(&Self::Write<'_>) -> Result<T>,

@@ -16,8 +16,10 @@
 //!   changes are logged under for the other servers, see [`crate::changes`])}` → `{"ok": true, "version",
 //!   "schemaVersion", "lines"}` or `{"ok": false, "message", "lines"}` (`lines`: what a long
 //!   migration said, for the host to print);
-//! - `dc_call_packed(ptr, len) → reply`: SQLite only, the same call with the reply as
-//!   MessagePack bytes (the host's own Lua unpacks them);
+//! - `dc_call_packed(ptr, len) → reply`: the same call with the reply as MessagePack bytes
+//!   (the host's own Lua unpacks them); on MySQL its steps are `dc_call`'s, but the outcome,
+//!   when it comes with no cleanup, is packed too (told from a JSON step by its first byte:
+//!   a MessagePack map never starts with `{`);
 //! - `dc_call(ptr, len) → reply`: `{"m": "<method>", "a": [wire values], "now": <unix s>}` →
 //!   [`api::WireOutcome`], or on MySQL a step (below);
 //! - MySQL only: `dc_migrate() → step` (the schema, before the first call);
@@ -42,7 +44,7 @@
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use rand::rngs::StdRng;
@@ -67,6 +69,8 @@ struct MysqlCore {
     limits: Limits,
     rng: SharedRng,
     calls: HashMap<u32, Operation>,
+    /// The calls in flight whose outcome is to be packed ([`dc_call_packed`]).
+    packed: HashSet<u32>,
     next_call: u32,
     /// This server's id in the change log of a server network (`serverId` at open): every
     /// change is logged under it. None: nothing is logged.
@@ -133,9 +137,10 @@ pub unsafe extern "C" fn dc_call(ptr: *const u8, len: usize) -> *mut u8 {
     reply.unwrap_or_else(|e| respond(&api::WireOutcome(&Err(e))))
 }
 
-/// [`dc_call`] on the SQLite store with the reply as MessagePack bytes (see `api::msgpack`):
-/// the host hands them to its Lua as they are. MySQL calls go through [`dc_call`] (they are
-/// driven step by step, and their outcome reaches Lua from a promise).
+/// [`dc_call`] with the reply as MessagePack bytes (see `api::msgpack`): the host hands them to
+/// its Lua as they are, so its thread neither parses the reply nor packs its fields. On MySQL
+/// the call is driven step by step as [`dc_call`]'s, and its outcome (which reaches Lua from a
+/// promise) is packed when it comes.
 ///
 /// # Safety
 /// `ptr..ptr+len` must be a buffer from [`dc_alloc`] holding the request.
@@ -143,14 +148,37 @@ pub unsafe extern "C" fn dc_call(ptr: *const u8, len: usize) -> *mut u8 {
 pub unsafe extern "C" fn dc_call_packed(ptr: *const u8, len: usize) -> *mut u8 {
     let request = request(ptr, len);
     let outcome = with_core(|core| match core {
-        Core::Sqlite(core) => Ok(call_sqlite(core, request)),
-        Core::Mysql(_) => Err(Error::invalid("storage")),
-    })
-    .and_then(|outcome| outcome);
-    let value = serde_json::to_value(api::WireOutcome(&outcome)).unwrap_or(Value::Null);
+        Core::Sqlite(core) => Ok(Ok(call_sqlite(core, request))),
+        Core::Mysql(core) => {
+            let (call, step) = core.call(request);
+            if matches!(step, Ok(Step::Batch(_))) {
+                core.packed.insert(call);
+            }
+            Ok(Err((call, step)))
+        }
+    });
+    match outcome {
+        Ok(Ok(outcome)) => packed(&outcome),
+        Ok(Err(step)) => respond_packed_step(step),
+        Err(e) => packed(&Err(e)),
+    }
+}
+
+/// An outcome as MessagePack bytes.
+fn packed(outcome: &Result<Vec<api::Reply>>) -> *mut u8 {
     let mut body = Vec::with_capacity(256);
-    api::msgpack::pack(&value, &mut body);
+    api::msgpack::pack_outcome(outcome, &mut body);
     framed(&body)
+}
+
+/// A MySQL step of a packed call: a batch as JSON ([`respond_step`]); the outcome packed, but
+/// when the connection needs a cleanup first (told in JSON, beside the outcome).
+fn respond_packed_step((call, step): (u32, Result<Step>)) -> *mut u8 {
+    match step {
+        Ok(Step::Done { outcome, cleanup }) if cleanup.is_empty() => packed(&outcome),
+        Err(e) => packed(&Err(e)),
+        step => respond_step((call, step)),
+    }
 }
 
 /// MySQL: starts bringing the schema up to date (the host runs it before the first call).
@@ -172,7 +200,15 @@ pub unsafe extern "C" fn dc_resume(ptr: *const u8, len: usize) -> *mut u8 {
     let request = serde_json::from_slice::<Resumed>(bytes)
         .map_err(|e| Error::Internal(format!("bad batch outcome: {e}")));
     let reply = with_core(|core| match core {
-        Core::Mysql(core) => Ok(respond_step(core.resume(request))),
+        Core::Mysql(core) => {
+            let (call, step) = core.resume(request);
+            let done = !matches!(step, Ok(Step::Batch(_)));
+            Ok(if done && core.packed.remove(&call) {
+                respond_packed_step((call, step))
+            } else {
+                respond_step((call, step))
+            })
+        }
         Core::Sqlite(_) => Err(Error::invalid("storage")),
     });
     reply.unwrap_or_else(|e| respond(&api::WireOutcome(&Err(e))))
@@ -182,7 +218,10 @@ pub unsafe extern "C" fn dc_resume(ptr: *const u8, len: usize) -> *mut u8 {
 #[no_mangle]
 pub extern "C" fn dc_abort(call: u32) -> i32 {
     with_core(|core| match core {
-        Core::Mysql(core) => Ok(core.calls.remove(&call).is_some() as i32),
+        Core::Mysql(core) => {
+            core.packed.remove(&call);
+            Ok(core.calls.remove(&call).is_some() as i32)
+        }
         Core::Sqlite(_) => Ok(0),
     })
     .unwrap_or(0)
@@ -413,6 +452,7 @@ fn open(request: Result<Value>, lines: &mut Vec<String>) -> Result<Core> {
             limits,
             rng: Rc::new(RefCell::new(StdRng::from_seed(seed))),
             calls: HashMap::new(),
+            packed: HashSet::new(),
             next_call: 0,
             origin: match request.get("serverId") {
                 None | Some(Value::Null) => None,

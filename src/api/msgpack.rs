@@ -10,6 +10,70 @@
 
 use serde_json::Value;
 
+use super::reply::Reply;
+use crate::error::Result;
+
+/// Appends a call's outcome as [`super::WireOutcome`] writes it in JSON (`{ok, v}` or `{ok,
+/// code, message}`), packed straight from the reply tree: the same bytes as [`pack`] of its
+/// JSON value (map keys in that value's order, sorted; `Null` fields left out), without
+/// building that value (a map and a copy of every string per object).
+pub fn pack_outcome(outcome: &Result<Vec<Reply>>, out: &mut Vec<u8>) {
+    match outcome {
+        Ok(values) => {
+            out.push(0x82);
+            text("ok", out);
+            out.push(0xc3);
+            text("v", out);
+            head(values.len(), 0x90, 15, [0, 0xdc, 0xdd], out);
+            values.iter().for_each(|value| pack_reply(value, out));
+        }
+        Err(e) => {
+            out.push(0x83);
+            text("code", out);
+            text(e.code(), out);
+            text("message", out);
+            text(&e.to_string(), out);
+            text("ok", out);
+            out.push(0xc2);
+        }
+    }
+}
+
+fn pack_reply(reply: &Reply, out: &mut Vec<u8>) {
+    match reply {
+        Reply::Null => out.push(0xc0),
+        Reply::Bool(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
+        Reply::Int(n) if *n >= 0 => unsigned(*n as u64, out),
+        Reply::Int(n) => signed(*n, out),
+        // As serde_json holds it: a float that is not finite is JSON's null.
+        Reply::Float(f) if !f.is_finite() => out.push(0xc0),
+        Reply::Float(f) => {
+            out.push(0xcb);
+            out.extend_from_slice(&f.to_be_bytes());
+        }
+        Reply::Str(s) => text(s, out),
+        Reply::Array(items) => {
+            head(items.len(), 0x90, 15, [0, 0xdc, 0xdd], out);
+            items.iter().for_each(|item| pack_reply(item, out));
+        }
+        Reply::Object(fields) => {
+            let mut present: Vec<_> =
+                fields.iter().filter(|(_, v)| !matches!(v, Reply::Null)).collect();
+            present.sort_by_key(|(key, _)| key.to_bytes());
+            head(present.len(), 0x80, 15, [0, 0xde, 0xdf], out);
+            for (key, value) in present {
+                text(key.to_str().unwrap_or_default(), out);
+                pack_reply(value, out);
+            }
+        }
+    }
+}
+
+fn text(s: &str, out: &mut Vec<u8>) {
+    head(s.len(), 0xa0, 31, [0xd9, 0xda, 0xdb], out);
+    out.extend_from_slice(s.as_bytes());
+}
+
 /// Appends `value` to `out`.
 pub fn pack(value: &Value, out: &mut Vec<u8>) {
     match value {
@@ -129,6 +193,39 @@ mod tests {
             assert_eq!(packed(json!(n)), bytes, "{n}");
         }
         assert_eq!(packed(json!(1.5)), [0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn an_outcome_packs_straight_from_its_reply_as_its_json_value_packs() {
+        use crate::api::reply::Reply;
+        use crate::error::Error;
+        use std::borrow::Cow;
+        let long = Reply::Str(Cow::Owned("y".repeat(300)));
+        let many = Reply::Array((0..20).map(Reply::Int).collect());
+        // Keys as a reply's are: distinct static C strings.
+        let key = |i: usize| -> &'static std::ffi::CStr {
+            Box::leak(std::ffi::CString::new(format!("k{i:02}")).unwrap().into_boxed_c_str())
+        };
+        let object = Reply::Object(vec![
+            (c"zeta", Reply::Int(-40_000)),
+            (c"alpha", Reply::Null),
+            (c"id", Reply::Int(1 << 40)),
+            (c"x", Reply::Float(-2.25)),
+            (c"nan", Reply::Float(f64::NAN)),
+            (c"ok", Reply::Bool(false)),
+            (c"items", Reply::Array(vec![long, many, Reply::Null])),
+            (c"nested", Reply::Object((0..17).map(|i| (key(i), Reply::Int(i as i64))).collect())),
+        ]);
+        let wide = Reply::Object((0..16).map(|i| (key(i), Reply::Null)).collect());
+        for outcome in [
+            Ok(vec![object, wide, Reply::Int(-1), Reply::Str(Cow::Borrowed("text"))]),
+            Ok(Vec::new()),
+            Err(Error::NotMember { number: "5550101".into(), id: crate::ids::ConversationId(7) }),
+        ] {
+            let mut direct = Vec::new();
+            pack_outcome(&outcome, &mut direct);
+            assert_eq!(direct, packed(crate::api::outcome_to_json(&outcome)), "{outcome:?}");
+        }
     }
 
     #[test]

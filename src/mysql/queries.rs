@@ -14,8 +14,8 @@ use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
 use crate::model::{Ban, Extra, Message, MessageKind, Report, StaffBan, SystemEvent};
 use crate::storage::{
-    ConversationRow, ImportedMessage, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Read,
-    Stats, Write,
+    ConversationRow, ImportedMessage, Listed, MarkReadFacts, MemberEntry, MemberRow, MessageRow,
+    NewMessage, Read, Stats, Write,
 };
 use crate::transfer::{self, Cell, Sequences, Table};
 
@@ -495,6 +495,57 @@ impl Queries {
         first(rows).map(|mut c| c.int().map(PhoneId)).transpose()
     }
 
+    /// The member lookup of [`Queries::member_phone_id`] with the alias in the same row: an
+    /// act that names its member by alias (a send, a leave) reads both in its first batch.
+    async fn member_with_alias(
+        &self,
+        id: ConversationId,
+        number: &str,
+    ) -> Result<Option<(PhoneId, String)>> {
+        let rows = self
+            .rows(
+                "SELECT m.phone_id, m.alias FROM darkchat_phones p JOIN darkchat_members m \
+                 ON m.conversation_id = ? AND m.phone_id = p.id WHERE p.number = ?",
+                vec![id.get().into(), number.into()],
+            )
+            .await?;
+        first(rows).map(|mut c| Ok((PhoneId(c.int()?), c.text()?))).transpose()
+    }
+
+    /// The three facts as one row of one statement (one result set to parse instead of
+    /// three, its columns named short: the driver reads every column's name); no staff number
+    /// (`None`) is looked up as NULL, which no row has.
+    async fn mark_read_facts(
+        &self,
+        id: ConversationId,
+        number: &str,
+        staff: Option<(&str, i64)>,
+    ) -> Result<MarkReadFacts> {
+        let rows = self
+            .rows(
+                "SELECT EXISTS (SELECT 1 FROM darkchat_staff_bans WHERE number = ? \
+                                AND (expires_at IS NULL OR expires_at > ?)) AS banned, \
+                        EXISTS (SELECT 1 FROM darkchat_conversations WHERE id = ?) AS found, \
+                        EXISTS (SELECT 1 FROM darkchat_phones p JOIN darkchat_members m \
+                                ON m.conversation_id = ? AND m.phone_id = p.id \
+                                WHERE p.number = ?) AS member",
+                vec![
+                    staff.map(|(banned, _)| banned).into(),
+                    staff.map(|(_, now)| now).into(),
+                    id.get().into(),
+                    id.get().into(),
+                    number.into(),
+                ],
+            )
+            .await?;
+        let mut c = first(rows).ok_or_else(|| Error::Internal("no row of facts".into()))?;
+        Ok(MarkReadFacts {
+            banned: c.int()? != 0,
+            conversation: c.int()? != 0,
+            member: c.int()? != 0,
+        })
+    }
+
     async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
         let rows = self
             .rows(
@@ -953,6 +1004,21 @@ macro_rules! read_through {
                 cap: u32,
             ) -> Result<Option<(ConversationRow, Option<(MemberRow, i64)>)>> {
                 self.0.conversation_seen_by(id, number, cap).await
+            }
+            async fn member_with_alias(
+                &self,
+                id: ConversationId,
+                number: &str,
+            ) -> Result<Option<(PhoneId, String)>> {
+                self.0.member_with_alias(id, number).await
+            }
+            async fn mark_read_facts(
+                &self,
+                id: ConversationId,
+                number: &str,
+                staff: Option<(&str, i64)>,
+            ) -> Result<MarkReadFacts> {
+                self.0.mark_read_facts(id, number, staff).await
             }
             async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
                 self.0.recipients(id).await

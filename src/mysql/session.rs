@@ -1,13 +1,16 @@
 //! MySQL/MariaDB as a [`Storage`]: transactions over one connection that the host holds for
 //! the operation.
 //!
-//! - A write is `SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION` (queued,
-//!   so they travel with the first statement), its statements, and `COMMIT`. READ COMMITTED
-//!   because every decision is made on rows the transaction holds (the conversation's row
-//!   first, see [`crate::storage`]): each read then sees what the last holder committed, with
-//!   no gap locks to deadlock on. A race the database settles by aborting the transaction
-//!   (deadlock, lock wait past its limit, a key taken meanwhile) runs the operation again, on
-//!   a fresh transaction, up to [`WRITE_ATTEMPTS`] times.
+//! - A write is `START TRANSACTION` (queued, so it travels with the first statement), its
+//!   statements, and `COMMIT`, in READ COMMITTED: every decision is made on rows the
+//!   transaction holds (the conversation's row first, see [`crate::storage`]), and each read
+//!   then sees what the last holder committed, with no gap locks to deadlock on. The host sets
+//!   that level once per connection, for the session (js/mysql.js, before the connection runs
+//!   anything else), rather than each write asking for it in a statement of its batch: every
+//!   statement a core sends runs on such a connection, and a read outside a transaction is
+//!   the same in either level (each statement its own snapshot). A race the database settles
+//!   by aborting the transaction (deadlock, lock wait past its limit, a key taken meanwhile)
+//!   runs the operation again, on a fresh transaction, up to [`WRITE_ATTEMPTS`] times.
 //! - A read runs its statements without a transaction: each sees the latest committed state.
 //!   Reads only build answers (every rule is decided in a write transaction), so a member
 //!   list a few microseconds newer than the page read before it is harmless, and a read costs
@@ -60,12 +63,13 @@ impl Storage for Session {
 
     /// No transaction: `op`'s one write is a statement that decides for itself, which the
     /// database applies atomically on its own (autocommit), in READ COMMITTED as a write
-    /// transaction's statements are (its guard reads the latest committed rows, taking no gap
-    /// locks); the reads beside it share its batch. One round trip, where BEGIN ... COMMIT
-    /// around a decision read and the write took two. A race the database settles by aborting
-    /// the statement (a deadlock, a lock wait past its limit), and a refusal the reads beside it
-    /// could not explain ([`Error::Conflict`]), run `op` again, as [`Session::write_then_read`]
-    /// runs a transaction again. A rehearsal runs in a transaction, to be rolled back.
+    /// transaction's statements are (the session's level: its guard reads the latest committed
+    /// rows, taking no gap locks). One round trip, where BEGIN ... COMMIT around a decision
+    /// read and the write took two; the reads that explain a refusal follow only then. A race
+    /// the database settles by aborting the statement (a deadlock, a lock wait past its limit),
+    /// and a refusal those reads could not explain ([`Error::Conflict`]), run `op` again, as
+    /// [`Session::write_then_read`] runs a transaction again. A rehearsal runs in a
+    /// transaction, to be rolled back.
     async fn write_at_once<T>(
         &mut self,
         mut op: impl AsyncFnMut(&WriteTx) -> Result<T>,
@@ -76,8 +80,6 @@ impl Storage for Session {
         let link = &self.link;
         let mut attempt = 1;
         loop {
-            // Applies to the next transaction only: here the statement's own.
-            Link::defer(link, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", vec![]);
             let error = match op(&WriteTx::new(Rc::clone(link))).await {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
@@ -100,7 +102,6 @@ impl Storage for Session {
         let (link, rehearsing) = (&self.link, self.rehearsing);
         let mut attempt = 1;
         loop {
-            Link::defer(link, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", vec![]);
             Link::defer(link, "START TRANSACTION", vec![]);
             let outcome = match change(&WriteTx::new(Rc::clone(link))).await {
                 Ok(value) if rehearsing => {
@@ -202,7 +203,7 @@ mod tests {
 
     const NUMBER: &str = "5550102";
 
-    /// The database as the reads beside markRead's UPDATE find it.
+    /// The database as markRead's UPDATE and the reads after it find it.
     #[derive(Clone, Copy)]
     struct Found {
         /// Rows the UPDATE matched.
@@ -242,13 +243,11 @@ mod tests {
             .map(|s| {
                 if s.sql.starts_with("UPDATE darkchat_members") {
                     Outcome::Done { affected: found.matched, insert_id: 0 }
-                } else if s.sql.contains("FROM darkchat_staff_bans") {
-                    let ban = vec![NUMBER.into(), Value::Null, Value::Int(1), Value::Null];
-                    rows(found.banned, ban)
-                } else if s.sql.starts_with("SELECT 1 FROM darkchat_conversations") {
-                    rows(found.conversation, vec![Value::Int(1)])
-                } else if s.sql.starts_with("SELECT m.phone_id") {
-                    rows(found.member, vec![Value::Int(7)])
+                } else if s.sql.starts_with("SELECT EXISTS") {
+                    let fact = |on: bool| Value::Int(on.into());
+                    let facts =
+                        vec![fact(found.banned), fact(found.conversation), fact(found.member)];
+                    rows(true, facts)
                 } else {
                     Outcome::Done { affected: 0, insert_id: 0 }
                 }
@@ -278,44 +277,51 @@ mod tests {
         statements.iter().map(|s| s.sql.as_ref()).collect()
     }
 
+    /// Feeds each batch the results `found` gives, until the outcome; the batches it took.
+    fn run(op: &mut Operation, found: Found) -> (Result<Vec<Reply>>, Vec<Vec<String>>) {
+        let mut sent = Vec::new();
+        let mut step = op.start();
+        loop {
+            match step {
+                Step::Batch(statements) => {
+                    sent.push(statements.iter().map(|s| s.sql.to_string()).collect());
+                    step = op.resume(results(&statements, found));
+                }
+                done => return (outcome(done), sent),
+            }
+        }
+    }
+
     #[test]
-    fn mark_read_is_one_batch_without_a_transaction_its_staff_check_in_the_update() {
+    fn mark_read_is_one_statement_without_a_transaction_its_staff_check_in_the_update() {
         let mut op = mark_read(false);
         let step = op.start();
         let statements = batch(&step);
-        let texts = sql(statements);
-        assert!(!texts.iter().any(|s| s.contains("START TRANSACTION")), "{texts:?}");
-        let update = statements.iter().find(|s| s.sql.starts_with("UPDATE")).unwrap();
+        let update = &statements[0];
+        assert!(update.sql.starts_with("UPDATE"), "{}", update.sql);
         assert!(update.sql.contains("darkchat_staff_bans"), "{}", update.sql);
         assert!(update.params.contains(&Value::from(NUMBER)), "{:?}", update.params);
-        // The reasons of a refusal share the batch: nothing more is asked once it matched.
-        assert_eq!(texts.len(), 5, "{texts:?}");
+        // Alone: no transaction, no statement setting the isolation level (the session has
+        // it), no reads beside it; nothing more is asked once it matched.
+        assert_eq!(sql(statements), vec![update.sql.as_ref()]);
         let found = Found { matched: 1, ..ALLOWED };
         assert_eq!(outcome(op.resume(results(statements, found))).unwrap(), Vec::new());
     }
 
     #[test]
-    fn a_match_is_the_answer_whatever_the_reads_beside_it_saw_after_it() {
-        // A ban committed between the UPDATE and the read of it: the position moved before the
-        // ban, and the answer says so.
-        let mut op = mark_read(false);
-        let step = op.start();
-        let found = Found { matched: 1, banned: true, ..ALLOWED };
-        assert_eq!(outcome(op.resume(results(batch(&step), found))).unwrap(), Vec::new());
-    }
-
-    #[test]
-    fn a_refusal_answers_the_reason_the_reads_found() {
+    fn a_refusal_answers_the_reason_the_reads_after_the_statement_found() {
         for (found, code) in [
             (Found { banned: true, ..ALLOWED }, "forbidden"),
             (Found { banned: true, conversation: false, member: false, ..ALLOWED }, "forbidden"),
             (Found { conversation: false, member: false, ..ALLOWED }, "conversation_not_found"),
             (Found { member: false, ..ALLOWED }, "not_member"),
         ] {
-            let mut op = mark_read(false);
-            let step = op.start();
-            let error = outcome(op.resume(results(batch(&step), found))).unwrap_err();
-            assert_eq!(error.code(), code, "{error:?}");
+            let (refused, sent) = run(&mut mark_read(false), found);
+            assert_eq!(refused.unwrap_err().code(), code);
+            // The statement, then one statement of the three facts.
+            assert_eq!(sent.len(), 2, "{sent:?}");
+            assert_eq!(sent[1].len(), 1, "{sent:?}");
+            assert!(sent[1][0].starts_with("SELECT EXISTS"), "{sent:?}");
         }
     }
 
@@ -323,18 +329,18 @@ mod tests {
     fn a_refusal_the_reads_cannot_explain_runs_the_statement_again() {
         // The UPDATE saw a ban (or no membership) that was gone when the reads ran: no answer
         // may be given from reads that disagree with the write, so the statement runs again.
-        let mut op = mark_read(false);
-        let mut step = op.start();
-        for _ in 1..WRITE_ATTEMPTS {
-            step = op.resume(results(batch(&step), ALLOWED));
-            assert!(sql(batch(&step)).iter().any(|s| s.starts_with("UPDATE")));
+        let (gave_up, sent) = run(&mut mark_read(false), ALLOWED);
+        assert!(matches!(gave_up, Err(Error::Conflict(_))), "{gave_up:?}");
+        assert_eq!(sent.len(), 2 * WRITE_ATTEMPTS, "{sent:?}");
+        for pair in sent.chunks(2) {
+            assert!(pair[0][0].starts_with("UPDATE") && pair[1][0].starts_with("SELECT"));
         }
-        let error = outcome(op.resume(results(batch(&step), ALLOWED))).unwrap_err();
-        assert!(matches!(error, Error::Conflict(_)), "{error:?}");
 
         let mut op = mark_read(false);
         let step = op.start();
-        let again = op.resume(results(batch(&step), ALLOWED));
+        let reasons = op.resume(results(batch(&step), ALLOWED));
+        let again = op.resume(results(batch(&reasons), ALLOWED));
+        assert!(batch(&again)[0].sql.starts_with("UPDATE"));
         let found = Found { matched: 1, ..ALLOWED };
         assert_eq!(outcome(op.resume(results(batch(&again), found))).unwrap(), Vec::new());
     }

@@ -76,13 +76,13 @@ pub fn seconds(n: i64) -> Result<i64> {
     }
 }
 
-/// What a staff ban (`ban`, the one in force if any) means for an act of `number`: `banned` for
-/// a join or an add (`joining`), `forbidden` for anything else the number does.
-pub(super) fn verdict(ban: Option<StaffBan>, number: &PhoneNumber, joining: bool) -> Result<()> {
-    match ban {
-        None => Ok(()),
-        Some(_) if joining => Err(Error::StaffBanned { number: number.as_str().to_owned() }),
-        Some(_) => Err(Error::Forbidden { reason: "the number is banned from Darkchat" }),
+/// What a staff ban in force (`banned`) means for an act of `number`: `banned` for a join or an
+/// add (`joining`), `forbidden` for anything else the number does.
+pub(super) fn verdict(banned: bool, number: &PhoneNumber, joining: bool) -> Result<()> {
+    match banned {
+        false => Ok(()),
+        true if joining => Err(Error::StaffBanned { number: number.as_str().to_owned() }),
+        true => Err(Error::Forbidden { reason: "the number is banned from Darkchat" }),
     }
 }
 
@@ -97,7 +97,7 @@ impl<S: Storage> Service<S> {
         now: i64,
     ) -> Result<()> {
         let ban = self.storage.read(async |tx| tx.staff_ban(number.as_str(), now).await).await?;
-        verdict(ban, number, joining)
+        verdict(ban.is_some(), number, joining)
     }
 
     /// Bans `number` from Darkchat, for `seconds` (`None`: until lifted), replacing a ban it

@@ -34,7 +34,7 @@ impl StaffCheck {
     async fn beside<R: Read, T>(&self, tx: &R, op: impl AsyncFnOnce() -> Result<T>) -> Result<T> {
         let check = async {
             let ban = tx.staff_ban(self.number.as_str(), self.now).await?;
-            verdict(ban, &self.number, self.joining)
+            verdict(ban.is_some(), &self.number, self.joining)
         };
         match both_unless(check, op(), |passed| passed.is_err()).await {
             (Err(refused), _) => Err(refused),

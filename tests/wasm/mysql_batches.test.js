@@ -112,7 +112,7 @@ async function recordedCore(name, batches, query = '') {
   return { core, call, db: await adminConnection(database) };
 }
 
-test('markRead is one round trip: one guarded statement decides and writes, no transaction', async () => {
+test('markRead is one round trip, one statement: a guarded UPDATE decides and writes, no transaction; a refusal reads its reason after it', async () => {
   const batches = [];
   const { core, call, db } = await recordedCore('darkchat_batches_read', batches);
   const position = async () => {
@@ -129,7 +129,8 @@ test('markRead is one round trip: one guarded statement decides and writes, no t
       assert.strictEqual((await call('send', '5550101', id, text)).ok, true);
     const newest = (await call('send', '5550101', id, 'three')).v[0].id;
 
-    // Every outcome, allowed or refused, is one batch with no transaction around it.
+    // Allowed: the UPDATE alone, no transaction around it. Refused: the UPDATE, then one
+    // SELECT of the facts that explain it.
     const outcomes = [
       [['5550102', id, newest - 1], null],
       [['5550102', id], null],
@@ -145,19 +146,24 @@ test('markRead is one round trip: one guarded statement decides and writes, no t
         code ? [false, code] : [true, undefined],
         `${JSON.stringify(args)}: ${JSON.stringify(outcome)}`,
       );
-      assert.strictEqual(batches.length, 1, `${JSON.stringify(args)}: ${JSON.stringify(batches)}`);
+      const sent = batches.map((batch) => batch.split(';\n').map((sql) => sql.split(' ')[0]));
+      assert.deepStrictEqual(
+        sent,
+        code ? [['UPDATE'], ['SELECT']] : [['UPDATE']],
+        `${JSON.stringify(args)}: ${JSON.stringify(batches)}`,
+      );
       assert.doesNotMatch(batches[0], /START TRANSACTION|\bCOMMIT\b/);
       assert.match(batches[0], /UPDATE darkchat_members[^;]*darkchat_staff_bans/);
     }
     assert.strictEqual(await position(), newest);
 
-    // Refused by a staff ban: the same one batch, and the position stays where it was.
+    // Refused by a staff ban: the UPDATE, then its reason; the position stays where it was.
     const unread = (await call('send', '5550101', id, 'four')).v[0].id;
     assert.strictEqual((await call('staffBan', '5550102', null, 'spam')).ok, true);
     batches.length = 0;
     const refused = await call('markRead', '5550102', id);
     assert.deepStrictEqual([refused.ok, refused.code], [false, 'forbidden']);
-    assert.strictEqual(batches.length, 1, JSON.stringify(batches));
+    assert.strictEqual(batches.length, 2, JSON.stringify(batches));
     assert.strictEqual(await position(), newest, 'the refused markRead wrote nothing');
     assert.strictEqual((await call('staffUnban', '5550102')).ok, true);
     assert.strictEqual((await call('markRead', '5550102', id)).ok, true);
@@ -214,6 +220,120 @@ test("the conversation view is one round trip, read or unread, the member's stat
     const missing = await call('conversation', '5550102', id + 1);
     assert.strictEqual(missing.code, 'conversation_not_found');
     assert.strictEqual(batches.length, 1, JSON.stringify(batches));
+  } finally {
+    await db.end();
+    core.close();
+  }
+});
+
+/** The SQL of each statement of `batch` (one multi-statement query). */
+const statements = (batch) => batch.split(';\n');
+
+test("send, join, leave and create read a member's alias with the member: 3, 5, 4 and 5 round trips, no statement setting the isolation level", async () => {
+  const batches = [];
+  const { core, call, db } = await recordedCore('darkchat_batches_trips', batches);
+  const trips = async (method, ...args) => {
+    batches.length = 0;
+    const outcome = await call(method, ...args);
+    assert.strictEqual(outcome.ok, true, `${method}: ${JSON.stringify(outcome)}`);
+    for (const batch of batches) assert.doesNotMatch(batch, /ISOLATION/, `${method}: ${batch}`);
+    return { outcome, count: batches.length, sent: [...batches] };
+  };
+  try {
+    const created = await trips('create', '5550101', 'Crew');
+    // The view a create answers with is read in the batch of the COMMIT, as the conversation
+    // view reads it: one round trip fewer than reading the member, then the rest.
+    assert.strictEqual(created.count, 5, JSON.stringify(created.sent));
+    const id = created.outcome.v[0].id;
+    const code = created.outcome.v[0].joinCode;
+    // A number never seen: its phone row is inserted (one round trip of its own); the alias
+    // the joiner gets is looked up beside the checks of the join.
+    const joined = await trips('join', '5550102', code);
+    assert.strictEqual(joined.count, 5, JSON.stringify(joined.sent));
+    const alias = joined.outcome.v[0].alias;
+    assert.ok(alias, JSON.stringify(joined.outcome));
+    const sent = await trips('send', '5550102', id, 'hello');
+    assert.strictEqual(sent.count, 3, JSON.stringify(sent.sent));
+    assert.match(sent.sent[0], /FOR UPDATE;\nSELECT m\.phone_id, m\.alias FROM/);
+    assert.strictEqual(sent.outcome.v[0].senderAlias, alias, JSON.stringify(sent.outcome));
+    const left = await trips('remove', '5550102', id, true);
+    assert.strictEqual(left.count, 4, JSON.stringify(left.sent));
+    const [[note]] = await db.query(
+      "SELECT content, sender_alias FROM darkchat_messages WHERE event = 'left'",
+    );
+    assert.deepStrictEqual([note.content, note.sender_alias], [`${alias} left`, alias]);
+  } finally {
+    await db.end();
+    core.close();
+  }
+});
+
+test('a write sees what the holder of its conversation committed before it got the lock: connections are READ COMMITTED for the session', async () => {
+  const batches = [];
+  const { core, call, db } = await recordedCore('darkchat_batches_isolation', batches);
+  const holder = await adminConnection('darkchat_batches_isolation');
+  try {
+    const id = (await call('create', '5550101', 'Crew')).v[0].id;
+    // The holder locks the conversation and makes 5550102 a member, not yet committed.
+    await holder.query('START TRANSACTION');
+    await holder.query('SELECT id FROM darkchat_conversations WHERE id = ? FOR UPDATE', [id]);
+    await holder.query("INSERT INTO darkchat_phones (number) VALUES ('5550102')");
+    await holder.query(
+      'INSERT INTO darkchat_members (conversation_id, phone_id, joined_at, alias, alias_key) ' +
+        "SELECT ?, id, 0, 'Held Member', 'held member' FROM darkchat_phones WHERE number = '5550102'",
+      [id],
+    );
+    // The send's first batch reads (its staff-ban check) before it waits for the lock; in
+    // REPEATABLE READ that read would fix the snapshot its member lookup sees after the wait.
+    const sending = call('send', '5550102', id, 'after the wait');
+    const waiting = async () => {
+      const [rows] = await db.query(
+        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST ' +
+          "WHERE INFO LIKE '%FOR UPDATE%' AND ID <> CONNECTION_ID()",
+      );
+      return Number(rows[0].n) > 0;
+    };
+    while (!(await waiting())) await new Promise((resolve) => setTimeout(resolve, 5));
+    await holder.query('COMMIT');
+    const sent = await sending;
+    assert.strictEqual(sent.ok, true, JSON.stringify(sent));
+    assert.strictEqual(sent.v[0].senderAlias, 'Held Member');
+    assert.doesNotMatch(batches.join('\n'), /ISOLATION/);
+  } finally {
+    await holder.end();
+    await db.end();
+    core.close();
+  }
+});
+
+test("callPacked on MySQL answers the outcome as MessagePack bytes, the same reply call's JSON gives, and an object where the core did not answer", async () => {
+  const msgpack = require('./msgpack');
+  const { core, call, db } = await recordedCore('darkchat_batches_packed', []);
+  const packed = async (method, ...args) => core.callPacked(method, wire(args));
+  try {
+    const id = (await call('create', '5550101', 'Crew')).v[0].id;
+    assert.strictEqual((await call('send', '5550101', id, 'one')).ok, true);
+    // Reads answer the same either way; a write's reply is compared with a read of its result.
+    for (const [method, ...args] of [
+      ['conversation', '5550101', id],
+      ['messages', '5550101', id, null, 10],
+      ['list', '5550101'],
+      ['conversation', '5550109', id], // refused: not_member
+      ['conversation', '5550101', 'x'], // bad input, answered before any batch
+    ]) {
+      const bytes = await packed(method, ...args);
+      assert.ok(Buffer.isBuffer(bytes), `${method}: ${JSON.stringify(bytes)}`);
+      assert.deepStrictEqual(msgpack.decode(bytes), await call(method, ...args), method);
+    }
+    const sent = await packed('send', '5550101', id, 'two');
+    assert.ok(Buffer.isBuffer(sent), JSON.stringify(sent));
+    const message = msgpack.decode(sent).v[0];
+    const page = (await call('messages', '5550101', id, null, 10)).v[0];
+    assert.deepStrictEqual(message, page[page.length - 1]);
+    // The store closed: the host's own answer, an object.
+    core.close();
+    const closed = await packed('conversation', '5550101', id);
+    assert.deepStrictEqual([closed.ok, closed.code], [false, 'storage_error']);
   } finally {
     await db.end();
     core.close();
