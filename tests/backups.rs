@@ -32,6 +32,7 @@ fn each_step_copies_at_most_its_pages_and_writes_between_steps_reach_the_copy() 
     let mut dc = filled(&dir.join("live.db"), 2000);
     let dest = dir.join("backups/copy.db");
     dc.store().start_stepped_backup(&dest).unwrap();
+    assert!(dc.store().backup_running());
     let owner = darkchat::input::PhoneNumber::parse("5550101").unwrap();
     let id = darkchat::ConversationId(1);
     let (mut last, mut steps, mut written) = (None, 0, 0);

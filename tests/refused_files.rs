@@ -131,6 +131,8 @@ fn an_empty_file_and_an_older_darkchat_schema_open() {
         conn.execute_batch(MIGRATIONS[0].1).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
     });
+    // The oldest schema is a backup this build restores (and migrates on the reopen).
+    Store::check_restorable(&older).unwrap();
     assert_eq!(Store::open(&older).unwrap().schema_version().unwrap(), latest_version());
 }
 

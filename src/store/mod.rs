@@ -731,4 +731,87 @@ mod tests {
             assert!(page[0].id > MessageId::NONE);
         }
     }
+
+    /// SQLite asks again while the naps add up to less than `BUSY_TIMEOUT`: 40 naps of 50 µs
+    /// (2 ms), then naps of 1 ms, so attempt 40 + 4998 is the first to find 5 s waited and give
+    /// up. Every nap taken is counted in `lock_wait_ns`.
+    #[test]
+    fn the_busy_handler_gives_up_once_its_naps_add_up_to_the_timeout() {
+        let last = 40 + 4998;
+        let before = lock_wait_ns();
+        for attempt in [-1, 0, 1, 39, 40, 41, last - 1] {
+            assert!(wait_for_lock(attempt), "attempt {attempt} gave up");
+        }
+        assert!(lock_wait_ns() > before, "the naps were not counted");
+        assert!(!wait_for_lock(last), "5 s waited and still trying");
+        assert!(!wait_for_lock(i32::MAX));
+    }
+
+    /// The length past which the log is behind is counted in log frames: a page and its
+    /// 24-byte header each.
+    #[test]
+    fn the_behind_length_is_counted_in_frames_of_a_page_and_its_header() {
+        let dir = crate::scratch::Scratch::new("log-frames");
+        let page = 4096;
+        let options = StoreOptions { log_behind_bytes: 100 * (page + 24), ..Default::default() };
+        let store = Store::open_with(dir.join("darkchat.db"), &options).unwrap();
+        let size: i64 = store.conn.pragma_query_value(None, "page_size", |r| r.get(0)).unwrap();
+        assert_eq!(size, page as i64);
+        assert_eq!(store.log_behind_frames, 100);
+    }
+
+    /// An open store's lock file lists this process (a wasm core keeps off), and the other
+    /// processes listed there are named for a restore (pid 1: alive wherever /proc is).
+    #[test]
+    fn an_open_store_is_listed_in_its_lock_file_beside_the_other_holders() {
+        let dir = crate::scratch::Scratch::new("holders");
+        let (db, lock) = (dir.join("darkchat.db"), dir.join("darkchat.db.lock"));
+        let store = Store::open(&db).unwrap();
+        assert_eq!(store.path(), Some(db.as_path()));
+        let mine = format!("{} native\n", std::process::id());
+        assert_eq!(std::fs::read_to_string(&lock).unwrap(), mine);
+        assert!(other_holders(&db).is_empty(), "this process is not another holder");
+        std::fs::write(&lock, format!("1 native\n{mine}")).unwrap();
+        assert_eq!(other_holders(&db), ["process 1 (native core)"]);
+        drop(store);
+        assert_eq!(Store::open_in_memory().unwrap().path(), None);
+    }
+
+    /// The native backup, on its own thread and connection, copies every committed row into a
+    /// new single file (folder made) that passes its check; it never overwrites a file, and an
+    /// in-memory store has none to copy.
+    #[test]
+    fn a_backup_on_its_thread_is_a_complete_checked_single_file() {
+        let dir = crate::scratch::Scratch::new("thread-backup");
+        let mut store = Store::open(dir.join("live.db")).unwrap();
+        run_inline(store.write(async |tx| {
+            let phone = tx.ensure_phone("5550101").await?;
+            let id = tx.insert_conversation("A", phone, "CODE1", 1).await?;
+            for i in 0..500 {
+                let text = format!("message {i} {}", "x".repeat(200));
+                tx.insert_message(id, Some(phone), None, MessageKind::Text, None, &text, 1).await?;
+            }
+            Ok(())
+        }))
+        .unwrap();
+        let dest = dir.join("backups/copy.db");
+        store.start_backup(&dest).unwrap().join().unwrap().unwrap();
+        let copy = Connection::open(&dest).unwrap();
+        let pages: i64 = copy.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        assert!(pages > 20, "a copy of many pages: {pages}");
+        let rows: i64 = copy.query_row("SELECT count(*) FROM messages", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 500);
+        let check: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(check, "ok");
+        let mode: String = copy.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "delete", "a single file");
+        drop(copy);
+        let before = std::fs::read(&dest).unwrap();
+        let err = store.start_backup(&dest).unwrap_err().to_string();
+        assert!(err.contains("already exists"), "{err}");
+        assert_eq!(std::fs::read(&dest).unwrap(), before, "the file there is left as it was");
+        let memory = Store::open_in_memory().unwrap();
+        assert!(memory.start_backup(dir.join("memory.db")).is_err());
+        assert!(!dir.join("memory.db").exists());
+    }
 }

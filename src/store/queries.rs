@@ -1160,3 +1160,116 @@ impl Tx<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// Runs `test` on a view of `store` outside any transaction (each statement commits).
+    fn on(store: &Store, test: impl FnOnce(&Tx<'_>)) {
+        test(&Tx::new(&store.conn, &store.numbers, false));
+    }
+
+    #[test]
+    fn a_join_code_is_taken_once_a_conversation_has_it() {
+        on(&Store::open_in_memory().unwrap(), |tx| {
+            let phone = tx.ensure_phone("5550101").unwrap();
+            assert!(!tx.join_code_taken("CODE1").unwrap());
+            tx.insert_conversation("A", phone, "CODE1", 1).unwrap();
+            assert!(tx.join_code_taken("CODE1").unwrap());
+            assert!(!tx.join_code_taken("CODE2").unwrap());
+        });
+    }
+
+    #[test]
+    fn the_oldest_member_is_the_first_to_join_and_none_once_all_left() {
+        on(&Store::open_in_memory().unwrap(), |tx| {
+            let [a, b, c] = ["5550101", "5550102", "5550103"].map(|n| tx.ensure_phone(n).unwrap());
+            let id = tx.insert_conversation("A", a, "CODE1", 1).unwrap();
+            for (phone, alias) in [(b, "Owl"), (a, "Fox"), (c, "Elk")] {
+                let alias = Alias::parse(alias).unwrap();
+                tx.insert_member(id, phone, &alias, 1, MessageId::NONE).unwrap();
+            }
+            assert_eq!(tx.oldest_member(id).unwrap(), Some(b));
+            tx.delete_member(id, b).unwrap();
+            assert_eq!(tx.oldest_member(id).unwrap(), Some(a));
+            tx.delete_member(id, a).unwrap();
+            tx.delete_member(id, c).unwrap();
+            assert_eq!(tx.oldest_member(id).unwrap(), None);
+        });
+    }
+
+    /// `darkchat stats` names the database's file; an in-memory store has none.
+    #[test]
+    fn stats_name_the_file_and_no_file_in_memory() {
+        let dir = crate::scratch::Scratch::new("stats-location");
+        let path = dir.join("darkchat.db");
+        on(&Store::open(&path).unwrap(), |tx| {
+            let location = tx.stats().unwrap().location.expect("a file store has a location");
+            assert_eq!(std::path::Path::new(&location), path);
+        });
+        on(&Store::open_in_memory().unwrap(), |tx| assert_eq!(tx.stats().unwrap().location, None));
+    }
+
+    #[test]
+    fn a_standalone_number_is_taken_once_stored() {
+        on(&Store::open_in_memory().unwrap(), |tx| {
+            assert!(!tx.standalone_number_taken("5550101").unwrap());
+            tx.insert_standalone_number("license:abc", "5550101", 1).unwrap();
+            assert!(tx.standalone_number_taken("5550101").unwrap());
+            assert!(!tx.standalone_number_taken("5550102").unwrap());
+        });
+    }
+
+    /// One count per copied table, in the order of `transfer::TABLES`.
+    #[test]
+    fn table_counts_count_each_table_in_order() {
+        on(&Store::open_in_memory().unwrap(), |tx| {
+            let [a, _] = ["5550101", "5550102"].map(|n| tx.ensure_phone(n).unwrap());
+            tx.insert_conversation("A", a, "CODE1", 1).unwrap();
+            let counts = tx.table_counts().unwrap();
+            let named: Vec<(&str, i64)> =
+                transfer::TABLES.iter().map(|t| t.name).zip(counts).collect();
+            assert_eq!(named.len(), transfer::TABLES.len());
+            for (name, count) in named {
+                let expected = match name {
+                    "phones" => 2,
+                    "conversations" => 1,
+                    _ => 0,
+                };
+                assert_eq!(count, expected, "{name}");
+            }
+        });
+    }
+
+    /// A table's high-water mark is raised (never lowered) in its one `sqlite_sequence` row,
+    /// made when the table has none yet; a mark of 0 makes none.
+    #[test]
+    fn raising_a_sequence_keeps_one_row_per_table_and_the_next_id_follows_it() {
+        let store = Store::open_in_memory().unwrap();
+        on(&store, |tx| {
+            let table = |name| transfer::TABLES.iter().find(|t| t.name == name).unwrap();
+            let rows = |name: &str| -> (i64, Option<i64>) {
+                tx.conn
+                    .query_row(
+                        "SELECT count(*), max(seq) FROM sqlite_sequence WHERE name = ?1",
+                        [name],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .unwrap()
+            };
+            assert_eq!(rows("conversations"), (0, None), "no conversation was ever made");
+            tx.raise_sequence(table("conversations"), 0).unwrap();
+            assert_eq!(rows("conversations"), (0, None), "a mark of 0 makes no row");
+            tx.raise_sequence(table("conversations"), 40).unwrap();
+            assert_eq!(rows("conversations"), (1, Some(40)));
+            tx.raise_sequence(table("conversations"), 10).unwrap();
+            tx.raise_sequence(table("conversations"), 40).unwrap();
+            assert_eq!(rows("conversations"), (1, Some(40)), "never lowered, never a second row");
+            let phone = tx.ensure_phone("5550101").unwrap();
+            let id = tx.insert_conversation("A", phone, "CODE1", 1).unwrap();
+            assert_eq!(id, ConversationId(41));
+        });
+    }
+}
