@@ -232,8 +232,6 @@ pub trait Read {
     /// The bans of `id`, oldest first.
     async fn bans(&self, id: ConversationId) -> Result<Vec<Ban>>;
     async fn count_bans(&self, id: ConversationId) -> Result<i64>;
-    /// The longest-standing member, if any is left.
-    async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>>;
     async fn count_members(&self, id: ConversationId) -> Result<i64>;
     async fn count_memberships_of(&self, phone: PhoneId) -> Result<i64>;
     /// [`Read::count_memberships_of`] the phone of `number` (0 when the number was never seen).

@@ -628,16 +628,6 @@ impl Queries {
         .await
     }
 
-    async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>> {
-        let rows = self
-            .rows(
-                "SELECT phone_id FROM darkchat_members WHERE conversation_id = ? ORDER BY id LIMIT 1",
-                vec![id.get().into()],
-            )
-            .await?;
-        first(rows).map(|mut c| c.int().map(PhoneId)).transpose()
-    }
-
     async fn count_members(&self, id: ConversationId) -> Result<i64> {
         self.count(
             "SELECT COUNT(*) FROM darkchat_members WHERE conversation_id = ?",
@@ -1044,9 +1034,6 @@ macro_rules! read_through {
             }
             async fn count_bans(&self, id: ConversationId) -> Result<i64> {
                 self.0.count_bans(id).await
-            }
-            async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>> {
-                self.0.oldest_member(id).await
             }
             async fn count_members(&self, id: ConversationId) -> Result<i64> {
                 self.0.count_members(id).await

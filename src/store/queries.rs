@@ -165,10 +165,6 @@ impl<'c> Tx<'c> {
         Ok(stmt.query_row([code], |r| r.get(0)).optional()?)
     }
 
-    pub fn join_code_taken(&self, code: &str) -> Result<bool> {
-        Ok(self.conversation_id_by_code(code)?.is_some())
-    }
-
     pub fn insert_conversation(
         &self,
         name: &str,
@@ -511,16 +507,6 @@ impl<'c> Tx<'c> {
         let mut members: Vec<(i64, String)> = rows.collect::<rusqlite::Result<_>>()?;
         members.sort_unstable_by_key(|(id, _)| *id);
         Ok(members.into_iter().map(|(_, number)| number).collect())
-    }
-
-    /// Phone id of the longest-standing member, if any is left.
-    pub fn oldest_member(&self, conversation: ConversationId) -> Result<Option<PhoneId>> {
-        // min() with a bare column: SQLite returns the phone of the row holding the minimum,
-        // without the sort an ORDER BY id LIMIT 1 costs here.
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT phone_id, min(id) FROM members WHERE conversation_id = ?1")?;
-        Ok(stmt.query_row([conversation], |r| r.get(0))?)
     }
 
     pub fn count_members(&self, conversation: ConversationId) -> Result<i64> {
@@ -1169,35 +1155,6 @@ mod tests {
     /// Runs `test` on a view of `store` outside any transaction (each statement commits).
     fn on(store: &Store, test: impl FnOnce(&Tx<'_>)) {
         test(&Tx::new(&store.conn, &store.numbers, false));
-    }
-
-    #[test]
-    fn a_join_code_is_taken_once_a_conversation_has_it() {
-        on(&Store::open_in_memory().unwrap(), |tx| {
-            let phone = tx.ensure_phone("5550101").unwrap();
-            assert!(!tx.join_code_taken("CODE1").unwrap());
-            tx.insert_conversation("A", phone, "CODE1", 1).unwrap();
-            assert!(tx.join_code_taken("CODE1").unwrap());
-            assert!(!tx.join_code_taken("CODE2").unwrap());
-        });
-    }
-
-    #[test]
-    fn the_oldest_member_is_the_first_to_join_and_none_once_all_left() {
-        on(&Store::open_in_memory().unwrap(), |tx| {
-            let [a, b, c] = ["5550101", "5550102", "5550103"].map(|n| tx.ensure_phone(n).unwrap());
-            let id = tx.insert_conversation("A", a, "CODE1", 1).unwrap();
-            for (phone, alias) in [(b, "Owl"), (a, "Fox"), (c, "Elk")] {
-                let alias = Alias::parse(alias).unwrap();
-                tx.insert_member(id, phone, &alias, 1, MessageId::NONE).unwrap();
-            }
-            assert_eq!(tx.oldest_member(id).unwrap(), Some(b));
-            tx.delete_member(id, b).unwrap();
-            assert_eq!(tx.oldest_member(id).unwrap(), Some(a));
-            tx.delete_member(id, a).unwrap();
-            tx.delete_member(id, c).unwrap();
-            assert_eq!(tx.oldest_member(id).unwrap(), None);
-        });
     }
 
     /// `darkchat stats` names the database's file; an in-memory store has none.

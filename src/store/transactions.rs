@@ -140,9 +140,6 @@ macro_rules! read_through {
             async fn count_bans(&self, id: ConversationId) -> Result<i64> {
                 self.0.count_bans(id)
             }
-            async fn oldest_member(&self, id: ConversationId) -> Result<Option<PhoneId>> {
-                self.0.oldest_member(id)
-            }
             async fn count_members(&self, id: ConversationId) -> Result<i64> {
                 self.0.count_members(id)
             }
