@@ -20,7 +20,12 @@
 #   - `src/service/retention.rs: replace > with >= in Service<S>::sweep_expired` at `if max_count > 0 && left »> 0 {`
 # so that a mutant with the same description elsewhere in the function (or on the same line)
 # stays a survivor, while moving the line (an edit above it) keeps the entry. An entry whose line
-# is no longer in its file is printed as STALE. Output: target/mutants/mutants.out. Not part of
+# is no longer in its file is printed as STALE. Entries under the heading "## Killed outside
+# cargo" (up to the next "## " heading) name real mutants that a test of another runner kills (code cargo's native tests never
+# build, such as the wasm32 build's): each names that test after its line,
+#   - `src/store/migrations.rs: replace now_ms -> f64 with 0.0` at `»super::vfs::monotonic_ms()` by `tests/wasm/migration_clock.test.js`
+# and such a survivor counts as killed, printed apart (KILLED ELSEWHERE) with its test; an entry
+# there naming no test, or a test that is not there, is STALE too. Output: target/mutants/mutants.out. Not part of
 # scripts/test.sh. One job by default (MUTANTS_JOBS); the tree is copied, never mutated in place.
 #   bash scripts/mutants.sh --judge DIR     # only judges an existing output (DIR/missed.txt, ...)
 # tests/mutants/judge_test.sh checks the judging on made-up outputs.
@@ -70,31 +75,58 @@ key() {
   before=${before#"${before%%[![:space:]]*}"} after=${after%"${after##*[![:space:]]}"}
   printf '%s: %s\t%s»%s\n' "$file" "$description" "$before" "$after"
 }
-listed=$(sed -nE 's/^- `([^`]*)` at `([^`]*)`.*$/\1\t\2/p' tests/mutants/equivalent.md 2>/dev/null)
+list=tests/mutants/equivalent.md outside='## Killed outside cargo'
+# The section under that heading runs to the next "## " heading; every other entry is an
+# equivalent. Equivalents as "file: description", a tab, the line; the section's entries with a
+# third field, the test that kills the mutant ("" when the entry names none).
+section() { awk -v h="$outside" -v want="$1" '/^## /{ k = ($0 == h) } k == want' "$list" 2>/dev/null; }
+listed=$(section 0 | sed -nE 's/^- `([^`]*)` at `([^`]*)`.*$/\1\t\2/p')
+killers=$(section 1 | sed -nE 's/^- `([^`]*)` at `([^`]*)`( by `([^`]*)`)?.*$/\1\t\2\t\4/p')
 stale=()
 while IFS= read -r entry; do
   [ -n "$entry" ] || continue
-  file=${entry%%: *} text=${entry#*$'\t'} text=${text/»/}
+  what=${entry%%$'\t'*} at=${entry#*$'\t'} at=${at%%$'\t'*}
+  file=${what%%: *} text=${at/»/}
   # (not a pipe: grep -q stops reading at the first match, and pipefail would count sed's SIGPIPE)
-  grep -qxF -- "$text" < <(sed -E 's/^[[:space:]]+//; s/[[:space:]]+$//' "$file" 2>/dev/null) || stale+=("$entry")
-done <<<"$listed"
-equivalent=0 unlisted=()
+  grep -qxF -- "$text" < <(sed -E 's/^[[:space:]]+//; s/[[:space:]]+$//' "$file" 2>/dev/null) ||
+    stale+=("$what"$'\t'"$at"$'\t'"its file has no such line")
+done < <(printf '%s\n' "$listed" "$killers")
+while IFS=$'\t' read -r what at by; do
+  [ -n "$what" ] || continue
+  if [ -z "$by" ]; then
+    stale+=("$what"$'\t'"$at"$'\t'"it names no test that kills it (\`by \`tests/...\`\` after its line)")
+  elif [ ! -f "$by" ]; then
+    stale+=("$what"$'\t'"$at"$'\t'"the test that kills it, $by, is not there")
+  fi
+done <<<"$killers"
+equivalent=0 unlisted=() elsewhere=()
 if [ -f "$out/missed.txt" ]; then
   while IFS= read -r mutant; do
-    if grep -qxF -- "$(key "$mutant")" <<<"$listed"; then
+    k=$(key "$mutant") by=""
+    if grep -qxF -- "$k" <<<"$listed"; then
       equivalent=$((equivalent + 1))
+      continue
+    fi
+    while IFS=$'\t' read -r what at test; do
+      if [ -n "$test" ] && [ -f "$test" ] && [ "$what"$'\t'"$at" = "$k" ]; then by=$test; fi
+    done <<<"$killers"
+    if [ -n "$by" ]; then
+      elsewhere+=("$mutant  by $by")
     else
       unlisted+=("$mutant")
     fi
   done <"$out/missed.txt"
 fi
 echo
-echo "cargo-mutants: $caught caught, $timeout timed out, $missed missed ($equivalent listed equivalent), $unviable unviable"
+echo "cargo-mutants: $caught caught, $timeout timed out, $missed missed ($equivalent listed equivalent, ${#elsewhere[@]} killed outside cargo), $unviable unviable"
 judged=$((caught + timeout + missed - equivalent))
-[ "$judged" -gt 0 ] && echo "score: $((caught + timeout))/$judged killed of the non-equivalent mutants"
+[ "$judged" -gt 0 ] &&
+  echo "score: $((caught + timeout + ${#elsewhere[@]}))/$judged killed of the non-equivalent mutants"
+for m in "${elsewhere[@]}"; do echo "KILLED ELSEWHERE  $m"; done
 for m in "${unlisted[@]}"; do echo "SURVIVED  $m"; done
 for e in "${stale[@]}"; do
-  echo "STALE  tests/mutants/equivalent.md: ${e%%$'\t'*} at \`${e#*$'\t'}\`: its file has no such line"
+  IFS=$'\t' read -r what at why <<<"$e"
+  echo "STALE  $list: $what at \`$at\`: $why"
 done
 # cargo-mutants: 0 all caught, 2 some missed, 3 some timed out; anything else is a failure of
 # the run itself (1 usage, 4 the unmutated tree fails its tests).

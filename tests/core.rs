@@ -453,6 +453,44 @@ fn standalone_numbers_are_stable_and_unique() {
 }
 
 #[test]
+fn a_member_without_an_alias_gets_a_plain_generated_one_while_one_is_free() {
+    let mut dc = core();
+    let conv = dc.create_conversation(&n("5550101"), &name("Crew"), None, NOW).unwrap();
+    let code = JoinCode::parse(&conv.join_code).unwrap();
+    let (_, joined) = dc.join_by_code(&n("5550102"), &code, NOW).unwrap();
+    let added = dc.add_member(&n("5550103"), conv.id, NOW).unwrap();
+    // "Adjective Noun": a number follows only once the plain ones drawn were taken.
+    for alias in [joined.alias, added.alias] {
+        assert_eq!(alias.split(' ').count(), 2, "{alias}");
+        assert!(!alias.chars().any(|c| c.is_ascii_digit()), "{alias}");
+    }
+}
+
+#[test]
+fn granting_and_revoking_a_moderator_say_which_it_was() {
+    let mut dc = core();
+    let conv = dc.create_conversation(&n("5550101"), &name("Crew"), None, NOW).unwrap();
+    let alias = dc.add_member(&n("5550102"), conv.id, NOW).unwrap().alias;
+    let mut set = |on| {
+        let (note, _) = dc.set_moderator(Actor::Admin, conv.id, &n("5550102"), on, NOW).unwrap();
+        note.unwrap().content
+    };
+    assert_eq!(set(true), format!("{alias} is now a moderator"));
+    assert_eq!(set(false), format!("{alias} is no longer a moderator"));
+}
+
+#[test]
+fn a_standalone_license_is_1_to_128_characters_without_control_characters() {
+    let mut dc = core();
+    let longest = "x".repeat(128);
+    assert_eq!(dc.standalone_number(&longest, NOW).unwrap().len(), 7);
+    for refused in ["x".repeat(129), "license:\u{7f}".to_owned(), "license:\n".to_owned()] {
+        let err = dc.standalone_number(&refused, NOW).unwrap_err();
+        assert_eq!(err.to_string(), "invalid argument: license", "{refused:?}");
+    }
+}
+
+#[test]
 fn everything_survives_reopening_the_file() {
     let dir = scratch::Scratch::new("core");
     let path = dir.join("nested/d.db");

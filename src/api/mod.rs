@@ -1262,6 +1262,172 @@ mod tests {
     }
 
     #[test]
+    fn every_action_a_hook_sees_can_be_rehearsed() {
+        let mut dc = core();
+        let s = |text: &str| Arg::Str(text.into());
+        let stored = |dc: &mut Darkchat| {
+            let Reply::Object(fields) = call(dc, "stats", &[], 1).unwrap().remove(0) else {
+                panic!("stats")
+            };
+            let rows = [c"conversations", c"memberships", c"messages", c"phones"];
+            fields.into_iter().filter(|(key, _)| rows.contains(key)).collect::<Vec<_>>()
+        };
+        let created = call(&mut dc, "create", &[s("5550101"), s("Crew"), s("CREW42")], 1).unwrap();
+        let Reply::Object(fields) = &created[0] else { panic!("a conversation") };
+        let Some((_, Reply::Int(id))) = fields.iter().find(|(key, _)| *key == c"id") else {
+            panic!("an id")
+        };
+        let id = Arg::Int(*id);
+        let sent = call(&mut dc, "send", &[s("5550101"), id.clone(), s("hi")], 1).unwrap();
+        let Reply::Object(fields) = &sent[0] else { panic!("a message") };
+        let Some((_, Reply::Int(message))) = fields.iter().find(|(key, _)| *key == c"id") else {
+            panic!("a message id")
+        };
+        let before = stored(&mut dc);
+        let actions: [&[Arg]; 6] = [
+            &[s("create"), s("5550102"), s("Other")],
+            &[s("join"), s("5550102"), s("crew42")],
+            &[s("send"), s("5550101"), id.clone(), s("again")],
+            &[s("sendImage"), s("5550101"), id.clone(), s("https://i.imgur.com/a.png")],
+            &[s("sendLocation"), s("5550101"), id.clone(), Arg::Int(1), Arg::Int(2), Arg::Int(3)],
+            &[s("editMessage"), s("5550101"), id.clone(), Arg::Int(*message), s("edited")],
+        ];
+        for action in actions {
+            let rehearsed = call(&mut dc, "rehearse", action, 2);
+            assert!(rehearsed.is_ok(), "{action:?}: {rehearsed:?}");
+            assert_eq!(stored(&mut dc), before, "{action:?} stored nothing");
+        }
+    }
+
+    #[test]
+    fn exported_rows_page_on_from_the_key_given() {
+        let mut dc = core();
+        let s = |text: &str| Arg::Str(text.into());
+        for number in ["5550101", "5550102", "5550103"] {
+            call(&mut dc, "create", &[s(number), s("Crew")], 1).unwrap();
+            call(&mut dc, "staffBan", &[s(number)], 1).unwrap();
+        }
+        let export = |dc: &mut Darkchat, args: &[Arg]| -> Result<Vec<Reply>> {
+            match call(dc, "exportRows", args, 1)?.remove(0) {
+                Reply::Array(rows) => Ok(rows),
+                other => panic!("{other:?}"),
+            }
+        };
+        let first = |row: &Reply| match row {
+            Reply::Array(cells) => cells[0].clone(),
+            other => panic!("{other:?}"),
+        };
+        // An integer key (phones by id), then a text key (staff bans by number).
+        let page = export(&mut dc, &[s("phones"), Arg::Nil, Arg::Int(2)]).unwrap();
+        assert_eq!(page.iter().map(first).collect::<Vec<_>>(), [Reply::Int(1), Reply::Int(2)]);
+        let rest = export(&mut dc, &[s("phones"), Arg::Int(2), Arg::Int(2)]).unwrap();
+        assert_eq!(rest.iter().map(first).collect::<Vec<_>>(), [Reply::Int(3)]);
+        let rest = export(&mut dc, &[s("staff_bans"), s("5550101"), Arg::Int(1000)]).unwrap();
+        let numbers = [Reply::Str("5550102".into()), Reply::Str("5550103".into())];
+        assert_eq!(rest.iter().map(first).collect::<Vec<_>>(), numbers);
+        // A key of the other kind, and a page of 0 or more than 1000 rows, are refused.
+        let refused = |dc: &mut Darkchat, args: &[Arg]| export(dc, args).unwrap_err().to_string();
+        let wrong_key = [s("staff_bans"), Arg::Int(1), Arg::Int(10)];
+        assert_eq!(refused(&mut dc, &wrong_key), "invalid argument: afterKey");
+        let wrong_key = [s("phones"), s("1"), Arg::Int(10)];
+        assert_eq!(refused(&mut dc, &wrong_key), "invalid argument: afterKey");
+        for limit in [0, 1001] {
+            let args = [s("phones"), Arg::Nil, Arg::Int(limit)];
+            assert_eq!(refused(&mut dc, &args), "invalid argument: limit", "{limit}");
+        }
+        assert_eq!(export(&mut dc, &[s("phones"), Arg::Nil, Arg::Int(1000)]).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_staff_ban_question_names_at_most_1000_numbers() {
+        let mut dc = core();
+        let numbers = |n: i64| (0..n).map(|i| Arg::Int(5_550_000 + i)).collect::<Vec<_>>();
+        assert!(call(&mut dc, "staffBanned", &numbers(1000), 1).is_ok());
+        let err = call(&mut dc, "staffBanned", &numbers(1001), 1).unwrap_err();
+        assert_eq!(err.to_string(), "invalid argument: numbers");
+    }
+
+    #[test]
+    fn the_change_log_and_sweep_bounds_are_checked_before_the_storage_is_asked() {
+        let mut dc = core();
+        let server = || Arg::Str("city-1".into());
+        let (nil, int) = (Arg::Nil, Arg::Int);
+        let mut refusal = |method: &str, args: &[Arg]| match call(&mut dc, method, args, 1) {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        // In bounds, the call reaches the storage, which on SQLite keeps no change log.
+        let storage = "invalid argument: storage: the change log of a server network needs \
+                       MySQL storage";
+        assert_eq!(refusal("changes", &[server(), int(0), int(1)]), storage);
+        assert_eq!(refusal("changes", &[server(), nil.clone(), int(1000)]), storage);
+        assert_eq!(refusal("changes", &[server(), int(-1)]), "invalid argument: after");
+        for limit in [0, 1001] {
+            let args = [server(), nil.clone(), int(limit)];
+            assert_eq!(refusal("changes", &args), "invalid argument: limit", "{limit}");
+        }
+        assert_eq!(refusal("pruneChanges", &[int(1), int(1), int(5000)]), storage);
+        assert_eq!(refusal("pruneChanges", &[int(0)]), "invalid argument: keep");
+        let age = [nil.clone(), int(0)];
+        assert_eq!(refusal("pruneChanges", &age), "invalid argument: maxAgeSeconds");
+        let batch = [nil.clone(), nil.clone(), int(5001)];
+        assert_eq!(refusal("pruneChanges", &batch), "invalid argument: batch");
+        assert_eq!(refusal("sweepExpired", &[int(0), int(5000)]), "ok");
+        assert_eq!(refusal("sweepExpired", &[int(-1)]), "invalid argument: after");
+        for batch in [0, 5001] {
+            let args = [nil.clone(), int(batch)];
+            assert_eq!(refusal("sweepExpired", &args), "invalid argument: batch", "{batch}");
+        }
+    }
+
+    /// `limits` over a map of options (absent keys `Nil`), as a host reads its open options.
+    fn limits_of(options: &[(&'static str, Arg)]) -> Result<Limits> {
+        limits(|key| options.iter().find(|(k, _)| *k == key).map_or(Arg::Nil, |(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn open_options_are_read_within_their_bounds() {
+        let defaults = limits_of(&[]).unwrap();
+        assert_eq!(defaults.max_members, Limits::default().max_members);
+        assert_eq!(defaults.image_hosts, Limits::default().image_hosts);
+        // A limit is 1..=1,000,000; the sweep's caps 0 (off) up to their own bound.
+        let read = |key: &'static str, n: i64| limits_of(&[(key, Arg::Int(n))]);
+        assert_eq!(read("maxMembers", 1).unwrap().max_members, 1);
+        assert_eq!(read("maxMembers", 1_000_000).unwrap().max_members, 1_000_000);
+        assert_eq!(read("maxMessageLength", 7).unwrap().max_message_chars, 7);
+        for (key, n) in [("maxMembers", 0), ("maxMembers", 1_000_001), ("pageSize", -1)] {
+            let err = read(key, n).unwrap_err();
+            assert_eq!(err.to_string(), format!("invalid argument: {key}"), "{key} = {n}");
+        }
+        let ten_years = 10 * 365 * 86_400;
+        let age = |n| read("maxMessageAgeSeconds", n).map(|l| l.max_message_age_seconds);
+        assert_eq!(age(0).unwrap(), 0);
+        assert_eq!(age(ten_years).unwrap(), 315_360_000);
+        assert_eq!(age(ten_years + 1).unwrap_err().code(), "invalid_argument");
+        assert_eq!(age(-1).unwrap_err().code(), "invalid_argument");
+        let count =
+            |n| read("maxMessagesPerConversation", n).map(|l| l.max_messages_per_conversation);
+        assert_eq!(count(1_000_000).unwrap(), 1_000_000);
+        assert_eq!(count(1_000_001).unwrap_err().code(), "invalid_argument");
+        // Image hosts: separated by commas or spaces, empty names skipped, lower-cased.
+        let hosts =
+            limits_of(&[("imageHosts", Arg::Str("A.example, b.example,,c.example ".into()))]);
+        assert_eq!(hosts.unwrap().image_hosts, ["a.example", "b.example", "c.example"]);
+        let err = limits_of(&[("imageHosts", Arg::Int(1))]).unwrap_err();
+        assert_eq!(err.to_string(), "invalid argument: imageHosts");
+    }
+
+    #[test]
+    fn the_filter_list_is_bounded_before_its_words_are_read() {
+        let words = |n: usize, word: Arg| Some(vec![word; n]);
+        let most = filter(words(crate::filter::MAX_WORDS, Arg::Str("bad".into())), &Arg::Nil);
+        assert!(most.unwrap().holds("bad"));
+        // One word too many is refused as a list, before any word is looked at.
+        let err = filter(words(crate::filter::MAX_WORDS + 1, Arg::Int(1)), &Arg::Nil).unwrap_err();
+        assert_eq!(err.to_string(), "invalid argument: filter words");
+    }
+
+    #[test]
     fn every_method_is_dispatched() {
         let mut dc = core();
         for method in Method::ALL {

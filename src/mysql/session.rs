@@ -197,8 +197,10 @@ mod tests {
     use super::*;
     use crate::api::Reply;
     use crate::ids::ConversationId;
-    use crate::input::PhoneNumber;
-    use crate::mysql::link::{BatchOutcome, Link, Operation, Outcome, Statement, Step, Value};
+    use crate::input::{ConversationName, JoinCode, PhoneNumber};
+    use crate::mysql::link::{
+        BatchOutcome, Link, Operation, Outcome, ServerError, Statement, Step, Value,
+    };
     use crate::service::{Limits, Service, StaffCheck};
 
     const NUMBER: &str = "5550102";
@@ -358,6 +360,159 @@ mod tests {
             }
             Step::Batch(statements) => panic!("another batch: {statements:?}"),
         }
+    }
+
+    /// A create by NUMBER named "Crew", with `code` chosen or (`None`) generated.
+    fn create(code: Option<&str>) -> Operation {
+        let link = Rc::new(RefCell::new(Link::default()));
+        let rng = Rc::new(RefCell::new(StdRng::from_seed([7; 32])));
+        let mut service = Service::with_rng(Session::new(Rc::clone(&link)), Limits::default(), rng);
+        let creator = PhoneNumber::parse(NUMBER).unwrap();
+        let name = ConversationName::parse("Crew").unwrap();
+        let code = code.map(|c| JoinCode::parse(c).unwrap());
+        Operation::new(link, async move {
+            service.create_conversation(&creator, &name, code.as_ref(), None, 1).await?;
+            Ok(Vec::<Reply>::new())
+        })
+    }
+
+    fn inserts_conversation(statement: &Statement) -> bool {
+        statement.sql.starts_with("INSERT INTO darkchat_conversations")
+    }
+
+    /// The answers of a database where every join code reads as free but the conversation's
+    /// insert fails on the code's unique key: another server took the code in between.
+    fn code_taken_at_insert(batch: &[Statement]) -> BatchOutcome {
+        if batch.iter().any(inserts_conversation) {
+            let message = "Duplicate entry 'TAKEN1' for key 'join_code'".to_owned();
+            return BatchOutcome::Failed { error: ServerError { errno: 1062, message } };
+        }
+        let rows = |rows| Outcome::Rows { rows };
+        let results = batch
+            .iter()
+            .map(|s| match &*s.sql {
+                sql if sql.starts_with("SELECT id FROM darkchat_phones") => {
+                    rows(vec![vec![Value::Int(7)]])
+                }
+                sql if sql.starts_with("SELECT COUNT(*)") => rows(vec![vec![Value::Int(0)]]),
+                sql if sql.starts_with("SELECT") => rows(Vec::new()),
+                _ => Outcome::Done { affected: 0, insert_id: 0 },
+            })
+            .collect();
+        BatchOutcome::Ran { results }
+    }
+
+    #[test]
+    fn a_generated_join_code_taken_meanwhile_is_tried_again_with_another() {
+        let mut op = create(None);
+        let mut step = op.start();
+        let mut inserted = Vec::new();
+        while inserted.len() < 2 {
+            let statements = batch(&step);
+            inserted.extend(
+                statements.iter().filter(|s| inserts_conversation(s)).map(|s| &s.params).cloned(),
+            );
+            let answer = code_taken_at_insert(statements);
+            step = op.resume(answer);
+        }
+        assert_ne!(inserted[0], inserted[1], "the second try has a code of its own");
+    }
+
+    #[test]
+    fn a_chosen_join_code_taken_meanwhile_is_the_callers_join_code_taken() {
+        let mut op = create(Some("crew42"));
+        let mut step = op.start();
+        let mut inserts = 0;
+        for _ in 0..100 {
+            let Step::Batch(statements) = &step else { break };
+            inserts += statements.iter().filter(|s| inserts_conversation(s)).count();
+            let answer = code_taken_at_insert(statements);
+            step = op.resume(answer);
+        }
+        let Step::Done { outcome, .. } = step else { panic!("no answer") };
+        assert_eq!(outcome.unwrap_err().code(), "join_code_taken");
+        assert_eq!(inserts, 1, "refused at once, not tried again");
+    }
+
+    /// The unread count a create answers with, on a database where the conversation's row read
+    /// after the commit has `last_message` as its newest message, its creator has read up to
+    /// `last_read`, and `after` messages come after that: the answer is read after the commit,
+    /// so another server's messages may already be there.
+    fn created_unread(last_message: i64, last_read: i64, after: i64) -> Result<Vec<Reply>> {
+        let link = Rc::new(RefCell::new(Link::default()));
+        let rng = Rc::new(RefCell::new(StdRng::from_seed([7; 32])));
+        let mut service = Service::with_rng(Session::new(Rc::clone(&link)), Limits::default(), rng);
+        let creator = PhoneNumber::parse(NUMBER).unwrap();
+        let name = ConversationName::parse("Crew").unwrap();
+        let code = JoinCode::parse("CREW42").unwrap();
+        let mut op = Operation::new(link, async move {
+            let created =
+                service.create_conversation(&creator, &name, Some(&code), None, 1).await?;
+            Ok(vec![Reply::Int(created.unread_count)])
+        });
+        let alias = || Value::from("Night Owl");
+        let answer = |s: &Statement| {
+            let rows = |rows| Outcome::Rows { rows };
+            let sql = &*s.sql;
+            if sql.starts_with("SELECT COUNT(*) FROM (SELECT 1 FROM darkchat_messages") {
+                rows(vec![vec![Value::Int(after)]])
+            } else if sql.starts_with("SELECT COUNT(*)") {
+                rows(vec![vec![Value::Int(0)]])
+            } else if sql.starts_with("SELECT id FROM darkchat_phones") {
+                rows(vec![vec![Value::Int(7)]])
+            } else if sql.starts_with("SELECT c.id, c.name") {
+                let mut row = vec![
+                    Value::Int(1),
+                    "Crew".into(),
+                    "darkchat".into(),
+                    Value::Int(7),
+                    Value::Int(7),
+                ];
+                row.extend([NUMBER.into(), "CREW42".into(), Value::Int(1), Value::Int(1)]);
+                row.push(last_message.into());
+                row.extend([Value::Null, Value::Null, Value::Null, Value::Null, Value::Null]);
+                row.extend([Value::Null, Value::Null, Value::Int(0)]);
+                rows(vec![row])
+            } else if sql.starts_with("SELECT id, last_read_message_id") {
+                rows(vec![vec![
+                    Value::Int(1),
+                    last_read.into(),
+                    Value::Int(0),
+                    Value::Int(0),
+                    alias(),
+                ]])
+            } else if sql.starts_with("SELECT m.phone_id, p.number, m.alias") {
+                rows(vec![vec![
+                    Value::Int(7),
+                    NUMBER.into(),
+                    alias(),
+                    Value::Int(0),
+                    Value::Int(0),
+                ]])
+            } else if sql.starts_with("SELECT") {
+                rows(Vec::new())
+            } else {
+                Outcome::Done { affected: 1, insert_id: 1 }
+            }
+        };
+        let mut step = op.start();
+        for _ in 0..100 {
+            let Step::Batch(statements) = &step else { break };
+            let results = statements.iter().map(answer).collect();
+            step = op.resume(BatchOutcome::Ran { results });
+        }
+        let Step::Done { outcome, .. } = step else { panic!("no answer") };
+        outcome
+    }
+
+    #[test]
+    fn a_create_answers_the_unread_messages_another_server_posted_before_its_answer_was_read() {
+        // Read up to the newest message when the row was read: nothing is counted.
+        assert_eq!(created_unread(0, 0, 2).unwrap(), [Reply::Int(0)]);
+        assert_eq!(created_unread(5, 5, 2).unwrap(), [Reply::Int(0)]);
+        // Behind it: the messages after the creator's position are counted.
+        assert_eq!(created_unread(5, 0, 2).unwrap(), [Reply::Int(2)]);
+        assert_eq!(created_unread(5, 4, 1).unwrap(), [Reply::Int(1)]);
     }
 
     /// The MySQL server keeps its own log: background work (the retention sweep's pacing) never
