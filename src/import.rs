@@ -412,7 +412,7 @@ impl<S: Storage> Service<S> {
                 let mut aliases: HashMap<String, String> = HashMap::new();
                 let mut taken: HashSet<String> = HashSet::new();
                 for (_, number, phone) in &members {
-                    let alias = free_alias(tx, &rng, id, None).await?;
+                    let alias = free_alias(tx, &rng, id, None, None).await?;
                     tx.insert_member(id, *phone, &alias, created_at, MessageId::NONE).await?;
                     taken.insert(alias.key());
                     aliases.insert(number.as_str().to_owned(), alias.as_str().to_owned());

@@ -1222,7 +1222,8 @@ async fn add(
     // draws nothing and the generator's sequence is the one drawing after the checks gives.
     let first = match alias {
         Some(alias) => alias.clone(),
-        None => Alias::generate(&mut rng.borrow().clone(), 0 >= PLAIN_ALIAS_ATTEMPTS),
+        // (as `free_alias`'s first attempt draws it: plain unless no plain attempt is allowed)
+        None => Alias::generate(&mut rng.borrow().clone(), PLAIN_ALIAS_ATTEMPTS == 0),
     };
     let (((member, members), (memberships, banned)), holder) = both(
         both(
@@ -1245,58 +1246,35 @@ async fn add(
         });
     }
     check_membership_quota(memberships?, limits)?;
-    let alias = free_alias_after(tx, rng, id, alias, (first, holder?.is_some())).await?;
+    let alias = free_alias(tx, rng, id, alias, Some((&first, holder?.is_some()))).await?;
     tx.insert_member(id, phone, &alias, now, MessageId::NONE).await?;
     let subject = (number.as_str(), Some(alias.as_str()));
     system_message(tx, id, phone, subject.0, subject.1, SystemEvent::Joined, None, now).await
 }
 
 /// `chosen` if no member of `id` goes by it (`invalid_argument` otherwise), or a generated
-/// alias no member goes by.
+/// alias no member goes by. `looked_up` is an alias already looked up in this transaction and
+/// whether a member goes by it (an add looks up its first candidate beside its checks): that
+/// one is not asked again. Generated aliases are drawn from `rng` the same way either way.
 pub(crate) async fn free_alias(
     tx: &impl Read,
     rng: &RefCell<StdRng>,
     id: ConversationId,
     chosen: Option<&Alias>,
+    looked_up: Option<(&Alias, bool)>,
 ) -> Result<Alias> {
-    if let Some(alias) = chosen {
-        if tx.member_by_alias(id, &alias.key()).await?.is_some() {
-            return Err(Error::AliasTaken);
+    let taken = async |alias: &Alias| -> Result<bool> {
+        match looked_up {
+            Some((known, taken)) if known == alias => Ok(taken),
+            _ => Ok(tx.member_by_alias(id, &alias.key()).await?.is_some()),
         }
-        return Ok(alias.clone());
+    };
+    if let Some(alias) = chosen {
+        return if taken(alias).await? { Err(Error::AliasTaken) } else { Ok(alias.clone()) };
     }
     for attempt in 0..ALIAS_ATTEMPTS {
         let alias = Alias::generate(&mut *rng.borrow_mut(), attempt >= PLAIN_ALIAS_ATTEMPTS);
-        if tx.member_by_alias(id, &alias.key()).await?.is_none() {
-            return Ok(alias);
-        }
-    }
-    Err(Error::Internal("no free alias found".into()))
-}
-
-/// [`free_alias`] when the first alias to try (`looked_up`: the chosen one, or the one the
-/// generator was expected to give first, and whether a member goes by it) was looked up
-/// already. A generated alias is drawn as [`free_alias`] draws it; only when it is not the one
-/// looked up (another call on this core drew meanwhile) is it looked up again.
-async fn free_alias_after(
-    tx: &impl Read,
-    rng: &RefCell<StdRng>,
-    id: ConversationId,
-    chosen: Option<&Alias>,
-    looked_up: (Alias, bool),
-) -> Result<Alias> {
-    let (expected, taken) = looked_up;
-    if let Some(alias) = chosen {
-        return if taken { Err(Error::AliasTaken) } else { Ok(alias.clone()) };
-    }
-    for attempt in 0..ALIAS_ATTEMPTS {
-        let alias = Alias::generate(&mut *rng.borrow_mut(), attempt >= PLAIN_ALIAS_ATTEMPTS);
-        let free = if attempt == 0 && alias == expected {
-            !taken
-        } else {
-            tx.member_by_alias(id, &alias.key()).await?.is_none()
-        };
-        if free {
+        if !taken(&alias).await? {
             return Ok(alias);
         }
     }
