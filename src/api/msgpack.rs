@@ -8,14 +8,15 @@
 //! (signed forms for negatives, unsigned otherwise), other numbers are float 64, strings are
 //! UTF-8 `str`, arrays and maps keep their order.
 
+#[cfg(test)]
 use serde_json::Value;
 
 use super::reply::Reply;
 use crate::error::Result;
 
 /// Appends a call's outcome as [`super::WireOutcome`] writes it in JSON (`{ok, v}` or `{ok,
-/// code, message}`), packed straight from the reply tree: the same bytes as [`pack`] of its
-/// JSON value (map keys in that value's order, sorted; `Null` fields left out), without
+/// code, message}`), packed straight from the reply tree: the same bytes as packing its JSON
+/// value (map keys in that value's order, sorted; `Null` fields left out), without
 /// building that value (a map and a copy of every string per object).
 pub fn pack_outcome(outcome: &Result<Vec<Reply>>, out: &mut Vec<u8>) {
     match outcome {
@@ -74,8 +75,10 @@ fn text(s: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Appends `value` to `out`.
-pub fn pack(value: &Value, out: &mut Vec<u8>) {
+/// Appends `value` to `out`: a JSON value packed field by field, the tests' reference for
+/// [`pack_outcome`] (the replies themselves are packed from their tree).
+#[cfg(test)]
+fn pack(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Null => out.push(0xc0),
         Value::Bool(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
