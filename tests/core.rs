@@ -4,7 +4,7 @@ mod support;
 
 use support::scratch;
 
-use darkchat::input::{ConversationName, JoinCode, PhoneNumber};
+use darkchat::input::{Alias, ConversationName, JoinCode, PhoneNumber};
 use darkchat::model::{MessageKind, SystemEvent};
 use darkchat::{Actor, ConversationId, Darkchat, Limits, MessageId, Store};
 
@@ -464,6 +464,26 @@ fn a_member_without_an_alias_gets_a_plain_generated_one_while_one_is_free() {
         assert_eq!(alias.split(' ').count(), 2, "{alias}");
         assert!(!alias.chars().any(|c| c.is_ascii_digit()), "{alias}");
     }
+}
+
+#[test]
+fn a_member_holding_the_next_generated_alias_makes_the_add_draw_another() {
+    // Two cores on the same seed draw the same aliases: the twin shows which alias the next
+    // generated one is, then a member takes it by choice (drawing nothing) on the other core.
+    let (mut dc, mut twin) = (core(), core());
+    let conv = dc.create_conversation(&n("5550101"), &name("Crew"), None, NOW).unwrap();
+    twin.create_conversation(&n("5550101"), &name("Crew"), None, NOW).unwrap();
+    let next = twin.add_member(&n("5550103"), conv.id, NOW).unwrap().alias;
+    let code = JoinCode::parse(&conv.join_code).unwrap();
+    let chosen = Alias::parse(&next).unwrap();
+    dc.join_as(&n("5550102"), &code, Some(&chosen), NOW).unwrap();
+
+    // The first candidate is taken: the add must judge each later candidate on its own.
+    let added = dc.add_member(&n("5550103"), conv.id, NOW).unwrap();
+    assert_ne!(added.alias.to_lowercase(), next.to_lowercase());
+    let aliases: Vec<_> = dc.members(None, conv.id).unwrap().into_iter().map(|m| m.alias).collect();
+    assert_eq!(aliases.len(), 3);
+    assert!(aliases.contains(&next) && aliases.contains(&added.alias), "{aliases:?}");
 }
 
 #[test]
