@@ -282,10 +282,14 @@ impl<S: Storage> Service<S> {
     ) -> Result<MembershipChange> {
         self.storage
             .write(async |tx| {
-                let (conversation, member) =
-                    both(existing_for_update(tx, id), member_alias(tx, id, number)).await;
+                let ((conversation, member), members) = both(
+                    both(existing_for_update(tx, id), member_alias(tx, id, number)),
+                    tx.members(id),
+                )
+                .await;
                 let (conversation, (phone, alias)) = (conversation?, member?);
-                let change = remove(tx, &conversation, phone, alias, number, is_self, now).await?;
+                let leaving = Leaving { phone, alias, number, is_self };
+                let change = remove(tx, &conversation, members?, leaving, now).await?;
                 tx.record(|| Change::member_removed(&change, is_self, false)).await?;
                 Ok(change)
             })
@@ -307,16 +311,19 @@ impl<S: Storage> Service<S> {
         let max_bans = self.limits.max_bans;
         self.storage
             .write(async |tx| {
-                let (authority, member) =
-                    both(moderating(tx, id, actor), member_alias(tx, id, number)).await;
+                let ((authority, member), members) = both(
+                    both(moderating(tx, id, actor), member_alias(tx, id, number)),
+                    tx.members(id),
+                )
+                .await;
                 let Moderating { row: conversation, actor: actor_phone, owner } = authority?;
-                let (phone, alias) = member?;
+                let ((phone, alias), members) = (member?, members?);
                 if actor_phone == Some(phone) {
                     return Err(Error::Forbidden { reason: "leave instead of removing yourself" });
                 }
                 if !owner {
-                    let target = tx.member(id, phone).await?;
-                    if phone == conversation.owner_id || target.is_some_and(|m| m.is_moderator) {
+                    let moderator = members.iter().any(|m| m.phone == phone && m.is_moderator);
+                    if phone == conversation.owner_id || moderator {
                         return Err(Error::Forbidden {
                             reason: "a moderator may remove only ordinary members",
                         });
@@ -331,7 +338,8 @@ impl<S: Storage> Service<S> {
                     }
                     tx.insert_ban(id, phone, &alias, now).await?;
                 }
-                let change = remove(tx, &conversation, phone, alias, number, false, now).await?;
+                let leaving = Leaving { phone, alias, number, is_self: false };
+                let change = remove(tx, &conversation, members, leaving, now).await?;
                 tx.record(|| Change::member_removed(&change, false, ban)).await?;
                 Ok(change)
             })
@@ -1053,19 +1061,29 @@ fn quote(original: Option<MessageRow>) -> Result<Quote> {
 
 // --- rules shared by the operations ------------------------------------------------------
 
+/// Who leaves a conversation (or is removed from it), and how it is recorded.
+struct Leaving<'a> {
+    phone: PhoneId,
+    alias: String,
+    number: &'a PhoneNumber,
+    /// "left" rather than "removed".
+    is_self: bool,
+}
+
 /// Removes a member, records it, hands ownership on, deletes the conversation when empty.
+/// `members` are the members read under the conversation's lock before the removal, with the
+/// leaver among them: read beside the lock (one batch on MySQL), not again after the delete.
 async fn remove(
     tx: &impl Write,
     conversation: &ConversationRow,
-    phone: PhoneId,
-    alias: String,
-    number: &PhoneNumber,
-    is_self: bool,
+    members: Vec<MemberEntry>,
+    leaving: Leaving<'_>,
     now: i64,
 ) -> Result<MembershipChange> {
+    let Leaving { phone, alias, number, is_self } = leaving;
     let id = conversation.id;
     tx.delete_member(id, phone).await?;
-    let entries = tx.members(id).await?;
+    let entries: Vec<MemberEntry> = members.into_iter().filter(|m| m.phone != phone).collect();
     let Some(oldest) = entries.first().cloned() else {
         tx.delete_conversation(id).await?;
         return Ok(MembershipChange {
