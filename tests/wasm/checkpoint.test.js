@@ -1,7 +1,9 @@
 // The host's checkpoint timer (js/host.js): checkpoints run between calls, never inside one.
 // After a burst of writes and one timer period the database file alone holds them (the log was
-// copied into it); an idle host touches no file; closing cancels a pending checkpoint; a failed
-// checkpoint is retried after the next call; the timer never keeps a process alive.
+// copied into it); an idle host, and a checkpoint that finds nothing new to copy, touch no file;
+// a write the checkpoint did not copy is copied by the next one; closing cancels a pending
+// checkpoint; a failed checkpoint is retried after the next call; the timer never keeps a
+// process alive.
 'use strict';
 
 const test = require('node:test');
@@ -211,6 +213,25 @@ test('closing cancels a pending checkpoint; the data is all there on reopen', as
   again.close();
 });
 
+test('a database reopened with nothing left in its log is checkpointed without a write', async () => {
+  const { core, root, db, id } = openedWithConversation();
+  assert.strictEqual(core.call('send', wire(['5550101', id, 'kept'])).ok, true);
+  // Closing folds the log into the database file: the reopened database's log is empty.
+  assert.ok(core.close());
+  const again = recordedCore(root);
+  assert.strictEqual(again.core.open({ path: db }).ok, true);
+  const work = await countFileWork(async () => {
+    const checkpointed = again.next();
+    assert.strictEqual(again.core.call('list', wire(['5550101'])).ok, true);
+    // The first call after an open arms a checkpoint (a crash may have left a log): it finds
+    // the log empty, and an empty log has nothing to restart.
+    assert.strictEqual(await checkpointed, 1);
+  });
+  assert.strictEqual(work, 0, 'nothing written or synced');
+  assert.deepStrictEqual(messagesInFileAlone(db), ['kept']);
+  again.core.close();
+});
+
 test("under a stream of writes no call syncs: every checkpoint and log restart is the timer's", async (t) => {
   const { core, checkpoints, id } = openedWithConversation();
   let inCall = false;
@@ -403,6 +424,36 @@ test('a write that comes before the pool has synced the database file syncs it f
   core.close();
 });
 
+test('a write between the copy and the log restart leaves the log as it is, for the next checkpoint to copy', async () => {
+  const { core, next, db, id } = openedWithConversation();
+  await next();
+  await sleep(100);
+  // The pool syncs the log at once and holds the database file's sync until the test lets it.
+  const files = recordFileOrder({ hold: (fd) => !fileOf(fd).endsWith('-wal') });
+  try {
+    const checkpointed = next();
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'copied'])).ok, true);
+    const copiedBy = Date.now() + 5000;
+    while (!files.held() && Date.now() < copiedBy) await sleep(10);
+    assert.ok(
+      files.held(),
+      'the checkpoint copied the log and asked the pool to sync the database',
+    );
+    // After the copy: this write restarts the log itself and arms the next checkpoint.
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'overtaking'])).ok, true);
+    files.held()();
+    assert.strictEqual(await checkpointed, 1);
+  } finally {
+    files.restore();
+  }
+  // No marker commit over it (which would count the write as copied): it waits in the log for
+  // the checkpoint it armed.
+  assert.deepStrictEqual(messagesInFileAlone(db), ['copied']);
+  assert.strictEqual(await next(), 1, 'the next checkpoint copied the write');
+  assert.deepStrictEqual(messagesInFileAlone(db), ['copied', 'overtaking']);
+  core.close();
+});
+
 test("a write past the restarted log's first frame before the pool has synced its header syncs it first", async () => {
   const { core, next, id } = openedWithConversation();
   await next();
@@ -480,6 +531,32 @@ test('a write made while the pool syncs the log is synced on the spot before the
     `the log is synced before it is copied: ${order}`,
   );
   assert.deepStrictEqual(messagesInFileAlone(db), ['first', 'meanwhile']);
+  core.close();
+});
+
+test('the timer a write armed while the checkpoint ran finds that write copied and does nothing', async () => {
+  const { core, next, id } = openedWithConversation();
+  await next();
+  await sleep(100);
+  // The pool holds its sync of the log until the test lets it; the rest it makes at once.
+  const files = recordFileOrder({ hold: (fd) => fileOf(fd).endsWith('-wal') });
+  try {
+    const checkpointed = next();
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'first'])).ok, true);
+    const syncingBy = Date.now() + 5000;
+    while (!files.held() && Date.now() < syncingBy) await sleep(10);
+    assert.ok(files.held(), 'the checkpoint asked the pool to sync the log');
+    // Arms a timer; the checkpoint under way copies this write and restarts the log after it.
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'meanwhile'])).ok, true);
+    files.held()();
+    assert.strictEqual(await checkpointed, 1);
+  } finally {
+    files.restore();
+  }
+  const work = await countFileWork(async () => {
+    assert.strictEqual(await next(), 0, "the timer's checkpoint found nothing written since");
+  });
+  assert.strictEqual(work, 0, 'nothing written or synced');
   core.close();
 });
 
