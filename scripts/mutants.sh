@@ -21,8 +21,9 @@
 # so that a mutant with the same description elsewhere in the function (or on the same line)
 # stays a survivor, while moving the line (an edit above it) keeps the entry. An entry whose line
 # is no longer in its file is printed as STALE. Entries under the heading "## Killed outside
-# cargo" (up to the next "## " heading) name real mutants that a test of another runner kills (code cargo's native tests never
-# build, such as the wasm32 build's): each names that test after its line,
+# cargo" (up to the next "## " heading) name real mutants that a test of another runner kills
+# (code cargo's native tests never build, such as the wasm32 build's, or an effect they cannot
+# see, such as an act's round trips to MySQL): each names that test after its line,
 #   - `src/store/migrations.rs: replace now_ms -> f64 with 0.0` at `»super::vfs::monotonic_ms()` by `tests/wasm/migration_clock.test.js`
 # and such a survivor counts as killed, printed apart (KILLED ELSEWHERE) with its test; an entry
 # there naming no test, or a test that is not there, is STALE too. Output: target/mutants/mutants.out. Not part of
