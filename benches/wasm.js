@@ -383,7 +383,7 @@ async function sweepAll() {
     paced.longestStep = longestStep;
   };
   for (;;) {
-    if (steps.length === PACED_SWEEP_STEPS && !paced) summarisePaced();
+    if (PACED_SWEEP_STEPS > 0 && steps.length === PACED_SWEEP_STEPS && !paced) summarisePaced();
     const clock = threadClock();
     const t0 = process.hrtime.bigint();
     const reply = callAsLuaReceivesIt('sweepExpired', JSON.stringify([after, 200]));
