@@ -83,6 +83,12 @@ async function watchFs(names, seen, fn) {
   }
 }
 
+/** Waits (up to 5 s) until the pool holds a sync `recordFileOrder` was told to hold. */
+async function untilHeld(files) {
+  const by = Date.now() + 5000;
+  while (!files.held() && Date.now() < by) await sleep(10);
+}
+
 /**
  * Records the host's synchronous writes and syncs through Node's fs, in order (`write d.db-wal`,
  * `sync d.db`; with `positions`, `write d.db-wal at 32`), and holds back the first sync the
@@ -402,8 +408,7 @@ test('a write that comes before the pool has synced the database file syncs it f
   try {
     checkpointed = next();
     assert.strictEqual(core.call('send', wire(['5550101', id, 'copied'])).ok, true);
-    const copiedBy = Date.now() + 5000;
-    while (!files.held() && Date.now() < copiedBy) await sleep(10);
+    await untilHeld(files);
     heldSync = files.held();
     assert.ok(heldSync, 'the checkpoint copied the log and asked the pool to sync the database');
     order.length = 0;
@@ -433,8 +438,7 @@ test('a write between the copy and the log restart leaves the log as it is, for 
   try {
     const checkpointed = next();
     assert.strictEqual(core.call('send', wire(['5550101', id, 'copied'])).ok, true);
-    const copiedBy = Date.now() + 5000;
-    while (!files.held() && Date.now() < copiedBy) await sleep(10);
+    await untilHeld(files);
     assert.ok(
       files.held(),
       'the checkpoint copied the log and asked the pool to sync the database',
@@ -471,8 +475,7 @@ test("a write past the restarted log's first frame before the pool has synced it
   try {
     checkpointed = next();
     assert.strictEqual(core.call('send', wire(['5550101', id, 'copied'])).ok, true);
-    const restartedBy = Date.now() + 5000;
-    while (!files.held() && Date.now() < restartedBy) await sleep(10);
+    await untilHeld(files);
     heldSync = files.held();
     assert.ok(heldSync, 'the log was restarted and its header sync given to the pool');
     // The restart wrote the header and the marker's frame (the first: its header, its page)
@@ -513,8 +516,7 @@ test('a write made while the pool syncs the log is synced on the spot before the
   try {
     checkpointed = next();
     assert.strictEqual(core.call('send', wire(['5550101', id, 'first'])).ok, true);
-    const syncingBy = Date.now() + 5000;
-    while (!files.held() && Date.now() < syncingBy) await sleep(10);
+    await untilHeld(files);
     assert.ok(files.held(), 'the checkpoint asked the pool to sync the log');
     assert.strictEqual(core.call('send', wire(['5550101', id, 'meanwhile'])).ok, true);
     order.length = 0;
@@ -543,8 +545,7 @@ test('the timer a write armed while the checkpoint ran finds that write copied a
   try {
     const checkpointed = next();
     assert.strictEqual(core.call('send', wire(['5550101', id, 'first'])).ok, true);
-    const syncingBy = Date.now() + 5000;
-    while (!files.held() && Date.now() < syncingBy) await sleep(10);
+    await untilHeld(files);
     assert.ok(files.held(), 'the checkpoint asked the pool to sync the log');
     // Arms a timer; the checkpoint under way copies this write and restarts the log after it.
     assert.strictEqual(core.call('send', wire(['5550101', id, 'meanwhile'])).ok, true);
