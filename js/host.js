@@ -37,6 +37,10 @@
 const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
+// Node's own, not the global: FXServer replaces the global timers with ones that run in its
+// server frames, 50 ms apart, where Node's run in its event loop, which FXServer turns every
+// millisecond (docs/fxserver-runtime.md).
+const { setImmediate: nextTurn } = require('timers');
 
 /** js/mysql.js, loaded on first use (a server on SQLite never loads the MySQL driver). */
 let mysqlModule = null;
@@ -71,6 +75,13 @@ const SPACED_CALLS = 4;
  * main thread 6-10.5 ms, at 512 KiB 1.5-3.5 ms, for about 1.5 times the checkpoint time in all.
  */
 const CHECKPOINT_SOON_BYTES = 512 * 1024;
+/**
+ * How long one turn of the event loop writes a checkpoint's copied pages into the database file
+ * (see "Syncs off the main thread"): 1 ms is 25-100 pages here.
+ */
+const KEPT_PAGES_TURN_MS = 1;
+/** A buffer for kept pages grown past this (a large checkpoint's) is let go once they are written. */
+const ARENA_KEPT_BYTES = 8 * 1024 * 1024;
 /** How long an opener waits for a live process to finish with the lock mutex (it takes
  * microseconds; this bounds a stopped or stuck holder). */
 const MUTEX_WAIT_MS = 5000;
@@ -365,11 +376,29 @@ function releaseLock(dbPath) {
 //   was, all of it already copied into the file. What the sync prevents, the old header read
 //   with old frames beyond a new one, cannot happen: nothing is written past the first frame
 //   before the header is on disk.
+// - the checkpoint's copies into the database file are written in bounded turns: inside the
+//   copy the host keeps each page SQLite writes to the database file (and its truncation of
+//   the file) in memory, and writes them in later turns of Node's event loop (FXServer turns
+//   it every millisecond), KEPT_PAGES_TURN_MS of writing a turn; the deferred sync of the file
+//   waits until they are all written. Why: a write of a page into the page cache cost 10-40 µs
+//   of this thread on the development VM, so the 150-300 pages of one retention sweep step held
+//   it 1.6-5.6 ms in one block, more when the kernel first read the rest of a folio back from
+//   the disk. (Handing them to the thread pool instead was tried: on two cores each request's
+//   wake-up of a pool thread took the main thread's CPU for as long, 12.6 ms for 129 scattered
+//   pages.) Nothing reads those pages from the file meanwhile: each is also the newest frame
+//   of its page in the log, where SQLite reads it, and the log is not restarted before they
+//   are in the file. Any other write of the file (SQLite's own safety-net checkpoint), and
+//   whatever settles the database's sync on the spot (above), first writes what is still
+//   kept, so a kept page never lands over a newer one.
 // Every sync SQLite asks for is still made before anything depends on it. (A SIGKILL loses
-// nothing either way: what was written is in the page cache; syncs are for power cuts.)
+// nothing either way: what was written is in the page cache, and the log is not restarted
+// before the pages copied out of it are written; syncs are for power cuts.)
 
-/** The sync bookkeeping of one core's live database (`watch`ed at each open). */
-function createSyncs() {
+/**
+ * The sync bookkeeping of one core's live database (`watch`ed at each open); the checkpoint's
+ * pages are written `pagesTurnMs` a turn.
+ */
+function createSyncs(pagesTurnMs) {
   let dbPath = null;
   let walPath = null;
   let dbFd = -1;
@@ -385,12 +414,129 @@ function createSyncs() {
   let headerOwed = false; // the restarted log's header sync is deferred and not yet made
   let headerSyncs = 0; // deferred header syncs so far (a pool sync clears only its own)
   let deferringHeader = false; // inside a log restart: its header sync may be deferred
+  // The checkpoint's pages for the database file, kept while the copy runs and then written a
+  // turn of the event loop at a time (see above), in the order SQLite wrote them: the page
+  // `keptAt[i]` (its offset in the file) is `keptLength[i]` bytes of `arena` from `keptStart[i]`;
+  // those before `keptNext` are written. One buffer and plain number arrays, reused, rather
+  // than a buffer and an entry per page: a checkpoint's hundreds of new 4 KiB buffers made V8
+  // collect garbage inside the copy (blocks of 9-15 ms measured).
+  /** @type {number[]} */
+  const keptAt = [];
+  /** @type {number[]} */
+  const keptStart = [];
+  /** @type {number[]} */
+  const keptLength = [];
+  let keptNext = 0;
+  let arena = Buffer.alloc(0);
+  let arenaUsed = 0;
+  let keptSize = -1; // the copy's truncation of the database file, made after its pages
+  let writingKept = false; // a turn that writes kept pages is due
+  /** @type {Array<() => void>} what waits for the kept pages to be written */
+  const whenWritten = [];
+  /** @type {number[]} how long each turn that wrote kept pages held this thread, in ms */
+  const turnMs = [];
 
-  /** The deferred sync of the database file, made now (before the log may change). */
+  /** Writes all of `data` at `offset` of `fd`. */
+  function writeAll(fd, data, offset) {
+    let done = 0;
+    while (done < data.length)
+      done += fs.writeSync(fd, data, done, data.length - done, offset + done);
+  }
+
+  /**
+   * Writes the kept pages, in the order SQLite wrote them, until none is left or `budgetMs` has
+   * passed; then, with none left, the kept truncation. Throws what a write throws (the page
+   * stays kept).
+   */
+  function writeKept(budgetMs) {
+    const until = performance.now() + budgetMs;
+    while (keptNext < keptAt.length) {
+      const start = keptStart[keptNext];
+      writeAll(dbFd, arena.subarray(start, start + keptLength[keptNext]), keptAt[keptNext]);
+      keptNext++;
+      if (performance.now() >= until) return;
+    }
+    if (keptSize >= 0) {
+      fs.ftruncateSync(dbFd, keptSize);
+      keptSize = -1;
+    }
+    releaseKept();
+  }
+
+  /**
+   * Forgets the kept pages (written, or dropped); the arena is reused, unless a large copy grew
+   * it.
+   */
+  function releaseKept() {
+    keptAt.length = keptStart.length = keptLength.length = 0;
+    keptNext = 0;
+    arenaUsed = 0;
+    if (arena.length > ARENA_KEPT_BYTES) arena = Buffer.alloc(0);
+  }
+
+  /** Keeps a copy of `data` (a view of the module's memory) to write at `offset` later. */
+  function keepPage(offset, data) {
+    if (arenaUsed + data.length > arena.length) {
+      const grown = Buffer.allocUnsafe(
+        Math.max(2 * arena.length, arenaUsed + data.length, 1 << 20),
+      );
+      arena.copy(grown, 0, 0, arenaUsed);
+      arena = grown;
+    }
+    arena.set(data, arenaUsed);
+    keptAt.push(offset);
+    keptStart.push(arenaUsed);
+    keptLength.push(data.length);
+    arenaUsed += data.length;
+  }
+
+  /** Whether pages or a truncation of the database file are kept, not yet written. */
+  const keeping = () => keptNext < keptAt.length || keptSize >= 0;
+
+  /** One turn's share of the kept pages; the next turn is asked for while some are left. */
+  function writeKeptTurn() {
+    writingKept = false;
+    if (dbFd >= 0 && keeping()) {
+      const t0 = performance.now();
+      try {
+        writeKept(pagesTurnMs);
+        turnMs.push(performance.now() - t0);
+      } catch (e) {
+        // Left kept: whatever settles the database's sync writes them, or fails the same way.
+        for (const fn of whenWritten.splice(0)) fn();
+        return;
+      }
+      if (keeping()) {
+        writingKept = true;
+        nextTurn(writeKeptTurn);
+        return;
+      }
+    }
+    for (const fn of whenWritten.splice(0)) fn();
+  }
+
+  /**
+   * The deferred sync of the database file, made now (before the log may change), after the
+   * checkpoint's kept pages, all written first.
+   */
   function settleDatabase() {
-    if (!dbSyncOwed) return;
-    if (dbFd >= 0) fs.fdatasyncSync(dbFd);
+    if (!dbSyncOwed && !keeping()) return;
+    if (dbFd >= 0) {
+      writeKept(Infinity);
+      fs.fdatasyncSync(dbFd);
+    }
     dbSyncOwed = false;
+  }
+
+  /**
+   * Drops what is kept when the files close without SQLite (a trap; settling first failed) and
+   * when a database opens: those pages are still in the log, which is never restarted without
+   * them, and the reopened database copies them again.
+   */
+  function forgetKept() {
+    keptSize = -1;
+    releaseKept();
+    for (const fn of whenWritten.splice(0)) fn();
   }
 
   /** The deferred sync of the restarted log's header, made now (before the log goes on). */
@@ -411,6 +557,7 @@ function createSyncs() {
       walSyncedAt = -1;
       dbSyncOwed = deferring = false;
       headerWritten = headerOwed = deferringHeader = false;
+      forgetKept();
     },
     opened(fd, p) {
       if (p === dbPath) dbFd = fd;
@@ -429,8 +576,21 @@ function createSyncs() {
         if (headerWritten) frameBytes = pageSize + 24;
         walWrites++;
       } else if (fd === dbFd) {
+        // Any other write of the file (SQLite's own safety-net checkpoint) comes after the kept
+        // pages, never under them.
+        if (!deferring && keeping()) writeKept(Infinity);
         dbWrites++;
       }
+    },
+    /** Whether a write to `fd` is kept for later turns rather than made now (see above). */
+    keeps(fd) {
+      return fd === dbFd && deferring;
+    },
+    /** Keeps a copy of `data`, what the copy writes at `offset` of the database file. */
+    keep: keepPage,
+    /** Keeps the copy's truncation of the database file to `size` for after its pages. */
+    keepTruncation(size) {
+      keptSize = size;
     },
     beforeClose(fd) {
       if (fd === walFd || fd === dbFd) {
@@ -475,6 +635,7 @@ function createSyncs() {
       epoch++;
       dbFd = walFd = -1;
       dbSyncOwed = headerOwed = false;
+      forgetKept();
     },
     /** Runs `fn` with the database file's sync deferred. */
     deferDatabaseSync(fn) {
@@ -483,6 +644,10 @@ function createSyncs() {
         return fn();
       } finally {
         deferring = false;
+        if (keeping() && !writingKept) {
+          writingKept = true;
+          nextTurn(writeKeptTurn);
+        }
       }
     },
     /** Runs `fn` (the log's restart) with the sync of the log's new header deferred. */
@@ -504,6 +669,10 @@ function createSyncs() {
         done();
       });
     },
+    /** How long each turn that wrote kept pages since the last call held this thread, in ms. */
+    takeTurnMs() {
+      return turnMs.splice(0);
+    },
     /** Syncs the log in the pool (when written since the last such sync), then `done()`. */
     syncLog(done) {
       if (walFd < 0 || walSyncedAt === walWrites) return done();
@@ -514,17 +683,27 @@ function createSyncs() {
         done();
       });
     },
-    /** Makes the deferred sync of the database file in the pool, then `done()`. */
-    syncDatabase(done) {
-      if (!dbSyncOwed || dbFd < 0) return done();
-      const at = dbWrites;
-      const from = epoch;
-      fs.fdatasync(dbFd, (err) => {
-        if (!err && from === epoch && at === dbWrites) dbSyncOwed = false;
-        done();
-      });
-    },
+    syncDatabase,
   };
+
+  /**
+   * Makes the deferred sync of the database file in the pool, once the copy's kept pages (and
+   * its truncation) are all written, then `done()`.
+   */
+  function syncDatabase(done) {
+    if (writingKept) {
+      whenWritten.push(() => syncDatabase(done));
+      return;
+    }
+    // A kept page whose write failed: the restart writes it on the spot, or fails the same way.
+    if (keeping() || !dbSyncOwed || dbFd < 0) return done();
+    const at = dbWrites;
+    const from = epoch;
+    fs.fdatasync(dbFd, (err) => {
+      if (!err && from === epoch && at === dbWrites) dbSyncOwed = false;
+      done();
+    });
+  }
 }
 
 /**
@@ -533,14 +712,15 @@ function createSyncs() {
  * `onCheckpoint(ms, result, steps)` is told of every timer checkpoint that ran (the benchmark
  * and tests): the milliseconds it held this thread, dc_checkpoint's answer (1 did work, 0
  * nothing to do, -1 failed and left for the next one, null trapped) and the milliseconds of
- * each of its steps on this thread (the copy, the log's restart).
+ * each of its steps on this thread (the copy, each turn that wrote its pages, the log's
+ * restart).
  * `onBackupStep(ms, reply)` is told of every step of a backup (the benchmark and tests).
  * `log(line)` gets the lines a server owner should see (MySQL outages, long migrations); `mysql2` replaces the
- * driver (tests).
+ * driver (tests). `pagesTurnMs` replaces KEPT_PAGES_TURN_MS (tests: 0 writes a page a turn).
  * @param {{ wasmPath: string, root: string, seed?: string, clock?: () => number,
  *   onCheckpoint?: (ms: number, result: number | null, steps: number[]) => void,
  *   onBackupStep?: (ms: number, reply: any) => void, log?: (line: string) => void,
- *   mysql2?: any }} options
+ *   mysql2?: any, pagesTurnMs?: number }} options
  */
 function createCore({
   wasmPath,
@@ -551,6 +731,7 @@ function createCore({
   onBackupStep,
   log = () => {},
   mysql2,
+  pagesTurnMs = KEPT_PAGES_TURN_MS,
 }) {
   const wasmModule = new WebAssembly.Module(fs.readFileSync(wasmPath));
   const rootDir = path.resolve(root);
@@ -559,7 +740,7 @@ function createCore({
   const decoder = new TextDecoder();
   const fds = new Set();
   const walFds = new Set(); // descriptors of the -wal file
-  const syncs = createSyncs();
+  const syncs = createSyncs(pagesTurnMs);
   let walBytes = 0; // written to the log since the last checkpoint
   // The log may hold what no checkpoint has copied yet: after a write, and after each (re)open
   // (a log left by a crash, or by writes before a trap). Cleared by a checkpoint that ran.
@@ -636,6 +817,10 @@ function createCore({
           const header = walFds.has(fd) && offset === 0 && len === 32;
           const pageSize = header ? new DataView(bytes().buffer, ptr + 8, 4).getUint32(0) : 0;
           syncs.beforeWrite(fd, offset, len, pageSize);
+          if (syncs.keeps(fd)) {
+            syncs.keep(offset, bytes().subarray(ptr, ptr + len));
+            return 0;
+          }
           let done = 0;
           while (done < len)
             done += fs.writeSync(fd, bytes(), ptr + done, len - done, offset + done);
@@ -662,7 +847,8 @@ function createCore({
       fs_truncate(fd, size) {
         try {
           syncs.beforeWrite(fd);
-          fs.ftruncateSync(fd, size);
+          if (syncs.keeps(fd)) syncs.keepTruncation(size);
+          else fs.ftruncateSync(fd, size);
           return 0;
         } catch (e) {
           return errno(e);
@@ -958,6 +1144,8 @@ function createCore({
       return out;
     };
     const finish = (result) => {
+      // The turns that wrote the copy's pages ran on this thread too, between the steps.
+      steps.push(...syncs.takeTurnMs());
       checkpointing = false;
       if (onCheckpoint)
         onCheckpoint(

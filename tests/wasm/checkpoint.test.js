@@ -16,11 +16,15 @@ const { wasmPath, tmpRoot, wire } = require('./helpers');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A core whose timer checkpoints are recorded, and a promise of the next one. */
-function recordedCore(root) {
+/**
+ * A core whose timer checkpoints are recorded, and a promise of the next one. `options` are
+ * more of createCore's.
+ */
+function recordedCore(root, options = {}) {
   const checkpoints = [];
   let waiting = null;
   const core = createCore({
+    ...options,
     wasmPath,
     root,
     onCheckpoint: (ms, result) => {
@@ -56,10 +60,10 @@ function messagesInFileAlone(db) {
 }
 
 /** A recorded core on `d.db` in a fresh folder, opened, with conversation `id` created. */
-function openedWithConversation() {
+function openedWithConversation(options = {}) {
   const root = tmpRoot();
   const db = path.join(root, 'd.db');
-  const recorded = recordedCore(root);
+  const recorded = recordedCore(root, options);
   assert.strictEqual(recorded.core.open({ path: db }).ok, true);
   const id = recorded.core.call('create', wire(['5550101', 'Crew'])).v[0].id;
   return { ...recorded, root, db, id };
@@ -354,6 +358,96 @@ test('on a quiet server the checkpoint syncs the log, the database file and the 
   );
   assert.deepStrictEqual(onThread, [], 'no sync on the main thread');
   assert.deepStrictEqual(messagesInFileAlone(db), ['quiet']);
+  core.close();
+});
+
+/**
+ * Counts the turns of the event loop while it runs (`turn()`: how many so far), and records
+ * the writes into the database file `d.db` with the turn each came in (`writes`, in order).
+ * `onFirstWrite()` runs, once, in the first turn that starts after the first such write.
+ * `stop()` puts fs back.
+ */
+function turnsOfDatabaseWrites(onFirstWrite = () => {}) {
+  let turns = 0;
+  let running = true;
+  let firstSeen = false;
+  const writes = [];
+  const { writeSync } = fs;
+  fs.writeSync = (fd, ...rest) => {
+    if (path.basename(fileOf(fd)) === 'd.db') writes.push(turns);
+    return writeSync(fd, ...rest);
+  };
+  const tick = () => {
+    if (!running) return;
+    turns++;
+    if (writes.length > 0 && !firstSeen) {
+      firstSeen = true;
+      onFirstWrite();
+    }
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  return {
+    writes,
+    turn: () => turns,
+    stop: () => {
+      running = false;
+      fs.writeSync = writeSync;
+    },
+  };
+}
+
+test("on a quiet server the checkpoint's copied pages are written after the copy, a bounded share per turn of the event loop", async () => {
+  // A budget of 0 ms a turn: each page in a turn of its own.
+  const { core, next, db, id } = openedWithConversation({ pagesTurnMs: 0 });
+  await next();
+  await sleep(100);
+  const watched = turnsOfDatabaseWrites();
+  try {
+    const checkpointed = next();
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'quiet'])).ok, true);
+    assert.strictEqual(await checkpointed, 1);
+  } finally {
+    watched.stop();
+  }
+  const { writes } = watched;
+  assert.ok(writes.length >= 2, `pages written: ${writes}`);
+  assert.strictEqual(new Set(writes).size, writes.length, `a page a turn: turns ${writes}`);
+  assert.deepStrictEqual(messagesInFileAlone(db), ['quiet']);
+  core.close();
+});
+
+test("a write that comes while the checkpoint's pages are being written writes the rest first, then syncs the file, before the log changes", async () => {
+  const { core, next, db, id } = openedWithConversation({ pagesTurnMs: 0 });
+  await next();
+  await sleep(100);
+  const files = recordFileOrder({ hold: () => false });
+  const { order } = files;
+  let overtook = null;
+  const watched = turnsOfDatabaseWrites(() => {
+    order.length = 0;
+    // The log was copied whole: this commit restarts it, over frames whose pages are not all
+    // in the file yet.
+    overtook = core.call('send', wire(['5550101', id, 'overtaking'])).ok;
+  });
+  try {
+    const checkpointed = next();
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'copied'])).ok, true);
+    assert.strictEqual(await checkpointed, 1);
+  } finally {
+    watched.stop();
+    files.restore();
+  }
+  assert.strictEqual(overtook, true, 'the send came between two turns of page writes');
+  const firstLogWrite = order.indexOf('write d.db-wal');
+  assert.ok(firstLogWrite > 0, order.join(', '));
+  const before = order.slice(0, firstLogWrite);
+  assert.ok(before.includes('write d.db'), `the pages left are written first: ${order}`);
+  assert.strictEqual(before[before.length - 1], 'sync d.db', `then synced: ${order}`);
+  assert.ok(!order.slice(firstLogWrite).includes('write d.db'), `none after: ${order}`);
+  assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
+  assert.strictEqual(await next(), 1);
+  assert.deepStrictEqual(messagesInFileAlone(db), ['copied', 'overtaking']);
   core.close();
 });
 

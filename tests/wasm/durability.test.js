@@ -4,7 +4,9 @@
 // is ok and every acknowledged write is there. While a writer runs, a second opener is refused.
 // The writer lets the host's checkpoint timer run between writes, and is killed 0–700 ms after
 // its first write (the first checkpoint is 250 ms after it), so kills land before, during and
-// after checkpoints and log restarts.
+// after checkpoints and log restarts. Then the same on a quiet server (a write every 20 ms), whose
+// checkpoints keep the pages they copy and write them a turn at a time: killed while those
+// writes are under way.
 'use strict';
 
 const test = require('node:test');
@@ -15,13 +17,19 @@ const { createCore } = require('../../js/host.js');
 const { wasmPath, tmpRoot, wire } = require('./helpers');
 
 const RUNS = 15;
+const RUNS_SPACED = 8;
 
-function runAndKill(root, db, probe) {
+/**
+ * Runs writer.js on `db` and kills it: 0-700 ms after its first acknowledged write, or with
+ * `spaced` (its quiet mode) 0-30 ms after a checkpoint began writing its kept pages. `probe`: a
+ * second opener is tried while it runs.
+ */
+function runAndKill(root, db, probe, spaced = false) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'writer.js'), root, db], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const args = [path.join(__dirname, 'writer.js'), root, db, ...(spaced ? ['spaced'] : [])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const acked = [];
+    let pages = 0;
     let checkpoints = 0;
     let buffered = '';
     let killTimer = null;
@@ -33,12 +41,14 @@ function runAndKill(root, db, probe) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         if (line.startsWith('ack ')) acked.push(line.slice(4));
+        else if (line === 'page') pages++;
         else if (line === 'checkpoint 1') checkpoints++;
         else if (!line.startsWith('checkpoint ')) reject(new Error(`writer: ${line}`));
       }
-      if (acked.length > 0 && killTimer === null) {
+      if (acked.length > 0 && killTimer === null && (!spaced || pages > 0)) {
         if (probe) refusedSecond = createCore({ wasmPath, root }).open({ path: db });
-        killTimer = setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 700));
+        const within = spaced ? 30 : 700;
+        killTimer = setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * within));
       }
     });
     child.on('close', (code, signal) => {
@@ -46,7 +56,7 @@ function runAndKill(root, db, probe) {
       // Lines still in the pipe were acknowledged too.
       for (const line of buffered.split('\n'))
         if (line.startsWith('ack ')) acked.push(line.slice(4));
-      resolve({ acked, refusedSecond, checkpoints });
+      resolve({ acked, refusedSecond, checkpoints, pages });
     });
   });
 }
@@ -68,32 +78,7 @@ test(`SIGKILL at random points (${RUNS} runs) loses no acknowledged write`, asyn
       assert.match(refusedSecond.message, /in use by the wasm core of process \d+/);
     }
     everything.push(...acked);
-    const core = createCore({ wasmPath, root });
-    const opened = core.open({ path: db });
-    assert.strictEqual(opened.ok, true, `run ${run}: ${opened.message}`);
-    assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok'], `run ${run}`);
-    const stored = new Set();
-    // Paging is bounded by the messages stored: a paging bug fails here instead of hanging.
-    const stats = core.call('stats', '[]');
-    assert.strictEqual(stats.ok, true, JSON.stringify(stats));
-    const maxPages = Math.ceil(stats.v[0].messages / 100) + 1;
-    let before = null;
-    for (let pages = 0; ; pages++) {
-      assert.ok(pages < maxPages, `run ${run}: paging did not end after ${pages} pages`);
-      const page = core.call('messages', wire(['5550101', 1, before, 100]));
-      assert.strictEqual(page.ok, true, JSON.stringify(page));
-      if (page.v[0].length === 0) break;
-      const newest = page.v[0][page.v[0].length - 1].id;
-      assert.ok(
-        before === null || newest < before,
-        `run ${run}: a page is not older than the last`,
-      );
-      for (const m of page.v[0]) if (m.type === 'text') stored.add(m.content);
-      before = page.v[0][0].id;
-    }
-    const lost = everything.filter((c) => !stored.has(c));
-    assert.deepStrictEqual(lost, [], `run ${run}: acknowledged writes lost`);
-    core.close();
+    assertAllThere(root, db, everything, run);
   }
   assert.ok(everything.length > RUNS, `${everything.length} acknowledged writes in all`);
   // A run lives 250 ms or longer with probability 9/14: none of 15 doing so is ~1e-7.
@@ -101,4 +86,47 @@ test(`SIGKILL at random points (${RUNS} runs) loses no acknowledged write`, asyn
   t.diagnostic(
     `${everything.length} acknowledged writes, ${checkpoints} timer checkpoints over ${RUNS} kills`,
   );
+});
+
+/** After a kill: the database reopens, is intact, and holds every write in `everything`. */
+function assertAllThere(root, db, everything, run) {
+  const core = createCore({ wasmPath, root });
+  const opened = core.open({ path: db });
+  assert.strictEqual(opened.ok, true, `run ${run}: ${opened.message}`);
+  assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok'], `run ${run}`);
+  const stored = new Set();
+  // Paging is bounded by the messages stored: a paging bug fails here instead of hanging.
+  const stats = core.call('stats', '[]');
+  assert.strictEqual(stats.ok, true, JSON.stringify(stats));
+  const maxPages = Math.ceil(stats.v[0].messages / 100) + 1;
+  let before = null;
+  for (let pages = 0; ; pages++) {
+    assert.ok(pages < maxPages, `run ${run}: paging did not end after ${pages} pages`);
+    const page = core.call('messages', wire(['5550101', 1, before, 100]));
+    assert.strictEqual(page.ok, true, JSON.stringify(page));
+    if (page.v[0].length === 0) break;
+    const newest = page.v[0][page.v[0].length - 1].id;
+    assert.ok(before === null || newest < before, `run ${run}: a page is not older than the last`);
+    for (const m of page.v[0]) if (m.type === 'text') stored.add(m.content);
+    before = page.v[0][0].id;
+  }
+  const lost = everything.filter((c) => !stored.has(c));
+  assert.deepStrictEqual(lost, [], `run ${run}: acknowledged writes lost`);
+  core.close();
+}
+
+test(`SIGKILL while a quiet server's checkpoint writes its pages (${RUNS_SPACED} runs) loses no acknowledged write`, async (t) => {
+  const root = tmpRoot();
+  const db = path.join(root, 'data', 'darkchat.db');
+  const everything = [];
+  let pages = 0;
+  for (let run = 0; run < RUNS_SPACED; run++) {
+    const killed = await runAndKill(root, db, false, true);
+    pages += killed.pages;
+    everything.push(...killed.acked);
+    assertAllThere(root, db, everything, run);
+  }
+  // Every kill came after a checkpoint began writing its pages, 0-30 ms into 2 ms page writes.
+  assert.ok(pages >= RUNS_SPACED, `${pages} page writes seen before the kills`);
+  t.diagnostic(`${everything.length} acknowledged writes, ${pages} page writes over the kills`);
 });

@@ -3,18 +3,35 @@
 // event loop after every write (as a server tick would), so the host's checkpoint timer runs
 // between writes and a kill can land before, during or after a checkpoint; it prints
 // "checkpoint <result>" after each timer checkpoint.
-//   node writer.js <root> <db>
+//   node writer.js <root> <db> [spaced]
+// `spaced`: a write every 20 ms instead (a quiet server, whose checkpoints keep the pages they
+// copy and write them in later turns), a page a turn, each page write taking 2 ms (a slow
+// disk), and "page" printed before each: a kill can land while a checkpoint's pages are only
+// partly in the file.
 'use strict';
 
 const fs = require('fs');
 const { createCore } = require('../../js/host.js');
 const { wasmPath, wire } = require('./helpers');
 
-const [root, db] = process.argv.slice(2);
+const [root, db, mode] = process.argv.slice(2);
+const spaced = mode === 'spaced';
+if (spaced) {
+  const { writeSync } = fs;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  fs.writeSync = (fd, ...rest) => {
+    if (fs.readlinkSync(`/proc/self/fd/${fd}`) === db) {
+      writeSync(1, 'page\n');
+      Atomics.wait(nap, 0, 0, 2);
+    }
+    return writeSync(fd, ...rest);
+  };
+}
 const core = createCore({
   wasmPath,
   root,
   onCheckpoint: (ms, result) => fs.writeSync(1, `checkpoint ${result}\n`),
+  pagesTurnMs: spaced ? 0 : undefined,
 });
 const opened = core.open({ path: db });
 if (!opened.ok) {
@@ -36,6 +53,6 @@ if (id === null) id = core.call('create', '["5550101","Durable"]').v[0].id;
     }
     if (n % 25 === 0) core.call('add', wire([String(6000000 + n), id]));
     fs.writeSync(1, `ack ${content}\n`);
-    await new Promise(setImmediate);
+    await new Promise((resolve) => (spaced ? setTimeout(resolve, 20) : setImmediate(resolve)));
   }
 })();
