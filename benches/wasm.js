@@ -379,6 +379,10 @@ async function sweepAll() {
   const summarisePaced = () => {
     const worst = longestCheckpoint(checkpoints);
     paced = { steps: stats(steps.slice()), checkpoints: checkpoints.length, worst };
+    // Per checkpoint: its longest single block on this thread, and all its blocks together (a
+    // checkpoint runs in several: its copy, the turns that write its pages, its log restart).
+    paced.checkpointBlockUs = stats(checkpoints.map((c) => 1000 * c.longest));
+    paced.checkpointTotalUs = stats(checkpoints.map((c) => 1000 * c.ms));
     paced.longestBlockUs = Math.max(1000 * (worst ? worst.longest : 0), ...steps);
     paced.longestStep = longestStep;
   };
@@ -534,6 +538,13 @@ function report(rows, blocks, paced, integrity, sweep) {
           ` (${p.worst ? p.worst.syncMs.toFixed(2) : 0} ms of it in fdatasync);` +
           ` longest block ${ms(p.longestBlockUs)}; the longest step by its own time (the` +
           ` ${p.longestStep.index + 1}th) ${us(p.longestStep.us - p.longestStep.queued)}`,
+      );
+    if (p && p.checkpoints > 0)
+      console.log(
+        `  their checkpoints' longest single block p50 ${us(p.checkpointBlockUs.p50)}, p99` +
+          ` ${us(p.checkpointBlockUs.p99)}, max ${us(p.checkpointBlockUs.max)}; all of a` +
+          ` checkpoint's blocks p50 ${us(p.checkpointTotalUs.p50)}, p99` +
+          ` ${us(p.checkpointTotalUs.p99)}, max ${us(p.checkpointTotalUs.max)}`,
       );
     const l = sweep.longestStep;
     if (l)
