@@ -195,29 +195,26 @@ impl<S: Storage> Service<S> {
         ])?;
         let Service { storage, limits, rng } = self;
         let change = async |tx: &S::Write<'_>| {
-            // The phone (held), its memberships and the chosen code, read side by side.
-            let chosen_taken = async {
+            // The phone (held), its memberships and the code, read side by side (one round trip
+            // on MySQL): the chosen code unless taken, else a generated one found free (the
+            // first drawn nearly always is).
+            let join_code = async {
                 match code {
-                    Some(code) => {
-                        tx.conversation_id_by_code(code.as_str()).await.map(|id| id.is_some())
-                    }
-                    None => Ok(false),
+                    Some(code) => match tx.conversation_id_by_code(code.as_str()).await? {
+                        Some(_) => Err(Error::JoinCodeTaken { code: code.as_str().to_owned() }),
+                        None => Ok(code.clone()),
+                    },
+                    None => free_code(tx, rng).await,
                 }
             };
-            let (phone, (memberships, taken)) = both(
+            let (phone, (memberships, join_code)) = both(
                 tx.ensure_phone(creator.as_str()),
-                both(tx.count_memberships_of_number(creator.as_str()), chosen_taken),
+                both(tx.count_memberships_of_number(creator.as_str()), join_code),
             )
             .await;
             let phone = phone?;
             check_membership_quota(memberships?, limits)?;
-            let join_code = match code {
-                Some(code) if taken? => {
-                    return Err(Error::JoinCodeTaken { code: code.as_str().to_owned() });
-                }
-                Some(code) => code.clone(),
-                None => free_code(tx, rng).await?,
-            };
+            let join_code = join_code?;
             let id =
                 match tx.insert_conversation(name.as_str(), phone, join_code.as_str(), now).await {
                     // A generated code another server took meanwhile: try again with a new one. (A
