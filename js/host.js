@@ -536,6 +536,7 @@ function createSyncs(pagesTurnMs) {
   function forgetKept() {
     keptSize = -1;
     releaseKept();
+    turnMs.length = 0;
     for (const fn of whenWritten.splice(0)) fn();
   }
 
