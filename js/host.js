@@ -420,7 +420,7 @@ function createSyncs(pagesTurnMs) {
   // those before `keptNext` are written. One buffer and plain number arrays, reused, so that the
   // copy allocates nothing per page: with a new 4 KiB buffer per page, then a map entry per page,
   // the benchmark saw copies of 9-15 ms (not taken apart; V8's collections running inside the
-  // copy the likely cause), with these none over 4 ms.
+  // copy the likely cause), with these none over 4 ms in its paced sweep.
   /** @type {number[]} */
   const keptAt = [];
   /** @type {number[]} */
