@@ -394,6 +394,13 @@ function releaseLock(dbPath) {
 // nothing either way: what was written is in the page cache, and the log is not restarted
 // before the pages copied out of it are written; syncs are for power cuts.)
 
+/** Writes all of `data` at `offset` of `fd`. */
+function writeAll(fd, data, offset) {
+  let done = 0;
+  while (done < data.length)
+    done += fs.writeSync(fd, data, done, data.length - done, offset + done);
+}
+
 /**
  * The sync bookkeeping of one core's live database (`watch`ed at each open); the checkpoint's
  * pages are written `pagesTurnMs` a turn.
@@ -415,34 +422,27 @@ function createSyncs(pagesTurnMs) {
   let headerSyncs = 0; // deferred header syncs so far (a pool sync clears only its own)
   let deferringHeader = false; // inside a log restart: its header sync may be deferred
   // The checkpoint's pages for the database file, kept while the copy runs and then written a
-  // turn of the event loop at a time (see above), in the order SQLite wrote them: the page
-  // `keptAt[i]` (its offset in the file) is `keptLength[i]` bytes of `arena` from `keptStart[i]`;
-  // those before `keptNext` are written. One buffer and plain number arrays, reused, so that the
+  // turn of the event loop at a time (see above), in the order SQLite wrote them, one after
+  // another in `arena`: the page `keptAt[i]` (its offset in the file) is the next
+  // `keptLength[i]` bytes; those before `keptNext` are written, the first `arenaWritten` bytes
+  // of the arena. One buffer and plain number arrays, reused, so that the
   // copy allocates nothing per page: with a new 4 KiB buffer per page, then a map entry per page,
   // the benchmark saw copies of 9-15 ms (not taken apart; V8's collections running inside the
   // copy the likely cause), with these none over 4 ms in its paced sweep.
   /** @type {number[]} */
   const keptAt = [];
   /** @type {number[]} */
-  const keptStart = [];
-  /** @type {number[]} */
   const keptLength = [];
   let keptNext = 0;
   let arena = Buffer.alloc(0);
   let arenaUsed = 0;
+  let arenaWritten = 0;
   let keptSize = -1; // the copy's truncation of the database file, made after its pages
   let writingKept = false; // a turn that writes kept pages is due
   /** @type {Array<() => void>} what waits for the kept pages to be written */
   const whenWritten = [];
   /** @type {number[]} how long each turn that wrote kept pages held this thread, in ms */
   const turnMs = [];
-
-  /** Writes all of `data` at `offset` of `fd`. */
-  function writeAll(fd, data, offset) {
-    let done = 0;
-    while (done < data.length)
-      done += fs.writeSync(fd, data, done, data.length - done, offset + done);
-  }
 
   /**
    * Writes the kept pages, in the order SQLite wrote them, until none is left or `budgetMs` has
@@ -452,8 +452,9 @@ function createSyncs(pagesTurnMs) {
   function writeKept(budgetMs) {
     const until = performance.now() + budgetMs;
     while (keptNext < keptAt.length) {
-      const start = keptStart[keptNext];
-      writeAll(dbFd, arena.subarray(start, start + keptLength[keptNext]), keptAt[keptNext]);
+      const length = keptLength[keptNext];
+      writeAll(dbFd, arena.subarray(arenaWritten, arenaWritten + length), keptAt[keptNext]);
+      arenaWritten += length;
       keptNext++;
       if (performance.now() >= until) return;
     }
@@ -469,9 +470,9 @@ function createSyncs(pagesTurnMs) {
    * it.
    */
   function releaseKept() {
-    keptAt.length = keptStart.length = keptLength.length = 0;
+    keptAt.length = keptLength.length = 0;
     keptNext = 0;
-    arenaUsed = 0;
+    arenaUsed = arenaWritten = 0;
     if (arena.length > ARENA_KEPT_BYTES) arena = Buffer.alloc(0);
   }
 
@@ -486,7 +487,6 @@ function createSyncs(pagesTurnMs) {
     }
     arena.set(data, arenaUsed);
     keptAt.push(offset);
-    keptStart.push(arenaUsed);
     keptLength.push(data.length);
     arenaUsed += data.length;
   }
@@ -823,9 +823,7 @@ function createCore({
             syncs.keep(offset, bytes().subarray(ptr, ptr + len));
             return 0;
           }
-          let done = 0;
-          while (done < len)
-            done += fs.writeSync(fd, bytes(), ptr + done, len - done, offset + done);
+          writeAll(fd, bytes().subarray(ptr, ptr + len), offset);
           if (walFds.has(fd)) {
             walBytes += len;
             logPending = true;
