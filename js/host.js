@@ -385,11 +385,15 @@ function releaseLock(dbPath) {
 //   it 1.6-5.6 ms in one block, more when the kernel first read the rest of a folio back from
 //   the disk. (Handing them to the thread pool instead was tried: on two cores each request's
 //   wake-up of a pool thread took the main thread's CPU for as long, 12.6 ms for 129 scattered
-//   pages.) Nothing reads those pages from the file meanwhile: each is also the newest frame
-//   of its page in the log, where SQLite reads it, and the log is not restarted before they
-//   are in the file. Any other write of the file (SQLite's own safety-net checkpoint), and
-//   whatever settles the database's sync on the spot (above), first writes what is still
-//   kept, so a kept page never lands over a newer one.
+//   pages.) Reads of the file see them meanwhile: once the log is copied whole, SQLite reads
+//   every page its cache lacks from the database file, not the log (a rolled-back write drops
+//   the pages it touched from the cache, so the next call reads them there), so a read, and
+//   the file's size, are answered from the file with the kept pages and truncation laid over
+//   it (without that, a call in those turns read pages older than the log's: "database disk
+//   image is malformed"). The log is not restarted before they are in the file. Any other
+//   write of the file (SQLite's own safety-net checkpoint), and whatever settles the
+//   database's sync on the spot (above), first writes what is still kept, so a kept page
+//   never lands over a newer one.
 // Every sync SQLite asks for is still made before anything depends on it. (A SIGKILL loses
 // nothing either way: what was written is in the page cache, and the log is not restarted
 // before the pages copied out of it are written; syncs are for power cuts.)
@@ -494,6 +498,38 @@ function createSyncs(pagesTurnMs) {
   /** Whether pages or a truncation of the database file are kept, not yet written. */
   const keeping = () => keptNext < keptAt.length || keptSize >= 0;
 
+  /**
+   * Lays the kept pages (and the kept truncation) over what a read of `into.length` bytes at
+   * `offset` of the database file got from it, `got` bytes: the read then sees the file as
+   * SQLite wrote it. Returns how many bytes the read gives.
+   */
+  function readThroughKept(into, offset, got) {
+    let end = got;
+    let from = arenaWritten;
+    for (let i = keptNext; i < keptAt.length; i++) {
+      const page = keptAt[i];
+      const length = keptLength[i];
+      const start = Math.max(page, offset);
+      const stop = Math.min(page + length, offset + into.length);
+      if (start < stop) {
+        // Past the file's end: what lies between it and this page reads as a hole would.
+        if (start - offset > end) into.fill(0, end, start - offset);
+        into.set(arena.subarray(from + start - page, from + stop - page), start - offset);
+        end = Math.max(end, stop - offset);
+      }
+      from += length;
+    }
+    if (keptSize >= 0) end = Math.min(end, Math.max(0, keptSize - offset));
+    return end;
+  }
+
+  /** The database file's size as SQLite wrote it, `size` being the file's own. */
+  function sizeThroughKept(size) {
+    if (keptSize >= 0) return keptSize;
+    for (let i = keptNext; i < keptAt.length; i++) size = Math.max(size, keptAt[i] + keptLength[i]);
+    return size;
+  }
+
   /** One turn's share of the kept pages; the next turn is asked for while some are left. */
   function writeKeptTurn() {
     writingKept = false;
@@ -583,6 +619,17 @@ function createSyncs(pagesTurnMs) {
         if (!deferring && keeping()) writeKept(Infinity);
         dbWrites++;
       }
+    },
+    /**
+     * A read of `fd` into `into` at `offset` got `got` bytes from the file; returns what it
+     * gives, the kept pages included (see above).
+     */
+    afterRead(fd, into, offset, got) {
+      return fd === dbFd && keeping() ? readThroughKept(into, offset, got) : got;
+    },
+    /** The size of `fd` as SQLite wrote it, `size` being the file's own. */
+    sizeOf(fd, size) {
+      return fd === dbFd && keeping() ? sizeThroughKept(size) : size;
     },
     /** Whether a write to `fd` is kept for later turns rather than made now (see above). */
     keeps(fd) {
@@ -808,7 +855,7 @@ function createCore({
             if (n === 0) break;
             done += n;
           }
-          return done;
+          return syncs.afterRead(fd, bytes().subarray(ptr, ptr + len), offset, done);
         } catch (e) {
           return errno(e);
         }
@@ -856,7 +903,7 @@ function createCore({
       },
       fs_size(fd) {
         try {
-          return fs.fstatSync(fd).size;
+          return syncs.sizeOf(fd, fs.fstatSync(fd).size);
         } catch (e) {
           return errno(e);
         }

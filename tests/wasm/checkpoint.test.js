@@ -451,6 +451,40 @@ test("a write that comes while the checkpoint's pages are being written writes t
   core.close();
 });
 
+test("what SQLite reads from the database file while the checkpoint's pages are being written includes them", async () => {
+  const root = tmpRoot();
+  const db = path.join(root, 'd.db');
+  const { core, next } = recordedCore(root, { pagesTurnMs: 0 });
+  assert.strictEqual(core.open({ path: db }).ok, true);
+  // Creating the schema filled the log: the call after the open has it copied at the next turn.
+  const checkpointed = next();
+  assert.strictEqual(core.call('stats', '[]').ok, true);
+  let rehearsed = null;
+  let created = null;
+  const watched = turnsOfDatabaseWrites(() => {
+    // The log was copied whole, so SQLite now reads what its cache lacks from the database
+    // file. A rehearsal (a create, rolled back) drops the pages it touched from the cache; the
+    // create reads them again, from a file most of them have not reached yet.
+    rehearsed = core.call('rehearse', wire(['create', '5550101', 'Crew', null, null]));
+    created = core.call('create', wire(['5550101', 'Crew']));
+  });
+  try {
+    assert.strictEqual(await checkpointed, 1);
+  } finally {
+    watched.stop();
+  }
+  assert.ok(watched.writes.length >= 2, `pages written a turn each: ${watched.writes}`);
+  assert.strictEqual(rehearsed && rehearsed.ok, true, JSON.stringify(rehearsed));
+  assert.strictEqual(created && created.ok, true, JSON.stringify(created));
+  assert.deepStrictEqual(core.call('integrityCheck', '[]').v, ['ok']);
+  const listed = core.call('list', wire(['5550101']));
+  assert.deepStrictEqual(
+    listed.v[0].map((c) => c.name),
+    ['Crew'],
+  );
+  core.close();
+});
+
 test('calls that come spaced (a few in 50 ms) leave the checkpoint its thread-pool syncs', async () => {
   const { core, next, db, id } = openedWithConversation();
   await next();
