@@ -34,6 +34,9 @@ pub mod lua;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
+#[cfg(any(test, target_arch = "wasm32"))]
+mod warm_up;
+
 /// Test folders removed when a test ends: for the store's unit tests and the integration tests
 /// (tests/support). Not part of the API.
 #[cfg(not(target_arch = "wasm32"))]

@@ -175,8 +175,11 @@ impl Store {
         Ok(store)
     }
 
-    /// A private in-memory database (tests, fuzzing).
+    /// A private in-memory database (tests, fuzzing, the wasm host's warm-up).
     pub fn open_in_memory() -> Result<Self> {
+        // SQLite asks the default file system for the time and randomness even here.
+        #[cfg(target_arch = "wasm32")]
+        vfs::install()?;
         Store::ready(Connection::open_in_memory()?, None, &mut |_| {})
     }
 

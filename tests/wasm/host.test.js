@@ -301,6 +301,48 @@ test('a trap answers storage_error once; the next call runs on a fresh instance,
   core.close();
 });
 
+test("the module's common paths run once at start, on a private database, before the first open; reopens and fresh instances share them", () => {
+  // Every call into the module's exports, in order, with what it answered (a number).
+  const calls = [];
+  const Instance = WebAssembly.Instance;
+  WebAssembly.Instance = function RecordedInstance(module, imports) {
+    const instance = new Instance(module, imports);
+    const exports = { ...instance.exports };
+    for (const name of ['dc_warm_up', 'dc_open']) {
+      const fn = instance.exports[name];
+      exports[name] = (...args) => {
+        const answer = fn(...args);
+        calls.push([name, answer]);
+        return answer;
+      };
+    }
+    return { exports };
+  };
+  const root = tmpRoot();
+  const db = path.join(root, 'd.db');
+  let core;
+  try {
+    core = createCore({ wasmPath, root });
+    assert.strictEqual(core.open({ path: db }).ok, true);
+    const id = core.call('create', wire(['5550101', 'Crew'])).v[0].id;
+    core.close();
+    assert.strictEqual(core.open({ path: db }).ok, true);
+    assert.strictEqual(core.trapForTest().code, 'storage_error');
+    assert.strictEqual(core.call('conversation', wire(['5550101', id])).ok, true);
+  } finally {
+    WebAssembly.Instance = Instance;
+  }
+  assert.deepStrictEqual(
+    calls.map(([name]) => name),
+    ['dc_warm_up', 'dc_open', 'dc_open', 'dc_open'],
+  );
+  // Every call of the script answered ok (it names more than 30): none of its paths was left cold.
+  assert.ok(calls[0][1] > 30, `the warm-up's calls that answered ok: ${calls[0][1]}`);
+  // It wrote nothing: the folder holds the database, its log and the lock file alone.
+  for (const name of fs.readdirSync(root)) assert.match(name, /^d\.db/, name);
+  core.close();
+});
+
 test('without bin/darkchat.wasm the export says how to build it', () => {
   const root = tmpRoot();
   fs.symlinkSync(path.join(repo, 'js'), path.join(root, 'js'));
