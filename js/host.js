@@ -766,10 +766,11 @@ function createSyncs(pagesTurnMs) {
  * `onBackupStep(ms, reply)` is told of every step of a backup (the benchmark and tests).
  * `log(line)` gets the lines a server owner should see (MySQL outages, long migrations); `mysql2` replaces the
  * driver (tests). `pagesTurnMs` replaces KEPT_PAGES_TURN_MS (tests: 0 writes a page a turn).
+ * `warmUp: false` skips the module's warm-up at start (the benchmark's comparison).
  * @param {{ wasmPath: string, root: string, seed?: string, clock?: () => number,
  *   onCheckpoint?: (ms: number, result: number | null, steps: number[]) => void,
  *   onBackupStep?: (ms: number, reply: any) => void, log?: (line: string) => void,
- *   mysql2?: any, pagesTurnMs?: number }} options
+ *   mysql2?: any, pagesTurnMs?: number, warmUp?: boolean }} options
  */
 function createCore({
   wasmPath,
@@ -781,6 +782,7 @@ function createCore({
   log = () => {},
   mysql2,
   pagesTurnMs = KEPT_PAGES_TURN_MS,
+  warmUp: warmingUp = true,
 }) {
   const wasmModule = new WebAssembly.Module(fs.readFileSync(wasmPath));
   const rootDir = path.resolve(root);
@@ -1025,7 +1027,7 @@ function createCore({
 
   const now = clock || (() => Math.floor(Date.now() / 1000));
 
-  let warmed = false;
+  let warmed = !warmingUp;
   /**
    * Once per compiled module, before its first open: the module runs its common paths on a
    * private in-memory database (dc_warm_up), so that V8 compiles their code now, at start.

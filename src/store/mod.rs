@@ -31,6 +31,9 @@ mod vfs;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 use crate::scratch;
 
+/// Files kept in the module's memory under a path prefix (the warm-up's database).
+#[cfg(target_arch = "wasm32")]
+pub use vfs::{drop_memory_files, MEMORY_PATH_PREFIX};
 /// What the wasm host feeds SQLite: its clock (before every call) and a random seed.
 #[cfg(target_arch = "wasm32")]
 pub use vfs::{seed as seed_sqlite_random, set_clock as set_sqlite_clock};
@@ -175,11 +178,8 @@ impl Store {
         Ok(store)
     }
 
-    /// A private in-memory database (tests, fuzzing, the wasm host's warm-up).
+    /// A private in-memory database (tests, fuzzing).
     pub fn open_in_memory() -> Result<Self> {
-        // SQLite asks the default file system for the time and randomness even here.
-        #[cfg(target_arch = "wasm32")]
-        vfs::install()?;
         Store::ready(Connection::open_in_memory()?, None, &mut |_| {})
     }
 

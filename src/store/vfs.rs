@@ -22,6 +22,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -63,10 +64,33 @@ mod host {
     }
 }
 
+/// Files whose path starts with this live in the module's memory, never on the host's disk:
+/// the warm-up's database and its log ([`crate::warm_up`]), so that it runs SQLite's file,
+/// WAL and checkpoint code as the live database does without touching the resource folder.
+pub const MEMORY_PATH_PREFIX: &str = "/:darkchat-memory:/";
+
 thread_local! {
     static CLOCK_MS: Cell<i64> = const { Cell::new(0) };
     static RNG: RefCell<StdRng> = RefCell::new(StdRng::from_seed([0; 32]));
     static INSTALLED: Cell<bool> = const { Cell::new(false) };
+    /// The files under [`MEMORY_PATH_PREFIX`], by path, kept from one open to the next.
+    static MEMORY_FILES: RefCell<HashMap<String, MemChunksFile>> = RefCell::default();
+}
+
+/// Forgets every file under [`MEMORY_PATH_PREFIX`] (their memory goes back to the allocator).
+pub fn drop_memory_files() {
+    MEMORY_FILES.with(|files| files.borrow_mut().clear());
+}
+
+/// Runs `f` on the memory file at `path` (an error when there is none).
+fn with_memory_file<T>(
+    path: &str,
+    f: impl FnOnce(&mut MemChunksFile) -> VfsResult<T>,
+) -> VfsResult<T> {
+    MEMORY_FILES.with(|files| match files.borrow_mut().get_mut(path) {
+        Some(file) => f(file),
+        None => Err(VfsError::new(VfsErrorCode::IoRead, format!("no file {path}").into())),
+    })
 }
 
 /// The host's time for SQLite's clock (`date('now')`), set before every call.
@@ -196,6 +220,8 @@ enum Body {
     Disk(i32),
     /// An anonymous temporary file.
     Memory(MemChunksFile),
+    /// A file under [`MEMORY_PATH_PREFIX`], by its path.
+    Named(String),
 }
 
 impl HostFile {
@@ -208,6 +234,7 @@ impl VfsFile for HostFile {
     fn read(&mut self, buf: &mut [u8], offset: u64) -> VfsResult<usize> {
         match &mut self.body {
             Body::Memory(file) => file.read(buf, offset),
+            Body::Named(path) => with_memory_file(path, |file| file.read(buf, offset)),
             Body::Disk(fd) => {
                 let n = unsafe { host::fs_read(*fd, buf.as_mut_ptr(), buf.len(), offset as f64) };
                 usize::try_from(n).map_err(|_| failed(VfsErrorCode::IoRead, "read", n))
@@ -218,6 +245,7 @@ impl VfsFile for HostFile {
     fn write(&mut self, buf: &[u8], offset: u64) -> VfsResult<()> {
         match &mut self.body {
             Body::Memory(file) => file.write(buf, offset),
+            Body::Named(path) => with_memory_file(path, |file| file.write(buf, offset)),
             Body::Disk(fd) => {
                 let n = unsafe { host::fs_write(*fd, buf.as_ptr(), buf.len(), offset as f64) };
                 checked(n, VfsErrorCode::IoWrite, "write")
@@ -228,6 +256,7 @@ impl VfsFile for HostFile {
     fn truncate(&mut self, size: u64) -> VfsResult<()> {
         match &mut self.body {
             Body::Memory(file) => file.truncate(size),
+            Body::Named(path) => with_memory_file(path, |file| file.truncate(size)),
             Body::Disk(fd) => {
                 let n = unsafe { host::fs_truncate(*fd, size as f64) };
                 checked(n, VfsErrorCode::IoTruncate, "truncate")
@@ -238,6 +267,7 @@ impl VfsFile for HostFile {
     fn sync(&mut self, options: SyncOptions) -> VfsResult<()> {
         match &mut self.body {
             Body::Memory(file) => file.sync(options),
+            Body::Named(_) => Ok(()),
             Body::Disk(fd) => {
                 checked(unsafe { host::fs_sync(*fd) }, VfsErrorCode::IoSync, "fdatasync")
             }
@@ -247,6 +277,7 @@ impl VfsFile for HostFile {
     fn size(&self) -> VfsResult<u64> {
         match &self.body {
             Body::Memory(file) => file.size(),
+            Body::Named(path) => with_memory_file(path, |file| file.size()),
             Body::Disk(fd) => {
                 let size = unsafe { host::fs_size(*fd) };
                 if size < 0.0 {
@@ -285,6 +316,23 @@ impl VfsStore for HostStore {
             return Ok(OpenedFile { file, access: options.access() });
         };
         let path = name.path();
+        if path.starts_with(MEMORY_PATH_PREFIX) {
+            let known = MEMORY_FILES.with(|files| {
+                let mut files = files.borrow_mut();
+                if options.create() {
+                    files.entry(path.to_owned()).or_default();
+                }
+                files.contains_key(path)
+            });
+            if !known {
+                return Err(VfsError::new(
+                    VfsErrorCode::CantOpen,
+                    format!("no file {path}").into(),
+                ));
+            }
+            let file = HostFile::new(Body::Named(path.to_owned()));
+            return Ok(OpenedFile { file, access: options.access() });
+        }
         let read_only = options.access() == OpenAccess::ReadOnly;
         let flags = u32::from(options.create())
             | u32::from(read_only) << 1
@@ -302,6 +350,9 @@ impl VfsStore for HostStore {
         file: HostFile,
         options: OpenOptions,
     ) -> VfsResult<()> {
+        if let (Body::Named(path), true) = (&file.body, options.delete_on_close()) {
+            MEMORY_FILES.with(|files| files.borrow_mut().remove(path));
+        }
         let Body::Disk(fd) = file.body else { return Ok(()) };
         let closed = unsafe { host::fs_close(fd) };
         if let (true, Some(name)) = (options.delete_on_close(), name) {
@@ -311,6 +362,9 @@ impl VfsStore for HostStore {
     }
 
     fn access(_: &HostOs, name: &str, _mode: AccessMode) -> VfsResult<bool> {
+        if name.starts_with(MEMORY_PATH_PREFIX) {
+            return Ok(MEMORY_FILES.with(|files| files.borrow().contains_key(name)));
+        }
         Ok(unsafe { host::fs_access(name.as_ptr(), name.len()) } == 1)
     }
 
@@ -320,6 +374,15 @@ impl VfsStore for HostStore {
     }
 
     fn delete_file(_: &HostOs, name: &str, sync_dir: bool) -> VfsResult<()> {
+        if name.starts_with(MEMORY_PATH_PREFIX) {
+            return match MEMORY_FILES.with(|files| files.borrow_mut().remove(name)) {
+                Some(_) => Ok(()),
+                None => Err(VfsError::new(
+                    VfsErrorCode::IoDeleteNoEntry,
+                    format!("no file {name}").into(),
+                )),
+            };
+        }
         match unsafe { host::fs_delete(name.as_ptr(), name.len(), u32::from(sync_dir)) } {
             0 => Ok(()),
             1 => {
