@@ -36,8 +36,9 @@
 //! - `dc_backup(ptr, len) → reply`: SQLite only, backups in steps and the checks of a restore
 //!   (see [`dc_backup`]);
 //! - `dc_close() → 1 | 0` (whether it was open);
-//! - `dc_warm_up() → calls answered ok`: runs the common paths once on a private in-memory
-//!   database, so that V8 compiles their code at start rather than in a player's first calls.
+//! - `dc_warm_up() → 1 | 0` (whether all of it ran): runs the common paths once on a database
+//!   in the module's memory, so that V8 compiles their code at start rather than in a player's
+//!   first calls.
 //!
 //! A reply is a pointer to a little-endian u32 length followed by that many bytes; the host
 //! frees `len + 4` bytes at the pointer. The time and the 32-byte seed come from the host.
@@ -217,10 +218,12 @@ pub unsafe extern "C" fn dc_resume(ptr: *const u8, len: usize) -> *mut u8 {
 }
 
 /// Runs the warm-up script once ([`crate::warm_up`]): the host calls it when it has compiled
-/// the module, before opening the database. Returns how many of its calls answered ok.
+/// the module, before opening the database. Returns 1 when every call of the script answered
+/// ok and its sweep deleted messages (all its paths ran), else 0.
 #[no_mangle]
 pub extern "C" fn dc_warm_up() -> i32 {
-    crate::warm_up::run().ok as i32
+    let played = crate::warm_up::run();
+    i32::from(played.made > 0 && played.ok == played.made && played.swept > 0)
 }
 
 /// MySQL: forgets a call the host gave up on. Returns whether it was in flight.

@@ -38,7 +38,7 @@ interface DarkchatWasmExports {
   dc_restart_log(): number;
   dc_backup(ptr: number, len: number): number;
   dc_close(): number;
-  /** Runs the common paths once on a database in memory; returns its calls that answered ok. */
+  /** Runs the common paths once on a database in memory; 1 when all of it ran, else 0. */
   dc_warm_up(): number;
   dc_trap(): void;
 }
