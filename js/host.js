@@ -1063,6 +1063,8 @@ function createCore({
       seed: seed || crypto.randomBytes(32).toString('hex'),
       // MySQL: the id this server's changes are logged under for the others (lua/network.lua).
       serverId: options.serverId || null,
+      // false: the file is only read (a storage move's source); its open writes nothing.
+      startLog: options.startLog !== false,
     });
     const reply = JSON.parse(exchange(instance.exports.dc_open, request));
     // A long migration's lines ("migrating: ... on N messages", "... done in X s").
@@ -1102,13 +1104,13 @@ function createCore({
       if (!resolvesInside(dbPath)) throw leadsOut();
       acquireLock(dbPath);
       locked = true;
-      start({ path: dbPath, limits: options.limits });
+      start({ path: dbPath, limits: options.limits, startLog: options.startLog });
     } catch (e) {
       instance = null;
       if (locked) releaseLock(dbPath);
       return { ok: false, message: String(e && e.message ? e.message : e).split('\n')[0] };
     }
-    opened = { path: dbPath, limits: options.limits };
+    opened = { path: dbPath, limits: options.limits, startLog: options.startLog };
     return { ok: true, version };
   }
 
@@ -1818,7 +1820,12 @@ async function migrateStorage({ live, makeCore, root, direction, file, pageRows,
   }
 
   const sqlite = makeCore();
-  const opened = sqlite.open({ path: dbPath, limits: live.limits });
+  // The source of a move is only read: its open leaves it byte for byte as it was.
+  const opened = sqlite.open({
+    path: dbPath,
+    limits: live.limits,
+    startLog: direction !== 'from-sqlite',
+  });
   if (!opened.ok) {
     if (direction === 'to-sqlite') removeDatabase(dbPath);
     return refused(`refused: cannot open ${dbPath}: ${opened.message}; nothing written`);

@@ -13,7 +13,9 @@
 //!   frees replies with;
 //! - `dc_open(ptr, len) → reply`: `{"storage": "sqlite" | "mysql", "path" (sqlite), "limits":
 //!   {key: wire value}, "seed": "<64 hex>", "now", "serverId" (mysql, optional: the id its
-//!   changes are logged under for the other servers, see [`crate::changes`])}` → `{"ok": true, "version",
+//!   changes are logged under for the other servers, see [`crate::changes`]), "startLog"
+//!   (sqlite, optional, true by default; false for a file that is only read, which the open
+//!   then leaves as it was: see [`crate::store::StoreOptions::start_log`])}` → `{"ok": true, "version",
 //!   "schemaVersion", "lines"}` or `{"ok": false, "message", "lines"}` (`lines`: what a long
 //!   migration said, for the host to print);
 //! - `dc_call_packed(ptr, len) → reply`: the same call with the reply as MessagePack bytes
@@ -455,9 +457,14 @@ fn open(request: Result<Value>, lines: &mut Vec<String>) -> Result<Core> {
             let mut sqlite_seed = seed;
             sqlite_seed.reverse();
             store::seed_sqlite_random(sqlite_seed);
-            let store = Store::open_announcing(path, &Default::default(), &mut |line| {
-                lines.push(line.to_owned())
-            })?;
+            let start_log = match request.get("startLog") {
+                None | Some(Value::Null) => true,
+                Some(Value::Bool(on)) => *on,
+                Some(_) => return Err(Error::invalid("startLog")),
+            };
+            let options = store::StoreOptions { start_log, ..Default::default() };
+            let store =
+                Store::open_announcing(path, &options, &mut |line| lines.push(line.to_owned()))?;
             Ok(Core::Sqlite(Darkchat::new(store, limits, seed)))
         }
         "mysql" => Ok(Core::Mysql(MysqlCore {

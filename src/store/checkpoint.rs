@@ -127,6 +127,12 @@ pub(super) fn copy_log(conn: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
     checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")
 }
 
+/// The marker commit at an open, so that no caller's commit is the first into a fresh log
+/// (see [`super::Store::open_announcing`]).
+pub(super) fn start_log(conn: &Connection) -> rusqlite::Result<()> {
+    restart_log(conn)
+}
+
 /// The marker commit: after a complete checkpoint, the first commit restarts the log.
 pub(super) fn restart_log(conn: &Connection) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE wal_marker SET n = n + 1 WHERE id = 1")?.execute([])?;

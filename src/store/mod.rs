@@ -78,6 +78,9 @@ pub struct StoreOptions {
     /// [`crate::storage::Storage::log_behind`]): by default the length the checkpointer cuts
     /// the log file back to. Native builds only.
     pub log_behind_bytes: u64,
+    /// Whether the open starts the log (see [`Store::open_announcing`]); off for a file that
+    /// is only read (the source of a storage move), which it would otherwise change.
+    pub start_log: bool,
 }
 
 impl Default for StoreOptions {
@@ -85,6 +88,7 @@ impl Default for StoreOptions {
         StoreOptions {
             log_cap_bytes: checkpoint::DEFAULT_LOG_CAP_BYTES,
             log_behind_bytes: checkpoint::JOURNAL_SIZE_LIMIT as u64,
+            start_log: true,
         }
     }
 }
@@ -143,8 +147,6 @@ impl Store {
         announce: &mut dyn FnMut(&str),
     ) -> Result<Self> {
         let path = path.as_ref();
-        #[cfg(target_arch = "wasm32")]
-        let _ = options; // only the native checkpointer has a cap
         let describe = |e: Error| {
             Error::Unusable(format!("cannot open database {}: {}", path.display(), cause(&e)))
         };
@@ -175,6 +177,14 @@ impl Store {
         store.watch_log(options.log_behind_bytes).map_err(describe)?;
         #[cfg(target_arch = "wasm32")]
         vfs::after_open(&store.conn).map_err(describe)?;
+        // The log is started here, while the server starts, rather than by the first write
+        // after the open: the first commit into a fresh log writes its header and waits for
+        // the disk to sync it, on the caller's thread (0.5-14 ms on the development VM, the
+        // server's main thread). From here on the log is never fresh: each restart is the
+        // checkpointer's marker commit, which writes the new header itself.
+        if options.start_log {
+            checkpoint::start_log(&store.conn).map_err(|e| describe(e.into()))?;
+        }
         Ok(store)
     }
 
@@ -650,6 +660,22 @@ mod tests {
         let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
         assert!(has(b"row 21"), "the file read holds the rows");
         assert!(!has(b"vault code"), "the overwritten text is still in the file");
+    }
+
+    /// The open starts the log (header and marker frame), so that no caller's commit is the
+    /// first into a fresh log, which would write and sync its header on the caller's thread.
+    #[test]
+    fn the_open_starts_the_log() {
+        let dir = crate::scratch::Scratch::new("start-log");
+        let path = dir.join("darkchat.db");
+        drop(Store::open(&path).unwrap());
+        let log = dir.join("darkchat.db-wal");
+        let log_bytes = || std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        assert_eq!(log_bytes(), 0, "a close leaves no log");
+        let store = Store::open(&path).unwrap();
+        // The 32-byte header and at least one frame (a 4 KiB page and its 24-byte header).
+        assert!(log_bytes() >= 32 + 4096 + 24, "the open left a log of {} bytes", log_bytes());
+        drop(store);
     }
 
     /// The log is behind only once it is longer than the length given: a log of exactly that

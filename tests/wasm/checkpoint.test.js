@@ -223,22 +223,33 @@ test('closing cancels a pending checkpoint; the data is all there on reopen', as
   again.close();
 });
 
-test('a database reopened with nothing left in its log is checkpointed without a write', async () => {
+test('the log is started at the open: the first write after it syncs nothing on this thread', async () => {
   const { core, root, db, id } = openedWithConversation();
   assert.strictEqual(core.call('send', wire(['5550101', id, 'kept'])).ok, true);
-  // Closing folds the log into the database file: the reopened database's log is empty.
+  // Closing folds the log into the database file: the reopened database's log starts empty.
   assert.ok(core.close());
+  const logBytes = () => (fs.existsSync(`${db}-wal`) ? fs.statSync(`${db}-wal`).size : 0);
+  assert.strictEqual(logBytes(), 0, 'no log left after a close');
   const again = recordedCore(root);
   assert.strictEqual(again.core.open({ path: db }).ok, true);
-  const work = await countFileWork(async () => {
-    const checkpointed = again.next();
-    assert.strictEqual(again.core.call('list', wire(['5550101'])).ok, true);
-    // The first call after an open arms a checkpoint (a crash may have left a log): it finds
-    // the log empty, and an empty log has nothing to restart.
-    assert.strictEqual(await checkpointed, 1);
-  });
-  assert.strictEqual(work, 0, 'nothing written or synced');
-  assert.deepStrictEqual(messagesInFileAlone(db), ['kept']);
+  assert.ok(logBytes() > 32, `the open wrote the log's header and a frame (${logBytes()} bytes)`);
+  // A fresh log's first commit would write its header and sync it before its frames.
+  const files = recordFileOrder({ hold: () => false });
+  const checkpointed = again.next();
+  try {
+    const sent = again.core.call('send', wire(['5550101', id, 'first after the open']));
+    assert.strictEqual(sent.ok, true);
+  } finally {
+    files.restore();
+  }
+  assert.ok(files.order.length > 0, 'the send wrote the log');
+  assert.deepStrictEqual(
+    files.order.filter((entry) => entry !== 'write d.db-wal'),
+    [],
+    'the first write after the open only wrote the log',
+  );
+  assert.strictEqual(await checkpointed, 1, "the open's marker and the send are checkpointed");
+  assert.deepStrictEqual(messagesInFileAlone(db), ['kept', 'first after the open']);
   again.core.close();
 });
 
