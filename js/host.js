@@ -1090,6 +1090,8 @@ function createCore({
           'set darkchat:db to a path inside it',
       };
     }
+    // What a reopen (after a trap) starts from again.
+    const settings = { path: dbPath, limits: options.limits, startLog: options.startLog };
     let locked = false;
     try {
       const leadsOut = () =>
@@ -1104,13 +1106,13 @@ function createCore({
       if (!resolvesInside(dbPath)) throw leadsOut();
       acquireLock(dbPath);
       locked = true;
-      start({ path: dbPath, limits: options.limits, startLog: options.startLog });
+      start(settings);
     } catch (e) {
       instance = null;
       if (locked) releaseLock(dbPath);
       return { ok: false, message: String(e && e.message ? e.message : e).split('\n')[0] };
     }
-    opened = { path: dbPath, limits: options.limits, startLog: options.startLog };
+    opened = settings;
     return { ok: true, version };
   }
 

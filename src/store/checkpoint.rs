@@ -20,7 +20,7 @@
 //!
 //! The wasm build has no threads: there the JS host calls [`super::Store::checkpoint_if_written`]
 //! ([`copy_log`]) from a timer when its event loop is idle, between calls, and
-//! [`super::Store::restart_log`] ([`restart_log`]) once the database file is synced.
+//! [`super::Store::restart_log`] ([`marker_commit`]) once the database file is synced.
 
 use rusqlite::Connection;
 
@@ -116,7 +116,7 @@ pub(super) fn checkpoint_and_restart(
     let (busy, log_frames, copied) = outcome;
     let complete = busy == 0 && copied == log_frames;
     if complete && log_frames > 0 && (forced || quiet()?) {
-        restart_log(conn)?;
+        marker_commit(conn)?;
     }
     Ok(complete)
 }
@@ -127,14 +127,11 @@ pub(super) fn copy_log(conn: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
     checkpoint(conn, "PRAGMA wal_checkpoint(PASSIVE)")
 }
 
-/// The marker commit at an open, so that no caller's commit is the first into a fresh log
-/// (see [`super::Store::open_announcing`]).
-pub(super) fn start_log(conn: &Connection) -> rusqlite::Result<()> {
-    restart_log(conn)
-}
-
-/// The marker commit: after a complete checkpoint, the first commit restarts the log.
-pub(super) fn restart_log(conn: &Connection) -> rusqlite::Result<()> {
+/// The marker commit, a one-row commit of its own: after a complete checkpoint the first
+/// commit restarts the log, and at an open (see [`super::Store::open_announcing`]) the first
+/// commit into a fresh log starts it; either way that commit writes the log's header and syncs
+/// it, so this one does, not a caller's.
+pub(super) fn marker_commit(conn: &Connection) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE wal_marker SET n = n + 1 WHERE id = 1")?.execute([])?;
     Ok(())
 }

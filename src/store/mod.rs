@@ -183,7 +183,7 @@ impl Store {
         // server's main thread). From here on the log is never fresh: each restart is the
         // checkpointer's marker commit, which writes the new header itself.
         if options.start_log {
-            checkpoint::start_log(&store.conn).map_err(|e| describe(e.into()))?;
+            checkpoint::marker_commit(&store.conn).map_err(|e| describe(e.into()))?;
         }
         Ok(store)
     }
@@ -318,7 +318,7 @@ impl Store {
         if !due || self.checkpointed_at.get() != Some(self.conn.total_changes()) {
             return Ok(false);
         }
-        checkpoint::restart_log(&self.conn)?;
+        checkpoint::marker_commit(&self.conn)?;
         self.checkpointed_at.set(Some(self.conn.total_changes()));
         Ok(true)
     }
