@@ -3,7 +3,7 @@
 // FXServer runs, measured as it runs there.
 //
 //     bash scripts/build-wasm.sh && node benches/wasm.js [--quick] [--iterations N] [--warmup N]
-//       [--paced N] [--no-sweep] [--paced-sweep N|all]
+//       [--paced N] [--no-sweep] [--paced-sweep N|all] [--sweep-batch N] [--sweep-steps N]
 //
 // The seed database is target/bench/seed.db (made by `cargo bench --features vendored --bench
 // exports -- --quick`; 50,000 numbers, 100,000 conversations, 1,000,000 messages); without it a
@@ -71,6 +71,10 @@ const PACED_GAP_MS = 300;
 const PACED_SWEEP_STEPS =
   argv[argv.indexOf('--paced-sweep') + 1] === 'all' ? Infinity : option('--paced-sweep', 200);
 const SWEEP_PAUSE_MS = 50;
+/** Messages a sweep step deletes at most (`--sweep-batch N`; default Config.Retention.batch's). */
+const SWEEP_BATCH = option('--sweep-batch', 50);
+/** Steps after which the sweep stops (`--sweep-steps N`; default: until every message went). */
+const SWEEP_STEPS = option('--sweep-steps', Infinity);
 
 const work = path.join(repo, 'target', 'bench-wasm');
 fs.rmSync(work, { recursive: true, force: true });
@@ -355,7 +359,7 @@ async function main() {
 /**
  * The retention sweep of every seeded message at once: the core reopened with a one-hour cap
  * on a message's age (Config.Limits.maxMessageAgeSeconds), which the months-old seed exceeds
- * entirely, then `sweepExpired` steps of 200 as lua/retention.lua makes them (as Lua receives
+ * entirely, then `sweepExpired` steps of SWEEP_BATCH as lua/retention.lua makes them (as Lua receives
  * them), each timed; between steps a send and a page, timed, and a yield to the event loop so
  * the host's checkpoint timer runs as on a server. Last: it empties the database.
  */
@@ -390,7 +394,7 @@ async function sweepAll() {
     if (PACED_SWEEP_STEPS > 0 && steps.length === PACED_SWEEP_STEPS && !paced) summarisePaced();
     const clock = threadClock();
     const t0 = process.hrtime.bigint();
-    const reply = callAsLuaReceivesIt('sweepExpired', JSON.stringify([after, 200]));
+    const reply = callAsLuaReceivesIt('sweepExpired', JSON.stringify([after, SWEEP_BATCH]));
     const stepUs = elapsedUs(t0);
     steps.push(stepUs);
     const later = threadClock();
@@ -407,7 +411,7 @@ async function sweepAll() {
     const step = reply.v[0];
     deleted += step.deleted;
     after = step.next;
-    if (!step.more) break;
+    if (!step.more || steps.length >= SWEEP_STEPS) break;
     if (steps.length < PACED_SWEEP_STEPS) await sleep(SWEEP_PAUSE_MS / 2);
     const [id, number] = nextPair();
     let t = process.hrtime.bigint();
@@ -428,7 +432,7 @@ async function sweepAll() {
   const worst = longestCheckpoint(checkpoints);
   const totalMs = steps.reduce((a, b) => a + b, 0) / 1000;
   return {
-    batch: 200,
+    batch: SWEEP_BATCH,
     deleted,
     steps: stats(steps),
     totalMs,

@@ -17,7 +17,7 @@ local function settings()
   local r = Config.Retention or {}
   return {
     intervalSeconds = r.intervalSeconds or 60,
-    batch = r.batch or 200,
+    batch = r.batch or 50,
     pauseMs = r.pauseMs or 50,
     behindPauseMs = r.behindPauseMs or 500,
   }

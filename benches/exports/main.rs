@@ -14,6 +14,8 @@
 //! - `--reseed`: rebuild the seed database;
 //! - `--paced-sweep N` (or `all`): the retention sweep's first N steps come 50 ms apart, as a
 //!   server's pacer makes them (default 200; the rest follow each other at once);
+//! - `--sweep-batch N`: messages a sweep step deletes at most (default 50, as
+//!   Config.Retention.batch ships);
 //! - what-if experiments on the sql floor's connection only: `--floor-pragmas "PRAGMA ...;"`
 //!   (run after the store's settings).
 //!
@@ -326,7 +328,7 @@ fn run(args: &[String]) -> AnyResult<()> {
     };
     report::report(&run, &dir.join("exports.json"))?;
     if opts.sweep() {
-        let swept = sweep::run(&mut bench, opts.paced_sweep)?;
+        let swept = sweep::run(&mut bench, opts.paced_sweep, opts.sweep_batch)?;
         swept.print();
         let path = dir.join("exports.json");
         let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;

@@ -13,6 +13,8 @@ pub struct Options {
     pub paths: Vec<Via>,
     /// The sweep's steps paced as on a server (the rest follow each other at once).
     pub paced_sweep: usize,
+    /// Messages a sweep step deletes at most.
+    pub sweep_batch: i64,
 }
 
 /// The options of `args`; an unknown option or a missing value is an error.
@@ -28,6 +30,7 @@ pub fn parse(args: &[String]) -> AnyResult<Options> {
         floor_pragmas: None,
         paths: VIAS.to_vec(),
         paced_sweep: 200,
+        sweep_batch: crate::sweep::DEFAULT_BATCH,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -50,6 +53,7 @@ pub fn parse(args: &[String]) -> AnyResult<Options> {
                     None => return Err("--paced-sweep needs a count or `all`".into()),
                 }
             }
+            "--sweep-batch" => o.sweep_batch = number("--sweep-batch")?.clamp(1, 5000) as i64,
             "--paths" => {
                 let list = it.next().ok_or("--paths needs a list")?;
                 o.paths = list

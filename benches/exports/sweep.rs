@@ -22,8 +22,9 @@ use serde_json::json;
 use crate::statistics::{Summary, ThreadClock};
 use crate::{AnyResult, Bench, Case, Mix, Op, Via};
 
-/// Messages one step deletes at most (lua/config.lua's Config.Retention.batch).
-pub const BATCH: i64 = 200;
+/// Messages one step deletes at most when `--sweep-batch` names none (lua/config.lua's
+/// Config.Retention.batch).
+pub const DEFAULT_BATCH: i64 = 50;
 /// How long the sweep waits after a step that found the log behind (lua/config.lua's
 /// Config.Retention.behindPauseMs), untimed: the checkpointer's time to copy and restart it.
 const BEHIND_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -72,6 +73,8 @@ fn log_bytes(db: Option<&str>) -> u64 {
 }
 
 pub struct SweepReport {
+    /// Messages a step deleted at most.
+    pub batch: i64,
     pub steps: Summary,
     /// The first steps, paced as on a server, and the longest block of the thread among them
     /// and the calls between them, by its own time.
@@ -92,7 +95,7 @@ pub struct SweepReport {
     pub longest: Vec<Anatomy>,
 }
 
-pub fn run(bench: &mut Bench, paced_steps: usize) -> AnyResult<SweepReport> {
+pub fn run(bench: &mut Bench, paced_steps: usize, batch: i64) -> AnyResult<SweepReport> {
     eprintln!("sweeping the seeded messages (all due: a one-hour retention everywhere)...");
     bench.core = None;
     let sends = bench.targets(Case { op: Op::Send, mix: Mix::Any }, 1)?;
@@ -137,7 +140,7 @@ pub fn run(bench: &mut Bench, paced_steps: usize) -> AnyResult<SweepReport> {
         let mut out = MultiValue::new();
         let (step_ns, step_own_ns) = anatomised("step", steps.len() + 1, &mut || {
             let start = Instant::now();
-            out = host.core.call_method::<MultiValue>("sweepExpired", (after, BATCH))?;
+            out = host.core.call_method::<MultiValue>("sweepExpired", (after, batch))?;
             Ok(start.elapsed().as_nanos() as u64)
         })?;
         steps.push(step_ns);
@@ -182,6 +185,7 @@ pub fn run(bench: &mut Bench, paced_steps: usize) -> AnyResult<SweepReport> {
     let total_seconds = steps.iter().sum::<u64>() as f64 / 1e9;
     let longest = steps.iter().chain(&send_during).chain(&page_during).max().copied().unwrap_or(0);
     Ok(SweepReport {
+        batch,
         steps: Summary::of(steps),
         paced_steps: paced,
         paced_longest_own_block_ms: paced_own_ns as f64 / 1e6,
@@ -202,8 +206,8 @@ impl SweepReport {
     pub fn print(&self) {
         println!();
         println!(
-            "retention sweep: {} messages due at once, steps of {BATCH} (lua handle)",
-            self.deleted
+            "retention sweep: {} messages due at once, steps of {} (lua handle)",
+            self.deleted, self.batch
         );
         println!(
             "  steps: {} , p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs; all steps {:.1} s",
@@ -268,7 +272,7 @@ impl SweepReport {
 
     pub fn to_json(&self) -> serde_json::Value {
         json!({
-            "batch": BATCH,
+            "batch": self.batch,
             "deleted": self.deleted,
             "steps": self.steps.to_json(),
             "totalSeconds": self.total_seconds,

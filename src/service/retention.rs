@@ -40,7 +40,7 @@ pub const RETENTION_CHOICES: [i64; 4] = [0, 3600, 86_400, 604_800];
 pub const CANDIDATES_PER_STEP: u32 = 8;
 /// The most messages one step may delete, and how many when the caller names no batch.
 pub const MAX_SWEEP_BATCH: i64 = 5000;
-pub const DEFAULT_SWEEP_BATCH: i64 = 200;
+pub const DEFAULT_SWEEP_BATCH: i64 = 50;
 
 /// `seconds` when it is one of [`RETENTION_CHOICES`]; `invalid_argument` otherwise.
 pub fn retention(seconds: i64) -> Result<i64> {

@@ -116,6 +116,29 @@ T.test(
     T.eq(calls[3].at - calls[2].at, env.Config.Retention.pauseMs)
     T.eq({ calls[1].after, calls[2].after, calls[3].after }, { 0, 8, 16 })
     T.ok(env.Config.Retention.behindPauseMs > env.Config.Retention.pauseMs)
+    T.eq({ calls[1].batch, calls[2].batch, calls[3].batch }, { 50, 50, 50 })
     w:stop()
   end
 )
+
+T.test('each step asks for Config.Retention.batch messages; a config without it, for 50', function()
+  local w = World.new()
+  local env = w.srv:resourceEnv(World.RESOURCE)
+  local Darkchat = env.Darkchat
+  local call, batches = Darkchat.call, {}
+  Darkchat.call = function(method, after, batch)
+    if method ~= 'sweepExpired' then return call(method, after, batch) end
+    batches[#batches + 1] = batch
+    return true, { deleted = 0, next = 0, more = false, behind = false, conversations = {} }
+  end
+  env.Config.Retention.batch = 37
+  env.CreateThread(function() Darkchat.Retention.round() end)
+  w.srv:runFor(100)
+  -- A config.lua of an older version, kept through an update, may lack the setting.
+  env.Config.Retention.batch = nil
+  env.CreateThread(function() Darkchat.Retention.round() end)
+  w.srv:runFor(100)
+  Darkchat.call = call
+  T.eq(batches, { 37, 50 })
+  w:stop()
+end)
