@@ -398,11 +398,10 @@ function releaseLock(dbPath) {
 // nothing either way: what was written is in the page cache, and the log is not restarted
 // before the pages copied out of it are written; syncs are for power cuts.)
 
-/** Writes all of `data` at `offset` of `fd`. */
-function writeAll(fd, data, offset) {
+/** Writes all of `data` (or its `length` bytes from `start`) at `offset` of `fd`. */
+function writeAll(fd, data, offset, start = 0, length = data.length - start) {
   let done = 0;
-  while (done < data.length)
-    done += fs.writeSync(fd, data, done, data.length - done, offset + done);
+  while (done < length) done += fs.writeSync(fd, data, start + done, length - done, offset + done);
 }
 
 /**
@@ -457,7 +456,7 @@ function createSyncs(pagesTurnMs) {
     const until = performance.now() + budgetMs;
     while (keptNext < keptAt.length) {
       const length = keptLength[keptNext];
-      writeAll(dbFd, arena.subarray(arenaWritten, arenaWritten + length), keptAt[keptNext]);
+      writeAll(dbFd, arena, keptAt[keptNext], arenaWritten, length);
       arenaWritten += length;
       keptNext++;
       if (performance.now() >= until) return;
@@ -621,11 +620,12 @@ function createSyncs(pagesTurnMs) {
       }
     },
     /**
-     * A read of `fd` into `into` at `offset` got `got` bytes from the file; returns what it
-     * gives, the kept pages included (see above).
+     * A read of `len` bytes of `fd` at `offset` into `memory` at `ptr` got `got` bytes from the
+     * file; returns what it gives, the kept pages included (see above).
      */
-    afterRead(fd, into, offset, got) {
-      return fd === dbFd && keeping() ? readThroughKept(into, offset, got) : got;
+    afterRead(fd, memory, ptr, len, offset, got) {
+      if (fd !== dbFd || !keeping()) return got;
+      return readThroughKept(memory.subarray(ptr, ptr + len), offset, got);
     },
     /** The size of `fd` as SQLite wrote it, `size` being the file's own. */
     sizeOf(fd, size) {
@@ -826,7 +826,16 @@ function createCore({
       return false;
     }
   }
-  const bytes = () => new Uint8Array(instance.exports.memory.buffer);
+  // A view of the module's memory, made again only when the memory is another (grown, or a new
+  // instance): the page reads and writes of the VFS go through it without a view of their own,
+  // so a call leaves less garbage behind (the collector's full collections hold the main thread
+  // for 10-20 ms, and come the sooner the more young objects each call leaves).
+  let memoryView = null;
+  const bytes = () => {
+    const buffer = instance.exports.memory.buffer;
+    if (memoryView === null || memoryView.buffer !== buffer) memoryView = new Uint8Array(buffer);
+    return memoryView;
+  };
   const str = (ptr, len) => decoder.decode(bytes().subarray(ptr, ptr + len));
   const errno = (e) => (typeof e.errno === 'number' && e.errno < 0 ? e.errno : ERR_IO);
 
@@ -851,13 +860,14 @@ function createCore({
       },
       fs_read(fd, ptr, len, offset) {
         try {
+          const memory = bytes();
           let done = 0;
           while (done < len) {
-            const n = fs.readSync(fd, bytes(), ptr + done, len - done, offset + done);
+            const n = fs.readSync(fd, memory, ptr + done, len - done, offset + done);
             if (n === 0) break;
             done += n;
           }
-          return syncs.afterRead(fd, bytes().subarray(ptr, ptr + len), offset, done);
+          return syncs.afterRead(fd, memory, ptr, len, offset, done);
         } catch (e) {
           return errno(e);
         }
@@ -872,7 +882,7 @@ function createCore({
             syncs.keep(offset, bytes().subarray(ptr, ptr + len));
             return 0;
           }
-          writeAll(fd, bytes().subarray(ptr, ptr + len), offset);
+          writeAll(fd, bytes(), offset, ptr, len);
           if (walFds.has(fd)) {
             walBytes += len;
             logPending = true;
