@@ -47,6 +47,7 @@ const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const msgpack = require('msgpack-lite');
+const { PerformanceObserver, constants: perfConstants } = require('perf_hooks');
 const { createCore } = require('../js/host.js');
 
 const { repo, wasmPath } = require('../tests/wasm/helpers');
@@ -105,6 +106,19 @@ function threadClock() {
 
 /** The checkpoint of `list` that held this thread longest (null for none). */
 const longestCheckpoint = (list) => list.reduce((w, c) => (w && w.ms >= c.ms ? w : c), null);
+
+/**
+ * The garbage collector's pauses of this thread, as V8 reports them ({ ms, major }): a full
+ * (mark-compact) collection holds the thread whatever it interrupts, so the sweep's report
+ * counts them apart from the steps.
+ */
+const gcPauses = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = e.detail ? e.detail.kind : e.kind;
+    gcPauses.push({ ms: e.duration, major: kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR });
+  }
+}).observe({ entryTypes: ['gc'] });
 
 /** Timer checkpoints (duration in ms, dc_checkpoint's answer, pages written), per operation. */
 let checkpoints = [];
@@ -368,6 +382,7 @@ async function sweepAll() {
   const reopened = core.open({ path: db, limits: { maxMessageAgeSeconds: 3600 } });
   if (!reopened.ok) throw new Error(reopened.message);
   checkpoints = [];
+  const gcFrom = gcPauses.length;
   const steps = [];
   const sends = [];
   const pagesDuring = [];
@@ -431,7 +446,14 @@ async function sweepAll() {
   longestCheckpointUs = 1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0);
   const worst = longestCheckpoint(checkpoints);
   const totalMs = steps.reduce((a, b) => a + b, 0) / 1000;
+  const over = (list) => list.filter((us) => us > 5000).length;
+  const gc = (major) => {
+    const pauses = gcPauses.slice(gcFrom).filter((g) => g.major === major);
+    return { count: pauses.length, longestMs: Math.max(0, ...pauses.map((g) => g.ms)) };
+  };
   return {
+    over5ms: { steps: over(steps), sends: over(sends), pages: over(pagesDuring) },
+    gc: { minor: gc(false), major: gc(true) },
     batch: SWEEP_BATCH,
     deleted,
     steps: stats(steps),
@@ -532,6 +554,13 @@ function report(rows, blocks, paced, integrity, sweep) {
         ` page p50 ${us(sweep.page.p50)} max ${us(sweep.page.max)};` +
         ` longest checkpoint ${ms(sweep.longestCheckpointUs)};` +
         ` longest main-thread block ${ms(sweep.longestBlockUs)}`,
+    );
+    const o = sweep.over5ms;
+    console.log(
+      `  over 5 ms: ${o.steps} of ${s.samples} steps, ${o.sends} sends and ${o.pages} pages between` +
+        ` them; the collector meanwhile: ${sweep.gc.minor.count} young-generation pauses (longest` +
+        ` ${sweep.gc.minor.longestMs.toFixed(2)} ms), ${sweep.gc.major.count} full ones (longest` +
+        ` ${sweep.gc.major.longestMs.toFixed(2)} ms)`,
     );
     const p = sweep.paced;
     if (p)
