@@ -108,7 +108,8 @@ function threadClock() {
 const longestCheckpoint = (list) => list.reduce((w, c) => (w && w.ms >= c.ms ? w : c), null);
 
 /**
- * The garbage collector's pauses of this thread, as V8 reports them ({ ms, major }): a full
+ * The garbage collector's pauses of this thread, as V8 reports them ({ at, ms, major }; `at` on
+ * performance.now()'s clock): a full
  * (mark-compact) collection holds the thread whatever it interrupts, so the sweep's report
  * counts them apart from the steps.
  */
@@ -116,7 +117,11 @@ const gcPauses = [];
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     const kind = e.detail ? e.detail.kind : e.kind;
-    gcPauses.push({ ms: e.duration, major: kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR });
+    gcPauses.push({
+      at: e.startTime,
+      ms: e.duration,
+      major: kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR,
+    });
   }
 }).observe({ entryTypes: ['gc'] });
 
@@ -394,6 +399,8 @@ async function sweepAll() {
   // The longest step by its own time (wall less waiting for a CPU, as the native benchmark
   // ranks them), taken apart: { us, onCpu, queued, index }.
   let longestStep = null;
+  // Every step over 5 ms, taken apart as the longest is, and the collector's pauses within it.
+  const longSteps = [];
   const ownUs = (step) => step.us - step.queued;
   const summarisePaced = () => {
     const worst = longestCheckpoint(checkpoints);
@@ -408,6 +415,7 @@ async function sweepAll() {
   for (;;) {
     if (PACED_SWEEP_STEPS > 0 && steps.length === PACED_SWEEP_STEPS && !paced) summarisePaced();
     const clock = threadClock();
+    const from = performance.now();
     const t0 = process.hrtime.bigint();
     const reply = callAsLuaReceivesIt('sweepExpired', JSON.stringify([after, SWEEP_BATCH]));
     const stepUs = elapsedUs(t0);
@@ -419,6 +427,7 @@ async function sweepAll() {
       queued: later.queued - clock.queued,
       index: steps.length - 1,
     };
+    if (stepUs > 5000) longSteps.push({ ...timing, from, to: performance.now() });
     if (!longestStep || ownUs(timing) > ownUs(longestStep)) longestStep = timing;
     writesAtLastCall = fsWrites;
     fsMsAtLastCall = { ...fsMs };
@@ -451,8 +460,13 @@ async function sweepAll() {
     const pauses = gcPauses.slice(gcFrom).filter((g) => g.major === major);
     return { count: pauses.length, longestMs: Math.max(0, ...pauses.map((g) => g.ms)) };
   };
+  for (const l of longSteps) {
+    const within = gcPauses.slice(gcFrom).filter((g) => g.at >= l.from && g.at < l.to);
+    l.gcUs = 1000 * within.reduce((sum, g) => sum + g.ms, 0);
+  }
   return {
     over5ms: { steps: over(steps), sends: over(sends), pages: over(pagesDuring) },
+    longSteps,
     gc: { minor: gc(false), major: gc(true) },
     batch: SWEEP_BATCH,
     deleted,
@@ -562,6 +576,12 @@ function report(rows, blocks, paced, integrity, sweep) {
         ` ${sweep.gc.minor.longestMs.toFixed(2)} ms), ${sweep.gc.major.count} full ones (longest` +
         ` ${sweep.gc.major.longestMs.toFixed(2)} ms)`,
     );
+    for (const l of sweep.longSteps)
+      console.log(
+        `    step ${l.index + 1}: ${us(l.us)}, of it ${us(l.onCpu)} on a CPU, ${us(l.queued)} waiting` +
+          ` for one, ${us(Math.max(0, l.us - l.onCpu - l.queued))} asleep; the collector's pauses` +
+          ` within it ${us(l.gcUs)}`,
+      );
     const p = sweep.paced;
     if (p)
       console.log(
