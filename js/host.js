@@ -828,8 +828,8 @@ function createCore({
   }
   // A view of the module's memory, made again only when the memory is another (grown, or a new
   // instance): the page reads and writes of the VFS go through it without a view of their own,
-  // so a call leaves less garbage behind (the collector's full collections hold the main thread
-  // for 10-20 ms, and come the sooner the more young objects each call leaves).
+  // so a call leaves less garbage behind for the collector, which pauses this thread (a quarter
+  // as many young-generation collections, benches/README.md run O).
   let memoryView = null;
   const bytes = () => {
     const buffer = instance.exports.memory.buffer;
