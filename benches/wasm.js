@@ -76,6 +76,8 @@ const SWEEP_PAUSE_MS = 50;
 const SWEEP_BATCH = option('--sweep-batch', 50);
 /** Steps after which the sweep stops (`--sweep-steps N`; default: until every message went). */
 const SWEEP_STEPS = option('--sweep-steps', Infinity);
+/** A block of the main thread longer than this is over the bound the sweep is held to. */
+const LONG_BLOCK_US = 5000;
 
 const work = path.join(repo, 'target', 'bench-wasm');
 fs.rmSync(work, { recursive: true, force: true });
@@ -109,9 +111,8 @@ const longestCheckpoint = (list) => list.reduce((w, c) => (w && w.ms >= c.ms ? w
 
 /**
  * The garbage collector's pauses of this thread, as V8 reports them ({ at, ms, major }; `at` on
- * performance.now()'s clock): a full
- * (mark-compact) collection holds the thread whatever it interrupts, so the sweep's report
- * counts them apart from the steps.
+ * performance.now()'s clock): a full (mark-compact) collection holds the thread whatever it
+ * interrupts, so the sweep's report counts them apart from the steps.
  */
 const gcPauses = [];
 new PerformanceObserver((list) => {
@@ -427,7 +428,7 @@ async function sweepAll() {
       queued: later.queued - clock.queued,
       index: steps.length - 1,
     };
-    if (stepUs > 5000) longSteps.push({ ...timing, from, to: performance.now() });
+    if (stepUs > LONG_BLOCK_US) longSteps.push({ ...timing, from, to: performance.now() });
     if (!longestStep || ownUs(timing) > ownUs(longestStep)) longestStep = timing;
     writesAtLastCall = fsWrites;
     fsMsAtLastCall = { ...fsMs };
@@ -455,13 +456,14 @@ async function sweepAll() {
   longestCheckpointUs = 1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0);
   const worst = longestCheckpoint(checkpoints);
   const totalMs = steps.reduce((a, b) => a + b, 0) / 1000;
-  const over = (list) => list.filter((us) => us > 5000).length;
+  const over = (list) => list.filter((us) => us > LONG_BLOCK_US).length;
+  const pausesDuring = gcPauses.slice(gcFrom);
   const gc = (major) => {
-    const pauses = gcPauses.slice(gcFrom).filter((g) => g.major === major);
+    const pauses = pausesDuring.filter((g) => g.major === major);
     return { count: pauses.length, longestMs: Math.max(0, ...pauses.map((g) => g.ms)) };
   };
   for (const l of longSteps) {
-    const within = gcPauses.slice(gcFrom).filter((g) => g.at >= l.from && g.at < l.to);
+    const within = pausesDuring.filter((g) => g.at >= l.from && g.at < l.to);
     l.gcUs = 1000 * within.reduce((sum, g) => sum + g.ms, 0);
   }
   return {

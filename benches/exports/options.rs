@@ -1,6 +1,7 @@
 //! The command line after `--` (see main.rs for what each option does).
 
 use crate::{AnyResult, Case, Via, CASES, VIAS};
+use darkchat::service::retention::MAX_SWEEP_BATCH;
 
 pub struct Options {
     pub quick: bool,
@@ -53,7 +54,9 @@ pub fn parse(args: &[String]) -> AnyResult<Options> {
                     None => return Err("--paced-sweep needs a count or `all`".into()),
                 }
             }
-            "--sweep-batch" => o.sweep_batch = number("--sweep-batch")?.clamp(1, 5000) as i64,
+            "--sweep-batch" => {
+                o.sweep_batch = number("--sweep-batch")?.clamp(1, MAX_SWEEP_BATCH as usize) as i64
+            }
             "--paths" => {
                 let list = it.next().ok_or("--paths needs a list")?;
                 o.paths = list

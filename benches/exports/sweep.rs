@@ -22,9 +22,9 @@ use serde_json::json;
 use crate::statistics::{Summary, ThreadClock};
 use crate::{AnyResult, Bench, Case, Mix, Op, Via};
 
-/// Messages one step deletes at most when `--sweep-batch` names none (lua/config.lua's
-/// Config.Retention.batch).
-pub const DEFAULT_BATCH: i64 = 50;
+/// Messages one step deletes at most when `--sweep-batch` names none: the core's own default,
+/// which lua/config.lua's Config.Retention.batch ships with.
+pub use darkchat::service::retention::DEFAULT_SWEEP_BATCH as DEFAULT_BATCH;
 /// How long the sweep waits after a step that found the log behind (lua/config.lua's
 /// Config.Retention.behindPauseMs), untimed: the checkpointer's time to copy and restart it.
 const BEHIND_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
