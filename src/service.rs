@@ -856,13 +856,16 @@ impl<S: Storage> Service<S> {
         }
         let change = async |tx: &S::Write<'_>| {
             tx.lock_conversation(id).await?;
-            // The member and its alias in one lookup, in the batch that takes the lock.
-            let found = tx.member_with_alias(id, number.as_str()).await;
-            let (phone, alias) = existing_unless_member(tx, id, number, found).await?;
-            let original = match reply_to {
-                Some(original) => tx.message(id, original).await?,
-                None => None,
+            // The member and its alias in one lookup, in the batch that takes the lock, and the
+            // message it answers read beside them.
+            let answered = async || match reply_to {
+                Some(original) => tx.message(id, original).await,
+                None => Ok(None),
             };
+            let (found, original) =
+                both(tx.member_with_alias(id, number.as_str()), answered()).await;
+            let (phone, alias) = existing_unless_member(tx, id, number, found).await?;
+            let original = original?;
             let alias = Some(alias);
             let extra = Extra {
                 data: data.clone(),

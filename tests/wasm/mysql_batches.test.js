@@ -229,7 +229,7 @@ test("the conversation view is one round trip, read or unread, the member's stat
 /** The SQL of each statement of `batch` (one multi-statement query). */
 const statements = (batch) => batch.split(';\n');
 
-test("send, join, leave and create read a member's alias with the member: 3, 5, 3 and 4 round trips, no statement setting the isolation level", async () => {
+test("send, join, leave and create read a member's alias with the member (a reply the message it answers beside it): 3, 5, 3 and 4 round trips, no statement setting the isolation level", async () => {
   const batches = [];
   const { core, call, db } = await recordedCore('darkchat_batches_trips', batches);
   const trips = async (method, ...args) => {
@@ -258,6 +258,11 @@ test("send, join, leave and create read a member's alias with the member: 3, 5, 
     assert.strictEqual(sent.count, 3, JSON.stringify(sent.sent));
     assert.match(sent.sent[0], /FOR UPDATE;\nSELECT m\.phone_id, m\.alias FROM/);
     assert.strictEqual(sent.outcome.v[0].senderAlias, alias, JSON.stringify(sent.outcome));
+    // A reply reads the message it answers beside the member, not in a round trip after it.
+    const replied = await trips('send', '5550101', id, 'hi', sent.outcome.v[0].id);
+    assert.strictEqual(replied.count, 3, JSON.stringify(replied.sent));
+    assert.match(replied.sent[0], /FROM darkchat_messages m LEFT JOIN darkchat_phones p/);
+    assert.strictEqual(replied.outcome.v[0].replyTo.id, sent.outcome.v[0].id);
     const left = await trips('remove', '5550102', id, true);
     // The members who stay (for the owner hand-off and the answer) are read beside the lock,
     // before the delete, not in a round trip of their own after it.
