@@ -491,6 +491,9 @@ async function sweepAll() {
  */
 async function pacedWrites() {
   const perWrite = [];
+  const callsUs = [];
+  const checkpointsUs = [];
+  const stepsUs = []; // each checkpoint's steps on this thread, in order
   let longestBlockUs = 0;
   for (let i = 0; i < pacedCount; i++) {
     checkpoints = [];
@@ -503,13 +506,23 @@ async function pacedWrites() {
     await new Promise((resolve) => setTimeout(resolve, PACED_GAP_MS));
     const checkpointUs = 1000 * checkpoints.reduce((sum, c) => sum + c.ms, 0);
     perWrite.push(us + checkpointUs);
+    callsUs.push(us);
+    checkpointsUs.push(checkpointUs);
+    for (const c of checkpoints) c.steps.forEach((ms, k) => (stepsUs[k] ||= []).push(1000 * ms));
     longestBlockUs = Math.max(
       longestBlockUs,
       us,
       1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0),
     );
   }
-  return { gapMs: PACED_GAP_MS, ...stats(perWrite), longestBlockUs };
+  return {
+    gapMs: PACED_GAP_MS,
+    ...stats(perWrite),
+    longestBlockUs,
+    callUs: stats(callsUs),
+    checkpointUs: stats(checkpointsUs),
+    checkpointStepsP50Us: stepsUs.map((v) => stats(v).p50),
+  };
 }
 
 function report(rows, blocks, paced, integrity, sweep) {
@@ -553,6 +566,11 @@ function report(rows, blocks, paced, integrity, sweep) {
       `paced writes (one send every ${paced.gapMs} ms, ${paced.samples} of them), main-thread time per write ` +
         `incl. its checkpoint: p50 ${(paced.p50 / 1000).toFixed(2)} ms, p99 ${(paced.p99 / 1000).toFixed(2)} ms, ` +
         `max ${(paced.max / 1000).toFixed(2)} ms; longest single block ${(paced.longestBlockUs / 1000).toFixed(2)} ms`,
+    );
+    console.log(
+      `  of it the call p50 ${(paced.callUs.p50 / 1000).toFixed(2)} ms, p99 ${(paced.callUs.p99 / 1000).toFixed(2)} ms; ` +
+        `the checkpoints after it p50 ${(paced.checkpointUs.p50 / 1000).toFixed(2)} ms, p99 ${(paced.checkpointUs.p99 / 1000).toFixed(2)} ms ` +
+        `(a checkpoint's steps on this thread, p50 each: ${paced.checkpointStepsP50Us.map((v) => (v / 1000).toFixed(2)).join(' / ')} ms)`,
     );
   }
   if (sweep) {
