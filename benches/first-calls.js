@@ -13,6 +13,16 @@
 // a listing of a number with ~30 conversations, a page of 50 messages, a send, a sweep step
 // of 200 messages. Starts with and without the warm-up alternate, `--rounds` of each (3).
 // Prints the medians in ms, writes target/bench/first-calls.json.
+//
+//     node benches/first-calls.js --mysql mysql://user:pass@host:port/db [--rounds N]
+//
+// The same on MySQL/MariaDB (the warm-up there plays the rules on the MySQL storage's code, see
+// src/warm_up.rs): each start on a database of its own (dropped and created on that server,
+// `darkchat_first_calls`), a create, a join, a send, a markRead, a listing, the conversation
+// view, a page and a leave, then the same again on a second conversation. What is timed is
+// the main thread's time on a CPU during each awaited call (Linux's per-thread scheduler
+// statistics: the module and the driver's JavaScript, not the database's wait), and the wall
+// time. Writes target/bench/first-calls-mysql.json.
 'use strict';
 
 const fs = require('fs');
@@ -141,5 +151,131 @@ function main() {
   fs.rmSync(work, { recursive: true, force: true });
 }
 
+const MYSQL_KINDS = [
+  'create',
+  'join',
+  'send',
+  'markRead',
+  'list',
+  'conversation',
+  'messages',
+  'remove',
+];
+const MYSQL_DATABASE = 'darkchat_first_calls';
+
+/** This thread's time on a CPU so far, in ms (0 where Linux's statistics are missing). */
+function threadCpuMs() {
+  try {
+    return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch (e) {
+    return 0;
+  }
+}
+
+/** In a child process: one start on MySQL, its calls timed; prints the figures as JSON. */
+async function mysqlChild(warmUp, connection) {
+  const { createCore } = require('../js/host.js');
+  const wasmPath = path.join(repo, 'bin', 'darkchat.wasm');
+  const core = createCore({ wasmPath, root: path.join(repo, 'target'), warmUp });
+  let t = process.hrtime.bigint();
+  const opened = core.open({ storage: 'mysql', connection });
+  const open = Number(process.hrtime.bigint() - t) / 1e6;
+  if (!opened.ok) throw new Error(opened.message);
+  if (!(await core.ready)) throw new Error('the database was not reached');
+  const timed = async (method, ...args) => {
+    const cpu = threadCpuMs();
+    const t0 = process.hrtime.bigint();
+    const reply = await core.call(method, JSON.stringify(args));
+    const figures = { cpu: threadCpuMs() - cpu, wall: Number(process.hrtime.bigint() - t0) / 1e6 };
+    if (!reply.ok) throw new Error(`${method}: ${JSON.stringify(reply)}`);
+    return { reply, figures };
+  };
+  const calls = async (round) => {
+    const [owner, joiner] = [`55501${round}1`, `55501${round}2`];
+    const out = {};
+    const created = await timed('create', owner, `First calls ${round}`);
+    out.create = created.figures;
+    const { id, joinCode } = created.reply.v[0];
+    out.join = (await timed('join', joiner, joinCode)).figures;
+    out.send = (await timed('send', joiner, id, 'a first message after the start')).figures;
+    out.markRead = (await timed('markRead', owner, id)).figures;
+    out.list = (await timed('list', owner)).figures;
+    out.conversation = (await timed('conversation', owner, id)).figures;
+    out.messages = (await timed('messages', owner, id, null, 50)).figures;
+    out.remove = (await timed('remove', joiner, id, true)).figures;
+    return out;
+  };
+  const first = await calls(0);
+  const second = await calls(1);
+  core.close();
+  process.stdout.write(JSON.stringify({ open, first, second }));
+  process.exit(0);
+}
+
+async function mysqlMain(url) {
+  const mysql = require(path.join(repo, 'node_modules', 'mysql2', 'promise'));
+  const connection = new URL(url);
+  connection.pathname = `/${MYSQL_DATABASE}`;
+  const rounds = Number(option('--rounds', 3));
+  const runs = { warm: [], cold: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const mode of r % 2 ? ['cold', 'warm'] : ['warm', 'cold']) {
+      const admin = await mysql.createConnection(url);
+      await admin.query(`DROP DATABASE IF EXISTS \`${MYSQL_DATABASE}\``);
+      await admin.query(
+        `CREATE DATABASE \`${MYSQL_DATABASE}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+      );
+      await admin.end();
+      const out = execFileSync(
+        process.execPath,
+        [__filename, '--mysql-child', mode, connection.toString()],
+        { maxBuffer: 1 << 20 },
+      );
+      runs[mode].push(JSON.parse(out.toString()));
+    }
+  }
+  const admin = await mysql.createConnection(url);
+  await admin.query(`DROP DATABASE IF EXISTS \`${MYSQL_DATABASE}\``);
+  await admin.end();
+  const cell = (v) => v.toFixed(2).padStart(7);
+  console.log(
+    `first calls after a start on MySQL, wasm core, Node ${process.version}; medians of ${rounds} starts each, ms: ` +
+      'main-thread CPU / wall',
+  );
+  const summary = {};
+  for (const mode of ['cold', 'warm']) {
+    const list = runs[mode];
+    const of = (round, k, what) => median(list.map((r) => r[round][k][what]));
+    summary[mode] = {
+      open: median(list.map((r) => r.open)),
+      first: Object.fromEntries(
+        MYSQL_KINDS.map((k) => [k, { cpu: of('first', k, 'cpu'), wall: of('first', k, 'wall') }]),
+      ),
+      second: Object.fromEntries(
+        MYSQL_KINDS.map((k) => [k, { cpu: of('second', k, 'cpu'), wall: of('second', k, 'wall') }]),
+      ),
+    };
+  }
+  console.log(
+    `${'call'.padEnd(13)} | ${'without: first'.padStart(17)} ${'then'.padStart(17)} | ${'with warm-up: first'.padStart(19)} ${'then'.padStart(17)}`,
+  );
+  const pair = (f) => `${cell(f.cpu)} / ${cell(f.wall)}`;
+  for (const k of MYSQL_KINDS) {
+    const [c, w] = [summary.cold, summary.warm];
+    console.log(
+      `${k.padEnd(13)} | ${pair(c.first[k])} ${pair(c.second[k])} | ${pair(w.first[k]).padStart(19)} ${pair(w.second[k])}`,
+    );
+  }
+  // The open itself (wall: all of it on the main thread; with the warm-up, that run included).
+  console.log(
+    `${'open'.padEnd(13)} | ${''.padStart(10)}${cell(summary.cold.open)} ${''.padStart(17)} | ${''.padStart(12)}${cell(summary.warm.open)}`,
+  );
+  const out = option('--json', path.join(repo, 'target', 'bench', 'first-calls-mysql.json'));
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify({ rounds, summary, runs }, null, 2));
+}
+
 if (argv[0] === '--child') child(argv[1] === 'warm', argv[2], JSON.parse(argv[3]));
+else if (argv[0] === '--mysql-child') mysqlChild(argv[1] === 'warm', argv[2]);
+else if (option('--mysql', null)) mysqlMain(option('--mysql', null));
 else main();

@@ -40,7 +40,9 @@
 //! - `dc_close() → 1 | 0` (whether it was open);
 //! - `dc_warm_up() → 1 | 0` (whether all of it ran): runs the common paths once on a database
 //!   in the module's memory, so that V8 compiles their code at start rather than in a player's
-//!   first calls.
+//!   first calls;
+//! - `dc_warm_up_mysql() → 1 | 0` (whether every call of it ended): the same for the MySQL
+//!   storage's code, with no database (see `warm_up.rs`).
 //!
 //! A reply is a pointer to a little-endian u32 length followed by that many bytes; the host
 //! frees `len + 4` bytes at the pointer. The time and the 32-byte seed come from the host.
@@ -437,6 +439,14 @@ fn respond_step((call, step): (u32, Result<Step>)) -> *mut u8 {
 }
 
 /// The request's time, which SQLite's clock follows too.
+/// Runs the warm-up script on the MySQL storage's code ([`crate::warm_up::run_mysql`]): the host
+/// calls it once, before its first open on MySQL. Returns 1 when every call of it ended.
+#[no_mangle]
+pub extern "C" fn dc_warm_up_mysql() -> i32 {
+    let played = crate::warm_up::run_mysql();
+    i32::from(played.made > 0 && played.given_up == 0)
+}
+
 fn now_of(request: &Value) -> i64 {
     let now = request.get("now").and_then(Value::as_i64).unwrap_or(0);
     store::set_sqlite_clock(now);

@@ -40,5 +40,7 @@ interface DarkchatWasmExports {
   dc_close(): number;
   /** Runs the common paths once on a database in memory; 1 when all of it ran, else 0. */
   dc_warm_up(): number;
+  /** The same on the MySQL storage's code, with no database; 1 when every call of it ended. */
+  dc_warm_up_mysql(): number;
   dc_trap(): void;
 }
