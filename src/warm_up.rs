@@ -319,6 +319,46 @@ mod tests {
         assert!(played.ok > 0, "{played:?}");
     }
 
+    /// How each pass answers a batch: rows for reads by the pass's rule, a row affected and an
+    /// id for anything else.
+    #[test]
+    fn each_pass_answers_reads_by_its_rule_and_writes_with_a_row_and_an_id() {
+        use crate::mysql::Statement;
+        let batch: Vec<Statement> = [
+            "SELECT id FROM darkchat_conversations WHERE join_code = ? FOR UPDATE",
+            "SELECT COUNT(*) FROM darkchat_members WHERE conversation_id = ?",
+            "INSERT INTO darkchat_members (conversation_id) VALUES (?)",
+        ]
+        .into_iter()
+        .map(|sql| Statement { sql: sql.into(), params: Vec::new() })
+        .collect();
+        let answer = |rows| {
+            let rng = Rc::new(RefCell::new(StdRng::from_seed([7; 32])));
+            let mysql =
+                FormalMysql { limits: Limits::default(), rng, rows, batches: 0, given_up: 0 };
+            let text = mysql.results(&batch);
+            let resumed: Resumed = serde_json::from_slice(&text).unwrap();
+            match resumed.outcome().unwrap() {
+                crate::mysql::BatchOutcome::Ran { results } => results
+                    .into_iter()
+                    .map(|r| match r {
+                        crate::mysql::link::Outcome::Rows { rows } => {
+                            format!("{} rows", rows.len())
+                        }
+                        crate::mysql::link::Outcome::Done { affected, insert_id } => {
+                            format!("{affected} affected, id {insert_id}")
+                        }
+                    })
+                    .collect::<Vec<_>>(),
+                other => panic!("{other:?}"),
+            }
+        };
+        let write = "1 affected, id 1002";
+        assert_eq!(answer(Rows::None), ["0 rows", "0 rows", write]);
+        assert_eq!(answer(Rows::One), ["1 rows", "1 rows", write]);
+        assert_eq!(answer(Rows::WhenLocked), ["1 rows", "0 rows", write]);
+    }
+
     /// A step that failed would leave its code cold: the script must keep up with the API.
     #[test]
     fn every_call_of_the_script_succeeds_and_the_sweep_deletes() {
