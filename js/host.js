@@ -1037,39 +1037,28 @@ function createCore({
 
   const now = clock || (() => Math.floor(Date.now() / 1000));
 
-  let warmed = !warmingUp;
+  // The storages whose paths this compiled module has run (see warmUp).
+  const warmed = { sqlite: !warmingUp, mysql: !warmingUp };
   /**
-   * Once per compiled module, before its first open: the module runs its common paths on a
-   * private in-memory database (dc_warm_up), so that V8 compiles their code now, at start.
-   * V8 compiles a WebAssembly function the first time it runs, on the calling thread: without
-   * this, the first call of each kind held the main thread for the compilation of all the
-   * code it reached (on the development VM 35 ms for the first listing, 26 ms for the first
-   * sweep step, against 3 and 2 ms once compiled). Every instance of the module (a reopen, a
-   * restore, the recovery from a trap) shares its compiled code. A trap in the warm-up only
-   * costs a fresh instance.
+   * Once per compiled module and storage, before its first open on that storage: the module
+   * runs its common paths, so that V8 compiles their code now, at start (SQLite: on a private
+   * in-memory database, dc_warm_up; MySQL: the rules as compiled for the MySQL storage, with
+   * the batches' and results' JSON, against results of the right form and no database,
+   * dc_warm_up_mysql). V8 compiles a WebAssembly function the first time it runs, on the
+   * calling thread: without this, the first call of each kind held the main thread for the
+   * compilation of all the code it reached (on the development VM 35 ms for the first
+   * listing, 26 ms for the first sweep step, against 3 and 2 ms once compiled; on MySQL 70-78
+   * ms for the first create). A server on one storage never runs the other's paths (a storage
+   * move opens the other one once, cold). Every instance of the module (a reopen, a restore,
+   * the recovery from a trap) shares its compiled code. A trap in the warm-up only costs a
+   * fresh instance.
    */
-  function warmUp() {
-    if (warmed) return;
-    warmed = true;
+  function warmUp(storage) {
+    if (warmed[storage]) return;
+    warmed[storage] = true;
     try {
-      instance.exports.dc_warm_up();
-    } catch (e) {
-      instance = new WebAssembly.Instance(wasmModule, imports);
-    }
-  }
-
-  let warmedMysql = !warmingUp;
-  /**
-   * The same for the MySQL storage's code (the rules compiled for that storage, the batches'
-   * and results' JSON), once per compiled module, before its first open on MySQL: the module
-   * plays the script against results of the right form, with no database (dc_warm_up_mysql).
-   * Without it, a MySQL server's first create after a start held the main thread 70-78 ms.
-   */
-  function warmUpMysql() {
-    if (warmedMysql) return;
-    warmedMysql = true;
-    try {
-      instance.exports.dc_warm_up_mysql();
+      if (storage === 'mysql') instance.exports.dc_warm_up_mysql();
+      else instance.exports.dc_warm_up();
     } catch (e) {
       instance = new WebAssembly.Instance(wasmModule, imports);
     }
@@ -1081,10 +1070,7 @@ function createCore({
     walBytes = 0;
     syncs.watch(options.path);
     instance = new WebAssembly.Instance(wasmModule, imports);
-    // Each storage's own paths: a server on MySQL never runs SQLite's, nor one on SQLite
-    // MySQL's (a storage move opens the other one once, cold).
-    if (options.mysql) warmUpMysql();
-    else warmUp();
+    warmUp(options.mysql ? 'mysql' : 'sqlite');
     const request = JSON.stringify({
       storage: options.mysql ? 'mysql' : 'sqlite',
       path: options.path,

@@ -188,6 +188,34 @@ function loadNative() {
   return { replies: written.replies };
 }
 
+/**
+ * Writes down every call into the exports `names` of each module instance made until
+ * `restore()` is called, in order, with what it answered: `calls` holds `[name, answer]`.
+ */
+function recordExportCalls(names) {
+  const calls = [];
+  const Instance = WebAssembly.Instance;
+  WebAssembly.Instance = function RecordedInstance(module, imports) {
+    const instance = new Instance(module, imports);
+    const exports = { ...instance.exports };
+    for (const name of names) {
+      const fn = instance.exports[name];
+      exports[name] = (...args) => {
+        const answer = fn(...args);
+        calls.push([name, answer]);
+        return answer;
+      };
+    }
+    return { exports };
+  };
+  return {
+    calls,
+    restore() {
+      WebAssembly.Instance = Instance;
+    },
+  };
+}
+
 module.exports = {
   repo,
   wasmPath,
@@ -199,4 +227,5 @@ module.exports = {
   adminConnection,
   relay,
   loadNative,
+  recordExportCalls,
 };

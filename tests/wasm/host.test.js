@@ -11,7 +11,7 @@ const { spawn } = require('child_process');
 const msgpackLite = require('msgpack-lite');
 const { createResource } = require('./fxjs');
 const { createCore } = require('../../js/host.js');
-const { repo, wasmPath, tmpRoot, wire } = require('./helpers');
+const { repo, wasmPath, tmpRoot, wire, recordExportCalls } = require('./helpers');
 
 /** A resource folder with the repository's js/ and bin/, like an installed resource. */
 function resourceFolder() {
@@ -302,22 +302,9 @@ test('a trap answers storage_error once; the next call runs on a fresh instance,
 });
 
 test("the module's common paths run once at start, on a private database, before the first open; reopens and fresh instances share them", () => {
-  // Every call into the module's exports, in order, with what it answered (a number).
-  const calls = [];
-  const Instance = WebAssembly.Instance;
-  WebAssembly.Instance = function RecordedInstance(module, imports) {
-    const instance = new Instance(module, imports);
-    const exports = { ...instance.exports };
-    for (const name of ['dc_warm_up', 'dc_open']) {
-      const fn = instance.exports[name];
-      exports[name] = (...args) => {
-        const answer = fn(...args);
-        calls.push([name, answer]);
-        return answer;
-      };
-    }
-    return { exports };
-  };
+  // Every call into the module's warm-up and open, in order, with what it answered.
+  const recorded = recordExportCalls(['dc_warm_up', 'dc_warm_up_mysql', 'dc_open']);
+  const calls = recorded.calls;
   const root = tmpRoot();
   const db = path.join(root, 'd.db');
   let core;
@@ -330,7 +317,7 @@ test("the module's common paths run once at start, on a private database, before
     assert.strictEqual(core.trapForTest().code, 'storage_error');
     assert.strictEqual(core.call('conversation', wire(['5550101', id])).ok, true);
   } finally {
-    WebAssembly.Instance = Instance;
+    recorded.restore();
   }
   assert.deepStrictEqual(
     calls.map(([name]) => name),

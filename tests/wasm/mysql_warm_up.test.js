@@ -8,26 +8,20 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const { createCore } = require('../../js/host.js');
-const { wasmPath, tmpRoot, wire, freshDatabase, mysqlUrl } = require('./helpers');
+const {
+  wasmPath,
+  tmpRoot,
+  wire,
+  freshDatabase,
+  mysqlUrl,
+  recordExportCalls,
+} = require('./helpers');
 
 test("on MySQL the module warms the MySQL storage's paths once, before the first open, and not SQLite's; reopens share them", async () => {
   const database = await freshDatabase('darkchat_warm_up');
-  // Every call into the module's warm-up and open exports, in order, with what it answered.
-  const calls = [];
-  const Instance = WebAssembly.Instance;
-  WebAssembly.Instance = function RecordedInstance(module, imports) {
-    const instance = new Instance(module, imports);
-    const exports = { ...instance.exports };
-    for (const name of ['dc_warm_up', 'dc_warm_up_mysql', 'dc_open']) {
-      const fn = instance.exports[name];
-      exports[name] = (...args) => {
-        const answer = fn(...args);
-        calls.push([name, answer]);
-        return answer;
-      };
-    }
-    return { exports };
-  };
+  // Every call into the module's warm-up and open, in order, with what it answered.
+  const recorded = recordExportCalls(['dc_warm_up', 'dc_warm_up_mysql', 'dc_open']);
+  const calls = recorded.calls;
   const core = createCore({ wasmPath, root: tmpRoot(), seed: '07'.repeat(32) });
   try {
     for (let open = 0; open < 2; open++) {
@@ -42,7 +36,7 @@ test("on MySQL the module warms the MySQL storage's paths once, before the first
       core.close();
     }
   } finally {
-    WebAssembly.Instance = Instance;
+    recorded.restore();
     core.close();
   }
   assert.deepStrictEqual(
