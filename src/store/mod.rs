@@ -148,7 +148,14 @@ impl Store {
     ) -> Result<Self> {
         let path = path.as_ref();
         let describe = |e: Error| {
-            Error::Unusable(format!("cannot open database {}: {}", path.display(), cause(&e)))
+            let why = cause(&e);
+            // SQLite's "unable to open database file" does not say why; the file system does.
+            #[cfg(target_arch = "wasm32")]
+            let why = match path.to_str().and_then(vfs::write_refusal) {
+                Some(refusal) => format!("{why}; {refusal}"),
+                None => why,
+            };
+            Error::Unusable(format!("cannot open database {}: {why}", path.display()))
         };
         // On wasm the JS host makes the folder (it owns the file system).
         #[cfg(not(target_arch = "wasm32"))]

@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const { createCore } = require('../../js/host.js');
-const { wasmPath, tmpRoot } = require('./helpers');
+const { repo, wasmPath, tmpRoot } = require('./helpers');
 
 const sqlite = (db, sql) => execFileSync('sqlite3', [db, sql], { encoding: 'utf8' });
 const OTHER_APP =
@@ -74,4 +74,47 @@ test('a newer Darkchat schema and a file that is not a database are refused unto
   const notes = path.join(root, 'notes.db');
   fs.writeFileSync(notes, "these are someone's notes, not a database\n".repeat(200));
   refusedUntouched(root, notes, 'file is not a database');
+});
+
+test("a database file the server's user may not write is refused at the open, in one line that says so, untouched", () => {
+  // A folder the server may write (its lock files go there), the database in it read-only.
+  // As root the mode would not refuse anything, so the open then runs as `nobody`, from copies
+  // of the host and module that user can read.
+  const root = tmpRoot();
+  fs.chmodSync(root, 0o1777);
+  const db = path.join(root, 'darkchat.db');
+  const core = createCore({ wasmPath, root });
+  assert.strictEqual(core.open({ path: db }).ok, true);
+  assert.strictEqual(core.call('create', JSON.stringify(['5550101', 'Crew'])).ok, true);
+  core.close();
+  for (const name of fs.readdirSync(root)) fs.chmodSync(path.join(root, name), 0o444);
+  const before = fs.readFileSync(db);
+  const runner = path.join(root, 'runner');
+  fs.mkdirSync(runner, { mode: 0o755 });
+  fs.copyFileSync(path.join(repo, 'js', 'host.js'), path.join(runner, 'host.js'));
+  fs.copyFileSync(wasmPath, path.join(runner, 'darkchat.wasm'));
+  const script =
+    `const { createCore } = require(${JSON.stringify(path.join(runner, 'host.js'))});` +
+    `const core = createCore({ wasmPath: ${JSON.stringify(path.join(runner, 'darkchat.wasm'))},` +
+    ` root: ${JSON.stringify(root)} });` +
+    `process.stdout.write(JSON.stringify(core.open({ path: ${JSON.stringify(db)} })));`;
+  const asServer =
+    process.getuid && process.getuid() === 0
+      ? [
+          'setpriv',
+          ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script],
+        ]
+      : [process.execPath, ['-e', script]];
+  const reply = JSON.parse(execFileSync(asServer[0], asServer[1], { encoding: 'utf8' }));
+  assert.strictEqual(reply.ok, false, JSON.stringify(reply));
+  assert.match(reply.message, /^cannot open database /);
+  assert.ok(reply.message.includes(db), `names the file: ${reply.message}`);
+  assert.match(reply.message, /may not write the file \(permission denied\)/);
+  assert.ok(!reply.message.includes('\n'), `one line: ${reply.message}`);
+  assert.ok(before.equals(fs.readFileSync(db)), 'the database was modified');
+  assert.deepStrictEqual(
+    fs.readdirSync(root).filter((n) => n.includes('.lock')),
+    [],
+    'no lock files left',
+  );
 });
