@@ -37,9 +37,8 @@ use serde_json::{json, Value};
 
 use crate::api::{self, Method, Request};
 use crate::error::{Error, Result};
-use crate::mysql::link::Link;
-use crate::mysql::{Operation, Resumed, Session, Step};
-use crate::service::{Limits, Service, SharedRng};
+use crate::mysql::{Resumed, Step};
+use crate::service::{Limits, SharedRng};
 use crate::store::Store;
 use crate::Darkchat;
 
@@ -177,14 +176,7 @@ impl Backend for FormalMysql {
         if let Some(answer) = request.answer_without_storage() {
             return Ok(answer);
         }
-        let link = Rc::new(RefCell::new(Link::default()));
-        let mut service = Service::with_rng(
-            Session::new(Rc::clone(&link)),
-            self.limits.clone(),
-            Rc::clone(&self.rng),
-        );
-        let mut operation =
-            Operation::new(link, async move { api::execute(&mut service, request, now).await });
+        let mut operation = crate::mysql::operation(request, now, &self.limits, &self.rng, None);
         let mut step = operation.start();
         for _ in 0..MAX_BATCHES {
             let statements = match step {

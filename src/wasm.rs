@@ -60,8 +60,8 @@ use serde_json::{json, Value};
 
 use crate::api::{self, Arg, Method, Request};
 use crate::error::{Error, Result};
-use crate::mysql::{self, Operation, Resumed, Session, Step};
-use crate::service::{Limits, Service, SharedRng};
+use crate::mysql::{self, Operation, Resumed, Step};
+use crate::service::{Limits, SharedRng};
 use crate::store::{self, Store};
 use crate::Darkchat;
 
@@ -532,17 +532,7 @@ impl MysqlCore {
         if let Some(answer) = request.answer_without_storage() {
             return (0, Ok(Step::Done { outcome: Ok(answer), cleanup: Vec::new() }));
         }
-        let link = Rc::new(RefCell::new(mysql::link::Link::default()));
-        link.borrow_mut().origin = self.origin.clone();
-        let mut service = Service::with_rng(
-            Session::new(Rc::clone(&link)),
-            self.limits.clone(),
-            Rc::clone(&self.rng),
-        );
-        self.begin(Operation::new(
-            link,
-            async move { api::execute(&mut service, request, now).await },
-        ))
+        self.begin(mysql::operation(request, now, &self.limits, &self.rng, self.origin.clone()))
     }
 
     fn migrate(&mut self) -> (u32, Result<Step>) {

@@ -18,5 +18,27 @@ mod queries;
 pub mod schema;
 mod session;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 pub use link::{BatchOutcome, Operation, Resumed, Statement, Step};
 pub use session::Session;
+
+use crate::api::{self, Request};
+use crate::service::{Limits, Service, SharedRng};
+
+/// A call as an operation for the host to drive: the rules on a session of its own, sharing the
+/// core's generator; its changes logged under `origin` (see [`link::Link::origin`]).
+pub fn operation(
+    request: Request,
+    now: i64,
+    limits: &Limits,
+    rng: &SharedRng,
+    origin: Option<Rc<str>>,
+) -> Operation {
+    let link = Rc::new(RefCell::new(link::Link::default()));
+    link.borrow_mut().origin = origin;
+    let mut service =
+        Service::with_rng(Session::new(Rc::clone(&link)), limits.clone(), Rc::clone(rng));
+    Operation::new(link, async move { api::execute(&mut service, request, now).await })
+}
