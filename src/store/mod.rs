@@ -148,12 +148,11 @@ impl Store {
     ) -> Result<Self> {
         let path = path.as_ref();
         let describe = |e: Error| {
-            let why = cause(&e);
-            // SQLite's "unable to open database file" does not say why; the file system does.
-            #[cfg(target_arch = "wasm32")]
-            let why = match path.to_str().and_then(vfs::write_refusal) {
-                Some(refusal) => format!("{why}; {refusal}"),
-                None => why,
+            // SQLite's "unable to open database file" (wasm) or "attempt to write a readonly
+            // database" (native) does not say why; the file system does.
+            let why = match write_refusal(path) {
+                Some(refusal) => format!("{}; {refusal}", cause(&e)),
+                None => cause(&e),
             };
             Error::Unusable(format!("cannot open database {}: {why}", path.display()))
         };
@@ -617,6 +616,34 @@ fn busy_backup() -> Error {
 }
 
 /// The most useful words of an error for a one-line message.
+/// Why the server may not write the database file at `path`, when the file system refuses it
+/// (asked after an open failed); None when it may, or the file is missing.
+fn write_refusal(path: &Path) -> Option<&'static str> {
+    const PERMISSION: &str =
+        "the server's user may not write the file (permission denied): give it to that user";
+    const READ_ONLY: &str = "the file is on a read-only file system";
+    #[cfg(target_arch = "wasm32")]
+    {
+        const EPERM: i32 = -1;
+        const EACCES: i32 = -13;
+        const EROFS: i32 = -30;
+        match vfs::write_open_error(path.to_str()?)? {
+            EACCES | EPERM => Some(PERMISSION),
+            EROFS => Some(READ_ONLY),
+            _ => None,
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::io::ErrorKind;
+        match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => Some(PERMISSION),
+            Err(e) if e.kind() == ErrorKind::ReadOnlyFilesystem => Some(READ_ONLY),
+            _ => None,
+        }
+    }
+}
+
 fn cause(e: &Error) -> String {
     match e {
         Error::Storage(rusqlite::Error::SqliteFailure(code, Some(msg))) => {

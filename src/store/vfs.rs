@@ -138,25 +138,15 @@ pub(super) fn before_wal(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Why the server cannot open `path` for writing, when the file system says so: asked after
-/// SQLite could not open the database (its own answer, "unable to open database file", does
-/// not say). None when the file opens, or is missing.
-pub(super) fn write_refusal(path: &str) -> Option<&'static str> {
-    const EPERM: i32 = -1;
-    const EACCES: i32 = -13;
-    const EROFS: i32 = -30;
+/// What the file system answers when the host opens `path` for reading and writing: None when
+/// it opens (or is missing), else the error number (`-errno`).
+pub(super) fn write_open_error(path: &str) -> Option<i32> {
     let fd = unsafe { host::fs_open(path.as_ptr(), path.len(), 0) };
     if fd >= 0 {
         unsafe { host::fs_close(fd) };
         return None;
     }
-    match fd {
-        EACCES | EPERM => Some(
-            "the server's user may not write the file (permission denied): give it to that user",
-        ),
-        EROFS => Some("the file is on a read-only file system"),
-        _ => None,
-    }
+    Some(fd)
 }
 
 /// After open: no checkpoint thread here; the host's timer checkpoints, and commits only once

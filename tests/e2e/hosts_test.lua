@@ -279,3 +279,39 @@ T.test("the wasm core's DarkchatCore export serves only its own resource", funct
   T.eq(got.conversation.name, 'Private')
   w:stop()
 end)
+
+T.test(
+  "the native core refuses a database file the server's user may not write, in one line that says so",
+  function()
+    -- The folder writable by anyone (SQLite's log and lock files go there), the database in it
+    -- read-only, and a copy of the module any user can load. Run as root, the mode would refuse
+    -- nothing, so the open then runs as `nobody` (setpriv, util-linux).
+    local dir = T.tmpdir()
+    os.execute(('chmod 1777 %q'):format(dir))
+    os.execute(('cp %q %q'):format(T.repoRoot .. '/bin/darkchat.so', dir .. '/darkchat.so'))
+    local db = dir .. '/darkchat.db'
+    local function open(prefix)
+      local run = io.popen(
+        ('%s lua5.4 -e %q'):format(prefix, ([[
+        package.cpath = %q .. "/?.so;" .. package.cpath
+        local core, err = require("darkchat").open({ path = %q })
+        if core then core:close() end
+        io.write(err or "opened")
+      ]]):format(dir, db)),
+        'r'
+      )
+      local out = run:read('a')
+      run:close()
+      return out
+    end
+    T.eq(open(''), 'opened')
+    os.execute(('chmod 444 %q'):format(db))
+    local before = assert(io.open(db, 'rb')):read('a')
+    local root = io.popen('id -u'):read('l') == '0'
+    local said = open(root and 'setpriv --reuid=65534 --regid=65534 --clear-groups' or '')
+    T.ok(said:find('^cannot open database ' .. db:gsub('%p', '%%%0')), said)
+    T.ok(said:find("the server's user may not write the file (permission denied)", 1, true), said)
+    T.ok(not said:find('\n'), 'one line: ' .. said)
+    T.eq(assert(io.open(db, 'rb')):read('a') == before, true, 'the database is untouched')
+  end
+)
