@@ -292,12 +292,15 @@ T.test(
     local db = dir .. '/darkchat.db'
     local function open(prefix)
       local run = io.popen(
-        ('%s lua5.4 -e %q'):format(prefix, ([[
+        ('%s lua5.4 -e %q'):format(
+          prefix,
+          ([[
         package.cpath = %q .. "/?.so;" .. package.cpath
         local core, err = require("darkchat").open({ path = %q })
         if core then core:close() end
         io.write(err or "opened")
-      ]]):format(dir, db)),
+      ]]):format(dir, db)
+        ),
         'r'
       )
       local out = run:read('a')
