@@ -28,6 +28,7 @@
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
+const { threadClock } = require('./thread-clock');
 
 const repo = path.resolve(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -163,14 +164,8 @@ const MYSQL_KINDS = [
 ];
 const MYSQL_DATABASE = 'darkchat_first_calls';
 
-/** This thread's time on a CPU so far, in ms (0 where Linux's statistics are missing). */
-function threadCpuMs() {
-  try {
-    return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
-  } catch (e) {
-    return 0;
-  }
-}
+/** This thread's time on a CPU so far, in ms (0 elsewhere than Linux). */
+const threadCpuMs = () => threadClock().onCpu / 1000;
 
 /** In a child process: one start on MySQL, its calls timed; prints the figures as JSON. */
 async function mysqlChild(warmUp, connection) {

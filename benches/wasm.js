@@ -49,6 +49,7 @@ const { execFileSync } = require('child_process');
 const msgpack = require('msgpack-lite');
 const { PerformanceObserver, constants: perfConstants } = require('perf_hooks');
 const { createCore } = require('../js/host.js');
+const { threadClock } = require('./thread-clock');
 
 const { repo, wasmPath } = require('../tests/wasm/helpers');
 const argv = process.argv.slice(2);
@@ -92,19 +93,6 @@ const sql = (query) =>
     .split('\n')
     .filter(Boolean)
     .map((line) => line.split('|'));
-
-/**
- * This thread's time on a CPU and waiting for one so far, in µs, from Linux's scheduler
- * statistics (zeros elsewhere): a long block's wall time less these two is time it slept.
- */
-function threadClock() {
-  try {
-    const [onCpu, queued] = fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ');
-    return { onCpu: Number(onCpu) / 1000, queued: Number(queued) / 1000 };
-  } catch (e) {
-    return { onCpu: 0, queued: 0 };
-  }
-}
 
 /** The checkpoint of `list` that held this thread longest (null for none). */
 const longestCheckpoint = (list) => list.reduce((w, c) => (w && w.ms >= c.ms ? w : c), null);

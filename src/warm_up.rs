@@ -94,13 +94,7 @@ pub fn run_mysql() -> Played {
     let rng: SharedRng = Rc::new(RefCell::new(StdRng::from_seed([7; 32])));
     let mut played = Played::default();
     for rows in [Rows::None, Rows::One, Rows::WhenLocked] {
-        let mut backend = FormalMysql {
-            limits: Limits::default(),
-            rng: Rc::clone(&rng),
-            rows,
-            batches: 0,
-            given_up: 0,
-        };
+        let mut backend = FormalMysql::new(rows, Rc::clone(&rng));
         let mut script = Script { core: &mut backend, now: START, played };
         script.play();
         played = script.played;
@@ -198,6 +192,10 @@ impl Backend for FormalMysql {
 }
 
 impl FormalMysql {
+    fn new(rows: Rows, rng: SharedRng) -> Self {
+        FormalMysql { limits: Limits::default(), rng, rows, batches: 0, given_up: 0 }
+    }
+
     /// The results of `statements` as the host writes them.
     fn results(&self, statements: &[crate::mysql::Statement]) -> Vec<u8> {
         let row = Value::Array(vec![json!("1"); 40]);
@@ -325,9 +323,7 @@ mod tests {
         .map(|sql| Statement { sql: sql.into(), params: Vec::new() })
         .collect();
         let answer = |rows| {
-            let rng = Rc::new(RefCell::new(StdRng::from_seed([7; 32])));
-            let mysql =
-                FormalMysql { limits: Limits::default(), rng, rows, batches: 0, given_up: 0 };
+            let mysql = FormalMysql::new(rows, Rc::new(RefCell::new(StdRng::from_seed([7; 32]))));
             let text = mysql.results(&batch);
             let resumed: Resumed = serde_json::from_slice(&text).unwrap();
             match resumed.outcome().unwrap() {

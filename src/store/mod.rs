@@ -615,7 +615,6 @@ fn busy_backup() -> Error {
     Error::Unusable("a backup is already running; wait for it to finish".into())
 }
 
-/// The most useful words of an error for a one-line message.
 /// Why the server may not write the database file at `path`, when the file system refuses it
 /// (asked after an open failed); None when it may, or the file is missing.
 fn write_refusal(path: &Path) -> Option<&'static str> {
@@ -644,6 +643,7 @@ fn write_refusal(path: &Path) -> Option<&'static str> {
     }
 }
 
+/// The most useful words of an error for a one-line message.
 fn cause(e: &Error) -> String {
     match e {
         Error::Storage(rusqlite::Error::SqliteFailure(code, Some(msg))) => {
