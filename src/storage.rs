@@ -109,6 +109,19 @@ pub struct Stats {
     pub location: Option<String>,
 }
 
+/// See [`Read::retention_candidates`]: a conversation as the sweep first reads it, before it
+/// takes any lock, with what decides whether any of its messages could be due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionCandidate {
+    pub id: ConversationId,
+    /// Its own retention, in seconds (0: off).
+    pub retention_seconds: i64,
+    /// When its oldest message was written (none when it has no message).
+    pub oldest_at: Option<i64>,
+    /// It holds more messages than the count asked about.
+    pub over_count: bool,
+}
+
 /// The columns of a message being stored, but its extra and time.
 #[derive(Debug, Clone, Copy)]
 pub struct NewMessage<'a> {
@@ -268,14 +281,17 @@ pub trait Read {
     async fn stats(&self) -> Result<Stats>;
     // --- disappearing messages (see crate::service::retention) ----------------------------
 
-    /// Up to `limit` conversations with an id above `after`, in id order, with their
-    /// retention: every conversation when `all`, else only those with a retention set.
+    /// Up to `limit` conversations with an id above `after`, in id order: every conversation
+    /// when `all`, else only those with a retention set. Each with its retention, its oldest
+    /// message's time and whether it holds more than `max_count` messages (never when
+    /// `max_count` is 0). One read through the conversations' key and two index lookups each.
     async fn retention_candidates(
         &self,
         after: i64,
         all: bool,
+        max_count: u32,
         limit: u32,
-    ) -> Result<Vec<(ConversationId, i64)>>;
+    ) -> Result<Vec<RetentionCandidate>>;
     /// The id of the message of `id` that has `offset` newer ones (none when it has fewer).
     async fn message_id_from_newest(
         &self,

@@ -721,6 +721,42 @@ fn a_sweep_step_says_when_the_log_is_behind_and_a_pause_lets_it_catch_up() {
     }
 }
 
+/// A step reads up to 64 conversations without a lock and sweeps only those with something
+/// due: under the server's age cap, 130 conversations of which two hold an expired message take
+/// three steps (eight conversations a step before), each due one swept in the step that reads
+/// it and the rest left as they were.
+#[test]
+fn a_sweep_round_passes_over_conversations_with_nothing_due() {
+    use darkchat::storage::run_inline;
+    let limits = Limits {
+        max_message_age_seconds: 3600,
+        max_conversations_per_number: 1000,
+        ..Limits::default()
+    };
+    let mut dc = Darkchat::new(Store::open_in_memory().unwrap(), limits, [7; 32]);
+    let owner = n("5550101");
+    let later = NOW + 7200;
+    let mut ids = Vec::new();
+    for c in 0..130 {
+        let conv = dc.create_conversation(&owner, &name(&format!("C{c}")), None, NOW).unwrap();
+        if c == 10 || c == 100 {
+            dc.send_message(&owner, conv.id, "old", NOW).unwrap();
+        }
+        dc.send_message(&owner, conv.id, "new", later - 10).unwrap();
+        ids.push(conv.id);
+    }
+    let step = |dc: &mut Darkchat, after| {
+        let s = run_inline(dc.service().sweep_expired(later, after, 50)).unwrap();
+        (s.deleted, s.conversations, s.next, s.more)
+    };
+    assert_eq!(step(&mut dc, 0), (1, vec![ids[10]], ids[63].get(), true));
+    assert_eq!(step(&mut dc, ids[63].get()), (1, vec![ids[100]], ids[127].get(), true));
+    assert_eq!(step(&mut dc, ids[127].get()), (0, vec![], 0, false));
+    assert_eq!(dc.stats().unwrap().messages, 130);
+    let listed = dc.conversations_of(&owner).unwrap();
+    assert!(listed.iter().all(|c| c.messages.len() == 1 && c.messages[0].content == "new"));
+}
+
 /// A sweep step reads at most 8 conversations and deletes at most its batch, whatever is due:
 /// 20 conversations of 30 expired messages each take steps that each stop at one bound, and
 /// the round ends with every expired message gone and the rest (the system messages written

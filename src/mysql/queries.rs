@@ -15,7 +15,7 @@ use crate::input::Alias;
 use crate::model::{Ban, Extra, Message, MessageKind, Report, StaffBan, SystemEvent};
 use crate::storage::{
     ConversationRow, ImportedMessage, Listed, MarkReadFacts, MemberEntry, MemberRow, MessageRow,
-    NewMessage, Read, Stats, Write,
+    NewMessage, Read, RetentionCandidate, Stats, Write,
 };
 use crate::transfer::{self, Cell, Sequences, Table};
 
@@ -883,27 +883,39 @@ impl Queries {
         &self,
         after: i64,
         all: bool,
+        max_count: u32,
         limit: u32,
-    ) -> Result<Vec<(ConversationId, i64)>> {
-        let rows = if all {
-            self.rows(
-                "SELECT id, retention_seconds FROM darkchat_conversations WHERE id > ? \
-                 ORDER BY id LIMIT ?",
-                vec![after.into(), i64::from(limit).into()],
-            )
-            .await?
-        } else {
-            self.rows(
-                "SELECT id, retention_seconds FROM darkchat_conversations \
-                 WHERE retention_seconds > 0 AND id > ? ORDER BY id LIMIT ?",
-                vec![after.into(), i64::from(limit).into()],
-            )
-            .await?
-        };
+    ) -> Result<Vec<RetentionCandidate>> {
+        // The oldest message through messages_expiry, the count through the newest-first id
+        // range: an index lookup each, whatever the conversation holds.
+        macro_rules! candidates {
+            ($filter:literal) => {
+                concat!(
+                    "SELECT c.id, c.retention_seconds, \
+                     (SELECT m.created_at FROM darkchat_messages m WHERE m.conversation_id = c.id \
+                     ORDER BY m.created_at LIMIT 1), \
+                     CASE WHEN ? > 0 THEN (SELECT m.id FROM darkchat_messages m \
+                     WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1 OFFSET ?) END \
+                     FROM darkchat_conversations c WHERE ",
+                    $filter,
+                    "c.id > ? ORDER BY c.id LIMIT ?"
+                )
+            };
+        }
+        let sql = if all { candidates!("") } else { candidates!("c.retention_seconds > 0 AND ") };
+        let count = i64::from(max_count);
+        let rows = self
+            .rows(sql, vec![count.into(), count.into(), after.into(), i64::from(limit).into()])
+            .await?;
         rows.into_iter()
             .map(|row| {
                 let mut c = Columns::of(row);
-                Ok((ConversationId(c.int()?), c.int()?))
+                Ok(RetentionCandidate {
+                    id: ConversationId(c.int()?),
+                    retention_seconds: c.int()?,
+                    oldest_at: c.optional_int()?,
+                    over_count: c.optional_int()?.is_some(),
+                })
             })
             .collect()
     }
@@ -1136,9 +1148,10 @@ macro_rules! read_through {
                 &self,
                 after: i64,
                 all: bool,
+                max_count: u32,
                 limit: u32,
-            ) -> Result<Vec<(ConversationId, i64)>> {
-                self.0.retention_candidates(after, all, limit).await
+            ) -> Result<Vec<RetentionCandidate>> {
+                self.0.retention_candidates(after, all, max_count, limit).await
             }
             async fn message_id_from_newest(
                 &self,

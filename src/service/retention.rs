@@ -4,11 +4,15 @@
 //! what they expire.
 //!
 //! The sweep is a step the host calls again and again (a Lua timer): each step is one write
-//! transaction that deletes at most `batch` messages, reading at most [`CANDIDATES_PER_STEP`]
-//! conversations, each through an index range (`messages_expiry` for the age, the id index for
-//! the count), so a step costs the same however many messages are due. The caller carries the
-//! cursor (the last conversation looked at) from one step to the next; a step that reaches the
-//! last conversation says the round is over.
+//! transaction that deletes at most `batch` messages. It first reads the next
+//! [`EXAMINED_PER_STEP`] conversations (fewer under a large count cap), without a lock: each
+//! one's retention, its oldest message's time (a seek in `messages_expiry`) and whether it
+//! holds more than the count cap (a walk of the id index). Only those with something due are
+//! locked and swept, at most [`SWEPT_PER_STEP`] of them, each through an index range; so a step
+//! costs the same however many messages are due, and a round over conversations with nothing
+//! due takes no lock and writes nothing (on a shared MySQL database, one read a step instead of
+//! a lock and two reads per conversation). The caller carries the cursor (the last conversation looked at) from one step
+//! to the next; a step that reaches the last conversation says the round is over.
 //!
 //! Expired messages are deleted (their rows are gone, not hidden). The conversation's copy of
 //! its newest message is refreshed when that one went, so listings show the newest message
@@ -36,8 +40,23 @@ use super::Actor;
 
 /// The retentions an owner may choose, in seconds: off, one hour, 24 hours, 7 days.
 pub const RETENTION_CHOICES: [i64; 4] = [0, 3600, 86_400, 604_800];
-/// Conversations one sweep step reads at most.
-pub const CANDIDATES_PER_STEP: u32 = 8;
+/// Conversations one sweep step reads at most, in one read that takes no lock.
+pub const EXAMINED_PER_STEP: u32 = 64;
+/// Of those, the conversations with something due that one step locks and sweeps at most.
+pub const SWEPT_PER_STEP: u32 = 8;
+/// Index entries a step's read may walk to tell whether its conversations hold more than the
+/// count cap: that is an offset into the newest-first id range, a walk of up to the cap's
+/// length each, where the age is one seek.
+const COUNT_WALK_PER_STEP: u32 = 4096;
+
+/// How many conversations a step reads with the count cap `max_count` (0: none): fewer as the
+/// cap's walks grow, never fewer than a step may sweep (what a step read before it read first).
+fn examined_per_step(max_count: u32) -> u32 {
+    match max_count {
+        0 => EXAMINED_PER_STEP,
+        cap => (COUNT_WALK_PER_STEP / cap).clamp(SWEPT_PER_STEP, EXAMINED_PER_STEP),
+    }
+}
 /// The most messages one step may delete, and how many when the caller names no batch.
 pub const MAX_SWEEP_BATCH: i64 = 5000;
 pub const DEFAULT_SWEEP_BATCH: i64 = 50;
@@ -135,26 +154,42 @@ impl<S: Storage> Service<S> {
         let all = max_age > 0 || max_count > 0;
         self.storage
             .write(async |tx| {
-                let candidates = tx.retention_candidates(after, all, CANDIDATES_PER_STEP).await?;
+                let examined = examined_per_step(max_count);
+                let candidates = tx.retention_candidates(after, all, max_count, examined).await?;
                 let mut sweep = Sweep {
                     deleted: 0,
                     next: 0,
-                    more: candidates.len() == CANDIDATES_PER_STEP as usize,
+                    more: candidates.len() == examined as usize,
                     conversations: Vec::new(),
                     behind: false,
                 };
-                for &(id, retention) in &candidates {
+                let mut swept = 0;
+                for candidate in &candidates {
+                    let id = candidate.id;
+                    let age = match (candidate.retention_seconds, max_age) {
+                        (0, age) | (age, 0) => age,
+                        (own, cap) => own.min(cap),
+                    };
+                    let old = age > 0 && candidate.oldest_at.is_some_and(|at| at < now - age);
+                    if !old && !candidate.over_count {
+                        // Nothing due here: no lock taken, nothing written.
+                        sweep.next = id.get();
+                        continue;
+                    }
+                    if swept == SWEPT_PER_STEP {
+                        // The next step starts at this conversation.
+                        sweep.more = true;
+                        break;
+                    }
+                    swept += 1;
                     sweep.next = id.get();
                     let budget = batch.saturating_sub(sweep.deleted as u32);
                     // A conversation that sends meanwhile waits for this step (and a send's
                     // order, the conversation first, is kept: no deadlock on a shared database).
+                    // What was read above is checked again under the lock.
                     tx.lock_conversation(id).await?;
-                    let age = match (retention, max_age) {
-                        (0, age) | (age, 0) => age,
-                        (own, cap) => own.min(cap),
-                    };
                     let mut here = 0;
-                    if age > 0 {
+                    if old {
                         here += tx.delete_messages_before_time(id, now - age, budget).await?;
                     }
                     let left = budget.saturating_sub(here as u32);
@@ -182,5 +217,16 @@ impl<S: Storage> Service<S> {
             })
             .await
             .map(|sweep| Sweep { behind: self.storage.log_behind(), ..sweep })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_reads_fewer_conversations_as_the_count_caps_walks_grow() {
+        let read: Vec<u32> = [0, 64, 100, 500, 1_000_000].map(examined_per_step).to_vec();
+        assert_eq!(read, [64, 64, 40, 8, 8]);
     }
 }

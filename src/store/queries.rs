@@ -14,7 +14,8 @@ use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
 use crate::model::{Ban, Extra, Message, MessageKind, Report, StaffBan, SystemEvent};
 use crate::storage::{
-    ConversationRow, ImportedMessage, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Stats,
+    ConversationRow, ImportedMessage, Listed, MemberEntry, MemberRow, MessageRow, NewMessage,
+    RetentionCandidate, Stats,
 };
 use crate::transfer::{self, Cell, Sequences, Table};
 
@@ -574,25 +575,41 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    /// Conversations after `after` in id order (those with a retention only, unless `all`).
+    /// Conversations after `after` in id order (those with a retention only, unless `all`),
+    /// each with what the sweep decides on (see [`RetentionCandidate`]).
     pub fn retention_candidates(
         &self,
         after: i64,
         all: bool,
+        max_count: u32,
         limit: u32,
-    ) -> Result<Vec<(ConversationId, i64)>> {
-        let mut stmt = if all {
-            self.conn.prepare_cached(
-                "SELECT id, retention_seconds FROM conversations WHERE id > ?1 \
-                 ORDER BY id LIMIT ?2",
-            )?
-        } else {
-            self.conn.prepare_cached(
-                "SELECT id, retention_seconds FROM conversations \
-                 WHERE retention_seconds > 0 AND id > ?1 ORDER BY id LIMIT ?2",
-            )?
-        };
-        let rows = stmt.query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    ) -> Result<Vec<RetentionCandidate>> {
+        // The oldest message through messages_expiry, the count through the newest-first id
+        // range: an index lookup each, whatever the conversation holds.
+        macro_rules! candidates {
+            ($filter:literal) => {
+                concat!(
+                    "SELECT c.id, c.retention_seconds, \
+                     (SELECT m.created_at FROM messages m WHERE m.conversation_id = c.id \
+                     ORDER BY m.created_at LIMIT 1), \
+                     CASE WHEN ?3 > 0 THEN (SELECT m.id FROM messages m \
+                     WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1 OFFSET ?3) END \
+                     FROM conversations c WHERE ",
+                    $filter,
+                    "c.id > ?1 ORDER BY c.id LIMIT ?2"
+                )
+            };
+        }
+        let sql = if all { candidates!("") } else { candidates!("c.retention_seconds > 0 AND ") };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params![after, limit, max_count], |r| {
+            Ok(RetentionCandidate {
+                id: r.get(0)?,
+                retention_seconds: r.get(1)?,
+                oldest_at: r.get(2)?,
+                over_count: r.get::<_, Option<i64>>(3)?.is_some(),
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

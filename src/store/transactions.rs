@@ -11,7 +11,7 @@ use crate::input::Alias;
 use crate::model::{Ban, Extra, Message, Report, StaffBan};
 use crate::storage::{
     ConversationRow, ImportedMessage, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Read,
-    Stats, Storage, Write,
+    RetentionCandidate, Stats, Storage, Write,
 };
 use crate::transfer::{Cell, Sequences, Table};
 
@@ -233,9 +233,10 @@ macro_rules! read_through {
                 &self,
                 after: i64,
                 all: bool,
+                max_count: u32,
                 limit: u32,
-            ) -> Result<Vec<(ConversationId, i64)>> {
-                self.0.retention_candidates(after, all, limit)
+            ) -> Result<Vec<RetentionCandidate>> {
+                self.0.retention_candidates(after, all, max_count, limit)
             }
             async fn message_id_from_newest(
                 &self,

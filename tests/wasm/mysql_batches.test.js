@@ -352,3 +352,56 @@ test("callPacked on MySQL answers the outcome as MessagePack bytes, the same rep
     core.close();
   }
 });
+
+test('a sweep step reads its conversations in one statement and locks only those with something due: a quiet step is one read and a commit', async () => {
+  const database = await freshDatabase('darkchat_batches');
+  const batches = [];
+  let now = 1_700_000_000;
+  const core = createCore({
+    wasmPath,
+    root: tmpRoot(),
+    seed: '07'.repeat(32),
+    clock: () => now,
+    mysql2: recordingMysql2(batches),
+  });
+  const opened = core.open({
+    storage: 'mysql',
+    connection: mysqlUrl(database),
+    limits: { maxMessageAgeSeconds: 3600 },
+  });
+  assert.strictEqual(opened.ok, true);
+  assert.strictEqual(await core.ready, true);
+  const call = async (method, ...args) => core.call(method, wire(args));
+  try {
+    const ids = [];
+    for (let i = 0; i < 20; i++) {
+      const created = await call('create', `55502${String(i).padStart(2, '0')}`, `C${i}`);
+      assert.strictEqual(created.ok, true, JSON.stringify(created));
+      ids.push(created.v[0].id);
+    }
+    const owner = (i) => `55502${String(i).padStart(2, '0')}`;
+    assert.strictEqual((await call('send', owner(5), ids[5], 'old')).ok, true);
+    now += 7200;
+    for (let i = 0; i < 20; i++)
+      assert.strictEqual((await call('send', owner(i), ids[i], 'new')).ok, true);
+
+    const locks = () =>
+      batches.filter((sql) => /darkchat_conversations WHERE id = \? FOR UPDATE/.test(sql));
+    batches.length = 0;
+    const step = await call('sweepExpired', 0, 50);
+    assert.strictEqual(step.ok, true, JSON.stringify(step));
+    assert.deepStrictEqual(
+      [step.v[0].deleted, step.v[0].conversations, step.v[0].more],
+      [1, [ids[5]], false],
+    );
+    assert.strictEqual(locks().length, 1, JSON.stringify(batches));
+
+    batches.length = 0;
+    const quiet = await call('sweepExpired', 0, 50);
+    assert.deepStrictEqual([quiet.v[0].deleted, quiet.v[0].more], [0, false]);
+    assert.strictEqual(locks().length, 0, JSON.stringify(batches));
+    assert.strictEqual(batches.length, 2, JSON.stringify(batches));
+  } finally {
+    await core.close();
+  }
+});
