@@ -352,12 +352,7 @@ end
 function Actions.staffBan(number, duration, reason)
   local ok, ban, detail = Darkchat.call('staffBan', number, duration, reason)
   if not ok then return false, ban, detail end
-  Notify.staffBansMayExist = true
-  Notify.server('staffBanned', {
-    number = ban.number,
-    reason = ban.reason,
-    expiresAt = ban.expiresAt,
-  })
+  Notify.staffBanned(ban)
   return true, ban
 end
 
@@ -367,7 +362,7 @@ end
 function Actions.staffUnban(number)
   local ok, ban, detail = Darkchat.call('staffUnban', number)
   if not ok then return false, ban, detail end
-  Notify.server('staffUnbanned', { number = ban.number })
+  Notify.staffUnbanned(ban.number)
   return true, ban
 end
 

@@ -67,6 +67,9 @@ Network.kinds = {
   retentionChanged = function(id, d, l)
     N.retentionChanged(id, d.message, d.retentionSeconds, numbersOf(l), l)
   end,
+  -- Darkchat as a whole (no conversation).
+  staffBanned = function(_, d) N.staffBanned(d) end,
+  staffUnbanned = function(_, d) N.staffUnbanned(d.number) end,
 }
 
 --- Replays one entry of another server; a broken one is one line, never a stop.

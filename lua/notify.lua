@@ -169,6 +169,21 @@ function Notify.mayHaveStaffBans()
   return Notify.staffBansMayExist
 end
 
+--- A number banned from Darkchat by staff, here or on another server of the network: pushes
+--- skip it from now on (not only from the next read of the stored bans).
+---@param ban { number: string, reason: string?, expiresAt: integer? }
+function Notify.staffBanned(ban)
+  Notify.staffBansMayExist = true
+  Notify.server('staffBanned', {
+    number = ban.number,
+    reason = ban.reason,
+    expiresAt = ban.expiresAt,
+  })
+end
+
+---@param number string
+function Notify.staffUnbanned(number) Notify.server('staffUnbanned', { number = number }) end
+
 --- `sources` less those of players banned by staff.
 ---@param sources integer[] online players (Bridge.onlineSources)
 ---@param online string[] their numbers, `online[i]` the number of `sources[i]`

@@ -3,8 +3,8 @@
 //!
 //! A [`Change`] is written by the storage in the same transaction as the change itself
 //! ([`crate::storage::Write::record`]; only MySQL/MariaDB keeps a log, SQLite ignores it), so a
-//! change and its entry commit together or not at all. An entry holds the conversation, the
-//! kind (the name of the server event lua/notify.lua fires for it) and the facts the notify
+//! change and its entry commit together or not at all. An entry holds the conversation (none
+//! for a staff ban, which is about Darkchat as a whole; stored as 0), the kind (the name of the server event lua/notify.lua fires for it) and the facts the notify
 //! layer needs beyond the conversation's members, as JSON with the field names the Lua layer
 //! reads. Numbers are in it: the log is read by servers only, and lua/client.lua builds what
 //! a player is sent, as for a change made locally. The members are not: the reading server
@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::ids::ConversationId;
-use crate::model::{Member, MembershipChange, Message};
+use crate::model::{Member, MembershipChange, Message, StaffBan};
 
 /// Entries a read returns when the caller names no limit, and the most it may ask for.
 pub const DEFAULT_READ: i64 = 200;
@@ -45,14 +45,27 @@ pub fn server_id(text: &str) -> Result<String> {
 pub struct Change {
     /// The server event's name: `messageSent`, `memberAdded`, ...
     pub kind: &'static str,
-    pub conversation: ConversationId,
+    /// The conversation it is about; none for a change of Darkchat as a whole (a staff ban).
+    pub conversation: Option<ConversationId>,
     /// The facts beyond the conversation's members (a JSON object).
     pub data: Value,
 }
 
 impl Change {
     fn new(kind: &'static str, conversation: ConversationId, data: Value) -> Self {
-        Change { kind, conversation, data }
+        Change { kind, conversation: Some(conversation), data }
+    }
+
+    /// A number banned from Darkchat by staff (every server's pushes skip it from then on).
+    pub fn staff_banned(ban: &StaffBan) -> Self {
+        let data = json!({
+            "number": ban.number, "reason": ban.reason, "expiresAt": ban.expires_at,
+        });
+        Change { kind: "staffBanned", conversation: None, data }
+    }
+
+    pub fn staff_unbanned(number: &str) -> Self {
+        Change { kind: "staffUnbanned", conversation: None, data: json!({ "number": number }) }
     }
 
     pub fn created(conversation: ConversationId, number: &str, name: &str) -> Self {
@@ -172,7 +185,8 @@ pub struct LoggedChange {
     /// The server that made the change.
     pub server: String,
     pub kind: String,
-    pub conversation: ConversationId,
+    /// As [`Change::conversation`].
+    pub conversation: Option<ConversationId>,
     /// [`Change::data`] as stored (JSON text).
     pub data: String,
     /// Unix seconds, by the database's clock.
@@ -239,7 +253,7 @@ mod tests {
         };
         let added = Change::member_added(ConversationId(3), "5550101", &message, true);
         assert_eq!(added.kind, "memberAdded");
-        assert_eq!(added.conversation, ConversationId(3));
+        assert_eq!(added.conversation, Some(ConversationId(3)));
         assert_eq!(
             added.data,
             json!({

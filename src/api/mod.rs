@@ -1057,14 +1057,17 @@ fn change_batch(batch: ChangeBatch) -> Reply {
         .entries
         .into_iter()
         .map(|e| {
-            Reply::Object(vec![
+            let mut fields = vec![
                 (c"id", Reply::Int(e.id)),
                 (c"server", reply::str(e.server)),
                 (c"kind", reply::str(e.kind)),
-                (c"conversationId", Reply::Int(e.conversation.get())),
                 (c"data", reply::str(e.data)),
                 (c"createdAt", Reply::Int(e.created_at)),
-            ])
+            ];
+            if let Some(id) = e.conversation {
+                fields.push((c"conversationId", Reply::Int(id.get())));
+            }
+            Reply::Object(fields)
         })
         .collect();
     let conversations = batch

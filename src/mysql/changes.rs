@@ -49,7 +49,8 @@ pub fn record(link: &Shared, change: impl FnOnce() -> Change) {
         vec![
             Value::Text(server.to_string()),
             change.kind.into(),
-            change.conversation.get().into(),
+            // 0 for none: conversation ids start at 1.
+            change.conversation.map_or(0, ConversationId::get).into(),
             Value::Text(change.data.to_string()),
         ],
     );
@@ -114,7 +115,10 @@ pub async fn read(link: &Shared, server: &str, position: i64, limit: u32) -> Res
                 id: int(next()?)?,
                 server: text(next()?)?,
                 kind: text(next()?)?,
-                conversation: ConversationId(int(next()?)?),
+                conversation: match int(next()?)? {
+                    0 => None,
+                    id => Some(ConversationId(id)),
+                },
                 data: text(next()?)?,
                 created_at: int(next()?)?,
             })
@@ -137,7 +141,8 @@ async fn members_of(
     entries: &[LoggedChange],
 ) -> Result<Vec<(ConversationId, Vec<Member>)>> {
     let ids: Vec<i64> = {
-        let mut ids: Vec<i64> = entries.iter().map(|e| e.conversation.get()).collect();
+        let mut ids: Vec<i64> =
+            entries.iter().filter_map(|e| e.conversation.map(ConversationId::get)).collect();
         ids.sort_unstable();
         ids.dedup();
         ids

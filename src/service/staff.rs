@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use super::{existing, member_of_existing, Service};
+use crate::changes::Change;
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId};
 use crate::input::PhoneNumber;
@@ -128,6 +129,7 @@ impl<S: Storage> Service<S> {
                 }
                 tx.delete_staff_ban(number.as_str()).await?;
                 tx.insert_staff_ban(&ban).await?;
+                tx.record(|| Change::staff_banned(&ban)).await?;
                 Ok(ban.clone())
             })
             .await
@@ -141,6 +143,7 @@ impl<S: Storage> Service<S> {
                     return Err(Error::NotStaffBanned { number: number.as_str().to_owned() });
                 };
                 tx.delete_staff_ban(number.as_str()).await?;
+                tx.record(|| Change::staff_unbanned(number.as_str())).await?;
                 Ok(ban)
             })
             .await

@@ -24,6 +24,8 @@ local EVENTS = {
   'moderatorChanged',
   'memberUnbanned',
   'retentionChanged',
+  'staffBanned',
+  'staffUnbanned',
 }
 
 --- A push or change must reach the other server within this much of its emulated time (which
@@ -364,6 +366,66 @@ T.test('mute holds on the other server: a muted member there gets no pushes', fu
   a:stop()
   b:stop()
 end)
+
+T.test(
+  'a staff ban crosses: the other server stops its pushes to that number at once, its resources hear it',
+  function()
+    local a, b = network()
+    local servers = { a, b }
+    local made = a:call('Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace')
+    local id = made.newConv.id
+    T.eq(b:call('Darkchat_AddToConversationByNumber', '5550201', id, 'Bee'), true)
+    T.eq(b:call('Darkchat_AddToConversationByNumber', '5550202', id, 'Cat'), true)
+    -- B has read the stored bans (none) with its first push: without the entry it would push
+    -- to a banned number for up to a minute.
+    a:call('Darkchat_SendMessageByNumber', '5550101', id, 'first')
+    local banned, other = b.players[1], b.players[2]
+    local function heard(src, content)
+      for _, p in ipairs(b:pushes(src)) do
+        if p.kind == 'messageReceived' and p.payload.message.content == content then return true end
+      end
+      return false
+    end
+    runUntil(servers, function() return heard(banned, 'first') and heard(other, 'first') end, 10000)
+    T.ok(heard(banned, 'first'), 'no ban yet: the push crossed')
+
+    local ok = a:call('Darkchat_StaffBan', '5550201', '7d', 'spam')
+    T.eq(ok, true)
+    local function event(name)
+      for _, e in ipairs(b.events) do
+        if e.name == name then return e.payload end
+      end
+    end
+    local took = runUntil(servers, function() return event('staffBanned') ~= nil end, 10000)
+    T.ok(took <= BOUND_MS, ('crossed in %d ms'):format(took))
+    local ban = event('staffBanned')
+    T.eq({ ban.number, ban.reason, ban.fromServer }, { '5550201', 'spam', 'server-a' })
+    T.ok(math.abs(ban.expiresAt - os.time() - 7 * 86400) < 60, 'ends in 7 days')
+
+    a:call('Darkchat_SendMessageByNumber', '5550101', id, 'second')
+    runUntil(servers, function() return heard(other, 'second') end, 10000)
+    T.ok(heard(other, 'second'), 'the others still hear')
+    T.ok(not heard(banned, 'second'), 'no push to the banned number, well within the minute')
+
+    T.eq(a:call('Darkchat_StaffUnban', '5550201'), true)
+    took = runUntil(servers, function() return event('staffUnbanned') ~= nil end, 10000)
+    T.ok(took <= BOUND_MS, ('crossed in %d ms'):format(took))
+    T.eq(
+      { event('staffUnbanned').number, event('staffUnbanned').fromServer },
+      { '5550201', 'server-a' }
+    )
+    local count = 0
+    for _, e in ipairs(a.events) do
+      if e.name == 'staffBanned' or e.name == 'staffUnbanned' then
+        count = count + 1
+        T.eq(e.payload.fromServer, nil, 'its own server hears it once, unmarked')
+      end
+    end
+    T.eq(count, 2)
+    a:stop()
+    b:stop()
+  end
+)
 
 T.test('a retention crosses; what one server swept is gone on the other, nothing logged', function()
   -- Server A caps conversations at 2 messages and sweeps every second; B keeps the defaults
