@@ -206,18 +206,32 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
   /**
    * Drives one call from its first step to its outcome: `resume(outcome)` gives the next step,
    * `abort(op)` tells the core the call is abandoned. Resolves to the outcome; never rejects.
+   * `watch(batch)`, when given, is told of each batch before it runs and may answer `{
+   * deadlineMs, done }`: the call's deadline is then that long from now (a migration's
+   * rebuild of a large table), and `done()` is called when the batch has answered.
+   * @param {any} first
+   * @param {(outcome: any) => any} resume
+   * @param {(op: any) => void} abort
+   * @param {((batch: any[]) => ({ deadlineMs: number, done: () => void } | null)) | null} [watch]
    */
-  function drive(first, resume, abort) {
+  function drive(first, resume, abort, watch = null) {
     let conn = null;
     let finished = false;
     let timer = null;
+    let expire = () => {};
     const deadline = new Promise((resolve) => {
-      timer = after(deadlineMs, () => resolve('deadline'));
+      expire = () => resolve('deadline');
+      timer = after(deadlineMs, expire);
     });
     const work = (async () => {
       let step = first;
       while (step && Array.isArray(step.batch)) {
         if (!conn) conn = await getConnection();
+        const watching = watch && watch(step.batch);
+        if (watching) {
+          clearTimeout(timer);
+          timer = after(watching.deadlineMs, expire);
+        }
         let outcome;
         try {
           outcome = { op: step.op, results: await runBatch(conn, step.batch) };
@@ -225,6 +239,8 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
           const error = statementError(err);
           if (!error) throw err;
           outcome = { op: step.op, error };
+        } finally {
+          if (watching) watching.done();
         }
         if (finished) return null;
         step = resume(outcome);
