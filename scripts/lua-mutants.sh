@@ -9,7 +9,7 @@
 #   bash scripts/lua-mutants.sh --check       # only checks that every mutation still applies
 #   MUTANT_FROM=91 bash scripts/lua-mutants.sh # only the list's lines from 91 on (the newest)
 #
-# Mutants run by the network, import, mysql_batches, mysql_warm_up and migrate suites need a MariaDB: DARKCHAT_MYSQL=<url>
+# Mutants run by the network, import, mysql_batches, mysql_warm_up, mysql_migration and migrate suites need a MariaDB: DARKCHAT_MYSQL=<url>
 # (scripts/mariadb.sh).
 # Exit status 1 when a mutant that is not marked equivalent survived. Slow (each mutant runs
 # suites: up to ~40 s); not part of scripts/test.sh. Needs a clean lua/ and js/ (it refuses to
@@ -33,8 +33,8 @@ if [ -z "$CHECK" ]; then
     exit 2
   fi
   # A suite that needs MariaDB would fail without it, and count its mutants as killed.
-  if [ -z "${DARKCHAT_MYSQL:-}" ] && grep -v '^#' "$LIST" | grep -F -- "$ONLY" | grep -qE '\|\|\| [^|]*\b(network|import|mysql_batches|mysql_warm_up|migrate)\b'; then
-    echo "lua-mutants: the network, import, mysql_batches, mysql_warm_up and migrate suites need DARKCHAT_MYSQL (bash scripts/mariadb.sh start DIR PORT)" >&2
+  if [ -z "${DARKCHAT_MYSQL:-}" ] && grep -v '^#' "$LIST" | grep -F -- "$ONLY" | grep -qE '\|\|\| [^|]*\b(network|import|mysql_batches|mysql_warm_up|mysql_migration|migrate)\b'; then
+    echo "lua-mutants: the network, import, mysql_batches, mysql_warm_up, mysql_migration and migrate suites need DARKCHAT_MYSQL (bash scripts/mariadb.sh start DIR PORT)" >&2
     exit 2
   fi
   # The cross-core comparison (tests/wasm/cases.test.js) needs the native replies of these sources.
@@ -69,6 +69,7 @@ suite() {
     import) node --test tests/wasm/import.test.js && lua5.4 tests/lua/run.lua tests/e2e/import_test.lua ;;
     mysql_batches) node --test tests/wasm/mysql_batches.test.js ;;
     mysql_warm_up) node --test tests/wasm/mysql_warm_up.test.js ;;
+    mysql_migration) node --test tests/wasm/mysql_migration.test.js ;;
     migrate) node --test tests/wasm/migrate.test.js ;;
     *) echo "lua-mutants: unknown suite $1" >&2; return 2 ;;
   esac
