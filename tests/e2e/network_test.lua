@@ -97,6 +97,17 @@ local function network(resourceDir)
   return a, b
 end
 
+--- A fresh network with a conversation made on A by 5550101 ("Ace") and both of B's players
+--- added ("Bee", "Cat"); returns A, B and the conversation's id.
+local function crewAcross()
+  local a, b = network()
+  local made = a:call('Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace')
+  local id = made.newConv.id
+  T.eq(b:call('Darkchat_AddToConversationByNumber', '5550201', id, 'Bee'), true)
+  T.eq(b:call('Darkchat_AddToConversationByNumber', '5550202', id, 'Cat'), true)
+  return a, b, id
+end
+
 --- A server's events without the marker, and the markers apart.
 local function unmarked(events)
   local out, marks = {}, {}
@@ -335,12 +346,8 @@ T.test('every push kind crosses both ways in the bound, in order, once; never tw
 end)
 
 T.test('mute holds on the other server: a muted member there gets no pushes', function()
-  local a, b = network()
+  local a, b, id = crewAcross()
   local servers = { a, b }
-  local made = a:call('Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace')
-  local id = made.newConv.id
-  T.eq(b:call('Darkchat_AddToConversationByNumber', '5550201', id, 'Bee'), true)
-  T.eq(b:call('Darkchat_AddToConversationByNumber', '5550202', id, 'Cat'), true)
   T.eq(b:call('Darkchat_MuteConversationByNumber', '5550201', id, true), true)
   local muted, listening = b.players[1], b.players[2]
   local before = #b:pushes(muted)
@@ -370,12 +377,8 @@ end)
 T.test(
   'a staff ban crosses: the other server stops its pushes to that number at once, its resources hear it',
   function()
-    local a, b = network()
+    local a, b, id = crewAcross()
     local servers = { a, b }
-    local made = a:call('Darkchat_CreateConversationByNumber', '5550101', 'Crew', nil, 'Ace')
-    local id = made.newConv.id
-    T.eq(b:call('Darkchat_AddToConversationByNumber', '5550201', id, 'Bee'), true)
-    T.eq(b:call('Darkchat_AddToConversationByNumber', '5550202', id, 'Cat'), true)
     -- B has read the stored bans (none) with its first push: without the entry it would push
     -- to a banned number for up to a minute.
     a:call('Darkchat_SendMessageByNumber', '5550101', id, 'first')

@@ -216,8 +216,36 @@ function recordExportCalls(names) {
   };
 }
 
+/**
+ * mysql2 for `createCore({ mysql2 })` with every query sent on a pooled connection handed first
+ * to `intercept(sql, send)`: `send()` sends it (a test notes it, or holds it back a while).
+ * @param {(sql: string, send: () => void) => void} intercept
+ */
+function interceptedMysql2(intercept) {
+  const real = require(path.join(repo, 'node_modules', 'mysql2'));
+  return {
+    ...real,
+    createPool(options) {
+      const pool = real.createPool(options);
+      const getConnection = pool.getConnection.bind(pool);
+      pool.getConnection = (callback) =>
+        getConnection((err, conn) => {
+          if (conn && !conn.intercepted) {
+            const query = conn.query.bind(conn);
+            conn.query = (what, ...rest) =>
+              intercept(typeof what === 'string' ? what : what.sql, () => query(what, ...rest));
+            conn.intercepted = true;
+          }
+          callback(err, conn);
+        });
+      return pool;
+    },
+  };
+}
+
 module.exports = {
   repo,
+  interceptedMysql2,
   wasmPath,
   tmpRoot,
   wire,

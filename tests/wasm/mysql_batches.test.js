@@ -6,10 +6,9 @@
 
 const test = require('node:test');
 const assert = require('node:assert');
-const path = require('node:path');
 const { createCore } = require('../../js/host.js');
 const {
-  repo,
+  interceptedMysql2,
   wasmPath,
   tmpRoot,
   wire,
@@ -22,27 +21,10 @@ const STAFF_BANS = /darkchat_staff_bans/;
 
 /** mysql2, with every query sent on a pooled connection written down in `batches`. */
 function recordingMysql2(batches) {
-  const real = require(path.join(repo, 'node_modules', 'mysql2'));
-  return {
-    ...real,
-    createPool(options) {
-      const pool = real.createPool(options);
-      const getConnection = pool.getConnection.bind(pool);
-      pool.getConnection = (callback) =>
-        getConnection((err, conn) => {
-          if (conn && !conn.recorded) {
-            const query = conn.query.bind(conn);
-            conn.query = (what, ...rest) => {
-              batches.push(typeof what === 'string' ? what : what.sql);
-              return query(what, ...rest);
-            };
-            conn.recorded = true;
-          }
-          callback(err, conn);
-        });
-      return pool;
-    },
-  };
+  return interceptedMysql2((sql, send) => {
+    batches.push(sql);
+    send();
+  });
 }
 
 test("a member's act checks staff bans in its own first batch, and a refused one keeps nothing", async () => {

@@ -7,35 +7,23 @@
 
 const test = require('node:test');
 const assert = require('node:assert');
-const path = require('node:path');
 const { createCore } = require('../../js/host.js');
-const { repo, wasmPath, tmpRoot, wire, freshDatabase, mysqlUrl } = require('./helpers');
+const {
+  interceptedMysql2,
+  wasmPath,
+  tmpRoot,
+  wire,
+  freshDatabase,
+  mysqlUrl,
+} = require('./helpers');
 
-/** mysql2, with a query whose SQL matches `slow` held back `ms` before it is sent. */
+/** mysql2, with a query whose SQL matches `slow` held back `ms` (and noted in `sent`). */
 function slowMysql2(slow, ms, sent) {
-  const real = require(path.join(repo, 'node_modules', 'mysql2'));
-  return {
-    ...real,
-    createPool(options) {
-      const pool = real.createPool(options);
-      const getConnection = pool.getConnection.bind(pool);
-      pool.getConnection = (callback) =>
-        getConnection((err, conn) => {
-          if (conn && !conn.slowed) {
-            const query = conn.query.bind(conn);
-            conn.query = (what, ...rest) => {
-              const sql = typeof what === 'string' ? what : what.sql;
-              if (!slow.test(sql)) return query(what, ...rest);
-              sent.push(sql);
-              setTimeout(() => query(what, ...rest), ms);
-            };
-            conn.slowed = true;
-          }
-          callback(err, conn);
-        });
-      return pool;
-    },
-  };
+  return interceptedMysql2((sql, send) => {
+    if (!slow.test(sql)) return send();
+    sent.push(sql);
+    setTimeout(send, ms);
+  });
 }
 
 test('a migration step slower than the call deadline is given its time, said, and the server is ready after it', async () => {
