@@ -1355,31 +1355,50 @@ function createCore({
   }
 
   /**
-   * The migration's watch on its batches (js/mysql.js `drive`): a batch that changes a table
-   * (ALTER TABLE, CREATE ...) may rebuild it, minutes on a large one (an index on millions of
-   * messages), so it gets MIGRATION_DDL_MS instead of the call deadline, which would drop the
-   * connection while the database carries on and retry into its schema lock. One that runs
-   * past MIGRATION_NOTICE_MS is said, and then its end.
+   * The migration's watch on its batches (js/mysql.js `drive`): two of its statements may rightly
+   * run far past a call's deadline, which would drop the connection while the database carries
+   * on, say the database is unavailable, and retry into the schema lock.
+   * - One that changes a table (ALTER TABLE, CREATE ...) may rebuild it: minutes on a large one
+   *   (an index on millions of messages). It gets MIGRATION_DDL_MS.
+   * - Taking the schema lock (src/mysql/schema.rs: `GET_LOCK('darkchat_schema', seconds)`)
+   *   waits while another server migrates. It gets those seconds and 5 more: the core then
+   *   says the lock was kept too long, and the start tries again.
+   * Either, when still running after MIGRATION_NOTICE_MS, is said in one line, and its end.
    */
   function migrationWatch(state) {
+    const where = `MySQL database ${state.mysql.where}`;
     return (batch) => {
       const ddl = batch.find((s) => /^\s*(ALTER|CREATE)\s/i.test(s.sql));
-      if (!ddl) return null;
+      const lock = batch.find((s) => /GET_LOCK\('darkchat_schema'/.test(s.sql));
+      let slow;
+      if (ddl) {
+        const what = ddl.sql.replace(/\s+/g, ' ').slice(0, 160);
+        slow = {
+          deadlineMs: MIGRATION_DDL_MS,
+          notice: `migrating ${where}: ${what} is taking a while (a large table); calls answer storage_error until it is done`,
+          end: 'migrating: done in',
+        };
+      } else if (lock) {
+        const seconds = Number(lock.params[0]) || 0;
+        slow = {
+          deadlineMs: (seconds + 5) * 1000,
+          notice: `${where}: another server is migrating it (it holds the schema lock); waiting up to ${seconds} s, calls answer storage_error meanwhile`,
+          end: 'the schema lock was free after',
+        };
+      } else {
+        return null;
+      }
       const started = Date.now();
       let said = false;
       const notice = Mysql().after(MIGRATION_NOTICE_MS, () => {
         said = true;
-        const what = ddl.sql.replace(/\s+/g, ' ').slice(0, 160);
-        log(
-          `migrating MySQL database ${state.mysql.where}: ${what} is taking a while (a large ` +
-            'table); calls answer storage_error until it is done',
-        );
+        log(slow.notice);
       });
       return {
-        deadlineMs: MIGRATION_DDL_MS,
+        deadlineMs: slow.deadlineMs,
         done() {
           clearTimeout(notice);
-          if (said) log(`migrating: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          if (said) log(`${slow.end} ${((Date.now() - started) / 1000).toFixed(1)} s`);
         },
       };
     };
