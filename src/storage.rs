@@ -284,7 +284,8 @@ pub trait Read {
     /// Up to `limit` conversations with an id above `after`, in id order: every conversation
     /// when `all`, else only those with a retention set. Each with its retention, its oldest
     /// message's time and whether it holds more than `max_count` messages (never when
-    /// `max_count` is 0). One read through the conversations' key and two index lookups each.
+    /// `max_count` is 0). One read through the conversations' key, each with a seek for its
+    /// oldest message and a walk of up to `max_count` entries for its count.
     async fn retention_candidates(
         &self,
         after: i64,

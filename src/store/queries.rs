@@ -584,8 +584,9 @@ impl<'c> Tx<'c> {
         max_count: u32,
         limit: u32,
     ) -> Result<Vec<RetentionCandidate>> {
-        // The oldest message through messages_expiry, the count through the newest-first id
-        // range: an index lookup each, whatever the conversation holds.
+        // The oldest message by one seek in messages_expiry; over the count cap by a walk down
+        // the newest-first id range, up to the cap's length (the service reads fewer
+        // conversations a step when the cap is large).
         macro_rules! candidates {
             ($filter:literal) => {
                 concat!(
