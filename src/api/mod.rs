@@ -975,7 +975,7 @@ async fn run<S: Storage>(
         Request::TableCounts => {
             let counts = service.storage().read(async |tx| tx.table_counts().await).await?;
             let pairs = transfer::TABLES.iter().zip(counts);
-            vec![pairs_reply(pairs.map(|(t, n)| (t, n)))]
+            vec![pairs_reply(pairs)]
         }
         Request::Sequences => {
             let marks = service.storage().read(async |tx| tx.sequences().await).await?;
@@ -1436,10 +1436,7 @@ mod tests {
         for method in Method::ALL {
             assert_eq!(Method::parse(method.name()).unwrap(), method);
             let err = call(&mut dc, method.name(), &[Arg::Other, Arg::Other, Arg::Other], 1).err();
-            assert!(
-                err.map_or(true, |e| e.to_string() != "invalid argument: method"),
-                "{method:?}"
-            );
+            assert!(err.is_none_or(|e| e.to_string() != "invalid argument: method"), "{method:?}");
         }
     }
 }

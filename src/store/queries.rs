@@ -241,7 +241,7 @@ impl<'c> Tx<'c> {
             };
             list.push((self.conversation_row(row)?, member));
         }
-        list.sort_unstable_by(|(a, _), (b, _)| (b.updated_at, b.id).cmp(&(a.updated_at, a.id)));
+        list.sort_unstable_by_key(|(c, _)| std::cmp::Reverse((c.updated_at, c.id)));
         list.truncate(limit as usize);
         list.into_iter()
             .map(|(row, member)| {
