@@ -91,10 +91,6 @@ const BACKUP_STEP_PAGES = 64;
 const BACKUP_TURN_MS = 2;
 /** Bounds a chain of dead stealers (each a process that died while removing a dead mutex). */
 const MAX_STEAL_DEPTH = 16;
-/** How long a MySQL migration's statement that changes a table may run (see migrationWatch). */
-const MIGRATION_DDL_MS = 30 * 60 * 1000;
-/** When such a statement still runs after this long, a line says so (and another its end). */
-const MIGRATION_NOTICE_MS = 2000;
 
 // The file functions the module imports (`darkchat_fs`, declared in src/store/vfs.rs).
 /** `fs_open` flag bits. */
@@ -1354,75 +1350,23 @@ function createCore({
     return { ok: true, version, database: driver.where };
   }
 
-  /**
-   * The migration's watch on its batches (js/mysql.js `drive`): two of its statements may rightly
-   * run far past a call's deadline, which would drop the connection while the database carries
-   * on, say the database is unavailable, and retry into the schema lock.
-   * - One that changes a table (ALTER TABLE, CREATE ...) may rebuild it: minutes on a large one
-   *   (an index on millions of messages). It gets MIGRATION_DDL_MS.
-   * - Taking the schema lock (src/mysql/schema.rs: `GET_LOCK('darkchat_schema', seconds)`)
-   *   waits while another server migrates. It gets those seconds and 5 more: the core then
-   *   says the lock was kept too long, and the start tries again.
-   * Either, when still running after MIGRATION_NOTICE_MS, is said in one line, and its end.
-   */
-  function migrationWatch(state) {
-    const where = `MySQL database ${state.mysql.where}`;
-    return (batch) => {
-      const ddl = batch.find((s) => /^\s*(ALTER|CREATE)\s/i.test(s.sql));
-      const lock = batch.find((s) => /GET_LOCK\('darkchat_schema'/.test(s.sql));
-      let slow;
-      if (ddl) {
-        const what = ddl.sql.replace(/\s+/g, ' ').slice(0, 160);
-        slow = {
-          deadlineMs: MIGRATION_DDL_MS,
-          notice: `migrating ${where}: ${what} is taking a while (a large table); calls answer storage_error until it is done`,
-          end: 'migrating: done in',
-        };
-      } else if (lock) {
-        const seconds = Number(lock.params[0]) || 0;
-        slow = {
-          deadlineMs: (seconds + 5) * 1000,
-          notice: `${where}: another server is migrating it (it holds the schema lock); waiting up to ${seconds} s, calls answer storage_error meanwhile`,
-          end: 'the schema lock was free after',
-        };
-      } else {
-        return null;
-      }
-      const started = Date.now();
-      let said = false;
-      const notice = Mysql().after(MIGRATION_NOTICE_MS, () => {
-        said = true;
-        log(slow.notice);
-      });
-      return {
-        deadlineMs: slow.deadlineMs,
-        done() {
-          clearTimeout(notice);
-          if (said) log(`${slow.end} ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        },
-      };
-    };
-  }
-
   /** Migrates until it succeeds (retrying while the database is down); resolves when ready. */
   function connectMysql(state) {
     return new Promise((resolve) => {
       const attempt = () => {
         if (opened !== state) return resolve(false);
-        driveStep(() => instance.exports.dc_migrate(), undefined, migrationWatch(state)).then(
-          (outcome) => {
-            if (opened !== state) return resolve(false);
-            if (outcome.ok) {
-              state.schemaVersion = outcome.v && outcome.v[0];
-              log(
-                `MySQL database ${state.mysql.where} ready (schema version ${state.schemaVersion})`,
-              );
-              return resolve(true);
-            }
-            if (!state.mysql.down) state.mysql.noteDown(new Error(outcome.message));
-            Mysql().after(Mysql().RECONNECT_MS, attempt);
-          },
-        );
+        driveStep(() => instance.exports.dc_migrate()).then((outcome) => {
+          if (opened !== state) return resolve(false);
+          if (outcome.ok) {
+            state.schemaVersion = outcome.v && outcome.v[0];
+            log(
+              `MySQL database ${state.mysql.where} ready (schema version ${state.schemaVersion})`,
+            );
+            return resolve(true);
+          }
+          if (!state.mysql.down) state.mysql.noteDown(new Error(outcome.message));
+          Mysql().after(Mysql().RECONNECT_MS, attempt);
+        });
       };
       attempt();
     });
@@ -1450,7 +1394,7 @@ function createCore({
    * Runs a core step (`first()` gives the reply it is in) and the batches it asks for, to the outcome. When
    * the step asks for a batch and `refusal()` gives an answer, the call is abandoned with it.
    */
-  function driveStep(first, refusal = () => null, watch = null) {
+  function driveStep(first, refusal = () => null) {
     if (!instance) {
       try {
         start(opened);
@@ -1494,7 +1438,7 @@ function createCore({
       }
       return next;
     };
-    return opened.mysql.drive(step, resume, abort, watch);
+    return opened.mysql.drive(step, resume, abort);
   }
 
   function closeMysql() {

@@ -26,6 +26,8 @@ const { setTimeout, clearTimeout } = require('timers');
 
 /** Milliseconds between attempts to reach a database that is down. */
 const RECONNECT_MS = 5000;
+/** A statement with patience (see `drive`) still running after this long is said. */
+const PATIENCE_NOTICE_MS = 2000;
 /**
  * What each new connection runs first. READ COMMITTED for the session: the core's write
  * transactions rely on it (each read after the conversation's row is locked sees what the last
@@ -204,17 +206,33 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
   }
 
   /**
+   * Says `patience.notice` when the statement is still running after PATIENCE_NOTICE_MS, and
+   * then, at `end()`, `patience.done` with the time it took.
+   * @param {{ notice: string, done: string }} patience
+   */
+  function sayWhenSlow(patience) {
+    const started = Date.now();
+    let said = false;
+    const notice = after(PATIENCE_NOTICE_MS, () => {
+      said = true;
+      log(patience.notice.replace('{database}', `MySQL database ${where}`));
+    });
+    return {
+      end() {
+        clearTimeout(notice);
+        if (said) log(`${patience.done} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      },
+    };
+  }
+
+  /**
    * Drives one call from its first step to its outcome: `resume(outcome)` gives the next step,
    * `abort(op)` tells the core the call is abandoned. Resolves to the outcome; never rejects.
-   * `watch(batch)`, when given, is told of each batch before it runs and may answer `{
-   * deadlineMs, done }`: the call's deadline is then that long from now (a migration's
-   * rebuild of a large table), and `done()` is called when the batch has answered.
-   * @param {any} first
-   * @param {(outcome: any) => any} resume
-   * @param {(op: any) => void} abort
-   * @param {((batch: any[]) => ({ deadlineMs: number, done: () => void } | null)) | null} [watch]
+   * A batch holding a statement with `patience` (src/mysql/link.rs: a migration's change to a
+   * table, the wait for another server's schema lock) gets that many seconds instead of the
+   * call's deadline; still running after PATIENCE_NOTICE_MS, it is said, and then its end.
    */
-  function drive(first, resume, abort, watch = null) {
+  function drive(first, resume, abort) {
     let conn = null;
     let finished = false;
     let timer = null;
@@ -227,10 +245,11 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
       let step = first;
       while (step && Array.isArray(step.batch)) {
         if (!conn) conn = await getConnection();
-        const watching = watch && watch(step.batch);
-        if (watching) {
+        const patient = step.batch.find((s) => s.patience);
+        const said = patient ? sayWhenSlow(patient.patience) : null;
+        if (patient) {
           clearTimeout(timer);
-          timer = after(watching.deadlineMs, expire);
+          timer = after(patient.patience.seconds * 1000, expire);
         }
         let outcome;
         try {
@@ -240,7 +259,7 @@ function createDriver({ connection, log = () => {}, deadlineMs = 5000, poolSize 
           if (!error) throw err;
           outcome = { op: step.op, error };
         } finally {
-          if (watching) watching.done();
+          if (said) said.end();
         }
         if (finished) return null;
         step = resume(outcome);

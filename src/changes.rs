@@ -4,11 +4,12 @@
 //! A [`Change`] is written by the storage in the same transaction as the change itself
 //! ([`crate::storage::Write::record`]; only MySQL/MariaDB keeps a log, SQLite ignores it), so a
 //! change and its entry commit together or not at all. An entry holds the conversation (none
-//! for a staff ban, which is about Darkchat as a whole; stored as 0), the kind (the name of the server event lua/notify.lua fires for it) and the facts the notify
-//! layer needs beyond the conversation's members, as JSON with the field names the Lua layer
-//! reads. Numbers are in it: the log is read by servers only, and lua/client.lua builds what
-//! a player is sent, as for a change made locally. The members are not: the reading server
-//! reads them when it reads the entry (see [`ChangeBatch`]).
+//! for a staff ban, which is about Darkchat as a whole; stored as 0), the kind (the name of the
+//! server event lua/notify.lua fires for it) and the facts the notify layer needs beyond the
+//! conversation's members, as JSON with the field names the Lua layer reads. Numbers are in
+//! it: the log is read by servers only, and lua/client.lua builds what a player is sent, as for
+//! a change made locally. The members are not: the reading server reads them when it reads the
+//! entry (see [`ChangeBatch`]).
 //!
 //! Adding a kind: a constructor here, one `tx.record(|| Change::...)` line in the operation
 //! of `src/service.rs` (the last statement of its write), and one line in `Network.kinds` of

@@ -858,12 +858,13 @@ impl<S: Storage> Service<S> {
             tx.lock_conversation(id).await?;
             // The member and its alias in one lookup, in the batch that takes the lock, and the
             // message it answers read beside them.
-            let answered = async || match reply_to {
-                Some(original) => tx.message(id, original).await,
-                None => Ok(None),
+            let answered = async {
+                match reply_to {
+                    Some(original) => tx.message(id, original).await,
+                    None => Ok(None),
+                }
             };
-            let (found, original) =
-                both(tx.member_with_alias(id, number.as_str()), answered()).await;
+            let (found, original) = both(tx.member_with_alias(id, number.as_str()), answered).await;
             let (phone, alias) = existing_unless_member(tx, id, number, found).await?;
             let original = original?;
             let alias = Some(alias);

@@ -320,7 +320,7 @@ mod tests {
             "INSERT INTO darkchat_members (conversation_id) VALUES (?)",
         ]
         .into_iter()
-        .map(|sql| Statement { sql: sql.into(), params: Vec::new() })
+        .map(|sql| Statement::new(sql, Vec::new()))
         .collect();
         let answer = |rows| {
             let mysql = FormalMysql::new(rows, Rc::new(RefCell::new(StdRng::from_seed([7; 32]))));

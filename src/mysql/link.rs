@@ -108,6 +108,33 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 pub struct Statement {
     pub sql: Cow<'static, str>,
     pub params: Vec<Value>,
+    /// Only on the few statements that may rightly run long; absent from the JSON otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patience: Option<Patience>,
+}
+
+impl Statement {
+    pub fn new(sql: impl Into<Cow<'static, str>>, params: Vec<Value>) -> Self {
+        Statement { sql: sql.into(), params, patience: None }
+    }
+
+    /// This statement with `patience` (see [`Patience`]).
+    pub fn patient(self, patience: Patience) -> Self {
+        Statement { patience: Some(patience), ..self }
+    }
+}
+
+/// How long a statement may rightly run, far past a call's deadline: a migration's change to a
+/// table (an index built over millions of messages), or the wait for another server's schema
+/// lock. The host gives its batch `seconds` instead of the deadline (which would drop the
+/// connection while the database carries on), and when it is still running after a moment
+/// says `notice` (`{database}` standing for the database the host names), and at its end
+/// `done` and the time it took.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Patience {
+    pub seconds: i64,
+    pub notice: String,
+    pub done: &'static str,
 }
 
 /// What one statement gave back: `{"rows": [...]}` or `{"affected": n, "insertId": id}`.
@@ -228,7 +255,12 @@ pub type Shared = Rc<RefCell<Link>>;
 impl Link {
     /// Queues a statement nobody waits for; it runs with the next batch.
     pub fn defer(link: &Shared, sql: impl Into<Cow<'static, str>>, params: Vec<Value>) {
-        link.borrow_mut().queue.push((Statement { sql: sql.into(), params }, None));
+        Link::defer_statement(link, Statement::new(sql, params));
+    }
+
+    /// [`Link::defer`] for a statement built with more than its SQL and values.
+    pub fn defer_statement(link: &Shared, statement: Statement) {
+        link.borrow_mut().queue.push((statement, None));
     }
 
     /// Runs a statement (with everything queued before it) and waits for its result.
@@ -237,7 +269,11 @@ impl Link {
         sql: impl Into<Cow<'static, str>>,
         params: Vec<Value>,
     ) -> Result<Outcome> {
-        let sql = sql.into();
+        Link::run_statement(link, Statement::new(sql, params)).await
+    }
+
+    /// [`Link::run`] for a statement built with more than its SQL and values.
+    pub async fn run_statement(link: &Shared, statement: Statement) -> Result<Outcome> {
         let ticket = {
             let mut l = link.borrow_mut();
             if let Some(e) = &l.failed {
@@ -245,7 +281,7 @@ impl Link {
             }
             l.next_ticket += 1;
             let ticket = l.next_ticket;
-            l.queue.push((Statement { sql, params }, Some(ticket)));
+            l.queue.push((statement, Some(ticket)));
             ticket
         };
         Waiter { link, ticket }.await.map_err(|e| e.to_error())

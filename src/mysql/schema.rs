@@ -8,7 +8,7 @@
 //! Never edit or reorder a released step: append a new file and a line to [`MIGRATIONS`].
 //! A database whose schema is newer than this build is refused, never touched.
 
-use super::link::{Link, Shared, Value};
+use super::link::{Link, Outcome, Patience, Shared, Statement, Value};
 use crate::error::{Error, Result};
 
 /// (file name, SQL), in order. Version N means the first N files are applied.
@@ -29,6 +29,9 @@ pub const MINIMUM_MYSQL: (u32, u32) = (8, 0);
 
 /// Seconds a starting server waits for another one that is migrating.
 const LOCK_WAIT_SECONDS: i64 = 60;
+/// Seconds one migration statement may run: a change to a large table rebuilds it (MySQL 0007's
+/// index over 5,000,000 messages took 8 s on the development VM).
+const STATEMENT_SECONDS: i64 = 30 * 60;
 
 /// The statements of one migration file, in order (split at `;` ending a line; comments and
 /// blank lines dropped). The files hold no `;` inside a statement's text.
@@ -59,9 +62,9 @@ pub fn latest_version() -> i64 {
 /// Checks the server, brings the schema up to date and returns its version.
 pub async fn migrate(link: &Shared) -> Result<i64> {
     check_server(link).await?;
-    let got =
-        Link::rows(link, "SELECT GET_LOCK('darkchat_schema', ?)", vec![LOCK_WAIT_SECONDS.into()])
-            .await?;
+    let Outcome::Rows { rows: got } = Link::run_statement(link, schema_lock()).await? else {
+        return Err(Error::Internal("no rows from GET_LOCK".into()));
+    };
     if got.first().and_then(|row| row.first()) != Some(&Value::Int(1)) {
         return Err(Error::Unusable(format!(
             "another server kept the schema lock for {LOCK_WAIT_SECONDS} s (migrating?); try again"
@@ -73,6 +76,18 @@ pub async fn migrate(link: &Shared) -> Result<i64> {
     let version = result?;
     Link::run(link, "DO 0", vec![]).await?; // sends the release
     Ok(version)
+}
+
+/// Takes the schema lock, waiting while another server migrates: that wait has the patience of
+/// its own length, and time for the answer (then `migrate` says the lock was kept too long).
+fn schema_lock() -> Statement {
+    let notice = format!(
+        "{{database}}: another server is migrating it (it holds the schema lock); waiting up to \
+         {LOCK_WAIT_SECONDS} s, calls answer storage_error meanwhile"
+    );
+    Statement::new("SELECT GET_LOCK('darkchat_schema', ?)", vec![LOCK_WAIT_SECONDS.into()]).patient(
+        Patience { seconds: LOCK_WAIT_SECONDS + 5, notice, done: "the schema lock was free after" },
+    )
 }
 
 async fn check_server(link: &Shared) -> Result<()> {
@@ -133,7 +148,7 @@ async fn apply(link: &Shared) -> Result<i64> {
         let version = index as i64 + 1;
         let steps = statements(sql);
         for (step, statement) in steps.iter().enumerate().skip(applied[index]) {
-            Link::defer(link, statement_text(statement), vec![]);
+            Link::defer_statement(link, migration_statement(statement));
             let complete = i64::from(step + 1 == steps.len());
             Link::run(
                 link,
@@ -145,6 +160,21 @@ async fn apply(link: &Shared) -> Result<i64> {
         }
     }
     Ok(latest_version())
+}
+
+/// A statement of a migration file, with the patience of one that may rebuild a large table,
+/// named in its notice by its text on one line.
+fn migration_statement(statement: &str) -> Statement {
+    let one_line: String = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+    let what: String = one_line.chars().take(160).collect();
+    Statement::new(statement_text(statement), vec![]).patient(Patience {
+        seconds: STATEMENT_SECONDS,
+        notice: format!(
+            "migrating {{database}}: {what} is taking a while (a large table); calls answer \
+             storage_error until it is done"
+        ),
+        done: "migrating: done in",
+    })
 }
 
 /// A statement of an embedded file, as the `&'static str` a [`super::link::Statement`] holds.

@@ -11,8 +11,9 @@
 //! locked and swept, at most [`SWEPT_PER_STEP`] of them, each through an index range; so a step
 //! costs the same however many messages are due, and a round over conversations with nothing
 //! due takes no lock and writes nothing (on a shared MySQL database, one read a step instead of
-//! a lock and two reads per conversation). The caller carries the cursor (the last conversation looked at) from one step
-//! to the next; a step that reaches the last conversation says the round is over.
+//! a lock and two reads per conversation). The caller carries the cursor (the last
+//! conversation looked at) from one step to the next; a step that reaches the last
+//! conversation says the round is over.
 //!
 //! Expired messages are deleted (their rows are gone, not hidden). The conversation's copy of
 //! its newest message is refreshed when that one went, so listings show the newest message
