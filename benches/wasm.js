@@ -28,7 +28,8 @@
 // numbers / conversations. Prints p50 / p99 / p99.9 / max in microseconds, then per operation
 // the longest single main-thread block (a call, or one checkpoint) and the timer checkpoints
 // (count, p50 / max / total ms, p50 of the fs writes each made), then the paced writes: one send
-// every 300 ms, as a live chat writes, each with the checkpoint after it.
+// every 300 ms, as a live chat writes, each with its share of the copy that took it into the
+// database file.
 //
 // Pacing: after every call the benchmark yields to Node's event loop (`await new
 // Promise(setImmediate)`, untimed), as a server tick boundary between calls would, so the
@@ -116,6 +117,8 @@ new PerformanceObserver((list) => {
 
 /** Timer checkpoints (duration in ms, dc_checkpoint's answer, pages written), per operation. */
 let checkpoints = [];
+/** Timers that only synced the log (a quiet server's small log, copied later), ms each. */
+let logSyncsMs = [];
 // Page writes through the host's fs, counted to tell how many a checkpoint made: the timer runs
 // between calls, so the writes since the end of the last call are the checkpoint's.
 let fsWrites = 0;
@@ -141,6 +144,7 @@ let fsMsAtLastCall = { ...fsMs };
 const core = createCore({
   wasmPath,
   root: work,
+  onLogSync: (ms) => logSyncsMs.push(ms),
   onCheckpoint: (ms, result, steps) => {
     // `longest`: its longest step on the main thread (the pool's syncs run between them).
     checkpoints.push({
@@ -307,7 +311,10 @@ async function main() {
     let failures = 0;
     let longestCallUs = 0;
     for (let i = 0; i < warmup + 2 * iterations; i++) {
-      if (i === warmup) checkpoints = [];
+      if (i === warmup) {
+        checkpoints = [];
+        logSyncsMs = [];
+      }
       const [method, args, after] = make();
       const text = JSON.stringify(args);
       // Calls alternate between the two paths, so that drift hits both alike.
@@ -325,14 +332,18 @@ async function main() {
       }
       if (yieldBetweenCalls) await nextTick();
     }
-    // The checkpoint due after this operation's last calls belongs to it too.
-    if (yieldBetweenCalls) await new Promise((resolve) => setTimeout(resolve, 300));
+    // The checkpoint due after this operation's last calls belongs to it too (a small log's copy
+    // waits until its oldest write is 2 s old).
+    if (yieldBetweenCalls) await new Promise((resolve) => setTimeout(resolve, 2300));
     const done = checkpoints.filter((c) => c.result === 1);
     const worked = done.map((c) => c.ms).sort((a, b) => a - b);
     const written = done.map((c) => c.pages).sort((a, b) => a - b);
-    const checkpointUs = 1000 * checkpoints.reduce((sum, c) => sum + c.ms, 0);
+    const checkpointUs =
+      1000 *
+      (checkpoints.reduce((sum, c) => sum + c.ms, 0) + logSyncsMs.reduce((sum, ms) => sum + ms, 0));
     // Main-thread time per export: the call as Lua receives it plus an equal share of every
-    // checkpoint this block's calls made the host run (they run on the same thread).
+    // checkpoint (and sync of the log) this block's calls made the host run (they run on the
+    // same thread).
     const share = checkpointUs / (core_.length + lua.length);
     const longestCheckpointUs = 1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0);
     rows.push({ operation: name, path: 'wasm core call', ...stats(core_), failures });
@@ -473,43 +484,61 @@ async function sweepAll() {
 }
 
 /**
- * A live server's writes: one send every PACED_GAP_MS (a chat of a few players), each followed
- * by the checkpoint the host's timer runs after it. Per write: the call as Lua receives it plus
- * the checkpoints that ran before the next write, all on the main thread.
+ * A live server's writes: one send every PACED_GAP_MS (a chat of a few players). Per write: the
+ * call as Lua receives it, the timers' syncs of the log after it, and its share of the copy
+ * that took it into the database file (a copy's time spread evenly over the writes it copied:
+ * the host copies a quiet server's small log only every few writes), all on the main thread.
+ * Also each copy whole, and the longest single block.
  */
 async function pacedWrites() {
-  const perWrite = [];
   const callsUs = [];
-  const checkpointsUs = [];
-  const stepsUs = []; // each checkpoint's steps on this thread, in order
+  const perWrite = []; // the call and the log's syncs after it; shares of copies added below
+  const copiesUs = []; // each copy's time on this thread
+  const stepsUs = []; // each copy's steps on this thread, in order
   let longestBlockUs = 0;
-  for (let i = 0; i < pacedCount; i++) {
+  let uncopied = []; // the writes since the last copy, by index
+  const takeCopies = () => {
+    for (const c of checkpoints) {
+      const us = 1000 * c.ms;
+      copiesUs.push(us);
+      c.steps.forEach((ms, k) => (stepsUs[k] ||= []).push(1000 * ms));
+      longestBlockUs = Math.max(longestBlockUs, 1000 * c.longest);
+      for (const i of uncopied) perWrite[i] += us / uncopied.length;
+      uncopied = [];
+    }
     checkpoints = [];
+  };
+  checkpoints = [];
+  logSyncsMs = [];
+  for (let i = 0; i < pacedCount; i++) {
     const [id, number] = nextPair();
     const t0 = process.hrtime.bigint();
     callAsLuaReceivesIt('send', JSON.stringify([number, id, 'a paced message of ordinary length']));
     const us = elapsedUs(t0);
     writesAtLastCall = fsWrites;
     fsMsAtLastCall = { ...fsMs };
-    await new Promise((resolve) => setTimeout(resolve, PACED_GAP_MS));
-    const checkpointUs = 1000 * checkpoints.reduce((sum, c) => sum + c.ms, 0);
-    perWrite.push(us + checkpointUs);
     callsUs.push(us);
-    checkpointsUs.push(checkpointUs);
-    for (const c of checkpoints) c.steps.forEach((ms, k) => (stepsUs[k] ||= []).push(1000 * ms));
-    longestBlockUs = Math.max(
-      longestBlockUs,
-      us,
-      1000 * checkpoints.reduce((m, c) => Math.max(m, c.longest), 0),
-    );
+    longestBlockUs = Math.max(longestBlockUs, us);
+    uncopied.push(i);
+    await new Promise((resolve) => setTimeout(resolve, PACED_GAP_MS));
+    const syncsUs = 1000 * logSyncsMs.reduce((sum, ms) => sum + ms, 0);
+    logSyncsMs = [];
+    perWrite.push(us + syncsUs);
+    takeCopies();
+  }
+  // The last writes' copy comes when the oldest of them is old enough.
+  for (let waited = 0; uncopied.length > 0 && waited < 5000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    takeCopies();
   }
   return {
     gapMs: PACED_GAP_MS,
     ...stats(perWrite),
     longestBlockUs,
     callUs: stats(callsUs),
-    checkpointUs: stats(checkpointsUs),
-    checkpointStepsP50Us: stepsUs.map((v) => stats(v).p50),
+    copies: copiesUs.length,
+    copyUs: stats(copiesUs),
+    copyStepsP50Us: stepsUs.map((v) => stats(v).p50),
   };
 }
 
@@ -557,8 +586,8 @@ function report(rows, blocks, paced, integrity, sweep) {
     );
     console.log(
       `  of it the call p50 ${(paced.callUs.p50 / 1000).toFixed(2)} ms, p99 ${(paced.callUs.p99 / 1000).toFixed(2)} ms; ` +
-        `the checkpoints after it p50 ${(paced.checkpointUs.p50 / 1000).toFixed(2)} ms, p99 ${(paced.checkpointUs.p99 / 1000).toFixed(2)} ms ` +
-        `(a checkpoint's steps on this thread, p50 each: ${paced.checkpointStepsP50Us.map((v) => (v / 1000).toFixed(2)).join(' / ')} ms)`,
+        `${paced.copies} copies into the database file, each p50 ${(paced.copyUs.p50 / 1000).toFixed(2)} ms, max ${(paced.copyUs.max / 1000).toFixed(2)} ms ` +
+        `(a copy's steps on this thread, p50 each: ${paced.copyStepsP50Us.map((v) => (v / 1000).toFixed(2)).join(' / ')} ms)`,
     );
   }
   if (sweep) {

@@ -23,7 +23,8 @@
 // - checkpoints run between calls, never inside one: after a call, while the log may hold what
 //   no checkpoint copied yet (a write since the last one, or a log found at a (re)open), a timer
 //   (CHECKPOINT_DELAY_MS, unref'd so it never keeps a process alive) asks the core to checkpoint
-//   the log and restart it; reads after a checkpoint arm none (nothing to copy); when calls
+//   the log and restart it (on a quiet server with little in the log, syncs it and copies it
+//   later: COPY_WORTH_BYTES); reads after a checkpoint arm none (nothing to copy); when calls
 //   have written CHECKPOINT_SOON_BYTES of log since the last one, at the next turn of the event
 //   loop instead, so one checkpoint stays short under a burst of writes. There are no threads in
 //   wasm; this is the native core's background checkpointer, run when the event loop gets to
@@ -75,6 +76,19 @@ const SPACED_CALLS = 4;
  * main thread 6-10.5 ms, at 512 KiB 1.5-3.5 ms, for about 1.5 times the checkpoint time in all.
  */
 const CHECKPOINT_SOON_BYTES = 512 * 1024;
+/**
+ * On a quiet server a timer's checkpoint copies the log only once it holds this much (about
+ * four messages' worth)...
+ */
+const COPY_WORTH_BYTES = 128 * 1024;
+/**
+ * ...or its oldest write is this old; until then the timer only syncs the log, in the pool, so a
+ * power cut still loses no more than CHECKPOINT_DELAY_MS of writes. A copy costs the main thread
+ * 0.3-0.5 ms whatever it copies (the call into the module, the turn that writes its pages, the
+ * log's restart): on a server with a message every few hundred milliseconds, one copy per write
+ * was a third of the main thread's time for writes (benches/README.md, run R).
+ */
+const COPY_WITHIN_MS = 2000;
 /**
  * How long one turn of the event loop writes a checkpoint's copied pages into the database file
  * (see "Syncs off the main thread"): 1 ms is 25-100 pages here.
@@ -763,14 +777,18 @@ function createSyncs(pagesTurnMs) {
  * nothing to do, -1 failed and left for the next one, null trapped) and the milliseconds of
  * each of its steps on this thread (the copy, each turn that wrote its pages, the log's
  * restart).
+ * `onLogSync(ms)` is told of every timer that only synced the log (a quiet server's small log,
+ * not copied yet; see COPY_WORTH_BYTES): the milliseconds it held this thread.
  * `onBackupStep(ms, reply)` is told of every step of a backup (the benchmark and tests).
  * `log(line)` gets the lines a server owner should see (MySQL outages, long migrations); `mysql2` replaces the
- * driver (tests). `pagesTurnMs` replaces KEPT_PAGES_TURN_MS (tests: 0 writes a page a turn).
+ * driver (tests). `pagesTurnMs` replaces KEPT_PAGES_TURN_MS (tests: 0 writes a page a turn),
+ * `copyWorthBytes` COPY_WORTH_BYTES (tests of the copy's steps: 0 copies at every timer).
  * `warmUp: false` skips the module's warm-up at start (the benchmark's comparison).
  * @param {{ wasmPath: string, root: string, seed?: string, clock?: () => number,
  *   onCheckpoint?: (ms: number, result: number | null, steps: number[]) => void,
+ *   onLogSync?: (ms: number) => void,
  *   onBackupStep?: (ms: number, reply: any) => void, log?: (line: string) => void,
- *   mysql2?: any, pagesTurnMs?: number, warmUp?: boolean }} options
+ *   mysql2?: any, pagesTurnMs?: number, copyWorthBytes?: number, warmUp?: boolean }} options
  */
 function createCore({
   wasmPath,
@@ -778,10 +796,12 @@ function createCore({
   seed,
   clock,
   onCheckpoint,
+  onLogSync,
   onBackupStep,
   log = () => {},
   mysql2,
   pagesTurnMs = KEPT_PAGES_TURN_MS,
+  copyWorthBytes = COPY_WORTH_BYTES,
   warmUp: warmingUp = true,
 }) {
   const wasmModule = new WebAssembly.Module(fs.readFileSync(wasmPath));
@@ -796,6 +816,12 @@ function createCore({
   // The log may hold what no checkpoint has copied yet: after a write, and after each (re)open
   // (a log left by a crash, or by writes before a trap). Cleared by a checkpoint that ran.
   let logPending = false;
+  let pendingSince = 0; // performance.now() when logPending last became true
+
+  function markLogPending() {
+    if (!logPending) pendingSince = performance.now();
+    logPending = true;
+  }
   /** @type {WebAssembly.Instance | null} */
   let instance = null;
   let opened = null; // { path, limits } while open
@@ -885,7 +911,7 @@ function createCore({
           writeAll(fd, bytes(), offset, ptr, len);
           if (walFds.has(fd)) {
             walBytes += len;
-            logPending = true;
+            markLogPending();
           }
           return 0;
         } catch (e) {
@@ -1087,7 +1113,7 @@ function createCore({
     for (const line of reply.lines || []) log(line);
     if (!reply.ok) throw new Error(reply.message);
     version = reply.version;
-    logPending = true;
+    markLogPending();
   }
 
   /**
@@ -1180,20 +1206,25 @@ function createCore({
   }
 
   /**
-   * After a call, while the log may hold something to copy: one checkpoint
-   * CHECKPOINT_DELAY_MS later, unless one is already due; at the next turn of the event loop
-   * once the log has grown by CHECKPOINT_SOON_BYTES.
+   * After a call, while the log may hold something to copy: the timer CHECKPOINT_DELAY_MS later,
+   * unless it is due sooner; at the next turn of the event loop once the log has grown by
+   * CHECKPOINT_SOON_BYTES.
    */
   function scheduleCheckpoint() {
+    armCheckpoint(walBytes >= CHECKPOINT_SOON_BYTES ? 0 : CHECKPOINT_DELAY_MS);
+  }
+
+  /** The checkpoint's timer, `ms` from now, unless it is due sooner. */
+  function armCheckpoint(ms) {
     if (typeof setTimeout !== 'function') return;
-    const soon = walBytes >= CHECKPOINT_SOON_BYTES;
+    const due = performance.now() + ms;
     if (checkpointTimer !== null) {
-      if (!soon || checkpointTimer.soon) return;
+      if (checkpointTimer.due <= due) return;
       cancelCheckpoint();
     }
-    const timer = setTimeout(checkpoint, soon ? 0 : CHECKPOINT_DELAY_MS);
+    const timer = setTimeout(checkpoint, ms);
     if (timer && typeof timer.unref === 'function') timer.unref();
-    checkpointTimer = { timer, soon };
+    checkpointTimer = { timer, due };
   }
 
   function cancelCheckpoint() {
@@ -1204,12 +1235,15 @@ function createCore({
 
   /**
    * The timer: between calls, through the same trap guard as a call. On a quiet server (no
-   * call in the last STREAM_GAP_MS, or no more than SPACED_CALLS), in four steps so that neither fdatasync a checkpoint needs
-   * runs on this thread (see createSyncs): the log synced in the pool; its pages copied into
-   * the database here (dc_checkpoint, its sync of the database file deferred); that sync in the
-   * pool; the log restarted here (dc_restart_log). Under a stream of calls (one every tick) the
-   * next write would overtake the pool's sync and have to make it itself, inside a call, so
-   * there the steps run at once, syncs included, in this one turn of the timer.
+   * call in the last STREAM_GAP_MS, or no more than SPACED_CALLS), in four steps so that
+   * neither fdatasync a checkpoint needs runs on this thread (see createSyncs): the log synced
+   * in the pool; its pages copied into the database here (dc_checkpoint, its sync of the
+   * database file deferred); that sync in the pool; the log restarted here (dc_restart_log).
+   * There, a log shorter than COPY_WORTH_BYTES whose oldest write is younger than
+   * COPY_WITHIN_MS is only synced, and copied later with what follows. Under a stream of calls
+   * (one every tick) the next write would overtake the pool's sync and have to make it itself,
+   * inside a call, so there the steps run at once, syncs included, in this one turn of the
+   * timer.
    */
   function checkpoint() {
     checkpointTimer = null;
@@ -1227,6 +1261,19 @@ function createCore({
     const quiet = !(
       performance.now() - recentCallEnds[0] < STREAM_GAP_MS && recentCallEnds.length > SPACED_CALLS
     );
+    if (quiet && walBytes < copyWorthBytes && performance.now() - pendingSince < COPY_WITHIN_MS) {
+      // Too little to copy yet: only the log's sync, in the pool; the copy once more is
+      // written or the oldest write is COPY_WITHIN_MS old.
+      const t0 = performance.now();
+      syncs.syncLog(() => {
+        checkpointing = false;
+        if (!live()) return;
+        if (checkpointAgain) armCheckpoint(0);
+        else armCheckpoint(Math.max(0, pendingSince + COPY_WITHIN_MS - performance.now()));
+      });
+      if (onLogSync) onLogSync(performance.now() - t0);
+      return;
+    }
     const steps = [];
     const timed = (fn) => {
       const t0 = process.hrtime.bigint();

@@ -18,12 +18,14 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A core whose timer checkpoints are recorded, and a promise of the next one. `options` are
- * more of createCore's.
+ * more of createCore's. Most tests here are of the copy's steps: their timer copies whatever
+ * the log holds (`copyWorthBytes: 0`); those of the quiet server's deferred copy say otherwise.
  */
 function recordedCore(root, options = {}) {
   const checkpoints = [];
   let waiting = null;
   const core = createCore({
+    copyWorthBytes: 0,
     ...options,
     wasmPath,
     root,
@@ -496,16 +498,22 @@ test("what SQLite reads from the database file while the checkpoint's pages are 
   core.close();
 });
 
-test('calls that come spaced (a few in 50 ms) leave the checkpoint its thread-pool syncs', async () => {
-  const { core, next, db, id } = openedWithConversation();
-  await next();
-  await sleep(100);
+/** Records the files Node's thread pool is asked to sync (by name), until `restore()`. */
+function recordPoolSyncs() {
   const inPool = [];
   const { fdatasync } = fs;
   fs.fdatasync = (fd, done) => {
     inPool.push(path.basename(fileOf(fd)));
     return fdatasync(fd, done);
   };
+  return { inPool, restore: () => (fs.fdatasync = fdatasync) };
+}
+
+test('calls that come spaced (a few in 50 ms) leave the checkpoint its thread-pool syncs', async () => {
+  const { core, next, db, id } = openedWithConversation();
+  await next();
+  await sleep(100);
+  const { inPool, restore } = recordPoolSyncs();
   let sent = 0;
   try {
     // A send every 30 ms: when the timer's checkpoint falls due (250 ms after the first), the
@@ -523,7 +531,7 @@ test('calls that come spaced (a few in 50 ms) leave the checkpoint its thread-po
     assert.strictEqual(await checkpointed, 1);
     await sleep(50); // the restart's header sync, in the pool after the copy
   } finally {
-    fs.fdatasync = fdatasync;
+    restore();
   }
   assert.ok(sent >= 3, `${sent} sends`);
   assert.deepStrictEqual(
@@ -722,6 +730,71 @@ test('a checkpoint that failed is retried after the next call, even a read', asy
   assert.strictEqual(core.call('list', wire(['5550101'])).ok, true);
   assert.strictEqual(await retried, 1, 'the read armed the retry');
   assert.deepStrictEqual(messagesInFileAlone(db), ['kept']);
+  core.close();
+});
+
+test('on a quiet server a small log is synced at the timer and copied once its oldest write is 2 s old', async () => {
+  const { core, checkpoints, next, db, id } = openedWithConversation({ copyWorthBytes: undefined });
+  await next(); // the schema's (its log was past the bound)
+  await sleep(100);
+  const { inPool, restore } = recordPoolSyncs();
+  try {
+    const copied = next();
+    const sentAt = Date.now();
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'first'])).ok, true);
+    await sleep(600);
+    // One write is far under COPY_WORTH_BYTES: the timer synced the log and copied nothing.
+    assert.deepStrictEqual(checkpoints, [1]);
+    assert.deepStrictEqual(inPool, ['d.db-wal']);
+    assert.deepStrictEqual(messagesInFileAlone(db), []);
+    await sleep(400);
+    // A later write does not put the copy off: it is due 2 s after the first.
+    assert.strictEqual(core.call('send', wire(['5550101', id, 'second'])).ok, true);
+    assert.strictEqual(await copied, 1);
+    const after = Date.now() - sentAt;
+    assert.ok(after >= 1900 && after < 2700, `copied ${after} ms after the first write`);
+  } finally {
+    restore();
+  }
+  assert.deepStrictEqual(messagesInFileAlone(db), ['first', 'second']);
+  core.close();
+});
+
+test('writes a few hundred ms apart are copied together once their log is worth a copy', async () => {
+  const { core, checkpoints, next, db, id } = openedWithConversation({ copyWorthBytes: undefined });
+  await next();
+  await sleep(100);
+  const logBytes = { written: 0 };
+  const { writeSync } = fs;
+  fs.writeSync = (fd, buffer, at, length, position) => {
+    if (fileOf(fd).endsWith('-wal')) logBytes.written += length;
+    return writeSync(fd, buffer, at, length, position);
+  };
+  const sent = [];
+  let copiedAt = -1;
+  let logAtCopy = 0;
+  try {
+    const copied = next().then((result) => {
+      copiedAt = sent.length;
+      logAtCopy = logBytes.written;
+      return result;
+    });
+    // A message every 300 ms, as a few players chat: each timer (250 ms after a write) finds
+    // a log under 128 KiB until about the fourth.
+    while (copiedAt < 0 && sent.length < 6) {
+      sent.push(`chat ${sent.length}`);
+      assert.strictEqual(core.call('send', wire(['5550101', id, sent.at(-1)])).ok, true);
+      await sleep(300);
+    }
+    assert.strictEqual(await copied, 1);
+  } finally {
+    fs.writeSync = writeSync;
+  }
+  assert.deepStrictEqual(checkpoints, [1, 1]);
+  // Copied for its length (about 33 KiB of log a message), not for its age (2 s: 7 messages).
+  assert.ok(logAtCopy >= 128 * 1024, `${logAtCopy} bytes of log at the copy`);
+  assert.ok(copiedAt >= 2 && copiedAt <= 5, `the first copy took ${copiedAt} messages`);
+  assert.deepStrictEqual(messagesInFileAlone(db), sent.slice(0, copiedAt));
   core.close();
 });
 
