@@ -170,7 +170,7 @@ impl UserData for Handle {
                 if dest.trim().is_empty() {
                     return Err(Error::invalid("file"));
                 }
-                let job = core.store().start_backup(&dest)?;
+                let job = core.store().start_backup(dest)?;
                 let mut backups = h.backups.borrow_mut();
                 backups.next_id += 1;
                 let id = backups.next_id;

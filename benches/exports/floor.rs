@@ -254,7 +254,7 @@ impl Floor {
             let mut rows: Vec<(Row, i64)> =
                 stmt.query_map([phone], |r| Ok((row(r)?, r.get(16)?)))?.collect::<R<_>>()?;
             // Sorted here as the store does (an ORDER BY builds a temporary b-tree per call).
-            rows.sort_unstable_by(|(a, _), (b, _)| (b.updated_at, b.id).cmp(&(a.updated_at, a.id)));
+            rows.sort_unstable_by_key(|(r, _)| std::cmp::Reverse((r.updated_at, r.id)));
             rows.truncate(self.max_list as usize);
             // The last message comes with the row (kept beside the conversation).
             for (row, last_read) in &rows {

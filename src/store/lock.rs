@@ -463,7 +463,9 @@ mod tests {
                 }
                 std::thread::sleep(Duration::from_millis(1));
             }
-            panic!("{} never became a zombie", child.id());
+            let pid = child.id();
+            let _ = child.wait();
+            panic!("{pid} never became a zombie");
         }
 
         fn pid(&self) -> u32 {
