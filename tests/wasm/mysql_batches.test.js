@@ -28,18 +28,8 @@ function recordingMysql2(batches) {
 }
 
 test("a member's act checks staff bans in its own first batch, and a refused one keeps nothing", async () => {
-  const database = await freshDatabase('darkchat_batches');
   const batches = [];
-  const core = createCore({
-    wasmPath,
-    root: tmpRoot(),
-    seed: '07'.repeat(32),
-    mysql2: recordingMysql2(batches),
-  });
-  assert.strictEqual(core.open({ storage: 'mysql', connection: mysqlUrl(database) }).ok, true);
-  assert.strictEqual(await core.ready, true);
-  const call = async (method, ...args) => core.call(method, wire(args));
-  const db = await adminConnection(database);
+  const { core, call, db } = await recordedCore('darkchat_batches', batches);
   try {
     const created = await call('create', '5550101', 'Crew');
     assert.strictEqual(created.ok, true, JSON.stringify(created));
@@ -78,16 +68,20 @@ test("a member's act checks staff bans in its own first batch, and a refused one
   }
 });
 
-/** A core on a fresh database whose every batch is written down in `batches`. */
-async function recordedCore(name, batches, query = '') {
+/**
+ * A core on a fresh database whose every batch is written down in `batches`; `query` is added to
+ * the connection string, `clock` and `limits` are the core's.
+ */
+async function recordedCore(name, batches, { query = '', clock, limits } = {}) {
   const database = await freshDatabase(name);
   const core = createCore({
     wasmPath,
     root: tmpRoot(),
     seed: '07'.repeat(32),
+    clock,
     mysql2: recordingMysql2(batches),
   });
-  const opened = core.open({ storage: 'mysql', connection: mysqlUrl(database) + query });
+  const opened = core.open({ storage: 'mysql', connection: mysqlUrl(database) + query, limits });
   assert.strictEqual(opened.ok, true, JSON.stringify(opened));
   assert.strictEqual(await core.ready, true);
   const call = async (method, ...args) => core.call(method, wire(args));
@@ -158,11 +152,9 @@ test('markRead is one round trip, one statement: a guarded UPDATE decides and wr
 
 test('markRead of a position already there answers ok even when the connection string asks mysql2 not to count found rows', async () => {
   const batches = [];
-  const { core, call, db } = await recordedCore(
-    'darkchat_batches_found',
-    batches,
-    '?flags=-FOUND_ROWS',
-  );
+  const { core, call, db } = await recordedCore('darkchat_batches_found', batches, {
+    query: '?flags=-FOUND_ROWS',
+  });
   try {
     const id = (await call('create', '5550101', 'Crew')).v[0].id;
     assert.strictEqual((await call('add', '5550102', id)).ok, true);
@@ -336,24 +328,12 @@ test("callPacked on MySQL answers the outcome as MessagePack bytes, the same rep
 });
 
 test('a sweep step reads its conversations in one statement and locks only those with something due: a quiet step is one read and a commit', async () => {
-  const database = await freshDatabase('darkchat_batches');
   const batches = [];
   let now = 1_700_000_000;
-  const core = createCore({
-    wasmPath,
-    root: tmpRoot(),
-    seed: '07'.repeat(32),
+  const { core, call, db } = await recordedCore('darkchat_batches', batches, {
     clock: () => now,
-    mysql2: recordingMysql2(batches),
-  });
-  const opened = core.open({
-    storage: 'mysql',
-    connection: mysqlUrl(database),
     limits: { maxMessageAgeSeconds: 3600 },
   });
-  assert.strictEqual(opened.ok, true);
-  assert.strictEqual(await core.ready, true);
-  const call = async (method, ...args) => core.call(method, wire(args));
   try {
     const ids = [];
     for (let i = 0; i < 20; i++) {
@@ -384,6 +364,7 @@ test('a sweep step reads its conversations in one statement and locks only those
     assert.strictEqual(locks().length, 0, JSON.stringify(batches));
     assert.strictEqual(batches.length, 2, JSON.stringify(batches));
   } finally {
+    await db.end();
     await core.close();
   }
 });
