@@ -272,9 +272,9 @@ end
 function Actions.post(method, number, conversationId, ...)
   local allowed, code, reason = Hooks.allowAction('send', method, number, conversationId, ...)
   if not allowed then return false, code, reason end
-  local ok, message, members, list = Darkchat.call(method, number, conversationId, ...)
+  local ok, message, members, muted = Darkchat.call(method, number, conversationId, ...)
   if not ok then return false, message, members end
-  Notify.messageSent(idOf(conversationId), message, members, list)
+  Notify.messageSent(idOf(conversationId), message, members, muted)
   return true, message
 end
 
@@ -311,12 +311,12 @@ end
 ---@return boolean ok
 ---@return any ... the answer's values, or the error code and its detail
 function Actions.deleteMessage(actor, conversationId, messageId)
-  local ok, message, members, list =
+  local ok, message, members, muted =
     Darkchat.call('deleteMessage', actor, conversationId, messageId)
   if not ok then return false, message, members end
   -- The event names who deleted it as stored, whatever form the caller passed.
   local deletedBy = actor ~= nil and select(2, Darkchat.call('checkNumber', actor)) or nil
-  Notify.messageDeleted(idOf(conversationId), message, deletedBy, members, list)
+  Notify.messageDeleted(idOf(conversationId), message, deletedBy, members, muted)
   return true, message
 end
 
@@ -332,10 +332,10 @@ function Actions.editMessage(number, conversationId, messageId, content)
   local allowed, code, reason =
     Hooks.allowAction('send', 'editMessage', number, conversationId, messageId, content)
   if not allowed then return false, code, reason end
-  local ok, message, members, list =
+  local ok, message, members, muted =
     Darkchat.call('editMessage', number, conversationId, messageId, content)
   if not ok then return false, message, members end
-  Notify.messageEdited(idOf(conversationId), message, members, list)
+  Notify.messageEdited(idOf(conversationId), message, members, muted)
   return true, message
 end
 

@@ -31,6 +31,15 @@ local function numbersOf(list)
   return out
 end
 
+--- The numbers of those of `list` who muted the conversation (a message's listeners).
+local function mutedOf(list)
+  local out = {}
+  for _, m in ipairs(list) do
+    if m.isMuted then out[#out + 1] = m.number end
+  end
+  return out
+end
+
 --- A membership change as the core answers it, from an entry and the members.
 local function membershipChange(conversationId, data, list)
   local change = {}
@@ -52,9 +61,11 @@ Network.kinds = {
   memberRemoved = function(id, d, l)
     N.memberRemoved(membershipChange(id, d, l), d.isSelf, d.banned)
   end,
-  messageSent = function(id, d, l) N.messageSent(id, d.message, numbersOf(l), l) end,
-  messageDeleted = function(id, d, l) N.messageDeleted(id, d.message, d.deletedBy, numbersOf(l), l) end,
-  messageEdited = function(id, d, l) N.messageEdited(id, d.message, numbersOf(l), l) end,
+  messageSent = function(id, d, l) N.messageSent(id, d.message, numbersOf(l), mutedOf(l)) end,
+  messageDeleted = function(id, d, l)
+    N.messageDeleted(id, d.message, d.deletedBy, numbersOf(l), mutedOf(l))
+  end,
+  messageEdited = function(id, d, l) N.messageEdited(id, d.message, numbersOf(l), mutedOf(l)) end,
   conversationRenamed = function(id, d, l) N.renamed(id, d.message, numbersOf(l), l) end,
   conversationDeleted = function(id, d) N.deleted(id, d.members) end,
   ownerChanged = function(id, d, l) N.ownerChanged(id, d.message, numbersOf(l), l) end,

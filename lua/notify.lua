@@ -40,6 +40,29 @@ function Notify.active(members, kind, payload, except)
   Notify.members(numbers, kind, payload)
 end
 
+--- Sends `kind, payload` to the numbers of `members` but those in `muted` and `except`: a
+--- message's listeners, as the core answers a send, an edit or a deletion.
+---@param members string[]
+---@param muted string[] those of `members` who muted the conversation
+---@param kind string
+---@param payload table
+---@param except string? a number left out (the one who acted)
+function Notify.listening(members, muted, kind, payload, except)
+  local numbers = members
+  if #muted > 0 or except then
+    local skip = {}
+    if except then skip[except] = true end
+    for _, n in ipairs(muted) do
+      skip[n] = true
+    end
+    numbers = {}
+    for _, n in ipairs(members) do
+      if not skip[n] then numbers[#numbers + 1] = n end
+    end
+  end
+  Notify.members(numbers, kind, payload)
+end
+
 --- Threads replaying another server's change (lua/network.lua) → that server's id: the server
 --- events they fire carry it as `fromServer`.
 Notify.replaying = setmetatable({}, { __mode = 'k' })
@@ -219,10 +242,11 @@ end
 ---@param conversationId integer
 ---@param message table the core's message
 ---@param members string[]
----@param list table[] the core's members
-function Notify.messageSent(conversationId, message, members, list)
-  Notify.active(
-    list,
+---@param muted string[] those of `members` who muted the conversation
+function Notify.messageSent(conversationId, message, members, muted)
+  Notify.listening(
+    members,
+    muted,
     'messageReceived',
     { conversationId = conversationId, message = Client.message(message) },
     message.sender
@@ -243,10 +267,11 @@ end
 ---@param message table the tombstone
 ---@param deletedBy string? the member who deleted it; nil for the console
 ---@param members string[]
----@param list table[] the core's members
-function Notify.messageDeleted(conversationId, message, deletedBy, members, list)
-  Notify.active(
-    list,
+---@param muted string[] those of `members` who muted the conversation
+function Notify.messageDeleted(conversationId, message, deletedBy, members, muted)
+  Notify.listening(
+    members,
+    muted,
     'messageDeleted',
     { conversationId = conversationId, messageId = message.id, message = Client.message(message) },
     deletedBy
@@ -264,10 +289,11 @@ end
 ---@param conversationId integer
 ---@param message table the edited message
 ---@param members string[]
----@param list table[] the core's members
-function Notify.messageEdited(conversationId, message, members, list)
-  Notify.active(
-    list,
+---@param muted string[] those of `members` who muted the conversation
+function Notify.messageEdited(conversationId, message, members, muted)
+  Notify.listening(
+    members,
+    muted,
     'messageEdited',
     { conversationId = conversationId, messageId = message.id, message = Client.message(message) },
     message.sender

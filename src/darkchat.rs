@@ -147,7 +147,7 @@ impl Darkchat {
         now: i64,
     ) -> Result<(Message, Vec<String>)> {
         run_inline(self.service.send_message(number, id, text, now))
-            .map(|(message, members)| (message, numbers(members)))
+            .map(|(message, listeners)| (message, listeners.numbers))
     }
 
     pub fn conversation(&self, number: &PhoneNumber, id: ConversationId) -> Result<Conversation> {

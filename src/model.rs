@@ -48,6 +48,15 @@ pub struct Member {
     pub is_muted: bool,
 }
 
+/// Who hears of a message (sent, edited, deleted): every member's number, longest-standing
+/// first, and those among them who muted the conversation. A message's answer reads only this,
+/// not [`Member`]'s aliases and roles, as it runs with every message sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Listeners {
+    pub numbers: Vec<String>,
+    pub muted: Vec<String>,
+}
+
 /// A number banned from a conversation, as its owner's ban list shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -21,8 +21,8 @@ use crate::filter::Filter;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::{Alias, ConversationName, JoinCode, PhoneNumber};
 use crate::model::{
-    Ban, Conversation, Extra, Member, MembershipChange, Message, MessageData, MessageKind, Quote,
-    SystemEvent, QUOTE_CHARS,
+    Ban, Conversation, Extra, Listeners, Member, MembershipChange, Message, MessageData,
+    MessageKind, Quote, SystemEvent, QUOTE_CHARS,
 };
 use crate::storage::{
     both, ConversationRow, MemberEntry, MemberRow, MessageRow, NewMessage, Read, Stats, Storage,
@@ -554,14 +554,14 @@ impl<S: Storage> Service<S> {
         storage.write_then_read(change, answer).await
     }
 
-    /// Posts a text message; returns it with the members to notify.
+    /// Posts a text message; returns it with who hears of it.
     pub async fn send_message(
         &mut self,
         number: &PhoneNumber,
         id: ConversationId,
         text: &str,
         now: i64,
-    ) -> Result<(Message, Vec<Member>)> {
+    ) -> Result<(Message, Listeners)> {
         self.send(number, id, Body::Text(text), None, now).await
     }
 
@@ -835,7 +835,7 @@ pub enum Body<'a> {
 impl<S: Storage> Service<S> {
     /// Posts a message of any kind, optionally answering `reply_to` (a message of the same
     /// conversation that exists, is not a system message and is not deleted: otherwise
-    /// `invalid_argument`); returns it with the members to notify. The reply stores a quote of
+    /// `invalid_argument`); returns it with who hears of it. The reply stores a quote of
     /// the original (its sender's alias, its first characters) beside itself.
     pub async fn send(
         &mut self,
@@ -844,7 +844,7 @@ impl<S: Storage> Service<S> {
         body: Body<'_>,
         reply_to: Option<MessageId>,
         now: i64,
-    ) -> Result<(Message, Vec<Member>)> {
+    ) -> Result<(Message, Listeners)> {
         let (kind, content, data) = checked_body(body, &self.limits)?;
         // The word filter: a text is refused or masked; a location's label is refused.
         let content = match kind {
@@ -901,7 +901,7 @@ impl<S: Storage> Service<S> {
             Ok(message)
         };
         let answer = async |tx: &S::Read<'_>, message: &Message| {
-            Ok((message.clone(), member_list(tx, id).await?))
+            Ok((message.clone(), tx.listeners(id).await?))
         };
         self.storage.write_then_read(change, answer).await
     }
@@ -911,14 +911,14 @@ impl<S: Storage> Service<S> {
     /// member deletes their own messages; the owner, a moderator and an admin anyone's; system
     /// messages only an admin. Checks: `conversation_not_found`, `not_member`,
     /// `invalid_argument` (no such message in the conversation), `forbidden`. Deleting a
-    /// tombstone again writes nothing. Returns the tombstone and the members to notify.
+    /// tombstone again writes nothing. Returns the tombstone and who hears of it.
     pub async fn delete_message(
         &mut self,
         actor: Actor<'_>,
         id: ConversationId,
         message: MessageId,
         now: i64,
-    ) -> Result<(Message, Vec<Member>)> {
+    ) -> Result<(Message, Listeners)> {
         let change = async |tx: &S::Write<'_>| {
             let actor_phone = async {
                 match actor {
@@ -965,7 +965,7 @@ impl<S: Storage> Service<S> {
             Ok(target)
         };
         let answer = async |tx: &S::Read<'_>, tombstone: &Message| {
-            Ok((tombstone.clone(), member_list(tx, id).await?))
+            Ok((tombstone.clone(), tx.listeners(id).await?))
         };
         self.storage.write_then_read(change, answer).await
     }
@@ -982,7 +982,7 @@ impl<S: Storage> Service<S> {
         message: MessageId,
         text: &str,
         now: i64,
-    ) -> Result<(Message, Vec<Member>)> {
+    ) -> Result<(Message, Listeners)> {
         let content = crate::input::message_text(text, self.limits.max_message_chars)?;
         let content = self.filtered_content(content)?;
         let window = i64::from(self.limits.edit_window_seconds);
@@ -1010,7 +1010,7 @@ impl<S: Storage> Service<S> {
             Ok(target)
         };
         let answer = async |tx: &S::Read<'_>, edited: &Message| {
-            Ok((edited.clone(), member_list(tx, id).await?))
+            Ok((edited.clone(), tx.listeners(id).await?))
         };
         self.storage.write_then_read(change, answer).await
     }

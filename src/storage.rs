@@ -26,7 +26,7 @@ use crate::changes::{Change, ChangeBatch, Retention};
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
-use crate::model::{Ban, Extra, Message, MessageKind, Report, StaffBan, SystemEvent};
+use crate::model::{Ban, Extra, Listeners, Message, MessageKind, Report, StaffBan, SystemEvent};
 use crate::transfer::{Cell, Sequences, Table};
 
 /// A conversation row with its owner's number resolved.
@@ -231,6 +231,8 @@ pub trait Read {
     }
     /// Members' numbers, longest-standing first.
     async fn recipients(&self, id: ConversationId) -> Result<Vec<String>>;
+    /// [`Listeners`]: the members' numbers, longest-standing first, and who muted `id`.
+    async fn listeners(&self, id: ConversationId) -> Result<Listeners>;
     /// Members with their aliases and roles, longest-standing first.
     async fn members(&self, id: ConversationId) -> Result<Vec<MemberEntry>>;
     /// The member of `id` whose alias has the key `alias_key` ([`Alias::key`]), if any.

@@ -869,28 +869,28 @@ async fn run<S: Storage>(
             vec![conversation(conv), change(joined)]
         }
         Request::Send { number, id, text, reply_to } => {
-            let (sent, members) =
+            let (sent, listeners) =
                 service.send(&number, id, Body::Text(&text), reply_to, now).await?;
-            with_members(message(sent), members)
+            with_listeners(message(sent), listeners)
         }
         Request::SendImage { number, id, url, reply_to } => {
-            let (sent, members) =
+            let (sent, listeners) =
                 service.send(&number, id, Body::Image(&url), reply_to, now).await?;
-            with_members(message(sent), members)
+            with_listeners(message(sent), listeners)
         }
         Request::SendLocation { number, id, x, y, z, label, reply_to } => {
             let body = Body::Location { x, y, z, label: label.as_deref() };
-            let (sent, members) = service.send(&number, id, body, reply_to, now).await?;
-            with_members(message(sent), members)
+            let (sent, listeners) = service.send(&number, id, body, reply_to, now).await?;
+            with_listeners(message(sent), listeners)
         }
         Request::DeleteMessage { actor, id, message: target } => {
-            let (tombstone, members) =
+            let (tombstone, listeners) =
                 service.delete_message(as_actor(&actor), id, target, now).await?;
-            with_members(message(tombstone), members)
+            with_listeners(message(tombstone), listeners)
         }
         Request::EditMessage { number, id, message: target, text } => {
-            let (edited, members) = service.edit_message(&number, id, target, &text, now).await?;
-            with_members(message(edited), members)
+            let (edited, listeners) = service.edit_message(&number, id, target, &text, now).await?;
+            with_listeners(message(edited), listeners)
         }
         Request::Conversation { viewer: None, id } => {
             vec![conversation(service.conversation_for_admin(id).await?)]

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::ffi::CStr;
 
 use crate::model::{
-    Ban, Conversation, Member, MembershipChange, Message, MessageData, Quote, Report, StaffBan,
-    SystemEvent,
+    Ban, Conversation, Listeners, Member, MembershipChange, Message, MessageData, Quote, Report,
+    StaffBan, SystemEvent,
 };
 use crate::storage::Stats;
 
@@ -83,6 +83,14 @@ pub(super) fn members(list: Vec<Member>) -> Reply {
 pub(super) fn with_members(value: Reply, list: Vec<Member>) -> Vec<Reply> {
     let numbers = list.iter().map(|m| str(m.number.clone())).collect();
     vec![value, Reply::Array(numbers), members(list)]
+}
+
+/// `[message, recipients, muted]`: what a message's change (a send, an edit, a deletion)
+/// answers with: the message, the numbers to tell (as [`with_members`]) and those among them
+/// who muted the conversation.
+pub(super) fn with_listeners(message: Reply, listeners: Listeners) -> Vec<Reply> {
+    let strings = |list: Vec<String>| Reply::Array(list.into_iter().map(str).collect());
+    vec![message, strings(listeners.numbers), strings(listeners.muted)]
 }
 
 pub(super) fn bans(list: Vec<Ban>) -> Reply {

@@ -12,7 +12,7 @@ use super::link::{Link, Outcome, Shared, Value};
 use crate::error::{Error, Result};
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
-use crate::model::{Ban, Extra, Message, MessageKind, Report, StaffBan, SystemEvent};
+use crate::model::{Ban, Extra, Listeners, Message, MessageKind, Report, StaffBan, SystemEvent};
 use crate::storage::{
     ConversationRow, ImportedMessage, Listed, MarkReadFacts, MemberEntry, MemberRow, MessageRow,
     NewMessage, Read, RetentionCandidate, Stats, Write,
@@ -557,6 +557,27 @@ impl Queries {
         rows.into_iter().map(|row| Columns::of(row).text()).collect()
     }
 
+    async fn listeners(&self, id: ConversationId) -> Result<Listeners> {
+        let rows = self
+            .rows(
+                "SELECT p.number, m.muted FROM darkchat_members m \
+                 JOIN darkchat_phones p ON p.id = m.phone_id \
+                 WHERE m.conversation_id = ? ORDER BY m.id",
+                vec![id.get().into()],
+            )
+            .await?;
+        let mut listeners = Listeners::default();
+        for row in rows {
+            let mut c = Columns::of(row);
+            let number = c.text()?;
+            if c.int()? != 0 {
+                listeners.muted.push(number.clone());
+            }
+            listeners.numbers.push(number);
+        }
+        Ok(listeners)
+    }
+
     async fn members(&self, id: ConversationId) -> Result<Vec<MemberEntry>> {
         let rows = self
             .rows(
@@ -1025,6 +1046,9 @@ macro_rules! read_through {
             }
             async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
                 self.0.recipients(id).await
+            }
+            async fn listeners(&self, id: ConversationId) -> Result<Listeners> {
+                self.0.listeners(id).await
             }
             async fn members(&self, id: ConversationId) -> Result<Vec<MemberEntry>> {
                 self.0.members(id).await

@@ -12,7 +12,7 @@ use super::numbers::NumberCache;
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
-use crate::model::{Ban, Extra, Message, MessageKind, Report, StaffBan, SystemEvent};
+use crate::model::{Ban, Extra, Listeners, Message, MessageKind, Report, StaffBan, SystemEvent};
 use crate::storage::{
     ConversationRow, ImportedMessage, Listed, MemberEntry, MemberRow, MessageRow, NewMessage,
     RetentionCandidate, Stats,
@@ -508,6 +508,27 @@ impl<'c> Tx<'c> {
         let mut members: Vec<(i64, String)> = rows.collect::<rusqlite::Result<_>>()?;
         members.sort_unstable_by_key(|(id, _)| *id);
         Ok(members.into_iter().map(|(_, number)| number).collect())
+    }
+
+    /// [`crate::storage::Read::listeners`], sorted here as [`Tx::recipients`] is.
+    pub fn listeners(&self, conversation: ConversationId) -> Result<Listeners> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.id, p.number, m.muted FROM members m JOIN phones p ON p.id = m.phone_id \
+             WHERE m.conversation_id = ?1",
+        )?;
+        let rows = stmt.query_map([conversation], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?))
+        })?;
+        let mut members: Vec<(i64, String, bool)> = rows.collect::<rusqlite::Result<_>>()?;
+        members.sort_unstable_by_key(|(id, ..)| *id);
+        let mut listeners = Listeners::default();
+        for (_, number, muted) in members {
+            if muted {
+                listeners.muted.push(number.clone());
+            }
+            listeners.numbers.push(number);
+        }
+        Ok(listeners)
     }
 
     pub fn count_members(&self, conversation: ConversationId) -> Result<i64> {

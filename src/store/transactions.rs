@@ -8,7 +8,7 @@
 use crate::error::Result;
 use crate::ids::{ConversationId, MessageId, PhoneId};
 use crate::input::Alias;
-use crate::model::{Ban, Extra, Message, Report, StaffBan};
+use crate::model::{Ban, Extra, Listeners, Message, Report, StaffBan};
 use crate::storage::{
     ConversationRow, ImportedMessage, Listed, MemberEntry, MemberRow, MessageRow, NewMessage, Read,
     RetentionCandidate, Stats, Storage, Write,
@@ -117,6 +117,9 @@ macro_rules! read_through {
             }
             async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
                 self.0.recipients(id)
+            }
+            async fn listeners(&self, id: ConversationId) -> Result<Listeners> {
+                self.0.listeners(id)
             }
             async fn members(&self, id: ConversationId) -> Result<Vec<MemberEntry>> {
                 self.0.members(id)
