@@ -191,19 +191,13 @@ pub trait Read {
     }
     /// The phone id of `number` if it is a member of `id`.
     async fn member_phone_id(&self, id: ConversationId, number: &str) -> Result<Option<PhoneId>>;
-    /// [`Read::member_phone_id`] with the alias the member goes by in `id`. Read here one
-    /// statement after the other; a storage that pays a round trip per statement (MySQL) reads
-    /// both in one.
+    /// [`Read::member_phone_id`] with the alias the member goes by in `id`, in one statement
+    /// (every message sent reads it).
     async fn member_with_alias(
         &self,
         id: ConversationId,
         number: &str,
-    ) -> Result<Option<(PhoneId, String)>> {
-        let Some(phone) = self.member_phone_id(id, number).await? else {
-            return Ok(None);
-        };
-        Ok(self.alias_of(id, phone).await?.map(|alias| (phone, alias)))
-    }
+    ) -> Result<Option<(PhoneId, String)>>;
     /// What tells why a guarded markRead ([`Write::mark_read_guarded`]) of `number` in `id`
     /// matched no row: whether `staff` (a number and the time, when a staff ban is to be
     /// checked) names a number with a staff ban in force then, whether `id` exists, whether

@@ -333,6 +333,21 @@ impl<'c> Tx<'c> {
         Ok(stmt.query_row(params![conversation, number], |r| r.get(0)).optional()?)
     }
 
+    /// [`Tx::member_phone_id`] with the member's alias.
+    pub fn member_with_alias(
+        &self,
+        conversation: ConversationId,
+        number: &str,
+    ) -> Result<Option<(PhoneId, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.phone_id, m.alias FROM phones p JOIN members m \
+             ON m.conversation_id = ?1 AND m.phone_id = p.id WHERE p.number = ?2",
+        )?;
+        Ok(stmt
+            .query_row(params![conversation, number], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
     pub fn insert_member(
         &self,
         conversation: ConversationId,

@@ -115,6 +115,13 @@ macro_rules! read_through {
             ) -> Result<Option<PhoneId>> {
                 self.0.member_phone_id(id, number)
             }
+            async fn member_with_alias(
+                &self,
+                id: ConversationId,
+                number: &str,
+            ) -> Result<Option<(PhoneId, String)>> {
+                self.0.member_with_alias(id, number)
+            }
             async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
                 self.0.recipients(id)
             }
