@@ -51,10 +51,24 @@ pub struct Member {
 /// Who hears of a message (sent, edited, deleted): every member's number, longest-standing
 /// first, and those among them who muted the conversation. A message's answer reads only this,
 /// not [`Member`]'s aliases and roles, as it runs with every message sent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Listeners {
     pub numbers: Vec<String>,
     pub muted: Vec<String>,
+}
+
+/// From each member's number and whether they muted, longest-standing first.
+impl FromIterator<(String, bool)> for Listeners {
+    fn from_iter<I: IntoIterator<Item = (String, bool)>>(members: I) -> Self {
+        let mut listeners = Listeners::default();
+        for (number, muted) in members {
+            if muted {
+                listeners.muted.push(number.clone());
+            }
+            listeners.numbers.push(number);
+        }
+        listeners
+    }
 }
 
 /// A number banned from a conversation, as its owner's ban list shows it.

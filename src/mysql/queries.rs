@@ -566,16 +566,12 @@ impl Queries {
                 vec![id.get().into()],
             )
             .await?;
-        let mut listeners = Listeners::default();
-        for row in rows {
-            let mut c = Columns::of(row);
-            let number = c.text()?;
-            if c.int()? != 0 {
-                listeners.muted.push(number.clone());
-            }
-            listeners.numbers.push(number);
-        }
-        Ok(listeners)
+        rows.into_iter()
+            .map(|row| {
+                let mut c = Columns::of(row);
+                Ok((c.text()?, c.int()? != 0))
+            })
+            .collect()
     }
 
     async fn members(&self, id: ConversationId) -> Result<Vec<MemberEntry>> {

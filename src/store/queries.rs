@@ -536,14 +536,7 @@ impl<'c> Tx<'c> {
         })?;
         let mut members: Vec<(i64, String, bool)> = rows.collect::<rusqlite::Result<_>>()?;
         members.sort_unstable_by_key(|(id, ..)| *id);
-        let mut listeners = Listeners::default();
-        for (_, number, muted) in members {
-            if muted {
-                listeners.muted.push(number.clone());
-            }
-            listeners.numbers.push(number);
-        }
-        Ok(listeners)
+        Ok(members.into_iter().map(|(_, number, muted)| (number, muted)).collect())
     }
 
     pub fn count_members(&self, conversation: ConversationId) -> Result<i64> {
