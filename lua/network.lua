@@ -23,22 +23,7 @@ local Network <const> = {
 }
 Darkchat.Network = Network
 
-local function numbersOf(list)
-  local out = {}
-  for i, m in ipairs(list) do
-    out[i] = m.number
-  end
-  return out
-end
-
---- The numbers of those of `list` who muted the conversation (a message's listeners).
-local function mutedOf(list)
-  local out = {}
-  for _, m in ipairs(list) do
-    if m.isMuted then out[#out + 1] = m.number end
-  end
-  return out
-end
+local numbersOf <const>, mutedOf <const> = Notify.numbersOf, Notify.mutedOf
 
 --- A membership change as the core answers it, from an entry and the members.
 local function membershipChange(conversationId, data, list)

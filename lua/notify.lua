@@ -27,17 +27,36 @@ function Notify.members(numbers, kind, payload)
   end
 end
 
+--- The numbers of the core's members, in their order.
+---@param list table[] the core's members ({ number, isMuted, ... })
+---@return string[]
+function Notify.numbersOf(list)
+  local out = {}
+  for i, m in ipairs(list) do
+    out[i] = m.number
+  end
+  return out
+end
+
+--- The numbers of those of the core's members who muted the conversation.
+---@param list table[] the core's members ({ number, isMuted, ... })
+---@return string[]
+function Notify.mutedOf(list)
+  local out = {}
+  for _, m in ipairs(list) do
+    if m.isMuted then out[#out + 1] = m.number end
+  end
+  return out
+end
+
 --- Sends `kind, payload` to the members who did not mute the conversation, but `except`.
 ---@param members table[] the core's members ({ number, isMuted, ... })
 ---@param kind string
 ---@param payload table
 ---@param except string? a number left out (the one who acted)
 function Notify.active(members, kind, payload, except)
-  local numbers = {}
-  for _, m in ipairs(members or {}) do
-    if not m.isMuted and m.number ~= except then numbers[#numbers + 1] = m.number end
-  end
-  Notify.members(numbers, kind, payload)
+  members = members or {}
+  Notify.listening(Notify.numbersOf(members), Notify.mutedOf(members), kind, payload, except)
 end
 
 --- Sends `kind, payload` to the numbers of `members` but those in `muted` and `except`: a

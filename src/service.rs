@@ -718,9 +718,9 @@ impl<S: Storage> Service<S> {
     pub async fn delete(&mut self, actor: Actor<'_>, id: ConversationId) -> Result<Vec<String>> {
         self.storage
             .write(async |tx| {
-                let (owned, members) = both(owned(tx, id, actor), tx.recipients(id)).await;
+                let (owned, listeners) = both(owned(tx, id, actor), tx.listeners(id)).await;
                 owned?;
-                let members = members?;
+                let members = listeners?.numbers;
                 tx.delete_conversation(id).await?;
                 tx.record(|| Change::deleted(id, &members)).await?;
                 Ok(members)

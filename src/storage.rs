@@ -223,8 +223,6 @@ pub trait Read {
             member: member?.is_some(),
         })
     }
-    /// Members' numbers, longest-standing first.
-    async fn recipients(&self, id: ConversationId) -> Result<Vec<String>>;
     /// [`Listeners`]: the members' numbers, longest-standing first, and who muted `id`.
     async fn listeners(&self, id: ConversationId) -> Result<Listeners>;
     /// Members with their aliases and roles, longest-standing first.

@@ -546,17 +546,6 @@ impl Queries {
         })
     }
 
-    async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
-        let rows = self
-            .rows(
-                "SELECT p.number FROM darkchat_members m JOIN darkchat_phones p ON p.id = m.phone_id \
-                 WHERE m.conversation_id = ? ORDER BY m.id",
-                vec![id.get().into()],
-            )
-            .await?;
-        rows.into_iter().map(|row| Columns::of(row).text()).collect()
-    }
-
     async fn listeners(&self, id: ConversationId) -> Result<Listeners> {
         let rows = self
             .rows(
@@ -1039,9 +1028,6 @@ macro_rules! read_through {
                 staff: Option<(&str, i64)>,
             ) -> Result<MarkReadFacts> {
                 self.0.mark_read_facts(id, number, staff).await
-            }
-            async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
-                self.0.recipients(id).await
             }
             async fn listeners(&self, id: ConversationId) -> Result<Listeners> {
                 self.0.listeners(id).await

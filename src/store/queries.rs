@@ -400,7 +400,7 @@ impl<'c> Tx<'c> {
     }
 
     /// Members with aliases and roles, longest-standing first (sorted here, as in
-    /// [`Tx::recipients`]).
+    /// [`Tx::listeners`]).
     pub fn members(&self, conversation: ConversationId) -> Result<Vec<MemberEntry>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.id, m.phone_id, p.number, m.alias, m.is_moderator, m.muted \
@@ -510,22 +510,10 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    /// Members' numbers, longest-standing first.
+    /// [`crate::storage::Read::listeners`].
     ///
     /// Sorted here: an `ORDER BY m.id` made SQLite build and free a temporary b-tree on every
-    /// call (the index it reads is ordered by phone), and this runs in every write.
-    pub fn recipients(&self, conversation: ConversationId) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT m.id, p.number FROM members m JOIN phones p ON p.id = m.phone_id \
-             WHERE m.conversation_id = ?1",
-        )?;
-        let rows = stmt.query_map([conversation], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?)))?;
-        let mut members: Vec<(i64, String)> = rows.collect::<rusqlite::Result<_>>()?;
-        members.sort_unstable_by_key(|(id, _)| *id);
-        Ok(members.into_iter().map(|(_, number)| number).collect())
-    }
-
-    /// [`crate::storage::Read::listeners`], sorted here as [`Tx::recipients`] is.
+    /// call (the index it reads is ordered by phone), and this runs with every message sent.
     pub fn listeners(&self, conversation: ConversationId) -> Result<Listeners> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.id, p.number, m.muted FROM members m JOIN phones p ON p.id = m.phone_id \

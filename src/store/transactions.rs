@@ -122,9 +122,6 @@ macro_rules! read_through {
             ) -> Result<Option<(PhoneId, String)>> {
                 self.0.member_with_alias(id, number)
             }
-            async fn recipients(&self, id: ConversationId) -> Result<Vec<String>> {
-                self.0.recipients(id)
-            }
             async fn listeners(&self, id: ConversationId) -> Result<Listeners> {
                 self.0.listeners(id)
             }
